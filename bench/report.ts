@@ -1,0 +1,43 @@
+// Each benchmark owns one section of BENCHMARKS.md, between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->`,
+// so a run of one benchmark rewrites its own figures and leaves the others as they were measured.
+import { readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+const file = path.join(import.meta.dirname, '..', 'BENCHMARKS.md');
+
+const header = `# Benchmarks
+
+Every figure here comes from \`npm run bench\` (or the single command its section names), measured beside a
+reference doing the same work in the same run, on one machine. Ratios are what to compare; absolute numbers
+move with the machine.
+`;
+
+export function machineLine(): string {
+  const cpu = os.cpus()[0]?.model ?? 'unknown cpu';
+  return `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
+}
+
+export async function writeSection(name: string, markdown: string): Promise<void> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    text = header;
+  }
+  const open = `<!-- bench:${name} -->`;
+  const close = `<!-- /bench:${name} -->`;
+  const block = `${open}\n${markdown.trim()}\n${close}`;
+  const start = text.indexOf(open);
+  const end = text.indexOf(close);
+  const next = start >= 0 && end > start ? text.slice(0, start) + block + text.slice(end + close.length) : `${text.trimEnd()}\n\n${block}\n`;
+  await writeFile(file, next);
+}
+
+/** Nearest-rank percentile of a sorted copy; p in [0, 100]. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank] ?? NaN;
+}

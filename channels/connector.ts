@@ -1,0 +1,105 @@
+// The contract between the engine and the protocol folders. The engine (channels/) knows no protocol: a source
+// connector turns bytes from a peer into an InboundMessage and answers the peer from the ReceiveOutcome; a
+// destination connector delivers an OutboundMessage and says whether it was sent, should be retried, or failed
+// for good. A DataType gives the filter and map steps a way to read and write fields of one kind of content.
+import type { Logger } from '../runtime/log.ts';
+
+/** Fields the message store indexes for search; the data type or the source extracts them. */
+export interface MessageIndex {
+  messageType?: string;
+  controlId?: string;
+  patientId?: string;
+  accession?: string;
+  orderNumber?: string;
+}
+
+export interface InboundMessage {
+  /** The content as received, decoded to text (HL7 per MSH-18, JSON as UTF-8) or a reference for binaries. */
+  raw: string;
+  /** The data type name that parses `raw` (e.g. 'hl7v2', 'fhir', 'json', 'dicom', 'raw'). */
+  dataType: string;
+  /** Transport facts a filter may use: remote address, calling AE title, HTTP path. Never patient data. */
+  source: Record<string, string>;
+  index?: MessageIndex;
+}
+
+export type ReceiveOutcome =
+  /** Stored durably and processed: enqueued to its destinations (possibly none). */
+  | { status: 'accepted'; messageId: string }
+  /** Stored durably; the channel's filter dropped it. The sender is still told it was received. */
+  | { status: 'filtered'; messageId: string }
+  /** Stored durably (if messageId is set) but could not be processed; `error` is safe to show the sender. */
+  | { status: 'error'; messageId?: string; error: string };
+
+export interface SourceContext {
+  readonly channelId: string;
+  readonly log: Logger;
+  /** Resolves only after the message is durably stored; never rejects for a processing error (see ReceiveOutcome). */
+  receive(message: InboundMessage): Promise<ReceiveOutcome>;
+}
+
+export interface SourceConnector {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface OutboundMessage {
+  messageId: string;
+  channelId: string;
+  destinationName: string;
+  /** The destination's mapped content. */
+  content: string;
+  dataType: string;
+  /** 1 on the first try. */
+  attempt: number;
+}
+
+export type SendResult =
+  | { status: 'sent'; response?: string }
+  /** A transient failure (peer down, AE, timeout): the queue retries with backoff. */
+  | { status: 'retry'; error: string; response?: string }
+  /** A permanent failure (e.g. HL7 AR): no retry, the delivery goes to error. */
+  | { status: 'failed'; error: string; response?: string };
+
+export interface DestinationConnector {
+  send(message: OutboundMessage): Promise<SendResult>;
+  stop(): Promise<void>;
+}
+
+export interface DestinationContext {
+  readonly channelId: string;
+  readonly destinationName: string;
+  readonly log: Logger;
+}
+
+export interface SourceConnectorType<S> {
+  readonly type: string;
+  /** Checks untrusted settings; throws runtime/validate.ts ValidationError with `path` prefixed. */
+  parseSettings(input: unknown, path: string): S;
+  create(settings: S, context: SourceContext): SourceConnector;
+}
+
+export interface DestinationConnectorType<S> {
+  readonly type: string;
+  parseSettings(input: unknown, path: string): S;
+  create(settings: S, context: DestinationContext): DestinationConnector;
+}
+
+/** A parsed message that filters and mappings read and write by path (HL7 `PID-3.1`, FHIRPath, JSON path). */
+export interface MessageDocument {
+  get(path: string): string | undefined;
+  getAll(path: string): string[];
+  set(path: string, value: string): void;
+  /** Serialises back to the data type's wire form. */
+  toString(): string;
+  /** A plain JSON-safe view for the sandboxed JavaScript step. */
+  toJSON(): unknown;
+}
+
+export interface DataType {
+  readonly name: string;
+  parse(raw: string): MessageDocument;
+  /** Rebuilds a document from what the JavaScript step returned (the shape of toJSON()). */
+  fromJSON(value: unknown): MessageDocument;
+  index(document: MessageDocument): MessageIndex;
+}

@@ -1,0 +1,153 @@
+// Reads config/hub.yaml (or HUB_CONFIG), applies environment overrides and checks every key, so that a mistake
+// is reported at start, once, with the file, the key and the reason – never as a stack trace later.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { roles, type Role } from '../http/auth.ts';
+import type { LogLevel } from '../runtime/log.ts';
+import {
+  ValidationError,
+  expectArray,
+  expectInteger,
+  expectKeys,
+  expectObject,
+  expectOneOf,
+  expectPort,
+  expectString,
+  isPlain,
+  join,
+  type Plain,
+} from '../runtime/validate.ts';
+import type { HubConfig, TokenConfig } from './hub-config.ts';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const logLevels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+export const defaultConfigFile = 'config/hub.yaml';
+
+export async function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Promise<HubConfig> {
+  const file = env['HUB_CONFIG'] ?? defaultConfigFile;
+  const text = await readConfigText(path.resolve(cwd, file), file);
+  const document = parseYaml(text, file);
+  try {
+    return parseConfig(applyEnvironment(document, env), file, cwd);
+  } catch (error) {
+    if (error instanceof ValidationError) throw new ConfigError(`${file}: ${error.message}`);
+    throw error;
+  }
+}
+
+async function readConfigText(absolute: string, shown: string): Promise<string> {
+  try {
+    return await readFile(absolute, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError(`${shown}: cannot read the config file (${code ?? 'error'})`);
+  }
+}
+
+function parseYaml(text: string, file: string): Plain {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
+  const first = document.errors[0];
+  if (first) {
+    const line = lineCounter.linePos(first.pos[0]);
+    const where = ` (line ${line.line}, column ${line.col})`;
+    throw new ConfigError(`${file}: not valid YAML${where}: ${first.message.split('\n')[0]}`);
+  }
+  const value: unknown = document.toJS();
+  if (value === null || value === undefined) return {};
+  if (!isPlain(value)) throw new ConfigError(`${file}: expected a mapping of settings at the top level`);
+  return value;
+}
+
+/** Environment variables win over the file; a bad value names the variable, not the file. */
+function applyEnvironment(document: Plain, env: NodeJS.ProcessEnv): Plain {
+  const merged: Plain = structuredClone(document);
+  const section = (name: string): Plain => {
+    const current = merged[name];
+    if (current === undefined || current === null) merged[name] = {};
+    else if (!isPlain(current)) throw new ValidationError(name, 'expected a mapping');
+    return merged[name] as Plain;
+  };
+  const envValue = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const dataDir = envValue('HUB_DATA_DIR');
+  if (dataDir) merged['dataDir'] = dataDir;
+  const logLevel = envValue('LOG_LEVEL');
+  if (logLevel) merged['logLevel'] = logLevel;
+  const mongodbUrl = envValue('MONGODB_URL');
+  if (mongodbUrl) section('store')['mongodbUrl'] = mongodbUrl;
+  const host = envValue('HUB_HTTP_HOST');
+  if (host) section('http')['host'] = host;
+  const port = envValue('HUB_HTTP_PORT');
+  if (port) {
+    if (!/^\d+$/.test(port)) throw new ValidationError('HUB_HTTP_PORT (environment)', 'expected a port number from 0 to 65535');
+    section('http')['port'] = Number(port);
+  }
+  return merged;
+}
+
+const topKeys = ['dataDir', 'logLevel', 'store', 'http', 'auth', 'scheduler', 'channels', 'facilities'] as const;
+
+export function parseConfig(input: Plain, file: string, cwd: string): HubConfig {
+  expectKeys(input, '', topKeys);
+  const store = section(input, 'store', ['mongodbUrl']);
+  const http = section(input, 'http', ['host', 'port']);
+  const auth = section(input, 'auth', ['tokens']);
+  const scheduler = section(input, 'scheduler', ['processEveryMs']);
+  const channels = section(input, 'channels', ['dir']);
+  const facilities = section(input, 'facilities', ['dir']);
+  return {
+    file,
+    dataDir: path.resolve(cwd, expectString(input['dataDir'] ?? 'data', 'dataDir')),
+    logLevel: expectOneOf(input['logLevel'] ?? 'info', 'logLevel', logLevels),
+    store: { mongodbUrl: mongodbUrl(store['mongodbUrl']) },
+    http: {
+      host: expectString(http['host'] ?? '127.0.0.1', 'http.host'),
+      port: expectPort(http['port'] ?? 8080, 'http.port'),
+    },
+    auth: { tokens: tokens(auth['tokens'] ?? []) },
+    scheduler: { processEveryMs: expectInteger(scheduler['processEveryMs'] ?? 5000, 'scheduler.processEveryMs', 100, 3_600_000) },
+    channels: { dir: path.resolve(cwd, expectString(channels['dir'] ?? 'config/channels', 'channels.dir')) },
+    facilities: { dir: path.resolve(cwd, expectString(facilities['dir'] ?? 'config/facilities', 'facilities.dir')) },
+  };
+}
+
+function section(input: Plain, name: string, keys: readonly string[]): Plain {
+  const value = input[name];
+  if (value === undefined || value === null) return {};
+  const object = expectObject(value, name);
+  expectKeys(object, name, keys);
+  return object;
+}
+
+function mongodbUrl(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  const url = expectString(value, 'store.mongodbUrl');
+  if (!/^mongodb(\+srv)?:\/\//.test(url)) throw new ValidationError('store.mongodbUrl', 'expected a mongodb:// or mongodb+srv:// URL');
+  return url;
+}
+
+function tokens(value: unknown): TokenConfig[] {
+  return expectArray(value, 'auth.tokens').map((entry, index) => token(entry, join('auth.tokens', index)));
+}
+
+function token(value: unknown, at: string): TokenConfig {
+  const entry = expectObject(value, at);
+  expectKeys(entry, at, ['name', 'sha256', 'roles', 'facilities']);
+  const sha256 = expectString(entry['sha256'], join(at, 'sha256'));
+  if (!/^[0-9a-f]{64}$/i.test(sha256)) throw new ValidationError(join(at, 'sha256'), 'expected 64 hex digits (the SHA-256 of the token, not the token)');
+  const roleList = expectArray(entry['roles'], join(at, 'roles')).map((role, i): Role => expectOneOf(role, join(join(at, 'roles'), i), roles));
+  if (roleList.length === 0) throw new ValidationError(join(at, 'roles'), 'expected at least one role');
+  const facilities = entry['facilities'] === undefined ? undefined : expectArray(entry['facilities'], join(at, 'facilities')).map((f, i) => expectString(f, join(join(at, 'facilities'), i)));
+  return { name: expectString(entry['name'], join(at, 'name')), sha256: sha256.toLowerCase(), roles: roleList, ...(facilities ? { facilities } : {}) };
+}

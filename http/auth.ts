@@ -1,0 +1,85 @@
+// Bearer-token authentication for /api and /fhir. Tokens are configured as SHA-256 hashes, so a leaked config
+// file does not leak a usable credential; comparison is constant-time. Roles follow the RSO process (DESIGN.md):
+// an admin changes configuration, the other roles read what their work needs.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Context, Next } from 'koa';
+
+export const roles = ['admin', 'analyst', 'customer', 'client-admin', 'technician', 'radiologist', 'transcriber', 'consultant', 'integration'] as const;
+export type Role = (typeof roles)[number];
+
+export interface ApiUser {
+  name: string;
+  roles: readonly Role[];
+  /** Facilities this user is limited to; undefined means all (staff of the RSO itself). */
+  facilities?: readonly string[];
+}
+
+export interface TokenEntry extends ApiUser {
+  /** Hex SHA-256 of the token. */
+  sha256: string;
+}
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+export class TokenAuthenticator {
+  readonly #entries: ReadonlyArray<{ digest: Buffer; user: ApiUser }>;
+
+  constructor(entries: readonly TokenEntry[]) {
+    this.#entries = entries.map(({ sha256, ...user }) => ({ digest: Buffer.from(sha256, 'hex'), user }));
+  }
+
+  /** Checks every entry, so the time taken does not say which entry came close. */
+  userFor(token: string): ApiUser | undefined {
+    const digest = createHash('sha256').update(token, 'utf8').digest();
+    let found: ApiUser | undefined;
+    for (const entry of this.#entries) {
+      if (entry.digest.length === digest.length && timingSafeEqual(entry.digest, digest)) found = entry.user;
+    }
+    return found;
+  }
+}
+
+export interface AuthState {
+  user: ApiUser;
+}
+
+function bearerToken(header: string | undefined): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return match?.[1];
+}
+
+/**
+ * Koa middleware: 401 with a WWW-Authenticate challenge (RFC 6750 §3) unless a known bearer token is sent.
+ * `unauthorized` lets each API answer in its own error format (FHIR wants an OperationOutcome).
+ */
+export function requireAuth(auth: TokenAuthenticator, unauthorized?: (ctx: Context, reason: string) => void) {
+  return async (ctx: Context, next: Next): Promise<void> => {
+    const token = bearerToken(ctx.get('authorization') || undefined);
+    const user = token === undefined ? undefined : auth.userFor(token);
+    if (!user) {
+      const reason = token === undefined ? 'a bearer token is required' : 'the bearer token is not valid';
+      ctx.set('WWW-Authenticate', `Bearer realm="rso-hub", error="invalid_token", error_description="${reason}"`);
+      ctx.status = 401;
+      if (unauthorized) unauthorized(ctx, reason);
+      else ctx.body = { error: 'unauthorized', reason };
+      return;
+    }
+    (ctx.state as AuthState).user = user;
+    await next();
+  };
+}
+
+/** 403 unless the authenticated user has one of the roles. */
+export function requireRole(...allowed: Role[]) {
+  return async (ctx: Context, next: Next): Promise<void> => {
+    const user = (ctx.state as Partial<AuthState>).user;
+    if (!user || !user.roles.some((role) => allowed.includes(role))) {
+      ctx.status = 403;
+      ctx.body = { error: 'forbidden', reason: `requires one of the roles: ${allowed.join(', ')}` };
+      return;
+    }
+    await next();
+  };
+}

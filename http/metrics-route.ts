@@ -1,0 +1,15 @@
+import Router from '@koa/router';
+import type { Middleware } from 'koa';
+import { collectedGauge, renderMetrics } from './metrics.ts';
+
+/** Prometheus scrapes with a bearer token like any other API client (`authorization` in its scrape config). */
+export function createMetricsRouter(auth: Middleware): Router {
+  collectedGauge('process_resident_memory_bytes', 'Resident memory size in bytes.', () => [{ labels: {}, value: process.memoryUsage.rss() }]);
+  collectedGauge('process_heap_used_bytes', 'V8 heap in use, in bytes.', () => [{ labels: {}, value: process.memoryUsage().heapUsed }]);
+  const router = new Router();
+  router.get('/metrics', auth, (ctx) => {
+    ctx.type = 'text/plain; version=0.0.4; charset=utf-8';
+    ctx.body = renderMetrics();
+  });
+  return router;
+}

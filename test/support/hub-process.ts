@@ -1,0 +1,112 @@
+// Starts the real hub (`node hub.ts`) as a child process with its own config, data dir and free ports, the way
+// an operator runs it, so tests see what a user sees: exit codes, stderr lines, HTTP answers.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export const repoRoot = path.join(import.meta.dirname, '..', '..');
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  await once(server, 'close');
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+export async function tempDir(prefix: string): Promise<string> {
+  return mkdtemp(path.join(os.tmpdir(), `rso-${prefix}-`));
+}
+
+export interface HubProcess {
+  child: ChildProcess;
+  port: number;
+  dataDir: string;
+  configFile: string;
+  stdout(): string;
+  stderr(): string;
+  url(pathname: string): string;
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+}
+
+export interface HubOptions {
+  /** YAML text; `{{dataDir}}` and `{{port}}` are filled in. */
+  config?: string;
+  dataDir?: string;
+  port?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export const defaultTestConfig = `dataDir: {{dataDir}}
+logLevel: info
+http:
+  host: 127.0.0.1
+  port: {{port}}
+auth:
+  tokens:
+    - name: test-admin
+      # sha256 of "test-admin-token"
+      sha256: 17d6bfe05d1b1fb7bc499f8e3f639c7b3eda4c40f321eef8887a0c04c89a99c5
+      roles: [admin]
+scheduler:
+  processEveryMs: 200
+channels:
+  dir: {{channelsDir}}
+facilities:
+  dir: {{facilitiesDir}}
+`;
+
+export async function startHub(options: HubOptions = {}): Promise<HubProcess> {
+  const dataDir = options.dataDir ?? (await tempDir('hub-data'));
+  const port = options.port ?? (await freePort());
+  const configDir = await tempDir('hub-config');
+  const configFile = path.join(configDir, 'hub.yaml');
+  const text = (options.config ?? defaultTestConfig)
+    .replaceAll('{{dataDir}}', dataDir)
+    .replaceAll('{{port}}', String(port))
+    .replaceAll('{{channelsDir}}', path.join(configDir, 'channels'))
+    .replaceAll('{{facilitiesDir}}', path.join(configDir, 'facilities'));
+  await writeFile(configFile, text);
+  const child = spawn(process.execPath, [path.join(repoRoot, 'hub.ts')], {
+    cwd: repoRoot,
+    env: { ...process.env, HUB_CONFIG: configFile, MONGODB_URL: '', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, port, dataDir, configFile, stdout: () => out, stderr: () => err, url: (p) => `http://127.0.0.1:${port}${p}`, exited };
+}
+
+/** Polls /health until it answers 200, or the process exits, or the deadline passes. */
+export async function waitHealthy(hub: HubProcess, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exitCode: number | null | undefined;
+  void hub.exited.then((code) => (exitCode = code));
+  while (Date.now() < deadline) {
+    if (exitCode !== undefined) throw new Error(`hub exited with ${exitCode}: ${hub.stderr()}`);
+    try {
+      const response = await fetch(hub.url('/health'));
+      if (response.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`hub not healthy in ${timeoutMs} ms: ${hub.stderr()}`);
+}
+
+export async function stopHub(hub: HubProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+  if (hub.child.exitCode !== null || hub.child.signalCode !== null) return hub.child.exitCode;
+  hub.child.kill(signal);
+  return hub.exited;
+}
