@@ -1,0 +1,111 @@
+// Update documents: mingo applies the operators; this file adds what mingo leaves to the server – the
+// checks the driver and server make, $setOnInsert, the upsert seed, and the immutability of _id.
+import { update as applyOperators, updateOne as applyPipeline } from 'mingo';
+import { ObjectId, type Document } from 'mongodb';
+import { idKey } from './codec.ts';
+import { badValue, StoreError } from './errors.ts';
+import { isPlainObject } from './keys.ts';
+import { queryOptions } from './query-options.ts';
+
+export type UpdateSpec = Document | Document[];
+
+/** The driver refuses these before they reach a server: updateOne({}, {a: 1}) must be replaceOne. */
+export function assertOperatorUpdate(update: unknown): asserts update is UpdateSpec {
+  if (Array.isArray(update)) return;
+  if (!isPlainObject(update)) throw badValue('update: expected an object or a pipeline');
+  const keys = Object.keys(update);
+  if (keys.length === 0 || !keys[0]!.startsWith('$')) throw new StoreError(9, 'FailedToParse', 'Update document requires atomic operators');
+}
+
+export function assertReplacement(replacement: unknown): asserts replacement is Document {
+  if (!isPlainObject(replacement)) throw badValue('replacement: expected an object');
+  if (Object.keys(replacement)[0]?.startsWith('$')) throw badValue('Replacement document must not contain atomic operators');
+}
+
+/** Applies `update` to `doc` in place. `filter` resolves the positional `$` operator. */
+export function applyUpdate(doc: Document, update: UpdateSpec, filter: Document | undefined, arrayFilters: Document[] | undefined, inserting: boolean): void {
+  if (Array.isArray(update)) {
+    const documents = [doc];
+    try {
+      applyPipeline(documents, {}, update as never, {}, queryOptions);
+    } catch (error) {
+      throw asServerError(error);
+    }
+    const result = documents[0]!;
+    if (result !== doc) {
+      for (const key of Object.keys(doc)) delete doc[key];
+      Object.assign(doc, result);
+    }
+    return;
+  }
+  const { $setOnInsert, ...operators } = update;
+  try {
+    if (Object.keys(operators).length > 0) applyOperators(doc, operators, arrayFilters, inserting ? undefined : filter, { queryOptions });
+    if (inserting && isPlainObject($setOnInsert)) applyOperators(doc, { $set: $setOnInsert }, undefined, undefined, { queryOptions });
+  } catch (error) {
+    throw asServerError(error);
+  }
+}
+
+/** mingo's messages are MongoDB's; give them the server's codes so callers can tell them apart. */
+function asServerError(error: unknown): unknown {
+  if (!(error instanceof Error) || error instanceof StoreError) return error;
+  if (error.message.includes("immutable field '_id'")) return new StoreError(66, 'ImmutableField', error.message);
+  if (error.message.startsWith('Unknown update operator')) return new StoreError(9, 'FailedToParse', error.message);
+  return badValue(`update: ${error.message}`);
+}
+
+export function assertSameId(before: Document, after: Document): void {
+  if (idKey(before['_id']) !== idKey(after['_id'])) {
+    throw new StoreError(66, 'ImmutableField', "Performing an update on the path '_id' would modify the immutable field '_id'");
+  }
+}
+
+/**
+ * MongoDB's upsert: "the update creates a base document from the equality clauses in the query, then applies
+ * the update" (manual, db.collection.updateOne, "Upsert with Operator Expressions").
+ */
+export function upsertSeed(filter: Document): Document {
+  const seed: Document = {};
+  collectEqualities(filter, seed);
+  return seed;
+}
+
+function collectEqualities(filter: Document, seed: Document): void {
+  for (const [key, condition] of Object.entries(filter)) {
+    if (key === '$and' && Array.isArray(condition)) {
+      for (const part of condition) if (isPlainObject(part)) collectEqualities(part, seed);
+      continue;
+    }
+    if (key.startsWith('$')) continue;
+    const value = equalityValue(condition);
+    if (value !== noEquality) setPath(seed, key, value);
+  }
+}
+
+const noEquality = Symbol('no equality');
+
+function equalityValue(condition: unknown): unknown {
+  if (condition instanceof RegExp) return noEquality;
+  if (!isPlainObject(condition)) return condition;
+  const keys = Object.keys(condition);
+  if (keys.length === 0 || !keys[0]!.startsWith('$')) return condition;
+  if (keys.length === 1 && keys[0] === '$eq') return condition['$eq'];
+  return noEquality;
+}
+
+function setPath(target: Document, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let current: Document = target;
+  for (const part of parts.slice(0, -1)) {
+    const next = current[part];
+    if (!isPlainObject(next)) current[part] = {};
+    current = current[part] as Document;
+  }
+  current[parts[parts.length - 1]!] = value;
+}
+
+/** The server puts _id first and generates an ObjectId when none is given. */
+export function withIdFirst(doc: Document, id: unknown): Document {
+  return { _id: id === undefined ? new ObjectId() : id, ...doc };
+}

@@ -1,0 +1,139 @@
+// What only the embedded engine has to prove: its indexes are used (EXPLAIN QUERY PLAN), its settings make an
+// acknowledged write durable, its catalog is shared by every connection to the file, and it reopens intact.
+import test from 'ava';
+import { ObjectId as BsonObjectId } from 'bson';
+import { ObjectId } from 'mongodb';
+import { EmbeddedStore } from '../../store/embedded/db.ts';
+import { openStore } from '../../store/open.ts';
+import { createLogger } from '../../runtime/log.ts';
+import { openEmbedded } from './engines.ts';
+
+function scansCollection(queryPlan: string[]): boolean {
+  return queryPlan.some((line) => /^SCAN (c|"c:)/.test(line) || /^SCAN c\b/.test(line));
+}
+
+test('indexed equality, $in, range, _id and sorted claims read through indexes, not by scanning', async (t) => {
+  const engine = openEmbedded();
+  try {
+    const c = (engine.db as EmbeddedStore['db']).collection('exams');
+    await c.createIndex({ accession: 1 }, { unique: true });
+    await c.createIndex({ receivedAt: 1 });
+    await c.createIndex({ state: 1, receivedAt: 1 });
+    await c.insertMany(Array.from({ length: 200 }, (_v, i) => ({ accession: `A${i}`, receivedAt: new Date(i * 1000), state: i % 2 ? 'queued' : 'sent', note: `n${i}` })));
+
+    const cases = [
+      { filter: { accession: 'A7' }, plan: 'keys' },
+      { filter: { accession: { $in: ['A1', 'A2'] } }, plan: 'keys' },
+      { filter: { receivedAt: { $gte: new Date(5000), $lt: new Date(9000) } }, plan: 'range' },
+      { filter: { _id: new ObjectId() }, plan: 'ids' },
+      { filter: { _id: { $in: [new ObjectId(), new ObjectId()] } }, plan: 'ids' },
+    ];
+    for (const { filter, plan } of cases) {
+      const explained = c.explain(filter);
+      t.is(explained.plan, plan, JSON.stringify(filter));
+      t.false(scansCollection(explained.queryPlan), `${JSON.stringify(filter)}: ${explained.queryPlan.join(' / ')}`);
+      t.true(explained.queryPlan.some((line) => line.startsWith('SEARCH')), explained.queryPlan.join(' / '));
+    }
+    const claim = c.explain({ state: 'queued' }, { sort: { receivedAt: 1 }, limit: 1 });
+    t.is(claim.plan, 'ordered:state_1_receivedAt_1');
+    t.true(claim.queryPlan.some((line) => line.startsWith('SEARCH x USING PRIMARY KEY')), claim.queryPlan.join(' / '));
+    t.false(claim.queryPlan.some((line) => line.includes('TEMP B-TREE')), 'no sort step: the index is in order');
+
+    // The check above can fail: a filter on an unindexed field does scan.
+    const unindexed = c.explain({ note: 'n3' });
+    t.is(unindexed.plan, 'scan');
+    t.true(scansCollection(unindexed.queryPlan), unindexed.queryPlan.join(' / '));
+    t.is((await c.findOne({ accession: 'A7' }))?.['note'], 'n7');
+  } finally {
+    await engine.close();
+  }
+});
+
+test('the store runs in WAL mode with synchronous=FULL and a busy timeout', async (t) => {
+  const engine = openEmbedded();
+  const store = new EmbeddedStore(engine.file);
+  try {
+    t.is(store.pragma('journal_mode'), 'wal');
+    t.is(store.pragma('synchronous'), 2, 'FULL: every commit is fsynced before the write resolves');
+    t.true(Number(store.pragma('busy_timeout')) >= 1000);
+    t.true(await store.ping());
+  } finally {
+    await store.close();
+    await engine.close();
+  }
+  t.false(await store.ping());
+  await t.throwsAsync(store.db.collection('x').findOne({}), { message: /closed/ });
+});
+
+test('openStore without a MongoDB URL opens hub.sqlite in the data directory and it reopens intact', async (t) => {
+  const engine = openEmbedded();
+  await engine.close();
+  const log = createLogger();
+  const first = await openStore({ dataDir: engine.dir, log });
+  t.is(first.engine, 'embedded');
+  const exams = first.db.collection('exams');
+  await exams.createIndex({ number: 1 }, { unique: true });
+  const { insertedId } = await exams.insertOne({ number: 'RSO-1', at: new Date(1_700_000_000_000) });
+  await first.close();
+
+  const second = await openStore({ dataDir: engine.dir, log });
+  try {
+    const again = second.db.collection('exams');
+    const doc = await again.findOne({ _id: insertedId });
+    t.is(doc?.['number'], 'RSO-1');
+    t.deepEqual(doc?.['at'], new Date(1_700_000_000_000));
+    const error = await t.throwsAsync(again.insertOne({ number: 'RSO-1' }));
+    t.is((error as unknown as { code: number }).code, 11000, 'the unique index survived the restart');
+  } finally {
+    await second.close();
+    const { rmSync } = await import('node:fs');
+    rmSync(engine.dir, { recursive: true, force: true });
+  }
+});
+
+test('an index, and its multikey state, created through one connection is used by another', async (t) => {
+  const engine = openEmbedded();
+  const other = new EmbeddedStore(engine.file);
+  try {
+    const mine = engine.db.collection('sizes');
+    const theirs = other.db.collection('sizes');
+    await mine.createIndex({ dim: 1 });
+    await mine.insertOne({ name: 'q', dim: 16 });
+    t.deepEqual((await theirs.find({ dim: { $gt: 15, $lt: 20 } }).toArray()).map((doc) => doc['name']), ['q']);
+    // The other connection makes the index multikey; this one must stop using both bounds in one scan.
+    await mine.insertOne({ name: 'p', dim: [14, 21] });
+    t.deepEqual((await theirs.find({ dim: { $gt: 15, $lt: 20 } }).sort({ name: 1 }).toArray()).map((doc) => doc['name']), ['p', 'q']);
+    await theirs.createIndex({ code: 1 }, { unique: true, sparse: true });
+    await theirs.insertOne({ code: 'X' });
+    const error = await t.throwsAsync(mine.insertOne({ code: 'X' }));
+    t.is((error as unknown as { code: number }).code, 11000);
+  } finally {
+    await other.close();
+    await engine.close();
+  }
+});
+
+test("ObjectIds from the 'bson' package and from the driver find the same document", async (t) => {
+  const engine = openEmbedded();
+  try {
+    const c = engine.db.collection('ids');
+    const id = new BsonObjectId();
+    await c.insertOne({ _id: id as unknown as ObjectId, ref: id });
+    const byDriverClass = await c.findOne({ _id: new ObjectId(id.toHexString()) });
+    t.truthy(byDriverClass);
+    t.true(byDriverClass?.['ref'] instanceof ObjectId, 'documents come back with the driver’s ObjectId class');
+    t.is(await c.countDocuments({ ref: id }), 1);
+    t.is(await c.countDocuments({ ref: { $in: [new ObjectId(id.toHexString())] } }), 1);
+  } finally {
+    await engine.close();
+  }
+});
+
+test('a TTL index is refused with a message saying what to do instead', async (t) => {
+  const engine = openEmbedded();
+  try {
+    await t.throwsAsync(engine.db.collection('logs').createIndex({ at: 1 }, { expireAfterSeconds: 60 }), { message: /TTL.*scheduled job/ });
+  } finally {
+    await engine.close();
+  }
+});
