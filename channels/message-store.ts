@@ -1,0 +1,205 @@
+// Every message a channel receives, with its raw content, its mapped form and its state per destination
+// (Mirth's message browser). The raw content is inserted before anything else happens to it, so what a peer
+// was told was received can always be found and reprocessed.
+import { ObjectId } from 'bson';
+import type { Filter, HubCollection, HubDb } from '../store/db.ts';
+import type { InboundMessage, MessageIndex } from './connector.ts';
+
+export type DeliveryState = 'received' | 'filtered' | 'queued' | 'sent' | 'error';
+
+/** received: stored, not yet processed; processed: went through filter and map; error: processing failed. */
+export type MessageState = 'received' | 'filtered' | 'processed' | 'error';
+
+export interface DeliveryRecord {
+  name: string;
+  state: DeliveryState;
+  attempts: number;
+  /** The destination's mapped content, kept for resend. */
+  content?: string;
+  lastError?: string;
+  /** What the peer answered, e.g. the ACK. */
+  response?: string;
+  updatedAt: Date;
+}
+
+export interface MessageDoc extends MessageIndex {
+  _id: string;
+  channelId: string;
+  revision: number;
+  receivedAt: Date;
+  dataType: string;
+  raw: string;
+  source: Record<string, string>;
+  state: MessageState;
+  mapped?: string;
+  error?: string;
+  destinations: DeliveryRecord[];
+  /** Set on a message created by reprocessing: the id of the original. */
+  reprocessOf?: string;
+}
+
+export interface MessageQuery extends MessageIndex {
+  channelId?: string;
+  /** A message matches when it is in this state or one of its destinations is. */
+  state?: MessageState | DeliveryState;
+  destination?: string;
+  receivedFrom?: Date;
+  receivedTo?: Date;
+  skip?: number;
+  /** Default 50, at most 500. */
+  limit?: number;
+}
+
+export type MessageSummary = Omit<MessageDoc, 'raw' | 'mapped' | 'destinations'> & {
+  destinations: Array<Omit<DeliveryRecord, 'content'>>;
+};
+
+export interface NewMessage {
+  channelId: string;
+  revision: number;
+  message: InboundMessage;
+  destinationNames: string[];
+  reprocessOf?: string;
+}
+
+export interface DeliveryUpdate {
+  state: DeliveryState;
+  attempts?: number;
+  lastError?: string | null;
+  response?: string | null;
+  content?: string;
+}
+
+const indexFields = ['messageType', 'controlId', 'patientId', 'accession', 'orderNumber'] as const;
+
+export class MessageStore {
+  readonly #messages: HubCollection<MessageDoc>;
+
+  constructor(db: HubDb) {
+    this.#messages = db.collection<MessageDoc>('messages');
+  }
+
+  async open(): Promise<void> {
+    await this.#messages.createIndex({ channelId: 1, receivedAt: -1 });
+    await this.#messages.createIndex({ receivedAt: -1 });
+    await this.#messages.createIndex({ state: 1, receivedAt: -1 });
+    await this.#messages.createIndex({ 'destinations.state': 1, receivedAt: -1 });
+    for (const field of indexFields) await this.#messages.createIndex({ [field]: 1 });
+  }
+
+  /** Resolves once the raw content is stored; the returned id names the message from then on. */
+  async insertReceived(input: NewMessage): Promise<string> {
+    // A time-ordered id, kept as a string so both engines and every API see the same value.
+    const _id = new ObjectId().toHexString();
+    const now = new Date();
+    const doc: MessageDoc = {
+      _id,
+      channelId: input.channelId,
+      revision: input.revision,
+      receivedAt: now,
+      dataType: input.message.dataType,
+      raw: input.message.raw,
+      source: { ...input.message.source },
+      state: 'received',
+      destinations: input.destinationNames.map((name) => ({ name, state: 'received', attempts: 0, updatedAt: now })),
+      ...cleanIndex(input.message.index),
+    };
+    if (input.reprocessOf !== undefined) doc.reprocessOf = input.reprocessOf;
+    await this.#messages.insertOne(doc);
+    return _id;
+  }
+
+  async markFiltered(id: string, index: MessageIndex, destinationCount: number): Promise<void> {
+    const set: Record<string, unknown> = { state: 'filtered', ...cleanIndex(index) };
+    for (let i = 0; i < destinationCount; i++) Object.assign(set, deliverySet(i, { state: 'filtered' }));
+    await this.#messages.updateOne({ _id: id }, { $set: set });
+  }
+
+  async markProcessed(id: string, index: MessageIndex, mapped: string, deliveries: DeliveryUpdate[]): Promise<void> {
+    const set: Record<string, unknown> = { state: 'processed', mapped, ...cleanIndex(index) };
+    deliveries.forEach((delivery, i) => Object.assign(set, deliverySet(i, delivery)));
+    await this.#messages.updateOne({ _id: id }, { $set: set });
+  }
+
+  async markError(id: string, error: string, index: MessageIndex = {}): Promise<void> {
+    await this.#messages.updateOne({ _id: id }, { $set: { state: 'error', error, ...cleanIndex(index) } });
+  }
+
+  async updateDelivery(id: string, destinationIndex: number, update: DeliveryUpdate): Promise<void> {
+    await this.#messages.updateOne({ _id: id }, { $set: deliverySet(destinationIndex, update) });
+  }
+
+  async get(id: string): Promise<MessageDoc | null> {
+    return this.#messages.findOne({ _id: id });
+  }
+
+  async search(query: MessageQuery): Promise<{ total: number; items: MessageSummary[] }> {
+    const filter = searchFilter(query);
+    const limit = Math.min(Math.max(query.limit ?? 50, 1), 500);
+    const [total, docs] = await Promise.all([
+      this.#messages.countDocuments(filter),
+      this.#messages.find(filter).sort({ receivedAt: -1, _id: -1 }).skip(query.skip ?? 0).limit(limit).toArray(),
+    ]);
+    return { total, items: docs.map(summary) };
+  }
+
+  /** Processed messages with a delivery still marked queued (crash recovery), oldest first. */
+  async withQueuedDeliveries(channelId: string, receivedBefore: Date): Promise<MessageDoc[]> {
+    return this.#messages.find({ channelId, state: 'processed', 'destinations.state': 'queued', receivedAt: { $lt: receivedBefore } }).sort({ receivedAt: 1 }).toArray();
+  }
+
+  async count(filter: Filter<MessageDoc>): Promise<number> {
+    return this.#messages.countDocuments(filter);
+  }
+
+  /** Deletes a channel's messages received before `cutoff`, whatever their state. */
+  async deleteReceivedBefore(channelId: string, cutoff: Date): Promise<number> {
+    const result = await this.#messages.deleteMany({ channelId, receivedAt: { $lt: cutoff } });
+    return result.deletedCount;
+  }
+}
+
+function deliverySet(index: number, update: DeliveryUpdate): Record<string, unknown> {
+  const prefix = `destinations.${index}`;
+  const set: Record<string, unknown> = { [`${prefix}.state`]: update.state, [`${prefix}.updatedAt`]: new Date() };
+  if (update.attempts !== undefined) set[`${prefix}.attempts`] = update.attempts;
+  if (update.content !== undefined) set[`${prefix}.content`] = update.content;
+  if (update.lastError !== undefined) set[`${prefix}.lastError`] = update.lastError;
+  if (update.response !== undefined) set[`${prefix}.response`] = update.response;
+  return set;
+}
+
+function cleanIndex(index: MessageIndex | undefined): MessageIndex {
+  const clean: MessageIndex = {};
+  for (const field of indexFields) {
+    const value = index?.[field];
+    if (typeof value === 'string' && value !== '') clean[field] = value;
+  }
+  return clean;
+}
+
+function searchFilter(query: MessageQuery): Filter<MessageDoc> {
+  const filter: Record<string, unknown> = {};
+  if (query.channelId !== undefined) filter['channelId'] = query.channelId;
+  for (const field of indexFields) if (query[field] !== undefined) filter[field] = query[field];
+  if (query.destination !== undefined && query.state !== undefined) {
+    // Both must hold for the same destination, not one each.
+    filter['destinations'] = { $elemMatch: { name: query.destination, state: query.state } };
+  } else if (query.destination !== undefined) {
+    filter['destinations.name'] = query.destination;
+  } else if (query.state !== undefined) {
+    filter['$or'] = [{ state: query.state }, { 'destinations.state': query.state }];
+  }
+  if (query.receivedFrom !== undefined || query.receivedTo !== undefined) {
+    const range: Record<string, Date> = {};
+    if (query.receivedFrom !== undefined) range['$gte'] = query.receivedFrom;
+    if (query.receivedTo !== undefined) range['$lt'] = query.receivedTo;
+    filter['receivedAt'] = range;
+  }
+  return filter as Filter<MessageDoc>;
+}
+
+function summary(doc: MessageDoc): MessageSummary {
+  const { raw: _raw, mapped: _mapped, destinations, ...rest } = doc;
+  return { ...rest, destinations: destinations.map(({ content: _content, ...d }) => d) };
+}
