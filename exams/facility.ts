@@ -1,0 +1,293 @@
+// Facilities: the hospitals and imaging centres the RSO reads for. A facility is how the hub recognises where
+// a message came from (DICOM calling AE title, HL7 MSH-4 sending facility), who works there, which
+// radiologist PACS its studies go to, where its reports go and how it is billed.
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { HubDb } from '../store/db.ts';
+import {
+  ValidationError,
+  expectArray,
+  expectKeys,
+  expectNumber,
+  expectObject,
+  expectPort,
+  expectString,
+  join,
+  optionalString,
+  type Plain,
+} from '../runtime/validate.ts';
+import { InvalidInputError, NotFoundError } from './errors.ts';
+
+export interface StaffMember {
+  /** Stable id used on exams (technicianId, radiologistId). */
+  id: string;
+  name: string;
+  email?: string;
+  phone?: string;
+}
+
+export interface PacsEndpoint {
+  aeTitle: string;
+  host: string;
+  port: number;
+}
+
+export interface MllpEndpoint {
+  host: string;
+  port: number;
+}
+
+export interface ReportDestinations {
+  ehrMllp?: MllpEndpoint;
+  ehrFhirBaseUrl?: string;
+  fax?: string;
+  email?: string;
+}
+
+/** A price for matching exams; the first matching rule wins, `*` or an absent key matches anything. */
+export interface BillingRule {
+  procedureCode?: string;
+  modality?: string;
+  priority?: string;
+  amount: number;
+  currency: string;
+}
+
+export interface Facility {
+  /** Short, stable code; also the facility key on exams and tokens. */
+  code: string;
+  name: string;
+  /** DICOM calling AE titles of the facility's modalities/PACS (DICOM PS3.8 §9.3.2: up to 16 characters). */
+  aeTitles: string[];
+  /** HL7 MSH-4 sending facility values (the namespace id of the HD). */
+  sendingFacilities: string[];
+  technicians: StaffMember[];
+  radiologists: StaffMember[];
+  /** The radiologist PACS this facility's studies are routed to. */
+  radiologistPacs?: PacsEndpoint;
+  reportDestinations: ReportDestinations;
+  billingRules: BillingRule[];
+  active: boolean;
+}
+
+interface FacilityDoc extends Facility {
+  _id: string;
+  updatedAt: string;
+}
+
+const facilityKeys = [
+  'code',
+  'name',
+  'aeTitles',
+  'sendingFacilities',
+  'technicians',
+  'radiologists',
+  'radiologistPacs',
+  'reportDestinations',
+  'billingRules',
+  'active',
+];
+
+/** Checks an untrusted facility (a config file, an admin API body); errors name the path. */
+export function parseFacility(value: unknown, at = ''): Facility {
+  const raw = expectObject(value, at);
+  expectKeys(raw, at, facilityKeys);
+  const facility: Facility = {
+    code: expectCode(raw['code'], join(at, 'code')),
+    name: expectString(raw['name'], join(at, 'name')),
+    aeTitles: stringList(raw['aeTitles'], join(at, 'aeTitles')).map((ae, i) => expectAeTitle(ae, join(join(at, 'aeTitles'), i))),
+    sendingFacilities: stringList(raw['sendingFacilities'], join(at, 'sendingFacilities')),
+    technicians: staffList(raw['technicians'], join(at, 'technicians')),
+    radiologists: staffList(raw['radiologists'], join(at, 'radiologists')),
+    reportDestinations: parseDestinations(raw['reportDestinations'], join(at, 'reportDestinations')),
+    billingRules: billingList(raw['billingRules'], join(at, 'billingRules')),
+    active: raw['active'] === undefined ? true : raw['active'] === true,
+  };
+  if (raw['radiologistPacs'] !== undefined) facility.radiologistPacs = parsePacs(raw['radiologistPacs'], join(at, 'radiologistPacs'));
+  return facility;
+}
+
+function expectCode(value: unknown, at: string): string {
+  const code = expectString(value, at);
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(code)) throw new ValidationError(at, 'expected letters, digits, ".", "_" or "-" (at most 64)');
+  return code;
+}
+
+function expectAeTitle(value: string, at: string): string {
+  // PS3.5 §6.2: AE is at most 16 characters of the default repertoire, no backslash or control characters.
+  if (value.length > 16 || !/^[\x20-\x5b\x5d-\x7e]+$/.test(value) || value.trim() === '') {
+    throw new ValidationError(at, 'expected an AE title of 1 to 16 printable characters without "\\"');
+  }
+  return value.trim();
+}
+
+function stringList(value: unknown, at: string): string[] {
+  if (value === undefined) return [];
+  return expectArray(value, at).map((item, i) => expectString(item, join(at, i)));
+}
+
+function staffList(value: unknown, at: string): StaffMember[] {
+  if (value === undefined) return [];
+  return expectArray(value, at).map((item, i) => {
+    const path = join(at, i);
+    const raw = expectObject(item, path);
+    expectKeys(raw, path, ['id', 'name', 'email', 'phone']);
+    const member: StaffMember = { id: expectString(raw['id'], join(path, 'id')), name: expectString(raw['name'], join(path, 'name')) };
+    const email = optionalString(raw['email'], join(path, 'email'));
+    const phone = optionalString(raw['phone'], join(path, 'phone'));
+    if (email !== undefined) member.email = email;
+    if (phone !== undefined) member.phone = phone;
+    return member;
+  });
+}
+
+function parsePacs(value: unknown, at: string): PacsEndpoint {
+  const raw = expectObject(value, at);
+  expectKeys(raw, at, ['aeTitle', 'host', 'port']);
+  return {
+    aeTitle: expectAeTitle(expectString(raw['aeTitle'], join(at, 'aeTitle')), join(at, 'aeTitle')),
+    host: expectString(raw['host'], join(at, 'host')),
+    port: expectPort(raw['port'], join(at, 'port')),
+  };
+}
+
+function parseDestinations(value: unknown, at: string): ReportDestinations {
+  if (value === undefined) return {};
+  const raw = expectObject(value, at);
+  expectKeys(raw, at, ['ehrMllp', 'ehrFhirBaseUrl', 'fax', 'email']);
+  const destinations: ReportDestinations = {};
+  if (raw['ehrMllp'] !== undefined) {
+    const mllp = expectObject(raw['ehrMllp'], join(at, 'ehrMllp'));
+    expectKeys(mllp, join(at, 'ehrMllp'), ['host', 'port']);
+    destinations.ehrMllp = { host: expectString(mllp['host'], join(at, 'ehrMllp.host')), port: expectPort(mllp['port'], join(at, 'ehrMllp.port')) };
+  }
+  const fhir = optionalString(raw['ehrFhirBaseUrl'], join(at, 'ehrFhirBaseUrl'));
+  if (fhir !== undefined) {
+    if (!/^https?:\/\//.test(fhir)) throw new ValidationError(join(at, 'ehrFhirBaseUrl'), 'expected an http(s) URL');
+    destinations.ehrFhirBaseUrl = fhir;
+  }
+  const fax = optionalString(raw['fax'], join(at, 'fax'));
+  if (fax !== undefined) destinations.fax = fax;
+  const email = optionalString(raw['email'], join(at, 'email'));
+  if (email !== undefined) {
+    if (!email.includes('@')) throw new ValidationError(join(at, 'email'), 'expected an e-mail address');
+    destinations.email = email;
+  }
+  return destinations;
+}
+
+function billingList(value: unknown, at: string): BillingRule[] {
+  if (value === undefined) return [];
+  return expectArray(value, at).map((item, i) => {
+    const path = join(at, i);
+    const raw: Plain = expectObject(item, path);
+    expectKeys(raw, path, ['procedureCode', 'modality', 'priority', 'amount', 'currency']);
+    const rule: BillingRule = { amount: expectNumber(raw['amount'], join(path, 'amount'), 0), currency: expectString(raw['currency'], join(path, 'currency')) };
+    const procedureCode = optionalString(raw['procedureCode'], join(path, 'procedureCode'));
+    const modality = optionalString(raw['modality'], join(path, 'modality'));
+    const priority = optionalString(raw['priority'], join(path, 'priority'));
+    if (procedureCode !== undefined) rule.procedureCode = procedureCode;
+    if (modality !== undefined) rule.modality = modality;
+    if (priority !== undefined) rule.priority = priority;
+    return rule;
+  });
+}
+
+/** The first rule that matches the exam, or undefined when the facility bills nothing for it. */
+export function billingRuleFor(facility: Facility, exam: { procedureCode: string; modality?: string; priority: string }): BillingRule | undefined {
+  const matches = (rule: string | undefined, actual: string | undefined): boolean => rule === undefined || rule === '*' || rule === actual;
+  return facility.billingRules.find(
+    (rule) => matches(rule.procedureCode, exam.procedureCode) && matches(rule.modality, exam.modality) && matches(rule.priority, exam.priority),
+  );
+}
+
+export class FacilityRegistry {
+  readonly #db: HubDb;
+
+  constructor(db: HubDb) {
+    this.#db = db;
+  }
+
+  get #facilities() {
+    return this.#db.collection<FacilityDoc>('facilities');
+  }
+
+  async ensureIndexes(): Promise<void> {
+    await this.#facilities.createIndex({ aeTitles: 1 });
+    await this.#facilities.createIndex({ sendingFacilities: 1 });
+  }
+
+  /** Stores (creates or replaces) a facility; input is checked as if untrusted. */
+  async save(input: unknown): Promise<Facility> {
+    let facility: Facility;
+    try {
+      facility = parseFacility(input);
+    } catch (error) {
+      if (error instanceof ValidationError) throw new InvalidInputError(error.path || 'facility', error.reason);
+      throw error;
+    }
+    const doc: FacilityDoc = { ...facility, _id: facility.code, updatedAt: new Date().toISOString() };
+    const { _id, ...replacement } = doc;
+    await this.#facilities.replaceOne({ _id }, replacement, { upsert: true });
+    return facility;
+  }
+
+  async get(code: string): Promise<Facility | undefined> {
+    return strip(await this.#facilities.findOne({ _id: code }));
+  }
+
+  async require(code: string): Promise<Facility> {
+    const facility = await this.get(code);
+    if (!facility) throw new NotFoundError('facility', code);
+    return facility;
+  }
+
+  /** The facility whose modality or PACS calls with this AE title (DICOM integration process). */
+  async findByAeTitle(aeTitle: string): Promise<Facility | undefined> {
+    return strip(await this.#facilities.findOne({ aeTitles: aeTitle.trim(), active: true }));
+  }
+
+  /** The facility an HL7 message comes from, by MSH-4 (namespace id). */
+  async findBySendingFacility(msh4: string): Promise<Facility | undefined> {
+    return strip(await this.#facilities.findOne({ sendingFacilities: msh4, active: true }));
+  }
+
+  async list(): Promise<Facility[]> {
+    const docs = await this.#facilities.find({}).sort({ _id: 1 }).toArray();
+    return docs.map((doc) => strip(doc)!);
+  }
+
+  /** Seeds the store from config/facilities/*.json; returns the codes loaded. Errors name the file and path. */
+  async loadDir(dir: string): Promise<string[]> {
+    let names: string[];
+    try {
+      names = (await readdir(dir)).filter((name) => name.endsWith('.json')).sort();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const loaded: string[] = [];
+    for (const name of names) {
+      const file = path.join(dir, name);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(await readFile(file, 'utf8'));
+      } catch (error) {
+        throw new InvalidInputError(file, `not valid JSON: ${(error as Error).message}`);
+      }
+      try {
+        loaded.push((await this.save(parseFacility(parsed))).code);
+      } catch (error) {
+        if (error instanceof ValidationError) throw new InvalidInputError(`${file}: ${error.path}`, error.reason);
+        throw error;
+      }
+    }
+    return loaded;
+  }
+}
+
+function strip(doc: FacilityDoc | null): Facility | undefined {
+  if (!doc) return undefined;
+  const { _id, updatedAt, ...facility } = doc;
+  return facility;
+}

@@ -1,0 +1,322 @@
+// The durable event outbox of the exam domain.
+//
+// Why events live inside the changed document first: the embedded store has no multi-document transactions,
+// but every engine updates ONE document atomically. So a command writes its change, its history entry and its
+// event(s) (`outbox: [...]`) in a single updateOne/insertOne; either all of it is stored or none of it is.
+// Writing the event to a separate collection first (or after) would need two writes, and a crash between
+// them would lose the event or publish one for a change that never happened.
+//
+// The publisher then moves pending events to the `exam_events` collection, idempotently: the event's _id is
+// fixed when the change is made (`exam:<number>:<version>:<n>`), so a publisher that crashes after the insert
+// and before removing the event from the document re-inserts, gets a duplicate key, and only removes it then.
+// The publisher finds documents with pending events through an index on `outbox.id` (multikey: a document
+// with an empty outbox has no string key in it), and moves a whole batch with three writes (sequence numbers,
+// insertMany, updateMany $pull), because every write of the embedded store is a synced SQLite commit.
+// Published events get a global sequence number (`seq`). Subscribers read `seq > cursor` and acknowledge, so
+// delivery is at-least-once: an unacknowledged event is read again after a restart.
+//
+// Ordering: seq must be assigned in insertion order, or a subscriber could acknowledge 6 before 5 becomes
+// visible and skip 5 for ever. So only one publisher runs at a time across processes, under a lease taken
+// with an atomic findOneAndUpdate (same scheme as queue claims). Events of one exam are published in the
+// order of its versions.
+import { randomUUID } from 'node:crypto';
+import { isDuplicateKeyError, type HubDb } from '../store/db.ts';
+import type { ChangeSource, FieldValue } from './change.ts';
+import { errorText, type Logger } from '../runtime/log.ts';
+
+export const examEventTypes = [
+  'exam.created',
+  'exam.updated',
+  'exam.status-changed',
+  'exam.cancelled',
+  'exam.reactivated',
+  'exam.study-attached',
+  'exam.report-attached',
+  'exam.patient-changed',
+  'patient.created',
+  'patient.updated',
+  'patient.merged',
+] as const;
+export type ExamEventType = (typeof examEventTypes)[number];
+
+/** An event as it waits inside the document that changed. */
+export interface PendingEvent {
+  id: string;
+  type: ExamEventType;
+  at: string;
+  by: ChangeSource;
+  /** The exam it is about (exam events), or undefined (patient events). */
+  examNumber?: string;
+  patientId?: string;
+  facility?: string;
+  /** The document version the change produced. */
+  version: number;
+  /** What changed: e.g. `{ from: 'requested', to: 'images-received' }`; never names or birth dates. */
+  data: Record<string, FieldValue>;
+}
+
+/** An event after publication: what subscribers read. */
+export interface ExamEvent extends PendingEvent {
+  seq: number;
+  publishedAt: string;
+}
+
+interface EventDoc extends ExamEvent {
+  _id: string;
+}
+
+interface LeaseDoc {
+  _id: string;
+  owner: string;
+  until: number;
+}
+
+interface CursorDoc {
+  _id: string;
+  seq: number;
+  updatedAt: string;
+}
+
+interface SourceDoc {
+  _id: string;
+  outbox: PendingEvent[];
+}
+
+export interface OutboxOptions {
+  log: Logger;
+  /** Collections whose documents carry `outbox` arrays. */
+  sources?: readonly string[];
+  /** How often the publisher looks for events left behind (by a crash or another process). */
+  pollMs?: number;
+  /**
+   * How long after a write the publisher runs (default 10 ms): under load one run then moves many events with
+   * its three commits instead of three commits per event.
+   */
+  kickDelayMs?: number;
+  leaseMs?: number;
+}
+
+export const eventsCollection = 'exam_events';
+const leaseId = 'outbox-publisher';
+const seqId = 'outbox-seq';
+
+export class Outbox {
+  readonly #db: HubDb;
+  readonly #log: Logger;
+  readonly #sources: readonly string[];
+  readonly #pollMs: number;
+  readonly #leaseMs: number;
+  readonly #kickDelayMs: number;
+  readonly #owner = randomUUID();
+  #timer: NodeJS.Timeout | undefined;
+  #due = 0;
+  #running: Promise<number> | undefined;
+  #again = false;
+  #stopped = true;
+  /** Until when this process surely holds the lease; renewed at half time so a busy publisher writes it rarely. */
+  #leaseUntil = 0;
+
+  constructor(db: HubDb, options: OutboxOptions) {
+    this.#db = db;
+    this.#log = options.log;
+    this.#sources = options.sources ?? ['exams', 'patients'];
+    this.#pollMs = options.pollMs ?? 1_000;
+    this.#leaseMs = options.leaseMs ?? 30_000;
+    this.#kickDelayMs = options.kickDelayMs ?? 10;
+  }
+
+  async start(): Promise<void> {
+    await this.#db.collection<EventDoc>(eventsCollection).createIndex({ seq: 1 });
+    for (const source of this.#sources) await this.#db.collection(source).createIndex({ 'outbox.id': 1 });
+    this.#stopped = false;
+    this.#schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#running?.catch(() => 0);
+    await this.#releaseLease();
+  }
+
+  /** Called after a write: publish soon instead of at the next poll. */
+  kick(): void {
+    if (this.#stopped) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#schedule(this.#kickDelayMs);
+  }
+
+  /** Moves every pending event to the event log; returns how many. Safe to call from any process at any time. */
+  async publishPending(): Promise<number> {
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = this.#publishLoop();
+    try {
+      return await this.#running;
+    } finally {
+      this.#running = undefined;
+    }
+  }
+
+  subscription(name: string): Subscription {
+    return new Subscription(this.#db, name);
+  }
+
+  /** Arms the timer unless it is already due sooner: re-arming on every kick would starve it under load. */
+  #schedule(delayMs: number): void {
+    if (this.#stopped) return;
+    const due = Date.now() + delayMs;
+    if (this.#timer && this.#due <= due) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#due = due;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.publishPending()
+        .catch((error: unknown) => this.#log.error('outbox publish failed', { error: errorText(error) }))
+        .finally(() => this.#schedule(this.#again ? this.#kickDelayMs : this.#pollMs));
+    }, delayMs);
+    this.#timer.unref();
+  }
+
+  async #publishLoop(): Promise<number> {
+    let total = 0;
+    do {
+      this.#again = false;
+      if (!(await this.#takeLease())) return total;
+      for (const source of this.#sources) total += await this.#publishFrom(source);
+    } while (this.#again);
+    return total;
+  }
+
+  async #publishFrom(source: string): Promise<number> {
+    const docs = this.#db.collection<SourceDoc>(source);
+    let total = 0;
+    for (;;) {
+      const batch = await docs
+        .find({ 'outbox.id': { $gt: '' } }, { projection: { _id: 1, outbox: 1 } })
+        .limit(200)
+        .toArray();
+      if (batch.length === 0) return total;
+      const events = batch.flatMap((doc) => doc.outbox);
+      const last = await this.#allocate(events.length);
+      const publishedAt = new Date().toISOString();
+      await this.#insert(events.map((event, i) => ({ ...event, _id: event.id, seq: last - events.length + 1 + i, publishedAt })));
+      const ids = events.map((e) => e.id);
+      // Only the published ids are pulled: events a concurrent write added meanwhile stay for the next round.
+      await docs.updateMany({ _id: { $in: batch.map((doc) => doc._id) } }, { $pull: { outbox: { id: { $in: ids } } } } as never);
+      total += events.length;
+      if (!(await this.#takeLease())) return total;
+    }
+  }
+
+  async #insert(events: EventDoc[]): Promise<void> {
+    const log = this.#db.collection<EventDoc>(eventsCollection);
+    try {
+      await log.insertMany(events);
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+      // Some were published before a crash (or by a publisher whose lease ran out): insert the rest one by one.
+      for (const event of events) {
+        try {
+          await log.insertOne(event);
+        } catch (inner) {
+          if (!isDuplicateKeyError(inner)) throw inner;
+        }
+      }
+    }
+  }
+
+  /** Reserves `count` sequence numbers; returns the last one. */
+  async #allocate(count: number): Promise<number> {
+    const counters = this.#db.collection<{ _id: string; seq: number }>('counters');
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const doc = await counters.findOneAndUpdate({ _id: seqId }, { $inc: { seq: count } }, { upsert: true, returnDocument: 'after' });
+        if (!doc) throw new Error('outbox: the store returned no sequence document');
+        return doc.seq;
+      } catch (error) {
+        if (!isDuplicateKeyError(error) || attempt >= 3) throw error;
+      }
+    }
+  }
+
+  async #takeLease(): Promise<boolean> {
+    const now = Date.now();
+    if (this.#leaseUntil - now > this.#leaseMs / 2) return true;
+    const leases = this.#db.collection<LeaseDoc>('counters');
+    try {
+      // Matches when the lease is free, expired or ours; otherwise the upsert collides with the holder's
+      // document on _id, which is how "held by someone else" shows.
+      const doc = await leases.findOneAndUpdate(
+        { _id: leaseId, $or: [{ until: { $lt: now } }, { owner: this.#owner }] },
+        { $set: { owner: this.#owner, until: now + this.#leaseMs } },
+        { upsert: true, returnDocument: 'after' },
+      );
+      const held = doc?.owner === this.#owner;
+      this.#leaseUntil = held ? now + this.#leaseMs : 0;
+      return held;
+    } catch (error) {
+      this.#leaseUntil = 0;
+      if (isDuplicateKeyError(error)) return false;
+      throw error;
+    }
+  }
+
+  async #releaseLease(): Promise<void> {
+    this.#leaseUntil = 0;
+    await this.#db.collection<LeaseDoc>('counters').updateOne({ _id: leaseId, owner: this.#owner }, { $set: { until: 0 } });
+  }
+}
+
+/** One named consumer of the event log. Its cursor is stored, so it resumes where it acknowledged. */
+export class Subscription {
+  readonly #db: HubDb;
+  readonly name: string;
+
+  constructor(db: HubDb, name: string) {
+    this.#db = db;
+    this.name = name;
+  }
+
+  /** The next events after the acknowledged cursor, oldest first. The same events come again until acked. */
+  async pull(limit = 100): Promise<ExamEvent[]> {
+    const cursor = await this.cursor();
+    const docs = await this.#db
+      .collection<EventDoc>(eventsCollection)
+      .find({ seq: { $gt: cursor } })
+      .sort({ seq: 1 })
+      .limit(limit)
+      .toArray();
+    return docs.map(({ _id, ...event }) => event);
+  }
+
+  /** Everything up to and including `seq` was handled. Acks never move the cursor back. */
+  async ack(seq: number): Promise<void> {
+    await this.#db
+      .collection<CursorDoc>('outbox_cursors')
+      .updateOne({ _id: this.name }, { $max: { seq }, $set: { updatedAt: new Date().toISOString() } }, { upsert: true });
+  }
+
+  async cursor(): Promise<number> {
+    const doc = await this.#db.collection<CursorDoc>('outbox_cursors').findOne({ _id: this.name });
+    return doc?.seq ?? 0;
+  }
+}
+
+/** Builds an event for a change; the id is fixed now so publication can be repeated safely. */
+export function pendingEvent(
+  aggregate: 'exam' | 'patient',
+  key: string,
+  version: number,
+  index: number,
+  fields: Omit<PendingEvent, 'id' | 'version'>,
+): PendingEvent {
+  return { id: `${aggregate}:${key}:${version}:${index}`, version, ...fields };
+}

@@ -1,0 +1,263 @@
+// Patients as the RSO knows them: identifiers issued by each facility's assigning authority (an MRN from
+// Valley General is not an MRN from another hospital), demographics, and merges (HL7 ADT^A40, FHIR
+// Patient.link): the merged patient A stays, marked with a link to the survivor B, so old references resolve.
+import { randomUUID } from 'node:crypto';
+import { isDuplicateKeyError, type HubDb } from '../store/db.ts';
+import { diff, type ChangeSource, type FieldValue } from './change.ts';
+import { DuplicateError, InvalidInputError, MergedPatientError, NotFoundError, VersionConflictError } from './errors.ts';
+import { pendingEvent } from './outbox.ts';
+import { writeChange, type VersionedDoc } from './versioned.ts';
+
+export const sexes = ['male', 'female', 'other', 'unknown'] as const;
+export type Sex = (typeof sexes)[number];
+
+export interface PatientIdentifier {
+  /** The assigning authority: a URI (FHIR Identifier.system) or an HL7 CX-4 namespace such as `VALLEYGEN`. */
+  system: string;
+  value: string;
+  /** The facility that issued it, when known. */
+  facility?: string;
+}
+
+export interface PersonName {
+  family?: string;
+  given: string[];
+}
+
+export interface PatientInput {
+  identifiers: PatientIdentifier[];
+  name?: PersonName;
+  /** YYYY-MM-DD, or YYYY / YYYY-MM when only that is known. */
+  birthDate?: string;
+  sex?: Sex;
+}
+
+export interface Patient extends VersionedDoc {
+  identifiers: PatientIdentifier[];
+  /** `system|value` of every identifier, for lookups and uniqueness. */
+  identifierKeys: string[];
+  name: PersonName;
+  birthDate?: string;
+  sex?: Sex;
+  /** Set when this patient was merged into another (the survivor's id). */
+  mergedInto?: string;
+  /** Ids of patients merged into this one. */
+  replaces?: string[];
+}
+
+export function identifierKey(system: string, value: string): string {
+  return `${system}|${value}`;
+}
+
+export function checkPatientInput(input: PatientInput, at = 'patient'): PatientInput {
+  if (!Array.isArray(input.identifiers) || input.identifiers.length === 0) {
+    throw new InvalidInputError(`${at}.identifiers`, 'at least one identifier (system and value) is required');
+  }
+  input.identifiers.forEach((id, i) => {
+    if (typeof id.system !== 'string' || id.system === '') throw new InvalidInputError(`${at}.identifiers[${i}].system`, 'the assigning authority is required');
+    if (typeof id.value !== 'string' || id.value === '') throw new InvalidInputError(`${at}.identifiers[${i}].value`, 'the identifier value is required');
+  });
+  if (input.birthDate !== undefined && !/^\d{4}(-\d{2}(-\d{2})?)?$/.test(input.birthDate)) {
+    throw new InvalidInputError(`${at}.birthDate`, `expected YYYY-MM-DD, got "${input.birthDate}"`);
+  }
+  if (input.sex !== undefined && !(sexes as readonly string[]).includes(input.sex)) {
+    throw new InvalidInputError(`${at}.sex`, `expected one of ${sexes.join(', ')}`);
+  }
+  return input;
+}
+
+function demographics(p: { name?: PersonName; birthDate?: string | undefined; sex?: Sex | undefined }): Record<string, FieldValue | undefined> {
+  return { family: p.name?.family, given: p.name?.given.join(' '), birthDate: p.birthDate, sex: p.sex };
+}
+
+/** Field names only: the history says *that* the name changed; the values are in the document itself. */
+function changedFields(before: Patient, input: PatientInput): string[] {
+  const changes = diff(demographics(before), demographics({ ...before, ...input }));
+  return changes ? Object.keys(changes) : [];
+}
+
+export class PatientRecords {
+  readonly #db: HubDb;
+
+  constructor(db: HubDb) {
+    this.#db = db;
+  }
+
+  get collection() {
+    return this.#db.collection<Patient>('patients');
+  }
+
+  async ensureIndexes(): Promise<void> {
+    // Unique: two processes recording the same new MRN at once must not create two patients (record() retries).
+    await this.collection.createIndex({ identifierKeys: 1 }, { unique: true, sparse: true });
+    await this.collection.createIndex({ updatedAt: 1 });
+    await this.collection.createIndex({ 'identifiers.value': 1 });
+  }
+
+  async get(id: string): Promise<Patient | undefined> {
+    return (await this.collection.findOne({ _id: id })) ?? undefined;
+  }
+
+  async require(id: string): Promise<Patient> {
+    const patient = await this.get(id);
+    if (!patient) throw new NotFoundError('patient', id);
+    return patient;
+  }
+
+  /** The surviving patient: follows merge links (A merged into B merged into C gives C). */
+  async resolve(id: string): Promise<Patient> {
+    let patient = await this.require(id);
+    for (let hops = 0; patient.mergedInto !== undefined && hops < 16; hops++) patient = await this.require(patient.mergedInto);
+    return patient;
+  }
+
+  async findByIdentifier(system: string, value: string): Promise<Patient | undefined> {
+    return (await this.collection.findOne({ identifierKeys: identifierKey(system, value) })) ?? undefined;
+  }
+
+  /**
+   * Creates the patient or updates the one holding any of its identifiers (ADT A04/A08, an order's PID, a FHIR
+   * conditional create). New identifiers are added, none are removed; a merged match resolves to its survivor.
+   */
+  async record(input: PatientInput, by: ChangeSource): Promise<{ patient: Patient; created: boolean }> {
+    checkPatientInput(input);
+    const keys = input.identifiers.map((id) => identifierKey(id.system, id.value));
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const found = await this.collection.findOne({ identifierKeys: { $in: keys } });
+      if (!found) {
+        try {
+          return { patient: await this.create(input, by), created: true };
+        } catch (error) {
+          if (error instanceof DuplicateError) continue; // created by another process meanwhile: update that one
+          throw error;
+        }
+      }
+      const survivor = found.mergedInto === undefined ? found : await this.resolve(found._id);
+      // Identifiers of a merged record stay with it (old references resolve through it), not on the survivor.
+      const held = found._id === survivor._id ? [] : found.identifierKeys;
+      const updated = await this.#amend(survivor, { ...input, identifiers: input.identifiers.filter((id) => !held.includes(identifierKey(id.system, id.value))) }, by);
+      if (updated) return { patient: updated, created: false };
+    }
+    throw new Error('patient: too many concurrent changes to one patient');
+  }
+
+  async create(input: PatientInput, by: ChangeSource): Promise<Patient> {
+    checkPatientInput(input);
+    const now = new Date().toISOString();
+    const id = randomUUID();
+    const patient: Patient = {
+      _id: id,
+      identifiers: input.identifiers.map((i) => ({ ...i })),
+      identifierKeys: input.identifiers.map((i) => identifierKey(i.system, i.value)),
+      name: input.name ?? { given: [] },
+      version: 1,
+      createdAt: now,
+      updatedAt: now,
+      history: [{ at: now, version: 1, event: 'patient.created', by }],
+      outbox: [pendingEvent('patient', id, 1, 0, { type: 'patient.created', at: now, by, patientId: id, data: {} })],
+    };
+    if (input.birthDate !== undefined) patient.birthDate = input.birthDate;
+    if (input.sex !== undefined) patient.sex = input.sex;
+    try {
+      await this.collection.insertOne(patient);
+    } catch (error) {
+      if (isDuplicateKeyError(error)) throw await this.#duplicate(input);
+      throw error;
+    }
+    return patient;
+  }
+
+  /** Replaces demographics (FHIR update); `expectedVersion` is the If-Match check. */
+  async update(id: string, input: PatientInput, by: ChangeSource, expectedVersion?: number): Promise<Patient> {
+    checkPatientInput(input);
+    const current = await this.require(id);
+    if (current.mergedInto !== undefined) throw new MergedPatientError(id, current.mergedInto);
+    if (expectedVersion !== undefined && expectedVersion !== current.version) throw new VersionConflictError(`patient ${id}`, expectedVersion, current.version);
+    const next = await this.#write(current, input, by, true);
+    if (!next) throw new VersionConflictError(`patient ${id}`, current.version, current.version + 1);
+    return next;
+  }
+
+  /** Adds identifiers and overwrites the demographics the input carries. Undefined on a lost race. */
+  async #amend(current: Patient, input: PatientInput, by: ChangeSource): Promise<Patient | undefined> {
+    const newIds = input.identifiers.filter((id) => !current.identifierKeys.includes(identifierKey(id.system, id.value)));
+    if (newIds.length === 0 && changedFields(current, input).length === 0) return current;
+    return this.#write(current, { ...input, identifiers: [...current.identifiers, ...newIds] }, by, false);
+  }
+
+  /** The DuplicateError for the first identifier of `input` that another patient holds. */
+  async #duplicate(input: PatientInput, exceptId?: string): Promise<DuplicateError | Error> {
+    for (const [i, id] of input.identifiers.entries()) {
+      const holder = await this.findByIdentifier(id.system, id.value);
+      if (holder && holder._id !== exceptId) return new DuplicateError(`patient.identifiers[${i}]`, `${id.system}|${id.value}`, `patient ${holder._id}`);
+    }
+    return new Error('patient: duplicate key, but no other patient holds the identifiers');
+  }
+
+  async #write(current: Patient, input: PatientInput, by: ChangeSource, replace: boolean): Promise<Patient | undefined> {
+    try {
+      return await this.#writeUnchecked(current, input, by, replace);
+    } catch (error) {
+      if (isDuplicateKeyError(error)) throw await this.#duplicate(input, current._id);
+      throw error;
+    }
+  }
+
+  async #writeUnchecked(current: Patient, input: PatientInput, by: ChangeSource, replace: boolean): Promise<Patient | undefined> {
+    const fields = changedFields(current, input);
+    const set: Partial<Patient> = {
+      identifiers: input.identifiers,
+      identifierKeys: input.identifiers.map((i) => identifierKey(i.system, i.value)),
+    };
+    const unset: Array<'birthDate' | 'sex'> = [];
+    if (input.name || replace) set.name = input.name ?? { given: [] };
+    if (input.birthDate !== undefined) set.birthDate = input.birthDate;
+    else if (replace && current.birthDate !== undefined) unset.push('birthDate');
+    if (input.sex !== undefined) set.sex = input.sex;
+    else if (replace && current.sex !== undefined) unset.push('sex');
+    return writeChange(this.collection, current, {
+      set,
+      unset,
+      event: 'patient.updated',
+      by,
+      events: (version, at) => [
+        pendingEvent('patient', current._id, version, 0, { type: 'patient.updated', at, by, patientId: current._id, data: { fields: fields.join(',') } }),
+      ],
+    });
+  }
+
+  /** Marks A as merged into B (both must exist and be unmerged); moving A's exams is the service's job. */
+  async markMerged(fromId: string, intoId: string, by: ChangeSource): Promise<{ from: Patient; into: Patient }> {
+    if (fromId === intoId) throw new InvalidInputError('patient', `cannot merge patient ${fromId} into itself`);
+    const into = await this.require(intoId);
+    if (into.mergedInto !== undefined) throw new MergedPatientError(intoId, into.mergedInto);
+    const from = await this.require(fromId);
+    if (from.mergedInto !== undefined) throw new MergedPatientError(fromId, from.mergedInto);
+    const mergedFrom = await writeChange(this.collection, from, {
+      set: { mergedInto: intoId },
+      event: 'patient.merged',
+      by,
+      events: (version, at) => [pendingEvent('patient', fromId, version, 0, { type: 'patient.merged', at, by, patientId: fromId, data: { into: intoId } })],
+    });
+    if (!mergedFrom) throw new VersionConflictError(`patient ${fromId}`, from.version, from.version + 1);
+    const survivor = await this.#addReplaces(into, fromId, by);
+    return { from: mergedFrom, into: survivor };
+  }
+
+  async #addReplaces(into: Patient, fromId: string, by: ChangeSource): Promise<Patient> {
+    let current = into;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const next = await writeChange(this.collection, current, {
+        set: { replaces: [...(current.replaces ?? []), fromId] },
+        event: 'patient.updated',
+        by,
+        events: (version, at) => [
+          pendingEvent('patient', current._id, version, 0, { type: 'patient.updated', at, by, patientId: current._id, data: { replaces: fromId } }),
+        ],
+      });
+      if (next) return next;
+      current = await this.require(into._id);
+    }
+    throw new Error(`patient ${into._id}: too many concurrent changes`);
+  }
+}

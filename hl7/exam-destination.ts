@@ -1,0 +1,105 @@
+// The `rso-exams` destination: applies an HL7 order or ADT message to the RSO exams (exams/service.ts).
+// parse -> sending facility (MSH-4) -> mapping (pure) -> exam commands. A message that cannot work however often
+// it is tried (a mapping error, a refused lifecycle change, an unknown facility) is `failed`, with the text an
+// analyst sees on the message; anything else (the store) is `retry`, so the queue tries again with backoff.
+//
+// The registry creates connectors from (settings, context) alone, so the ExamService comes in through the
+// factory: hub.ts registers `examDestinationType(exams)` (see registerHl7ExamMapping in register.ts).
+import type { DestinationConnector, DestinationConnectorType, DestinationContext, OutboundMessage, SendResult } from '../channels/connector.ts';
+import { isExamError } from '../exams/errors.ts';
+import type { Facility } from '../exams/facility.ts';
+import type { ExamService } from '../exams/service.ts';
+import { errorText } from '../runtime/log.ts';
+import { expectKeys, expectObject, join, optionalString, ValidationError } from '../runtime/validate.ts';
+import { applyExamMessage } from './exam-commands.ts';
+import { mapExamMessage } from './exam-mapping.ts';
+import { fieldText } from './field-text.ts';
+import { checkTimeZone } from './hl7-dates.ts';
+import { Hl7MappingError } from './mapping-error.ts';
+import { Hl7Message, Hl7ParseError } from './message.ts';
+
+export interface ExamDestinationSettings {
+  /** Facility code used when MSH-4 is empty (a channel that serves exactly one facility). */
+  facility?: string;
+  /** IANA time zone of the sender, for HL7 times without an offset when MSH-7 has none either. */
+  timeZone: string;
+}
+
+export function parseExamDestinationSettings(input: unknown, path: string): ExamDestinationSettings {
+  const value = expectObject(input ?? {}, path);
+  expectKeys(value, path, ['facility', 'timeZone']);
+  const timeZone = optionalString(value['timeZone'], join(path, 'timeZone')) ?? 'UTC';
+  try {
+    checkTimeZone(timeZone);
+  } catch {
+    throw new ValidationError(join(path, 'timeZone'), `unknown time zone '${timeZone}' (expected an IANA name such as America/Chicago)`);
+  }
+  const facility = optionalString(value['facility'], join(path, 'facility'));
+  return facility === undefined ? { timeZone } : { facility, timeZone };
+}
+
+/** Permanent: retrying the same message cannot succeed. Version conflicts are races: the retry re-reads. */
+function isPermanent(error: unknown): boolean {
+  if (error instanceof Hl7MappingError || error instanceof Hl7ParseError) return true;
+  return isExamError(error) && error.code !== 'version-conflict';
+}
+
+class ExamDestination implements DestinationConnector {
+  readonly #exams: ExamService;
+  readonly #settings: ExamDestinationSettings;
+  readonly #context: DestinationContext;
+
+  constructor(exams: ExamService, settings: ExamDestinationSettings, context: DestinationContext) {
+    this.#exams = exams;
+    this.#settings = settings;
+    this.#context = context;
+  }
+
+  async send(message: OutboundMessage): Promise<SendResult> {
+    try {
+      const hl7 = Hl7Message.parse(message.content);
+      const facility = await this.#facilityOf(hl7);
+      const mapped = mapExamMessage(hl7, { facility, timeZone: this.#settings.timeZone });
+      const by = { actor: `channel:${this.#context.channelId}`, via: 'hl7', messageId: message.messageId };
+      const response = await applyExamMessage(this.#exams, mapped, facility.code, by);
+      this.#context.log.debug('HL7 message applied to exams', { messageId: message.messageId, response });
+      return { status: 'sent', response };
+    } catch (error) {
+      const text = errorText(error);
+      // The text may name order numbers; the field alone is safe above debug.
+      const field = error instanceof Hl7MappingError || isExamError(error) ? error.field : undefined;
+      if (isPermanent(error)) {
+        this.#context.log.warn('HL7 message not applied to exams', { messageId: message.messageId, field });
+        this.#context.log.debug('HL7 message not applied to exams', { messageId: message.messageId }, { error: text });
+        return { status: 'failed', error: text };
+      }
+      this.#context.log.warn('HL7 message could not be applied to exams, will retry', { messageId: message.messageId, error: error instanceof Error ? error.name : 'error' });
+      return { status: 'retry', error: text };
+    }
+  }
+
+  async stop(): Promise<void> {}
+
+  async #facilityOf(message: Hl7Message): Promise<Facility> {
+    // MSH-4 is an HD: the namespace id names the facility; a few senders fill only the universal id.
+    const name = fieldText(message, 'MSH-4.1') ?? fieldText(message, 'MSH-4.2');
+    if (name !== undefined) {
+      const facility = await this.#exams.facilities.findBySendingFacility(name);
+      if (!facility) throw new Hl7MappingError('MSH-4', `MSH-4: unknown sending facility '${name}'`);
+      return facility;
+    }
+    const code = this.#settings.facility;
+    if (code === undefined) throw new Hl7MappingError('MSH-4', 'MSH-4 is empty (the sending facility) and the destination names no default facility');
+    const facility = await this.#exams.facilities.get(code);
+    if (!facility) throw new Hl7MappingError('MSH-4', `MSH-4 is empty and the destination's default facility '${code}' does not exist`);
+    return facility;
+  }
+}
+
+export function examDestinationType(exams: ExamService): DestinationConnectorType<ExamDestinationSettings> {
+  return {
+    type: 'rso-exams',
+    parseSettings: parseExamDestinationSettings,
+    create: (settings, context) => new ExamDestination(exams, settings, context),
+  };
+}

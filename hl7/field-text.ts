@@ -1,0 +1,30 @@
+// Reading optional HL7 fields the way real feeds fill them: padded with spaces, or holding `""`, the explicit
+// null of ch. 2.5.3 ("delete the stored value"). The hub never deletes from an order or ADT feed (an empty A08
+// field means "no change" and a `""` is rare and usually a sender bug), so both read as absent.
+import type { Hl7Message } from './message.ts';
+
+export function fieldText(message: Hl7Message, path: string): string | undefined {
+  const value = message.get(path)?.trim();
+  return value === undefined || value === '' || value === '""' ? undefined : value;
+}
+
+/** The first non-empty value among the paths, with the path it came from (for error texts). */
+export function firstField(message: Hl7Message, paths: readonly string[]): { value: string; path: string } | undefined {
+  for (const path of paths) {
+    const value = fieldText(message, path);
+    if (value !== undefined) return { value, path };
+  }
+  return undefined;
+}
+
+/** How many repetitions a field has (0 when empty). */
+export function repetitionCount(message: Hl7Message, fieldPath: string): number {
+  const encoded = message.getEncoded(fieldPath);
+  if (encoded === undefined || encoded === '') return 0;
+  return encoded.split(message.delimiters.repetition).length;
+}
+
+/** `ORC` for the first occurrence, `ORC[2]` after: how analysts name a segment in a message with repeats. */
+export function segmentLabel(name: string, occurrence: number): string {
+  return occurrence === 1 ? name : `${name}[${occurrence}]`;
+}

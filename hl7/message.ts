@@ -1,0 +1,281 @@
+// A small typed accessor over one HL7 v2 message (v2.5.1 ch. 2.5–2.7). Segments are kept as arrays of
+// encoded field text and split further only when a path reaches into them, which keeps parsing cheap on the
+// hot path (the MLLP source reads only MSH, PID and OBR/ORC). Values are decoded on read and encoded on write.
+//
+// Paths: `SEG[occurrence]-field[repetition].component.subcomponent`, all 1-based, e.g. `PID-3`, `PID-3.1`,
+// `PID-3[2].1`, `OBX[2]-5`, `MSH-9.1`. A `.` may stand for the `-` (`PID.3.1`). As in HAPI's Terser, a path
+// that stops above a primitive means its first component and subcomponent: `PID-5` of `DOE^JOHN` is `DOE`;
+// getEncoded() returns the whole encoded text of a level instead.
+import { defaultDelimiters, delimitersFrom, delimiterText, escapeValue, unescapeValue, type Delimiters, type HexDecoder } from './escape.ts';
+
+export class Hl7ParseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'Hl7ParseError';
+  }
+}
+
+export interface Hl7Path {
+  segment: string;
+  /** 1-based occurrence of the segment; undefined means the first (get) or every one (getAll). */
+  occurrence: number | undefined;
+  field: number;
+  /** 1-based; undefined means the first (get) or every one (getAll). */
+  repetition: number | undefined;
+  component: number | undefined;
+  subcomponent: number | undefined;
+}
+
+const pathPattern = /^([A-Z][A-Z0-9]{2})(?:\[(\d+)\])?[-.](\d+)(?:\[(\d+)\])?(?:\.(\d+))?(?:\.(\d+))?$/;
+
+// Filters, mappings and the source read the same few paths for every message; parsing each once is cheaper.
+const parsedPaths = new Map<string, Hl7Path>();
+
+export function parsePath(path: string): Hl7Path {
+  const cached = parsedPaths.get(path);
+  if (cached) return cached;
+  const parsed = parsePathText(path);
+  if (parsedPaths.size < 1000) parsedPaths.set(path, Object.freeze(parsed));
+  return parsed;
+}
+
+function parsePathText(path: string): Hl7Path {
+  const m = pathPattern.exec(path.trim());
+  if (!m) throw new Hl7ParseError(`${path}: not an HL7 path (expected e.g. PID-3, PID-3.1, PID-3[2].1, OBX[2]-5)`);
+  const num = (s: string | undefined): number | undefined => (s === undefined ? undefined : Number(s));
+  const parsed: Hl7Path = {
+    segment: m[1]!,
+    occurrence: num(m[2]),
+    field: Number(m[3]),
+    repetition: num(m[4]),
+    component: num(m[5]),
+    subcomponent: num(m[6]),
+  };
+  for (const [name, value] of [['occurrence', parsed.occurrence], ['field', parsed.field], ['repetition', parsed.repetition], ['component', parsed.component], ['subcomponent', parsed.subcomponent]] as const) {
+    if (value !== undefined && value < 1) throw new Hl7ParseError(`${path}: ${name} must be 1 or more`);
+  }
+  return parsed;
+}
+
+/** One segment: fields[n] is field n as encoded text; fields[0] is the name. For MSH, fields[1] is MSH-1. */
+export interface Segment {
+  fields: string[];
+}
+
+function splitSegments(text: string): string[] {
+  // ch. 2.5.1: segments end with CR. LF and CRLF come from files and lenient senders; reading them too costs
+  // nothing and avoids a whole message turning into one segment.
+  return text.split(/\r\n|\r|\n/).filter((s) => s.length > 0);
+}
+
+function at<T>(list: T[], index: number, fill: T): T {
+  while (list.length <= index) list.push(fill);
+  return list[index]!;
+}
+
+export class Hl7Message {
+  readonly delimiters: Delimiters;
+  readonly segments: Segment[];
+  #decodeHex: HexDecoder | undefined;
+
+  constructor(segments: Segment[], delimiters: Delimiters, decodeHex?: HexDecoder) {
+    this.segments = segments;
+    this.delimiters = delimiters;
+    this.#decodeHex = decodeHex;
+  }
+
+  static parse(text: string, decodeHex?: HexDecoder): Hl7Message {
+    const lines = splitSegments(text);
+    const first = lines[0];
+    if (first === undefined || !first.startsWith('MSH') || first.length < 8) {
+      throw new Hl7ParseError('MSH: the message does not start with an MSH segment');
+    }
+    const fieldSep = first[3]!;
+    const encodingEnd = first.indexOf(fieldSep, 4);
+    const encoding = first.slice(4, encodingEnd < 0 ? undefined : encodingEnd);
+    if (encoding.length < 4 || encoding.length > 5 || encoding.includes(fieldSep)) {
+      throw new Hl7ParseError(`MSH-2: expected 4 or 5 encoding characters, got "${encoding}"`);
+    }
+    const delimiters = delimitersFrom(fieldSep, encoding);
+    const segments = lines.map((line) => parseSegment(line, fieldSep));
+    return new Hl7Message(segments, delimiters, decodeHex);
+  }
+
+  /** A new message with just an MSH carrying these delimiters (e.g. for building an ACK). */
+  static create(delimiters: Delimiters = defaultDelimiters): Hl7Message {
+    const d = delimiterText(delimiters);
+    return new Hl7Message([{ fields: ['MSH', d[0]!, d.slice(1)] }], delimiters);
+  }
+
+  toString(): string {
+    return this.segments.map((s) => serializeSegment(s, this.delimiters.field)).join('\r') + '\r';
+  }
+
+  /** Segments as arrays of encoded fields (index n = field n; for MSH, [1] and [2] are the delimiters). */
+  toJSON(): { segments: string[][] } {
+    return { segments: this.segments.map((s) => [...s.fields]) };
+  }
+
+  /** Rebuilds a message from the toJSON() shape, e.g. what a sandboxed JavaScript step returned. */
+  static fromJSON(value: unknown, decodeHex?: HexDecoder): Hl7Message {
+    const segmentsValue = typeof value === 'object' && value !== null ? (value as { segments?: unknown }).segments : undefined;
+    if (!Array.isArray(segmentsValue)) throw new Hl7ParseError('segments: expected a list of segments');
+    const segments = segmentsValue.map((segment: unknown, i) => ({ fields: jsonFields(segment, i) }));
+    const msh = segments[0];
+    if (!msh || msh.fields[0] !== 'MSH') throw new Hl7ParseError('segments[0]: expected the MSH segment first');
+    const field = msh.fields[1] ?? '';
+    const encoding = msh.fields[2] ?? '';
+    if (field.length !== 1 || encoding.length < 4 || encoding.length > 5) {
+      throw new Hl7ParseError('segments[0]: MSH[1] must be the field separator and MSH[2] the 4 or 5 encoding characters');
+    }
+    segments.forEach((segment, i) => segment.fields.forEach((text, f) => {
+      if (i === 0 && f <= 2) return;
+      if (text.includes(field) || /[\r\n]/.test(text)) throw new Hl7ParseError(`segments[${i}][${f}]: holds a field separator or line break (escape it)`);
+    }));
+    return new Hl7Message(segments, delimitersFrom(field, encoding), decodeHex);
+  }
+
+  segmentsNamed(name: string): Segment[] {
+    return this.segments.filter((s) => s.fields[0] === name);
+  }
+
+  /** The decoded value at a path (first repetition/component/subcomponent when not given), or undefined. */
+  get(path: string): string | undefined {
+    const p = parsePath(path);
+    const segment = this.segmentsNamed(p.segment)[(p.occurrence ?? 1) - 1];
+    if (!segment) return undefined;
+    return this.#valueIn(segment, p, p.repetition ?? 1);
+  }
+
+  /** Every non-empty decoded value at a path: all occurrences of the segment and all repetitions, unless indexed. */
+  getAll(path: string): string[] {
+    const p = parsePath(path);
+    const all = this.segmentsNamed(p.segment);
+    const segments = p.occurrence === undefined ? all : all.slice(p.occurrence - 1, p.occurrence);
+    const values: string[] = [];
+    for (const segment of segments) {
+      const reps = p.repetition === undefined ? this.#repetitionCount(segment, p.field) : p.repetition;
+      for (let r = p.repetition ?? 1; r <= reps; r++) {
+        const v = this.#valueIn(segment, p, r);
+        if (v !== undefined && v !== '') values.push(v);
+      }
+    }
+    return values;
+  }
+
+  /** The encoded text at a path, delimiters and escapes intact (a whole field, repetition or component). */
+  getEncoded(path: string): string | undefined {
+    const p = parsePath(path);
+    const segment = this.segmentsNamed(p.segment)[(p.occurrence ?? 1) - 1];
+    if (!segment) return undefined;
+    return this.#encodedIn(segment, p);
+  }
+
+  /** Sets a decoded value at a path (first repetition/component/subcomponent when not given, siblings kept),
+   *  escaping it and creating the segment, field, repetition and components it needs. */
+  set(path: string, value: string): void {
+    const p = this.#writable(path);
+    this.#write(p, { repetition: p.repetition ?? 1, component: p.component ?? 1, subcomponent: p.subcomponent ?? 1 }, escapeValue(value, this.delimiters));
+  }
+
+  /** Replaces the encoded text of exactly the level a path names, e.g. `DOE^JOHN` as the whole of `PID-5`. */
+  setEncoded(path: string, encoded: string): void {
+    const p = this.#writable(path);
+    const repetition = p.repetition ?? (p.component === undefined ? undefined : 1);
+    this.#write(p, { repetition, component: p.component, subcomponent: p.subcomponent }, encoded);
+  }
+
+  /** Appends a segment with the given encoded fields (fields[0] is field 1). */
+  addSegment(name: string, fields: string[] = []): void {
+    this.segments.push({ fields: [name, ...fields] });
+  }
+
+  #segmentFor(p: Hl7Path): Segment {
+    const existing = this.segmentsNamed(p.segment);
+    const wanted = p.occurrence ?? 1;
+    for (let n = existing.length; n < wanted; n++) this.addSegment(p.segment);
+    return this.segmentsNamed(p.segment)[wanted - 1]!;
+  }
+
+  #repetitionCount(segment: Segment, field: number): number {
+    if (segment.fields[0] === 'MSH' && field <= 2) return 1;
+    const text = segment.fields[field];
+    return text === undefined || text === '' ? 0 : text.split(this.delimiters.repetition).length;
+  }
+
+  #encodedIn(segment: Segment, p: Hl7Path): string | undefined {
+    const field = segment.fields[p.field];
+    if (field === undefined) return undefined;
+    if (segment.fields[0] === 'MSH' && p.field <= 2) return field;
+    if (p.repetition === undefined && p.component === undefined) return field;
+    const rep = field.split(this.delimiters.repetition)[(p.repetition ?? 1) - 1];
+    if (rep === undefined || p.component === undefined) return rep;
+    const comp = rep.split(this.delimiters.component)[p.component - 1];
+    if (comp === undefined || p.subcomponent === undefined) return comp;
+    return comp.split(this.delimiters.subcomponent)[p.subcomponent - 1];
+  }
+
+  #valueIn(segment: Segment, p: Hl7Path, repetition: number): string | undefined {
+    const field = segment.fields[p.field];
+    if (field === undefined) return undefined;
+    // MSH-1 and MSH-2 are the delimiters themselves: never split or decoded (ch. 2.14.9.1-2).
+    if (segment.fields[0] === 'MSH' && p.field <= 2) return field;
+    const d = this.delimiters;
+    const rep = field.split(d.repetition)[repetition - 1];
+    if (rep === undefined) return undefined;
+    const comp = rep.split(d.component)[(p.component ?? 1) - 1];
+    if (comp === undefined) return undefined;
+    const sub = comp.split(d.subcomponent)[(p.subcomponent ?? 1) - 1];
+    if (sub === undefined) return undefined;
+    return unescapeValue(sub, d, this.#decodeHex);
+  }
+
+  #writable(path: string): Hl7Path {
+    const p = parsePath(path);
+    if (p.segment === 'MSH' && p.field <= 2) throw new Hl7ParseError(`${path}: MSH-1 and MSH-2 are the delimiters and cannot be set`);
+    return p;
+  }
+
+  #write(p: Hl7Path, level: Pick<Hl7Path, 'repetition' | 'component' | 'subcomponent'>, text: string): void {
+    const segment = this.#segmentFor(p);
+    at(segment.fields, p.field, '');
+    const d = this.delimiters;
+    const separators = [d.repetition, d.component, d.subcomponent];
+    const indexes = [level.repetition, level.component, level.subcomponent];
+    segment.fields[p.field] = replaceAt(segment.fields[p.field]!, separators, indexes, text);
+  }
+}
+
+/** Replaces one part of nested delimited text, padding with empty parts to reach it. */
+function replaceAt(current: string, separators: string[], indexes: Array<number | undefined>, text: string): string {
+  const index = indexes[0];
+  const separator = separators[0];
+  if (index === undefined || separator === undefined) return text;
+  const parts = current === '' ? [''] : current.split(separator);
+  const inner = at(parts, index - 1, '');
+  parts[index - 1] = replaceAt(inner, separators.slice(1), indexes.slice(1), text);
+  return parts.join(separator);
+}
+
+function jsonFields(segment: unknown, index: number): string[] {
+  if (!Array.isArray(segment) || segment.length === 0) throw new Hl7ParseError(`segments[${index}]: expected a non-empty list of fields`);
+  return segment.map((field: unknown, f) => {
+    if (field === null || field === undefined) return '';
+    if (typeof field !== 'string') throw new Hl7ParseError(`segments[${index}][${f}]: expected a string`);
+    return field;
+  }).map((field, f) => {
+    if (f === 0 && !/^[A-Z][A-Z0-9]{2}$/.test(field)) throw new Hl7ParseError(`segments[${index}][0]: "${field}" is not a segment name`);
+    return field;
+  });
+}
+
+function parseSegment(line: string, fieldSep: string): Segment {
+  const parts = line.split(fieldSep);
+  if (parts[0] === 'MSH') return { fields: ['MSH', fieldSep, ...parts.slice(1)] };
+  return { fields: parts };
+}
+
+function serializeSegment(segment: Segment, fieldSep: string): string {
+  const fields = segment.fields[0] === 'MSH' ? ['MSH', ...segment.fields.slice(2)] : segment.fields;
+  return fields.join(fieldSep);
+}

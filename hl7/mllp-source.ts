@@ -1,0 +1,322 @@
+// The `mllp` source connector: an MLLP listener (HL7 v2.5.1 Appendix C) that hands each message to the channel
+// and answers with an ACK (ch. 2.9). Our own net.Server, because node-hl7-server 2.5.0 re-runs its handler for
+// every earlier frame on a persistent connection and dies on a handler exception (LIBRARIES.md).
+//
+// Rules: frames of one connection are handled one at a time, in order (HL7 senders rely on the sequence);
+// connections run concurrently. AA only once ctx.receive() resolved, i.e. the message is durably stored.
+import net from 'node:net';
+import type { InboundMessage, ReceiveOutcome, SourceConnector, SourceConnectorType, SourceContext } from '../channels/connector.ts';
+import { counter } from '../http/metrics.ts';
+import { errorText, type Logger } from '../runtime/log.ts';
+import { expectArray, expectKeys, expectObject, expectOneOf, expectInteger, expectPort, expectString, join, ValidationError } from '../runtime/validate.ts';
+import { ackCodesFor, ackRequestOf, buildAck, emptyAckRequest, errorCodes, type AckCode, type AckError, type AckRequest, type Disposition } from './ack.ts';
+import { CharsetError, decodeHl7, defaultCharsets, encodeHl7, hexDecoderFor, type DefaultCharset } from './charset.ts';
+import { indexHl7 } from './hl7-data-type.ts';
+import { Hl7Message, Hl7ParseError } from './message.ts';
+import { encodeFrame, MllpDecoder } from './mllp-framer.ts';
+
+export interface MllpSourceSettings {
+  host: string;
+  port: number;
+  /** Accepted MSH-9 values: `ORM^O01`, `ORM` or `ORM^*` (any event); empty accepts every type. */
+  messageTypes: string[];
+  /** Accepted MSH-12 versions, e.g. `2.3`, `2.5.1`; empty accepts every version. */
+  versions: string[];
+  maxFrameBytes: number;
+  /** How to read a message whose MSH-18 is empty. */
+  charset: DefaultCharset;
+}
+
+const framesReceived = counter('hl7_mllp_frames_received_total', 'MLLP frames received by MLLP sources');
+const acksSent = counter('hl7_mllp_acks_sent_total', 'HL7 ACKs sent by MLLP sources, by MSA-1 code');
+const framingErrors = counter('hl7_mllp_framing_errors_total', 'Bytes outside frames and oversized frames seen by MLLP sources');
+
+const settingKeys = ['host', 'port', 'messageTypes', 'versions', 'maxFrameBytes', 'charset'] as const;
+
+function stringList(value: unknown, path: string): string[] {
+  if (value === undefined) return [];
+  return expectArray(value, path).map((item, i) => expectString(item, join(path, i)));
+}
+
+export function parseMllpSourceSettings(input: unknown, path: string): MllpSourceSettings {
+  const value = expectObject(input, path);
+  expectKeys(value, path, settingKeys);
+  const messageTypes = stringList(value['messageTypes'], join(path, 'messageTypes'));
+  messageTypes.forEach((type, i) => {
+    if (!/^[A-Z0-9]{3}(\^([A-Z0-9]{3}|\*))?$/.test(type)) throw new ValidationError(join(join(path, 'messageTypes'), i), 'expected a message type like ORM^O01, ORM or ORM^*');
+  });
+  return {
+    host: value['host'] === undefined ? '127.0.0.1' : expectString(value['host'], join(path, 'host')),
+    port: expectPort(value['port'], join(path, 'port')),
+    messageTypes,
+    versions: stringList(value['versions'], join(path, 'versions')),
+    maxFrameBytes: value['maxFrameBytes'] === undefined ? 16 * 2 ** 20 : expectInteger(value['maxFrameBytes'], join(path, 'maxFrameBytes'), 64, 2 ** 30),
+    charset: value['charset'] === undefined ? 'auto' : expectOneOf(value['charset'], join(path, 'charset'), defaultCharsets),
+  };
+}
+
+/** Why a message is refused before it reaches the channel (ch. 2.9.2: AR/CR), or undefined to accept it. */
+function headerProblem(message: Hl7Message, settings: MllpSourceSettings): AckError | undefined {
+  const required: Array<[number, string]> = [[9, 'message type'], [10, 'message control id'], [12, 'version id']];
+  for (const [field, name] of required) {
+    if (!message.get(`MSH-${field}`)) {
+      return { condition: errorCodes.requiredFieldMissing, text: `MSH-${field} (${name}) is empty`, location: { segment: 'MSH', sequence: 1, field } };
+    }
+  }
+  const version = message.get('MSH-12')!;
+  if (settings.versions.length > 0 && !settings.versions.includes(version)) {
+    return { condition: errorCodes.unsupportedVersionId, text: `MSH-12: version ${version} is not accepted (accepted: ${settings.versions.join(', ')})`, location: { segment: 'MSH', sequence: 1, field: 12 } };
+  }
+  return typeProblem(message, settings.messageTypes);
+}
+
+function typeProblem(message: Hl7Message, allowed: string[]): AckError | undefined {
+  if (allowed.length === 0) return undefined;
+  const code = message.get('MSH-9.1')!;
+  const trigger = message.get('MSH-9.2') ?? '';
+  const sameCode = allowed.filter((entry) => entry.split('^')[0] === code);
+  const location = { segment: 'MSH', sequence: 1, field: 9 };
+  if (sameCode.length === 0) {
+    return { condition: errorCodes.unsupportedMessageType, text: `MSH-9: message type ${code} is not accepted (accepted: ${allowed.join(', ')})`, location };
+  }
+  const ok = sameCode.some((entry) => !entry.includes('^') || entry.endsWith('^*') || entry === `${code}^${trigger}`);
+  if (ok) return undefined;
+  return { condition: errorCodes.unsupportedEventCode, text: `MSH-9: event ${code}^${trigger} is not accepted (accepted: ${allowed.join(', ')})`, location };
+}
+
+/** For a frame that does not start with MSH: read what header there is so the ACK reaches the right place. */
+function requestFromBrokenFrame(text: string, charset: string): AckRequest {
+  const at = text.indexOf('MSH');
+  if (at >= 0) {
+    try {
+      return ackRequestOf(Hl7Message.parse(text.slice(at)));
+    } catch {
+      // fall through to an empty header
+    }
+  }
+  return emptyAckRequest(charset);
+}
+
+function disposition(outcome: ReceiveOutcome): Disposition {
+  if (outcome.status !== 'error') return { kind: 'accepted' };
+  return { kind: 'error', stored: outcome.messageId !== undefined, error: { condition: errorCodes.applicationInternalError, text: outcome.error } };
+}
+
+function encodeAck(text: string, charset: string): Buffer {
+  try {
+    return encodeHl7(text, charset);
+  } catch (error) {
+    if (!(error instanceof CharsetError)) throw error;
+    // A character the charset lacks (in an engine error text) or a charset Node cannot write (8859/15, …):
+    // ASCII reads the same in all of them, and an ACK with '?' beats no ACK.
+    return Buffer.from(text.replace(/[^\u0000-\u007f]/gu, '?'), 'latin1');
+  }
+}
+
+interface Frame {
+  kind: 'frame' | 'oversize';
+  bytes: Buffer;
+  size: number;
+}
+
+/** Above this many unhandled frames the socket is paused, so a fast sender cannot fill memory. */
+const highWater = 64;
+const lowWater = 8;
+
+class MllpConnection {
+  readonly #socket: net.Socket;
+  readonly #source: MllpSource;
+  readonly #log: Logger;
+  readonly #decoder: MllpDecoder;
+  #tail: Promise<void> = Promise.resolve();
+  #pending = 0;
+  #paused = false;
+
+  constructor(socket: net.Socket, source: MllpSource, log: Logger, maxFrameBytes: number) {
+    this.#socket = socket;
+    this.#source = source;
+    this.#log = log;
+    this.#decoder = new MllpDecoder({ maxFrameBytes }, {
+      frame: (bytes) => this.#enqueue({ kind: 'frame', bytes, size: bytes.length }),
+      garbage: (count) => {
+        framingErrors.inc({ channel: source.channelId, kind: 'garbage' });
+        this.#log.warn('bytes outside an MLLP frame skipped', { bytes: count });
+      },
+      oversize: (head, size) => this.#enqueue({ kind: 'oversize', bytes: head, size }),
+    });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.#decoder.push(chunk));
+    // Half-open: a sender may end its side after the last frame and still wait for the ACKs.
+    socket.on('end', () => void this.#tail.then(() => socket.end()));
+    socket.on('error', (error) => this.#log.warn('MLLP connection error', { error: errorText(error) }));
+  }
+
+  /** Waits for the frames already received, then closes; stop() uses it. */
+  async close(): Promise<void> {
+    this.#socket.pause();
+    await this.#tail;
+    if (this.#socket.destroyed) return;
+    const closed = new Promise<void>((resolve) => this.#socket.once('close', () => resolve()));
+    this.#socket.end();
+    const timer = setTimeout(() => this.#socket.destroy(), 2000);
+    await closed;
+    clearTimeout(timer);
+  }
+
+  #enqueue(frame: Frame): void {
+    this.#pending++;
+    if (this.#pending >= highWater && !this.#paused) {
+      this.#paused = true;
+      this.#socket.pause();
+    }
+    this.#tail = this.#tail.then(() => this.#handleSafely(frame)).then(() => this.#settled());
+  }
+
+  #settled(): void {
+    this.#pending--;
+    if (this.#paused && this.#pending <= lowWater && !this.#source.stopping) {
+      this.#paused = false;
+      this.#socket.resume();
+    }
+  }
+
+  async #handleSafely(frame: Frame): Promise<void> {
+    try {
+      const replies = await this.#source.handle(frame, this.#socket, this.#log);
+      for (const reply of replies) {
+        if (!this.#socket.writable) return;
+        this.#socket.write(encodeFrame(reply));
+      }
+    } catch (error) {
+      // Nothing a peer sends may take the process down; the frame goes unanswered and the sender times out.
+      this.#log.error('MLLP frame handling failed', { error: errorText(error) });
+    }
+  }
+}
+
+export class MllpSource implements SourceConnector {
+  readonly #settings: MllpSourceSettings;
+  readonly #context: SourceContext;
+  readonly #connections = new Set<MllpConnection>();
+  #server: net.Server | undefined;
+  stopping = false;
+
+  constructor(settings: MllpSourceSettings, context: SourceContext) {
+    this.#settings = settings;
+    this.#context = context;
+  }
+
+  get channelId(): string {
+    return this.#context.channelId;
+  }
+
+  /** The bound port (useful with port 0). */
+  get port(): number {
+    const address = this.#server?.address();
+    return address && typeof address === 'object' ? address.port : this.#settings.port;
+  }
+
+  async start(): Promise<void> {
+    const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.#accept(socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (error) => reject(new Error(`mllp source ${this.#settings.host}:${this.#settings.port}: ${errorText(error)}`)));
+      server.listen(this.#settings.port, this.#settings.host, () => resolve());
+    });
+    server.on('error', (error) => this.#context.log.error('MLLP listener error', { error: errorText(error) }));
+    this.#server = server;
+    this.#context.log.info('MLLP source listening', { host: this.#settings.host, port: this.port });
+  }
+
+  async stop(): Promise<void> {
+    const server = this.#server;
+    if (!server) return;
+    this.stopping = true;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    await Promise.all([...this.#connections].map((c) => c.close()));
+    await closed;
+    this.#server = undefined;
+  }
+
+  #accept(socket: net.Socket): void {
+    const log = this.#context.log.child({ connector: 'mllp', remote: `${socket.remoteAddress}:${socket.remotePort}` });
+    const connection = new MllpConnection(socket, this, log, this.#settings.maxFrameBytes);
+    this.#connections.add(connection);
+    socket.on('close', () => this.#connections.delete(connection));
+  }
+
+  /** Handles one frame and returns the ACK frames' payloads, already encoded. */
+  async handle(frame: Frame, socket: net.Socket, log: Logger): Promise<Buffer[]> {
+    framesReceived.inc({ channel: this.channelId });
+    if (frame.kind === 'oversize') return this.#refuseOversize(frame, log);
+    let decoded: { text: string; charset: string };
+    try {
+      decoded = decodeHl7(frame.bytes, this.#settings.charset);
+    } catch (error) {
+      if (!(error instanceof CharsetError)) throw error;
+      const latin = frame.bytes.toString('latin1');
+      log.warn('MLLP frame refused', { reason: error.message });
+      const problem: AckError = { condition: errorCodes.dataType, text: error.message, location: { segment: 'MSH', sequence: 1, field: 18 } };
+      // The reply cannot use a charset we cannot write: it goes out as ASCII and says so in MSH-18.
+      return this.#replies({ ...requestFromBrokenFrame(latin, ''), charset: 'ASCII' }, { kind: 'rejected', error: problem }, 'ASCII');
+    }
+    let message: Hl7Message;
+    try {
+      message = Hl7Message.parse(decoded.text, hexDecoderFor(decoded.charset));
+    } catch (error) {
+      if (!(error instanceof Hl7ParseError)) throw error;
+      log.warn('MLLP frame without a valid MSH', { bytes: frame.size, reason: error.message });
+      const problem: AckError = { condition: errorCodes.segmentSequence, text: error.message, location: { segment: 'MSH', sequence: 1 } };
+      return this.#replies(requestFromBrokenFrame(decoded.text, decoded.charset), { kind: 'rejected', error: problem }, decoded.charset);
+    }
+    const request = ackRequestOf(message);
+    const problem = headerProblem(message, this.#settings);
+    if (problem) {
+      log.warn('HL7 message refused', { controlId: request.controlId, reason: problem.text });
+      return this.#replies(request, { kind: 'rejected', error: problem }, decoded.charset);
+    }
+    const outcome = await this.#receive(message, decoded.text, socket, log, request.controlId);
+    return this.#replies(request, outcome, decoded.charset);
+  }
+
+  async #receive(message: Hl7Message, raw: string, socket: net.Socket, log: Logger, controlId: string): Promise<Disposition> {
+    const inbound: InboundMessage = {
+      raw,
+      dataType: 'hl7v2',
+      source: { remoteAddress: socket.remoteAddress ?? '', remotePort: String(socket.remotePort ?? ''), localPort: String(socket.localPort ?? '') },
+      index: indexHl7(message),
+    };
+    try {
+      const outcome = await this.#context.receive(inbound);
+      if (outcome.status === 'error') log.warn('HL7 message not processed', { controlId, stored: outcome.messageId !== undefined, reason: outcome.error });
+      return disposition(outcome);
+    } catch (error) {
+      log.error('receive failed', { controlId, error: errorText(error) });
+      return { kind: 'error', stored: false, error: { condition: errorCodes.applicationInternalError, text: 'the message could not be stored; send it again' } };
+    }
+  }
+
+  #refuseOversize(frame: Frame, log: Logger): Buffer[] {
+    framingErrors.inc({ channel: this.channelId, kind: 'oversize' });
+    log.warn('MLLP frame too large, dropped', { bytes: frame.size, maxFrameBytes: this.#settings.maxFrameBytes });
+    const text = frame.bytes.toString('latin1');
+    const request = requestFromBrokenFrame(text, '');
+    const problem: AckError = { condition: errorCodes.applicationInternalError, text: `message of ${frame.size} bytes exceeds the limit of ${this.#settings.maxFrameBytes} bytes` };
+    return this.#replies(request, { kind: 'rejected', error: problem }, request.charset || 'ASCII');
+  }
+
+  #replies(request: AckRequest, outcome: Disposition, charset: string): Buffer[] {
+    const codes = ackCodesFor(request, outcome);
+    return codes.map((code: AckCode) => {
+      acksSent.inc({ channel: this.channelId, code });
+      const success = code === 'AA' || code === 'CA';
+      const ack = buildAck(request, code, success || outcome.kind === 'accepted' ? {} : { error: outcome.error });
+      return encodeAck(ack.toString(), charset);
+    });
+  }
+}
+
+export const mllpSourceType: SourceConnectorType<MllpSourceSettings> = {
+  type: 'mllp',
+  parseSettings: parseMllpSourceSettings,
+  create: (settings, context) => new MllpSource(settings, context),
+};

@@ -1,0 +1,57 @@
+// End to end through the real channel engine and embedded store: an ORM sent over MLLP is stored, acknowledged
+// once stored, and delivered by the MLLP destination to a second real MLLP listener (the facility's receiver).
+import test from 'ava';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { registerBuiltinConnectors } from '../../channels/builtin-connectors.ts';
+import { parseChannelDefinition } from '../../channels/definition-schema.ts';
+import { ChannelEngine } from '../../channels/engine.ts';
+import { ChannelRegistry } from '../../channels/registry.ts';
+import { registerHl7Connectors } from '../../hl7/register.ts';
+import { createLogger } from '../../runtime/log.ts';
+import { openStore } from '../../store/open.ts';
+import { freePort, repoRoot } from '../support/hub-process.ts';
+import { fixture, MllpTestClient, MllpTestListener } from './mllp-peer.ts';
+
+test('an ORM over MLLP is stored, committed (CA) and delivered to the MLLP receiver', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'rso-hl7-e2e-'));
+  const log = createLogger({ test: 'mllp-channel' });
+  const store = await openStore({ dataDir: dir, log });
+  const registry = new ChannelRegistry();
+  registerBuiltinConnectors(registry);
+  registerHl7Connectors(registry);
+  const engine = new ChannelEngine({ db: store.db, registry, log, pollIntervalMs: 50 });
+  const receiver = await MllpTestListener.start(() => 'AA');
+  t.teardown(async () => {
+    await engine.stop();
+    await store.close();
+    await receiver.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+  await engine.start();
+  const port = await freePort();
+  const definition = parseChannelDefinition({
+    id: 'orders-mllp',
+    name: 'Orders in on MLLP',
+    source: { type: 'mllp', settings: { host: '127.0.0.1', port, messageTypes: ['ORM^O01'] } },
+    destinations: [{ name: 'ehr', connector: { type: 'mllp', settings: { host: '127.0.0.1', port: receiver.port, ackTimeoutMs: 5000 } } }],
+  }, registry);
+  const [status] = await engine.deploy({ definition, revision: 0 });
+  t.is(status?.status, 'deployed', status?.error);
+
+  const client = await MllpTestClient.connect(port);
+  t.teardown(() => client.socket.destroy());
+  const ack = await client.exchange(await fixture('orm-o01-utf8.hl7'));
+  t.is(ack.get('MSA-1'), 'CA', 'MSH-15 AL / MSH-16 NE: the commit ACK once stored');
+  const found = await engine.searchMessages({ channelId: 'orders-mllp', controlId: 'MSGUTF8' });
+  t.is(found.total, 1);
+
+  while (receiver.received.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+  const delivered = receiver.received[0]!;
+  t.is(delivered.get('MSH-10'), 'MSGUTF8');
+  t.is(delivered.get('PID-5.1'), 'Müller-Lüdenscheidt');
+
+  const refused = await client.exchange(await fixture('adt-a04-latin1.hl7'));
+  t.is(refused.get('MSA-1'), 'AR');
+});
