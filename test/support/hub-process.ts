@@ -2,7 +2,7 @@
 // an operator runs it, so tests see what a user sees: exit codes, stderr lines, HTTP answers.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -42,6 +42,10 @@ export interface HubOptions {
   dataDir?: string;
   port?: number;
   env?: NodeJS.ProcessEnv;
+  /** Channel definitions written as <id>.json into the channels dir the config names. */
+  channels?: Array<{ id: string } & Record<string, unknown>>;
+  /** Facilities written as <code>.json into the facilities dir. */
+  facilities?: Array<{ code: string } & Record<string, unknown>>;
 }
 
 export const defaultTestConfig = `dataDir: {{dataDir}}
@@ -63,6 +67,16 @@ facilities:
   dir: {{facilitiesDir}}
 `;
 
+export const adminToken = 'test-admin-token';
+
+/** fetch() against the hub with the test admin token. */
+export function api(hub: HubProcess, pathname: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  headers.set('authorization', `Bearer ${adminToken}`);
+  if (init.body !== undefined && !headers.has('content-type')) headers.set('content-type', 'application/json');
+  return fetch(hub.url(pathname), { ...init, headers });
+}
+
 export async function startHub(options: HubOptions = {}): Promise<HubProcess> {
   const dataDir = options.dataDir ?? (await tempDir('hub-data'));
   const port = options.port ?? (await freePort());
@@ -74,6 +88,8 @@ export async function startHub(options: HubOptions = {}): Promise<HubProcess> {
     .replaceAll('{{channelsDir}}', path.join(configDir, 'channels'))
     .replaceAll('{{facilitiesDir}}', path.join(configDir, 'facilities'));
   await writeFile(configFile, text);
+  await writeAll(path.join(configDir, 'channels'), options.channels ?? [], (c) => c.id);
+  await writeAll(path.join(configDir, 'facilities'), options.facilities ?? [], (f) => f.code);
   const child = spawn(process.execPath, [path.join(repoRoot, 'hub.ts')], {
     cwd: repoRoot,
     env: { ...process.env, HUB_CONFIG: configFile, MONGODB_URL: '', ...options.env },
@@ -85,6 +101,11 @@ export async function startHub(options: HubOptions = {}): Promise<HubProcess> {
   child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, port, dataDir, configFile, stdout: () => out, stderr: () => err, url: (p) => `http://127.0.0.1:${port}${p}`, exited };
+}
+
+async function writeAll<T>(dir: string, items: readonly T[], name: (item: T) => string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (const item of items) await writeFile(path.join(dir, `${name(item)}.json`), JSON.stringify(item, null, 2));
 }
 
 /** Polls /health until it answers 200, or the process exits, or the deadline passes. */

@@ -1,0 +1,189 @@
+// The admin REST API under /api: what an integration analyst does in Mirth's administrator – channels and their
+// revisions, deployment, queues, the message browser, reprocess and resend – over the engine's typed functions.
+// Reading needs one of the staff roles; changing needs admin or analyst; every change is audited.
+import Router from '@koa/router';
+import type { Context, Middleware } from 'koa';
+import { requireRole, type AuthState } from '../http/auth.ts';
+import { BodyError, readJson } from '../http/body.ts';
+import type { ChannelEngine } from '../channels/engine.ts';
+import type { MessageQuery } from '../channels/message-store.ts';
+import { ValidationError } from '../runtime/validate.ts';
+import type { AuditLog } from './audit.ts';
+
+export interface AdminApiOptions {
+  engine: ChannelEngine;
+  audit: AuditLog;
+  auth: Middleware;
+}
+
+const readers = requireRole('admin', 'analyst', 'integration');
+const writers = requireRole('admin', 'analyst');
+const bodyLimit = 1024 * 1024;
+
+function userOf(ctx: Context): string {
+  return (ctx.state as AuthState).user.name;
+}
+
+function problem(ctx: Context, status: number, reason: string, path?: string): void {
+  ctx.status = status;
+  ctx.body = path === undefined ? { error: reason } : { error: reason, path };
+}
+
+/** Turns the errors a request can cause into 4xx answers with the reason; anything else is the server's fault. */
+const clientErrors: Middleware = async (ctx, next) => {
+  try {
+    await next();
+  } catch (error) {
+    if (error instanceof ValidationError) return problem(ctx, 400, error.reason, error.path);
+    if (error instanceof BodyError) return problem(ctx, error.status, error.message);
+    throw error;
+  }
+};
+
+const stateNames = ['received', 'filtered', 'processed', 'queued', 'sent', 'error'] as const;
+
+function messageQuery(query: Context['query']): MessageQuery {
+  const text = (name: string): string | undefined => {
+    const value = query[name];
+    return typeof value === 'string' && value !== '' ? value : undefined;
+  };
+  const date = (name: string): Date | undefined => {
+    const value = text(name);
+    if (value === undefined) return undefined;
+    const parsed = new Date(value);
+    if (Number.isNaN(parsed.getTime())) throw new ValidationError(name, 'expected an ISO 8601 date-time');
+    return parsed;
+  };
+  const integer = (name: string): number | undefined => {
+    const value = text(name);
+    if (value === undefined) return undefined;
+    if (!/^\d+$/.test(value)) throw new ValidationError(name, 'expected a whole number');
+    return Number(value);
+  };
+  const state = text('state');
+  if (state !== undefined && !(stateNames as readonly string[]).includes(state)) throw new ValidationError('state', `expected one of: ${stateNames.join(', ')}`);
+  const result: MessageQuery = {};
+  const set = <K extends keyof MessageQuery>(key: K, value: MessageQuery[K] | undefined): void => {
+    if (value !== undefined) result[key] = value;
+  };
+  set('channelId', text('channelId'));
+  set('state', state as MessageQuery['state']);
+  set('destination', text('destination'));
+  set('messageType', text('messageType'));
+  set('controlId', text('controlId'));
+  set('patientId', text('patientId'));
+  set('accession', text('accession'));
+  set('orderNumber', text('orderNumber'));
+  set('receivedFrom', date('receivedFrom'));
+  set('receivedTo', date('receivedTo'));
+  set('skip', integer('skip'));
+  set('limit', integer('limit'));
+  return result;
+}
+
+export function createAdminApiRouter({ engine, audit, auth }: AdminApiOptions): Router {
+  const router = new Router({ prefix: '/api' });
+  router.use(auth, clientErrors);
+
+  router.get('/channels', readers, async (ctx) => {
+    ctx.body = await engine.listChannels();
+  });
+
+  router.get('/channels/:id', readers, async (ctx) => {
+    const stored = await engine.definitions.active(ctx.params['id']!);
+    if (!stored) return problem(ctx, 404, `channel '${ctx.params['id']}' not found`);
+    ctx.body = { ...stored, status: engine.channelStatus(stored.definition.id) ?? null };
+  });
+
+  router.get('/channels/:id/revisions', readers, async (ctx) => {
+    ctx.body = await engine.definitions.revisions(ctx.params['id']!);
+  });
+
+  router.put('/channels/:id', writers, async (ctx) => {
+    const input = await readJson(ctx, bodyLimit);
+    const id = ctx.params['id']!;
+    if (typeof input !== 'object' || input === null || (input as { id?: unknown }).id !== id) {
+      throw new ValidationError('id', `expected '${id}', the channel id in the URL`);
+    }
+    const saved = await engine.saveDefinition(input, userOf(ctx));
+    await audit.record(userOf(ctx), 'channel.save', `channel:${id}`, { revision: saved.revision });
+    ctx.body = saved;
+  });
+
+  router.post('/channels/:id/deploy', writers, async (ctx) => {
+    const id = ctx.params['id']!;
+    if (!(await engine.definitions.active(id))) return problem(ctx, 404, `channel '${id}' not found`);
+    ctx.body = await engine.redeploy(id);
+    await audit.record(userOf(ctx), 'channel.deploy', `channel:${id}`);
+  });
+
+  router.post('/channels/:id/undeploy', writers, async (ctx) => {
+    const id = ctx.params['id']!;
+    if (!engine.channelStatus(id)) return problem(ctx, 404, `channel '${id}' is not deployed`);
+    await engine.undeploy(id);
+    await audit.record(userOf(ctx), 'channel.undeploy', `channel:${id}`);
+    ctx.status = 204;
+  });
+
+  router.get('/channels/:id/queues', readers, async (ctx) => {
+    const id = ctx.params['id']!;
+    if (!engine.channelStatus(id)) return problem(ctx, 404, `channel '${id}' is not deployed`);
+    ctx.body = await engine.queueDepths(id);
+  });
+
+  for (const action of ['pause', 'resume'] as const) {
+    router.post(`/channels/:id/destinations/:destination/${action}`, writers, async (ctx) => {
+      const { id, destination } = ctx.params as { id: string; destination: string };
+      const status = engine.channelStatus(id);
+      const known = status && (await engine.queueDepths(id)).some((q) => q.destination === destination);
+      if (!known) return problem(ctx, 404, `channel '${id}' has no deployed destination '${destination}'`);
+      if (action === 'pause') await engine.pauseDestination(id, destination);
+      else await engine.resumeDestination(id, destination);
+      await audit.record(userOf(ctx), `destination.${action}`, `channel:${id}`, { destination });
+      ctx.body = await engine.queueDepths(id);
+    });
+  }
+
+  router.get('/messages', readers, async (ctx) => {
+    ctx.body = await engine.searchMessages(messageQuery(ctx.query));
+  });
+
+  router.get('/messages/:id', readers, async (ctx) => {
+    const message = await engine.getMessage(ctx.params['id']!);
+    if (!message) return problem(ctx, 404, `message '${ctx.params['id']}' not found`);
+    ctx.body = message;
+  });
+
+  router.post('/messages/:id/reprocess', writers, async (ctx) => {
+    const id = ctx.params['id']!;
+    const message = await engine.getMessage(id);
+    if (!message) return problem(ctx, 404, `message '${id}' not found`);
+    if (!engine.channelStatus(message.channelId)) return problem(ctx, 409, `channel '${message.channelId}' is not deployed`);
+    const outcome = await engine.reprocess(id);
+    await audit.record(userOf(ctx), 'message.reprocess', `message:${id}`, { outcome: outcome.status });
+    ctx.body = outcome;
+  });
+
+  router.post('/messages/:id/resend', writers, async (ctx) => {
+    const id = ctx.params['id']!;
+    const input = await readJson(ctx, bodyLimit);
+    const destination = (input as { destination?: unknown }).destination;
+    if (typeof destination !== 'string' || destination === '') throw new ValidationError('destination', 'expected the name of one of the message\'s destinations');
+    const message = await engine.getMessage(id);
+    if (!message) return problem(ctx, 404, `message '${id}' not found`);
+    const record = message.destinations.find((d) => d.name === destination);
+    if (!record) return problem(ctx, 404, `message '${id}' has no destination '${destination}'`);
+    if (record.content === undefined) return problem(ctx, 409, `message '${id}' has no content for '${destination}' (it was ${record.state})`);
+    await engine.resend(id, destination);
+    await audit.record(userOf(ctx), 'message.resend', `message:${id}`, { destination });
+    ctx.status = 202;
+    ctx.body = { queued: true };
+  });
+
+  router.get('/audit', requireRole('admin'), async (ctx) => {
+    const target = typeof ctx.query['target'] === 'string' ? ctx.query['target'] : undefined;
+    ctx.body = await audit.recent(200, target);
+  });
+
+  return router;
+}

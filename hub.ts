@@ -1,0 +1,137 @@
+// The composition root: load config, open the store, start the scheduler, deploy channels, start the HTTP
+// server – and stop them in reverse on SIGTERM/SIGINT. Nothing else lives here.
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { ConfigError, loadConfig } from './config/load.ts';
+import type { HubConfig } from './config/hub-config.ts';
+import { requireAuth, TokenAuthenticator, type TokenEntry } from './http/auth.ts';
+import { createAdminApiRouter } from './admin-ui/api.ts';
+import { AuditLog } from './admin-ui/audit.ts';
+import { createHealthRouter } from './http/health.ts';
+import { createMetricsRouter } from './http/metrics-route.ts';
+import { HttpServer, ListenError } from './http/server.ts';
+import { generatedAdminToken } from './runtime/admin-token.ts';
+import { hubRegistry } from './runtime/connectors.ts';
+import { Lifecycle } from './runtime/lifecycle.ts';
+import { createLogger, errorText, setLogLevel, type Logger } from './runtime/log.ts';
+import { openStore } from './store/open.ts';
+import { Scheduler } from './runtime/scheduler.ts';
+import { SeedError } from './channels/definition-store.ts';
+import { ChannelEngine } from './channels/engine.ts';
+import { scheduleRetention } from './channels/retention.ts';
+import { InvalidInputError } from './exams/errors.ts';
+import { ExamService } from './exams/service.ts';
+
+async function tokensFor(config: HubConfig, log: Logger): Promise<TokenEntry[]> {
+  if (config.auth.tokens.length > 0) return config.auth.tokens;
+  const { entry, file } = await generatedAdminToken(config.dataDir);
+  log.warn('no auth.tokens configured: using the generated admin token', { file: path.relative(process.cwd(), file) });
+  return [entry];
+}
+
+async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promise<void> {
+  await mkdir(config.dataDir, { recursive: true });
+  const store = await openStore({ mongodbUrl: config.store.mongodbUrl ?? undefined, dataDir: config.dataDir, log: log.child({ part: 'store' }) });
+  parts.add('store', { stop: () => store.close() });
+  const scheduler = new Scheduler({ db: store.db, log: log.child({ part: 'scheduler' }), processEveryMs: config.scheduler.processEveryMs });
+  await parts.start('scheduler', scheduler, (s) => s.start());
+
+  const exams = new ExamService(store.db, { log: log.child({ part: 'exams' }) });
+  await parts.start('exams', exams, async (service) => {
+    await service.start();
+    await seeding(() => service.facilities.loadDir(config.facilities.dir));
+  });
+
+  const engine = new ChannelEngine({ db: store.db, registry: hubRegistry(exams), log: log.child({ part: 'channels' }) });
+  await parts.start('channels', engine, async (e) => {
+    await e.start();
+    await seeding(() => e.definitions.seedFromDirectory(config.channels.dir));
+    await e.deployActive();
+  });
+  await scheduleRetention(
+    {
+      every: async (name, interval, handler) => {
+        scheduler.define(name, handler);
+        await scheduler.every(interval, name);
+      },
+    },
+    engine,
+    log.child({ part: 'retention' }),
+  );
+
+  const auth = requireAuth(new TokenAuthenticator(await tokensFor(config, log)));
+  const http = new HttpServer({ host: config.http.host, port: config.http.port, log: log.child({ part: 'http' }) });
+  http.mount(
+    createHealthRouter([
+      { name: 'store', essential: true, check: async () => ({ ok: await store.ping(), engine: store.engine }) },
+      { name: 'scheduler', essential: true, check: async () => ({ ok: scheduler.isRunning() }) },
+      { name: 'channels', essential: false, check: async () => channelHealth(engine) },
+    ]),
+  );
+  http.mount(createMetricsRouter(auth));
+  const audit = new AuditLog(store.db);
+  await audit.open();
+  http.mount(createAdminApiRouter({ engine, audit, auth }));
+  try {
+    await parts.start('http', http, (server) => server.start());
+  } catch (error) {
+    if (error instanceof ListenError) throw new ConfigError(`${config.file}: http.port: ${error.message}`);
+    throw error;
+  }
+}
+
+/** A bad seed file (channel or facility) is a config mistake: one line naming the file and the path. */
+async function seeding<T>(load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    if (error instanceof SeedError || error instanceof InvalidInputError) throw new ConfigError(error.message);
+    throw error;
+  }
+}
+
+async function channelHealth(engine: ChannelEngine): Promise<Record<string, number | boolean>> {
+  const channels = engine.channelStatuses();
+  const failed = channels.filter((c) => c.status === 'failed').length;
+  return { ok: failed === 0, deployed: channels.filter((c) => c.status === 'deployed').length, failed };
+}
+
+async function main(): Promise<void> {
+  const log = createLogger();
+  let config: HubConfig;
+  try {
+    config = await loadConfig();
+  } catch (error) {
+    fail(error);
+    return;
+  }
+  setLogLevel(config.logLevel);
+  const parts = new Lifecycle(log);
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info('stopping', { signal });
+    const clean = await parts.stopAll();
+    log.info('stopped', { clean });
+    process.exit(clean ? 0 : 1);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  try {
+    await startHub(config, log, parts);
+    log.info('hub started', { config: config.file, dataDir: config.dataDir });
+  } catch (error) {
+    await parts.stopAll();
+    fail(error);
+  }
+}
+
+/** A config mistake is one line on stderr and a non-zero exit: the operator fixes the file, not the code. */
+function fail(error: unknown): void {
+  if (error instanceof ConfigError) process.stderr.write(`rso-hub: ${error.message}\n`);
+  else process.stderr.write(`rso-hub: could not start: ${errorText(error)}\n`);
+  process.exitCode = 1;
+}
+
+await main();

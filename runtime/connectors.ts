@@ -1,0 +1,16 @@
+// Every connector and data type the hub offers, in one registry. Protocol folders export their types; this is
+// the one place that knows them all, so a new connector is its own file plus one line here.
+import { registerBuiltinConnectors } from '../channels/builtin-connectors.ts';
+import { ChannelRegistry } from '../channels/registry.ts';
+import type { ExamService } from '../exams/service.ts';
+import { registerHl7Connectors, registerHl7ExamMapping } from '../hl7/register.ts';
+import { examEventsSourceType } from '../routes/exam-events-source.ts';
+
+export function hubRegistry(exams: ExamService): ChannelRegistry {
+  const registry = new ChannelRegistry();
+  registerBuiltinConnectors(registry);
+  registerHl7Connectors(registry);
+  registerHl7ExamMapping(registry, exams);
+  registry.addSource(examEventsSourceType(exams));
+  return registry;
+}

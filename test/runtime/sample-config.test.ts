@@ -1,0 +1,38 @@
+// What `npm start` deploys: every sample channel in config/channels is a valid definition for the hub's full
+// set of connectors, and every sample facility loads.
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import test from 'ava';
+import { parseChannelDefinition } from '../../channels/definition-schema.ts';
+import { hubRegistry } from '../../runtime/connectors.ts';
+import { openTestHub, repoRoot } from '../exams/setup.ts';
+
+const channelsDir = path.join(repoRoot, 'config', 'channels');
+
+test('every sample channel is valid for the hub registry', async (t) => {
+  const { exams } = await openTestHub(t);
+  const registry = hubRegistry(exams);
+  const files = (await readdir(channelsDir)).filter((f) => f.endsWith('.json'));
+  t.true(files.length > 0);
+  for (const file of files) {
+    const input: unknown = JSON.parse(await readFile(path.join(channelsDir, file), 'utf8'));
+    const definition = parseChannelDefinition(input, registry);
+    t.is(`${definition.id}.json`, file, 'a sample channel file is named for its id');
+  }
+});
+
+test('the sample orders channel takes orders on 6661 into exams and copies them to the RIS on 6662', async (t) => {
+  const { exams } = await openTestHub(t);
+  const input: unknown = JSON.parse(await readFile(path.join(channelsDir, 'orders-mllp.json'), 'utf8'));
+  const definition = parseChannelDefinition(input, hubRegistry(exams));
+  t.like(definition.source, { type: 'mllp', settings: { host: '127.0.0.1', port: 6661 } });
+  t.deepEqual(definition.destinations.map((d) => d.connector.type), ['rso-exams', 'mllp']);
+  t.like(definition.destinations[1]?.connector.settings, { host: '127.0.0.1', port: 6662 });
+});
+
+test('the sample facility loads with its AE titles and MSH-4 code', async (t) => {
+  const { exams } = await openTestHub(t);
+  const facility = await exams.facilities.findBySendingFacility('VALLEYGEN');
+  t.truthy(facility);
+  t.like(await exams.facilities.findByAeTitle('VALLEY_CT'), { code: 'VALLEYGEN' });
+});
