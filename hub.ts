@@ -7,11 +7,14 @@ import type { HubConfig } from './config/hub-config.ts';
 import { requireAuth, TokenAuthenticator, type TokenEntry } from './http/auth.ts';
 import { createAdminApiRouter } from './admin-ui/api.ts';
 import { AuditLog } from './admin-ui/audit.ts';
+import { createWorklistRouter } from './admin-ui/worklists.ts';
+import { createFhirRouter } from './fhir/router.ts';
 import { createHealthRouter } from './http/health.ts';
 import { createMetricsRouter } from './http/metrics-route.ts';
 import { HttpServer, ListenError } from './http/server.ts';
 import { generatedAdminToken } from './runtime/admin-token.ts';
 import { hubRegistry } from './runtime/connectors.ts';
+import { instanceId } from './runtime/instance-id.ts';
 import { Lifecycle } from './runtime/lifecycle.ts';
 import { createLogger, errorText, setLogLevel, type Logger } from './runtime/log.ts';
 import { openStore } from './store/open.ts';
@@ -42,7 +45,7 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
     await seeding(() => service.facilities.loadDir(config.facilities.dir));
   });
 
-  const engine = new ChannelEngine({ db: store.db, registry: hubRegistry(exams), log: log.child({ part: 'channels' }) });
+  const engine = new ChannelEngine({ db: store.db, registry: hubRegistry(exams), instance: await instanceId(config.dataDir), log: log.child({ part: 'channels' }) });
   await parts.start('channels', engine, async (e) => {
     await e.start();
     await seeding(() => e.definitions.seedFromDirectory(config.channels.dir));
@@ -59,7 +62,8 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
     log.child({ part: 'retention' }),
   );
 
-  const auth = requireAuth(new TokenAuthenticator(await tokensFor(config, log)));
+  const authenticator = new TokenAuthenticator(await tokensFor(config, log));
+  const auth = requireAuth(authenticator);
   const http = new HttpServer({ host: config.http.host, port: config.http.port, log: log.child({ part: 'http' }) });
   http.mount(
     createHealthRouter([
@@ -72,6 +76,9 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
   const audit = new AuditLog(store.db);
   await audit.open();
   http.mount(createAdminApiRouter({ engine, audit, auth }));
+  http.mount(createWorklistRouter(exams, auth));
+  // The FHIR definitions cost ~0.6 s and ~300 MB: loaded on the first FHIR request, not by every hub.
+  http.mount(createFhirRouter({ exams, auth: authenticator, log: log.child({ part: 'fhir' }), preloadDefinitions: false }));
   try {
     await parts.start('http', http, (server) => server.start());
   } catch (error) {

@@ -2,8 +2,8 @@
 // their queue workers), stops them in a safe order, and offers the operations the admin UI needs as plain
 // typed functions. It never imports a protocol: connectors come from the registry.
 import { EventEmitter } from 'node:events';
-import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { deadOwnersOf, leaseOwner } from './lease-owner.ts';
 import type { HubDb } from '../store/db.ts';
 import { errorText, type Logger } from '../runtime/log.ts';
 import type { DestinationConnector, ReceiveOutcome, SourceConnector } from './connector.ts';
@@ -20,8 +20,10 @@ export interface EngineOptions {
   db: HubDb;
   registry: ChannelRegistry;
   log: Logger;
-  /** This process's name in queue leases; default host:pid:random. */
+  /** This process's name in queue leases; default from `instance` (see lease-owner.ts). */
   owner?: string;
+  /** Names this hub installation (hub.ts keeps it in the data dir); default the host name. */
+  instance?: string;
   /** How often idle workers look for work enqueued elsewhere (other processes, due retries). Default 1000. */
   pollIntervalMs?: number;
   /** How long a claim stays valid without renewal; a crashed process's work is taken over after it. Default 30000. */
@@ -85,12 +87,14 @@ export class ChannelEngine {
   #serial: Promise<unknown> = Promise.resolve();
   #started = false;
   #startedAt = new Date();
+  readonly #instance: string;
 
   constructor(options: EngineOptions) {
     this.definitions = new DefinitionStore(options.db, options.registry);
     this.messages = new MessageStore(options.db);
     this.queue = new DeliveryQueue(options.db);
-    this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.#instance = options.instance ?? hostname();
+    this.owner = options.owner ?? leaseOwner(this.#instance);
     this.#registry = options.registry;
     this.#log = options.log;
     this.#pollMs = options.pollIntervalMs ?? 1000;
@@ -103,6 +107,11 @@ export class ChannelEngine {
     await this.definitions.open();
     await this.messages.open();
     await this.queue.open();
+    const dead = deadOwnersOf(this.#instance, await this.queue.leaseHolders());
+    if (dead.length > 0) {
+      await this.queue.releaseOwners(dead);
+      this.#log.info('took back queue leases of exited processes', { owners: dead.length });
+    }
     this.#started = true;
     this.#startedAt = new Date();
   }

@@ -135,6 +135,22 @@ export class DeliveryQueue {
     await this.#destinations.updateOne({ _id: destinationKey(channelId, destination) }, { $set: { paused } });
   }
 
+  /** Every owner that holds a lease or a lock now (for recovering those of exited processes). */
+  async leaseHolders(): Promise<unknown[]> {
+    const [items, locks] = await Promise.all([
+      this.#items.distinct('leaseOwner', { leaseOwner: { $ne: null } }),
+      this.#destinations.distinct('lockOwner', { lockOwner: { $ne: null } }),
+    ]);
+    return [...new Set([...items, ...locks])];
+  }
+
+  /** Frees the leases and locks of owners known to be gone. */
+  async releaseOwners(owners: readonly string[]): Promise<void> {
+    if (owners.length === 0) return;
+    await this.#items.updateMany({ leaseOwner: { $in: [...owners] } }, { $set: { leaseOwner: null, leaseExpiresAt: null } });
+    await this.#destinations.updateMany({ lockOwner: { $in: [...owners] } }, { $set: { lockOwner: null, lockExpiresAt: null } });
+  }
+
   /** Takes or renews the destination lock; false while another owner's lease runs. */
   async acquireLock(channelId: string, destination: string, owner: string, leaseMs: number): Promise<boolean> {
     const now = new Date();
