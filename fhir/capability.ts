@@ -1,0 +1,72 @@
+// The CapabilityStatement (R4 capabilitystatement.html) says exactly what this server does, so a client can
+// find out before it tries. /metadata is served without authentication: R4 http.html#capabilities expects
+// clients to read it first, and SMART-style clients discover the security scheme from it; it holds no data.
+import type { CapabilityStatement, CapabilityStatementRestResourceSearchParam } from '@medplum/fhirtypes';
+
+const date = '2026-01-01';
+
+const common: CapabilityStatementRestResourceSearchParam[] = [
+  { name: '_id', type: 'token' },
+  { name: '_lastUpdated', type: 'date' },
+  { name: '_count', type: 'number' },
+  { name: '_offset', type: 'number', documentation: 'paging offset used by the next/previous links' },
+  { name: '_sort', type: 'string' },
+];
+
+export function capabilityStatement(base: string, software: { name: string; version: string }): CapabilityStatement {
+  const interactions = [{ code: 'read' }, { code: 'vread' }, { code: 'update' }, { code: 'create' }, { code: 'search-type' }] as const;
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date,
+    kind: 'instance',
+    software,
+    implementation: { description: 'rso-hub FHIR R4 API: patients and exam orders of the RSO', url: base },
+    fhirVersion: '4.0.1',
+    format: ['application/fhir+json', 'json'],
+    rest: [
+      {
+        mode: 'server',
+        security: {
+          description: 'Bearer tokens (RFC 6750) on every request except GET /metadata. Tokens may be limited to facilities.',
+          service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'OAuth', display: 'OAuth' }], text: 'Bearer token' }],
+        },
+        interaction: [{ code: 'transaction', documentation: 'Patient and ServiceRequest entries, POST and PUT; checked completely before anything is stored' }],
+        resource: [
+          {
+            type: 'Patient',
+            documentation: 'vread answers the current version only (past versions are not kept as resources). A merged patient has active false and link replaced-by.',
+            interaction: [...interactions],
+            versioning: 'versioned-update',
+            readHistory: false,
+            updateCreate: false,
+            conditionalCreate: true,
+            conditionalUpdate: false,
+            conditionalDelete: 'not-supported',
+            searchParam: [...common, { name: 'identifier', type: 'token' }, { name: 'family', type: 'string' }, { name: 'birthdate', type: 'date' }],
+          },
+          {
+            type: 'ServiceRequest',
+            documentation:
+              'An exam of the RSO; id = the exam number. The exact exam status is in the extension urn:rso-hub:fhir:StructureDefinition:exam-status; the ordering facility is requester.identifier (system urn:rso-hub:facility). vread answers the current version only.',
+            interaction: [...interactions],
+            versioning: 'versioned-update',
+            readHistory: false,
+            updateCreate: false,
+            conditionalCreate: true,
+            conditionalUpdate: false,
+            conditionalDelete: 'not-supported',
+            searchParam: [
+              ...common,
+              { name: 'identifier', type: 'token' },
+              { name: 'patient', type: 'reference' },
+              { name: 'subject', type: 'reference' },
+              { name: 'status', type: 'token' },
+              { name: 'authored', type: 'date' },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+}

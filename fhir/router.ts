@@ -1,0 +1,178 @@
+// The FHIR R4 REST API at /fhir/R4 (R4 http.html): Patient and ServiceRequest create/read/vread/update/search,
+// conditional create, versioning with ETag/If-Match, and Bundle transactions. Every answer is
+// application/fhir+json; every error is an OperationOutcome. The resources are views of the exam domain: this
+// router stores nothing of its own.
+import Router from '@koa/router';
+import type { Context, Next } from 'koa';
+import type { Resource } from '@medplum/fhirtypes';
+import { requireAuth, type AuthState, type Role, type TokenAuthenticator } from '../http/auth.ts';
+import { BodyError, readJson } from '../http/body.ts';
+import type { ExamService } from '../exams/service.ts';
+import { errorText, type Logger } from '../runtime/log.ts';
+import { capabilityStatement } from './capability.ts';
+import { FhirError, fhirError, fromDomainError, outcome } from './outcome.ts';
+import { PatientResource } from './patient-resource.ts';
+import { toFhirPatient } from './patient-mapping.ts';
+import { etag, parseIfMatch, type FhirContext } from './request-context.ts';
+import { ServiceRequestResource } from './service-request-resource.ts';
+import { runTransaction } from './transaction.ts';
+import { loadDefinitions } from './validator.ts';
+
+export const fhirPrefix = '/fhir/R4';
+const fhirJson = 'application/fhir+json; charset=utf-8';
+
+export interface FhirRouterOptions {
+  exams: ExamService;
+  auth: TokenAuthenticator;
+  log: Logger;
+  /** Public base URL for fullUrl/Location (behind a proxy); default: from the request's Host. */
+  baseUrl?: string;
+  bodyLimitBytes?: number;
+  /** Load the StructureDefinitions now instead of on the first write (≈0.6 s). */
+  preloadDefinitions?: boolean;
+}
+
+/** Roles that may create and change orders and patients; the others only read. */
+const writers: readonly Role[] = ['admin', 'integration', 'client-admin', 'customer', 'technician'];
+const types = ['Patient', 'ServiceRequest'] as const;
+type FhirType = (typeof types)[number];
+
+export function createFhirRouter(options: FhirRouterOptions): Router {
+  if (options.preloadDefinitions) loadDefinitions();
+  const router = new Router({ prefix: fhirPrefix });
+  const patients = new PatientResource(options.exams);
+  const serviceRequests = new ServiceRequestResource(options.exams);
+  const limit = options.bodyLimitBytes ?? 10 * 1024 * 1024;
+  const authed = requireAuth(options.auth, (ctx, reason) => sendOutcome(ctx, 401, outcome('login', `unauthorized: ${reason}`)));
+  const errors = errorHandler(options.log);
+
+  const base = (ctx: Context): string => options.baseUrl ?? `${ctx.protocol}://${ctx.host}${fhirPrefix}`;
+  const contextOf = (ctx: Context): FhirContext => {
+    const user = (ctx.state as AuthState).user;
+    const requestId = ctx.get('x-request-id');
+    return { user, base: base(ctx), by: requestId ? { actor: user.name, via: 'fhir', messageId: requestId } : { actor: user.name, via: 'fhir' } };
+  };
+  const body = async (ctx: Context): Promise<unknown> => {
+    const type = ctx.get('content-type');
+    if (!/^application\/(fhir\+)?json\b/i.test(type)) throw fhirError(415, 'not-supported', `Content-Type must be application/fhir+json, got "${type || 'none'}"`);
+    return readJson(ctx, limit);
+  };
+
+  router.get('/metadata', errors, (ctx) => {
+    send(ctx, 200, capabilityStatement(base(ctx), { name: 'rso-hub', version: '0.1.0' }));
+  });
+
+  router.post('/', errors, authed, writer, async (ctx) => {
+    send(ctx, 200, await runTransaction(await body(ctx), contextOf(ctx), { patients, serviceRequests }));
+  });
+
+  router.get('/:type', errors, authed, async (ctx) => {
+    const context = contextOf(ctx);
+    const params = new URLSearchParams(ctx.querystring);
+    const type = typeOf(ctx.params['type']);
+    send(ctx, 200, type === 'Patient' ? await patients.search(params, context) : await serviceRequests.search(params, context));
+  });
+
+  router.post('/:type', errors, authed, writer, async (ctx) => {
+    const type = typeOf(ctx.params['type']);
+    const context = contextOf(ctx);
+    const resource = await body(ctx);
+    const ifNoneExist = ctx.get('if-none-exist') || undefined;
+    const result =
+      type === 'Patient'
+        ? await (await patients.planCreate(resource, context, ifNoneExist, 'Patient', false)).apply()
+        : await (await serviceRequests.planCreate(resource, context, ifNoneExist, 'ServiceRequest', new Set(), false)).apply(new Map());
+    sendVersioned(ctx, result.status, result.resource, result.version, context.base);
+  });
+
+  router.get('/:type/:id', errors, authed, async (ctx) => {
+    const { resource, version } = await readCurrent(typeOf(ctx.params['type']), ctx.params['id']!, contextOf(ctx));
+    sendVersioned(ctx, 200, resource, version);
+  });
+
+  // vread of the current version only: the exam history keeps what changed, not whole past resources.
+  router.get('/:type/:id/_history/:vid', errors, authed, async (ctx) => {
+    const type = typeOf(ctx.params['type']);
+    const { resource, version } = await readCurrent(type, ctx.params['id']!, contextOf(ctx));
+    if (ctx.params['vid'] !== String(version)) {
+      throw fhirError(404, 'not-found', `${type}/${ctx.params['id']}: version ${ctx.params['vid']} is not available (only the current version ${version} is kept)`);
+    }
+    sendVersioned(ctx, 200, resource, version);
+  });
+
+  router.put('/:type/:id', errors, authed, writer, async (ctx) => {
+    const type = typeOf(ctx.params['type']);
+    const context = contextOf(ctx);
+    const id = ctx.params['id']!;
+    const version = parseIfMatch(ctx.get('if-match') || undefined);
+    const resource = await body(ctx);
+    const result =
+      type === 'Patient'
+        ? await (await patients.planUpdate(id, resource, context, version)).apply()
+        : await (await serviceRequests.planUpdate(id, resource, context, version)).apply(new Map());
+    sendVersioned(ctx, 200, result.resource, result.version);
+  });
+
+  router.all('/*rest', errors, (ctx) => {
+    throw fhirError(404, 'not-supported', `${ctx.method} ${ctx.path} is not supported (see ${fhirPrefix}/metadata)`);
+  });
+
+  async function readCurrent(type: FhirType, id: string, context: FhirContext): Promise<{ resource: Resource; version: number }> {
+    if (type === 'Patient') {
+      const patient = await patients.read(id, context);
+      return { resource: toFhirPatient(patient), version: patient.version };
+    }
+    const exam = await serviceRequests.read(id, context);
+    return { resource: await serviceRequests.render(exam), version: exam.version };
+  }
+
+  return router;
+}
+
+function typeOf(name: string | undefined): FhirType {
+  if ((types as readonly string[]).includes(name ?? '')) return name as FhirType;
+  throw fhirError(404, 'not-supported', `resource type ${name ?? ''} is not supported here (supported: ${types.join(', ')})`);
+}
+
+async function writer(ctx: Context, next: Next): Promise<void> {
+  const user = (ctx.state as AuthState).user;
+  if (!user.roles.some((role) => writers.includes(role))) {
+    throw fhirError(403, 'forbidden', `changes need one of the roles: ${writers.join(', ')}`);
+  }
+  await next();
+}
+
+function errorHandler(log: Logger) {
+  return async (ctx: Context, next: Next): Promise<void> => {
+    try {
+      await next();
+    } catch (error) {
+      const known = error instanceof BodyError ? fhirError(error.status, error.status === 413 ? 'too-costly' : 'structure', error.message) : fromDomainError(error);
+      if (known instanceof FhirError) {
+        sendOutcome(ctx, known.status, known.outcome);
+        return;
+      }
+      // Logged once with the path only: the body may hold patient data.
+      log.error('fhir request failed', { method: ctx.method, path: ctx.path, error: errorText(error) });
+      sendOutcome(ctx, 500, outcome('exception', 'the hub could not complete the request; see its log'));
+    }
+  };
+}
+
+function send(ctx: Context, status: number, resource: unknown): void {
+  ctx.status = status;
+  ctx.body = JSON.stringify(resource);
+  ctx.type = fhirJson;
+}
+
+function sendOutcome(ctx: Context, status: number, body: unknown): void {
+  send(ctx, status, body);
+}
+
+/** R4 http.html#versioning: ETag W/"versionId", Last-Modified, and Location on create. */
+function sendVersioned(ctx: Context, status: number, resource: Resource, version: number, base?: string): void {
+  ctx.set('ETag', etag(version));
+  if (resource.meta?.lastUpdated) ctx.set('Last-Modified', new Date(resource.meta.lastUpdated).toUTCString());
+  if (status === 201 && base) ctx.set('Location', `${base}/${resource.resourceType}/${resource.id}/_history/${version}`);
+  send(ctx, status, resource);
+}
