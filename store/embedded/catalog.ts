@@ -68,6 +68,11 @@ export class Catalog {
     this.#version = version;
   }
 
+  /** Forgets the cache: the next refresh reloads from the tables. */
+  invalidate(): void {
+    this.#version = -1;
+  }
+
   get(name: string): CollectionInfo | undefined {
     return this.#collections.get(name);
   }

@@ -28,7 +28,7 @@ function toTagged(value: unknown, field: string): unknown {
     case 'object':
       if (value === null) return null;
       if (Array.isArray(value)) return taggedArray(value, field);
-      return Object.getPrototypeOf(value) === Object.prototype ? taggedObject(value as Record<string, unknown>) : tagInstance(value, field);
+      return Object.getPrototypeOf(value) === Object.prototype ? taggedObject(value as Record<string, unknown>) : tagInstance(value);
     case 'undefined':
       // The driver's default (ignoreUndefined: false) stores undefined as null; keep the same document shape.
       return null;
@@ -64,7 +64,7 @@ function taggedObject(object: Record<string, unknown>): Record<string, unknown> 
   return copy ?? object;
 }
 
-function tagInstance(value: object, field: string): unknown {
+function tagInstance(value: object): unknown {
   if (value instanceof Date) return { $date: value.getTime() };
   if (isObjectId(value)) return { $oid: value.toHexString() };
   if (value instanceof RegExp) return { $regex: value.source, $options: value.flags };
@@ -72,7 +72,6 @@ function tagInstance(value: object, field: string): unknown {
   if (isBsonValue(value)) return { $ejson: BSON.EJSON.serialize(value, { relaxed: false }) };
   // Any other class instance is stored like the driver stores it: its own enumerable fields.
   return taggedObject({ ...(value as Record<string, unknown>) });
-  void field;
 }
 
 /** The BSON value a tagged object stands for, or undefined when it is an ordinary object. */

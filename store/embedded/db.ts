@@ -36,6 +36,11 @@ export class EmbeddedStore implements Store {
     this.db = new EmbeddedDb(this.#engine, databaseName);
   }
 
+  /** Transactions this process has committed on the file. */
+  get commits(): number {
+    return this.#engine.commits;
+  }
+
   pragma(name: 'journal_mode' | 'synchronous' | 'busy_timeout'): unknown {
     return this.#engine.pragma(name);
   }

@@ -1,7 +1,9 @@
 // The embedded engine: one SQLite file (WAL) per data directory, one connection per process. DatabaseSync is
 // synchronous, so an operation runs start to finish without yielding – atomic within the process; across
 // processes every write runs in a `BEGIN IMMEDIATE` transaction (the write lock is taken before the first
-// read, so two processes cannot both read the same queue head and both claim it).
+// read, so two processes cannot both read the same queue head and both claim it). Writes requested in one
+// event-loop turn share that transaction and its fsync (group commit, see writeSoon).
+// Trap: while another process holds the write lock, BEGIN IMMEDIATE waits (busy timeout) on the main thread.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
@@ -14,12 +16,25 @@ export interface EngineOptions {
   readonly busyTimeoutMs?: number;
 }
 
+interface PendingWrite {
+  readonly work: () => unknown;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
+
+/** Writes per group commit: bounds how long the write lock is held (and the event loop blocked) at once. */
+const MAX_GROUP = 256;
+
 export class EmbeddedEngine {
   readonly file: string;
   readonly catalog: Catalog;
   readonly #db: DatabaseSync;
   readonly #statements = new Map<string, StatementSync>();
   #open = true;
+  #pending: PendingWrite[] = [];
+  #commits = 0;
 
   constructor(options: EngineOptions) {
     this.file = options.file;
@@ -33,6 +48,11 @@ export class EmbeddedEngine {
     this.#db.exec('PRAGMA foreign_keys = OFF');
     this.#write(() => createCatalogTables(this.#db));
     this.catalog = new Catalog(this.#db, (sql) => this.prepare(sql));
+  }
+
+  /** Transactions committed by this connection (reads included); shows group commit at work. */
+  get commits(): number {
+    return this.#commits;
   }
 
   get inTransaction(): boolean {
@@ -92,6 +112,61 @@ export class EmbeddedEngine {
     return this.#write(work);
   }
 
+  /**
+   * Group commit: writes requested in the same turn of the event loop (eight HL7 connections each waiting for
+   * its ACK) run one after another in ONE transaction, so they share one fsync; each promise still resolves
+   * only after that COMMIT, so "resolved" keeps meaning "on disk". Each write runs inside its own SAVEPOINT:
+   * a failing one is undone and rejected alone.
+   */
+  writeSoon<T>(work: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (this.#pending.length === 1) setImmediate(() => this.#flush());
+    });
+  }
+
+  #flush(): void {
+    const batch = this.#pending.splice(0, MAX_GROUP);
+    if (this.#pending.length > 0) setImmediate(() => this.#flush());
+    if (batch.length === 0) return;
+    try {
+      this.#assertOpen();
+      if (batch.length === 1) {
+        const [only] = batch as [PendingWrite];
+        only.resolve(this.write(only.work));
+        return;
+      }
+      this.#flushGroup(batch);
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+    }
+  }
+
+  #flushGroup(batch: PendingWrite[]): void {
+    const outcomes = this.#write(() =>
+      batch.map((item): Outcome => {
+        this.#db.exec('SAVEPOINT hub_write');
+        try {
+          const value = item.work();
+          this.#db.exec('RELEASE hub_write');
+          return { ok: true, value };
+        } catch (error) {
+          this.#db.exec('ROLLBACK TO hub_write');
+          this.#db.exec('RELEASE hub_write');
+          // The failed write may have changed the cached catalog (a new collection) that its rollback undid.
+          this.catalog.invalidate();
+          this.catalog.refresh();
+          return { ok: false, error };
+        }
+      }),
+    );
+    batch.forEach((item, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) item.resolve(outcome.value);
+      else item.reject(outcome.error);
+    });
+  }
+
   #write<T>(work: () => T): T {
     this.#db.prepare('BEGIN IMMEDIATE').run();
     return this.#finish(work);
@@ -102,6 +177,7 @@ export class EmbeddedEngine {
       this.catalog?.refresh();
       const result = work();
       this.prepare('COMMIT').run();
+      this.#commits++;
       return result;
     } catch (error) {
       if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
@@ -111,6 +187,8 @@ export class EmbeddedEngine {
 
   close(): void {
     if (!this.#open) return;
+    // Writes already requested are carried out: their callers were promised them.
+    while (this.#pending.length > 0) this.#flush();
     this.#open = false;
     this.#statements.clear();
     this.#db.close();

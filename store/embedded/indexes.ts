@@ -113,6 +113,26 @@ export function sameKeys(a: DocumentKeys, b: DocumentKeys): boolean {
   return a.rows.length === b.rows.length && JSON.stringify(a.rows) === JSON.stringify(b.rows);
 }
 
+interface IndexSql {
+  readonly insert: string;
+  readonly remove: string;
+}
+
+const sqlCache = new WeakMap<IndexInfo, IndexSql>();
+
+function sqlFor(index: IndexInfo): IndexSql {
+  let sql = sqlCache.get(index);
+  if (sql === undefined) {
+    const table = quoteIdentifier(index.table);
+    const columns = index.fields.map((_field, i) => `t${i}, v${i}`).join(', ');
+    const marks = index.fields.map(() => '?, ?').join(', ');
+    const where = index.fields.map((_field, i) => `t${i} = ? AND v${i} = ?`).join(' AND ');
+    sql = { insert: `INSERT OR IGNORE INTO ${table} (${columns}, rid) VALUES (${marks}, ?)`, remove: `DELETE FROM ${table} WHERE ${where} AND rid = ?` };
+    sqlCache.set(index, sql);
+  }
+  return sql;
+}
+
 function rowParams(row: readonly KeyPart[], rid: number): Array<number | string> {
   const params: Array<number | string> = [];
   for (const [type, value] of row) params.push(type, value);
@@ -123,9 +143,7 @@ function rowParams(row: readonly KeyPart[], rid: number): Array<number | string>
 /** Inserts the rows; returns the first row a unique index already holds for another document, or undefined. */
 export function insertIndexRows(prepare: Prepare, index: IndexInfo, rid: number, rows: readonly KeyPart[][]): KeyPart[] | undefined {
   if (rows.length === 0) return undefined;
-  const columns = index.fields.map((_field, i) => `t${i}, v${i}`).join(', ');
-  const marks = index.fields.map(() => '?, ?').join(', ');
-  const insert = prepare(`INSERT OR IGNORE INTO ${quoteIdentifier(index.table)} (${columns}, rid) VALUES (${marks}, ?)`);
+  const insert = prepare(sqlFor(index).insert);
   for (const row of rows) {
     const { changes } = insert.run(...rowParams(row, rid));
     // Rows of one document are distinct, so an ignored row means another document owns this unique key.
@@ -136,7 +154,6 @@ export function insertIndexRows(prepare: Prepare, index: IndexInfo, rid: number,
 
 export function deleteIndexRows(prepare: Prepare, index: IndexInfo, rid: number, rows: readonly KeyPart[][]): void {
   if (rows.length === 0) return;
-  const where = index.fields.map((_field, i) => `t${i} = ? AND v${i} = ?`).join(' AND ');
-  const remove = prepare(`DELETE FROM ${quoteIdentifier(index.table)} WHERE ${where} AND rid = ?`);
+  const remove = prepare(sqlFor(index).remove);
   for (const row of rows) remove.run(...rowParams(row, rid));
 }

@@ -67,7 +67,10 @@ export function planSql(info: CollectionInfo, plan: Exclude<Plan, { kind: 'nothi
 export function iterateRows(engine: EmbeddedEngine, info: CollectionInfo, plan: Plan, window?: Window): Iterable<RawRow> {
   if (plan.kind === 'nothing') return [];
   const { sql, params } = planSql(info, plan, window);
-  return engine.prepare(sql).iterate(...params) as Iterable<RawRow>;
+  const statement = engine.prepare(sql);
+  // Key lookups return a few rows: all() is cheaper than an iterator; scans stay lazy so a limit stops them.
+  if (plan.kind === 'ids' || plan.kind === 'keys') return statement.all(...params) as unknown as RawRow[];
+  return statement.iterate(...params) as Iterable<RawRow>;
 }
 
 export function readRows(engine: EmbeddedEngine, info: CollectionInfo, plan: Plan, window?: Window): RawRow[] {

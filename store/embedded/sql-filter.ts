@@ -95,7 +95,10 @@ export function isExactPlan(plan: Plan, filter: Document): boolean {
   if (plan.kind !== 'ids' && plan.kind !== 'keys') return false;
   const keys = Object.keys(filter);
   if (keys.length !== 1 || keys[0]!.startsWith('$')) return false;
-  const values = equalityValues(filter[keys[0]!]);
+  const condition = filter[keys[0]!];
+  // Exact only for a bare value, {$eq: v} or {$in: [...]} alone: any other operator beside them narrows further.
+  if (isOperatorObject(condition) && Object.keys(condition).length !== 1) return false;
+  const values = equalityValues(condition);
   if (values === undefined) return false;
   if (plan.kind === 'ids') return keys[0] === '_id' && values.every((value) => isNarrowable(value));
   return plan.index.fields[0]!.path === keys[0] && values.every((value) => isNarrowable(value) && (typeof value !== 'number' || Number.isFinite(value)));

@@ -730,3 +730,26 @@ add('findOne with a sort and skip on an indexed field pages in order', async (t,
   t.is((await c.findOne({ even: true }, { sort: { n: -1 }, skip: 2 }))?.['n'], 14);
   t.deepEqual((await c.find({ even: false }).sort({ n: 1 }).skip(1).limit(3).toArray()).map((doc) => doc['n']), [3, 5, 7]);
 });
+
+add('an indexed equality combined with another operator on the same field applies both', async (t, c) => {
+  await c.createIndex({ code: 1 });
+  await c.insertMany([{ code: 'A', n: 1 }, { code: 'B', n: 2 }]);
+  t.is(await c.countDocuments({ code: { $eq: 'A', $ne: 'A' } }), 0);
+  t.is(await c.countDocuments({ code: { $in: ['A', 'B'], $nin: ['B'] } }), 1);
+  t.is(await c.countDocuments({ _id: { $in: (await c.find({}).toArray()).map((doc) => doc._id), $exists: false } }), 0);
+});
+
+add('a sorted find without a limit on a compound index returns every match in order', async (t, c) => {
+  await c.createIndex({ queue: 1, seq: 1 });
+  await c.insertMany([
+    { queue: 'a', seq: 3, due: 1 },
+    { queue: 'b', seq: 1, due: 1 },
+    { queue: 'a', seq: 1, due: 5 },
+    { queue: 'a', seq: 2, due: 1 },
+    { queue: 'a', seq: 4, due: 1 },
+  ]);
+  const docs = await c.find({ queue: 'a', due: { $lte: 2 } }).sort({ seq: 1 }).toArray();
+  t.deepEqual(docs.map((doc) => doc['seq']), [2, 3, 4]);
+  const reversed = await c.find({ queue: 'a' }).sort({ seq: -1 }).toArray();
+  t.deepEqual(reversed.map((doc) => doc['seq']), [4, 3, 2, 1]);
+});

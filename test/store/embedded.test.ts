@@ -1,11 +1,14 @@
 // What only the embedded engine has to prove: its indexes are used (EXPLAIN QUERY PLAN), its settings make an
 // acknowledged write durable, its catalog is shared by every connection to the file, and it reopens intact.
 import test from 'ava';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { ObjectId as BsonObjectId } from 'bson';
 import { ObjectId } from 'mongodb';
 import { EmbeddedStore } from '../../store/embedded/db.ts';
 import { openStore } from '../../store/open.ts';
-import { createLogger } from '../../runtime/log.ts';
+import type { Logger } from '../../runtime/log.ts';
 import { openEmbedded } from './engines.ts';
 
 function scansCollection(queryPlan: string[]): boolean {
@@ -66,17 +69,17 @@ test('the store runs in WAL mode with synchronous=FULL and a busy timeout', asyn
 });
 
 test('openStore without a MongoDB URL opens hub.sqlite in the data directory and it reopens intact', async (t) => {
-  const engine = openEmbedded();
-  await engine.close();
-  const log = createLogger();
-  const first = await openStore({ dataDir: engine.dir, log });
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'rso-open-'));
+  const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, child: () => quiet };
+  const log = quiet;
+  const first = await openStore({ dataDir, log });
   t.is(first.engine, 'embedded');
   const exams = first.db.collection('exams');
   await exams.createIndex({ number: 1 }, { unique: true });
   const { insertedId } = await exams.insertOne({ number: 'RSO-1', at: new Date(1_700_000_000_000) });
   await first.close();
 
-  const second = await openStore({ dataDir: engine.dir, log });
+  const second = await openStore({ dataDir, log });
   try {
     const again = second.db.collection('exams');
     const doc = await again.findOne({ _id: insertedId });
@@ -86,8 +89,7 @@ test('openStore without a MongoDB URL opens hub.sqlite in the data directory and
     t.is((error as unknown as { code: number }).code, 11000, 'the unique index survived the restart');
   } finally {
     await second.close();
-    const { rmSync } = await import('node:fs');
-    rmSync(engine.dir, { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
   }
 });
 
@@ -134,6 +136,33 @@ test('a TTL index is refused with a message saying what to do instead', async (t
   try {
     await t.throwsAsync(engine.db.collection('logs').createIndex({ at: 1 }, { expireAfterSeconds: 60 }), { message: /TTL.*scheduled job/ });
   } finally {
+    await engine.close();
+  }
+});
+
+test('writes issued together share one commit, and a failing one is refused alone', async (t) => {
+  const engine = openEmbedded();
+  const store = new EmbeddedStore(engine.file);
+  try {
+    const messages = store.db.collection('messages');
+    await messages.createIndex({ controlId: 1 }, { unique: true });
+    const before = store.commits;
+    const ids = Array.from({ length: 50 }, (_v, i) => `MSG${i}`);
+    ids[30] = 'MSG10';
+    const results = await Promise.allSettled(ids.map((controlId) => messages.insertOne({ controlId })));
+    t.is(store.commits - before, 1, 'fifty inserts, one commit (one fsync)');
+    t.is(results.filter((result) => result.status === 'fulfilled').length, 49);
+    const refused = results[30];
+    t.is(refused?.status, 'rejected');
+    t.is(((refused as PromiseRejectedResult).reason as { code: number }).code, 11000);
+    t.is(await messages.countDocuments(), 49);
+
+    const claims = await Promise.all(Array.from({ length: 60 }, () => messages.findOneAndUpdate({ claimed: { $exists: false } }, { $set: { claimed: true } }, { returnDocument: 'after' })));
+    const claimed = claims.filter((doc) => doc !== null).map((doc) => doc['controlId']);
+    t.is(claimed.length, 49, 'eleven claims found nothing left');
+    t.is(new Set(claimed).size, 49, 'no document claimed twice within one group');
+  } finally {
+    await store.close();
     await engine.close();
   }
 });

@@ -1,0 +1,119 @@
+// Reading candidate rows: the plan of sql-filter.ts, lazily read by rows.ts, decoded and tested by mingo, then
+// skipped / limited / sorted. Stops reading as soon as a limit is met when the order allows it.
+import { Query } from 'mingo';
+import type { Document } from 'mongodb';
+import type { CollectionInfo } from './catalog.ts';
+import { decodeDocument } from './codec.ts';
+import type { EmbeddedEngine } from './engine.ts';
+import { quoteIdentifier } from './indexes.ts';
+import { compileFilter, type Matcher } from './matcher.ts';
+import { queryOptions } from './query-options.ts';
+import { iterateRows, orderedRows, readRows, type RawRow, type StoredRow } from './rows.ts';
+import type { SortSpec } from './sort.ts';
+import { isExactPlan, planFilter, planOrder, type OrderedPlan } from './sql-filter.ts';
+
+export interface Row extends StoredRow {
+  /** Decoded from `text`; the before-image of an update. */
+  readonly doc: Document;
+}
+
+export interface Selection {
+  sort?: SortSpec | undefined;
+  skip?: number | undefined;
+  limit?: number | undefined;
+}
+
+export class RowReader {
+  readonly #engine: EmbeddedEngine;
+
+  constructor(engine: EmbeddedEngine) {
+    this.#engine = engine;
+  }
+
+  count(info: CollectionInfo): number {
+    const row = this.#engine.prepare(`SELECT count(*) AS n FROM ${quoteIdentifier(info.table)}`).get() as { n: number };
+    return row.n;
+  }
+
+  matching(info: CollectionInfo | undefined, filter: Document): Row[] {
+    return this.take(info, filter, Infinity);
+  }
+
+  /** The first `count` matching rows in insertion order; stops reading as soon as it has them. */
+  take(info: CollectionInfo | undefined, filter: Document, count: number, skip = 0): Row[] {
+    if (info === undefined || count <= 0) return [];
+    if (Object.keys(filter).length === 0) {
+      // No filter: SQLite skips and limits by itself instead of reading every row.
+      const window = count === Infinity ? undefined : { offset: skip, limit: count };
+      const rows = readRows(this.#engine, info, { kind: 'scan' }, window).map(decodeRow);
+      return window === undefined ? rows.slice(skip) : rows;
+    }
+    const plan = planFilter(info, filter);
+    // A range with both bounds is only right while the index is not multikey: check that in the same snapshot.
+    if (plan.kind === 'range' && plan.bounds.length > 1 && !this.#engine.inTransaction) {
+      return this.#engine.snapshot(() => this.take(this.#engine.catalog.get(info.name), filter, count, skip));
+    }
+    return collect(iterateRows(this.#engine, info, plan), isExactPlan(plan, filter) ? everything : compileFilter(filter), skip, count);
+  }
+
+  select(info: CollectionInfo | undefined, filter: Document, selection: Selection): Row[] {
+    const skip = selection.skip ?? 0;
+    const limit = selection.limit ?? Infinity;
+    if (selection.sort === undefined) return this.take(info, filter, limit, skip);
+    const ordered = this.orderedPlan(info, filter, selection.sort, limit !== Infinity);
+    if (ordered !== undefined) return collect(orderedRows(this.#engine, info!, ordered), compileFilter(filter), skip, limit, true);
+    const rows = this.matching(info, filter);
+    const byDoc = new Map<Document, Row>(rows.map((row) => [row.doc, row]));
+    let cursor = new Query({}, queryOptions).find<Document>(rows.map((row) => row.doc)).sort(selection.sort);
+    if (skip > 0) cursor = cursor.skip(skip);
+    if (limit !== Infinity) cursor = cursor.limit(limit);
+    return cursor.all().map((doc) => byDoc.get(doc)!);
+  }
+
+  /**
+   * An index in sort order beats sorting every match, unless the filter already pins down a few documents.
+   * Without a limit the whole index would be read, so then only an index whose leading fields the filter fixes
+   * (which narrows as well as sorts) is worth it.
+   */
+  orderedPlan(info: CollectionInfo | undefined, filter: Document, sort: SortSpec, limited: boolean): OrderedPlan | undefined {
+    const ordered = planOrder(info, filter, sort);
+    if (ordered === undefined || (!limited && ordered.equals.length === 0)) return undefined;
+    const narrowed = planFilter(info, filter);
+    if (narrowed.kind === 'nothing' || narrowed.kind === 'ids') return undefined;
+    if (narrowed.kind === 'keys' && narrowed.index.unique) return undefined;
+    return ordered;
+  }
+}
+
+const everything: Matcher = { test: () => true };
+
+function decodeRow(row: RawRow): Row {
+  return { rid: row.rid, text: row.doc, doc: decodeDocument(row.doc) };
+}
+
+/**
+ * Decodes and tests candidates in order until `count` matches past the first `skip` are found. `unique` drops
+ * repeated rows: an index read in order yields a document once per key, and another process may have made the
+ * index multikey after this one planned with it.
+ */
+function collect(rows: Iterable<RawRow>, matcher: Matcher, skip: number, count: number, unique = false): Row[] {
+  const found: Row[] = [];
+  const seen = unique ? new Set<number>() : undefined;
+  let skipped = 0;
+  for (const raw of rows) {
+    if (seen !== undefined) {
+      if (seen.has(raw.rid)) continue;
+      seen.add(raw.rid);
+    }
+    const row = decodeRow(raw);
+    if (!matcher.test(row.doc)) continue;
+    if (skipped < skip) {
+      skipped++;
+      continue;
+    }
+    found.push(row);
+    if (found.length >= count) break;
+  }
+  return found;
+}
+

@@ -1,0 +1,125 @@
+// Writing rows: the document row and its index rows change together (the caller holds the write transaction).
+// A unique index refusing a key raises MongoDB's E11000 error naming the index and the key.
+import type { Document } from 'mongodb';
+import type { CollectionInfo } from './catalog.ts';
+import { decodeDocument, encodeDocument, idKey } from './codec.ts';
+import type { EmbeddedEngine } from './engine.ts';
+import { duplicateKeyError, type StoreError } from './errors.ts';
+import { deleteIndexRows, documentKeys, insertIndexRows, quoteIdentifier, sameKeys, type IndexInfo } from './indexes.ts';
+import { keyPart, MISSING, valuesAtPath, type KeyPart } from './keys.ts';
+import type { Row } from './reader.ts';
+import { applyUpdate, assertSameId, upsertSeed, withIdFirst, type UpdateSpec } from './update.ts';
+
+export class RowWriter {
+  readonly #engine: EmbeddedEngine;
+  readonly #namespace: string;
+
+  constructor(engine: EmbeddedEngine, namespace: string) {
+    this.#engine = engine;
+    this.#namespace = namespace;
+  }
+
+  insert(info: CollectionInfo, doc: Document): void {
+    const text = encodeDocument(doc);
+    const insert = this.#engine.prepare(tableSql(info).insert);
+    const { changes, lastInsertRowid } = insert.run(idKey(doc['_id']), text);
+    if (changes === 0) throw duplicateKeyError(this.#namespace, '_id_', { _id: 1 }, { _id: doc['_id'] });
+    const rid = Number(lastInsertRowid);
+    for (const [position, index] of info.indexes.entries()) {
+      try {
+        this.indexRow(info, index, rid, doc);
+      } catch (error) {
+        this.#undoInsert(info, rid, doc, position);
+        throw error;
+      }
+    }
+  }
+
+  indexRow(info: CollectionInfo, index: IndexInfo, rid: number, doc: Document): void {
+    const keys = documentKeys(index, doc);
+    if (keys.multikey) this.#engine.catalog.markMultikey(info, index);
+    const clash = insertIndexRows((sql) => this.#engine.prepare(sql), index, rid, keys.rows);
+    if (clash !== undefined) throw this.#duplicate(index, doc, clash);
+  }
+
+  /** insertMany keeps the documents before a failing one, so a failed insert removes its own rows first. */
+  #undoInsert(info: CollectionInfo, rid: number, doc: Document, failedIndex: number): void {
+    const prepare = (sql: string) => this.#engine.prepare(sql);
+    for (const index of info.indexes.slice(0, failedIndex)) deleteIndexRows(prepare, index, rid, documentKeys(index, doc).rows);
+    this.#engine.prepare(tableSql(info).remove).run(rid);
+  }
+
+  update(info: CollectionInfo, row: Row, update: UpdateSpec, filter: Document, arrayFilters: Document[] | undefined): { doc: Document; modified: boolean } {
+    // A fresh copy from the stored text: row.doc stays the before-image (findOneAndUpdate returns it).
+    const doc = decodeDocument(row.text);
+    applyUpdate(doc, update, filter, arrayFilters, false);
+    assertSameId(row.doc, doc);
+    return { doc, modified: this.rewrite(info, row, doc) };
+  }
+
+  upsert(info: CollectionInfo, filter: Document, update: UpdateSpec, arrayFilters: Document[] | undefined): Document {
+    const seed = upsertSeed(filter);
+    applyUpdate(seed, update, undefined, arrayFilters, true);
+    const doc = withIdFirst(seed, seed['_id']);
+    this.insert(info, doc);
+    return doc;
+  }
+
+  /** Writes the new version of a row; false when nothing changed (MongoDB then counts it matched, not modified). */
+  rewrite(info: CollectionInfo, row: Row, next: Document): boolean {
+    const text = encodeDocument(next);
+    if (text === row.text) return false;
+    this.#engine.prepare(tableSql(info).update).run(text, row.rid);
+    const prepare = (sql: string) => this.#engine.prepare(sql);
+    for (const index of info.indexes) {
+      const before = documentKeys(index, row.doc);
+      const after = documentKeys(index, next);
+      if (sameKeys(before, after)) continue;
+      deleteIndexRows(prepare, index, row.rid, before.rows);
+      if (after.multikey) this.#engine.catalog.markMultikey(info, index);
+      const clash = insertIndexRows(prepare, index, row.rid, after.rows);
+      if (clash !== undefined) throw this.#duplicate(index, next, clash);
+    }
+    return true;
+  }
+
+  delete(info: CollectionInfo, row: Row): void {
+    this.#engine.prepare(tableSql(info).remove).run(row.rid);
+    const prepare = (sql: string) => this.#engine.prepare(sql);
+    for (const index of info.indexes) deleteIndexRows(prepare, index, row.rid, documentKeys(index, row.doc).rows);
+  }
+
+  #duplicate(index: IndexInfo, doc: Document, clash: readonly KeyPart[]): StoreError {
+    const keyPattern: Record<string, number> = {};
+    const keyValue: Record<string, unknown> = {};
+    index.fields.forEach((field, i) => {
+      keyPattern[field.path] = field.direction;
+      const wanted = JSON.stringify(clash[i]);
+      const value = valuesAtPath(doc, field.parts).find((candidate) => JSON.stringify(keyPart(candidate)) === wanted);
+      keyValue[field.path] = value === MISSING ? null : value;
+    });
+    return duplicateKeyError(this.#namespace, index.name, keyPattern, keyValue);
+  }
+}
+
+interface TableSql {
+  readonly insert: string;
+  readonly update: string;
+  readonly remove: string;
+}
+
+const tableSqlCache = new Map<string, TableSql>();
+
+function tableSql(info: CollectionInfo): TableSql {
+  let sql = tableSqlCache.get(info.table);
+  if (sql === undefined) {
+    const table = quoteIdentifier(info.table);
+    sql = {
+      insert: `INSERT OR IGNORE INTO ${table} (id, doc) VALUES (?, ?)`,
+      update: `UPDATE ${table} SET doc = ? WHERE rid = ?`,
+      remove: `DELETE FROM ${table} WHERE rid = ?`,
+    };
+    tableSqlCache.set(info.table, sql);
+  }
+  return sql;
+}
