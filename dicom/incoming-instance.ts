@@ -1,0 +1,249 @@
+// One C-STORE data set on its way from the socket to disk: the Part-10 header is written first (from the command's
+// UIDs and the accepted transfer syntax), then every PDV slice goes both to the file and to the walker that
+// validates the stream and picks out the routing attributes. Nothing here holds more than a PDU's worth of data.
+import { unlink, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { createInflateRaw, type InflateRaw } from 'node:zlib';
+import type { Command } from './command.ts';
+import { DatasetWalker, headerText, type HeaderKey } from './dataset-walker.ts';
+import { InstanceFile } from './instance-file.ts';
+import { buildFileMeta, transferSyntax } from './part10.ts';
+import type { TempFiles } from './temp-files.ts';
+
+export interface StoredInstance {
+  filePath: string;
+  /** Same for every instance received in one association (a study usually arrives in one). */
+  associationId: string;
+  callingAe: string;
+  calledAe: string;
+  sopClassUid: string;
+  sopInstanceUid: string;
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+  transferSyntaxUid: string;
+  sizeBytes: number;
+  patientId?: string;
+  patientName?: string;
+  patientBirthDate?: string;
+  patientSex?: string;
+  accessionNumber?: string;
+  studyDate?: string;
+  studyTime?: string;
+  studyId?: string;
+  studyDescription?: string;
+  seriesDescription?: string;
+  seriesNumber?: string;
+  instanceNumber?: string;
+  modality?: string;
+  institutionName?: string;
+}
+
+/**
+ * C-STORE statuses (PS3.4 B.2.3, PS3.7 C.4.x):
+ * - 0xC000 "Error: Cannot understand": the data set does not parse (truncated, bad element header) or lacks an
+ *   identifying attribute we must have; resending the same bytes will fail the same way.
+ * - 0xA900 "Error: Data Set does not match SOP Class": the data set's SOP Class/Instance UID contradicts the
+ *   command; the meta header we wrote from the command would be a lie.
+ * - 0xA700 "Refused: Out of Resources": the disk write/fsync/rename failed (ENOSPC, EIO), or the bytes were
+ *   fine but recording the instance failed (onInstanceStored rejected). Either way it is the hub's trouble,
+ *   not the data's, and a later retry may succeed, which is what A7xx tells a modality. PS3.7's general
+ *   0x0110 "Processing failure" would fit the second case too, but it is not among the C-STORE statuses of
+ *   PS3.4 B.2.3, and dcmtk's storescu reports it as "Unknown Status" and stops sending the rest.
+ */
+export const storeStatus = {
+  success: 0x0000,
+  outOfResources: 0xa700,
+  doesNotMatchSopClass: 0xa900,
+  cannotUnderstand: 0xc000,
+} as const;
+
+export interface StoreResult {
+  status: number;
+  comment?: string;
+  instance?: StoredInstance;
+}
+
+export interface IncomingContext {
+  command: Command;
+  associationId: string;
+  transferSyntaxUid: string;
+  callingAe: string;
+  calledAe: string;
+  storageDir: string;
+  storageDirHandle: FileHandle;
+  temps: TempFiles;
+  highWaterMark: number;
+  syncStorage: boolean;
+}
+
+/** Safe as a file name and a valid UID (PS3.5 9.1): digits and dots, at most 64 characters. */
+const uidPattern = /^[0-9]+(\.[0-9]+)*$/;
+
+class StoreRefusal extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export class IncomingInstance {
+  readonly #context: IncomingContext;
+  readonly #walker: DatasetWalker;
+  readonly #file: InstanceFile;
+  /** Deflated data sets (PS3.5 A.5) are stored as received but walked through an inflater. */
+  readonly #inflater: InflateRaw | undefined;
+  #invalid: Error | undefined;
+
+  constructor(context: IncomingContext) {
+    this.#context = context;
+    this.#walker = new DatasetWalker(context.transferSyntaxUid === transferSyntax.implicitLittle);
+    if (context.transferSyntaxUid === transferSyntax.deflatedExplicitLittle) {
+      const inflater = createInflateRaw();
+      inflater.on('data', (chunk: Buffer) => this.#walk(chunk));
+      inflater.on('error', (error) => this.#reject(error));
+      this.#inflater = inflater;
+    }
+    this.#file = new InstanceFile(context.temps, context.storageDirHandle, context.highWaterMark, context.syncStorage);
+    const { command } = context;
+    const meta = buildFileMeta({
+      sopClassUid: command.affectedSopClassUid,
+      sopInstanceUid: command.affectedSopInstanceUid,
+      transferSyntaxUid: context.transferSyntaxUid,
+      sourceAe: context.callingAe,
+    });
+    this.#file.write(meta, () => undefined);
+  }
+
+  /** Returns false when the socket should pause until `onDrain`. */
+  push(piece: Buffer, onDrain: () => void): boolean {
+    if (this.#invalid !== undefined) return true;
+    let inflaterReady = true;
+    if (this.#inflater === undefined) this.#walk(piece);
+    else if (!this.#inflater.write(piece)) {
+      // Either the inflater or the disk can be the slow side; whichever drains resumes the socket, and the next
+      // piece pauses it again if the other is still full.
+      this.#inflater.once('drain', onDrain);
+      inflaterReady = false;
+    }
+    if (this.#invalid !== undefined) return true;
+    const fileReady = this.#file.write(piece, onDrain);
+    return inflaterReady && fileReady;
+  }
+
+  #walk(bytes: Buffer): void {
+    if (this.#invalid !== undefined) return;
+    try {
+      this.#walker.push(bytes);
+    } catch (error) {
+      this.#reject(error);
+    }
+  }
+
+  #reject(error: unknown): void {
+    this.#invalid ??= error instanceof Error ? error : new Error(String(error));
+  }
+
+  async #inflated(): Promise<void> {
+    const inflater = this.#inflater;
+    if (inflater === undefined) return;
+    // 'close' follows both the end of the output and an error (autoDestroy); an inflater that already failed
+    // is closed and would never emit again.
+    if (inflater.closed || inflater.destroyed) return;
+    await new Promise<void>((resolve) => {
+      inflater.once('close', resolve);
+      inflater.end();
+    });
+  }
+
+  /** Called once the last data fragment arrived; resolves with the status to answer. Never throws. */
+  async finish(onStored: (instance: StoredInstance) => Promise<void>): Promise<StoreResult> {
+    await this.#inflated();
+    let instance: StoredInstance;
+    try {
+      instance = this.#describe();
+    } catch (error) {
+      this.#file.discard();
+      return refusal(error);
+    }
+    try {
+      await this.#file.commit(instance.filePath);
+    } catch (error) {
+      return { status: storeStatus.outOfResources, comment: `cannot write the instance: ${errorCode(error)}` };
+    }
+    try {
+      await onStored(instance);
+    } catch (error) {
+      // Not recorded means not accepted: the sender will retry, so do not keep an orphan file.
+      await removeQuietly(instance.filePath);
+      return { status: storeStatus.outOfResources, comment: `cannot record the instance: ${error instanceof Error ? error.message : String(error)}` };
+    }
+    return { status: storeStatus.success, instance };
+  }
+
+  /** The association ended before the data set did. */
+  abandon(): void {
+    this.#inflater?.destroy();
+    this.#file.discard();
+  }
+
+  #describe(): StoredInstance {
+    if (this.#invalid !== undefined) throw new StoreRefusal(storeStatus.cannotUnderstand, this.#invalid.message);
+    try {
+      this.#walker.end();
+    } catch (error) {
+      throw new StoreRefusal(storeStatus.cannotUnderstand, error instanceof Error ? error.message : String(error));
+    }
+    const values = this.#walker.values;
+    const { command } = this.#context;
+    const sopClassUid = required(values, 'sopClassUid', '(0008,0016) SOP Class UID');
+    const sopInstanceUid = required(values, 'sopInstanceUid', '(0008,0018) SOP Instance UID');
+    if (sopInstanceUid !== command.affectedSopInstanceUid || sopClassUid !== command.affectedSopClassUid) {
+      throw new StoreRefusal(storeStatus.doesNotMatchSopClass, '(0008,0016)/(0008,0018) differ from the C-STORE command');
+    }
+    if (!uidPattern.test(sopInstanceUid) || sopInstanceUid.length > 64) {
+      throw new StoreRefusal(storeStatus.cannotUnderstand, '(0008,0018) SOP Instance UID is not a valid UID');
+    }
+    const instance: StoredInstance = {
+      filePath: path.join(this.#context.storageDir, `${sopInstanceUid}.dcm`),
+      associationId: this.#context.associationId,
+      callingAe: this.#context.callingAe,
+      calledAe: this.#context.calledAe,
+      sopClassUid,
+      sopInstanceUid,
+      studyInstanceUid: required(values, 'studyInstanceUid', '(0020,000D) Study Instance UID'),
+      seriesInstanceUid: required(values, 'seriesInstanceUid', '(0020,000E) Series Instance UID'),
+      transferSyntaxUid: this.#context.transferSyntaxUid,
+      sizeBytes: this.#file.bytes,
+    };
+    const optional: HeaderKey[] = [
+      'patientId', 'patientName', 'patientBirthDate', 'patientSex', 'accessionNumber', 'studyDate', 'studyTime', 'studyId',
+      'studyDescription', 'seriesDescription', 'seriesNumber', 'instanceNumber', 'modality', 'institutionName',
+    ];
+    for (const key of optional) {
+      const value = headerText(values, key);
+      if (value !== undefined) instance[key as Exclude<HeaderKey, 'specificCharacterSet' | 'sopClassUid' | 'sopInstanceUid' | 'studyInstanceUid' | 'seriesInstanceUid'>] = value;
+    }
+    return instance;
+  }
+}
+
+function required(values: ReadonlyMap<HeaderKey, Buffer>, key: HeaderKey, name: string): string {
+  const value = headerText(values, key);
+  if (value === undefined) throw new StoreRefusal(storeStatus.cannotUnderstand, `${name} is missing`);
+  return value;
+}
+
+function refusal(error: unknown): StoreResult {
+  if (error instanceof StoreRefusal) return { status: error.status, comment: error.message };
+  return { status: storeStatus.cannotUnderstand, comment: error instanceof Error ? error.message : String(error) };
+}
+
+function errorCode(error: unknown): string {
+  if (error instanceof Error && 'code' in error && typeof error.code === 'string') return error.code;
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function removeQuietly(filePath: string): Promise<void> {
+  await unlink(filePath).catch(() => undefined);
+}

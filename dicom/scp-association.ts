@@ -1,0 +1,264 @@
+// One accepted TCP connection on the SCP: association negotiation (PS3.8 9.1), then C-ECHO and C-STORE
+// (PS3.7 9.1.1, 9.1.5) one message at a time, then release or abort. The socket is paused whenever the disk
+// falls behind, so the peer is slowed by TCP flow control instead of by our memory.
+import { randomUUID } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
+import type { Socket } from 'node:net';
+import type { Logger } from '../runtime/log.ts';
+import { errorText } from '../runtime/log.ts';
+import { commandField, decodeCommand, encodeResponse, verificationSopClass, type Command } from './command.ts';
+import { IncomingInstance, type StoredInstance, type StoreResult } from './incoming-instance.ts';
+import {
+  contextResult,
+  decodeAssociateRq,
+  encodeAbort,
+  encodeAssociateAc,
+  encodeAssociateRj,
+  encodeReleaseRp,
+  pDataHeader,
+  pduType,
+  rejectReason,
+  rejectResult,
+  rejectSource,
+  type AcceptedContext,
+  type AssociateRq,
+} from './pdu.ts';
+import { PduReader } from './pdu-reader.ts';
+import { acceptedTransferSyntaxes, isStorageSopClass } from './sop-classes.ts';
+import type { TempFiles } from './temp-files.ts';
+
+export interface AssociationSettings {
+  aeTitle: string;
+  storageDir: string;
+  storageDirHandle: FileHandle;
+  temps: TempFiles;
+  syncStorage: boolean;
+  maxPduLength: number;
+  highWaterMark: number;
+  associationRequestTimeoutMs: number;
+  idleTimeoutMs: number;
+  isKnownCallingAe(ae: string): boolean | Promise<boolean>;
+  onInstanceStored(instance: StoredInstance): Promise<void>;
+  log: Logger;
+}
+
+/** Command sets are a few hundred bytes; a larger one is a broken or hostile peer. */
+const maxCommandLength = 64 * 1024;
+
+type Phase = 'awaiting-request' | 'negotiating' | 'established' | 'released' | 'closed';
+
+export class ScpAssociation {
+  readonly #socket: Socket;
+  readonly #settings: AssociationSettings;
+  readonly #reader: PduReader;
+  readonly closed: Promise<void>;
+  #log: Logger;
+  #phase: Phase = 'awaiting-request';
+  #callingAe = '';
+  #calledAe = '';
+  #contexts = new Map<number, { abstractSyntax: string; transferSyntax: string }>();
+  #commandPieces: Buffer[] = [];
+  #commandLength = 0;
+  #pending: { command: Command; contextId: number } | undefined;
+  #instance: IncomingInstance | undefined;
+  /** Responses go out in request order; each store's finish() is chained on the previous one. */
+  #responses: Promise<void> = Promise.resolve();
+  #artim: NodeJS.Timeout;
+  readonly #id = randomUUID();
+
+  constructor(socket: Socket, settings: AssociationSettings) {
+    this.#socket = socket;
+    this.#settings = settings;
+    this.#log = settings.log.child({ association: this.#id, peer: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}` });
+    socket.setNoDelay(true);
+    this.#reader = new PduReader({ pdu: (type, body) => this.#onPdu(type, body), pdv: (id, isCommand, piece, end) => this.#onPdv(id, isCommand, piece, end) });
+    // ARTIM (PS3.8 9.1.5): a connection that never asks for an association must not hold a slot forever.
+    this.#artim = setTimeout(() => this.#abort('no A-ASSOCIATE-RQ in time'), settings.associationRequestTimeoutMs);
+    socket.setTimeout(settings.idleTimeoutMs, () => this.#abort('idle timeout'));
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('error', (error) => this.#log.warn('association socket error', { error: error.message }));
+    this.closed = new Promise((resolve) => {
+      socket.once('close', () => {
+        this.#onClose();
+        resolve();
+      });
+    });
+  }
+
+  /** Used by stop() once its grace period is over. */
+  abort(reason: string): void {
+    this.#abort(reason);
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#phase === 'closed') return;
+    try {
+      this.#reader.push(chunk);
+    } catch (error) {
+      this.#abort(`protocol error: ${errorText(error)}`);
+    }
+  }
+
+  #onPdu(type: number, body: Buffer): void {
+    if (type === pduType.associateRq && this.#phase === 'awaiting-request') return void this.#negotiate(body);
+    if (type === pduType.releaseRq && this.#phase === 'established') return void this.#release();
+    if (type === pduType.abort) {
+      this.#log.info('association aborted by peer', { callingAe: this.#callingAe });
+      this.#socket.destroy();
+      return;
+    }
+    throw new Error(`unexpected PDU type 0x${type.toString(16)} in phase ${this.#phase}`);
+  }
+
+  async #negotiate(body: Buffer): Promise<void> {
+    clearTimeout(this.#artim);
+    this.#phase = 'negotiating';
+    // No P-DATA may arrive before our answer; pausing keeps a misbehaving peer from racing the async AE check.
+    this.#socket.pause();
+    let rq: AssociateRq;
+    try {
+      rq = decodeAssociateRq(body);
+    } catch (error) {
+      return this.#abort(`bad A-ASSOCIATE-RQ: ${errorText(error)}`);
+    }
+    this.#callingAe = rq.callingAe;
+    this.#calledAe = rq.calledAe;
+    this.#log = this.#log.child({ callingAe: rq.callingAe });
+    const reason = await this.#rejectReason(rq);
+    if (reason !== undefined) {
+      this.#log.info('association rejected', { calledAe: rq.calledAe, reason: reason === rejectReason.calledAe ? 'called AE title not ours' : 'calling AE title not recognised' });
+      this.#phase = 'closed';
+      // PS3.8 9.3.4: rejected-permanent from the service user; the requestor closes, we end our side after it.
+      this.#socket.end(encodeAssociateRj({ result: rejectResult.permanent, source: rejectSource.serviceUser, reason }));
+      // Read on so the peer's FIN (or A-ABORT) is seen and the socket closes; force it if the peer lingers.
+      this.#socket.resume();
+      setTimeout(() => this.#socket.destroy(), 1000).unref();
+      return;
+    }
+    const results = rq.contexts.map((context) => this.#negotiateContext(context.id, context.abstractSyntax, context.transferSyntaxes));
+    this.#phase = 'established';
+    this.#socket.write(encodeAssociateAc(rq, results, this.#settings.maxPduLength));
+    this.#socket.resume();
+    this.#log.info('association accepted', { calledAe: rq.calledAe, contexts: this.#contexts.size });
+  }
+
+  async #rejectReason(rq: AssociateRq): Promise<number | undefined> {
+    if (rq.calledAe !== this.#settings.aeTitle) return rejectReason.calledAe;
+    try {
+      if (!(await this.#settings.isKnownCallingAe(rq.callingAe))) return rejectReason.callingAe;
+    } catch (error) {
+      this.#log.error('isKnownCallingAe failed; rejecting', { error: errorText(error) });
+      return rejectReason.callingAe;
+    }
+    return undefined;
+  }
+
+  #negotiateContext(id: number, abstractSyntax: string, proposed: string[]): AcceptedContext {
+    const supported = abstractSyntax === verificationSopClass || isStorageSopClass(abstractSyntax);
+    if (!supported) return { id, result: contextResult.abstractSyntax, transferSyntax: proposed[0] ?? '' };
+    // The proposer lists its preference first (PS3.8 9.3.2.2); take the first we can store unchanged.
+    const transferSyntax = proposed.find((ts) => acceptedTransferSyntaxes.has(ts));
+    if (transferSyntax === undefined) return { id, result: contextResult.transferSyntaxes, transferSyntax: proposed[0] ?? '' };
+    this.#contexts.set(id, { abstractSyntax, transferSyntax });
+    return { id, result: contextResult.accept, transferSyntax };
+  }
+
+  #onPdv(contextId: number, isCommand: boolean, piece: Buffer, endOfMessage: boolean): void {
+    if (this.#phase !== 'established') throw new Error(`P-DATA-TF in phase ${this.#phase}`);
+    if (isCommand) return this.#onCommandPiece(contextId, piece, endOfMessage);
+    const pending = this.#pending;
+    const instance = this.#instance;
+    if (pending === undefined || instance === undefined) throw new Error('data set fragment without a C-STORE command');
+    if (pending.contextId !== contextId) throw new Error(`data set on presentation context ${contextId}, command on ${pending.contextId}`);
+    if (!instance.push(piece, () => this.#socket.resume())) this.#socket.pause();
+    if (endOfMessage) this.#storeComplete(pending, instance);
+  }
+
+  #onCommandPiece(contextId: number, piece: Buffer, endOfMessage: boolean): void {
+    this.#commandLength += piece.length;
+    if (this.#commandLength > maxCommandLength) throw new Error('command set larger than 64 KiB');
+    this.#commandPieces.push(piece);
+    if (!endOfMessage) return;
+    const command = decodeCommand(Buffer.concat(this.#commandPieces));
+    this.#commandPieces = [];
+    this.#commandLength = 0;
+    const context = this.#contexts.get(contextId);
+    if (context === undefined) throw new Error(`command on presentation context ${contextId}, which was not accepted`);
+    if (this.#pending !== undefined) throw new Error('a new command arrived before the previous data set ended');
+    if (command.commandField === commandField.cEchoRq) {
+      this.#respond(contextId, command, Promise.resolve({ status: 0 }));
+      return;
+    }
+    if (command.commandField !== commandField.cStoreRq) throw new Error(`command field 0x${command.commandField.toString(16)} is not supported`);
+    if (command.affectedSopClassUid !== context.abstractSyntax) throw new Error(`C-STORE of ${command.affectedSopClassUid} on a context for ${context.abstractSyntax}`);
+    this.#pending = { command, contextId };
+    this.#instance = new IncomingInstance({
+      command,
+      associationId: this.#id,
+      transferSyntaxUid: context.transferSyntax,
+      callingAe: this.#callingAe,
+      calledAe: this.#calledAe,
+      storageDir: this.#settings.storageDir,
+      storageDirHandle: this.#settings.storageDirHandle,
+      temps: this.#settings.temps,
+      highWaterMark: this.#settings.highWaterMark,
+      syncStorage: this.#settings.syncStorage,
+    });
+  }
+
+  #storeComplete(pending: { command: Command; contextId: number }, instance: IncomingInstance): void {
+    this.#pending = undefined;
+    this.#instance = undefined;
+    const result = instance.finish(this.#settings.onInstanceStored);
+    this.#respond(pending.contextId, pending.command, result);
+  }
+
+  #respond(contextId: number, command: Command, result: Promise<StoreResult>): void {
+    this.#responses = this.#responses.then(async () => {
+      const outcome = await result;
+      this.#logOutcome(command, outcome);
+      if (this.#phase === 'closed') return;
+      const response = encodeResponse(command, outcome.status, outcome.comment);
+      this.#socket.cork();
+      this.#socket.write(pDataHeader(contextId, response.length, true, true));
+      this.#socket.write(response);
+      this.#socket.uncork();
+    }).catch((error: unknown) => this.#abort(`cannot answer: ${errorText(error)}`));
+  }
+
+  #logOutcome(command: Command, outcome: StoreResult): void {
+    if (command.commandField === commandField.cEchoRq) return this.#log.debug('C-ECHO answered');
+    const fields = { sopInstanceUid: command.affectedSopInstanceUid, status: `0x${outcome.status.toString(16).padStart(4, '0')}` };
+    if (outcome.status !== 0) return this.#log.warn('C-STORE failed', { ...fields, reason: outcome.comment });
+    const instance = outcome.instance;
+    this.#log.debug('C-STORE stored', { ...fields, bytes: instance?.sizeBytes }, { patientId: instance?.patientId, patientName: instance?.patientName, accessionNumber: instance?.accessionNumber });
+  }
+
+  async #release(): Promise<void> {
+    this.#phase = 'released';
+    await this.#responses;
+    if (this.#socket.destroyed) return;
+    this.#socket.end(encodeReleaseRp());
+    this.#log.info('association released');
+  }
+
+  #abort(reason: string): void {
+    if (this.#socket.destroyed) return;
+    if (this.#phase === 'closed') return void this.#socket.destroy();
+    this.#log.warn('association aborted', { reason });
+    this.#phase = 'closed';
+    // Source 2 = service provider, reason 0 = not specified (PS3.8 table 9-26).
+    this.#socket.end(encodeAbort(2, 0));
+    // Do not wait for a peer that stopped reading; the A-ABORT is best effort.
+    setTimeout(() => this.#socket.destroy(), 1000).unref();
+  }
+
+  #onClose(): void {
+    clearTimeout(this.#artim);
+    this.#phase = 'closed';
+    const instance = this.#instance;
+    this.#instance = undefined;
+    this.#pending = undefined;
+    instance?.abandon();
+  }
+}
