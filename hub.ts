@@ -131,6 +131,9 @@ async function main(): Promise<void> {
   } catch (error) {
     await parts.stopAll();
     fail(error);
+    // A part may leave a timer behind after stop() (agenda keeps one for its lock lifetime); a hub that could
+    // not start must still end.
+    process.exit(1);
   }
 }
 

@@ -23,4 +23,18 @@ export interface HubConfig {
   channels: { dir: string };
   /** Absolute. */
   facilities: { dir: string };
+  dicom: DicomConfig;
+}
+
+export interface DicomConfig {
+  enabled: boolean;
+  aeTitle: string;
+  host: string;
+  port: number;
+  /** Absolute; default <dataDir>/dicom. */
+  storageDir: string;
+  /** A study counts as complete this long after its last instance arrived. */
+  studyQuietSeconds: number;
+  /** What a second copy of a stored SOP Instance UID does: replace the file, or keep the first. */
+  duplicateInstances: 'replace' | 'ignore';
 }

@@ -8,6 +8,7 @@ import type { LogLevel } from '../runtime/log.ts';
 import {
   ValidationError,
   expectArray,
+  expectBoolean,
   expectInteger,
   expectKeys,
   expectObject,
@@ -93,10 +94,15 @@ function applyEnvironment(document: Plain, env: NodeJS.ProcessEnv): Plain {
     if (!/^\d+$/.test(port)) throw new ValidationError('HUB_HTTP_PORT (environment)', 'expected a port number from 0 to 65535');
     section('http')['port'] = Number(port);
   }
+  const dicomPort = envValue('HUB_DICOM_PORT');
+  if (dicomPort) {
+    if (!/^\d+$/.test(dicomPort)) throw new ValidationError('HUB_DICOM_PORT (environment)', 'expected a port number from 0 to 65535');
+    section('dicom')['port'] = Number(dicomPort);
+  }
   return merged;
 }
 
-const topKeys = ['dataDir', 'logLevel', 'store', 'http', 'auth', 'scheduler', 'channels', 'facilities'] as const;
+const topKeys = ['dataDir', 'logLevel', 'store', 'http', 'auth', 'scheduler', 'channels', 'facilities', 'dicom'] as const;
 
 export function parseConfig(input: Plain, file: string, cwd: string): HubConfig {
   expectKeys(input, '', topKeys);
@@ -106,9 +112,11 @@ export function parseConfig(input: Plain, file: string, cwd: string): HubConfig 
   const scheduler = section(input, 'scheduler', ['processEveryMs']);
   const channels = section(input, 'channels', ['dir']);
   const facilities = section(input, 'facilities', ['dir']);
+  const dicom = section(input, 'dicom', ['enabled', 'aeTitle', 'host', 'port', 'storageDir', 'studyQuietSeconds', 'duplicateInstances']);
+  const dataDir = path.resolve(cwd, expectString(input['dataDir'] ?? 'data', 'dataDir'));
   return {
     file,
-    dataDir: path.resolve(cwd, expectString(input['dataDir'] ?? 'data', 'dataDir')),
+    dataDir,
     logLevel: expectOneOf(input['logLevel'] ?? 'info', 'logLevel', logLevels),
     store: { mongodbUrl: mongodbUrl(store['mongodbUrl']) },
     http: {
@@ -119,7 +127,25 @@ export function parseConfig(input: Plain, file: string, cwd: string): HubConfig 
     scheduler: { processEveryMs: expectInteger(scheduler['processEveryMs'] ?? 5000, 'scheduler.processEveryMs', 100, 3_600_000) },
     channels: { dir: path.resolve(cwd, expectString(channels['dir'] ?? 'config/channels', 'channels.dir')) },
     facilities: { dir: path.resolve(cwd, expectString(facilities['dir'] ?? 'config/facilities', 'facilities.dir')) },
+    dicom: {
+      enabled: expectBoolean(dicom['enabled'] ?? true, 'dicom.enabled'),
+      aeTitle: aeTitle(dicom['aeTitle'] ?? 'RSO_HUB', 'dicom.aeTitle'),
+      host: expectString(dicom['host'] ?? '127.0.0.1', 'dicom.host'),
+      port: expectPort(dicom['port'] ?? 11112, 'dicom.port'),
+      storageDir: path.resolve(dataDir, expectString(dicom['storageDir'] ?? 'dicom', 'dicom.storageDir')),
+      studyQuietSeconds: expectInteger(dicom['studyQuietSeconds'] ?? 30, 'dicom.studyQuietSeconds', 1, 86_400),
+      duplicateInstances: expectOneOf(dicom['duplicateInstances'] ?? 'replace', 'dicom.duplicateInstances', ['replace', 'ignore'] as const),
+    },
   };
+}
+
+/** PS3.5 6.2: an AE title is 1-16 characters of the default repertoire, no backslash or control characters. */
+function aeTitle(value: unknown, at: string): string {
+  const title = expectString(value, at);
+  if (title.trim().length === 0 || title.length > 16 || !/^[\x20-\x7e]+$/.test(title) || title.includes('\\')) {
+    throw new ValidationError(at, 'expected an AE title: 1 to 16 printable ASCII characters, no backslash');
+  }
+  return title.trim();
 }
 
 function section(input: Plain, name: string, keys: readonly string[]): Plain {

@@ -18,6 +18,7 @@ test('a valid file is read with every key typed and paths made absolute', async 
   t.deepEqual(config.auth.tokens[0]?.roles, ['analyst']);
   t.deepEqual(config.auth.tokens[0]?.facilities, ['VALLEYGEN']);
   t.is(config.channels.dir, path.join(cwd, 'config', 'channels'));
+  t.like(config.dicom, { enabled: true, aeTitle: 'RSO_HUB', port: 11112, storageDir: path.join(cwd, 'data-test', 'dicom'), studyQuietSeconds: 30 });
 });
 
 test('the shipped config/hub.yaml is valid', async (t) => {
@@ -43,6 +44,7 @@ const mistakes: Array<[string, string | NodeJS.ProcessEnv, RegExp]> = [
   ['plain-token.yaml', {}, /plain-token\.yaml: auth\.tokens\[0\]\.sha256: expected 64 hex digits/],
   ['unknown-role.yaml', {}, /unknown-role\.yaml: auth\.tokens\[0\]\.roles\[0\]: expected one of: admin, /],
   ['bad-mongodb-url.yaml', {}, /bad-mongodb-url\.yaml: store\.mongodbUrl: expected a mongodb:\/\/ or mongodb\+srv:\/\/ URL$/],
+  ['bad-ae-title.yaml', {}, /bad-ae-title\.yaml: dicom\.aeTitle: expected an AE title: 1 to 16 printable ASCII characters, no backslash$/],
   ['top-level-list.yaml', {}, /top-level-list\.yaml: expected a mapping of settings at the top level$/],
   ['missing.yaml', {}, /missing\.yaml: cannot read the config file \(ENOENT\)$/],
   ['valid.yaml', { HUB_HTTP_PORT: 'http' }, /HUB_HTTP_PORT \(environment\): expected a port number from 0 to 65535$/],

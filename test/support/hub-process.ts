@@ -27,6 +27,7 @@ export async function tempDir(prefix: string): Promise<string> {
 export interface HubProcess {
   child: ChildProcess;
   port: number;
+  dicomPort: number;
   dataDir: string;
   configFile: string;
   stdout(): string;
@@ -41,6 +42,8 @@ export interface HubOptions {
   config?: string;
   dataDir?: string;
   port?: number;
+  /** The DICOM listener's port; a free one by default, so hubs of concurrent tests never collide. */
+  dicomPort?: number;
   env?: NodeJS.ProcessEnv;
   /** Channel definitions written as <id>.json into the channels dir the config names. */
   channels?: Array<{ id: string } & Record<string, unknown>>;
@@ -80,6 +83,7 @@ export function api(hub: HubProcess, pathname: string, init: RequestInit = {}): 
 export async function startHub(options: HubOptions = {}): Promise<HubProcess> {
   const dataDir = options.dataDir ?? (await tempDir('hub-data'));
   const port = options.port ?? (await freePort());
+  const dicomPort = options.dicomPort ?? (await freePort());
   const configDir = await tempDir('hub-config');
   const configFile = path.join(configDir, 'hub.yaml');
   const text = (options.config ?? defaultTestConfig)
@@ -92,7 +96,7 @@ export async function startHub(options: HubOptions = {}): Promise<HubProcess> {
   await writeAll(path.join(configDir, 'facilities'), options.facilities ?? [], (f) => f.code);
   const child = spawn(process.execPath, [path.join(repoRoot, 'hub.ts')], {
     cwd: repoRoot,
-    env: { ...process.env, HUB_CONFIG: configFile, MONGODB_URL: '', ...options.env },
+    env: { ...process.env, HUB_CONFIG: configFile, HUB_DICOM_PORT: String(dicomPort), MONGODB_URL: '', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -100,7 +104,7 @@ export async function startHub(options: HubOptions = {}): Promise<HubProcess> {
   child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, port, dataDir, configFile, stdout: () => out, stderr: () => err, url: (p) => `http://127.0.0.1:${port}${p}`, exited };
+  return { child, port, dicomPort, dataDir, configFile, stdout: () => out, stderr: () => err, url: (p) => `http://127.0.0.1:${port}${p}`, exited };
 }
 
 async function writeAll<T>(dir: string, items: readonly T[], name: (item: T) => string): Promise<void> {
