@@ -56,6 +56,6 @@ export class EmbeddedStore implements Store {
   }
 
   async close(): Promise<void> {
-    this.#engine.close();
+    await this.#engine.close();
   }
 }

@@ -4,7 +4,7 @@
 // read, so two processes cannot both read the same queue head and both claim it). Writes requested in one
 // event-loop turn share that transaction and its fsync (group commit, see writeSoon).
 // Trap: while another process holds the write lock, BEGIN IMMEDIATE waits (busy timeout) on the main thread.
-import { mkdirSync } from 'node:fs';
+import { closeSync, fdatasync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { Catalog, createCatalogTables } from './catalog.ts';
@@ -35,18 +35,28 @@ export class EmbeddedEngine {
   #open = true;
   #pending: PendingWrite[] = [];
   #commits = 0;
+  #walFd: number | undefined;
+  /** Resolutions waiting for an fsync of the WAL that started after their COMMIT. */
+  #unsynced: Array<() => void> = [];
+  #syncing = false;
 
   constructor(options: EngineOptions) {
     this.file = options.file;
     if (options.file !== ':memory:') mkdirSync(path.dirname(options.file), { recursive: true });
     this.#db = new DatabaseSync(options.file, { timeout: options.busyTimeoutMs ?? 30_000 });
     this.#db.exec('PRAGMA journal_mode = WAL');
-    // FULL: in WAL mode every commit then fsyncs the log before COMMIT returns, so a write whose promise has
-    // resolved (a message the hub has acknowledged) survives a power cut, not only a process crash. NORMAL
-    // would sync only at checkpoints and could lose the last commits on power loss – DESIGN forbids that.
-    this.#db.exec('PRAGMA synchronous = FULL');
+    // A write's promise resolves only once the write is on disk (a message the hub has acknowledged must survive
+    // a power cut, not only a process crash). SQLite's synchronous=FULL would give that by fsyncing the WAL
+    // inside COMMIT – on the event loop, stalling every socket for the length of an fsync. Instead: NORMAL (COMMIT
+    // appends to the WAL without syncing; SQLite itself still syncs the WAL before every checkpoint, so the
+    // database file is never ahead of a synced log), then we fdatasync the WAL file on libuv's thread pool (as
+    // SQLite itself does on Linux: the file's data and size, not its timestamps) and
+    // resolve the group's promises after it (see #durable). Until then nobody has been told the write happened.
+    // A file-less (':memory:') database has nothing to sync.
+    this.#db.exec('PRAGMA synchronous = NORMAL');
     this.#db.exec('PRAGMA foreign_keys = OFF');
     this.#write(() => createCatalogTables(this.#db));
+    this.#walFd = options.file === ':memory:' ? undefined : openSync(`${options.file}-wal`, 'r+');
     this.catalog = new Catalog(this.#db, (sql) => this.prepare(sql));
   }
 
@@ -133,13 +143,41 @@ export class EmbeddedEngine {
       this.#assertOpen();
       if (batch.length === 1) {
         const [only] = batch as [PendingWrite];
-        only.resolve(this.write(only.work));
+        const value = this.write(only.work);
+        this.#durable(() => only.resolve(value));
         return;
       }
       this.#flushGroup(batch);
     } catch (error) {
       for (const item of batch) item.reject(error);
     }
+  }
+
+  /**
+   * Runs `settle` once everything committed so far is on disk. One fsync covers every COMMIT before it, so
+   * commits that arrive while an fsync runs wait for the next one, and fsyncs never pile up.
+   */
+  #durable(settle: () => void): void {
+    if (this.#walFd === undefined) return settle();
+    this.#unsynced.push(settle);
+    if (!this.#syncing) this.#syncWal();
+  }
+
+  #syncWal(): void {
+    const fd = this.#walFd;
+    const waiting = this.#unsynced;
+    this.#unsynced = [];
+    if (fd === undefined || waiting.length === 0) return;
+    this.#syncing = true;
+    fdatasync(fd, (error) => {
+      this.#syncing = false;
+      if (error) {
+        // The data may not be on disk: fail loudly rather than acknowledge what could be lost.
+        throw new Error(`the embedded store could not sync ${this.file}-wal: ${error.message}`);
+      }
+      for (const settle of waiting) settle();
+      if (this.#unsynced.length > 0) this.#syncWal();
+    });
   }
 
   #flushGroup(batch: PendingWrite[]): void {
@@ -160,11 +198,13 @@ export class EmbeddedEngine {
         }
       }),
     );
-    batch.forEach((item, i) => {
-      const outcome = outcomes[i]!;
-      if (outcome.ok) item.resolve(outcome.value);
-      else item.reject(outcome.error);
-    });
+    this.#durable(() =>
+      batch.forEach((item, i) => {
+        const outcome = outcomes[i]!;
+        if (outcome.ok) item.resolve(outcome.value);
+        else item.reject(outcome.error);
+      }),
+    );
   }
 
   #write<T>(work: () => T): T {
@@ -185,13 +225,16 @@ export class EmbeddedEngine {
     }
   }
 
-  close(): void {
+  /** Writes already requested are carried out and synced: their callers were promised them. */
+  async close(): Promise<void> {
     if (!this.#open) return;
-    // Writes already requested are carried out: their callers were promised them.
     while (this.#pending.length > 0) this.#flush();
+    while (this.#syncing || this.#unsynced.length > 0) await new Promise<void>((resolve) => this.#durable(resolve));
     this.#open = false;
     this.#statements.clear();
     this.#db.close();
+    if (this.#walFd !== undefined) closeSync(this.#walFd);
+    this.#walFd = undefined;
   }
 
   #assertOpen(): void {

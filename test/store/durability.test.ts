@@ -1,0 +1,44 @@
+// "Resolved means on disk": a write's promise must not resolve before the WAL holding it has been fsynced.
+// The test holds back the real fsync (node:fs is patched for this worker only) and watches the promise; no
+// timing is involved – the promise is checked while the fsync has not been allowed to run at all.
+import fs from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import { openStore } from '../../store/open.ts';
+import type { Logger } from '../../runtime/log.ts';
+
+const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
+
+test.serial('writes resolve only after the WAL is fsynced, and one fsync serves a whole group', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'rso-durability-'));
+  const store = await openStore({ dataDir: dir, log: quiet });
+  const original = fs.fdatasync;
+  const held: Array<() => void> = [];
+  let syncs = 0;
+  fs.fdatasync = ((fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
+    held.push(() => original(fd, (error) => { syncs++; callback(error); }));
+  }) as typeof fs.fdatasync;
+  syncBuiltinESMExports();
+  try {
+    const messages = store.db.collection('messages');
+    const resolved: string[] = [];
+    const writes = ['a', 'b', 'c'].map((id) => messages.insertOne({ _id: id } as never).then(() => resolved.push(id)));
+    while (held.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    // Committed, but the fsync has not run: nobody may have been told the writes happened.
+    await new Promise((resolve) => setImmediate(resolve));
+    t.deepEqual(resolved, []);
+    t.is(held.length, 1, 'the three writes of one turn wait for one fsync');
+    held.shift()!();
+    await Promise.all(writes);
+    t.deepEqual(resolved, ['a', 'b', 'c']);
+    t.is(syncs, 1);
+  } finally {
+    fs.fdatasync = original;
+    syncBuiltinESMExports();
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
