@@ -62,6 +62,22 @@ export interface NewMessage {
   reprocessOf?: string;
 }
 
+/** What the pipeline made of a message before it is stored. */
+export type ProcessingOutcome =
+  | { state: 'filtered'; index: MessageIndex }
+  | { state: 'processed'; index: MessageIndex; mapped: string; deliveries: DeliveryUpdate[] }
+  | { state: 'error'; index: MessageIndex; error: string };
+
+function deliveryRecord(name: string, outcome: ProcessingOutcome, index: number, now: Date): DeliveryRecord {
+  if (outcome.state === 'filtered') return { name, state: 'filtered', attempts: 0, updatedAt: now };
+  if (outcome.state === 'error') return { name, state: 'received', attempts: 0, updatedAt: now };
+  const delivery = outcome.deliveries[index];
+  const record: DeliveryRecord = { name, state: delivery?.state ?? 'received', attempts: delivery?.attempts ?? 0, updatedAt: now };
+  if (delivery?.content !== undefined) record.content = delivery.content;
+  if (delivery?.lastError !== undefined && delivery.lastError !== null) record.lastError = delivery.lastError;
+  return record;
+}
+
 export interface DeliveryUpdate {
   state: DeliveryState;
   attempts?: number;
@@ -87,42 +103,33 @@ export class MessageStore {
     for (const field of indexFields) await this.#messages.createIndex({ [field]: 1 });
   }
 
-  /** Resolves once the raw content is stored; the returned id names the message from then on. */
-  async insertReceived(input: NewMessage): Promise<string> {
-    // A time-ordered id, kept as a string so both engines and every API see the same value.
-    const _id = new ObjectId().toHexString();
+  /** A new message id: time-ordered, kept as a string so both engines and every API see the same value. */
+  newId(): string {
+    return new ObjectId().toHexString();
+  }
+
+  /**
+   * Stores a received message with the outcome of its processing, in one write: the raw content, the index
+   * fields, the mapped content and every destination's first state. Resolves once it is durable.
+   */
+  async insertMessage(input: NewMessage, id: string, outcome: ProcessingOutcome): Promise<void> {
     const now = new Date();
     const doc: MessageDoc = {
-      _id,
+      _id: id,
       channelId: input.channelId,
       revision: input.revision,
       receivedAt: now,
       dataType: input.message.dataType,
       raw: input.message.raw,
       source: { ...input.message.source },
-      state: 'received',
-      destinations: input.destinationNames.map((name) => ({ name, state: 'received', attempts: 0, updatedAt: now })),
-      ...cleanIndex(input.message.index),
+      state: outcome.state,
+      destinations: input.destinationNames.map((name, i) => deliveryRecord(name, outcome, i, now)),
+      ...cleanIndex({ ...outcome.index, ...input.message.index }),
     };
+    if (outcome.state === 'processed') doc.mapped = outcome.mapped;
+    if (outcome.state === 'error') doc.error = outcome.error;
     if (input.reprocessOf !== undefined) doc.reprocessOf = input.reprocessOf;
     await this.#messages.insertOne(doc);
-    return _id;
-  }
-
-  async markFiltered(id: string, index: MessageIndex, destinationCount: number): Promise<void> {
-    const set: Record<string, unknown> = { state: 'filtered', ...cleanIndex(index) };
-    for (let i = 0; i < destinationCount; i++) Object.assign(set, deliverySet(i, { state: 'filtered' }));
-    await this.#messages.updateOne({ _id: id }, { $set: set });
-  }
-
-  async markProcessed(id: string, index: MessageIndex, mapped: string, deliveries: DeliveryUpdate[]): Promise<void> {
-    const set: Record<string, unknown> = { state: 'processed', mapped, ...cleanIndex(index) };
-    deliveries.forEach((delivery, i) => Object.assign(set, deliverySet(i, delivery)));
-    await this.#messages.updateOne({ _id: id }, { $set: set });
-  }
-
-  async markError(id: string, error: string, index: MessageIndex = {}): Promise<void> {
-    await this.#messages.updateOne({ _id: id }, { $set: { state: 'error', error, ...cleanIndex(index) } });
   }
 
   async updateDelivery(id: string, destinationIndex: number, update: DeliveryUpdate): Promise<void> {

@@ -1,13 +1,14 @@
-// One deployed channel revision's processing: receive -> store raw (durable) -> channel filter -> channel map
-// -> per destination: filter -> map -> enqueue. receive() resolves only after the raw message and every
-// queue item are written, so the source may acknowledge to its peer as soon as it has the outcome.
+// One deployed channel revision's processing: receive -> channel filter -> channel map -> per destination:
+// filter -> map, all in memory; then the raw message with that outcome and its queue items are stored in one
+// durable write group. receive() resolves only after both are written, so the source may acknowledge to its
+// peer as soon as it has the outcome; a message the hub could not process is stored too, with its error.
 import { errorText, type Logger } from '../runtime/log.ts';
 import { processingErrorsTotal, receivedTotal } from './channel-metrics.ts';
 import type { DataType, InboundMessage, MessageIndex, ReceiveOutcome, SourceContext } from './connector.ts';
 import type { ChannelDefinition, DestinationDefinition } from './definition.ts';
 import { evaluateFilter } from './filter.ts';
 import { CompiledMap } from './map-step.ts';
-import type { DeliveryUpdate, MessageStore } from './message-store.ts';
+import type { DeliveryUpdate, MessageStore, ProcessingOutcome } from './message-store.ts';
 import type { DeliveryQueue, NewQueueItem } from './queue.ts';
 import type { ChannelRegistry } from './registry.ts';
 
@@ -55,57 +56,58 @@ export class ChannelPipeline {
 
   async receive(message: InboundMessage, reprocessOf?: string): Promise<ReceiveOutcome> {
     const { definition, revision, messages } = this.#o;
-    let messageId: string;
+    const outcome = this.#evaluate(message);
+    const messageId = messages.newId();
+    const items = outcome.state === 'processed' ? this.#queueItems(messageId, message.dataType, outcome.deliveries) : [];
     try {
-      messageId = await messages.insertReceived({
-        channelId: definition.id,
-        revision,
-        message,
-        destinationNames: definition.destinations.map((d) => d.name),
-        ...(reprocessOf === undefined ? {} : { reprocessOf }),
-      });
+      // The message and its queue items are issued together and awaited together: on the embedded engine they
+      // share one commit (one fsync per group of writes, see store/embedded/engine.ts), which is what lets a
+      // busy MLLP listener acknowledge thousands of messages a second durably. The message is issued first,
+      // so it exists before any worker can claim an item and record a delivery on it; a crash between the two
+      // is repaired at deploy by the engine's recovery of 'queued' deliveries without an item.
+      const stored = messages.insertMessage(
+        { channelId: definition.id, revision, message, destinationNames: definition.destinations.map((d) => d.name), ...(reprocessOf === undefined ? {} : { reprocessOf }) },
+        messageId,
+        outcome,
+      );
+      await Promise.all([stored, items.length > 0 ? this.#o.queue.enqueue(items) : undefined]);
     } catch (error) {
       this.#o.log.error('could not store a received message', { error: errorText(error) });
       return { status: 'error', error: 'could not store the message' };
     }
     receivedTotal.inc({ channel: definition.id });
-    try {
-      return await this.#process(messageId, message);
-    } catch (error) {
-      return this.#failed(messageId, error);
-    }
+    for (const item of items) this.#o.wake(item.destination);
+    if (outcome.state === 'filtered') return { status: 'filtered', messageId };
+    if (outcome.state === 'error') return this.#failed(messageId, outcome.error);
+    return { status: 'accepted', messageId };
   }
 
-  async #failed(messageId: string, error: unknown): Promise<ReceiveOutcome> {
+  #failed(messageId: string, reason: string): ReceiveOutcome {
     processingErrorsTotal.inc({ channel: this.#o.definition.id });
-    const reason = error instanceof ProcessingError ? error.message : `internal error: ${errorText(error)}`;
-    // A script's error text may quote the message (patient data), so it goes to debug only.
-    this.#o.log.warn('message processing failed', { messageId, step: error instanceof ProcessingError ? error.step : 'internal' });
+    // A script's error text may quote the message (patient data), so the reason goes to debug only.
+    this.#o.log.warn('message processing failed', { messageId });
     this.#o.log.debug('message processing failed', { messageId }, { error: reason });
-    await this.#o.messages.markError(messageId, reason).catch((e: unknown) => {
-      this.#o.log.error('could not record a processing error', { messageId, error: errorText(e) });
-    });
     return { status: 'error', messageId, error: reason };
   }
 
-  async #process(messageId: string, message: InboundMessage): Promise<ReceiveOutcome> {
-    const dataType = this.#o.registry.dataType(message.dataType);
-    if (!dataType) throw new ProcessingError('parse', `unknown data type '${message.dataType}'`);
-    const document = step('parse', () => dataType.parse(message.raw));
-    const index: MessageIndex = { ...step('index', () => dataType.index(document)), ...message.index };
-    const { definition } = this.#o;
-    if (definition.filter && !step('filter', () => evaluateFilter(definition.filter!, document))) {
-      await this.#o.messages.markFiltered(messageId, index, this.#destinations.length);
-      return { status: 'filtered', messageId };
+  /** Parse, index, filter and map in memory; nothing here waits for the store. */
+  #evaluate(message: InboundMessage): ProcessingOutcome {
+    let index: MessageIndex = {};
+    try {
+      const dataType = this.#o.registry.dataType(message.dataType);
+      if (!dataType) throw new ProcessingError('parse', `unknown data type '${message.dataType}'`);
+      const document = step('parse', () => dataType.parse(message.raw));
+      index = step('index', () => dataType.index(document));
+      const { definition } = this.#o;
+      if (definition.filter && !step('filter', () => evaluateFilter(definition.filter!, document))) return { state: 'filtered', index };
+      const mapped = this.#map ? step('map', () => this.#map!.apply(document, dataType)) : document;
+      const mappedText = mapped.toString();
+      const deliveries = this.#destinations.map((d) => this.#destinationDelivery(d, mappedText, dataType));
+      return { state: 'processed', index, mapped: mappedText, deliveries };
+    } catch (error) {
+      const reason = error instanceof ProcessingError ? error.message : `internal error: ${errorText(error)}`;
+      return { state: 'error', index, error: reason };
     }
-    const mapped = this.#map ? step('map', () => this.#map!.apply(document, dataType)) : document;
-    const mappedText = mapped.toString();
-    const deliveries = this.#destinations.map((d) => this.#destinationDelivery(d, mappedText, dataType));
-    // The message record says 'queued' before the items exist; the other order would let a fast worker
-    // record 'sent' and then be overwritten by 'queued'.
-    await this.#o.messages.markProcessed(messageId, index, mappedText, deliveries);
-    await this.#enqueue(messageId, message.dataType, deliveries);
-    return { status: 'accepted', messageId };
   }
 
   #destinationDelivery(destination: CompiledDestination, mappedText: string, dataType: DataType): DeliveryUpdate {
@@ -122,15 +124,14 @@ export class ChannelPipeline {
     }
   }
 
-  async #enqueue(messageId: string, dataType: string, deliveries: DeliveryUpdate[]): Promise<void> {
+  #queueItems(messageId: string, dataType: string, deliveries: DeliveryUpdate[]): NewQueueItem[] {
     const items: NewQueueItem[] = [];
     deliveries.forEach((delivery, destinationIndex) => {
       if (delivery.state !== 'queued' || delivery.content === undefined) return;
       const destination = this.#destinations[destinationIndex]!.definition.name;
       items.push({ channelId: this.#o.definition.id, destination, destinationIndex, messageId, content: delivery.content, dataType });
     });
-    await this.#o.queue.enqueue(items);
-    for (const item of items) this.#o.wake(item.destination);
+    return items;
   }
 }
 
