@@ -1,0 +1,42 @@
+// The benchmark's HL7 senders, in a process of their own (as EHRs are): `connections` MLLP connections share
+// `total` ORM^O01 messages; each connection sends its next message only after the ACK of the previous one.
+// Prints one JSON line: { perSecond, latencies } for the parent to summarise.
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { encodeFrame, MllpDecoder } from '../../hl7/mllp-framer.ts';
+
+const [port, connections, total, prefix] = [Number(process.argv[2]), Number(process.argv[3]), Number(process.argv[4]), process.argv[5] ?? 'M'];
+const template = (await readFile(path.join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'hl7', 'orm-o01.hl7'))).toString('latin1');
+
+async function sender(ids: string[], latencies: number[]): Promise<void> {
+  const socket = net.connect({ host: '127.0.0.1', port, noDelay: true });
+  await once(socket, 'connect');
+  let wake: (() => void) | undefined;
+  const decoder = new MllpDecoder({ maxFrameBytes: 2 ** 20 }, {
+    frame: (frame) => {
+      if (!frame.includes('MSA|AA|')) throw new Error(`not an AA: ${frame.toString('latin1')}`);
+      wake?.();
+    },
+    garbage: () => undefined,
+    oversize: () => undefined,
+  });
+  socket.on('data', (chunk: Buffer) => decoder.push(chunk));
+  for (const id of ids) {
+    const started = performance.now();
+    const answered = new Promise<void>((resolve) => (wake = resolve));
+    socket.write(encodeFrame(Buffer.from(template.replace('MSG00001', id), 'latin1')));
+    await answered;
+    latencies.push(performance.now() - started);
+  }
+  socket.destroy();
+}
+
+const latencies: number[] = [];
+const ids = Array.from({ length: total }, (_, i) => `${prefix}${i}`);
+const shares = Array.from({ length: connections }, (_, c) => ids.filter((_, i) => i % connections === c));
+const started = performance.now();
+await Promise.all(shares.map((share) => sender(share, latencies)));
+const seconds = (performance.now() - started) / 1000;
+process.stdout.write(JSON.stringify({ perSecond: total / seconds, latencies }) + '\n');
