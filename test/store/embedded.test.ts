@@ -52,6 +52,22 @@ test('indexed equality, $in, range, _id and sorted claims read through indexes, 
   }
 });
 
+test('of two equality indexes the planner reads the one with fewer entries for the keys, whatever the field order', async (t) => {
+  const engine = openEmbedded();
+  try {
+    const c = (engine.db as EmbeddedStore['db']).collection('exams');
+    await c.createIndex({ facility: 1, status: 1 });
+    await c.createIndex({ patientId: 1 });
+    await c.insertMany(Array.from({ length: 300 }, (_v, i) => ({ facility: 'VALLEYGEN', status: 'requested', patientId: `p${i % 100}` })));
+    t.is(c.explain({ facility: 'VALLEYGEN', patientId: 'p7' }).index, 'patientId_1');
+    t.is(c.explain({ patientId: 'p7', facility: 'VALLEYGEN' }).index, 'patientId_1');
+    t.is(c.explain({ facility: 'ELSEWHERE', patientId: 'p7' }).index, 'facility_1_status_1', 'no entries at all is cheaper still');
+    t.is(await c.countDocuments({ facility: 'VALLEYGEN', patientId: 'p7' }), 3);
+  } finally {
+    await engine.close();
+  }
+});
+
 test('the store runs in WAL mode with synchronous=NORMAL (the WAL is fsynced off the event loop) and a busy timeout', async (t) => {
   const engine = openEmbedded();
   const store = new EmbeddedStore(engine.file);
