@@ -13,7 +13,7 @@ import type { SortSpec } from './sort.ts';
 import { isExactPlan, planFilter, planOrder, type OrderedPlan, type PlanEstimate } from './sql-filter.ts';
 
 /** Counting further would not change which plan is smaller in any way that matters. */
-const ESTIMATE_CAP = 1000;
+const ESTIMATE_CAP = 100;
 
 export interface Row extends StoredRow {
   /** Decoded from `text`; the before-image of an update. */
