@@ -34,7 +34,12 @@ export interface StudyRef {
   instanceCount?: number;
   /** The calling AE title the study came from. */
   sourceAeTitle?: string;
+  /** (0008,0020) Study Date as YYYY-MM-DD: the late-order merge compares it with the order's date. */
+  studyDate?: string;
+  seriesCount?: number;
   receivedAt: string;
+  /** When the study was last found complete (no new instance for the quiet time). */
+  completedAt?: string;
 }
 
 export interface ReportRef {
@@ -69,6 +74,11 @@ export interface Exam extends VersionedDoc {
   radiologistId?: string;
   studies: StudyRef[];
   reports: ReportRef[];
+  /**
+   * Set on an exam the hub created because images arrived with no matching order (DICOM integration process,
+   * no match); the order that arrives later is merged into it (ExamService.createOrder) and clears the flag.
+   */
+  awaitingOrder?: boolean;
 }
 
 export type PatientRef = { id: string } | PatientInput;
@@ -85,6 +95,11 @@ export interface OrderInput {
   reason?: string;
   technicianId?: string;
   radiologistId?: string;
+  /**
+   * `images`: the exam is created for images that matched no order (it waits for its order, see
+   * Exam.awaitingOrder). Default `order`: a real order, which may be merged into such an exam.
+   */
+  origin?: 'order' | 'images';
 }
 
 /** updateOrder: only the keys present change; `null` clears an optional field. */

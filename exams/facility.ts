@@ -7,6 +7,7 @@ import type { HubDb } from '../store/db.ts';
 import {
   ValidationError,
   expectArray,
+  expectBoolean,
   expectKeys,
   expectNumber,
   expectObject,
@@ -53,6 +54,12 @@ export interface BillingRule {
   currency: string;
 }
 
+/** Tag changes made to copies of the facility's instances before they go to the radiologist PACS. */
+export interface TagCoercion {
+  /** Put the exam number in PatientID (0010,0020), so the PACS files every study of an exam under it. */
+  patientIdFromExamNumber?: boolean;
+}
+
 export interface Facility {
   /** Short, stable code; also the facility key on exams and tokens. */
   code: string;
@@ -65,6 +72,7 @@ export interface Facility {
   radiologists: StaffMember[];
   /** The radiologist PACS this facility's studies are routed to. */
   radiologistPacs?: PacsEndpoint;
+  coercion?: TagCoercion;
   reportDestinations: ReportDestinations;
   billingRules: BillingRule[];
   active: boolean;
@@ -83,6 +91,7 @@ const facilityKeys = [
   'technicians',
   'radiologists',
   'radiologistPacs',
+  'coercion',
   'reportDestinations',
   'billingRules',
   'active',
@@ -104,6 +113,7 @@ export function parseFacility(value: unknown, at = ''): Facility {
     active: raw['active'] === undefined ? true : raw['active'] === true,
   };
   if (raw['radiologistPacs'] !== undefined) facility.radiologistPacs = parsePacs(raw['radiologistPacs'], join(at, 'radiologistPacs'));
+  if (raw['coercion'] !== undefined) facility.coercion = parseCoercion(raw['coercion'], join(at, 'coercion'));
   return facility;
 }
 
@@ -149,6 +159,14 @@ function parsePacs(value: unknown, at: string): PacsEndpoint {
     host: expectString(raw['host'], join(at, 'host')),
     port: expectPort(raw['port'], join(at, 'port')),
   };
+}
+
+function parseCoercion(value: unknown, at: string): TagCoercion {
+  const raw = expectObject(value, at);
+  expectKeys(raw, at, ['patientIdFromExamNumber']);
+  const coercion: TagCoercion = {};
+  if (raw['patientIdFromExamNumber'] !== undefined) coercion.patientIdFromExamNumber = expectBoolean(raw['patientIdFromExamNumber'], join(at, 'patientIdFromExamNumber'));
+  return coercion;
 }
 
 function parseDestinations(value: unknown, at: string): ReportDestinations {

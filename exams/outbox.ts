@@ -20,7 +20,7 @@
 // with an atomic findOneAndUpdate (same scheme as queue claims). Events of one exam are published in the
 // order of its versions.
 import { randomUUID } from 'node:crypto';
-import { isDuplicateKeyError, type HubDb } from '../store/db.ts';
+import { isDuplicateKeyError, type HubCollection, type HubDb } from '../store/db.ts';
 import type { ChangeSource, FieldValue } from './change.ts';
 import { errorText, type Logger } from '../runtime/log.ts';
 
@@ -33,6 +33,8 @@ export const examEventTypes = [
   'exam.study-attached',
   'exam.report-attached',
   'exam.patient-changed',
+  /** All instances of a DICOM study arrived (no new instance for the quiet time): data { studyInstanceUid, instanceCount }. */
+  'exam.study-complete',
   'patient.created',
   'patient.updated',
   'patient.merged',
@@ -94,6 +96,14 @@ export interface OutboxOptions {
    */
   kickDelayMs?: number;
   leaseMs?: number;
+  /** This process's name in the publisher lease (default a random id). */
+  owner?: string;
+  /**
+   * Says whether a lease holder is a process that has exited (the hub passes channels/lease-owner.ts's check
+   * for its own installation): its lease is taken at once instead of after `leaseMs`, so a hub restarted after
+   * a crash publishes at once. Only a dead holder is displaced, so one publisher at a time still holds.
+   */
+  isAbandonedOwner?: (owner: string) => boolean;
 }
 
 export const eventsCollection = 'exam_events';
@@ -107,7 +117,8 @@ export class Outbox {
   readonly #pollMs: number;
   readonly #leaseMs: number;
   readonly #kickDelayMs: number;
-  readonly #owner = randomUUID();
+  readonly #owner: string;
+  readonly #isAbandonedOwner: ((owner: string) => boolean) | undefined;
   #timer: NodeJS.Timeout | undefined;
   #due = 0;
   #running: Promise<number> | undefined;
@@ -123,6 +134,8 @@ export class Outbox {
     this.#pollMs = options.pollMs ?? 1_000;
     this.#leaseMs = options.leaseMs ?? 30_000;
     this.#kickDelayMs = options.kickDelayMs ?? 10;
+    this.#owner = options.owner ?? randomUUID();
+    this.#isAbandonedOwner = options.isAbandonedOwner;
   }
 
   async start(): Promise<void> {
@@ -251,6 +264,7 @@ export class Outbox {
     const now = Date.now();
     if (this.#leaseUntil - now > this.#leaseMs / 2) return true;
     const leases = this.#db.collection<LeaseDoc>('counters');
+    await this.#freeAbandonedLease(leases, now);
     try {
       // Matches when the lease is free, expired or ours; otherwise the upsert collides with the holder's
       // document on _id, which is how "held by someone else" shows.
@@ -267,6 +281,14 @@ export class Outbox {
       if (isDuplicateKeyError(error)) return false;
       throw error;
     }
+  }
+
+  async #freeAbandonedLease(leases: HubCollection<LeaseDoc>, now: number): Promise<void> {
+    if (this.#isAbandonedOwner === undefined) return;
+    const current = await leases.findOne({ _id: leaseId });
+    if (!current || current.owner === this.#owner || current.until < now || !this.#isAbandonedOwner(current.owner)) return;
+    await leases.updateOne({ _id: leaseId, owner: current.owner }, { $set: { until: 0 } });
+    this.#log.info('took back the outbox lease of an exited process');
   }
 
   async #releaseLease(): Promise<void> {

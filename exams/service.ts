@@ -38,6 +38,9 @@ export interface ExamServiceOptions {
   numberPrefix?: string;
   /** Exam numbers reserved per counter write (exam-number.ts); 1 = no gaps, slower. */
   numberBlockSize?: number;
+  /** Publisher lease identity and the exited-holder check (outbox.ts OutboxOptions). */
+  outboxOwner?: string;
+  isAbandonedOwner?: (owner: string) => boolean;
 }
 
 export interface DateRange {
@@ -92,7 +95,23 @@ export interface StudyInput {
   modality?: string;
   instanceCount?: number;
   sourceAeTitle?: string;
+  /** YYYY-MM-DD, from (0008,0020). */
+  studyDate?: string;
+  seriesCount?: number;
 }
+
+/** What a completed study tells the exam (dicom/study-completion.ts). */
+export interface StudyCompletion {
+  studyInstanceUid: string;
+  instanceCount: number;
+  seriesCount?: number;
+}
+
+/**
+ * How long an exam created from images waits for its order to be merged by date and modality alone (without
+ * an equal accession number): a late order normally follows the images within hours.
+ */
+const lateOrderWindowMs = 7 * 24 * 60 * 60 * 1000;
 
 export interface ReportInput {
   id: string;
@@ -122,7 +141,12 @@ export class ExamService {
     });
     this.facilities = new FacilityRegistry(db);
     this.patients = new PatientRecords(db);
-    this.outbox = new Outbox(db, options.outboxPollMs === undefined ? { log: options.log } : { log: options.log, pollMs: options.outboxPollMs });
+    this.outbox = new Outbox(db, {
+      log: options.log,
+      ...(options.outboxPollMs === undefined ? {} : { pollMs: options.outboxPollMs }),
+      ...(options.outboxOwner === undefined ? {} : { owner: options.outboxOwner }),
+      ...(options.isAbandonedOwner === undefined ? {} : { isAbandonedOwner: options.isAbandonedOwner }),
+    });
     this.lists = new ExamLists(db);
   }
 
@@ -134,6 +158,8 @@ export class ExamService {
   async start(): Promise<void> {
     await this.#exams.createIndex({ identifierKeys: 1 }, { unique: true, sparse: true });
     await this.#exams.createIndex({ patientId: 1 });
+    // Exams made from images that still await their order are few: a sparse index finds them at once (late order merge).
+    await this.#exams.createIndex({ awaitingOrder: 1 }, { sparse: true });
     await this.#exams.createIndex({ facility: 1, status: 1 });
     await this.#exams.createIndex({ technicianId: 1, status: 1 });
     await this.#exams.createIndex({ 'studies.studyInstanceUid': 1 });
@@ -223,6 +249,10 @@ export class ExamService {
   /** A new order (HL7 ORM NW / OMI, FHIR ServiceRequest create). The exam starts as `requested`. */
   async createOrder(input: OrderInput, by: ChangeSource): Promise<Exam> {
     const source = checkSource(by);
+    if (input.origin !== 'images') {
+      const merged = await this.#mergeLateOrder(input, source);
+      if (merged) return merged;
+    }
     const { facility, procedure, priority, identifiers, keys, scheduledAt } = await this.#prepareOrder(input);
     const patient = await this.#patientFor(input, source);
     const examNumber = await this.#numbers.next();
@@ -261,6 +291,7 @@ export class ExamService {
     if (input.reason) exam.reason = input.reason;
     if (input.technicianId) exam.technicianId = input.technicianId;
     if (input.radiologistId) exam.radiologistId = input.radiologistId;
+    if (input.origin === 'images') exam.awaitingOrder = true;
     try {
       await this.#exams.insertOne(exam);
     } catch (error) {
@@ -375,6 +406,26 @@ export class ExamService {
     });
   }
 
+  /**
+   * All instances of an attached study arrived (dicom/study-completion.ts: no new instance for the quiet
+   * time). Records the final counts and emits `exam.study-complete`, which routes the study to the radiologist
+   * PACS. Called again when late instances re-open and re-complete a study: each call is one event.
+   */
+  async completeStudy(examNumber: string, study: StudyCompletion, by: ChangeSource): Promise<Exam> {
+    const source = checkSource(by);
+    if (!Number.isInteger(study.instanceCount) || study.instanceCount < 1) throw new InvalidInputError('instanceCount', 'expected a whole number of instances above 0');
+    return this.#mutate(examNumber, {}, async (exam) => {
+      const index = exam.studies.findIndex((s) => s.studyInstanceUid === study.studyInstanceUid);
+      if (index < 0) throw new InvalidInputError('studyInstanceUid', `study ${study.studyInstanceUid} is not attached to exam ${examNumber}`);
+      const completedAt = new Date().toISOString();
+      const counts = withoutUndefined({ instanceCount: study.instanceCount, seriesCount: study.seriesCount });
+      const studies = exam.studies.map((s, i) => (i === index ? { ...s, ...counts, completedAt } : s));
+      const data: Record<string, FieldValue> = { studyInstanceUid: study.studyInstanceUid, instanceCount: study.instanceCount };
+      if (study.seriesCount !== undefined) data['seriesCount'] = study.seriesCount;
+      return this.#change(exam, source, { set: { studies }, event: 'exam.study-complete' }, ['exam.study-complete'], data);
+    });
+  }
+
   /** A report (preliminary, final or amended) was issued; the exam takes the report's status. */
   async attachReport(examNumber: string, report: ReportInput, by: ChangeSource, options: CommandOptions = {}): Promise<Exam> {
     const source = checkSource(by);
@@ -448,6 +499,70 @@ export class ExamService {
   }
 
   // ---- internals -----------------------------------------------------------------------------------------
+
+  /**
+   * Late order merge. Images that matched no order made an exam of their own (origin `images`,
+   * `awaitingOrder`). When the order for them arrives later (HL7 or FHIR), it must become that exam, not a
+   * second one. The rule: same facility, same patient (the order's patient resolves to the exam's patient
+   * through any identifier; a new patient cannot have such an exam), the exam still awaits its order and is
+   * images-received or assigned, and either (1) one of the order's accession numbers equals the study's or
+   * the exam's accession number, or (2) neither side's accession contradicts the other, both name the same
+   * modality and the dates agree (the order's scheduled date within a day of the study date; without a
+   * scheduled date, images received in the last 7 days). Accession matches win; then the newest exam.
+   * Returns undefined when no exam qualifies: the order is then created as usual.
+   */
+  async #mergeLateOrder(input: OrderInput, by: ChangeSource): Promise<Exam | undefined> {
+    if (typeof input.facility !== 'string' || !input.patient) return undefined;
+    const patientId = await this.#knownPatientId(input.patient);
+    if (patientId === undefined) return undefined;
+    const candidates = await this.#exams
+      .find({ facility: input.facility, patientId, awaitingOrder: true, status: { $in: ['images-received', 'assigned'] } })
+      .toArray();
+    if (candidates.length === 0) return undefined;
+    const identifiers = checkIdentifiers(input.identifiers ?? []);
+    const target = pickLateOrderTarget(candidates, identifiers, input);
+    if (!target) return undefined;
+    const facility = await this.#facility(input.facility);
+    const procedure = checkProcedure(input.procedure);
+    const priority = checkPriority(input.priority);
+    const scheduledAt = input.scheduledAt === undefined ? undefined : checkDateTime(input.scheduledAt, 'scheduledAt');
+    this.#checkStaff(facility, input.technicianId, input.radiologistId);
+    if (isPatientInput(input.patient)) await this.patients.record(input.patient, by);
+    const merged = await this.#mutate(target._id, {}, async (exam) => {
+      if (!exam.awaitingOrder) throw new Error(`exam ${exam.examNumber}: merged by another order meanwhile`);
+      const known = exam.identifierKeys ?? [];
+      const newIds = identifiers.filter((id) => !known.includes(identifierKeyOf(exam.facility, id)));
+      const newKeys = newIds.map((id) => identifierKeyOf(exam.facility, id));
+      await this.#refuseDuplicates(newKeys, newIds, exam.facility);
+      const set: Partial<Exam> = { procedure, priority, priorityRank: priorityRank(priority) };
+      if (newIds.length > 0) Object.assign(set, { identifiers: [...exam.identifiers, ...newIds], identifierKeys: [...known, ...newKeys] });
+      if (input.modality) set.modality = input.modality;
+      if (scheduledAt) set.scheduledAt = scheduledAt;
+      if (input.reason) set.reason = input.reason;
+      if (input.technicianId) set.technicianId = input.technicianId;
+      if (input.radiologistId) set.radiologistId = input.radiologistId;
+      const changes = diff(flat(exam), flat({ ...exam, ...set }));
+      const data: Record<string, FieldValue> = { mergedOrder: true, ...(changes ? summarize(changes) : {}) };
+      return this.#change(exam, by, { set, unset: ['awaitingOrder'], event: 'exam.updated', reason: 'late order merged into the exam created from its images', ...(changes ? { changes } : {}) }, ['exam.updated'], data);
+    });
+    this.#log.info('late order merged into exam created from images', { examNumber: merged.examNumber, facility: merged.facility, via: by.via });
+    return merged;
+  }
+
+  /** The id of an existing patient the order names, without creating or changing anyone. */
+  async #knownPatientId(ref: PatientRef): Promise<string | undefined> {
+    if (!isPatientInput(ref)) {
+      if (typeof ref.id !== 'string') return undefined;
+      const patient = await this.patients.get(ref.id);
+      return patient ? (await this.patients.resolve(patient._id))._id : undefined;
+    }
+    for (const id of Array.isArray(ref.identifiers) ? ref.identifiers : []) {
+      if (typeof id?.system !== 'string' || typeof id.value !== 'string') continue;
+      const patient = await this.patients.findByIdentifier(id.system, id.value);
+      if (patient) return (await this.patients.resolve(patient._id))._id;
+    }
+    return undefined;
+  }
 
   async #movePatient(examNumber: string, patientId: string, by: ChangeSource): Promise<Exam> {
     return this.#mutate(examNumber, {}, async (exam) => {
@@ -635,4 +750,33 @@ function examFilter(query: ExamQuery): Record<string, unknown> {
   for (const range of query.updated ?? []) and.push({ updatedAt: rangeFilter(range) });
   if (and.length > 0) filter['$and'] = and;
   return filter;
+}
+
+/** See ExamService.#mergeLateOrder for the rule. */
+function pickLateOrderTarget(candidates: readonly Exam[], identifiers: readonly ExamIdentifier[], order: OrderInput): Exam | undefined {
+  const orderAccessions = identifiers.filter((id) => id.kind === 'accession').map((id) => id.value);
+  const accessionsOf = (exam: Exam): string[] => [
+    ...exam.studies.map((s) => s.accessionNumber).filter((a): a is string => a !== undefined && a !== ''),
+    ...exam.identifiers.filter((id) => id.kind === 'accession').map((id) => id.value),
+  ];
+  const newestFirst = [...candidates].sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
+  const byAccession = newestFirst.find((exam) => accessionsOf(exam).some((a) => orderAccessions.includes(a)));
+  if (byAccession) return byAccession;
+  return newestFirst.find((exam) => {
+    const examAccessions = accessionsOf(exam);
+    if (orderAccessions.length > 0 && examAccessions.length > 0) return false;
+    if (!order.modality || !exam.modality || order.modality !== exam.modality) return false;
+    return datesAgree(exam, order.scheduledAt);
+  });
+}
+
+function datesAgree(exam: Exam, scheduledAt: string | undefined): boolean {
+  const day = 24 * 60 * 60 * 1000;
+  if (scheduledAt === undefined) return Date.now() - Date.parse(exam.createdAt) <= lateOrderWindowMs;
+  const scheduled = Date.parse(scheduledAt);
+  const studyDates = exam.studies.map((s) => s.studyDate).filter((d): d is string => d !== undefined);
+  if (Number.isNaN(scheduled)) return false;
+  if (studyDates.length === 0) return Math.abs(scheduled - Date.parse(exam.createdAt)) <= day;
+  // Study dates are local dates of the modality; a day either side covers any time zone.
+  return studyDates.some((date) => Math.abs(scheduled - Date.parse(`${date}T12:00:00Z`)) <= 1.5 * day);
 }

@@ -17,6 +17,8 @@ import { etag, parseIfMatch, type FhirContext } from './request-context.ts';
 import { ServiceRequestResource } from './service-request-resource.ts';
 import { runTransaction } from './transaction.ts';
 import { loadDefinitions } from './validator.ts';
+import { ImagingStudyResource } from './imaging-study-resource.ts';
+import type { StudyIndex } from '../dicom/study-index.ts';
 
 export const fhirPrefix = '/fhir/R4';
 const fhirJson = 'application/fhir+json; charset=utf-8';
@@ -30,11 +32,13 @@ export interface FhirRouterOptions {
   bodyLimitBytes?: number;
   /** Load the StructureDefinitions now instead of on the first write (≈0.6 s). */
   preloadDefinitions?: boolean;
+  /** The DICOM study index: serves ImagingStudy (read and search) when given. */
+  studies?: StudyIndex;
 }
 
 /** Roles that may create and change orders and patients; the others only read. */
 const writers: readonly Role[] = ['admin', 'integration', 'client-admin', 'customer', 'technician'];
-const types = ['Patient', 'ServiceRequest'] as const;
+const types = ['Patient', 'ServiceRequest', 'ImagingStudy'] as const;
 type FhirType = (typeof types)[number];
 
 export function createFhirRouter(options: FhirRouterOptions): Router {
@@ -42,6 +46,15 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
   const router = new Router({ prefix: fhirPrefix });
   const patients = new PatientResource(options.exams);
   const serviceRequests = new ServiceRequestResource(options.exams);
+  const imagingStudies = options.studies === undefined ? undefined : new ImagingStudyResource(options.exams, options.studies);
+  const studiesOnly = (type: FhirType): ImagingStudyResource => {
+    if (imagingStudies === undefined) throw fhirError(404, 'not-supported', 'ImagingStudy is not served by this hub (no DICOM study index)');
+    return imagingStudies;
+  };
+  const readOnly = (type: FhirType): Exclude<FhirType, 'ImagingStudy'> => {
+    if (type === 'ImagingStudy') throw fhirError(405, 'not-supported', 'ImagingStudy is read-only here: studies arrive over DICOM (C-STORE or STOW-RS)');
+    return type;
+  };
   const limit = options.bodyLimitBytes ?? 10 * 1024 * 1024;
   const authed = requireAuth(options.auth, (ctx, reason) => sendOutcome(ctx, 401, outcome('login', `unauthorized: ${reason}`)));
   const errors = errorHandler(options.log);
@@ -70,11 +83,12 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
     const context = contextOf(ctx);
     const params = new URLSearchParams(ctx.querystring);
     const type = typeOf(ctx.params['type']);
+    if (type === 'ImagingStudy') return send(ctx, 200, await studiesOnly(type).search(params, context));
     send(ctx, 200, type === 'Patient' ? await patients.search(params, context) : await serviceRequests.search(params, context));
   });
 
   router.post('/:type', errors, authed, writer, async (ctx) => {
-    const type = typeOf(ctx.params['type']);
+    const type = readOnly(typeOf(ctx.params['type']));
     const context = contextOf(ctx);
     const resource = await body(ctx);
     const ifNoneExist = ctx.get('if-none-exist') || undefined;
@@ -101,7 +115,7 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
   });
 
   router.put('/:type/:id', errors, authed, writer, async (ctx) => {
-    const type = typeOf(ctx.params['type']);
+    const type = readOnly(typeOf(ctx.params['type']));
     const context = contextOf(ctx);
     const id = ctx.params['id']!;
     const version = parseIfMatch(ctx.get('if-match') || undefined);
@@ -118,6 +132,7 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
   });
 
   async function readCurrent(type: FhirType, id: string, context: FhirContext): Promise<{ resource: Resource; version: number }> {
+    if (type === 'ImagingStudy') return studiesOnly(type).read(id, context);
     if (type === 'Patient') {
       const patient = await patients.read(id, context);
       return { resource: toFhirPatient(patient), version: patient.version };

@@ -1,0 +1,240 @@
+// The one way an instance enters the hub, whether it came over DIMSE (the SCP's onInstanceStored) or HTTP
+// (STOW-RS): move the file into the study file store, index it, match the study to an exam, attach the study
+// and push its completion back. It resolves only when all of that is stored, so the sender's success means
+// "on disk and recorded" (DESIGN.md); a rejection makes the SCP answer 0xA700 and STOW-RS a failed instance.
+//
+// File layout: <storageDir>/studies/<Study UID>/<SOP UID>.dcm. The SCP lands each file as
+// <storageDir>/<SOP UID>.dcm and a resend overwrites that landing name, so the indexed copy must live
+// elsewhere: with duplicateInstances 'ignore' the first copy stays untouched, and a failed resend (the SCP
+// removes its landing file when recording fails) can never delete an acknowledged instance.
+import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import type { ChangeSource } from '../exams/change.ts';
+import type { Facility } from '../exams/facility.ts';
+import type { ExamService } from '../exams/service.ts';
+import type { Logger } from '../runtime/log.ts';
+import type { StoredInstance } from './incoming-instance.ts';
+import type { StudyCompletion } from './study-completion.ts';
+import type { InstanceRecord, MatchMethod, StudyIndex, StudyRecord } from './study-index.ts';
+import { dicomDate, matchStudy, type StudyTags } from './study-matching.ts';
+
+/** An instance on disk with its routing tags: the SCP's StoredInstance without the association facts. */
+export type IngestInstance = Omit<StoredInstance, 'associationId' | 'callingAe' | 'calledAe'>;
+
+export interface IngestOrigin {
+  facility: Facility;
+  /** The calling AE title (DIMSE) or `http:<user>` (STOW-RS); kept on the instance and the study. */
+  source: string;
+  /** Kept in the exam history: `dicom` or `dicomweb`. */
+  via: string;
+  /** The calling AE title, when there is one (kept on the exam's study reference). */
+  callingAe?: string;
+}
+
+export interface IngestResult {
+  status: 'stored' | 'duplicate-ignored';
+  examNumber?: string;
+  matchedBy?: MatchMethod;
+  filePath: string;
+}
+
+export interface IngestOptions {
+  exams: ExamService;
+  index: StudyIndex;
+  completion: StudyCompletion;
+  storageDir: string;
+  duplicateInstances: 'replace' | 'ignore';
+  studyQuietSeconds: number;
+  /** fsync the study directory after each move (as the SCP does for its own rename). */
+  syncStorage: boolean;
+  log: Logger;
+}
+
+export class StudyIngest {
+  readonly #options: IngestOptions;
+  /** Instances of one study are matched one at a time: the first decides the exam, the rest follow it. */
+  readonly #studyLocks = new Map<string, Promise<unknown>>();
+
+  constructor(options: IngestOptions) {
+    this.#options = options;
+  }
+
+  /** Where an instance is kept for good. */
+  pathFor(studyInstanceUid: string, sopInstanceUid: string): string {
+    return path.join(this.#options.storageDir, 'studies', studyInstanceUid, `${sopInstanceUid}.dcm`);
+  }
+
+  async ingest(instance: IngestInstance, origin: IngestOrigin): Promise<IngestResult> {
+    checkUid(instance.studyInstanceUid, '(0020,000D) Study Instance UID');
+    checkUid(instance.sopInstanceUid, '(0008,0018) SOP Instance UID');
+    return this.#withStudyLock(instance.studyInstanceUid, () => this.#ingest(instance, origin));
+  }
+
+  async #ingest(instance: IngestInstance, origin: IngestOrigin): Promise<IngestResult> {
+    const { index } = this.#options;
+    const existing = await index.instance(instance.sopInstanceUid);
+    if (this.#options.duplicateInstances === 'ignore' && existing && (await exists(existing.filePath))) {
+      if (instance.filePath !== existing.filePath) await unlink(instance.filePath).catch(() => undefined);
+      this.#options.log.info('duplicate instance ignored', { studyInstanceUid: instance.studyInstanceUid, sopInstanceUid: instance.sopInstanceUid });
+      const study = await index.study(existing.studyInstanceUid);
+      return { status: 'duplicate-ignored', filePath: existing.filePath, ...matchOf(study) };
+    }
+    const filePath = await this.#keep(instance);
+    const receivedAt = new Date().toISOString();
+    const { added, previous } = await index.putInstance(instanceRecord(instance, origin, filePath, receivedAt));
+    if (previous && previous.filePath !== filePath) await unlink(previous.filePath).catch(() => undefined);
+    const study = await index.touchStudy({
+      ...studyTags(instance),
+      studyInstanceUid: instance.studyInstanceUid,
+      facility: origin.facility.code,
+      seriesInstanceUid: instance.seriesInstanceUid,
+      added,
+      receivedAt,
+      quietMs: this.#options.studyQuietSeconds * 1000,
+      source: origin.source,
+    });
+    const matched = await this.#match(study, instance, origin);
+    await this.#options.completion.studyTouched(study);
+    return { status: 'stored', filePath, examNumber: matched.examNumber, matchedBy: matched.method };
+  }
+
+  async #match(study: StudyRecord, instance: IngestInstance, origin: IngestOrigin): Promise<{ examNumber: string; method: MatchMethod }> {
+    const { exams, index } = this.#options;
+    if (study.examNumber) return { examNumber: study.examNumber, method: study.matchedBy ?? 'study-uid' };
+    const by: ChangeSource = { actor: origin.callingAe ? `dicom:${origin.callingAe}` : origin.source, via: origin.via };
+    const tags: StudyTags = { studyInstanceUid: instance.studyInstanceUid, ...definedTags(instance) };
+    const match = await matchStudy(exams, index, origin.facility, tags, by);
+    if (match.firstMatch) {
+      const studyDate = dicomDate(instance.studyDate);
+      await exams.attachStudy(
+        match.examNumber,
+        {
+          studyInstanceUid: instance.studyInstanceUid,
+          instanceCount: study.instanceCount,
+          ...(instance.accessionNumber ? { accessionNumber: instance.accessionNumber } : {}),
+          ...(instance.modality ? { modality: instance.modality } : {}),
+          ...(origin.callingAe ? { sourceAeTitle: origin.callingAe } : {}),
+          ...(studyDate ? { studyDate } : {}),
+        },
+        by,
+      );
+    }
+    await index.setMatch(instance.studyInstanceUid, match.examNumber, match.method);
+    this.#options.log.info('study matched', { studyInstanceUid: instance.studyInstanceUid, examNumber: match.examNumber, method: match.method, facility: origin.facility.code });
+    return match;
+  }
+
+  /** Moves the landed file to its study folder; the move is made durable before the instance is indexed. */
+  async #keep(instance: IngestInstance): Promise<string> {
+    const target = this.pathFor(instance.studyInstanceUid, instance.sopInstanceUid);
+    if (instance.filePath === target) return target;
+    const studyDir = path.dirname(target);
+    const created = await mkdir(studyDir, { recursive: true });
+    await rename(instance.filePath, target);
+    if (this.#options.syncStorage) {
+      // A new folder's own entry lives in its parent: sync that too, or a crash could lose the whole folder.
+      if (created !== undefined) await syncDirectory(path.dirname(studyDir));
+      await syncDirectory(studyDir);
+    }
+    return target;
+  }
+
+  async #withStudyLock<T>(studyUid: string, work: () => Promise<T>): Promise<T> {
+    const before = this.#studyLocks.get(studyUid) ?? Promise.resolve();
+    const run = before.catch(() => undefined).then(work);
+    this.#studyLocks.set(studyUid, run);
+    try {
+      return await run;
+    } finally {
+      if (this.#studyLocks.get(studyUid) === run) this.#studyLocks.delete(studyUid);
+    }
+  }
+}
+
+function matchOf(study: StudyRecord | undefined): { examNumber?: string; matchedBy?: MatchMethod } {
+  if (!study?.examNumber) return {};
+  return study.matchedBy ? { examNumber: study.examNumber, matchedBy: study.matchedBy } : { examNumber: study.examNumber };
+}
+
+function instanceRecord(instance: IngestInstance, origin: IngestOrigin, filePath: string, receivedAt: string): InstanceRecord {
+  const record: InstanceRecord = {
+    _id: instance.sopInstanceUid,
+    studyInstanceUid: instance.studyInstanceUid,
+    seriesInstanceUid: instance.seriesInstanceUid,
+    sopClassUid: instance.sopClassUid,
+    transferSyntaxUid: instance.transferSyntaxUid,
+    filePath,
+    sizeBytes: instance.sizeBytes,
+    facility: origin.facility.code,
+    source: origin.source,
+    receivedAt,
+  };
+  const seriesNumber = integer(instance.seriesNumber);
+  const instanceNumber = integer(instance.instanceNumber);
+  if (seriesNumber !== undefined) record.seriesNumber = seriesNumber;
+  if (instanceNumber !== undefined) record.instanceNumber = instanceNumber;
+  if (instance.modality) record.modality = instance.modality;
+  if (instance.seriesDescription) record.seriesDescription = instance.seriesDescription;
+  if (instance.patientId) record.patientId = instance.patientId;
+  if (instance.accessionNumber) record.accessionNumber = instance.accessionNumber;
+  return record;
+}
+
+function studyTags(instance: IngestInstance) {
+  const studyDate = dicomDate(instance.studyDate);
+  const started = startedAt(studyDate, instance.studyTime);
+  return {
+    ...(instance.modality ? { modality: instance.modality } : {}),
+    ...(instance.accessionNumber ? { accessionNumber: instance.accessionNumber } : {}),
+    ...(studyDate ? { studyDate } : {}),
+    ...(started ? { started } : {}),
+    ...(instance.studyDescription ? { studyDescription: instance.studyDescription } : {}),
+    ...(instance.studyId ? { studyId: instance.studyId } : {}),
+    ...(instance.patientId ? { dicomPatientId: instance.patientId } : {}),
+  };
+}
+
+function definedTags(instance: IngestInstance): Omit<StudyTags, 'studyInstanceUid'> {
+  const tags: Omit<StudyTags, 'studyInstanceUid'> = {};
+  for (const key of ['patientId', 'patientName', 'patientBirthDate', 'patientSex', 'accessionNumber', 'modality', 'studyDescription'] as const) {
+    const value = instance[key];
+    if (value) tags[key] = value;
+  }
+  const studyDate = dicomDate(instance.studyDate);
+  if (studyDate) tags.studyDate = studyDate;
+  return tags;
+}
+
+/** Study Date + Study Time (TM, PS3.5 6.2: HHMMSS.FFFFFF, trailing parts optional) as a local date-time. */
+function startedAt(date: string | undefined, time: string | undefined): string | undefined {
+  if (!date) return undefined;
+  const match = /^(\d{2})(\d{2})?(\d{2})?/.exec(time?.trim() ?? '');
+  if (!match) return date;
+  return `${date}T${match[1]}:${match[2] ?? '00'}:${match[3] ?? '00'}`;
+}
+
+function integer(value: string | undefined): number | undefined {
+  if (value === undefined || !/^[+-]?\d+$/.test(value.trim())) return undefined;
+  return Number(value.trim());
+}
+
+/** UIDs become folder and file names: digits and dots only (PS3.5 9.1), so no path can escape storageDir. */
+function checkUid(uid: string, what: string): void {
+  if (!/^[0-9]+(\.[0-9]+)*$/.test(uid) || uid.length > 64) throw new Error(`${what} is not a valid UID`);
+}
+
+async function exists(filePath: string): Promise<boolean> {
+  return stat(filePath).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

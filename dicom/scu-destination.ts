@@ -1,0 +1,183 @@
+// Destination connector `dicom-scu`: routes a complete study to a PACS (the facility's radiologist PACS, or a
+// fixed one). Its content is an exam event (routes/exam-events-source.ts, usually `exam.study-complete`); the
+// study's files come from the study index and go in ONE association (dicom/scu.ts). Each instance's outcome at
+// this destination is kept in the index, so a partial failure is a `retry` whose next attempt sends only what
+// the PACS has not stored yet, and a repeated event for a study already delivered sends nothing.
+//
+// settings: { target: 'facility-pacs' | { aeTitle, host, port }, callingAe?, connectTimeoutMs?, responseTimeoutMs? }
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { DestinationConnector, DestinationConnectorType, DestinationContext, OutboundMessage, SendResult } from '../channels/connector.ts';
+import type { Facility, PacsEndpoint } from '../exams/facility.ts';
+import type { ExamService } from '../exams/service.ts';
+import { errorText, type Logger } from '../runtime/log.ts';
+import { expectInteger, expectKeys, expectObject, expectPort, expectString, join, optionalString, ValidationError } from '../runtime/validate.ts';
+import { sendFiles, type SendOutcome } from './scu.ts';
+import { isStored, type InstanceRecord, type StudyIndex } from './study-index.ts';
+import { canCoerce, CoercionUnsupported, writeWithPatientId } from './tag-coercion.ts';
+
+export interface ScuDestinationSettings {
+  target: 'facility-pacs' | PacsEndpoint;
+  callingAe: string;
+  connectTimeoutMs: number;
+  responseTimeoutMs: number;
+}
+
+export interface ScuDestinationDeps {
+  exams: ExamService;
+  /** Absent only in a registry built to check definitions (no store behind it): every send then fails. */
+  index?: StudyIndex;
+  /** The hub's own AE title (config.dicom.aeTitle), used when the settings name none. */
+  defaultCallingAe: string;
+}
+
+function parseAe(value: unknown, at: string): string {
+  const ae = expectString(value, at);
+  if (!/^[\x20-\x5b\x5d-\x7e]{1,16}$/.test(ae) || ae.trim() === '') throw new ValidationError(at, 'expected an AE title of 1 to 16 printable characters without "\\"');
+  return ae.trim();
+}
+
+function parseSettings(defaultCallingAe: string) {
+  return (input: unknown, at: string): ScuDestinationSettings => {
+    const raw = expectObject(input, at);
+    expectKeys(raw, at, ['target', 'callingAe', 'connectTimeoutMs', 'responseTimeoutMs']);
+    const targetAt = join(at, 'target');
+    let target: ScuDestinationSettings['target'];
+    if (raw['target'] === 'facility-pacs') target = 'facility-pacs';
+    else if (typeof raw['target'] === 'object' && raw['target'] !== null) {
+      const pacs = expectObject(raw['target'], targetAt);
+      expectKeys(pacs, targetAt, ['aeTitle', 'host', 'port']);
+      target = { aeTitle: parseAe(pacs['aeTitle'], join(targetAt, 'aeTitle')), host: expectString(pacs['host'], join(targetAt, 'host')), port: expectPort(pacs['port'], join(targetAt, 'port')) };
+    } else throw new ValidationError(targetAt, `expected "facility-pacs" or { aeTitle, host, port }`);
+    const callingAe = optionalString(raw['callingAe'], join(at, 'callingAe'));
+    return {
+      target,
+      callingAe: callingAe === undefined ? defaultCallingAe : parseAe(callingAe, join(at, 'callingAe')),
+      connectTimeoutMs: expectInteger(raw['connectTimeoutMs'] ?? 10_000, join(at, 'connectTimeoutMs'), 100, 600_000),
+      responseTimeoutMs: expectInteger(raw['responseTimeoutMs'] ?? 60_000, join(at, 'responseTimeoutMs'), 100, 3_600_000),
+    };
+  };
+}
+
+interface StudyEvent {
+  examNumber: string;
+  facility: string;
+  studyInstanceUid: string;
+}
+
+/** The exam event as the channel carries it; anything else is a permanent failure of this message. */
+export function studyEventOf(content: string): StudyEvent | string {
+  let event: unknown;
+  try {
+    event = JSON.parse(content);
+  } catch {
+    return 'content is not JSON (expected an exam event)';
+  }
+  if (typeof event !== 'object' || event === null) return 'content is not an exam event object';
+  const { examNumber, facility, data } = event as { examNumber?: unknown; facility?: unknown; data?: { studyInstanceUid?: unknown } };
+  if (typeof examNumber !== 'string' || examNumber === '') return 'examNumber: missing in the exam event';
+  if (typeof facility !== 'string' || facility === '') return 'facility: missing in the exam event';
+  const studyInstanceUid = data?.studyInstanceUid;
+  if (typeof studyInstanceUid !== 'string' || studyInstanceUid === '') return 'data.studyInstanceUid: missing (expected an exam.study-complete event)';
+  return { examNumber, facility, studyInstanceUid };
+}
+
+class ScuDestination implements DestinationConnector {
+  readonly #deps: ScuDestinationDeps;
+  readonly #settings: ScuDestinationSettings;
+  readonly #context: DestinationContext;
+  readonly #log: Logger;
+
+  constructor(deps: ScuDestinationDeps, settings: ScuDestinationSettings, context: DestinationContext) {
+    this.#deps = deps;
+    this.#settings = settings;
+    this.#context = context;
+    this.#log = context.log.child({ connector: 'dicom-scu' });
+  }
+
+  async send(message: OutboundMessage): Promise<SendResult> {
+    const event = studyEventOf(message.content);
+    if (typeof event === 'string') return { status: 'failed', error: event };
+    const index = this.#deps.index;
+    if (index === undefined) return { status: 'failed', error: 'this hub has no study index (DICOM is not wired)' };
+    const facility = await this.#deps.exams.facilities.get(event.facility);
+    if (!facility) return { status: 'failed', error: `facility ${event.facility} is not known` };
+    const pacs = this.#settings.target === 'facility-pacs' ? facility.radiologistPacs : this.#settings.target;
+    if (!pacs) return { status: 'failed', error: `facility ${facility.code} has no radiologistPacs (target facility-pacs)` };
+    const instances = await index.instancesOf(event.studyInstanceUid);
+    if (instances.length === 0) return { status: 'failed', error: `study ${event.studyInstanceUid}: no instances in the study index` };
+    const destination = `${this.#context.channelId}/${this.#context.destinationName}>${pacs.aeTitle}@${pacs.host}:${pacs.port}`;
+    const before = await index.delivered(destination, event.studyInstanceUid);
+    const pending = instances.filter((instance) => !isStored(before.get(instance._id)?.state));
+    if (pending.length === 0) return { status: 'sent', response: `${instances.length}/${instances.length} instances stored at ${pacs.aeTitle} (already)` };
+    const outcomes = await this.#sendPending(pending, pacs, facility, event);
+    for (const [instance, outcome] of outcomes) {
+      await index.recordDelivery(destination, event.studyInstanceUid, instance._id, outcome);
+    }
+    return summarize(instances, before, outcomes, pacs.aeTitle);
+  }
+
+  async #sendPending(pending: InstanceRecord[], pacs: PacsEndpoint, facility: Facility, event: StudyEvent): Promise<Map<InstanceRecord, SendOutcome>> {
+    const copies = facility.coercion?.patientIdFromExamNumber ? await mkdtemp(path.join(os.tmpdir(), 'rso-scu-')) : undefined;
+    try {
+      const files = copies === undefined ? pending.map((instance) => instance.filePath) : await this.#coerced(pending, copies, event.examNumber);
+      const peer = { host: pacs.host, port: pacs.port, calledAe: pacs.aeTitle, callingAe: this.#settings.callingAe };
+      const outcomes = await sendFiles(peer, files, { log: this.#log, connectTimeoutMs: this.#settings.connectTimeoutMs, responseTimeoutMs: this.#settings.responseTimeoutMs });
+      return new Map(pending.map((instance, i) => [instance, outcomes[i] ?? { filePath: files[i] ?? instance.filePath, state: 'not-sent', reason: 'no outcome' }]));
+    } finally {
+      if (copies !== undefined) await rm(copies, { recursive: true, force: true });
+    }
+  }
+
+  /** Copies with PatientID = exam number; an instance that cannot be coerced goes as stored (and is logged). */
+  async #coerced(pending: InstanceRecord[], dir: string, examNumber: string): Promise<string[]> {
+    const files: string[] = [];
+    for (const instance of pending) {
+      if (!canCoerce(instance.transferSyntaxUid)) {
+        this.#log.warn('instance sent without tag coercion', { sopInstanceUid: instance._id, transferSyntaxUid: instance.transferSyntaxUid, reason: 'transfer syntax not coerced (deflate/big endian)' });
+        files.push(instance.filePath);
+        continue;
+      }
+      const copy = path.join(dir, `${instance._id}.dcm`);
+      try {
+        await writeWithPatientId(instance.filePath, copy, examNumber);
+        files.push(copy);
+      } catch (error) {
+        if (!(error instanceof CoercionUnsupported)) throw error;
+        this.#log.warn('instance sent without tag coercion', { sopInstanceUid: instance._id, reason: errorText(error) });
+        files.push(instance.filePath);
+      }
+    }
+    return files;
+  }
+
+  async stop(): Promise<void> {}
+}
+
+/** `12/12 instances stored at RSO_PACS`, or a retry naming what is missing and why. */
+function summarize(instances: InstanceRecord[], before: Map<string, { state: SendOutcome['state'] }>, outcomes: Map<InstanceRecord, SendOutcome>, ae: string): SendResult {
+  const stateOf = (instance: InstanceRecord) => outcomes.get(instance)?.state ?? before.get(instance._id)?.state;
+  const stored = instances.filter((instance) => isStored(stateOf(instance))).length;
+  const warnings = [...outcomes.values()].filter((outcome) => outcome.state === 'warning').length;
+  const head = `${stored}/${instances.length} instances stored at ${ae}${warnings > 0 ? ` (${warnings} with warnings)` : ''}`;
+  if (stored === instances.length) return { status: 'sent', response: head };
+  const missing = instances.filter((instance) => !isStored(stateOf(instance)));
+  const failed = missing.filter((instance) => stateOf(instance) === 'failure').length;
+  const details = missing.slice(0, 5).map((instance) => {
+    const outcome = outcomes.get(instance);
+    const status = outcome?.status === undefined ? '' : ` 0x${outcome.status.toString(16).padStart(4, '0')}`;
+    return `${instance._id}: ${outcome?.state ?? 'not-sent'}${status}${outcome?.reason ? ` (${outcome.reason})` : ''}`;
+  });
+  const more = missing.length > details.length ? `; … ${missing.length - details.length} more` : '';
+  const text = `${head}; ${failed} refused, ${missing.length - failed} not sent: ${details.join('; ')}${more}`;
+  return { status: 'retry', error: text, response: text };
+}
+
+export function dicomScuDestinationType(deps: ScuDestinationDeps): DestinationConnectorType<ScuDestinationSettings> {
+  return {
+    type: 'dicom-scu',
+    parseSettings: parseSettings(deps.defaultCallingAe),
+    create: (settings, context) => new ScuDestination(deps, settings, context),
+  };
+}

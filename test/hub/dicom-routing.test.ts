@@ -1,0 +1,183 @@
+// Complete studies routed from the real hub process to the facility's radiologist PACS: Orthanc (a real PACS,
+// read through its REST API) on loopback with its own temp config and storage, started by the test. What the
+// RSO needs: the whole study arrives after the quiet time, a PACS that is down only delays it, a hub killed
+// mid-study loses nothing it acknowledged, and a PACS that refuses some instances gets only those again.
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import test from 'ava';
+import { DicomScp, type StoredInstance } from '../../dicom/scp.ts';
+import { setLogLevel } from '../../runtime/log.ts';
+import { until } from '../support/channels.ts';
+import { freePort, startHub, stopHub, tempDir, waitHealthy, type HubProcess } from '../support/hub-process.ts';
+import { missingBinaries } from '../dicom/peers.ts';
+import {
+  acknowledged,
+  dicomTestConfig,
+  imagingStudy,
+  orthancInstances,
+  pacsDeliveries,
+  startOrthancOn,
+  storescu,
+  studiesToPacsChannel,
+  valleyFacility,
+  writeStudy,
+} from './dicom-support.ts';
+
+setLogLevel('error');
+
+test.before('dcmtk and Orthanc are installed (CI: apt-get install -y dcmtk orthanc)', () => {
+  const missing = missingBinaries(['storescu', 'Orthanc']);
+  if (missing.length > 0) throw new Error(`missing ${missing.join(', ')}: apt-get install -y dcmtk orthanc`);
+});
+
+async function hubFor(pacs: { aeTitle: string; port: number }, dataDir?: string): Promise<HubProcess> {
+  const hub = await startHub({
+    config: dicomTestConfig,
+    facilities: [await valleyFacility({ radiologistPacs: { aeTitle: pacs.aeTitle, host: '127.0.0.1', port: pacs.port } })],
+    channels: [studiesToPacsChannel()],
+    ...(dataDir === undefined ? {} : { dataDir }),
+  });
+  await waitHealthy(hub);
+  return hub;
+}
+
+test('after the quiet time the whole study reaches the radiologist PACS, filed under the exam number', async (t) => {
+  const orthanc = await startOrthancOn(await tempDir('orthanc'), await freePort(), await freePort(), 'RSO_PACS');
+  t.teardown(() => orthanc.stop());
+  const hub = await hubFor({ aeTitle: 'RSO_PACS', port: orthanc.port });
+  t.teardown(() => void stopHub(hub, 'SIGKILL'));
+
+  const study = await writeStudy(6, { patientId: 'V888001', patientName: 'PACS^PETRA', accessionNumber: 'ACC-R-1' });
+  t.is((await storescu(hub, 'VALLEY_CT', study.files)).code, 0);
+  await until(async () => (await orthancInstances(orthanc, study.studyInstanceUid)).uids.length === 6, 30_000, 'six instances at Orthanc');
+
+  const arrived = await orthancInstances(orthanc, study.studyInstanceUid);
+  t.deepEqual([...arrived.uids].sort(), [...study.sopInstanceUids].sort());
+  const examNumber = (await imagingStudy(hub, study.studyInstanceUid))?.basedOn?.[0]?.reference?.replace('ServiceRequest/', '');
+  t.deepEqual(arrived.patientIds, [examNumber], 'coercion: PatientID carries the exam number at the PACS');
+  await until(async () => (await pacsDeliveries(hub)).some((d) => d.state === 'sent'), 10_000, 'the delivery recorded');
+  const [delivery] = await pacsDeliveries(hub);
+  t.is(delivery?.response, '6/6 instances stored at RSO_PACS');
+  // The stored original keeps the facility's PatientID: coercion works on copies only.
+  t.is((await imagingStudy(hub, study.studyInstanceUid))?.status, 'available');
+});
+
+test('with the PACS down the study waits in the queue and is delivered once the PACS is back', async (t) => {
+  const port = await freePort();
+  const hub = await hubFor({ aeTitle: 'RSO_PACS', port });
+  t.teardown(() => void stopHub(hub, 'SIGKILL'));
+
+  const study = await writeStudy(3, { patientId: 'V888002', accessionNumber: 'ACC-R-2' });
+  t.is((await storescu(hub, 'VALLEY_CT', study.files)).code, 0);
+  await until(async () => (await pacsDeliveries(hub)).some((d) => d.attempts >= 2), 30_000, 'failed attempts while the PACS is down');
+  const waiting = (await pacsDeliveries(hub))[0];
+  t.is(waiting?.state, 'queued');
+  t.regex(waiting?.lastError ?? '', /0\/3 instances stored at RSO_PACS; 0 refused, 3 not sent/);
+
+  const orthanc = await startOrthancOn(await tempDir('orthanc'), port, await freePort(), 'RSO_PACS');
+  t.teardown(() => orthanc.stop());
+  await until(async () => (await orthancInstances(orthanc, study.studyInstanceUid)).uids.length === 3, 30_000, 'the study at the PACS');
+  await until(async () => (await pacsDeliveries(hub))[0]?.state === 'sent', 10_000, 'the delivery sent');
+  t.is((await pacsDeliveries(hub))[0]?.response, '3/3 instances stored at RSO_PACS');
+});
+
+test('a hub killed mid-study loses no instance it acknowledged: all of them reach the PACS after restart', async (t) => {
+  const orthanc = await startOrthancOn(await tempDir('orthanc'), await freePort(), await freePort(), 'RSO_PACS');
+  t.teardown(() => orthanc.stop());
+  const dataDir = await tempDir('hub-kill');
+  const hub = await hubFor({ aeTitle: 'RSO_PACS', port: orthanc.port }, dataDir);
+  t.teardown(() => void stopHub(hub, 'SIGKILL'));
+
+  const study = await writeStudy(40, { patientId: 'V888003', accessionNumber: 'ACC-R-3', pixelBytes: 1024 * 1024 });
+  const studyDir = path.join(dataDir, 'dicom', 'studies', study.studyInstanceUid);
+  const sending = storescu(hub, 'VALLEY_CT', study.files);
+  await until(async () => (await readdir(studyDir).catch(() => [])).length >= 5, 30_000, 'the first instances stored');
+  hub.child.kill('SIGKILL');
+  await hub.exited;
+  const result = await sending;
+  const acked = acknowledged(result, study);
+  t.true(acked.length >= 5, `storescu saw ${acked.length} successes`);
+
+  // The restarted hub takes the event publisher's lease from the killed process at once (exams/outbox.ts
+  // isAbandonedOwner); without that the study-complete event would wait 30 s for the lease to expire.
+  const restarted = await hubFor({ aeTitle: 'RSO_PACS', port: orthanc.port }, dataDir);
+  t.teardown(() => void stopHub(restarted, 'SIGKILL'));
+  await until(async () => {
+    const at = new Set((await orthancInstances(orthanc, study.studyInstanceUid)).uids);
+    return acked.every((uid) => at.has(uid));
+  }, 30_000, 'every acknowledged instance at the PACS');
+  const indexed = (await imagingStudy(restarted, study.studyInstanceUid))?.series?.flatMap((s) => s.instance?.map((i) => i.uid) ?? []) ?? [];
+  t.true(acked.every((uid) => indexed.includes(uid)), 'every acknowledged instance is in the index');
+
+  // The modality sends the rest again; the study completes again and only the missing instances go out.
+  const rest = study.files.filter((_, i) => !acked.includes(study.sopInstanceUids[i]!));
+  if (rest.length > 0) t.is((await storescu(restarted, 'VALLEY_CT', rest)).code, 0);
+  await until(async () => (await orthancInstances(orthanc, study.studyInstanceUid)).uids.length === 40, 30_000, 'the whole study at the PACS');
+});
+
+test('a PACS that refuses some instances gets only those again, and the message tells which', async (t) => {
+  const received: string[] = [];
+  const refuseOnce = new Set<string>();
+  const pacsDir = await tempDir('flaky-pacs');
+  // The hub's own SCP plays a PACS that answers 0xA700 for chosen instances on their first try: neither
+  // dcmtk's storescp nor Orthanc can be told to refuse individual instances from the command line.
+  const pacs = new DicomScp({
+    aeTitle: 'FLAKY_PACS',
+    host: '127.0.0.1',
+    port: 0,
+    storageDir: pacsDir,
+    syncStorage: false,
+    isKnownCallingAe: () => true,
+    onInstanceStored: async (instance: StoredInstance) => {
+      received.push(instance.sopInstanceUid);
+      if (refuseOnce.delete(instance.sopInstanceUid)) throw new Error('disk quota exceeded');
+    },
+  });
+  await pacs.start();
+  t.teardown(() => pacs.stop());
+  const hub = await hubFor({ aeTitle: 'FLAKY_PACS', port: pacs.port });
+  t.teardown(() => void stopHub(hub, 'SIGKILL'));
+
+  const study = await writeStudy(4, { patientId: 'V888004', accessionNumber: 'ACC-R-4' });
+  refuseOnce.add(study.sopInstanceUids[1]!);
+  refuseOnce.add(study.sopInstanceUids[3]!);
+  t.is((await storescu(hub, 'VALLEY_CT', study.files)).code, 0);
+
+  await until(async () => (await pacsDeliveries(hub))[0]?.state === 'sent', 30_000, 'the study delivered after the retry');
+  const delivery = (await pacsDeliveries(hub))[0];
+  t.is(delivery?.response, '4/4 instances stored at FLAKY_PACS');
+  t.true((delivery?.attempts ?? 0) >= 2);
+  // First attempt: all four; second: only the two refused ones.
+  t.deepEqual(
+    [...received].sort(),
+    [...study.sopInstanceUids, study.sopInstanceUids[1]!, study.sopInstanceUids[3]!].sort(),
+  );
+});
+
+test('a partial failure is recorded truthfully per instance while it waits for the retry', async (t) => {
+  const pacsDir = await tempDir('refusing-pacs');
+  const refused = new Set<string>();
+  const pacs = new DicomScp({
+    aeTitle: 'HALF_PACS',
+    host: '127.0.0.1',
+    port: 0,
+    storageDir: pacsDir,
+    syncStorage: false,
+    isKnownCallingAe: () => true,
+    onInstanceStored: async (instance: StoredInstance) => {
+      if (refused.has(instance.sopInstanceUid)) throw new Error('refused for the test');
+    },
+  });
+  await pacs.start();
+  t.teardown(() => pacs.stop());
+  const hub = await hubFor({ aeTitle: 'HALF_PACS', port: pacs.port });
+  t.teardown(() => void stopHub(hub, 'SIGKILL'));
+
+  const study = await writeStudy(3, { patientId: 'V888005', accessionNumber: 'ACC-R-5' });
+  refused.add(study.sopInstanceUids[0]!);
+  t.is((await storescu(hub, 'VALLEY_CT', study.files)).code, 0);
+  await until(async () => ((await pacsDeliveries(hub))[0]?.attempts ?? 0) >= 1 && (await pacsDeliveries(hub))[0]?.lastError !== undefined, 30_000, 'a failed attempt');
+  const delivery = (await pacsDeliveries(hub))[0];
+  t.is(delivery?.state, 'queued');
+  t.regex(delivery?.lastError ?? '', new RegExp(`^2/3 instances stored at HALF_PACS; 1 refused, 0 not sent: ${study.sopInstanceUids[0]!.replaceAll('.', '\\.')}: failure 0xa700`));
+});

@@ -1,0 +1,192 @@
+// Shared set-up of the DICOM workflow tests through the real hub process: the sample facility (with its
+// radiologist PACS pointed wherever the test wants), a hub config with a short quiet time, studies written with
+// test/dicom/make-instance.ts and sent with dcmtk's storescu, and FHIR/index look-ups.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Bundle, ImagingStudy } from '@medplum/fhirtypes';
+import { parseFileMeta } from '../../dicom/part10.ts';
+import { spec, uid, writeInstance, type InstanceSpec } from '../dicom/make-instance.ts';
+import { dcmtkEnv, runTool, waitForPort, type CommandResult } from '../dicom/peers.ts';
+import { api, defaultTestConfig, repoRoot, tempDir, type HubProcess } from '../support/hub-process.ts';
+
+export const hubAe = 'RSO_HUB';
+
+/** Short quiet time and fast polling so a study completes within seconds (brief: 1-2 s). */
+export const dicomTestConfig = `${defaultTestConfig}dicom:
+  enabled: true
+  aeTitle: ${hubAe}
+  studyQuietSeconds: 1
+`;
+
+export async function valleyFacility(overrides: Record<string, unknown> = {}): Promise<{ code: string } & Record<string, unknown>> {
+  const facility = JSON.parse(await readFile(path.join(repoRoot, 'config', 'facilities', 'valley-general.json'), 'utf8')) as { code: string } & Record<string, unknown>;
+  return { ...facility, ...overrides };
+}
+
+export function studiesToPacsChannel(extra: Record<string, unknown> = {}) {
+  return {
+    id: 'studies-to-pacs',
+    name: 'Complete studies to the radiologist PACS',
+    enabled: true,
+    source: { type: 'exam-events', settings: { types: ['exam.study-complete'], pollMs: 50 } },
+    destinations: [
+      {
+        name: 'radiologist-pacs',
+        connector: { type: 'dicom-scu', settings: { target: 'facility-pacs', callingAe: hubAe, connectTimeoutMs: 1000, responseTimeoutMs: 10_000 } },
+        queue: 'ordered',
+        retry: { initialDelayMs: 200, maxDelayMs: 500, multiplier: 2 },
+        maxAttempts: 0,
+      },
+    ],
+    ...extra,
+  };
+}
+
+export interface TestStudy {
+  studyInstanceUid: string;
+  files: string[];
+  sopInstanceUids: string[];
+}
+
+/** `count` CT instances of one study (one series), written to a temp dir. */
+export async function writeStudy(count: number, tags: Partial<InstanceSpec> = {}): Promise<TestStudy> {
+  const dir = await tempDir('dicom-study');
+  const studyInstanceUid = tags.studyInstanceUid ?? uid();
+  const seriesInstanceUid = tags.seriesInstanceUid ?? uid();
+  const files: string[] = [];
+  const sopInstanceUids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const instance = spec({ pixelBytes: 8 * 1024, ...tags, studyInstanceUid, seriesInstanceUid, sopInstanceUid: uid() });
+    const file = path.join(dir, `ct-${i}.dcm`);
+    await writeInstance(file, instance);
+    files.push(file);
+    sopInstanceUids.push(instance.sopInstanceUid);
+  }
+  return { studyInstanceUid, files, sopInstanceUids };
+}
+
+export function storescu(hub: HubProcess, callingAe: string, files: string[], extra: string[] = []): Promise<CommandResult> {
+  return runTool('storescu', ['-v', '-aet', callingAe, '-aec', hubAe, ...extra, '127.0.0.1', String(hub.dicomPort), ...files]);
+}
+
+/** SOP Instance UIDs storescu reported success for (its -v log: "Sending file", then the response). */
+export function acknowledged(result: CommandResult, study: TestStudy): string[] {
+  const log = `${result.stdout}\n${result.stderr}`.split('\n');
+  const done: string[] = [];
+  let current: string | undefined;
+  for (const line of log) {
+    const sending = /Sending file: (.*)$/.exec(line);
+    if (sending) current = sending[1]?.trim();
+    if (/Received Store Response \(Success\)/.test(line) && current !== undefined) {
+      const index = study.files.indexOf(current);
+      if (index >= 0) done.push(study.sopInstanceUids[index]!);
+    }
+  }
+  return done;
+}
+
+export async function fhir<T>(hub: HubProcess, pathname: string, init?: RequestInit): Promise<T> {
+  const response = await api(hub, `/fhir/R4/${pathname}`, init);
+  if (!response.ok) throw new Error(`${pathname}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+export async function imagingStudy(hub: HubProcess, studyInstanceUid: string): Promise<ImagingStudy | undefined> {
+  const response = await api(hub, `/fhir/R4/ImagingStudy/${studyInstanceUid}`);
+  if (response.status === 404) return undefined;
+  if (!response.ok) throw new Error(`ImagingStudy/${studyInstanceUid}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as ImagingStudy;
+}
+
+export async function serviceRequestsOf(hub: HubProcess, patientId: string): Promise<Bundle> {
+  return fhir<Bundle>(hub, `ServiceRequest?patient=Patient/${patientId}`);
+}
+
+export function datasetOf(bytes: Buffer, what: string): Buffer {
+  return bytes.subarray(parseFileMeta(bytes, what).datasetOffset);
+}
+
+export async function ensureDir(dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+
+export interface DeliveryView {
+  state: string;
+  attempts: number;
+  lastError?: string;
+  response?: string;
+}
+
+/** The studies-to-pacs messages of the hub, with the radiologist-pacs delivery of each (admin API). */
+export async function pacsDeliveries(hub: HubProcess): Promise<DeliveryView[]> {
+  const list = (await (await api(hub, '/api/messages?channelId=studies-to-pacs')).json()) as { items: Array<{ id?: string; _id?: string }> };
+  const views: DeliveryView[] = [];
+  for (const item of list.items) {
+    const message = (await (await api(hub, `/api/messages/${item.id ?? item._id}`)).json()) as { destinations: Array<DeliveryView & { name: string }> };
+    const delivery = message.destinations.find((d) => d.name === 'radiologist-pacs');
+    if (delivery) views.push(delivery);
+  }
+  return views;
+}
+
+export interface OrthancOnPort {
+  port: number;
+  httpPort: number;
+  stop(): Promise<void>;
+  get(pathname: string): Promise<unknown>;
+}
+
+/**
+ * Orthanc on a chosen DICOM port with its data in `dir` (test/dicom/peers.ts picks a port itself): a PACS that
+ * is down and comes back must come back where the hub keeps sending.
+ */
+export async function startOrthancOn(dir: string, port: number, httpPort: number, aeTitle: string): Promise<OrthancOnPort> {
+  await mkdir(path.join(dir, 'storage'), { recursive: true });
+  const configFile = path.join(dir, 'orthanc.json');
+  await writeFile(
+    configFile,
+    JSON.stringify({
+      Name: 'rso-test-pacs',
+      DicomAet: aeTitle,
+      DicomPort: port,
+      HttpPort: httpPort,
+      RemoteAccessAllowed: false,
+      AuthenticationEnabled: false,
+      StorageDirectory: path.join(dir, 'storage'),
+      IndexDirectory: path.join(dir, 'storage'),
+      DicomModalities: { hub: [hubAe, '127.0.0.1', 104] },
+      DicomCheckModalityHost: false,
+      Plugins: [],
+    }),
+  );
+  const child = spawn('Orthanc', [configFile], { stdio: 'ignore', env: dcmtkEnv });
+  await waitForPort(httpPort, 'Orthanc HTTP');
+  await waitForPort(port, 'Orthanc DICOM');
+  return {
+    port,
+    httpPort,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    },
+    get: async (pathname) => {
+      const response = await fetch(`http://127.0.0.1:${httpPort}${pathname}`);
+      if (!response.ok) throw new Error(`Orthanc ${pathname}: HTTP ${response.status}`);
+      return response.json();
+    },
+  };
+}
+
+/** SOP Instance UIDs Orthanc holds for the study. */
+export async function orthancInstances(orthanc: { get(pathname: string): Promise<unknown> }, studyInstanceUid: string): Promise<{ uids: string[]; patientIds: string[] }> {
+  const studies = (await orthanc.get('/studies?expand')) as Array<{ ID: string; MainDicomTags: { StudyInstanceUID?: string }; PatientMainDicomTags?: { PatientID?: string } }>;
+  const study = studies.find((s) => s.MainDicomTags.StudyInstanceUID === studyInstanceUid);
+  if (!study) return { uids: [], patientIds: [] };
+  const instances = (await orthanc.get(`/studies/${study.ID}/instances`)) as Array<{ MainDicomTags: { SOPInstanceUID?: string } }>;
+  return { uids: instances.map((i) => i.MainDicomTags.SOPInstanceUID ?? ''), patientIds: [study.PatientMainDicomTags?.PatientID ?? ''] };
+}
