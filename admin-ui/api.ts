@@ -3,7 +3,7 @@
 // Reading needs one of the staff roles; changing needs admin or analyst; every change is audited.
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import { requireRole, type AuthState } from '../http/auth.ts';
+import { requireRole, type AuthState, type Role } from '../http/auth.ts';
 import { BodyError, readJson } from '../http/body.ts';
 import type { ChannelEngine } from '../channels/engine.ts';
 import type { MessageQuery } from '../channels/message-store.ts';
@@ -16,8 +16,23 @@ export interface AdminApiOptions {
   auth: Middleware;
 }
 
-const readers = requireRole('admin', 'analyst', 'integration');
-const writers = requireRole('admin', 'analyst');
+/**
+ * The engine's administration shows every facility's raw messages: besides the role, the token must not be
+ * limited to some facilities.
+ */
+function staff(...allowed: Role[]): Middleware {
+  const role = requireRole(...allowed);
+  return async (ctx, next) => {
+    if ((ctx.state as AuthState).user.facilities !== undefined) {
+      ctx.status = 403;
+      ctx.body = { error: 'a token limited to some facilities cannot use the engine administration' };
+      return;
+    }
+    await role(ctx, next);
+  };
+}
+const readers = staff('admin', 'analyst', 'integration');
+const writers = staff('admin', 'analyst');
 const bodyLimit = 1024 * 1024;
 
 function userOf(ctx: Context): string {
@@ -180,7 +195,7 @@ export function createAdminApiRouter({ engine, audit, auth }: AdminApiOptions): 
     ctx.body = { queued: true };
   });
 
-  router.get('/audit', requireRole('admin'), async (ctx) => {
+  router.get('/audit', staff('admin'), async (ctx) => {
     const target = typeof ctx.query['target'] === 'string' ? ctx.query['target'] : undefined;
     ctx.body = await audit.recent(200, target);
   });

@@ -50,6 +50,14 @@ export interface IngestOptions {
   log: Logger;
 }
 
+/** The instance names a study (or an instance) that another facility sent: refused, nothing stored. */
+export class ForeignStudyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ForeignStudyError';
+  }
+}
+
 export class StudyIngest {
   readonly #options: IngestOptions;
   /** Instances of one study are matched one at a time: the first decides the exam, the rest follow it. */
@@ -73,6 +81,15 @@ export class StudyIngest {
   async #ingest(instance: IngestInstance, origin: IngestOrigin): Promise<IngestResult> {
     const { index } = this.#options;
     const existing = await index.instance(instance.sopInstanceUid);
+    // UIDs are global, facilities are not: one facility's upload must never add to, or replace part of, another
+    // facility's study (a reused or forged UID would otherwise attach images to the wrong patient's exam).
+    if (existing !== undefined && existing.facility !== origin.facility.code) {
+      throw new ForeignStudyError('the SOP Instance UID belongs to a study of another facility');
+    }
+    const knownStudy = await index.study(instance.studyInstanceUid);
+    if (knownStudy !== undefined && knownStudy.facility !== origin.facility.code) {
+      throw new ForeignStudyError('the Study Instance UID belongs to a study of another facility');
+    }
     if (this.#options.duplicateInstances === 'ignore' && existing && (await exists(existing.filePath))) {
       if (instance.filePath !== existing.filePath) await unlink(instance.filePath).catch(() => undefined);
       this.#options.log.info('duplicate instance ignored', { studyInstanceUid: instance.studyInstanceUid, sopInstanceUid: instance.sopInstanceUid });

@@ -53,13 +53,24 @@ export async function readMultipart(body: Readable, boundary: string, dir: strin
   let pending: Buffer = Buffer.from('\r\n', 'latin1');
   let total = 0;
   let current: { part: ReceivedPart; out: WriteStream } | undefined;
+  // A disk error (ENOSPC, EIO) may come while the loop waits for the next chunk of the body, with nobody
+  // listening: kept here and thrown at the next write instead of crashing the process.
+  let diskError: Error | undefined;
+  const open = (part: ReceivedPart): WriteStream => {
+    // flush: the file is fsynced before close, so an instance answered as stored survives a power cut.
+    const out = createWriteStream(part.filePath, { flush: true });
+    out.on('error', (error) => (diskError ??= error));
+    return out;
+  };
 
   const write = async (bytes: Buffer): Promise<void> => {
+    if (diskError) throw diskError;
     if (!current || bytes.length === 0) return;
     current.part.size += bytes.length;
     if (!current.out.write(bytes)) await once(current.out, 'drain');
   };
   const close = async (): Promise<void> => {
+    if (diskError) throw diskError;
     if (!current) return;
     const { out } = current;
     current = undefined;
@@ -108,7 +119,7 @@ export async function readMultipart(body: Readable, boundary: string, dir: strin
           if (parts.length >= maxParts) throw new MultipartError(`more than ${maxParts} parts`);
           const part: ReceivedPart = { headers, filePath: path.join(dir, `part-${parts.length}.bin`), size: 0 };
           parts.push(part);
-          current = { part, out: createWriteStream(part.filePath) };
+          current = { part, out: open(part) };
           state = 'body';
         } else if (state === 'body') {
           const at = pending.indexOf(delimiter);

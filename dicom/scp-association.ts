@@ -229,7 +229,11 @@ export class ScpAssociation {
   #logOutcome(command: Command, outcome: StoreResult): void {
     if (command.commandField === commandField.cEchoRq) return this.#log.debug('C-ECHO answered');
     const fields = { sopInstanceUid: command.affectedSopInstanceUid, status: `0x${outcome.status.toString(16).padStart(4, '0')}` };
-    if (outcome.status !== 0) return this.#log.warn('C-STORE failed', { ...fields, reason: outcome.comment });
+    if (outcome.status !== 0) {
+      // The comment may name values from the data set (an accession number, a patient id): debug only.
+      this.#log.warn('C-STORE failed', fields);
+      return this.#log.debug('C-STORE failed', fields, { reason: outcome.comment });
+    }
     const instance = outcome.instance;
     this.#log.debug('C-STORE stored', { ...fields, bytes: instance?.sizeBytes }, { patientId: instance?.patientId, patientName: instance?.patientName, accessionNumber: instance?.accessionNumber });
   }

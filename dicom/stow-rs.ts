@@ -152,7 +152,8 @@ async function receive(ctx: Context, kind: MediaKind, contentType: string, dir: 
       else done(null, chunk);
     },
   });
-  await pipeline(ctx.req, counter, createWriteStream(filePath));
+  // flush: fsynced before close, so an instance answered as stored survives a power cut.
+  await pipeline(ctx.req, counter, createWriteStream(filePath, { flush: true }));
   return [{ headers: new Map([['content-type', 'application/dicom']]), filePath, size }];
 }
 
@@ -173,7 +174,9 @@ async function storePart(part: ReceivedPart, what: string, facility: Facility, u
     await options.ingest.ingest(instance, { facility, source: `http:${userName}`, via: 'dicomweb' });
     return uids;
   } catch (error) {
-    options.log.warn('STOW-RS instance not recorded', { sopInstanceUid: instance.sopInstanceUid, error: errorText(error) });
+    // Domain errors name values (accession numbers, patient ids): the text goes to debug only.
+    options.log.warn('STOW-RS instance not recorded', { sopInstanceUid: instance.sopInstanceUid });
+    options.log.debug('STOW-RS instance not recorded', { sopInstanceUid: instance.sopInstanceUid }, { error: errorText(error) });
     return { ...uids, reason: failureReason.outOfResources, text: `${what}: cannot record the instance: ${errorText(error)}` };
   }
 }

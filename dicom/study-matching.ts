@@ -55,7 +55,7 @@ async function knownExam(exams: ExamService, index: StudyIndex, facility: Facili
   if (study?.examNumber) return { examNumber: study.examNumber, method: study.matchedBy ?? 'study-uid', firstMatch: false };
   // A study whose exam was attached but whose index entry was not updated (a crash in between) finds it here.
   const attached = await exams.findByStudyUid(studyUid);
-  if (attached) return { examNumber: attached.examNumber, method: 'study-uid', firstMatch: true };
+  if (attached && attached.facility === facility.code) return { examNumber: attached.examNumber, method: 'study-uid', firstMatch: true };
   const ordered = await exams.findByIdentifier(facility.code, 'external', `urn:oid:${studyUid}`, dicomUidSystem);
   if (ordered && !isClosed(ordered.status)) return { examNumber: ordered.examNumber, method: 'study-uid', firstMatch: true };
   return undefined;

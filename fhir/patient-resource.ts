@@ -6,6 +6,7 @@ import type { Patient } from '../exams/patient.ts';
 import { identifierKey } from '../exams/patient.ts';
 import { fhirError, fromDomainError } from './outcome.ts';
 import { fromFhirPatient, toFhirPatient } from './patient-mapping.ts';
+import { patientVisible } from './patient-visibility.ts';
 import { facilityLimit, type FhirContext } from './request-context.ts';
 import { parseCount, parseDate, parseOffset, parseSort, parseToken, searchset, values } from './search.ts';
 import { validate } from './validator.ts';
@@ -43,7 +44,7 @@ export class PatientResource {
 
   async read(id: string, context: FhirContext): Promise<Patient> {
     const patient = await this.#exams.patients.get(id);
-    if (!patient || !(await this.#visible(patient, context))) throw fhirError(404, 'not-found', `Patient/${id} is not known`);
+    if (!patient || !(await patientVisible(this.#exams, patient, context))) throw fhirError(404, 'not-found', `Patient/${id} is not known`);
     return patient;
   }
 
@@ -132,14 +133,6 @@ export class PatientResource {
     const page = await this.#exams.findPatients({ ...this.#query(params, context), limit: 2 });
     if (page.total > 1) throw fhirError(412, 'multiple-matches', `If-None-Exist "${ifNoneExist}" matches ${page.total} patients`, 'If-None-Exist');
     return page.items[0];
-  }
-
-  async #visible(patient: Patient, context: FhirContext): Promise<boolean> {
-    const limit = facilityLimit(context);
-    if (limit === undefined) return true;
-    if (patient.identifiers.some((id) => id.facility !== undefined && limit.includes(id.facility))) return true;
-    const page = await this.#exams.findExams({ patientIds: [patient._id], facilities: limit, limit: 0 });
-    return page.total > 0;
   }
 }
 

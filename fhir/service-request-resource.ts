@@ -4,6 +4,7 @@ import type { Bundle, ServiceRequest } from '@medplum/fhirtypes';
 import type { Exam, OrderChanges } from '../exams/exam.ts';
 import { refusal, type ExamStatus } from '../exams/lifecycle.ts';
 import type { ExamQuery, ExamService } from '../exams/service.ts';
+import { patientVisible } from './patient-visibility.ts';
 import { fhirError, fromDomainError } from './outcome.ts';
 import { canSeeFacility, checkFacilityWrite, defaultFacility, facilityLimit, type FhirContext } from './request-context.ts';
 import { parseCount, parseDate, parseOffset, parseSort, parseToken, searchset, values } from './search.ts';
@@ -76,7 +77,7 @@ export class ServiceRequestResource {
       const existing = await this.#conditionalMatch(ifNoneExist, context);
       if (existing) return { keys: [], apply: async () => ({ status: 200, resource: await this.render(existing), version: existing.version }) };
     }
-    const subjectId = await this.#subject(mapped.subject, at, urns);
+    const subjectId = await this.#subject(mapped.subject, at, urns, context);
     try {
       if (precheck) await this.#exams.checkOrder(subjectId === undefined ? mapped.order : { ...mapped.order, patient: { id: subjectId } });
     } catch (error) {
@@ -111,7 +112,7 @@ export class ServiceRequestResource {
     const to = targetStatus(exam.status, mapped, at);
     const reason = to === undefined ? undefined : refusal(exam.status, to);
     if (to !== undefined && reason !== undefined) throw fhirError(409, 'business-rule', `exam ${id}: status ${exam.status} -> ${to} is not allowed: ${reason}`, `${at}.status`);
-    const subjectId = await this.#subject(mapped.subject, at, urns);
+    const subjectId = await this.#subject(mapped.subject, at, urns, context);
     const changes = orderChanges(mapped.order, subjectId);
     const closed = exam.status === 'completed' || exam.status === 'cancelled';
     const plan: ServiceRequestPlan = {
@@ -192,18 +193,21 @@ export class ServiceRequestResource {
   }
 
   /** The stored patient id, or undefined for a urn:uuid the transaction resolves. */
-  async #subject(subject: SubjectRef, at: string, urns: ReadonlySet<string>): Promise<string | undefined> {
+  async #subject(subject: SubjectRef, at: string, urns: ReadonlySet<string>, context: FhirContext): Promise<string | undefined> {
     if (subject.kind === 'urn') {
       if (!urns.has(subject.urn)) throw fhirError(400, 'not-found', `${subject.urn} is not the fullUrl of a Patient entry in this transaction`, `${at}.subject`);
       return undefined;
     }
+    // A patient the token may not see answers exactly like one that does not exist: no probing for MRNs.
     if (subject.kind === 'id') {
       const patient = await this.#exams.patients.get(subject.id);
-      if (!patient) throw fhirError(422, 'not-found', `Patient/${subject.id} does not exist`, `${at}.subject`);
+      if (!patient || !(await patientVisible(this.#exams, patient, context))) throw fhirError(422, 'not-found', `Patient/${subject.id} does not exist`, `${at}.subject`);
       return patient._id;
     }
     const patient = await this.#exams.patients.findByIdentifier(subject.system, subject.value);
-    if (!patient) throw fhirError(422, 'not-found', `no patient has the identifier ${subject.system}|${subject.value}`, `${at}.subject.identifier`);
+    if (!patient || !(await patientVisible(this.#exams, patient, context))) {
+      throw fhirError(422, 'not-found', `no patient has the identifier ${subject.system}|${subject.value}`, `${at}.subject.identifier`);
+    }
     return patient._id;
   }
 }

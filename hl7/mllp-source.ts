@@ -119,7 +119,10 @@ interface Frame {
   size: number;
 }
 
-/** Above this many unhandled frames the socket is paused, so a fast sender cannot fill memory. */
+/**
+ * Above this many unhandled frames, or twice the largest frame in unhandled bytes, the socket is paused, so a
+ * fast sender cannot fill memory (64 frames of the default 16 MiB would be 1 GiB per connection).
+ */
 const highWater = 64;
 const lowWater = 8;
 
@@ -130,12 +133,15 @@ class MllpConnection {
   readonly #decoder: MllpDecoder;
   #tail: Promise<void> = Promise.resolve();
   #pending = 0;
+  #pendingBytes = 0;
+  readonly #maxPendingBytes: number;
   #paused = false;
 
   constructor(socket: net.Socket, source: MllpSource, log: Logger, maxFrameBytes: number) {
     this.#socket = socket;
     this.#source = source;
     this.#log = log;
+    this.#maxPendingBytes = 2 * maxFrameBytes;
     this.#decoder = new MllpDecoder({ maxFrameBytes }, {
       frame: (bytes) => this.#enqueue({ kind: 'frame', bytes, size: bytes.length }),
       garbage: (count) => {
@@ -165,16 +171,18 @@ class MllpConnection {
 
   #enqueue(frame: Frame): void {
     this.#pending++;
-    if (this.#pending >= highWater && !this.#paused) {
+    this.#pendingBytes += frame.bytes.length;
+    if ((this.#pending >= highWater || this.#pendingBytes >= this.#maxPendingBytes) && !this.#paused) {
       this.#paused = true;
       this.#socket.pause();
     }
-    this.#tail = this.#tail.then(() => this.#handleSafely(frame)).then(() => this.#settled());
+    this.#tail = this.#tail.then(() => this.#handleSafely(frame)).then(() => this.#settled(frame));
   }
 
-  #settled(): void {
+  #settled(frame: Frame): void {
     this.#pending--;
-    if (this.#paused && this.#pending <= lowWater && !this.#source.stopping) {
+    this.#pendingBytes -= frame.bytes.length;
+    if (this.#paused && this.#pending <= lowWater && this.#pendingBytes < this.#maxPendingBytes / 2 && !this.#source.stopping) {
       this.#paused = false;
       this.#socket.resume();
     }
@@ -287,7 +295,11 @@ export class MllpSource implements SourceConnector {
     };
     try {
       const outcome = await this.#context.receive(inbound);
-      if (outcome.status === 'error') log.warn('HL7 message not processed', { controlId, stored: outcome.messageId !== undefined, reason: outcome.error });
+      if (outcome.status === 'error') {
+        // The reason may quote the message (a script's or a mapping's error text): patient data, so debug only.
+        log.warn('HL7 message not processed', { controlId, stored: outcome.messageId !== undefined });
+        log.debug('HL7 message not processed', { controlId }, { reason: outcome.error });
+      }
       return disposition(outcome);
     } catch (error) {
       log.error('receive failed', { controlId, error: errorText(error) });

@@ -8,7 +8,7 @@ import { api, defaultTestConfig, freePort, startHub, stopHub, waitHealthy, type 
 // sha256 of "customer-token": a facility user, who must not reach the engine's administration.
 const customerConfig = defaultTestConfig.replace(
   'auth:\n  tokens:\n',
-  'auth:\n  tokens:\n    - name: facility-user\n      sha256: e771018d44b6443eef1443347f7cbbf6f90906871a5d8421027c090b051141c4\n      roles: [customer]\n',
+  'auth:\n  tokens:\n    - name: facility-user\n      sha256: e771018d44b6443eef1443347f7cbbf6f90906871a5d8421027c090b051141c4\n      roles: [customer]\n    - name: valley-integration\n      sha256: bbde8d72b38e2bae5b127e234e5e66230d265a7e382c01a553c8e8642805858d\n      roles: [integration]\n      facilities: [VALLEYGEN]\n',
 );
 
 async function json<T>(response: Response): Promise<T> {
@@ -39,6 +39,8 @@ test('the channel list shows the seeded channel deployed with its queue, and nee
   t.deepEqual(channels[0]?.queues, [{ destination: 'ehr', depth: 0, paused: false }]);
   t.is((await fetch(hub.url('/api/channels'))).status, 401);
   t.is((await fetch(hub.url('/api/channels'), { headers: { authorization: 'Bearer customer-token' } })).status, 403);
+  // An integration token limited to one facility must not browse every facility's raw messages.
+  t.is((await fetch(hub.url('/api/messages'), { headers: { authorization: 'Bearer limited-token' } })).status, 403);
 });
 
 test('a bad definition is refused with its JSON path and the running revision stays', async (t) => {

@@ -12,7 +12,10 @@ import { buildPart10, spec, uid } from './make-instance.ts';
 let hub: HubProcess;
 
 test.before(async () => {
-  hub = await startHub({ config: dicomTestConfig, facilities: [await valleyFacility()] });
+  const valley = await valleyFacility();
+  // A second facility, to prove one facility cannot add to (or overwrite part of) another's study.
+  const hillside = { ...valley, code: 'HILLSIDE', name: 'Hillside Clinic', aeTitles: ['HILL_CT'], sendingFacilities: ['HILLSIDE'] };
+  hub = await startHub({ config: dicomTestConfig, facilities: [valley, hillside] });
   await waitHealthy(hub);
 });
 
@@ -114,4 +117,19 @@ test.serial('wrong media types are 415, a broken multipart body 400, a staff tok
   const noAuth = await fetch(hub.url('/dicomweb/studies?facility=VALLEYGEN'), { method: 'POST', body: instance, headers: { 'content-type': 'application/dicom' } });
   t.is(noAuth.status, 401);
   t.deepEqual(await leftovers(), []);
+});
+
+test.serial("an upload naming another facility's study or instance is refused and changes nothing", async (t) => {
+  const studyInstanceUid = uid();
+  const original = spec({ studyInstanceUid, patientId: 'V999077', accessionNumber: 'ACC-S-77' });
+  t.is((await upload(buildPart10(original), 'application/dicom')).status, 200);
+
+  const intruder = spec({ studyInstanceUid, patientId: 'H-1', accessionNumber: 'H-ACC-1' });
+  const sameStudy = await upload(buildPart10(intruder), 'application/dicom', '?facility=HILLSIDE');
+  t.is(sameStudy.status, 409);
+  const sameInstance = await upload(buildPart10({ ...original, patientId: 'H-2' }), 'application/dicom', '?facility=HILLSIDE');
+  t.is(sameInstance.status, 409);
+
+  const study = await imagingStudy(hub, studyInstanceUid);
+  t.is(study?.numberOfInstances, 1, 'the study still holds only its own instance');
 });

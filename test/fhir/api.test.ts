@@ -165,6 +165,17 @@ test('search: identifier, patient, status, authored, _lastUpdated, _sort and pag
   t.is((await fhir.request('GET', '/ServiceRequest', { token: tokens.otherFacility })).body.total, 0);
   t.is((await fhir.request('GET', `/ServiceRequest/${ids[0]}`, { token: tokens.otherFacility })).status, 404);
   t.is((await fhir.request('GET', `/Patient/${jane.id}`, { token: tokens.otherFacility })).status, 404);
+
+  // Naming Valley General's patient as the subject of an order does not reach her either: the answer is the one
+  // for a patient that does not exist, by id or by identifier, and nothing is stored.
+  const order = { ...(await fixture('service-request-ct-head.json')), requester: { identifier: { system: 'urn:rso-hub:facility', value: 'OTHER' } } };
+  for (const subject of [{ reference: `Patient/${jane.id}` }, { identifier: { system: 'VALLEYGEN', value: 'VG-000123' } }]) {
+    const refused = await fhir.request('POST', '/ServiceRequest', { token: tokens.otherFacility, body: { ...order, subject } });
+    t.is(refused.status, 422);
+    t.regex(JSON.stringify(refused.body.issue), /does not exist|no patient has the identifier/);
+  }
+  t.is((await fhir.request('GET', `/Patient/${jane.id}`, { token: tokens.otherFacility })).status, 404);
+  t.is((await fhir.exams.findExams({ facilities: ['OTHER'], limit: 0 })).total, 0);
 });
 
 test('a Patient update needs the current version and replaces the demographics', async (t) => {
