@@ -136,6 +136,14 @@ export class MessageStore {
     await this.#messages.updateOne({ _id: id }, { $set: deliverySet(destinationIndex, update) });
   }
 
+  /**
+   * Records several deliveries' states. The updates are issued together, so the embedded engine commits them in
+   * one transaction with one fsync (group commit) instead of one round each.
+   */
+  async updateDeliveries(updates: ReadonlyArray<{ id: string; destinationIndex: number; update: DeliveryUpdate }>): Promise<void> {
+    await Promise.all(updates.map(({ id, destinationIndex, update }) => this.updateDelivery(id, destinationIndex, update)));
+  }
+
   async get(id: string): Promise<MessageDoc | null> {
     return this.#messages.findOne({ _id: id });
   }

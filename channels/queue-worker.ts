@@ -3,6 +3,8 @@
 // Unordered: any worker claims any due item; a failing item gets a later next-attempt time and the others
 // go ahead. Workers wake when the pipeline enqueues in this process and poll for the rest (other processes'
 // enqueues, expired leases, due retries).
+// A sent delivery is recorded by a SentRecorder while the worker goes on with the next item, so a destination
+// is not bound by the store's commit latency; only a failed attempt waits for those records (see #settle).
 import type { EventEmitter } from 'node:events';
 import { errorText, type Logger } from '../runtime/log.ts';
 import { retryDelayMs } from './backoff.ts';
@@ -12,6 +14,7 @@ import type { DestinationDefinition } from './definition.ts';
 import type { EngineEvents } from './engine-events.ts';
 import type { MessageStore } from './message-store.ts';
 import type { DeliveryQueue, QueueItem } from './queue.ts';
+import { SentRecorder, type SentDelivery } from './sent-recorder.ts';
 import { WakeSignal } from './wake-signal.ts';
 
 export interface QueueWorkerOptions {
@@ -31,7 +34,11 @@ export interface QueueWorkerOptions {
 }
 
 const depthRefreshMs = 1000;
+/** A count reads every item of the queue: with a deep queue, count less often so counting stays ~1 % of the time. */
+const depthCostFactor = 100;
 const batchSize = 50;
+/** How stale the pause flag may get while a worker works through a batch it has read. */
+const pauseCheckMs = 100;
 
 export class QueueWorker {
   readonly #o: QueueWorkerOptions;
@@ -39,14 +46,20 @@ export class QueueWorker {
   #running = false;
   #loop: Promise<void> | undefined;
   #depthAt = 0;
-  /** Ordered: item ids in queue order, re-read one by one. Unordered: due candidates to claim. */
-  #batch: string[] = [];
+  #depthEveryMs = depthRefreshMs;
+  /** Ordered: the head items in queue order, as read while this worker held the lock. */
+  #heads: QueueItem[] = [];
+  /** Unordered: due candidates to claim. */
+  #candidates: string[] = [];
+  readonly #recorder: SentRecorder;
   /** Local clock time before which this worker surely holds the ordered destination's lock. */
   #lockValidUntil = 0;
   #heartbeat: NodeJS.Timeout | undefined;
+  #pauseCheckedAt = 0;
 
   constructor(options: QueueWorkerOptions) {
     this.#o = options;
+    this.#recorder = new SentRecorder({ queue: options.queue, messages: options.messages, log: options.log, recorded: (d) => this.#recordedSent(d) });
   }
 
   get destinationName(): string {
@@ -91,35 +104,54 @@ export class QueueWorker {
       } catch (error) {
         // A store hiccup must not end the worker: the items are durable, so try again after a poll.
         this.#o.log.error('queue worker step failed', { error: errorText(error) });
+        // What was read before may be stale now (a head whose failure could not be recorded): read again.
+        this.#heads = [];
+        this.#candidates = [];
         waitMs = this.#o.pollMs;
       }
       if (waitMs > 0 && this.#running) await this.#signal.wait(waitMs);
     }
+    await this.#recorder.settled();
   }
 
   /** Returns how long to sleep before the next step (0: go on at once). */
   async #orderedStep(): Promise<number> {
     const { queue, channelId, destination, pollMs } = this.#o;
-    const state = await queue.destinationState(channelId, destination.name);
-    if (state?.paused) return pollMs;
+    if (await this.#paused(this.#heads.length > 0)) return pollMs;
     if (!(await this.#holdLock())) {
-      this.#batch = [];
+      this.#heads = [];
       return pollMs;
     }
-    if (this.#batch.length === 0) this.#batch = (await queue.heads(channelId, destination.name, batchSize)).map((i) => i._id);
-    const headId = this.#batch[0];
-    if (headId === undefined) return pollMs;
-    // Re-read: the head may have been settled by a process that held the lock while this one had lost it.
-    const head = await queue.item(headId);
-    if (!head) {
-      this.#batch = [];
-      return 0;
+    if (this.#heads.length === 0) {
+      // Items sent but not yet recorded are still in the queue: read it only once they are gone.
+      await this.#recorder.settled();
+      this.#heads = await queue.heads(channelId, destination.name, batchSize);
     }
+    // Only the lock holder changes a destination's items, and #takeLock drops this list whenever the lock had
+    // lapsed, so what was read under the lock is still what the store holds.
+    const head = this.#heads[0];
+    if (head === undefined) return pollMs;
     const dueIn = head.nextAttemptAt.getTime() - Date.now();
     if (dueIn > 0) return Math.min(dueIn, pollMs);
-    const settled = await this.#deliver(head, () => this.#takeLock());
-    if (settled) this.#batch.shift();
+    const attempt = head.attempts + 1;
+    const result = await this.#send(head, attempt, () => this.#takeLock());
+    if (this.#heads[0] === head) this.#heads.shift();
+    // A failed attempt changes the head's attempts and due time (or the pause): read the heads again after it.
+    if (!(await this.#settle(head, attempt, result))) this.#heads = [];
     return 0;
+  }
+
+  /**
+   * Reads the pause flag before the worker reads its queue, and at least every pauseCheckMs while it works
+   * through what it read: a store read per message would cost about as much as the send itself. So a pause
+   * takes effect at once on an idle destination and within pauseCheckMs on a busy one.
+   */
+  async #paused(midBatch: boolean): Promise<boolean> {
+    const now = Date.now();
+    if (midBatch && now - this.#pauseCheckedAt < pauseCheckMs) return false;
+    const state = await this.#o.queue.destinationState(this.#o.channelId, this.#o.destination.name);
+    this.#pauseCheckedAt = now;
+    return state?.paused === true;
   }
 
   /**
@@ -134,6 +166,8 @@ export class QueueWorker {
   async #takeLock(): Promise<boolean> {
     const { queue, channelId, destination, owner, leaseMs } = this.#o;
     const now = Date.now();
+    // Another process may have held the lock (and delivered) since it lapsed: what was read before is stale.
+    if (now >= this.#lockValidUntil) this.#heads = [];
     const held = await queue.acquireLock(channelId, destination.name, owner, leaseMs);
     this.#lockValidUntil = held ? now + leaseMs : 0;
     return held;
@@ -141,26 +175,27 @@ export class QueueWorker {
 
   async #unorderedStep(): Promise<number> {
     const { queue, channelId, destination, owner, leaseMs, pollMs } = this.#o;
-    const state = await queue.destinationState(channelId, destination.name);
-    if (state?.paused) return pollMs;
-    if (this.#batch.length === 0) this.#batch = await queue.dueCandidates(channelId, destination.name, batchSize);
-    const candidate = this.#batch.shift();
+    if (await this.#paused(this.#candidates.length > 0)) return pollMs;
+    if (this.#candidates.length === 0) {
+      // Sent items are queued (and leased) until recorded: read the candidates once they are gone.
+      await this.#recorder.settled();
+      this.#candidates = await queue.dueCandidates(channelId, destination.name, batchSize);
+    }
+    const candidate = this.#candidates.shift();
     if (candidate === undefined) {
       const next = await queue.nextDueAt(channelId, destination.name);
       return next ? Math.min(Math.max(next.getTime() - Date.now(), 1), pollMs) : pollMs;
     }
     // Another worker may have taken it since the candidates were read; then simply go on to the next.
     const item = await queue.claim(candidate, owner, leaseMs);
-    if (item) await this.#deliver(item, () => queue.renewItemLease(item._id, owner, leaseMs));
+    if (!item) return 0;
+    const attempt = item.attempts + 1;
+    await this.#settle(item, attempt, await this.#send(item, attempt, () => queue.renewItemLease(item._id, owner, leaseMs)));
     return 0;
   }
 
-  /**
-   * Sends one item while a heartbeat keeps its lease (lock or item lease) alive, then records the result.
-   * True when the item left the queue (sent or given up).
-   */
-  async #deliver(item: QueueItem, renewLease: () => Promise<boolean>): Promise<boolean> {
-    const attempt = item.attempts + 1;
+  /** Sends one item while a heartbeat keeps its lease (lock or item lease) alive. */
+  async #send(item: QueueItem, attempt: number, renewLease: () => Promise<boolean>): Promise<SendResult> {
     this.#heartbeat = setInterval(() => void renewLease().catch(() => false), Math.max(10, Math.floor(this.#o.leaseMs / 3)));
     let result: SendResult;
     try {
@@ -178,14 +213,17 @@ export class QueueWorker {
     } finally {
       clearInterval(this.#heartbeat);
     }
-    return this.#settle(item, attempt, result);
+    return result;
   }
 
+  /** Records the result of an attempt; true when the item left the queue (sent or given up). */
   async #settle(item: QueueItem, attempts: number, result: SendResult): Promise<boolean> {
     if (result.status === 'sent') {
-      await this.#sent(item, attempts, result.response);
+      this.#recorder.add({ item, attempts, response: result.response ?? null });
       return true;
     }
+    // Failures are rare and change the queue's head: record them after the sends before them, one by one.
+    await this.#recorder.settled();
     const { destination } = this.#o;
     const exhausted = result.status === 'failed' || (destination.maxAttempts > 0 && attempts >= destination.maxAttempts);
     if (!exhausted) {
@@ -200,10 +238,7 @@ export class QueueWorker {
     return true;
   }
 
-  async #sent(item: QueueItem, attempts: number, response: string | undefined): Promise<void> {
-    // The message record first: a crash between the two writes re-sends (at least once), never loses.
-    await this.#o.messages.updateDelivery(item.messageId, item.destinationIndex, { state: 'sent', attempts, lastError: null, response: response ?? null });
-    await this.#o.queue.remove(item._id);
+  #recordedSent({ item, attempts }: SentDelivery): void {
     sentTotal.inc(this.#labels());
     this.#o.events.emit('delivery-sent', { channelId: item.channelId, destination: item.destination, messageId: item.messageId, attempts });
   }
@@ -213,7 +248,9 @@ export class QueueWorker {
     await this.#o.queue.reschedule(item._id, attempts, new Date(Date.now() + delay), error);
     await this.#o.messages.updateDelivery(item.messageId, item.destinationIndex, { state: 'queued', attempts, lastError: error, response: response ?? null });
     retriesTotal.inc(this.#labels());
-    this.#o.log.warn('delivery failed, will retry', { messageId: item.messageId, attempts, retryInMs: delay, error });
+    // The peer's or the mapping's error text may quote the message (order numbers, patient ids): debug only.
+    this.#o.log.warn('delivery failed, will retry', { messageId: item.messageId, attempts, retryInMs: delay });
+    this.#o.log.debug('delivery failed, will retry', { messageId: item.messageId }, { error });
     this.#o.events.emit('delivery-retry', this.#event(item, attempts, error));
   }
 
@@ -236,7 +273,8 @@ export class QueueWorker {
 
   #errored(item: QueueItem, attempts: number, error: string): void {
     deliveryErrorsTotal.inc(this.#labels());
-    this.#o.log.error('delivery failed for good', { messageId: item.messageId, attempts, error });
+    this.#o.log.error('delivery failed for good', { messageId: item.messageId, attempts });
+    this.#o.log.debug('delivery failed for good', { messageId: item.messageId }, { error });
     this.#o.events.emit('delivery-error', this.#event(item, attempts, error));
   }
 
@@ -250,9 +288,11 @@ export class QueueWorker {
 
   async #refreshDepth(): Promise<void> {
     const now = Date.now();
-    if (now - this.#depthAt < depthRefreshMs) return;
+    if (now - this.#depthAt < this.#depthEveryMs) return;
     this.#depthAt = now;
-    setQueueDepth(this.#o.channelId, this.#o.destination.name, await this.#o.queue.depth(this.#o.channelId, this.#o.destination.name));
+    const depth = await this.#o.queue.depth(this.#o.channelId, this.#o.destination.name);
+    this.#depthEveryMs = Math.max(depthRefreshMs, (Date.now() - now) * depthCostFactor);
+    setQueueDepth(this.#o.channelId, this.#o.destination.name, depth);
   }
 }
 

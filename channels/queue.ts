@@ -170,16 +170,11 @@ export class DeliveryQueue {
   }
 
   /**
-   * The oldest items of a destination, due or not (ordered delivery: only the lock holder calls this). Workers
-   * take a batch and then re-read each item by id before sending it: a sorted query costs a pass over the
-   * destination's items on an engine that cannot walk an index in order, a read by id does not.
+   * The oldest items of a destination, due or not (ordered delivery: only the lock holder calls this). The
+   * worker takes a batch and sends from it while it keeps the lock: nobody else changes those items meanwhile.
    */
   async heads(channelId: string, destination: string, limit: number): Promise<QueueItem[]> {
     return this.#items.find({ queue: destinationKey(channelId, destination) }).sort({ seq: 1 }).limit(limit).toArray();
-  }
-
-  async item(itemId: string): Promise<QueueItem | null> {
-    return this.#items.findOne({ _id: itemId });
   }
 
   /** Ids of the oldest due items nobody holds (unordered delivery); claim each with claim(). */
@@ -217,6 +212,11 @@ export class DeliveryQueue {
 
   async remove(itemId: string): Promise<void> {
     await this.#items.deleteOne({ _id: itemId });
+  }
+
+  async removeMany(itemIds: readonly string[]): Promise<void> {
+    if (itemIds.length === 0) return;
+    await this.#items.deleteMany({ _id: { $in: [...itemIds] } });
   }
 
   /** Records a failed attempt and when to try again; releases the item's lease. */

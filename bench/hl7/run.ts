@@ -153,6 +153,16 @@ Writes of one event-loop turn share one commit and one fdatasync, which runs on 
 event loop keeps serving sockets meanwhile (store/embedded/engine.ts); a message costs one such write group
 (channels/pipeline.ts). What is left is mostly that wait: each connection has one message in flight, so the
 rate is about connections ÷ (processing + one commit and fdatasync).
+
+The queued row adds an ordered MLLP destination: one message in flight, the next sent only after the ACK of the
+previous one (so a failing message blocks those behind it, as HL7 receivers expect). Sent deliveries are
+recorded (message state, queue item removed) in groups while the worker goes on sending
+(channels/sent-recorder.ts), so delivery no longer waits for a commit and fdatasync per message; a crash
+re-sends only what was sent but not yet recorded. Receiving and delivering then share one event loop. When
+"delivered" is below "ACKed", the queue still held a backlog when the senders stopped; the worker drained
+it afterwards. In a CPU profile of such a drain (\`node --cpu-prof\`), the largest single cost per delivered
+message is the embedded store's updateOne of the message's delivery state (mingo's update, about a fifth of
+the process's time).
 `;
 console.log(markdown);
 await writeSection('hl7', markdown);

@@ -43,6 +43,27 @@ test('ordered: an outage blocks the head, then every message arrives once, in or
   t.true((items.find((m) => m.destinations[0]!.attempts > 1)?.destinations[0]?.lastError) === null, 'a later success clears the last error');
 });
 
+test('ordered: a backlog longer than one read batch is delivered once, in order, and every delivery is recorded sent', async (t) => {
+  const { engine, peers } = await setup(t);
+  const ris = peers.peer('ris');
+  const sent: string[] = [];
+  engine.events.on('delivery-sent', (e) => sent.push(e.messageId));
+  await engine.saveDefinition(channelJson('orders', [peerDestination('ris', 'ris')]));
+  await engine.pauseDestination('orders', 'ris');
+  // Received concurrently, as from several MLLP connections: the queue keeps the order they were stored in.
+  const outcomes = await Promise.all(Array.from({ length: 130 }, (_, i) => peers.receive('orders', jsonMessage({ n: i + 1 }))));
+  t.true(outcomes.every((o) => o.status === 'accepted'));
+  await engine.resumeDestination('orders', 'ris');
+  await waitFor('all delivered and recorded', () => sent.length === 130);
+  t.is(ris.delivered.length, 130, 'nothing is sent twice');
+  const order = new Map(outcomes.map((o, i) => [o.messageId, i]));
+  const delivered = ris.delivered.map((m) => order.get(m.messageId) ?? -1);
+  t.deepEqual(delivered, [...delivered].sort((a, b) => a - b), 'in queue order');
+  t.deepEqual(sent, ris.delivered.map((m) => m.messageId), 'recorded in the order sent');
+  t.is((await engine.queueDepths('orders'))[0]?.depth, 0);
+  t.is((await engine.searchMessages({ channelId: 'orders', destination: 'ris', state: 'sent', limit: 500 })).total, 130);
+});
+
 test('unordered: a failing item is moved aside and the others go ahead', async (t) => {
   const { engine, peers } = await setup(t);
   const pacs = peers.peer('pacs');
