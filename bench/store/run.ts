@@ -1,7 +1,8 @@
 // The embedded engine against raw node:sqlite doing the same work in the same run: batched inserts, single
-// (one commit each) inserts and indexed lookups, at 100k and 1M documents. Both sides use the same durability
-// (WAL, synchronous=FULL) so the ratio is the cost of the engine (MongoDB semantics, typed JSON, index side
-// tables), not of different settings. `npm run bench -- store`; BENCH_STORE_SIZES=10000 for a quick run.
+// (one commit each) inserts and indexed lookups, at 100k and 1M documents. Both sides give the same durability
+// (every write on disk before it counts as done: raw with synchronous=FULL, the engine with NORMAL plus its own
+// fdatasync of the WAL before a write resolves) so the ratio is the cost of the engine (MongoDB semantics, typed
+// JSON, index side tables), not of different guarantees. `npm run bench -- store`; BENCH_STORE_SIZES=10000 for a quick run.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -183,13 +184,15 @@ await writeSection(
 
 \`npm run bench -- store\` — ${machineLine()}
 
-Same documents, same durability (WAL, synchronous=FULL) on both sides, same run; each figure is the median of
+Same documents, same durability on both sides (a write is on disk before it counts as done: raw node:sqlite with
+WAL and synchronous=FULL; the engine with WAL, synchronous=NORMAL and its own fdatasync of the WAL, on the thread
+pool, before a write's promise resolves), same run; each figure is the median of
 ${ROUNDS} rounds that alternate which side goes first (the machine is shared, so single rounds are noisy). Raw node:sqlite stores
 \`JSON.stringify\` text with a \`json_extract\` expression index; the embedded engine adds MongoDB semantics
 (mingo), typed JSON (Date/ObjectId round-trip), a generated ObjectId \`_id\` with its unique key, and an index side
 table. **embedded/raw** is embedded time ÷ raw time (1.00 = same speed, 2.00 = twice as slow). Concurrent
-callers of the embedded engine share commits (group commit: writes of one event-loop turn, one fsync; each
-promise still resolves only after its COMMIT); plain node:sqlite code commits each insert on its own.
+callers of the embedded engine share commits (group commit: writes of one event-loop turn, one commit and one
+fdatasync; each promise resolves only after both); plain node:sqlite code commits each insert on its own.
 
 | operation | documents | embedded ops/s | raw node:sqlite ops/s | embedded/raw |
 | --- | ---: | ---: | ---: | ---: |
