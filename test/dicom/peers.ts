@@ -75,14 +75,18 @@ export interface OrthancPeer extends Peer {
   get(pathname: string): Promise<unknown>;
 }
 
-/** Orthanc with its own config: loopback HTTP only, our SCU's AE title as a known modality. */
-export async function startOrthanc(dir: string, hubAe: string): Promise<OrthancPeer> {
-  const port = await freePort();
+/**
+ * Orthanc with its own config: loopback HTTP only, our SCU's AE title as a known modality. A test may fix the
+ * DICOM port, so a PACS that was down comes back where the hub keeps sending.
+ */
+export async function startOrthanc(dir: string, hubAe: string, options: { aeTitle?: string; port?: number } = {}): Promise<OrthancPeer> {
+  const aeTitle = options.aeTitle ?? 'ORTHANC';
+  const port = options.port ?? (await freePort());
   const httpPort = await freePort();
   await mkdir(path.join(dir, 'storage'), { recursive: true });
   const config = {
     Name: 'rso-test-pacs',
-    DicomAet: 'ORTHANC',
+    DicomAet: aeTitle,
     DicomPort: port,
     HttpPort: httpPort,
     RemoteAccessAllowed: false,
@@ -101,7 +105,7 @@ export async function startOrthanc(dir: string, hubAe: string): Promise<OrthancP
   return {
     port,
     httpPort,
-    aeTitle: 'ORTHANC',
+    aeTitle,
     child,
     stop: () => stopChild(child),
     get: async (pathname) => {

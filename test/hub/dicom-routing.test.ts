@@ -9,14 +9,14 @@ import { DicomScp, type StoredInstance } from '../../dicom/scp.ts';
 import { setLogLevel } from '../../runtime/log.ts';
 import { until } from '../support/channels.ts';
 import { freePort, startHub, stopHub, tempDir, waitHealthy, type HubProcess } from '../support/hub-process.ts';
-import { missingBinaries } from '../dicom/peers.ts';
+import { missingBinaries, startOrthanc } from '../dicom/peers.ts';
 import {
   acknowledged,
   dicomTestConfig,
+  hubAe,
   imagingStudy,
   orthancInstances,
   pacsDeliveries,
-  startOrthancOn,
   storescu,
   studiesToPacsChannel,
   valleyFacility,
@@ -42,7 +42,7 @@ async function hubFor(pacs: { aeTitle: string; port: number }, dataDir?: string)
 }
 
 test('after the quiet time the whole study reaches the radiologist PACS, filed under the exam number', async (t) => {
-  const orthanc = await startOrthancOn(await tempDir('orthanc'), await freePort(), await freePort(), 'RSO_PACS');
+  const orthanc = await startOrthanc(await tempDir('orthanc'), hubAe, { aeTitle: 'RSO_PACS' });
   t.teardown(() => orthanc.stop());
   const hub = await hubFor({ aeTitle: 'RSO_PACS', port: orthanc.port });
   t.teardown(() => void stopHub(hub, 'SIGKILL'));
@@ -74,7 +74,7 @@ test('with the PACS down the study waits in the queue and is delivered once the 
   t.is(waiting?.state, 'queued');
   t.regex(waiting?.lastError ?? '', /0\/3 instances stored at RSO_PACS; 0 refused, 3 not sent/);
 
-  const orthanc = await startOrthancOn(await tempDir('orthanc'), port, await freePort(), 'RSO_PACS');
+  const orthanc = await startOrthanc(await tempDir('orthanc'), hubAe, { aeTitle: 'RSO_PACS', port });
   t.teardown(() => orthanc.stop());
   await until(async () => (await orthancInstances(orthanc, study.studyInstanceUid)).uids.length === 3, 30_000, 'the study at the PACS');
   await until(async () => (await pacsDeliveries(hub))[0]?.state === 'sent', 10_000, 'the delivery sent');
@@ -82,7 +82,7 @@ test('with the PACS down the study waits in the queue and is delivered once the 
 });
 
 test('a hub killed mid-study loses no instance it acknowledged: all of them reach the PACS after restart', async (t) => {
-  const orthanc = await startOrthancOn(await tempDir('orthanc'), await freePort(), await freePort(), 'RSO_PACS');
+  const orthanc = await startOrthanc(await tempDir('orthanc'), hubAe, { aeTitle: 'RSO_PACS' });
   t.teardown(() => orthanc.stop());
   const dataDir = await tempDir('hub-kill');
   const hub = await hubFor({ aeTitle: 'RSO_PACS', port: orthanc.port }, dataDir);

@@ -1,14 +1,12 @@
 // Shared set-up of the DICOM workflow tests through the real hub process: the sample facility (with its
 // radiologist PACS pointed wherever the test wants), a hub config with a short quiet time, studies written with
 // test/dicom/make-instance.ts and sent with dcmtk's storescu, and FHIR/index look-ups.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Bundle, ImagingStudy } from '@medplum/fhirtypes';
 import { parseFileMeta } from '../../dicom/part10.ts';
 import { spec, uid, writeInstance, type InstanceSpec } from '../dicom/make-instance.ts';
-import { dcmtkEnv, runTool, waitForPort, type CommandResult } from '../dicom/peers.ts';
+import { runTool, type CommandResult } from '../dicom/peers.ts';
 import { api, defaultTestConfig, repoRoot, tempDir, type HubProcess } from '../support/hub-process.ts';
 
 export const hubAe = 'RSO_HUB';
@@ -130,56 +128,6 @@ export async function pacsDeliveries(hub: HubProcess): Promise<DeliveryView[]> {
     if (delivery) views.push(delivery);
   }
   return views;
-}
-
-export interface OrthancOnPort {
-  port: number;
-  httpPort: number;
-  stop(): Promise<void>;
-  get(pathname: string): Promise<unknown>;
-}
-
-/**
- * Orthanc on a chosen DICOM port with its data in `dir` (test/dicom/peers.ts picks a port itself): a PACS that
- * is down and comes back must come back where the hub keeps sending.
- */
-export async function startOrthancOn(dir: string, port: number, httpPort: number, aeTitle: string): Promise<OrthancOnPort> {
-  await mkdir(path.join(dir, 'storage'), { recursive: true });
-  const configFile = path.join(dir, 'orthanc.json');
-  await writeFile(
-    configFile,
-    JSON.stringify({
-      Name: 'rso-test-pacs',
-      DicomAet: aeTitle,
-      DicomPort: port,
-      HttpPort: httpPort,
-      RemoteAccessAllowed: false,
-      AuthenticationEnabled: false,
-      StorageDirectory: path.join(dir, 'storage'),
-      IndexDirectory: path.join(dir, 'storage'),
-      DicomModalities: { hub: [hubAe, '127.0.0.1', 104] },
-      DicomCheckModalityHost: false,
-      Plugins: [],
-    }),
-  );
-  const child = spawn('Orthanc', [configFile], { stdio: 'ignore', env: dcmtkEnv });
-  await waitForPort(httpPort, 'Orthanc HTTP');
-  await waitForPort(port, 'Orthanc DICOM');
-  return {
-    port,
-    httpPort,
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      await exited;
-    },
-    get: async (pathname) => {
-      const response = await fetch(`http://127.0.0.1:${httpPort}${pathname}`);
-      if (!response.ok) throw new Error(`Orthanc ${pathname}: HTTP ${response.status}`);
-      return response.json();
-    },
-  };
 }
 
 /** SOP Instance UIDs Orthanc holds for the study. */
