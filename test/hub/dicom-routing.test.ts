@@ -91,7 +91,9 @@ test('a hub killed mid-study loses no instance it acknowledged: all of them reac
   const study = await writeStudy(40, { patientId: 'V888003', accessionNumber: 'ACC-R-3', pixelBytes: 1024 * 1024 });
   const studyDir = path.join(dataDir, 'dicom', 'studies', study.studyInstanceUid);
   const sending = storescu(hub, 'VALLEY_CT', study.files);
-  await until(async () => (await readdir(studyDir).catch(() => [])).length >= 5, 30_000, 'the first instances stored');
+  // storescu sends one instance at a time, after the answer to the one before: once the 6th file is in the
+  // study folder, storescu has had the answers to the first 5.
+  await until(async () => (await readdir(studyDir).catch(() => [])).length >= 6, 30_000, 'the first instances stored');
   hub.child.kill('SIGKILL');
   await hub.exited;
   const result = await sending;
