@@ -40,11 +40,19 @@ export function applyUpdate(doc: Document, update: UpdateSpec, filter: Document 
   }
   const { $setOnInsert, ...operators } = update;
   try {
-    if (Object.keys(operators).length > 0) applyOperators(doc, operators, arrayFilters, inserting ? undefined : filter, { queryOptions });
+    // mingo compiles the filter into a query on every call; it is only needed to resolve a positional `$`
+    // (the document was already matched), so it is passed only then.
+    const condition = inserting || !usesPositional(operators) ? undefined : filter;
+    if (Object.keys(operators).length > 0) applyOperators(doc, operators, arrayFilters, condition, { queryOptions });
     if (inserting && isPlainObject($setOnInsert)) applyOperators(doc, { $set: $setOnInsert }, undefined, undefined, { queryOptions });
   } catch (error) {
     throw asServerError(error);
   }
+}
+
+/** True when a field path of the update has a positional `$` segment (`items.$.qty`), which the filter resolves. */
+function usesPositional(operators: Document): boolean {
+  return Object.values(operators).some((fields) => isPlainObject(fields) && Object.keys(fields).some((path) => path.split('.').includes('$')));
 }
 
 /** mingo's messages are MongoDB's; give them the server's codes so callers can tell them apart. */

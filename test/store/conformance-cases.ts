@@ -366,6 +366,12 @@ add('$addToSet adds only missing values', async (t, c) => {
   t.deepEqual((await c.findOne({ name: 'x' }))!['set'], ['a', 'b', 'c']);
 });
 
+add('the all-positional $[] updates every array element', async (t, c) => {
+  await c.insertOne({ name: 'x', grades: [80, 85, 90] });
+  await c.updateOne({ name: 'x' }, { $inc: { 'grades.$[]': 10 } } as never);
+  t.deepEqual((await c.findOne({ name: 'x' }))!['grades'], [90, 95, 100]);
+});
+
 add('$pull removes values matching a condition', async (t, c) => {
   await c.insertOne({ name: 'x', scores: [1, 5, 8, 3, 9] });
   await c.updateOne({ name: 'x' }, { $pull: { scores: { $gte: 8 } } } as never);
