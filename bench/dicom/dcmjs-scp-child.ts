@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { buildFileMeta } from '../../dicom/part10.ts';
 import { isStorageSopClass } from '../../dicom/sop-classes.ts';
-import { freePort } from './free-port.ts';
+import { freePort } from '../../test/support/hub-process.ts';
 
 const { Scp, Server, constants, responses } = dimse;
 type Association = Parameters<InstanceType<typeof Scp>['associationRequested']>[0];

@@ -13,8 +13,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { machineLine, writeSection } from '../report.ts';
-import { freePort } from './free-port.ts';
+import { freePort } from '../../test/support/hub-process.ts';
 import { spec, writeInstance } from '../../test/dicom/make-instance.ts';
+import { waitForPort } from '../../test/dicom/peers.ts';
 
 const here = import.meta.dirname;
 const node = process.execPath;
@@ -75,7 +76,7 @@ async function startStorescp(dir: string): Promise<Receiver> {
   const port = await freePort();
   // +B: store the data set exactly as received, the same work the hub's SCP does (no re-encoding).
   const child = spawn('storescp', ['+B', '-aet', 'STORESCP', '-od', dir, String(port)], { env: dcmtkEnv, stdio: 'ignore' });
-  await waitForPort(port);
+  await waitForPort(port, 'storescp');
   return { port, aeTitle: 'STORESCP', child, dir };
 }
 
@@ -94,27 +95,10 @@ async function startDcmjsScp(dir: string): Promise<Receiver> {
   const lines = createInterface({ input: child.stdout! });
   for await (const line of lines) {
     const { port } = JSON.parse(line) as { port: number };
-    await waitForPort(port);
+    await waitForPort(port, 'the SCP under test');
     return { port, aeTitle: 'HUB', child, dir };
   }
   throw new Error('dcmjs-scp-child exited before listening');
-}
-
-async function waitForPort(port: number): Promise<void> {
-  const { connect } = await import('node:net');
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`nothing listens on ${port}`);
 }
 
 /** Runs a sender under /usr/bin/time for its peak RSS; resolves with wall seconds and its stdout. */
