@@ -19,21 +19,13 @@ import { encodeFrame, MllpDecoder } from '../../hl7/mllp-framer.ts';
 import { registerHl7Connectors } from '../../hl7/register.ts';
 import { createLogger, setLogLevel } from '../../runtime/log.ts';
 import { openStore } from '../../store/open.ts';
+import { freePort } from '../../test/support/hub-process.ts';
 import { machineLine, percentile, writeSection } from '../report.ts';
 
 const total = Number(process.env['HL7_BENCH_MESSAGES'] ?? 10_000);
 
 let peakRss = 0;
 const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as net.AddressInfo).port;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 interface Result {
   label: string;

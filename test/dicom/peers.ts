@@ -3,9 +3,10 @@
 // is a test failure, not a skip, so a broken CI image cannot pass silently.
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { freePort } from '../support/hub-process.ts';
+import type { TestFn } from 'ava';
+import { freePort, tempDir } from '../support/hub-process.ts';
 
 /** dcmtk honours TCP_NODELAY=1; without it small transfers stall on delayed ACKs (PEERS.md). */
 export const dcmtkEnv = { ...process.env, TCP_NODELAY: '1' };
@@ -113,5 +114,21 @@ export async function startOrthanc(dir: string, hubAe: string, options: { aeTitl
       if (!response.ok) throw new Error(`Orthanc ${pathname}: HTTP ${response.status}`);
       return response.json();
     },
+  };
+}
+
+/**
+ * A temp-dir maker for one test file: every dir it makes is removed when the file's tests are done, so large
+ * instances do not pile up in /tmp across runs.
+ */
+export function removedAfterTests(test: TestFn): (prefix: string) => Promise<string> {
+  const dirs: string[] = [];
+  test.after.always('remove temp dirs', async () => {
+    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+  });
+  return async (prefix) => {
+    const dir = await tempDir(prefix);
+    dirs.push(dir);
+    return dir;
   };
 }

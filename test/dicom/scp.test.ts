@@ -1,7 +1,7 @@
 // The hub's C-STORE/C-ECHO SCP against dcmtk's echoscu and storescu (real processes on loopback), and against
 // the hub's own SCU where a test needs to send bytes dcmtk refuses to send (truncated data sets).
 import test, { type ExecutionContext } from 'ava';
-import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { connect } from 'node:net';
 import { encodeCStoreRq } from '../../dicom/command.ts';
@@ -10,23 +10,13 @@ import { encodeAssociateRq, pDataHeader } from '../../dicom/pdu.ts';
 import { DicomScp, type StoredInstance } from '../../dicom/scp.ts';
 import { sendFiles } from '../../dicom/scu.ts';
 import { setLogLevel } from '../../runtime/log.ts';
-import { tempDir as makeTempDir } from '../support/hub-process.ts';
 import { buildPart10, spec, writeInstance } from './make-instance.ts';
-import { missingBinaries, runTool } from './peers.ts';
+import { missingBinaries, removedAfterTests, runTool } from './peers.ts';
 
 setLogLevel('error');
 const fixtures = path.join(import.meta.dirname, '..', 'fixtures', 'dicom');
 
-/** Temp dirs of this file, removed when its tests are done. */
-const tempDirs: string[] = [];
-async function tempDir(prefix: string): Promise<string> {
-  const dir = await makeTempDir(prefix);
-  tempDirs.push(dir);
-  return dir;
-}
-test.after.always('remove temp dirs', async () => {
-  await Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true })));
-});
+const tempDir = removedAfterTests(test);
 
 test.before('dcmtk is installed (CI: apt-get install -y dcmtk)', (t) => {
   const missing = missingBinaries(['echoscu', 'storescu', 'dump2dcm', 'dcmdump']);

@@ -1,7 +1,7 @@
 // The hub's C-STORE SCU sending stored Part-10 files to real peers: dcmtk's storescp, Orthanc (a real PACS, seen
 // through its REST API), the hub's own SCP, and nobody at all.
 import test from 'ava';
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createServer } from 'node:net';
 import { parseFileMeta } from '../../dicom/part10.ts';
@@ -9,23 +9,14 @@ import { decodeAssociateRq, encodeAssociateAc } from '../../dicom/pdu.ts';
 import { DicomScp, type StoredInstance } from '../../dicom/scp.ts';
 import { sendFiles } from '../../dicom/scu.ts';
 import { setLogLevel } from '../../runtime/log.ts';
-import { freePort, tempDir as makeTempDir } from '../support/hub-process.ts';
+import { freePort } from '../support/hub-process.ts';
 import { spec, writeInstance } from './make-instance.ts';
-import { missingBinaries, runTool, startOrthanc, startStorescp } from './peers.ts';
+import { missingBinaries, removedAfterTests, runTool, startOrthanc, startStorescp } from './peers.ts';
 
 setLogLevel('error');
 const fixtures = path.join(import.meta.dirname, '..', 'fixtures', 'dicom');
 
-/** Temp dirs of this file, removed when its tests are done. */
-const tempDirs: string[] = [];
-async function tempDir(prefix: string): Promise<string> {
-  const dir = await makeTempDir(prefix);
-  tempDirs.push(dir);
-  return dir;
-}
-test.after.always('remove temp dirs', async () => {
-  await Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true })));
-});
+const tempDir = removedAfterTests(test);
 
 test.before('dcmtk and Orthanc are installed (CI: apt-get install -y dcmtk orthanc)', (t) => {
   const missing = missingBinaries(['storescp', 'dump2dcm', 'dcmconv', 'Orthanc']);

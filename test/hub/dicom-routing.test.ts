@@ -4,7 +4,7 @@
 // mid-study loses nothing it acknowledged, and a PACS that refuses some instances gets only those again.
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { DicomScp, type StoredInstance } from '../../dicom/scp.ts';
 import { setLogLevel } from '../../runtime/log.ts';
 import { until } from '../support/channels.ts';
@@ -117,26 +117,32 @@ test('a hub killed mid-study loses no instance it acknowledged: all of them reac
   await until(async () => (await orthancInstances(orthanc, study.studyInstanceUid)).uids.length === 40, 30_000, 'the whole study at the PACS');
 });
 
-test('a PACS that refuses some instances gets only those again, and the message tells which', async (t) => {
+/**
+ * The hub's own SCP as a PACS that answers 0xA700 for the instances `refuse` picks: neither dcmtk's storescp nor
+ * Orthanc can be told to refuse individual instances from the command line. `received` lists every attempt.
+ */
+async function refusingPacs(t: ExecutionContext, aeTitle: string, refuse: (sopInstanceUid: string) => boolean) {
   const received: string[] = [];
-  const refuseOnce = new Set<string>();
-  const pacsDir = await tempDir('flaky-pacs');
-  // The hub's own SCP plays a PACS that answers 0xA700 for chosen instances on their first try: neither
-  // dcmtk's storescp nor Orthanc can be told to refuse individual instances from the command line.
   const pacs = new DicomScp({
-    aeTitle: 'FLAKY_PACS',
+    aeTitle,
     host: '127.0.0.1',
     port: 0,
-    storageDir: pacsDir,
+    storageDir: await tempDir('refusing-pacs'),
     syncStorage: false,
     isKnownCallingAe: () => true,
     onInstanceStored: async (instance: StoredInstance) => {
       received.push(instance.sopInstanceUid);
-      if (refuseOnce.delete(instance.sopInstanceUid)) throw new Error('disk quota exceeded');
+      if (refuse(instance.sopInstanceUid)) throw new Error('refused for the test');
     },
   });
   await pacs.start();
   t.teardown(() => pacs.stop());
+  return { pacs, received };
+}
+
+test('a PACS that refuses some instances gets only those again, and the message tells which', async (t) => {
+  const refuseOnce = new Set<string>();
+  const { pacs, received } = await refusingPacs(t, 'FLAKY_PACS', (uid) => refuseOnce.delete(uid));
   const hub = await hubFor({ aeTitle: 'FLAKY_PACS', port: pacs.port });
   t.teardown(() => void stopHub(hub, 'SIGKILL'));
 
@@ -157,21 +163,8 @@ test('a PACS that refuses some instances gets only those again, and the message 
 });
 
 test('a partial failure is recorded truthfully per instance while it waits for the retry', async (t) => {
-  const pacsDir = await tempDir('refusing-pacs');
   const refused = new Set<string>();
-  const pacs = new DicomScp({
-    aeTitle: 'HALF_PACS',
-    host: '127.0.0.1',
-    port: 0,
-    storageDir: pacsDir,
-    syncStorage: false,
-    isKnownCallingAe: () => true,
-    onInstanceStored: async (instance: StoredInstance) => {
-      if (refused.has(instance.sopInstanceUid)) throw new Error('refused for the test');
-    },
-  });
-  await pacs.start();
-  t.teardown(() => pacs.stop());
+  const { pacs } = await refusingPacs(t, 'HALF_PACS', (uid) => refused.has(uid));
   const hub = await hubFor({ aeTitle: 'HALF_PACS', port: pacs.port });
   t.teardown(() => void stopHub(hub, 'SIGKILL'));
 
