@@ -1,10 +1,11 @@
-// Update documents: mingo applies the operators; this file adds what mingo leaves to the server – the
+// Update documents: mingo applies the operators (plain-update.ts takes the common shapes first); this file adds what mingo leaves to the server – the
 // checks the driver and server make, $setOnInsert, the upsert seed, and the immutability of _id.
 import { update as applyOperators, updateOne as applyPipeline } from 'mingo';
 import { ObjectId, type Document } from 'mongodb';
 import { idKey } from './codec.ts';
 import { badValue, StoreError } from './errors.ts';
 import { isPlainObject } from './keys.ts';
+import { applyPlainUpdate } from './plain-update.ts';
 import { queryOptions } from './query-options.ts';
 
 export type UpdateSpec = Document | Document[];
@@ -43,8 +44,12 @@ export function applyUpdate(doc: Document, update: UpdateSpec, filter: Document 
     // mingo compiles the filter into a query on every call; it is only needed to resolve a positional `$`
     // (the document was already matched), so it is passed only then.
     const condition = inserting || !usesPositional(operators) ? undefined : filter;
-    if (Object.keys(operators).length > 0) applyOperators(doc, operators, arrayFilters, condition, { queryOptions });
-    if (inserting && isPlainObject($setOnInsert)) applyOperators(doc, { $set: $setOnInsert }, undefined, undefined, { queryOptions });
+    if (Object.keys(operators).length > 0 && (arrayFilters !== undefined || !applyPlainUpdate(doc, operators))) {
+      applyOperators(doc, operators, arrayFilters, condition, { queryOptions });
+    }
+    if (inserting && isPlainObject($setOnInsert) && !applyPlainUpdate(doc, { $set: $setOnInsert })) {
+      applyOperators(doc, { $set: $setOnInsert }, undefined, undefined, { queryOptions });
+    }
   } catch (error) {
     throw asServerError(error);
   }

@@ -1,0 +1,183 @@
+// The common update shapes applied directly: $set, $unset, $inc and $max on plain field paths. mingo's update()
+// builds its option and operator tables on every call, which was the largest single cost of draining a delivery
+// queue (a lease, a sent mark and a counter per message; CPU profile of `npm run bench -- hl7`). Everything this
+// file is not sure about (new or removed array elements, positional paths, integer-like field names, conflicting paths, BSON number
+// wrappers, other operators) goes to mingo unchanged, so the semantics stay mingo's;
+// test/store/plain-update.test.ts compares the two on every shape handled here.
+import type { Document } from 'mongodb';
+import { isPlainObject } from './keys.ts';
+
+const handled = new Set(['$set', '$unset', '$inc', '$max']);
+/** A segment MongoDB reads as an array index, and JS would reorder as an integer key of an object. */
+const numericSegment = /^\d+$/;
+
+interface Step {
+  operator: string;
+  parent: Document;
+  /** Missing parents under `parent`, created on apply. */
+  create: string[];
+  field: string;
+  value: unknown;
+}
+
+/**
+ * Applies `operators` to `doc` when every part is a shape handled here, and returns true; otherwise leaves `doc`
+ * untouched and returns false. All checks run before the first change, so a refusal never leaves half an update.
+ */
+export function applyPlainUpdate(doc: Document, operators: Document): boolean {
+  const paths: string[] = [];
+  for (const [operator, fields] of Object.entries(operators)) {
+    if (!handled.has(operator) || !isPlainObject(fields)) return false;
+    for (const [path, value] of Object.entries(fields)) {
+      if (!plainPath(path) || !plainOperand(operator, value)) return false;
+      paths.push(path);
+    }
+  }
+  if (conflicting(paths)) return false;
+  const steps: Step[] = [];
+  for (const [operator, fields] of Object.entries(operators) as [string, Document][]) {
+    for (const [path, value] of Object.entries(fields)) {
+      const step = locate(doc, operator, path, value);
+      if (step === undefined) return false;
+      steps.push(step);
+    }
+  }
+  // Parents are created only now, after every step was found applicable.
+  for (const step of steps) apply(step);
+  return true;
+}
+
+function plainPath(path: string): boolean {
+  if (path === '' || path === '_id' || path.startsWith('_id.')) return false;
+  for (const segment of path.split('.')) {
+    if (segment === '' || segment.startsWith('$')) return false;
+  }
+  return true;
+}
+
+function plainOperand(operator: string, value: unknown): boolean {
+  if (operator === '$inc') return typeof value === 'number';
+  if (operator === '$max') return typeof value === 'number' || value instanceof Date;
+  // undefined is the driver's ignoreUndefined business; leave it to the general path.
+  return value !== undefined;
+}
+
+/** MongoDB refuses `a` beside `a.b` in one update; mingo reports that, so such updates go there. */
+function conflicting(paths: string[]): boolean {
+  if (paths.length < 2) return false;
+  const sorted = [...paths].sort();
+  for (let i = 1; i < sorted.length; i++) {
+    const previous = sorted[i - 1]!;
+    const current = sorted[i]!;
+    if (current === previous || current.startsWith(`${previous}.`)) return true;
+  }
+  return false;
+}
+
+/**
+ * Walks to the field's parent. Missing parents are created on apply (nothing to do for $unset). A numeric segment
+ * is taken only as an existing element of an array (`destinations.0.state`, the per-destination state of a
+ * message); anything else about arrays, and a parent that is null or a scalar, is mingo's case (padding, or the
+ * server's "Cannot create field" error).
+ */
+function locate(doc: Document, operator: string, path: string, value: unknown): Step | undefined {
+  const segments = path.split('.');
+  const field = segments.pop()!;
+  let parent: Document | unknown[] = doc;
+  for (let i = 0; i < segments.length; i++) {
+    const next = child(parent, segments[i]!);
+    if (next === absent) return undefined;
+    if (next === undefined) {
+      if (Array.isArray(parent)) return undefined;
+      if (operator === '$unset') return { operator, parent: {}, create: [], field, value };
+      const create = segments.slice(i);
+      if (create.some((segment) => numericSegment.test(segment)) || numericSegment.test(field)) return undefined;
+      return { operator, parent, create, field, value };
+    }
+    if (!isPlainObject(next) && !Array.isArray(next)) return undefined;
+    parent = next;
+  }
+  if (Array.isArray(parent)) {
+    // Replacing an existing element is plain; $unset of one leaves a null in MongoDB, and a new index pads.
+    if (operator === '$unset' || child(parent, field) === absent || child(parent, field) === undefined) return undefined;
+  } else if (numericSegment.test(field)) {
+    return undefined;
+  }
+  const container = parent as Document;
+  if (!targetFits(operator, container[field], value)) return undefined;
+  return { operator, parent: container, create: [], field, value };
+}
+
+const absent = Symbol('not a plain step');
+
+/** The value under `segment`, undefined when missing, `absent` when the step is not one handled here. */
+function child(parent: Document | unknown[], segment: string): unknown {
+  if (Array.isArray(parent)) {
+    if (!numericSegment.test(segment)) return absent;
+    const index = Number(segment);
+    return index < parent.length ? parent[index] : absent;
+  }
+  // An integer-like key would be placed first by JS but last by MongoDB.
+  if (numericSegment.test(segment)) return absent;
+  return parent[segment];
+}
+
+/** Creates the missing parents of a step; an earlier step of the same update may have made some already. */
+function resolveParent(step: Step): Document {
+  let current = step.parent;
+  for (const segment of step.create) {
+    const next: unknown = current[segment];
+    if (isPlainObject(next)) {
+      current = next;
+      continue;
+    }
+    const created: Document = {};
+    current[segment] = created;
+    current = created;
+  }
+  return current;
+}
+
+function targetFits(operator: string, current: unknown, value: unknown): boolean {
+  if (operator === '$inc') return current === undefined || typeof current === 'number';
+  if (operator === '$max') {
+    if (current === undefined) return true;
+    return typeof value === 'number' ? typeof current === 'number' : current instanceof Date;
+  }
+  return true;
+}
+
+function apply(step: Step): void {
+  const parent = resolveParent(step);
+  const { field, value } = step;
+  switch (step.operator) {
+    case '$set':
+      parent[field] = copy(value);
+      return;
+    case '$unset':
+      delete parent[field];
+      return;
+    case '$inc':
+      parent[field] = ((parent[field] as number | undefined) ?? 0) + (value as number);
+      return;
+    case '$max': {
+      const current = parent[field] as number | Date | undefined;
+      if (current === undefined || current < (value as number | Date)) parent[field] = copy(value);
+      return;
+    }
+  }
+}
+
+/** The stored document must not share objects with the caller's update (the server never would). */
+function copy(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (value instanceof Date) return new Date(value.getTime());
+  if (Array.isArray(value)) return value.map(copy);
+  if (isPlainObject(value)) {
+    const result: Document = {};
+    for (const [key, item] of Object.entries(value)) result[key] = copy(item);
+    return result;
+  }
+  // ObjectId, Binary, Long and the other BSON values are treated as immutable, as the driver does.
+  return value;
+}
