@@ -183,10 +183,10 @@ export class EmbeddedEngine {
   #flushGroup(batch: PendingWrite[]): void {
     const outcomes = this.#write(() =>
       batch.map((item): Outcome => {
-        this.#db.exec('SAVEPOINT hub_write');
+        this.prepare('SAVEPOINT hub_write').run();
         try {
           const value = item.work();
-          this.#db.exec('RELEASE hub_write');
+          this.prepare('RELEASE hub_write').run();
           return { ok: true, value };
         } catch (error) {
           this.#db.exec('ROLLBACK TO hub_write');
@@ -208,7 +208,8 @@ export class EmbeddedEngine {
   }
 
   #write<T>(work: () => T): T {
-    this.#db.prepare('BEGIN IMMEDIATE').run();
+    // Cached like every statement: exec() and an uncached prepare() parse the SQL again on every write.
+    this.prepare('BEGIN IMMEDIATE').run();
     return this.#finish(work);
   }
 
