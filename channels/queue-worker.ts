@@ -49,6 +49,9 @@ export class QueueWorker {
   #depthEveryMs = depthRefreshMs;
   /** Ordered: the head items in queue order, as read while this worker held the lock. */
   #heads: QueueItem[] = [];
+  /** Ordered: the seq of the last item sent since the queue was last read in full. */
+  #lastSentSeq: number | undefined;
+  #failuresSeen = 0;
   /** Unordered: due candidates to claim. */
   #candidates: string[] = [];
   readonly #recorder: SentRecorder;
@@ -106,6 +109,7 @@ export class QueueWorker {
         this.#o.log.error('queue worker step failed', { error: errorText(error) });
         // What was read before may be stale now (a head whose failure could not be recorded): read again.
         this.#heads = [];
+        this.#lastSentSeq = undefined;
         this.#candidates = [];
         waitMs = this.#o.pollMs;
       }
@@ -120,13 +124,10 @@ export class QueueWorker {
     if (await this.#paused(this.#heads.length > 0)) return pollMs;
     if (!(await this.#holdLock())) {
       this.#heads = [];
+      this.#lastSentSeq = undefined;
       return pollMs;
     }
-    if (this.#heads.length === 0) {
-      // Items sent but not yet recorded are still in the queue: read it only once they are gone.
-      await this.#recorder.settled();
-      this.#heads = await queue.heads(channelId, destination.name, batchSize);
-    }
+    if (this.#heads.length === 0) this.#heads = await this.#readHeads();
     // Only the lock holder changes a destination's items, and #takeLock drops this list whenever the lock had
     // lapsed, so what was read under the lock is still what the store holds.
     const head = this.#heads[0];
@@ -136,9 +137,30 @@ export class QueueWorker {
     const attempt = head.attempts + 1;
     const result = await this.#send(head, attempt, () => this.#takeLock());
     if (this.#heads[0] === head) this.#heads.shift();
+    if (result.status === 'sent') this.#lastSentSeq = head.seq;
     // A failed attempt changes the head's attempts and due time (or the pause): read the heads again after it.
     if (!(await this.#settle(head, attempt, result))) this.#heads = [];
     return 0;
+  }
+
+  /**
+   * The next heads in queue order. Items sent but not yet recorded are still in the queue: while the recorder
+   * works, read only what comes after the last item sent, so sending goes on without waiting for a commit and
+   * fdatasync every batch. An item another process enqueued with an earlier seq meanwhile is found by the
+   * full read once the recorder is idle; a group that could not be recorded makes the next read a full one, so
+   * its items are sent again in their place.
+   */
+  async #readHeads(): Promise<QueueItem[]> {
+    const { queue, channelId, destination } = this.#o;
+    const after = this.#lastSentSeq;
+    if (after !== undefined && this.#recorder.busy && this.#recorder.failures === this.#failuresSeen) {
+      const heads = await queue.heads(channelId, destination.name, batchSize, after);
+      if (heads.length > 0) return heads;
+    }
+    await this.#recorder.settled();
+    this.#failuresSeen = this.#recorder.failures;
+    this.#lastSentSeq = undefined;
+    return queue.heads(channelId, destination.name, batchSize);
   }
 
   /**
@@ -167,7 +189,10 @@ export class QueueWorker {
     const { queue, channelId, destination, owner, leaseMs } = this.#o;
     const now = Date.now();
     // Another process may have held the lock (and delivered) since it lapsed: what was read before is stale.
-    if (now >= this.#lockValidUntil) this.#heads = [];
+    if (now >= this.#lockValidUntil) {
+      this.#heads = [];
+      this.#lastSentSeq = undefined;
+    }
     const held = await queue.acquireLock(channelId, destination.name, owner, leaseMs);
     this.#lockValidUntil = held ? now + leaseMs : 0;
     return held;

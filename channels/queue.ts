@@ -4,7 +4,7 @@
 // out, and any process may then claim the item, on the embedded engine and on a MongoDB replica set alike.
 // An ordered destination has one lock document; only its holder touches that destination's items, which is
 // what keeps the head-of-line order across processes.
-import type { HubCollection, HubDb } from '../store/db.ts';
+import type { Filter, HubCollection, HubDb } from '../store/db.ts';
 import { isDuplicateKeyError } from '../store/db.ts';
 
 export interface QueueItem {
@@ -173,8 +173,11 @@ export class DeliveryQueue {
    * The oldest items of a destination, due or not (ordered delivery: only the lock holder calls this). The
    * worker takes a batch and sends from it while it keeps the lock: nobody else changes those items meanwhile.
    */
-  async heads(channelId: string, destination: string, limit: number): Promise<QueueItem[]> {
-    return this.#items.find({ queue: destinationKey(channelId, destination) }).sort({ seq: 1 }).limit(limit).toArray();
+  /** The destination's first items in queue order; `afterSeq` skips those up to that position. */
+  async heads(channelId: string, destination: string, limit: number, afterSeq?: number): Promise<QueueItem[]> {
+    const filter: Filter<QueueItem> = { queue: destinationKey(channelId, destination) };
+    if (afterSeq !== undefined) filter.seq = { $gt: afterSeq };
+    return this.#items.find(filter).sort({ seq: 1 }).limit(limit).toArray();
   }
 
   /** Ids of the oldest due items nobody holds (unordered delivery); claim each with claim(). */

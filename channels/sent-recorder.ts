@@ -5,7 +5,8 @@
 // next group, whose writes are issued together: the embedded engine commits them in one transaction with one
 // fsync (store/embedded/engine.ts), MongoDB gets them pipelined on its connection.
 // Until its group is durable a sent item is still in the queue, so a crash re-sends it (at least once, in
-// order); the worker must not read the queue again before settled(), or it would send such items twice.
+// order); a worker reading its queue again before settled() must skip such items (see QueueWorker), or it would
+// send them twice.
 import { errorText, type Logger } from '../runtime/log.ts';
 import type { MessageStore } from './message-store.ts';
 import type { DeliveryQueue, QueueItem } from './queue.ts';
@@ -28,6 +29,8 @@ export class SentRecorder {
   readonly #o: SentRecorderOptions;
   #waiting: SentDelivery[] = [];
   #draining: Promise<void> | undefined;
+  /** Groups that could not be recorded; their items stay queued, so a reader must read the queue afresh. */
+  failures = 0;
 
   constructor(options: SentRecorderOptions) {
     this.#o = options;
@@ -36,6 +39,11 @@ export class SentRecorder {
   add(delivery: SentDelivery): void {
     this.#waiting.push(delivery);
     this.#draining ??= this.#drain();
+  }
+
+  /** True while some delivery added is not recorded yet: its item is still in the queue. */
+  get busy(): boolean {
+    return this.#draining !== undefined;
   }
 
   /** Resolves once every delivery added so far is recorded (or its group failed and was logged). */
@@ -65,6 +73,7 @@ export class SentRecorder {
       await Promise.all([messages.updateDeliveries(updates), queue.removeMany(group.map(({ item }) => item._id))]);
     } catch (error) {
       // The items stay queued and are sent again once the worker re-reads its queue.
+      this.failures++;
       log.error('could not record sent deliveries; they will be sent again', { count: group.length, error: errorText(error) });
       return;
     }
