@@ -5,21 +5,18 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { registerBuiltinConnectors } from '../../channels/builtin-connectors.ts';
 import { parseChannelDefinition } from '../../channels/definition-schema.ts';
 import { ChannelEngine } from '../../channels/engine.ts';
 import { ChannelRegistry } from '../../channels/registry.ts';
-import { ackRequestOf, buildAck } from '../../hl7/ack.ts';
-import { decodeHl7, encodeHl7 } from '../../hl7/charset.ts';
-import { Hl7Message } from '../../hl7/message.ts';
-import { encodeFrame, MllpDecoder } from '../../hl7/mllp-framer.ts';
 import { registerHl7Connectors } from '../../hl7/register.ts';
 import { createLogger, setLogLevel } from '../../runtime/log.ts';
 import { openStore } from '../../store/open.ts';
 import { freePort } from '../../test/support/hub-process.ts';
+import { startEcho } from './echo.ts';
 import { machineLine, percentile, writeSection } from '../report.ts';
 
 const total = Number(process.env['HL7_BENCH_MESSAGES'] ?? 10_000);
@@ -54,29 +51,33 @@ async function drive(label: string, port: number, connections: number, prefix: s
   return result;
 }
 
-/** The reference: parse, build an ACK, answer; nothing stored. */
-async function startEcho(): Promise<{ port: number; received: () => number; close: () => Promise<void> }> {
-  let received = 0;
-  const server = net.createServer({ noDelay: true }, (socket) => {
-    const decoder = new MllpDecoder({ maxFrameBytes: 2 ** 20 }, {
-      frame: (frame) => {
-        received++;
-        const { text, charset } = decodeHl7(frame);
-        const ack = buildAck(ackRequestOf(Hl7Message.parse(text)), 'AA');
-        socket.write(encodeFrame(encodeHl7(ack.toString(), charset)));
-      },
-      garbage: () => undefined,
-      oversize: () => undefined,
+/** The receiver downstream of the hub, in its own process; it reports each time another `expected` messages arrived. */
+async function startEchoChild(expected: number): Promise<{ port: number; allReceived: (rounds: number) => Promise<void>; close: () => Promise<void> }> {
+  const child = spawn(process.execPath, [path.join(import.meta.dirname, 'echo-child.ts'), String(expected)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout });
+  let reported = 0;
+  let onReport: () => void = () => undefined;
+  const allReceived = async (rounds: number): Promise<void> => {
+    while (reported < rounds) await new Promise<void>((resolve) => (onReport = resolve));
+  };
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`echo child exited with ${code}`)));
+    lines.on('line', (line) => {
+      const report = JSON.parse(line) as { port?: number; received?: number };
+      if (report.port !== undefined) resolve(report.port);
+      if (report.received !== undefined) {
+        reported++;
+        onReport();
+      }
     });
-    socket.on('data', (chunk: Buffer) => decoder.push(chunk));
-    socket.on('error', () => undefined);
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
   return {
-    port: (server.address() as net.AddressInfo).port,
-    received: () => received,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    port,
+    allReceived,
+    close: async () => {
+      child.kill('SIGTERM');
+      if (child.exitCode === null) await once(child, 'exit');
+    },
   };
 }
 
@@ -103,22 +104,40 @@ async function startHub(dir: string, deliverTo?: number): Promise<{ port: number
 
 setLogLevel('error');
 const dir = await mkdtemp(path.join(os.tmpdir(), 'rso-bench-hl7-'));
+const rounds = Number(process.env['HL7_BENCH_ROUNDS'] ?? 3);
 const results: Result[] = [];
+
+/** The round with the median rate: one noisy round on a shared 2-core machine does not make the row. */
+function median(runs: Result[]): Result {
+  return [...runs].sort((a, b) => a.perSecond - b.perSecond)[Math.floor(runs.length / 2)]!;
+}
+
+/** Runs each row `rounds` times, the rows taking turns, so noise hits them alike; keeps each row's median. */
+async function measureRows(drivers: Array<(round: number) => Promise<Result>>): Promise<void> {
+  const runs: Result[][] = drivers.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, driver] of drivers.entries()) runs[i]!.push(await driver(round));
+  }
+  results.push(...runs.map(median));
+}
+
 const echo = await startEcho();
-results.push(await drive('MLLP echo (our framer, no store)', echo.port, 1, 'E1-'));
-results.push(await drive('MLLP echo (our framer, no store)', echo.port, 8, 'E8-'));
-const hub = await startHub(path.join(dir, 'ingest'));
-results.push(await drive('hub: mllp source -> durable store -> ACK', hub.port, 1, 'H1-'));
-results.push(await drive('hub: mllp source -> durable store -> ACK', hub.port, 8, 'H8-'));
-await hub.close();
-const relay = await startHub(path.join(dir, 'relay'), echo.port);
-const before = echo.received();
-const allDelivered = async (): Promise<void> => {
-  while (echo.received() - before < total) await new Promise((resolve) => setTimeout(resolve, 5));
-};
-results.push(await drive('hub, plus queued delivery to an MLLP receiver', relay.port, 8, 'R8-', allDelivered));
-await relay.close();
+await measureRows([
+  (round) => drive('MLLP echo (our framer, no store)', echo.port, 1, `E1${round}-`),
+  (round) => drive('MLLP echo (our framer, no store)', echo.port, 8, `E8${round}-`),
+]);
 await echo.close();
+const hub = await startHub(path.join(dir, 'ingest'));
+await measureRows([
+  (round) => drive('hub: mllp source -> durable store -> ACK', hub.port, 1, `H1${round}-`),
+  (round) => drive('hub: mllp source -> durable store -> ACK', hub.port, 8, `H8${round}-`),
+]);
+await hub.close();
+const ris = await startEchoChild(total);
+const relay = await startHub(path.join(dir, 'relay'), ris.port);
+await measureRows([(round) => drive('hub, plus queued delivery to an MLLP receiver', relay.port, 8, `R8${round}-`, () => ris.allReceived(round + 1))]);
+await relay.close();
+await ris.close();
 clearInterval(rssTimer);
 await rm(dir, { recursive: true, force: true });
 
@@ -130,9 +149,10 @@ const markdown = `## HL7 v2 over MLLP
 
 Command: \`npm run bench -- hl7\` · ${machineLine()}
 
-${fmt(total)} ORM^O01 per row; every sender waits for its ACK before the next message, as HL7 senders do. The
+${fmt(total)} ORM^O01 per row and round; each row is the median of ${rounds} rounds (rows taking turns); every sender waits for its ACK before the next message, as HL7 senders do. The
 senders run in a child process; the hub (or the echo reference) has the benchmark's own process. "delivered"
-is the rate until the last message reached the MLLP receiver downstream (the echo listener).
+is the rate until the last message reached the MLLP receiver downstream (the echo listener, in a third process,
+as a RIS would be).
 
 | path | connections | ACKed msg/s | delivered msg/s | ACK p50 ms | ACK p99 ms |
 | --- | ---: | ---: | ---: | ---: | ---: |
