@@ -1,4 +1,5 @@
-// The common update shapes applied directly: $set, $unset, $inc and $max on plain field paths. mingo's update()
+// The common update shapes applied directly: $set, $unset, $inc, $max and $addToSet (one plain value) on plain
+// field paths. mingo's update()
 // builds its option and operator tables on every call, which was the largest single cost of draining a delivery
 // queue (a lease, a sent mark and a counter per message; CPU profile of `npm run bench -- hl7`). Everything this
 // file is not sure about (new or removed array elements, positional paths, integer-like field names, conflicting paths, BSON number
@@ -7,7 +8,7 @@
 import type { Document } from 'mongodb';
 import { isPlainObject } from './keys.ts';
 
-const handled = new Set(['$set', '$unset', '$inc', '$max']);
+const handled = new Set(['$set', '$unset', '$inc', '$max', '$addToSet']);
 /** A segment MongoDB reads as an array index, and JS would reorder as an integer key of an object. */
 const numericSegment = /^\d+$/;
 
@@ -58,6 +59,8 @@ function plainPath(path: string): boolean {
 function plainOperand(operator: string, value: unknown): boolean {
   if (operator === '$inc') return typeof value === 'number';
   if (operator === '$max') return typeof value === 'number' || value instanceof Date;
+  // One string, number or boolean: equal in BSON exactly when ===. Objects, arrays and $each go to mingo.
+  if (operator === '$addToSet') return typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && !Number.isNaN(value));
   // undefined is the driver's ignoreUndefined business; leave it to the general path.
   return value !== undefined;
 }
@@ -140,6 +143,7 @@ function resolveParent(step: Step): Document {
 
 function targetFits(operator: string, current: unknown, value: unknown): boolean {
   if (operator === '$inc') return current === undefined || typeof current === 'number';
+  if (operator === '$addToSet') return current === undefined || Array.isArray(current);
   if (operator === '$max') {
     if (current === undefined) return true;
     return typeof value === 'number' ? typeof current === 'number' : current instanceof Date;
@@ -160,6 +164,12 @@ function apply(step: Step): void {
     case '$inc':
       parent[field] = ((parent[field] as number | undefined) ?? 0) + (value as number);
       return;
+    case '$addToSet': {
+      const current = parent[field] as unknown[] | undefined;
+      if (current === undefined) parent[field] = [value];
+      else if (!current.includes(value)) current.push(value);
+      return;
+    }
     case '$max': {
       const current = parent[field] as number | Date | undefined;
       if (current === undefined || current < (value as number | Date)) parent[field] = copy(value);

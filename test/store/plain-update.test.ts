@@ -14,6 +14,8 @@ const base = (): Document => ({
   lease: { owner: 'p1', until: new Date(1000) },
   history: [{ at: 1 }],
   rows: [{ n: 1 }, { n: 2 }],
+  tags: ['a'],
+  seen: [3],
   nested: { deep: { n: 1 } },
   nothing: null,
   price: 1.5,
@@ -31,10 +33,11 @@ const direct: Array<[string, Document]> = [
   ['$max number up, number down and new', { $max: { attempts: 5, price: 1, top: 7 } }],
   ['$max date', { $max: { 'lease.until': new Date(2000) } }],
   ['$max date lower', { $max: { 'lease.until': new Date(10) } }],
-  ['operators together', { $set: { state: 'sent' }, $inc: { attempts: 1 }, $unset: { lease: 1 }, $max: { seen: 3 } }],
+  ['operators together', { $set: { state: 'sent' }, $inc: { attempts: 1 }, $unset: { lease: 1 }, $max: { peak: 3 } }],
   ['empty operator', { $set: {} }],
   ['a field of an array element', { $set: { 'history.0.at': 2, 'history.0.by': 'x' }, $inc: { 'rows.1.n': 1 } }],
   ['an existing array element', { $set: { 'rows.0': { n: 9 } } }],
+  ['$addToSet new, present and on a missing field', { $addToSet: { tags: 'b', seen: 3, 'made.list': true } }],
 ];
 
 for (const [name, update] of direct) {
@@ -66,6 +69,9 @@ const refused: Array<[string, Document]> = [
   ['$inc by a non-number', { $inc: { attempts: '1' } }],
   ['$max across types', { $max: { state: 3 } }],
   ['another operator', { $push: { history: { at: 2 } } }],
+  ['$addToSet of an object', { $addToSet: { tags: { a: 1 } } }],
+  ['$addToSet with $each', { $addToSet: { tags: { $each: ['x', 'y'] } } }],
+  ['$addToSet to a field that is not an array', { $addToSet: { state: 'x' } }],
   ['undefined value', { $set: { state: undefined } }],
 ];
 
