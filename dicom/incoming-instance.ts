@@ -74,6 +74,8 @@ export interface IncomingContext {
   temps: TempFiles;
   highWaterMark: number;
   syncStorage: boolean;
+  /** See ScpOptions.handOver: onStored gets the synced temp file and must move or remove it. */
+  handOver: boolean;
 }
 
 /** Safe as a file name and a valid UID (PS3.5 9.1): digits and dots, at most 64 characters. */
@@ -167,14 +169,20 @@ export class IncomingInstance {
       return refusal(error);
     }
     try {
-      await this.#file.commit(instance.filePath);
+      if (this.#context.handOver) {
+        await this.#file.seal();
+        instance.filePath = this.#file.tempPath;
+      } else {
+        await this.#file.commit(instance.filePath);
+      }
     } catch (error) {
       return { status: storeStatus.outOfResources, comment: `cannot write the instance: ${errorCode(error)}` };
     }
     try {
       await onStored(instance);
     } catch (error) {
-      // Not recorded means not accepted: the sender will retry, so do not keep an orphan file.
+      // Not recorded means not accepted: the sender will retry, so do not keep an orphan file (handed over, it
+      // may or may not have been moved yet; the temp name is never reused, so removing it is safe either way).
       await removeQuietly(instance.filePath);
       return { status: storeStatus.outOfResources, comment: `cannot record the instance: ${error instanceof Error ? error.message : String(error)}` };
     }

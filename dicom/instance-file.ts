@@ -127,11 +127,10 @@ export class InstanceFile {
   }
 
   /**
-   * Writes the rest, fdatasyncs (the size is flushed with the data; mtime need not be), renames to `finalPath`
-   * and fsyncs the directory: without that a crash can lose the rename of an instance we already acknowledged
-   * (ext4/xfs journal renames lazily). On any failure the temp file is removed and the error thrown.
+   * Writes the rest and fdatasyncs (the size is flushed with the data; mtime need not be), then closes: the temp
+   * file is complete on disk under its temp name. On any failure the temp file is removed and the error thrown.
    */
-  async commit(finalPath: string): Promise<void> {
+  async seal(): Promise<void> {
     try {
       while (this.#flushing !== undefined) await this.#flushing;
       if (this.#error !== undefined) throw this.#error;
@@ -147,8 +146,21 @@ export class InstanceFile {
       this.#queue = [];
       this.#queued = 0;
       if (this.#sync) await fdatasyncAsync(fd);
-      renameSync(this.tempPath, finalPath);
       this.#close();
+    } catch (error) {
+      this.discard();
+      throw error;
+    }
+  }
+
+  /**
+   * seal(), then the rename to `finalPath` and an fsync of the directory: without that a crash can lose the
+   * rename of an instance we already acknowledged (ext4/xfs journal renames lazily).
+   */
+  async commit(finalPath: string): Promise<void> {
+    await this.seal();
+    try {
+      renameSync(this.tempPath, finalPath);
       if (this.#sync) await this.#directory.sync();
     } catch (error) {
       this.discard();

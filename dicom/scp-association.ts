@@ -33,6 +33,7 @@ export interface AssociationSettings {
   storageDirHandle: FileHandle;
   temps: TempFiles;
   syncStorage: boolean;
+  handOver: boolean;
   maxPduLength: number;
   highWaterMark: number;
   associationRequestTimeoutMs: number;
@@ -203,6 +204,7 @@ export class ScpAssociation {
       temps: this.#settings.temps,
       highWaterMark: this.#settings.highWaterMark,
       syncStorage: this.#settings.syncStorage,
+      handOver: this.#settings.handOver,
     });
   }
 

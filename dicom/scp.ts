@@ -35,6 +35,13 @@ export interface ScpOptions {
    * (tests, benchmarks): like Orthanc's "SyncStorageArea", it trades crash safety for about 1-2 ms per instance.
    */
   syncStorage?: boolean;
+  /**
+   * Hand each instance over as its synced temp file instead of landing it in storageDir (default false).
+   * onInstanceStored then owns the file at `instance.filePath` (in storageDir/.incoming): it moves it where it
+   * belongs, durably, or removes it. The hub's ingest does, so an instance is renamed and its directory synced
+   * once, in its study folder, not twice. What a crash leaves in .incoming is removed at the next start.
+   */
+  handOver?: boolean;
   /** Bytes queued for the disk per association before the socket is paused. */
   highWaterMark?: number;
   associationRequestTimeoutMs?: number;
@@ -125,6 +132,7 @@ export class DicomScp {
       storageDirHandle: directory,
       temps,
       syncStorage: options.syncStorage ?? true,
+      handOver: options.handOver ?? false,
       maxPduLength: options.maxPduLength ?? 256 * 1024,
       highWaterMark: options.highWaterMark ?? 1024 * 1024,
       associationRequestTimeoutMs: options.associationRequestTimeoutMs ?? 30_000,

@@ -1,7 +1,7 @@
 // The hub's C-STORE/C-ECHO SCP against dcmtk's echoscu and storescu (real processes on loopback), and against
 // the hub's own SCU where a test needs to send bytes dcmtk refuses to send (truncated data sets).
 import test, { type ExecutionContext } from 'ava';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { connect } from 'node:net';
 import { encodeCStoreRq } from '../../dicom/command.ts';
@@ -238,4 +238,40 @@ test('two modalities sending at the same time both get their instances stored', 
   t.is(hub.stored.length, 6);
   t.is(new Set(hub.stored.map((instance) => instance.associationId)).size, 2);
   t.is((await storageListing(hub.storageDir)).length, 6);
+});
+
+test('hand-over mode: onInstanceStored gets the complete, synced temp file to move, and a refused one is removed', async (t) => {
+  const storageDir = await tempDir('dicom-scp-handover');
+  const kept = path.join(storageDir, 'kept');
+  const handed: string[] = [];
+  const scp = new DicomScp({
+    aeTitle: 'RSO_HUB',
+    host: '127.0.0.1',
+    port: 0,
+    storageDir,
+    handOver: true,
+    isKnownCallingAe: (ae) => ae === 'CT_SCANNER',
+    onInstanceStored: async (instance) => {
+      handed.push(instance.filePath);
+      if (instance.sopInstanceUid.endsWith('.2')) throw new Error('store is read-only');
+      await mkdir(kept, { recursive: true });
+      await rename(instance.filePath, path.join(kept, `${instance.sopInstanceUid}.dcm`));
+    },
+    stopTimeoutMs: 2000,
+  });
+  await scp.start();
+  t.teardown(() => scp.stop());
+  const dir = await tempDir('dicom-src');
+  const first = spec({ pixelBytes: 400_000 });
+  const files = [path.join(dir, 'a.dcm'), path.join(dir, 'b.dcm')];
+  const sent = await writeInstance(files[0]!, { ...first, sopInstanceUid: '1.2.826.0.1.3680043.8.498.77.1' });
+  await writeInstance(files[1]!, { ...spec({ pixelBytes: 1000 }), sopInstanceUid: '1.2.826.0.1.3680043.8.498.77.2' });
+  const result = await runTool('storescu', ['-v', '-nh', '-aet', 'CT_SCANNER', '-aec', 'RSO_HUB', '127.0.0.1', String(scp.port), ...files]);
+  t.regex(result.stderr + result.stdout, /Received Store Response \(Success\)/);
+  t.regex(result.stderr + result.stdout, /Received Store Response \(Refused: OutOfResources\)/, 'the refused instance gets a failure status');
+  t.is(handed.length, 2);
+  for (const handedPath of handed) t.is(path.dirname(handedPath), path.join(storageDir, '.incoming'), 'handed over from the temp folder');
+  const moved = await readFile(path.join(kept, '1.2.826.0.1.3680043.8.498.77.1.dcm'));
+  t.true(datasetOf(moved, 'moved').equals(datasetOf(sent, 'sent')), 'the handed-over file is the complete instance');
+  t.deepEqual(await storageListing(storageDir), ['kept'], 'nothing landed in the storage dir itself, and the refused temp file is gone');
 });
