@@ -75,6 +75,7 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
     syncStorage: true,
     log: log.child({ part: 'dicom-ingest' }),
   });
+  parts.add('dicom-ingest', ingest);
 
   const engine = new ChannelEngine({ db: store.db, registry: hubRegistry(exams, { index: studies, aeTitle: config.dicom.aeTitle }), instance, log: log.child({ part: 'channels' }) });
   await parts.start('channels', engine, async (e) => {
@@ -130,6 +131,8 @@ async function startScp(config: HubConfig, exams: ExamService, ingest: StudyInge
     host: config.dicom.host,
     port: config.dicom.port,
     storageDir: config.dicom.storageDir,
+    // The ingest moves each file into its study folder itself: one rename and one directory sync per instance.
+    handOver: true,
     log: log.child({ part: 'dicom' }),
     isKnownCallingAe: async (ae) => (await exams.facilities.findByAeTitle(ae)) !== undefined,
     onInstanceStored: async (instance) => {

@@ -7,7 +7,7 @@
 // <storageDir>/<SOP UID>.dcm and a resend overwrites that landing name, so the indexed copy must live
 // elsewhere: with duplicateInstances 'ignore' the first copy stays untouched, and a failed resend (the SCP
 // removes its landing file when recording fails) can never delete an acknowledged instance.
-import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { ChangeSource } from '../exams/change.ts';
 import type { Facility } from '../exams/facility.ts';
@@ -15,6 +15,7 @@ import type { ExamService } from '../exams/service.ts';
 import type { Logger } from '../runtime/log.ts';
 import type { StoredInstance } from './incoming-instance.ts';
 import type { StudyCompletion } from './study-completion.ts';
+import { StudyFolders } from './study-folders.ts';
 import type { InstanceRecord, MatchMethod, StudyIndex, StudyRecord } from './study-index.ts';
 import { dicomDate, matchStudy, type StudyTags } from './study-matching.ts';
 
@@ -45,7 +46,7 @@ export interface IngestOptions {
   storageDir: string;
   duplicateInstances: 'replace' | 'ignore';
   studyQuietSeconds: number;
-  /** fsync the study directory after each move (as the SCP does for its own rename). */
+  /** fsync the study folder after each move (as the SCP does for its own rename). */
   syncStorage: boolean;
   log: Logger;
 }
@@ -63,8 +64,11 @@ export class StudyIngest {
   /** Instances of one study are matched one at a time: the first decides the exam, the rest follow it. */
   readonly #studyLocks = new Map<string, Promise<unknown>>();
 
+  readonly #folders: StudyFolders;
+
   constructor(options: IngestOptions) {
     this.#options = options;
+    this.#folders = new StudyFolders(path.join(options.storageDir, 'studies'));
   }
 
   /** Where an instance is kept for good. */
@@ -96,20 +100,31 @@ export class StudyIngest {
       const study = await index.study(existing.studyInstanceUid);
       return { status: 'duplicate-ignored', filePath: existing.filePath, ...matchOf(study) };
     }
-    const filePath = await this.#keep(instance);
+    const { filePath, synced } = this.#keep(instance);
     const receivedAt = new Date().toISOString();
-    const { added, previous } = await index.putInstance(instanceRecord(instance, origin, filePath, receivedAt));
+    // The instance record and the study touch are issued together, so the embedded engine commits them with one
+    // fdatasync (MongoDB gets them pipelined); the directory sync of the move runs meanwhile. All three are awaited
+    // before the sender hears success. A crash in between leaves an unacknowledged instance, which the sender
+    // sends again: a record without its file is stored anew, since duplicates are judged by the file too.
+    const expectAdded = existing === undefined;
+    const [put, touched] = await Promise.all([
+      index.putInstance(instanceRecord(instance, origin, filePath, receivedAt)),
+      index.touchStudy({
+        ...studyTags(instance),
+        studyInstanceUid: instance.studyInstanceUid,
+        facility: origin.facility.code,
+        seriesInstanceUid: instance.seriesInstanceUid,
+        added: expectAdded,
+        receivedAt,
+        quietMs: this.#options.studyQuietSeconds * 1000,
+        source: origin.source,
+      }),
+      synced,
+    ]);
+    const { added, previous } = put;
+    // Another process indexed the same instance between our read and our insert: it counted it already.
+    const study = added === expectAdded ? touched : await index.uncount(instance.studyInstanceUid);
     if (previous && previous.filePath !== filePath) await unlink(previous.filePath).catch(() => undefined);
-    const study = await index.touchStudy({
-      ...studyTags(instance),
-      studyInstanceUid: instance.studyInstanceUid,
-      facility: origin.facility.code,
-      seriesInstanceUid: instance.seriesInstanceUid,
-      added,
-      receivedAt,
-      quietMs: this.#options.studyQuietSeconds * 1000,
-      source: origin.source,
-    });
     const matched = await this.#match(study, instance, origin);
     await this.#options.completion.studyTouched(study);
     return { status: 'stored', filePath, examNumber: matched.examNumber, matchedBy: matched.method };
@@ -141,19 +156,16 @@ export class StudyIngest {
     return match;
   }
 
-  /** Moves the landed file to its study folder; the move is made durable before the instance is indexed. */
-  async #keep(instance: IngestInstance): Promise<string> {
+  /** Moves the received file to its study folder; `synced` settles once the move is durable. */
+  #keep(instance: IngestInstance): { filePath: string; synced: Promise<void> } {
     const target = this.pathFor(instance.studyInstanceUid, instance.sopInstanceUid);
-    if (instance.filePath === target) return target;
-    const studyDir = path.dirname(target);
-    const created = await mkdir(studyDir, { recursive: true });
-    await rename(instance.filePath, target);
-    if (this.#options.syncStorage) {
-      // A new folder's own entry lives in its parent: sync that too, or a crash could lose the whole folder.
-      if (created !== undefined) await syncDirectory(path.dirname(studyDir));
-      await syncDirectory(studyDir);
-    }
-    return target;
+    if (instance.filePath === target) return { filePath: target, synced: Promise.resolve() };
+    return this.#folders.move(instance.filePath, instance.studyInstanceUid, path.basename(target), this.#options.syncStorage);
+  }
+
+  /** Closes the study folders kept open. */
+  async stop(): Promise<void> {
+    await this.#folders.close();
   }
 
   async #withStudyLock<T>(studyUid: string, work: () => Promise<T>): Promise<T> {
@@ -245,13 +257,4 @@ async function exists(filePath: string): Promise<boolean> {
     () => true,
     () => false,
   );
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }

@@ -50,6 +50,9 @@ export class StudyCompletion {
 
   /** After an instance was indexed: make sure one completion job is pending for its study. */
   async studyTouched(study: StudyRecord): Promise<void> {
+    // The touch returned the study as written: a pending job already covers the new due time (it reads it when
+    // it runs), so most instances of a study cost no write here.
+    if (study.completionScheduled === true) return;
     if (!(await this.#options.index.claimCompletionJob(study._id))) return;
     try {
       await this.#options.scheduler.schedule(new Date(study.completeDueAt), studyCompleteJob, { studyInstanceUid: study._id });

@@ -171,6 +171,13 @@ export class StudyIndex {
     return study;
   }
 
+  /** Takes back a count touchStudy added for an instance that turned out not to be new. */
+  async uncount(studyInstanceUid: string): Promise<StudyRecord> {
+    const study = await this.studies.findOneAndUpdate({ _id: studyInstanceUid }, { $inc: { instanceCount: -1 } }, { returnDocument: 'after' });
+    if (!study) throw new Error(`study ${studyInstanceUid}: not in the index`);
+    return study;
+  }
+
   async study(studyInstanceUid: string): Promise<StudyRecord | undefined> {
     return (await this.studies.findOne({ _id: studyInstanceUid })) ?? undefined;
   }
