@@ -13,9 +13,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { machineLine, writeSection } from '../report.ts';
-import { freePort } from '../../test/support/hub-process.ts';
+import { defaultTestConfig, freePort, repoRoot, startHub, waitHealthy } from '../../test/support/hub-process.ts';
 import { spec, writeInstance } from '../../test/dicom/make-instance.ts';
-import { waitForPort } from '../../test/dicom/peers.ts';
+import { startOrthanc, waitForPort } from '../../test/dicom/peers.ts';
 
 const here = import.meta.dirname;
 const node = process.execPath;
@@ -70,6 +70,8 @@ interface Receiver {
   aeTitle: string;
   child: ChildProcess;
   dir: string;
+  /** How many instances the receiver holds; by default the files in `dir`. */
+  stored?: () => Promise<number>;
 }
 
 async function startStorescp(dir: string): Promise<Receiver> {
@@ -88,6 +90,30 @@ async function startHubScp(dir: string, sync: 'sync' | 'nosync' = 'sync'): Promi
     return { port, aeTitle: 'HUB', child, dir };
   }
   throw new Error('scp-child exited before listening');
+}
+
+/** Orthanc with its defaults: it fsyncs each file (SyncStorageArea) and indexes it in SQLite, as the hub does. */
+async function startOrthancReceiver(dir: string): Promise<Receiver> {
+  const orthanc = await startOrthanc(dir, 'BENCH');
+  const stored = async (): Promise<number> => ((await orthanc.get('/statistics')) as { CountInstances: number }).CountInstances;
+  return { port: orthanc.port, aeTitle: orthanc.aeTitle, child: orthanc.child, dir, stored };
+}
+
+/**
+ * The whole hub (`node hub.ts`) with a facility whose AE title is the benchmark's: each instance goes through the
+ * SCP, the study index, exam matching and the completion schedule, as in production.
+ */
+async function startWholeHub(dir: string): Promise<Receiver> {
+  const facility = JSON.parse(await readFile(path.join(repoRoot, 'config', 'facilities', 'valley-general.json'), 'utf8')) as { code: string };
+  const hub = await startHub({ dataDir: dir, facilities: [{ ...facility, aeTitles: ['BENCH'] }], config: defaultTestConfig.replace('logLevel: info', 'logLevel: warn') });
+  await waitHealthy(hub);
+  const stored = async (): Promise<number> => {
+    const studies = path.join(dir, 'dicom', 'studies');
+    let count = 0;
+    for (const study of await readdir(studies)) count += (await readdir(path.join(studies, study))).filter((name) => name.endsWith('.dcm')).length;
+    return count;
+  };
+  return { port: hub.dicomPort, aeTitle: 'RSO_HUB', child: hub.child, dir, stored };
 }
 
 async function startDcmjsScp(dir: string): Promise<Receiver> {
@@ -134,8 +160,8 @@ async function withReceiver(start: (dir: string) => Promise<Receiver>, dir: stri
   try {
     const sent = await send(receiver);
     const receiverRssMiB = await vmHwmMiB(receiver.child.pid);
-    const stored = (await readdir(dir)).filter((name) => name.endsWith('.dcm') || name.startsWith('CT.'));
-    if (stored.length !== workload.count) throw new Error(`${dir}: ${stored.length} files stored, expected ${workload.count}`);
+    const stored = receiver.stored ? await receiver.stored() : (await readdir(dir)).filter((name) => name.endsWith('.dcm') || name.startsWith('CT.')).length;
+    if (stored !== workload.count) throw new Error(`${dir}: ${stored} instances stored, expected ${workload.count}`);
     return { seconds: sent.seconds, receiverRssMiB, senderRssMiB: sent.rssMiB };
   } finally {
     await stopChild(receiver.child);
@@ -176,6 +202,8 @@ try {
     const ingest: Run[] = [];
     const ingestNoSync: Run[] = [];
     const ingestDcmjs: Run[] = [];
+    const ingestHub: Run[] = [];
+    const ingestOrthanc: Run[] = [];
     const send: Run[] = [];
     const listFile = path.join(root, 'files.txt');
     for (let round = 0; round < rounds; round++) {
@@ -183,20 +211,26 @@ try {
       ingest.push(await withReceiver(startHubScp, path.join(root, 'in-hub'), workload, (receiver) => storescu(receiver, workload)));
       ingestNoSync.push(await withReceiver((dir) => startHubScp(dir, 'nosync'), path.join(root, 'in-hub'), workload, (receiver) => storescu(receiver, workload)));
       ingestDcmjs.push(await withReceiver(startDcmjsScp, path.join(root, 'in-dcmjs'), workload, (receiver) => storescu(receiver, workload)));
+      ingestHub.push(await withReceiver(startWholeHub, path.join(root, 'in-whole-hub'), workload, (receiver) => storescu(receiver, workload)));
+      ingestOrthanc.push(await withReceiver(startOrthancReceiver, path.join(root, 'in-orthanc'), workload, (receiver) => storescu(receiver, workload)));
       send.push(await withReceiver(startStorescp, path.join(root, 'in-storescp'), workload, (receiver) => hubScu(receiver, workload, listFile)));
-      console.log(`${workload.name} round ${round + 1}: storescp ${reference.at(-1)?.seconds.toFixed(2)} s, hub SCP ${ingest.at(-1)?.seconds.toFixed(2)} s (no fsync ${ingestNoSync.at(-1)?.seconds.toFixed(2)} s), dcmjs-dimse Scp ${ingestDcmjs.at(-1)?.seconds.toFixed(2)} s, hub SCU ${send.at(-1)?.seconds.toFixed(2)} s`);
+      console.log(`${workload.name} round ${round + 1}: storescp ${reference.at(-1)?.seconds.toFixed(2)} s, hub SCP ${ingest.at(-1)?.seconds.toFixed(2)} s (no fsync ${ingestNoSync.at(-1)?.seconds.toFixed(2)} s), dcmjs-dimse Scp ${ingestDcmjs.at(-1)?.seconds.toFixed(2)} s, whole hub ${ingestHub.at(-1)?.seconds.toFixed(2)} s, Orthanc ${ingestOrthanc.at(-1)?.seconds.toFixed(2)} s, hub SCU ${send.at(-1)?.seconds.toFixed(2)} s`);
     }
     const ref = summarise(reference);
     const ours = summarise(ingest);
     const oursNoSync = summarise(ingestNoSync);
     const dcmjs = summarise(ingestDcmjs);
     const sent = summarise(send);
+    const whole = summarise(ingestHub);
+    const orthanc = summarise(ingestOrthanc);
     lines.push(row('storescu -> storescp (reference)', workload, ref, ref));
     lines.push(row('storescu -> **hub SCP**', workload, ours, ref));
     lines.push(row('storescu -> hub SCP, fsync off (diagnostic)', workload, oursNoSync, ref));
     lines.push(row('storescu -> dcmjs-dimse Scp subclass, streamed, no fsync', workload, dcmjs, ref));
+    lines.push(row('storescu -> **whole hub** (SCP, study index, exam match; `node hub.ts`)', workload, whole, ref));
+    lines.push(row('storescu -> Orthanc (same durability: fsync per file, SQLite index)', workload, orthanc, ref));
     lines.push(row('**hub SCU** -> storescp', workload, sent, ref));
-    verdicts.push(`${workload.name}: ingest ${fmt(ref.seconds / ours.seconds, 2)}× (goal ≥ 0.9; ${fmt(ref.seconds / oursNoSync.seconds, 2)}× with fsync off), send ${fmt(ref.seconds / sent.seconds, 2)}× (goal ≥ 0.8), hub SCP peak RSS ${fmt(ours.receiverRssMiB)} MiB, hub SCU peak RSS ${fmt(sent.senderRssMiB)} MiB (goal < 150).`);
+    verdicts.push(`${workload.name}: ingest ${fmt(ref.seconds / ours.seconds, 2)}× (goal ≥ 0.9; ${fmt(ref.seconds / oursNoSync.seconds, 2)}× with fsync off; whole hub ${fmt(ref.seconds / whole.seconds, 2)}×, Orthanc ${fmt(ref.seconds / orthanc.seconds, 2)}×), send ${fmt(ref.seconds / sent.seconds, 2)}× (goal ≥ 0.8), hub SCP peak RSS ${fmt(ours.receiverRssMiB)} MiB, hub SCU peak RSS ${fmt(sent.senderRssMiB)} MiB (goal < 150).`);
   }
   const markdown = `## DICOM C-STORE (hub SCP and SCU vs dcmtk ${'3.6.7'})
 
