@@ -63,6 +63,13 @@ export type SendResult =
 
 export interface DestinationConnector {
   send(message: OutboundMessage): Promise<SendResult>;
+  /**
+   * Optional: sends `messages` one after another, in order, reporting each result as it comes, and stops after
+   * the first that is not 'sent' (the rest are not attempted). A connector whose peer answers each message
+   * (an HL7 ACK) can run such a run without a turn of the engine's event loop per message; an ordered queue
+   * hands it the due head of the queue.
+   */
+  sendSequence?(messages: OutboundMessage[], onResult: (index: number, result: SendResult) => void): Promise<void>;
   stop(): Promise<void>;
 }
 

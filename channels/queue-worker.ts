@@ -9,7 +9,7 @@ import type { EventEmitter } from 'node:events';
 import { errorText, type Logger } from '../runtime/log.ts';
 import { retryDelayMs } from './backoff.ts';
 import { deliveryErrorsTotal, forgetQueueDepth, retriesTotal, sentTotal, setQueueDepth } from './channel-metrics.ts';
-import type { DestinationConnector, SendResult } from './connector.ts';
+import type { DestinationConnector, OutboundMessage, SendResult } from './connector.ts';
 import type { DestinationDefinition } from './definition.ts';
 import type { EngineEvents } from './engine-events.ts';
 import type { MessageStore } from './message-store.ts';
@@ -134,12 +134,54 @@ export class QueueWorker {
     if (head === undefined) return pollMs;
     const dueIn = head.nextAttemptAt.getTime() - Date.now();
     if (dueIn > 0) return Math.min(dueIn, pollMs);
+    if (this.#o.connector.sendSequence !== undefined) return this.#orderedRun();
     const attempt = head.attempts + 1;
     const result = await this.#send(head, attempt, () => this.#takeLock());
     if (this.#heads[0] === head) this.#heads.shift();
     if (result.status === 'sent') this.#lastSentSeq = head.seq;
     // A failed attempt changes the head's attempts and due time (or the pause): read the heads again after it.
     if (!(await this.#settle(head, attempt, result))) this.#heads = [];
+    return 0;
+  }
+
+  /**
+   * Hands the due heads to a connector that sends a run itself (see DestinationConnector.sendSequence): each sent
+   * item is recorded as its result comes in, and the first one that is not sent ends the run and is settled
+   * like any failed attempt, so order, retries and pausing stay as in a step per item.
+   */
+  async #orderedRun(): Promise<number> {
+    const now = Date.now();
+    const run: QueueItem[] = [];
+    for (const item of this.#heads) {
+      // A retried item waits for its time, and everything behind it waits too.
+      if (item.nextAttemptAt.getTime() > now) break;
+      run.push(item);
+    }
+    let failed: { item: QueueItem; attempt: number; result: SendResult } | undefined;
+    this.#heartbeat = setInterval(() => void this.#takeLock().catch(() => false), Math.max(10, Math.floor(this.#o.leaseMs / 3)));
+    try {
+      await this.#o.connector.sendSequence!(
+        run.map((item) => this.#outbound(item, item.attempts + 1)),
+        (index, result) => {
+          const item = run[index];
+          if (item === undefined) return;
+          if (this.#heads[0] === item) this.#heads.shift();
+          const attempt = item.attempts + 1;
+          if (result.status !== 'sent') {
+            failed = { item, attempt, result };
+            return;
+          }
+          this.#lastSentSeq = item.seq;
+          this.#recorder.add({ item, attempts: attempt, response: result.response ?? null });
+        },
+      );
+    } catch (error) {
+      // A connector should report, not throw; what it did not report is still at the head and goes again.
+      this.#o.log.error('destination run failed', { error: errorText(error) });
+    } finally {
+      clearInterval(this.#heartbeat);
+    }
+    if (failed !== undefined && !(await this.#settle(failed.item, failed.attempt, failed.result))) this.#heads = [];
     return 0;
   }
 
@@ -224,14 +266,7 @@ export class QueueWorker {
     this.#heartbeat = setInterval(() => void renewLease().catch(() => false), Math.max(10, Math.floor(this.#o.leaseMs / 3)));
     let result: SendResult;
     try {
-      result = await this.#o.connector.send({
-        messageId: item.messageId,
-        channelId: item.channelId,
-        destinationName: item.destination,
-        content: item.content,
-        dataType: item.dataType,
-        attempt,
-      });
+      result = await this.#o.connector.send(this.#outbound(item, attempt));
     } catch (error) {
       // A connector should return 'retry', not throw; treat a throw the same so the hub keeps running.
       result = { status: 'retry', error: errorText(error) };
@@ -239,6 +274,10 @@ export class QueueWorker {
       clearInterval(this.#heartbeat);
     }
     return result;
+  }
+
+  #outbound(item: QueueItem, attempt: number): OutboundMessage {
+    return { messageId: item.messageId, channelId: item.channelId, destinationName: item.destination, content: item.content, dataType: item.dataType, attempt };
   }
 
   /** Records the result of an attempt; true when the item left the queue (sent or given up). */

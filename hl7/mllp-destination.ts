@@ -22,6 +22,7 @@ import { errorText } from '../runtime/log.ts';
 import { expectInteger, expectKeys, expectObject, expectPort, expectString, join } from '../runtime/validate.ts';
 import { bufferEncodingFor } from './charset.ts';
 import { Hl7Message, Hl7ParseError } from './message.ts';
+import { MllpSender } from './mllp-sender.ts';
 
 export interface MllpDestinationSettings {
   host: string;
@@ -269,5 +270,6 @@ function prepare(content: string, lib: Library): Prepared | { error: string } {
 export const mllpDestinationType: DestinationConnectorType<MllpDestinationSettings> = {
   type: 'mllp',
   parseSettings: parseMllpDestinationSettings,
-  create: (settings, context) => new MllpDestination(settings, context),
+  // On a thread of its own (mllp-sender.ts); MllpDestination is what runs there.
+  create: (settings, context) => new MllpSender(settings, context),
 };

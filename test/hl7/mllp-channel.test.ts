@@ -55,3 +55,62 @@ test('an ORM over MLLP is stored, committed (CA) and delivered to the MLLP recei
   const refused = await client.exchange(await fixture('adt-a04-latin1.hl7'));
   t.is(refused.get('MSA-1'), 'AR');
 });
+
+test('a backlog goes to the MLLP receiver as runs, in order: an AE is retried in its place, an AR is given up, the rest go on', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'rso-hl7-runs-'));
+  const log = createLogger({ test: 'mllp-runs' });
+  const store = await openStore({ dataDir: dir, log });
+  const registry = new ChannelRegistry();
+  registerBuiltinConnectors(registry);
+  registerHl7Connectors(registry);
+  const engine = new ChannelEngine({ db: store.db, registry, log, pollIntervalMs: 50 });
+  let refusedOnce = false;
+  const receiver = await MllpTestListener.start((message) => {
+    const id = message.get('MSH-10');
+    if (id === 'RUN030' && !refusedOnce) {
+      refusedOnce = true;
+      return 'AE';
+    }
+    return id === 'RUN060' ? 'AR' : 'AA';
+  });
+  t.teardown(async () => {
+    await engine.stop();
+    await store.close();
+    await receiver.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+  await engine.start();
+  const port = await freePort();
+  const definition = parseChannelDefinition({
+    id: 'orders-runs',
+    name: 'Orders in, relayed in order',
+    source: { type: 'mllp', settings: { host: '127.0.0.1', port } },
+    destinations: [{
+      name: 'ris',
+      connector: { type: 'mllp', settings: { host: '127.0.0.1', port: receiver.port, ackTimeoutMs: 5000 } },
+      queue: 'ordered',
+      retry: { initialDelayMs: 50, maxDelayMs: 100, multiplier: 2 },
+    }],
+  }, registry);
+  const [status] = await engine.deploy({ definition, revision: 0 });
+  t.is(status?.status, 'deployed', status?.error);
+  // Paused while 120 messages arrive, so resuming hands the sender runs of queued heads, not one at a time.
+  await engine.pauseDestination('orders-runs', 'ris');
+  const template = (await readFile(path.join(repoRoot, 'test', 'fixtures', 'hl7', 'orm-o01.hl7'))).toString('latin1');
+  const client = await MllpTestClient.connect(port);
+  t.teardown(() => client.socket.destroy());
+  const ids = Array.from({ length: 120 }, (_v, i) => `RUN${String(i + 1).padStart(3, '0')}`);
+  for (const id of ids) t.is((await client.exchange(Buffer.from(template.replace('MSG00001', id), 'latin1'))).get('MSA-1'), 'AA');
+  await engine.resumeDestination('orders-runs', 'ris');
+
+  while (receiver.received.length < ids.length + 1) await new Promise((resolve) => setTimeout(resolve, 20));
+  const expected = [...ids.slice(0, 30), 'RUN030', ...ids.slice(30)];
+  t.deepEqual(receiver.received.map((message) => message.get('MSH-10')), expected, 'the AE\'d message again in its place, then the rest once each, in order');
+  const settled = async (state: string): Promise<number> => (await engine.searchMessages({ channelId: 'orders-runs', state: state as never, limit: 500 })).total;
+  while ((await settled('sent')) < ids.length - 1) await new Promise((resolve) => setTimeout(resolve, 20));
+  const refused = await engine.searchMessages({ channelId: 'orders-runs', controlId: 'RUN060' });
+  t.is(refused.items[0]?.destinations[0]?.state, 'error', 'AR: given up, not retried');
+  const retried = await engine.searchMessages({ channelId: 'orders-runs', controlId: 'RUN030' });
+  t.is(retried.items[0]?.destinations[0]?.state, 'sent');
+  t.is(retried.items[0]?.destinations[0]?.attempts, 2);
+});
