@@ -5,8 +5,8 @@
 //
 // Each process reserves a block of numbers per $inc (blockSize, default 10) and hands them out locally: every
 // embedded-store write is a synced commit, and one counter write per exam halved the create rate. The price:
-// numbers of two processes interleave, and a process that stops leaves the rest of its block unused (gaps,
-// never duplicates). blockSize 1 gives gap-free numbers.
+// numbers of two processes interleave, and a process that stops leaves the rest of its block (and the block it
+// reserved ahead, see next()) unused: gaps, never duplicates. blockSize 1 gives gap-free numbers.
 import { isDuplicateKeyError, type HubDb } from '../store/db.ts';
 
 export interface CounterDoc {
@@ -37,7 +37,8 @@ export class ExamNumbers {
   readonly #prefix: string;
   readonly #blockSize: number;
   #block: Block | undefined;
-  #refill: Promise<Block> | undefined;
+  /** The block after #block, reserved (or being reserved) ahead of need; see next(). */
+  #upcoming: Promise<Block> | undefined;
 
   constructor(db: HubDb, options: ExamNumbersOptions = {}) {
     this.#db = db;
@@ -45,15 +46,44 @@ export class ExamNumbers {
     this.#blockSize = options.blockSize ?? 10;
   }
 
+  /**
+   * Once half a block is used, the next one is reserved in the background: a reservation is a synced commit,
+   * and every create arriving meanwhile waited for it (under 16 concurrent FHIR creates, that stall came once
+   * per block). The price: a process that stops leaves up to one more block unused. Blocks of one (gap-free)
+   * are never reserved ahead.
+   */
   async next(now: Date = new Date()): Promise<string> {
     const year = now.getUTCFullYear();
     for (;;) {
       const block = this.#block;
-      if (block && block.year === year && block.next <= block.last) return formatExamNumber(year, block.next++);
-      // One refill at a time: concurrent callers wait for it instead of each reserving a block.
-      this.#refill ??= this.#reserve(year).finally(() => (this.#refill = undefined));
-      this.#block = await this.#refill;
+      if (block && block.year === year && block.next <= block.last) {
+        const seq = block.next++;
+        if (this.#blockSize > 1 && block.last - seq < this.#blockSize / 2) this.#reserveAhead(year);
+        return formatExamNumber(year, seq);
+      }
+      // One reservation at a time: concurrent callers wait for the same one instead of each reserving a block.
+      const upcoming = this.#reserveAhead(year);
+      let reserved: Block;
+      try {
+        reserved = await upcoming;
+      } finally {
+        if (this.#upcoming === upcoming) this.#upcoming = undefined;
+      }
+      // The first caller to wake installs the block; the others then take numbers from it.
+      if (this.#block === block) this.#block = reserved;
     }
+  }
+
+  #reserveAhead(year: number): Promise<Block> {
+    if (this.#upcoming === undefined) {
+      const upcoming = this.#reserve(year);
+      // A failed reservation ahead fails the callers that await it; unawaited, it must not crash the process.
+      upcoming.catch(() => {
+        if (this.#upcoming === upcoming) this.#upcoming = undefined;
+      });
+      this.#upcoming = upcoming;
+    }
+    return this.#upcoming;
   }
 
   async #reserve(year: number): Promise<Block> {

@@ -79,6 +79,12 @@ export interface Exam extends VersionedDoc {
    * no match); the order that arrives later is merged into it (ExamService.createOrder) and clears the flag.
    */
   awaitingOrder?: boolean;
+  /**
+   * `facility|patientId` while `awaitingOrder` is set (see lateOrderKeyOf), under a sparse index: every new
+   * order looks for such an exam, and one equality on one indexed field is the cheapest read the store has
+   * (a filter on facility, patient, flag and status made it weigh three indexes and compile a query per order).
+   */
+  lateOrderKey?: string;
 }
 
 export type PatientRef = { id: string } | PatientInput;
@@ -123,6 +129,11 @@ export function priorityRank(priority: Priority): number {
 /** Placer, filler and accession numbers are unique within a facility; external ones within their system. */
 export function identifierKeyOf(facility: string, id: ExamIdentifier): string {
   return id.kind === 'external' ? `${facility}|external|${id.system ?? ''}|${id.value}` : `${facility}|${id.kind}|${id.value}`;
+}
+
+/** The key under which an exam made from images waits for its order (Exam.lateOrderKey). */
+export function lateOrderKeyOf(facility: string, patientId: string): string {
+  return `${facility}|${patientId}`;
 }
 
 export function checkIdentifiers(ids: readonly ExamIdentifier[], at = 'identifiers'): ExamIdentifier[] {

@@ -219,11 +219,30 @@ export function billingRuleFor(facility: Facility, exam: { procedureCode: string
   );
 }
 
+export interface FacilityRegistryOptions {
+  /**
+   * How long get() reuses a facility it read (default 5 s). Every order reads its facility, and facilities
+   * change rarely (config at start, an admin edit): this process's own saves show at once, another hub
+   * process's within this time. 0 reads the store every time.
+   */
+  cacheMs?: number;
+}
+
+interface CachedFacility {
+  facility: Facility;
+  until: number;
+}
+
 export class FacilityRegistry {
   readonly #db: HubDb;
+  readonly #cacheMs: number;
+  readonly #cache = new Map<string, CachedFacility>();
+  /** Bumped by every save: a read that started before a save must not cache what it read. */
+  #saves = 0;
 
-  constructor(db: HubDb) {
+  constructor(db: HubDb, options: FacilityRegistryOptions = {}) {
     this.#db = db;
+    this.#cacheMs = options.cacheMs ?? 5_000;
   }
 
   get #facilities() {
@@ -246,12 +265,31 @@ export class FacilityRegistry {
     }
     const doc: FacilityDoc = { ...facility, _id: facility.code, updatedAt: new Date().toISOString() };
     const { _id, ...replacement } = doc;
-    await this.#facilities.replaceOne({ _id }, replacement, { upsert: true });
+    this.#saves++;
+    this.#cache.delete(_id);
+    try {
+      await this.#facilities.replaceOne({ _id }, replacement, { upsert: true });
+    } finally {
+      this.#saves++;
+      this.#cache.delete(_id);
+    }
     return facility;
   }
 
+  /** The facility by code; unknown codes are never cached, so a facility saved elsewhere is found at once. */
   async get(code: string): Promise<Facility | undefined> {
-    return strip(await this.#facilities.findOne({ _id: code }));
+    const now = Date.now();
+    const cached = this.#cache.get(code);
+    if (cached !== undefined && cached.until > now) return cached.facility;
+    const saves = this.#saves;
+    const facility = strip(await this.#facilities.findOne({ _id: code }));
+    if (facility === undefined || this.#cacheMs <= 0 || saves !== this.#saves) {
+      this.#cache.delete(code);
+      return facility;
+    }
+    // Frozen: every caller shares this object, so none may change it for the others.
+    this.#cache.set(code, { facility: deepFreeze(facility), until: now + this.#cacheMs });
+    return facility;
   }
 
   async require(code: string): Promise<Facility> {
@@ -302,6 +340,12 @@ export class FacilityRegistry {
     }
     return loaded;
   }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  for (const child of Object.values(value)) deepFreeze(child);
+  return Object.freeze(value);
 }
 
 function strip(doc: FacilityDoc | null): Facility | undefined {

@@ -11,6 +11,7 @@ import {
   checkProcedure,
   identifierKeyOf,
   isPatientInput,
+  lateOrderKeyOf,
   priorityRank,
   type Exam,
   type ExamIdentifier,
@@ -158,8 +159,14 @@ export class ExamService {
   async start(): Promise<void> {
     await this.#exams.createIndex({ identifierKeys: 1 }, { unique: true, sparse: true });
     await this.#exams.createIndex({ patientId: 1 });
-    // Exams made from images that still await their order are few: a sparse index finds them at once (late order merge).
+    // Exams made from images that still await their order are few: sparse indexes find them at once. Every new
+    // order looks up lateOrderKey (Exam.lateOrderKey); the flag's index serves the keying below.
     await this.#exams.createIndex({ awaitingOrder: 1 }, { sparse: true });
+    await this.#exams.createIndex({ lateOrderKey: 1 }, { sparse: true });
+    // Exams from images stored before lateOrderKey existed: key them once (matches nothing afterwards).
+    await this.#exams.updateMany({ awaitingOrder: true, lateOrderKey: { $exists: false } }, [
+      { $set: { lateOrderKey: { $concat: ['$facility', '|', '$patientId'] } } },
+    ]);
     await this.#exams.createIndex({ facility: 1, status: 1 });
     await this.#exams.createIndex({ technicianId: 1, status: 1 });
     await this.#exams.createIndex({ 'studies.studyInstanceUid': 1 });
@@ -246,15 +253,22 @@ export class ExamService {
     if (input.patient && isPatientInput(input.patient)) checkPatientInput(input.patient, 'patient');
   }
 
-  /** A new order (HL7 ORM NW / OMI, FHIR ServiceRequest create). The exam starts as `requested`. */
-  async createOrder(input: OrderInput, by: ChangeSource): Promise<Exam> {
+  /**
+   * A new order (HL7 ORM NW / OMI, FHIR ServiceRequest create). The exam starts as `requested`.
+   * `known.patient`: the patient `input.patient.id` names, as the caller read it moments ago in the same request
+   * (FHIR reads the subject to check that the token may see it), so it is not read again.
+   */
+  async createOrder(input: OrderInput, by: ChangeSource, known: { patient?: Patient } = {}): Promise<Exam> {
     const source = checkSource(by);
+    const referenced = await this.#referencedPatient(input.patient, known.patient);
     if (input.origin !== 'images') {
-      const merged = await this.#mergeLateOrder(input, source);
+      const merged = await this.#mergeLateOrder(input, source, referenced);
       if (merged) return merged;
     }
-    const { facility, procedure, priority, identifiers, keys, scheduledAt } = await this.#prepareOrder(input);
-    const patient = await this.#patientFor(input, source);
+    // With a referenced patient the insert is the only write, and the unique index refuses a duplicate number
+    // in it (#refuseDuplicates then names the holder); patient data is recorded first, so it is checked before.
+    const { facility, procedure, priority, identifiers, keys, scheduledAt } = await this.#prepareOrder(input, referenced === undefined);
+    const patient = referenced ?? (await this.#patientFor(input, source));
     const examNumber = await this.#numbers.next();
     const now = new Date().toISOString();
     const exam: Exam = {
@@ -291,7 +305,10 @@ export class ExamService {
     if (input.reason) exam.reason = input.reason;
     if (input.technicianId) exam.technicianId = input.technicianId;
     if (input.radiologistId) exam.radiologistId = input.radiologistId;
-    if (input.origin === 'images') exam.awaitingOrder = true;
+    if (input.origin === 'images') {
+      exam.awaitingOrder = true;
+      exam.lateOrderKey = lateOrderKeyOf(facility.code, patient._id);
+    }
     try {
       await this.#exams.insertOne(exam);
     } catch (error) {
@@ -342,7 +359,10 @@ export class ExamService {
       optional(set, unset, 'radiologistId', changes.radiologistId);
       if (newIds.length > 0) Object.assign(set, { identifiers: [...exam.identifiers, ...newIds], identifierKeys: [...known, ...newKeys] });
       const patientChanged = patient !== undefined && patient._id !== exam.patientId;
-      if (patientChanged) set.patientId = patient._id;
+      if (patientChanged) {
+        set.patientId = patient._id;
+        if (exam.awaitingOrder) set.lateOrderKey = lateOrderKeyOf(exam.facility, patient._id);
+      }
       const changed = diff(flat(exam), flat({ ...exam, ...set, ...Object.fromEntries(unset.map((k) => [k, undefined])) }));
       if (!changed && newIds.length === 0) return undefined;
       if (exam.status === 'cancelled' || exam.status === 'completed') {
@@ -511,13 +531,12 @@ export class ExamService {
    * scheduled date, images received in the last 7 days). Accession matches win; then the newest exam.
    * Returns undefined when no exam qualifies: the order is then created as usual.
    */
-  async #mergeLateOrder(input: OrderInput, by: ChangeSource): Promise<Exam | undefined> {
+  async #mergeLateOrder(input: OrderInput, by: ChangeSource, referenced: Patient | undefined): Promise<Exam | undefined> {
     if (typeof input.facility !== 'string' || !input.patient) return undefined;
-    const patientId = await this.#knownPatientId(input.patient);
+    const patientId = isPatientInput(input.patient) ? await this.#knownPatientId(input.patient) : referenced?._id;
     if (patientId === undefined) return undefined;
-    const candidates = await this.#exams
-      .find({ facility: input.facility, patientId, awaitingOrder: true, status: { $in: ['images-received', 'assigned'] } })
-      .toArray();
+    const waiting = await this.#exams.find({ lateOrderKey: lateOrderKeyOf(input.facility, patientId) }).toArray();
+    const candidates = waiting.filter((exam) => exam.awaitingOrder === true && (exam.status === 'images-received' || exam.status === 'assigned'));
     if (candidates.length === 0) return undefined;
     const identifiers = checkIdentifiers(input.identifiers ?? []);
     const target = pickLateOrderTarget(candidates, identifiers, input);
@@ -543,19 +562,22 @@ export class ExamService {
       if (input.radiologistId) set.radiologistId = input.radiologistId;
       const changes = diff(flat(exam), flat({ ...exam, ...set }));
       const data: Record<string, FieldValue> = { mergedOrder: true, ...(changes ? summarize(changes) : {}) };
-      return this.#change(exam, by, { set, unset: ['awaitingOrder'], event: 'exam.updated', reason: 'late order merged into the exam created from its images', ...(changes ? { changes } : {}) }, ['exam.updated'], data);
+      return this.#change(exam, by, { set, unset: ['awaitingOrder', 'lateOrderKey'], event: 'exam.updated', reason: 'late order merged into the exam created from its images', ...(changes ? { changes } : {}) }, ['exam.updated'], data);
     });
     this.#log.info('late order merged into exam created from images', { examNumber: merged.examNumber, facility: merged.facility, via: by.via });
     return merged;
   }
 
-  /** The id of an existing patient the order names, without creating or changing anyone. */
-  async #knownPatientId(ref: PatientRef): Promise<string | undefined> {
-    if (!isPatientInput(ref)) {
-      if (typeof ref.id !== 'string') return undefined;
-      const patient = await this.patients.get(ref.id);
-      return patient ? (await this.patients.resolve(patient._id))._id : undefined;
-    }
+  /** The surviving patient an order's `{ id }` names; undefined for a missing one or for patient data to record. */
+  async #referencedPatient(ref: PatientRef | undefined, known: Patient | undefined): Promise<Patient | undefined> {
+    if (!ref || isPatientInput(ref) || typeof ref.id !== 'string') return undefined;
+    const patient = known?._id === ref.id ? known : await this.patients.get(ref.id);
+    if (!patient) return undefined;
+    return patient.mergedInto === undefined ? patient : this.patients.resolve(patient._id);
+  }
+
+  /** The id of an existing patient the order's patient data names, without creating or changing anyone. */
+  async #knownPatientId(ref: PatientInput): Promise<string | undefined> {
     for (const id of Array.isArray(ref.identifiers) ? ref.identifiers : []) {
       if (typeof id?.system !== 'string' || typeof id.value !== 'string') continue;
       const patient = await this.patients.findByIdentifier(id.system, id.value);
@@ -568,7 +590,8 @@ export class ExamService {
     return this.#mutate(examNumber, {}, async (exam) => {
       if (exam.patientId === patientId) return undefined;
       const changes = { patientId: { from: exam.patientId, to: patientId } };
-      return this.#change(exam, by, { set: { patientId }, event: 'exam.patient-changed', changes }, ['exam.patient-changed'], { from: exam.patientId, to: patientId });
+      const set: Partial<Exam> = exam.awaitingOrder ? { patientId, lateOrderKey: lateOrderKeyOf(exam.facility, patientId) } : { patientId };
+      return this.#change(exam, by, { set, event: 'exam.patient-changed', changes }, ['exam.patient-changed'], { from: exam.patientId, to: patientId });
     });
   }
 
@@ -620,7 +643,7 @@ export class ExamService {
     throw new Error(`exam ${examNumber}: gave up after ${maxRetries} concurrent changes`);
   }
 
-  async #prepareOrder(input: Omit<OrderInput, 'patient'>) {
+  async #prepareOrder(input: Omit<OrderInput, 'patient'>, checkDuplicates = true) {
     const facility = await this.#facility(input.facility);
     const procedure = checkProcedure(input.procedure);
     const priority = checkPriority(input.priority);
@@ -628,7 +651,7 @@ export class ExamService {
     const scheduledAt = input.scheduledAt === undefined ? undefined : checkDateTime(input.scheduledAt, 'scheduledAt');
     this.#checkStaff(facility, input.technicianId, input.radiologistId);
     const keys = identifiers.map((id) => identifierKeyOf(facility.code, id));
-    await this.#refuseDuplicates(keys, identifiers, facility.code);
+    if (checkDuplicates) await this.#refuseDuplicates(keys, identifiers, facility.code);
     return { facility, procedure, priority, identifiers, keys, scheduledAt };
   }
 

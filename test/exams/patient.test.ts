@@ -74,3 +74,14 @@ test('facilities load from config and are found by AE title and MSH-4', async (t
   await t.throwsAsync(exams.facilities.save({ code: 'BAD', name: 'Bad', aeTitles: ['THIS_AE_TITLE_IS_TOO_LONG'] }), { message: /aeTitles\[0\]: expected an AE title/ });
   await t.throwsAsync(exams.facilities.save({ code: 'BAD', name: 'Bad', radiologistPacs: { aeTitle: 'X', host: 'h', port: 'x' } }), { message: /radiologistPacs.port: expected a port/ });
 });
+
+test('a facility saved again is what the next order sees, at once', async (t) => {
+  const { exams } = await openTestHub(t);
+  const order = () => exams.createOrder({ facility: 'VALLEYGEN', patient: { identifiers: [{ system: 'VALLEYGEN', value: 'MRN-F' }] }, procedure: { code: 'CTHEAD' } }, hl7Source);
+  await order();
+  const facility = await exams.facilities.require('VALLEYGEN');
+  await exams.facilities.save({ ...facility, active: false });
+  await t.throwsAsync(order(), { message: /facility "VALLEYGEN" is not active/ });
+  await exams.facilities.save({ ...facility, active: true });
+  await t.notThrowsAsync(order());
+});
