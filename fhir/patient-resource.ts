@@ -9,7 +9,7 @@ import { fromFhirPatient, toFhirPatient } from './patient-mapping.ts';
 import { patientVisible } from './patient-visibility.ts';
 import { facilityLimit, type FhirContext } from './request-context.ts';
 import { parseCount, parseDate, parseOffset, parseSort, parseToken, searchset, values } from './search.ts';
-import { validate } from './validator.ts';
+import type { ResourceValidator } from './validator.ts';
 import type { Bundle } from '@medplum/fhirtypes';
 
 export interface WriteResult {
@@ -37,9 +37,11 @@ function patientPath(at: string) {
 
 export class PatientResource {
   readonly #exams: ExamService;
+  readonly #validator: ResourceValidator;
 
-  constructor(exams: ExamService) {
+  constructor(exams: ExamService, validator: ResourceValidator) {
     this.#exams = exams;
+    this.#validator = validator;
   }
 
   async read(id: string, context: FhirContext): Promise<Patient> {
@@ -51,7 +53,7 @@ export class PatientResource {
   /** POST Patient (optionally conditional: `ifNoneExist` is the If-None-Exist query). */
   /** `precheck` false: a single request (createPatient checks before its one write); see ServiceRequestResource. */
   async planCreate(body: unknown, context: FhirContext, ifNoneExist?: string, at = 'Patient', precheck = true): Promise<PatientPlan> {
-    const resource = validate(body, ['Patient'], at === 'Patient' ? undefined : at);
+    const resource = await this.#validator.validate(body, ['Patient'], at === 'Patient' ? undefined : at);
     const input = fromFhirPatient(resource, at);
     const keys = input.identifiers.map((id) => identifierKey(id.system, id.value));
     if (ifNoneExist !== undefined) {
@@ -76,7 +78,7 @@ export class PatientResource {
 
   /** PUT Patient/{id}; no update-as-create (ids are the hub's). */
   async planUpdate(id: string, body: unknown, context: FhirContext, expectedVersion: number | undefined, at = 'Patient'): Promise<PatientPlan> {
-    const resource = validate(body, ['Patient'], at === 'Patient' ? undefined : at);
+    const resource = await this.#validator.validate(body, ['Patient'], at === 'Patient' ? undefined : at);
     if (resource.id !== id) throw fhirError(400, 'invalid', `the resource id (${resource.id ?? 'none'}) must equal the id in the URL (${id})`, `${at}.id`);
     const current = await this.read(id, context);
     if (expectedVersion !== undefined && expectedVersion !== current.version) {

@@ -6,7 +6,7 @@ import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import type { Resource } from '@medplum/fhirtypes';
 import { requireAuth, type AuthState, type Role, type TokenAuthenticator } from '../http/auth.ts';
-import { BodyError, readJson } from '../http/body.ts';
+import { BodyError, readBody } from '../http/body.ts';
 import type { ExamService } from '../exams/service.ts';
 import { errorText, type Logger } from '../runtime/log.ts';
 import { capabilityStatement } from './capability.ts';
@@ -16,7 +16,8 @@ import { toFhirPatient } from './patient-mapping.ts';
 import { etag, parseIfMatch, type FhirContext } from './request-context.ts';
 import { ServiceRequestResource } from './service-request-resource.ts';
 import { runTransaction } from './transaction.ts';
-import { loadDefinitions } from './validator.ts';
+import { parseJsonBody, type ResourceValidator } from './validator.ts';
+import { sharedValidationThread } from './validation-thread.ts';
 import { ImagingStudyResource } from './imaging-study-resource.ts';
 import type { StudyIndex } from '../dicom/study-index.ts';
 
@@ -32,6 +33,8 @@ export interface FhirRouterOptions {
   bodyLimitBytes?: number;
   /** Load the StructureDefinitions now instead of on the first write (≈0.6 s). */
   preloadDefinitions?: boolean;
+  /** Where resources are validated; default the process's validation thread (validation-thread.ts). */
+  validator?: ResourceValidator;
   /** The DICOM study index: serves ImagingStudy (read and search) when given. */
   studies?: StudyIndex;
 }
@@ -42,10 +45,11 @@ const types = ['Patient', 'ServiceRequest', 'ImagingStudy'] as const;
 type FhirType = (typeof types)[number];
 
 export function createFhirRouter(options: FhirRouterOptions): Router {
-  if (options.preloadDefinitions) loadDefinitions();
+  const validator = options.validator ?? sharedValidationThread();
+  if (options.preloadDefinitions) validator.start();
   const router = new Router({ prefix: fhirPrefix });
-  const patients = new PatientResource(options.exams);
-  const serviceRequests = new ServiceRequestResource(options.exams);
+  const patients = new PatientResource(options.exams, validator);
+  const serviceRequests = new ServiceRequestResource(options.exams, validator);
   const imagingStudies = options.studies === undefined ? undefined : new ImagingStudyResource(options.exams, options.studies);
   const studiesOnly = (type: FhirType): ImagingStudyResource => {
     if (imagingStudies === undefined) throw fhirError(404, 'not-supported', 'ImagingStudy is not served by this hub (no DICOM study index)');
@@ -68,7 +72,14 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
   const body = async (ctx: Context): Promise<unknown> => {
     const type = ctx.get('content-type');
     if (!/^application\/(fhir\+)?json\b/i.test(type)) throw fhirError(415, 'not-supported', `Content-Type must be application/fhir+json, got "${type || 'none'}"`);
-    return readJson(ctx, limit);
+    // http/body.ts readJson, keeping the text for the validation thread (validator.ts parseJsonBody).
+    const raw = await readBody(ctx, limit);
+    if (raw.length === 0) throw new BodyError(400, 'the body is empty; expected JSON');
+    try {
+      return parseJsonBody(raw.toString('utf8'));
+    } catch (error) {
+      throw new BodyError(400, `the body is not valid JSON: ${(error as Error).message}`);
+    }
   };
 
   router.get('/metadata', errors, (ctx) => {

@@ -3,6 +3,7 @@
 import type { Bundle, ServiceRequest } from '@medplum/fhirtypes';
 import type { Exam, OrderChanges } from '../exams/exam.ts';
 import { refusal, type ExamStatus } from '../exams/lifecycle.ts';
+import type { Patient } from '../exams/patient.ts';
 import type { ExamQuery, ExamService } from '../exams/service.ts';
 import { patientVisible } from './patient-visibility.ts';
 import { fhirError, fromDomainError } from './outcome.ts';
@@ -10,7 +11,7 @@ import { canSeeFacility, checkFacilityWrite, defaultFacility, facilityLimit, typ
 import { parseCount, parseDate, parseOffset, parseSort, parseToken, searchset, values } from './search.ts';
 import { examStatusesFor, fromServiceRequest, serviceRequestPath, targetStatus, toServiceRequest, type SubjectRef } from './service-request-mapping.ts';
 import { examNumberSystem } from './systems.ts';
-import { validate } from './validator.ts';
+import type { ResourceValidator } from './validator.ts';
 
 export interface ServiceRequestResult {
   status: 200 | 201;
@@ -31,18 +32,17 @@ const sortFields = { authored: 'createdAt', _lastUpdated: 'updatedAt', occurrenc
 
 export class ServiceRequestResource {
   readonly #exams: ExamService;
-  readonly #names = new Map<string, string>();
+  readonly #validator: ResourceValidator;
 
-  constructor(exams: ExamService) {
+  constructor(exams: ExamService, validator: ResourceValidator) {
     this.#exams = exams;
+    this.#validator = validator;
   }
 
+  /** The facility's display name comes from the registry's cache (exams/facility.ts), so a rename shows. */
   async render(exam: Omit<Exam, 'history' | 'outbox'>): Promise<ServiceRequest> {
-    if (!this.#names.has(exam.facility)) {
-      const facility = await this.#exams.facilities.get(exam.facility);
-      if (facility) this.#names.set(exam.facility, facility.name);
-    }
-    return toServiceRequest(exam, (code) => this.#names.get(code));
+    const facility = await this.#exams.facilities.get(exam.facility);
+    return toServiceRequest(exam, (code) => (code === facility?.code ? facility.name : undefined));
   }
 
   async read(id: string, context: FhirContext): Promise<Exam> {
@@ -63,7 +63,7 @@ export class ServiceRequestResource {
     urns: ReadonlySet<string> = new Set(),
     precheck = true,
   ): Promise<ServiceRequestPlan> {
-    const resource = validate(body, ['ServiceRequest'], at === 'ServiceRequest' ? undefined : at);
+    const resource = await this.#validator.validate(body, ['ServiceRequest'], at === 'ServiceRequest' ? undefined : at);
     const facility = defaultFacility(context);
     const mapped = fromServiceRequest(resource, at, facility === undefined ? {} : { defaultFacility: facility });
     checkFacilityWrite(context, mapped.order.facility, `${at}.requester`);
@@ -77,7 +77,8 @@ export class ServiceRequestResource {
       const existing = await this.#conditionalMatch(ifNoneExist, context);
       if (existing) return { keys: [], apply: async () => ({ status: 200, resource: await this.render(existing), version: existing.version }) };
     }
-    const subjectId = await this.#subject(mapped.subject, at, urns, context);
+    const subject = await this.#subject(mapped.subject, at, urns, context);
+    const subjectId = subject?._id;
     try {
       if (precheck) await this.#exams.checkOrder(subjectId === undefined ? mapped.order : { ...mapped.order, patient: { id: subjectId } });
     } catch (error) {
@@ -89,7 +90,10 @@ export class ServiceRequestResource {
       apply: async (patientIds) => {
         const patientId = subjectId ?? (mapped.subject.kind === 'urn' ? patientIds.get(mapped.subject.urn) : undefined);
         if (patientId === undefined) throw fhirError(422, 'not-found', 'the subject was not resolved', `${at}.subject`);
-        const exam = await this.#exams.createOrder({ ...mapped.order, patient: { id: patientId } }, context.by).catch((error: unknown) => {
+        // A single request applies at once: the subject it just read is current. A transaction's entries apply
+        // after the others are planned, so there createOrder reads the patient itself.
+        const known = precheck || subject === undefined ? {} : { patient: subject };
+        const exam = await this.#exams.createOrder({ ...mapped.order, patient: { id: patientId } }, context.by, known).catch((error: unknown) => {
           throw fromDomainError(error, (field) => serviceRequestPath(field, at)) ?? error;
         });
         return { status: 201, resource: await this.render(exam), version: exam.version };
@@ -101,7 +105,7 @@ export class ServiceRequestResource {
 
   /** PUT ServiceRequest/{id}: order details and, when the status asks for it, a lifecycle change. */
   async planUpdate(id: string, body: unknown, context: FhirContext, expectedVersion: number | undefined, at = 'ServiceRequest', urns: ReadonlySet<string> = new Set()): Promise<ServiceRequestPlan> {
-    const resource = validate(body, ['ServiceRequest'], at === 'ServiceRequest' ? undefined : at);
+    const resource = await this.#validator.validate(body, ['ServiceRequest'], at === 'ServiceRequest' ? undefined : at);
     if (resource.id !== id) throw fhirError(400, 'invalid', `the resource id (${resource.id ?? 'none'}) must equal the id in the URL (${id})`, `${at}.id`);
     const exam = await this.read(id, context);
     if (expectedVersion !== undefined && expectedVersion !== exam.version) {
@@ -112,7 +116,7 @@ export class ServiceRequestResource {
     const to = targetStatus(exam.status, mapped, at);
     const reason = to === undefined ? undefined : refusal(exam.status, to);
     if (to !== undefined && reason !== undefined) throw fhirError(409, 'business-rule', `exam ${id}: status ${exam.status} -> ${to} is not allowed: ${reason}`, `${at}.status`);
-    const subjectId = await this.#subject(mapped.subject, at, urns, context);
+    const subjectId = (await this.#subject(mapped.subject, at, urns, context))?._id;
     const changes = orderChanges(mapped.order, subjectId);
     const closed = exam.status === 'completed' || exam.status === 'cancelled';
     const plan: ServiceRequestPlan = {
@@ -192,8 +196,8 @@ export class ServiceRequestResource {
     return page.items[0] as Exam | undefined;
   }
 
-  /** The stored patient id, or undefined for a urn:uuid the transaction resolves. */
-  async #subject(subject: SubjectRef, at: string, urns: ReadonlySet<string>, context: FhirContext): Promise<string | undefined> {
+  /** The stored patient, or undefined for a urn:uuid the transaction resolves. */
+  async #subject(subject: SubjectRef, at: string, urns: ReadonlySet<string>, context: FhirContext): Promise<Patient | undefined> {
     if (subject.kind === 'urn') {
       if (!urns.has(subject.urn)) throw fhirError(400, 'not-found', `${subject.urn} is not the fullUrl of a Patient entry in this transaction`, `${at}.subject`);
       return undefined;
@@ -202,13 +206,13 @@ export class ServiceRequestResource {
     if (subject.kind === 'id') {
       const patient = await this.#exams.patients.get(subject.id);
       if (!patient || !(await patientVisible(this.#exams, patient, context))) throw fhirError(422, 'not-found', `Patient/${subject.id} does not exist`, `${at}.subject`);
-      return patient._id;
+      return patient;
     }
     const patient = await this.#exams.patients.findByIdentifier(subject.system, subject.value);
     if (!patient || !(await patientVisible(this.#exams, patient, context))) {
       throw fhirError(422, 'not-found', `no patient has the identifier ${subject.system}|${subject.value}`, `${at}.subject.identifier`);
     }
-    return patient._id;
+    return patient;
   }
 }
 

@@ -218,3 +218,17 @@ test('an exam ordered over HL7 reads as a ServiceRequest with its placer number 
   const found = await fhir.request('GET', '/ServiceRequest?identifier=ACC-4711');
   t.is(found.body.entry[0].resource.id, exam.examNumber);
 });
+
+test('a second order with a placer number the facility already used is refused with 409 naming the exam; nothing is stored', async (t) => {
+  const fhir = await startFhirServer(t);
+  const jane = await createJane(fhir);
+  const first = await fhir.request('POST', '/ServiceRequest', { body: await orderFor(jane.id, 'ORD-DUP-1') });
+  t.is(first.status, 201);
+  const again = await fhir.request('POST', '/ServiceRequest', { body: await orderFor(jane.id, 'ORD-DUP-1') });
+  t.is(again.status, 409);
+  t.is(again.body.resourceType, 'OperationOutcome');
+  t.regex(again.body.issue[0].details.text, new RegExp(first.body.id));
+  t.is((await fhir.exams.findExams({})).total, 1);
+  const events = await fhir.exams.outbox.publishPending().then(() => fhir.exams.outbox.subscription('check').pull(100));
+  t.is(events.filter((e) => e.type === 'exam.created').length, 1, 'no event for the refused order');
+});
