@@ -23,8 +23,12 @@ export function assertReplacement(replacement: unknown): asserts replacement is 
   if (Object.keys(replacement)[0]?.startsWith('$')) throw badValue('Replacement document must not contain atomic operators');
 }
 
-/** Applies `update` to `doc` in place. `filter` resolves the positional `$` operator. */
-export function applyUpdate(doc: Document, update: UpdateSpec, filter: Document | undefined, arrayFilters: Document[] | undefined, inserting: boolean): void {
+/**
+ * Applies `update` to `doc` in place. `filter` resolves the positional `$` operator. Returns the field paths the
+ * update can have changed when they are known (the direct path), so a rewrite can leave the other indexes alone;
+ * undefined means any field may have changed.
+ */
+export function applyUpdate(doc: Document, update: UpdateSpec, filter: Document | undefined, arrayFilters: Document[] | undefined, inserting: boolean): readonly string[] | undefined {
   if (Array.isArray(update)) {
     const documents = [doc];
     try {
@@ -37,19 +41,24 @@ export function applyUpdate(doc: Document, update: UpdateSpec, filter: Document 
       for (const key of Object.keys(doc)) delete doc[key];
       Object.assign(doc, result);
     }
-    return;
+    return undefined;
   }
   const { $setOnInsert, ...operators } = update;
   try {
     // mingo compiles the filter into a query on every call; it is only needed to resolve a positional `$`
     // (the document was already matched), so it is passed only then.
     const condition = inserting || !usesPositional(operators) ? undefined : filter;
+    let plain = true;
     if (Object.keys(operators).length > 0 && (arrayFilters !== undefined || !applyPlainUpdate(doc, operators))) {
       applyOperators(doc, operators, arrayFilters, condition, { queryOptions });
+      plain = false;
     }
     if (inserting && isPlainObject($setOnInsert) && !applyPlainUpdate(doc, { $set: $setOnInsert })) {
       applyOperators(doc, { $set: $setOnInsert }, undefined, undefined, { queryOptions });
+      plain = false;
     }
+    if (!plain) return undefined;
+    return Object.values(operators).flatMap((fields) => Object.keys(fields as Document));
   } catch (error) {
     throw asServerError(error);
   }

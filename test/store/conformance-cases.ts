@@ -759,3 +759,26 @@ add('a sorted find without a limit on a compound index returns every match in or
   const reversed = await c.find({ queue: 'a' }).sort({ seq: -1 }).toArray();
   t.deepEqual(reversed.map((doc) => doc['seq']), [4, 3, 2, 1]);
 });
+
+// Index maintenance under updates that touch one field: reads through each index see the new values only
+// (manual, "Multikey Indexes": an index on a field inside array elements has an entry per element).
+add('updates keep every index right: array-position, nested and unrelated fields, and whole-object replacement', async (t, c) => {
+  await c.createIndex({ 'destinations.state': 1 });
+  await c.createIndex({ 'lease.owner': 1 });
+  await c.createIndex({ kind: 1 });
+  await c.insertMany([
+    { _id: 'm1', kind: 'orm', lease: { owner: 'p1' }, destinations: [{ state: 'queued' }, { state: 'queued' }] },
+    { _id: 'm2', kind: 'adt', lease: { owner: 'p1' }, destinations: [{ state: 'queued' }] },
+  ]);
+  await c.updateOne({ _id: 'm1' }, { $set: { 'destinations.1.state': 'sent' } });
+  await c.updateOne({ _id: 'm2' }, { $set: { lease: { owner: 'p2' } }, $inc: { tries: 1 } });
+  await c.updateOne({ _id: 'm1' }, { $set: { note: 'unrelated' } });
+  const ids = async (filter: Document) => (await c.find(filter).sort({ _id: 1 }).toArray()).map((doc) => doc['_id']);
+  t.deepEqual(await ids({ 'destinations.state': 'sent' }), ['m1']);
+  t.deepEqual(await ids({ 'destinations.state': 'queued' }), ['m1', 'm2'], 'm1 still has a queued destination');
+  await c.updateOne({ _id: 'm1' }, { $set: { 'destinations.0.state': 'sent' } });
+  t.deepEqual(await ids({ 'destinations.state': 'queued' }), ['m2']);
+  t.deepEqual(await ids({ 'lease.owner': 'p1' }), ['m1']);
+  t.deepEqual(await ids({ 'lease.owner': 'p2' }), ['m2']);
+  t.deepEqual(await ids({ kind: 'orm' }), ['m1']);
+});
