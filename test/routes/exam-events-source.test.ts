@@ -39,7 +39,8 @@ async function startEngine(exams: ExamService, db: HubDb) {
 }
 
 async function droppedExamNumbers(dir: string): Promise<string[]> {
-  const names = await readdir(dir).catch(() => [] as string[]);
+  // The file destination writes a hidden temp file and renames it: only finished files count.
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((name) => !name.startsWith('.'));
   const events = await Promise.all(names.map(async (n) => JSON.parse(await readFile(path.join(dir, n), 'utf8')) as { type: string; examNumber: string }));
   return events.map((e) => e.examNumber).sort();
 }
