@@ -767,16 +767,16 @@ add('updates keep every index right: array-position, nested and unrelated fields
   await c.createIndex({ 'lease.owner': 1 });
   await c.createIndex({ kind: 1 });
   await c.insertMany([
-    { _id: 'm1', kind: 'orm', lease: { owner: 'p1' }, destinations: [{ state: 'queued' }, { state: 'queued' }] },
-    { _id: 'm2', kind: 'adt', lease: { owner: 'p1' }, destinations: [{ state: 'queued' }] },
+    { key: 'm1', kind: 'orm', lease: { owner: 'p1' }, destinations: [{ state: 'queued' }, { state: 'queued' }] },
+    { key: 'm2', kind: 'adt', lease: { owner: 'p1' }, destinations: [{ state: 'queued' }] },
   ]);
-  await c.updateOne({ _id: 'm1' }, { $set: { 'destinations.1.state': 'sent' } });
-  await c.updateOne({ _id: 'm2' }, { $set: { lease: { owner: 'p2' } }, $inc: { tries: 1 } });
-  await c.updateOne({ _id: 'm1' }, { $set: { note: 'unrelated' } });
-  const ids = async (filter: Document) => (await c.find(filter).sort({ _id: 1 }).toArray()).map((doc) => doc['_id']);
+  await c.updateOne({ key: 'm1' }, { $set: { 'destinations.1.state': 'sent' } });
+  await c.updateOne({ key: 'm2' }, { $set: { lease: { owner: 'p2' } }, $inc: { tries: 1 } });
+  await c.updateOne({ key: 'm1' }, { $set: { note: 'unrelated' } });
+  const ids = async (filter: Document) => (await c.find(filter).sort({ key: 1 }).toArray()).map((doc) => doc['key']);
   t.deepEqual(await ids({ 'destinations.state': 'sent' }), ['m1']);
   t.deepEqual(await ids({ 'destinations.state': 'queued' }), ['m1', 'm2'], 'm1 still has a queued destination');
-  await c.updateOne({ _id: 'm1' }, { $set: { 'destinations.0.state': 'sent' } });
+  await c.updateOne({ key: 'm1' }, { $set: { 'destinations.0.state': 'sent' } });
   t.deepEqual(await ids({ 'destinations.state': 'queued' }), ['m2']);
   t.deepEqual(await ids({ 'lease.owner': 'p1' }), ['m1']);
   t.deepEqual(await ids({ 'lease.owner': 'p2' }), ['m2']);
