@@ -264,7 +264,7 @@ can be batched: the fsync-off row shows the protocol path itself is near dcmtk. 
 device's write bandwidth is the bound; data is fdatasynced in the background every 8 MB while it streams, so
 only the tail waits. The SCP's peak RSS is flat in instance size: ~86 MiB is Node 24 with type stripping at
 idle, the rest is 64 KiB socket read buffers waiting for V8's external-memory GC. The whole hub's RSS
-includes the rest of the hub (FHIR definitions, store, HTTP).
+includes the rest of the hub (store, channel engine, HTTP).
 `;
   console.log(markdown);
   await writeSection('dicom', markdown);
