@@ -8,6 +8,7 @@
 // Command: `npm run bench -- dicom`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -191,6 +192,25 @@ function row(path: string, workload: Workload, run: Run, reference: Run): string
   return `| ${path} | ${workload.name} | ${fmt(perSecond, 1)} | ${fmt(mbPerSecond, 1)} | ${fmt(ratio, 2)}× | ${fmt(run.receiverRssMiB)} | ${fmt(run.senderRssMiB)} |`;
 }
 
+/**
+ * The device's price of durability, measured where the instances land: milliseconds to create a file, write
+ * `bytes` to it, fdatasync and close it (the least an SCP that answers after the data is on disk must do per
+ * instance). Median of `count`.
+ */
+function syncedWriteMs(dir: string, bytes: number, count: number): number {
+  const data = Buffer.alloc(bytes, 0x5a);
+  const times: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    const fd = openSync(path.join(dir, `probe-${i}.bin`), 'wx');
+    writeSync(fd, data);
+    fdatasyncSync(fd);
+    closeSync(fd);
+    times.push(performance.now() - started);
+  }
+  return median(times);
+}
+
 const root = await mkdtemp(path.join(os.tmpdir(), 'rso-bench-dicom-'));
 try {
   console.log('generating instances…');
@@ -230,6 +250,12 @@ try {
     lines.push(row('storescu -> **whole hub** (SCP, study index, exam match; `node hub.ts`)', workload, whole, ref));
     lines.push(row('storescu -> Orthanc (same durability: fsync per file, SQLite index)', workload, orthanc, ref));
     lines.push(row('**hub SCU** -> storescp', workload, sent, ref));
+    const probeDir = path.join(root, 'probe');
+    await mkdir(probeDir, { recursive: true });
+    const probes = Math.min(300, workload.count);
+    const syncedMs = syncedWriteMs(probeDir, Math.round(workload.totalBytes / workload.count), probes);
+    await rm(probeDir, { recursive: true, force: true });
+    verdicts.push(`${workload.name}: storescp takes ${fmt((ref.seconds / workload.count) * 1000, 2)} ms per instance in all; creating, writing, fdatasyncing and closing one file of that size takes ${fmt(syncedMs, 2)} ms on this disk (median of ${probes}).`);
     verdicts.push(`${workload.name}: ingest ${fmt(ref.seconds / ours.seconds, 2)}× (goal ≥ 0.9; ${fmt(ref.seconds / oursNoSync.seconds, 2)}× with fsync off; whole hub ${fmt(ref.seconds / whole.seconds, 2)}×, Orthanc ${fmt(ref.seconds / orthanc.seconds, 2)}×), send ${fmt(ref.seconds / sent.seconds, 2)}× (goal ≥ 0.8), hub SCP peak RSS ${fmt(ours.receiverRssMiB)} MiB, hub SCU peak RSS ${fmt(sent.senderRssMiB)} MiB (goal < 150).`);
   }
   const markdown = `## DICOM C-STORE (hub SCP and SCU vs dcmtk ${'3.6.7'})
