@@ -158,7 +158,7 @@ export class QueueWorker {
       run.push(item);
     }
     let failed: { item: QueueItem; attempt: number; result: SendResult } | undefined;
-    this.#heartbeat = setInterval(() => void this.#takeLock().catch(() => false), Math.max(10, Math.floor(this.#o.leaseMs / 3)));
+    this.#startHeartbeat(() => this.#takeLock());
     try {
       await this.#o.connector.sendSequence!(
         run.map((item) => this.#outbound(item, item.attempts + 1)),
@@ -261,9 +261,14 @@ export class QueueWorker {
     return 0;
   }
 
+  /** Renews a lease (the ordered lock or an item's) every third of its length until clearInterval(#heartbeat). */
+  #startHeartbeat(renew: () => Promise<boolean>): void {
+    this.#heartbeat = setInterval(() => void renew().catch(() => false), Math.max(10, Math.floor(this.#o.leaseMs / 3)));
+  }
+
   /** Sends one item while a heartbeat keeps its lease (lock or item lease) alive. */
   async #send(item: QueueItem, attempt: number, renewLease: () => Promise<boolean>): Promise<SendResult> {
-    this.#heartbeat = setInterval(() => void renewLease().catch(() => false), Math.max(10, Math.floor(this.#o.leaseMs / 3)));
+    this.#startHeartbeat(renewLease);
     let result: SendResult;
     try {
       result = await this.#o.connector.send(this.#outbound(item, attempt));
