@@ -42,3 +42,39 @@ test.serial('writes resolve only after the WAL is fsynced, and one fsync serves 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test.serial('writes that arrive while an fsync runs wait for it, then commit together and share the next fsync', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'rso-durability-'));
+  const store = await openStore({ dataDir: dir, log: quiet });
+  const original = fs.fdatasync;
+  const held: Array<() => void> = [];
+  fs.fdatasync = ((fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
+    held.push(() => original(fd, callback));
+  }) as typeof fs.fdatasync;
+  syncBuiltinESMExports();
+  try {
+    const messages = store.db.collection('messages');
+    const first = messages.insertOne({ _id: 'first' } as never);
+    while (held.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    // The first write's fsync is held; these arrive in three separate turns of the event loop meanwhile.
+    const later: Array<Promise<unknown>> = [];
+    for (const id of ['x', 'y', 'z']) {
+      later.push(messages.insertOne({ _id: id } as never));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const visible = async () => (await messages.find({ _id: { $in: ['x', 'y', 'z'] } } as never).toArray()).length;
+    t.is(await visible(), 0, 'not committed while the fsync before them runs');
+    held.shift()!();
+    await first;
+    while (held.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    t.is(await visible(), 3, 'committed together once it finished');
+    t.is(held.length, 1, 'one fsync for the three');
+    held.shift()!();
+    await Promise.all(later);
+  } finally {
+    fs.fdatasync = original;
+    syncBuiltinESMExports();
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
