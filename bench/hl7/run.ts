@@ -32,22 +32,30 @@ interface Result {
   p99: number;
   /** Messages per second until the last one was delivered downstream, where the path delivers. */
   deliveredPerSecond?: number;
+  /**
+   * CPU time of this process's main thread (the hub's event loop, or the echo's) per message, µs: on a shared
+   * machine it moves much less than the rate, so it is the figure to compare two versions by.
+   */
+  mainCpuMicros: number;
 }
 
 /** Runs the senders in a child process, so the hub's event loop is its own, as in production. */
 async function drive(label: string, port: number, connections: number, prefix: string, delivered?: () => Promise<void>): Promise<Result> {
   const started = performance.now();
+  const cpu = process.threadCpuUsage();
   const child = spawn(process.execPath, [path.join(import.meta.dirname, 'sender-child.ts'), String(port), String(connections), String(total), prefix], { stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const [code] = (await once(child, 'exit')) as [number | null];
   if (code !== 0) throw new Error(`senders failed with ${code}`);
   const { perSecond, latencies } = JSON.parse(output) as { perSecond: number; latencies: number[] };
-  const result: Result = { label, connections, perSecond, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  const result: Result = { label, connections, perSecond, p50: percentile(latencies, 50), p99: percentile(latencies, 99), mainCpuMicros: 0 };
   if (delivered) {
     await delivered();
     result.deliveredPerSecond = total / ((performance.now() - started) / 1000);
   }
+  const used = process.threadCpuUsage(cpu);
+  result.mainCpuMicros = (used.user + used.system) / total;
   return result;
 }
 
@@ -142,7 +150,7 @@ clearInterval(rssTimer);
 await rm(dir, { recursive: true, force: true });
 
 const fmt = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
-const rows = results.map((r) => `| ${r.label} | ${r.connections} | ${fmt(r.perSecond)} | ${r.deliveredPerSecond === undefined ? '–' : fmt(r.deliveredPerSecond)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |`);
+const rows = results.map((r) => `| ${r.label} | ${r.connections} | ${fmt(r.perSecond)} | ${r.deliveredPerSecond === undefined ? '–' : fmt(r.deliveredPerSecond)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${fmt(r.mainCpuMicros)} |`);
 const echo8 = results[1]!.perSecond;
 const hub8 = results[3]!.perSecond;
 const markdown = `## HL7 v2 over MLLP
@@ -154,8 +162,8 @@ senders run in a child process; the hub (or the echo reference) has the benchmar
 is the rate until the last message reached the MLLP receiver downstream (the echo listener, in a third process,
 as a RIS would be).
 
-| path | connections | ACKed msg/s | delivered msg/s | ACK p50 ms | ACK p99 ms |
-| --- | ---: | ---: | ---: | ---: | ---: |
+| path | connections | ACKed msg/s | delivered msg/s | ACK p50 ms | ACK p99 ms | main-thread CPU µs/msg |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: |
 ${rows.join('\n')}
 
 Hub vs echo on 8 connections: ${(hub8 / echo8).toFixed(2)}×. Peak RSS of the hub process: ${Math.round(peakRss / 2 ** 20)} MiB.
