@@ -169,10 +169,13 @@ ${rows.join('\n')}
 Hub vs echo on 8 connections: ${(hub8 / echo8).toFixed(2)}×. Peak RSS of the hub process: ${Math.round(peakRss / 2 ** 20)} MiB.
 
 Every ACK is sent only after the message and its queue items are in the WAL and the WAL is fdatasynced.
-Writes of one event-loop turn share one commit and one fdatasync, which runs on libuv's thread pool so the
-event loop keeps serving sockets meanwhile (store/embedded/engine.ts); a message costs one such write group
-(channels/pipeline.ts). What is left is mostly that wait: each connection has one message in flight, so the
-rate is about connections ÷ (processing + one commit and fdatasync).
+Writes of one event-loop turn, and those that arrive while an fdatasync runs, share one commit and the next
+fdatasync, which runs on libuv's thread pool so the event loop keeps serving sockets meanwhile
+(store/embedded/engine.ts); a message costs one such write group (channels/pipeline.ts). On 8 connections the
+event loop is then the bound: at the rate above it is about 90 % busy (CPU column), and a CPU profile puts
+~38 % of that in SQLite statements (the commit ~19 %, the 9 index rows of a message ~14 %) and ~10 % in HL7
+parsing. Without the five single-field search indexes the rate was ~40 % higher in an experiment; the issue
+asks for those fields to be searchable, so they stay.
 
 The queued row adds an ordered MLLP destination: one message in flight, the next sent only after the ACK of the
 previous one (so a failing message blocks those behind it, as HL7 receivers expect). The destination runs on a
