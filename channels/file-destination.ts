@@ -5,6 +5,7 @@ import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { errorText } from '../runtime/log.ts';
+import { syncDirectory } from '../runtime/sync-directory.ts';
 import { ValidationError, expectKeys, expectObject, expectString, join, optionalString } from '../runtime/validate.ts';
 import type { DestinationConnector, DestinationConnectorType, OutboundMessage, SendResult } from './connector.ts';
 
@@ -53,16 +54,6 @@ async function writeAtomically(directory: string, name: string, content: string,
     throw error;
   }
   if (sync) await syncDirectory(directory);
-}
-
-/** The rename is durable only once the directory entry is flushed. */
-async function syncDirectory(directory: string): Promise<void> {
-  const handle = await open(directory, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 function create(settings: FileDestinationSettings): DestinationConnector {

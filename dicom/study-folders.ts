@@ -7,6 +7,7 @@
 import { mkdirSync, renameSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { syncDirectory } from '../runtime/sync-directory.ts';
 
 /** Studies arriving at the same time, per hub; more only hold descriptors. */
 const keepOpen = 16;
@@ -36,7 +37,7 @@ export class StudyFolders {
     const syncs = [this.#handle(folder).then((handle) => handle.sync())];
     // A new folder's own entry lives in its parent; the very first study also created the root itself.
     if (firstCreated !== undefined) syncs.push(this.#rootFolder().then((handle) => handle.sync()));
-    if (firstCreated === this.#root) syncs.push(syncFolder(path.dirname(this.#root)));
+    if (firstCreated === this.#root) syncs.push(syncDirectory(path.dirname(this.#root)));
     const synced = Promise.all(syncs).then(() => undefined);
     // Awaited by the caller; until then a rejection must not count as unhandled.
     synced.catch(() => undefined);
@@ -82,13 +83,4 @@ export class StudyFolders {
 async function closeLater(handle: Promise<FileHandle>): Promise<void> {
   const opened = await handle.catch(() => undefined);
   await opened?.close().catch(() => undefined);
-}
-
-async function syncFolder(folder: string): Promise<void> {
-  const handle = await open(folder, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
