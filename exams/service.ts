@@ -1,7 +1,7 @@
 // The exam service: the commands every protocol layer uses (HL7 orders and ADT, FHIR, DICOM matching, the
 // admin UI). It knows no protocol: inputs are plain typed objects, failures are the typed errors of errors.ts.
 // Every change is one atomic write of the document with its history entry and its events (see outbox.ts).
-import { isDuplicateKeyError, type HubDb } from '../store/db.ts';
+import { isDuplicateKeyError, type Document, type Filter, type HubCollection, type HubDb, type WithId } from '../store/db.ts';
 import type { Logger } from '../runtime/log.ts';
 import { checkSource, diff, type ChangeSource, type FieldValue } from './change.ts';
 import {
@@ -90,16 +90,8 @@ export interface CommandOptions {
   reason?: string;
 }
 
-export interface StudyInput {
-  studyInstanceUid: string;
-  accessionNumber?: string;
-  modality?: string;
-  instanceCount?: number;
-  sourceAeTitle?: string;
-  /** YYYY-MM-DD, from (0008,0020). */
-  studyDate?: string;
-  seriesCount?: number;
-}
+/** What the DICOM side knows of a study when it attaches it; the exam adds the times. */
+export type StudyInput = Omit<StudyRef, 'receivedAt' | 'completedAt'>;
 
 /** What a completed study tells the exam (dicom/study-completion.ts). */
 export interface StudyCompletion {
@@ -205,16 +197,7 @@ export class ExamService {
   }
 
   async findExams(query: ExamQuery): Promise<Page<Exam>> {
-    const filter = examFilter(query);
-    const total = await this.#exams.countDocuments(filter);
-    if (query.limit === 0) return { total, items: [] };
-    const items = await this.#exams
-      .find(filter, { projection: { history: 0, outbox: 0 } })
-      .sort(sortSpec(query.sort))
-      .skip(query.skip ?? 0)
-      .limit(query.limit ?? 50)
-      .toArray();
-    return { total, items };
+    return pageOf(this.#exams, examFilter(query), query);
   }
 
   async findPatients(query: PatientQuery): Promise<Page<Patient>> {
@@ -228,16 +211,7 @@ export class ExamService {
       const ids = await this.#exams.distinct('patientId', { facility: { $in: [...query.facilities] } });
       filter['_id'] = query.ids ? { $in: query.ids.filter((id) => ids.includes(id)) } : { $in: ids };
     }
-    const patients = this.patients.collection;
-    const total = await patients.countDocuments(filter);
-    if (query.limit === 0) return { total, items: [] };
-    const items = await patients
-      .find(filter, { projection: { history: 0, outbox: 0 } })
-      .sort(sortSpec(query.sort))
-      .skip(query.skip ?? 0)
-      .limit(query.limit ?? 50)
-      .toArray();
-    return { total, items };
+    return pageOf(this.patients.collection, filter, query);
   }
 
   // ---- orders --------------------------------------------------------------------------------------------
@@ -734,6 +708,23 @@ function summarize(changes: Record<string, { from: FieldValue; to: FieldValue }>
 
 function withoutUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** One page of a search and the total, without the history and outbox a list never shows. */
+async function pageOf<T extends Document>(
+  collection: HubCollection<T>,
+  filter: Filter<T>,
+  query: { sort?: ReadonlyArray<{ field: string; direction: 1 | -1 }>; skip?: number; limit?: number },
+): Promise<Page<WithId<T>>> {
+  const total = await collection.countDocuments(filter);
+  if (query.limit === 0) return { total, items: [] };
+  const items = await collection
+    .find(filter, { projection: { history: 0, outbox: 0 } })
+    .sort(sortSpec(query.sort))
+    .skip(query.skip ?? 0)
+    .limit(query.limit ?? 50)
+    .toArray();
+  return { total, items };
 }
 
 /** The requested order, then _id, so that pages never overlap or skip when sort keys tie. */
