@@ -1,6 +1,6 @@
 // End to end through the real channel engine and embedded store: an ORM sent over MLLP is stored, acknowledged
 // once stored, and delivered by the MLLP destination to a second real MLLP listener (the facility's receiver).
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,15 +14,16 @@ import { openStore } from '../../store/open.ts';
 import { freePort, repoRoot } from '../support/hub-process.ts';
 import { fixture, MllpTestClient, MllpTestListener } from './mllp-peer.ts';
 
-test('an ORM over MLLP is stored, committed (CA) and delivered to the MLLP receiver', async (t) => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'rso-hl7-e2e-'));
-  const log = createLogger({ test: 'mllp-channel' });
+/** A started engine on a fresh embedded store, with a receiver answering `answer`; all torn down after the test. */
+async function startRelay(t: ExecutionContext, name: string, answer: Parameters<typeof MllpTestListener.start>[0]) {
+  const dir = await mkdtemp(path.join(os.tmpdir(), `rso-${name}-`));
+  const log = createLogger({ test: name });
   const store = await openStore({ dataDir: dir, log });
   const registry = new ChannelRegistry();
   registerBuiltinConnectors(registry);
   registerHl7Connectors(registry);
   const engine = new ChannelEngine({ db: store.db, registry, log, pollIntervalMs: 50 });
-  const receiver = await MllpTestListener.start(() => 'AA');
+  const receiver = await MllpTestListener.start(answer);
   t.teardown(async () => {
     await engine.stop();
     await store.close();
@@ -30,6 +31,11 @@ test('an ORM over MLLP is stored, committed (CA) and delivered to the MLLP recei
     await rm(dir, { recursive: true, force: true });
   });
   await engine.start();
+  return { engine, registry, receiver };
+}
+
+test('an ORM over MLLP is stored, committed (CA) and delivered to the MLLP receiver', async (t) => {
+  const { engine, registry, receiver } = await startRelay(t, 'hl7-e2e', () => 'AA');
   const port = await freePort();
   const definition = parseChannelDefinition({
     id: 'orders-mllp',
@@ -57,15 +63,8 @@ test('an ORM over MLLP is stored, committed (CA) and delivered to the MLLP recei
 });
 
 test('a backlog goes to the MLLP receiver as runs, in order: an AE is retried in its place, an AR is given up, the rest go on', async (t) => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'rso-hl7-runs-'));
-  const log = createLogger({ test: 'mllp-runs' });
-  const store = await openStore({ dataDir: dir, log });
-  const registry = new ChannelRegistry();
-  registerBuiltinConnectors(registry);
-  registerHl7Connectors(registry);
-  const engine = new ChannelEngine({ db: store.db, registry, log, pollIntervalMs: 50 });
   let refusedOnce = false;
-  const receiver = await MllpTestListener.start((message) => {
+  const { engine, registry, receiver } = await startRelay(t, 'hl7-runs', (message) => {
     const id = message.get('MSH-10');
     if (id === 'RUN030' && !refusedOnce) {
       refusedOnce = true;
@@ -73,13 +72,6 @@ test('a backlog goes to the MLLP receiver as runs, in order: an AE is retried in
     }
     return id === 'RUN060' ? 'AR' : 'AA';
   });
-  t.teardown(async () => {
-    await engine.stop();
-    await store.close();
-    await receiver.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
-  await engine.start();
   const port = await freePort();
   const definition = parseChannelDefinition({
     id: 'orders-runs',
