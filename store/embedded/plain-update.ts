@@ -1,10 +1,10 @@
 // The common update shapes applied directly: $set, $unset, $inc, $max and $addToSet (one plain value) on plain
-// field paths. mingo's update()
-// builds its option and operator tables on every call, which was the largest single cost of draining a delivery
-// queue (a lease, a sent mark and a counter per message; CPU profile of `npm run bench -- hl7`). Everything this
-// file is not sure about (new or removed array elements, positional paths, integer-like field names, conflicting paths, BSON number
-// wrappers, other operators) goes to mingo unchanged, so the semantics stay mingo's;
-// test/store/plain-update.test.ts compares the two on every shape handled here.
+// field paths. mingo's update() builds its option and operator tables on every call, which was the largest
+// single cost of draining a delivery queue (a lease, a sent mark and a counter per message; CPU profile of
+// `npm run bench -- hl7`). Everything this file is not sure about (new or removed array elements, positional
+// paths, integer-like field names, conflicting paths, BSON number wrappers, other operators) goes to mingo
+// unchanged, so the semantics stay mingo's; test/store/plain-update.test.ts compares the two on every shape
+// handled here.
 import type { Document } from 'mongodb';
 import { isPlainObject } from './keys.ts';
 
@@ -22,30 +22,31 @@ interface Step {
 }
 
 /**
- * Applies `operators` to `doc` when every part is a shape handled here, and returns true; otherwise leaves `doc`
- * untouched and returns false. All checks run before the first change, so a refusal never leaves half an update.
+ * Applies `operators` to `doc` when every part is a shape handled here, and returns the field paths it updated;
+ * otherwise leaves `doc` untouched and returns undefined. All checks run before the first change, so a refusal
+ * never leaves half an update.
  */
-export function applyPlainUpdate(doc: Document, operators: Document): boolean {
+export function applyPlainUpdate(doc: Document, operators: Document): readonly string[] | undefined {
   const paths: string[] = [];
   for (const [operator, fields] of Object.entries(operators)) {
-    if (!handled.has(operator) || !isPlainObject(fields)) return false;
+    if (!handled.has(operator) || !isPlainObject(fields)) return undefined;
     for (const [path, value] of Object.entries(fields)) {
-      if (!plainPath(path) || !plainOperand(operator, value)) return false;
+      if (!plainPath(path) || !plainOperand(operator, value)) return undefined;
       paths.push(path);
     }
   }
-  if (conflicting(paths)) return false;
+  if (conflicting(paths)) return undefined;
   const steps: Step[] = [];
   for (const [operator, fields] of Object.entries(operators) as [string, Document][]) {
     for (const [path, value] of Object.entries(fields)) {
       const step = locate(doc, operator, path, value);
-      if (step === undefined) return false;
+      if (step === undefined) return undefined;
       steps.push(step);
     }
   }
   // Parents are created only now, after every step was found applicable.
   for (const step of steps) apply(step);
-  return true;
+  return paths;
 }
 
 function plainPath(path: string): boolean {

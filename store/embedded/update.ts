@@ -1,5 +1,6 @@
-// Update documents: mingo applies the operators (plain-update.ts takes the common shapes first); this file adds what mingo leaves to the server – the
-// checks the driver and server make, $setOnInsert, the upsert seed, and the immutability of _id.
+// Update documents: mingo applies the operators (plain-update.ts takes the common shapes first); this file adds
+// what mingo leaves to the server – the checks the driver and server make, $setOnInsert, the upsert seed, and
+// the immutability of _id.
 import { update as applyOperators, updateOne as applyPipeline } from 'mingo';
 import { ObjectId, type Document } from 'mongodb';
 import { idKey } from './codec.ts';
@@ -48,17 +49,16 @@ export function applyUpdate(doc: Document, update: UpdateSpec, filter: Document 
     // mingo compiles the filter into a query on every call; it is only needed to resolve a positional `$`
     // (the document was already matched), so it is passed only then.
     const condition = inserting || !usesPositional(operators) ? undefined : filter;
-    let plain = true;
-    if (Object.keys(operators).length > 0 && (arrayFilters !== undefined || !applyPlainUpdate(doc, operators))) {
-      applyOperators(doc, operators, arrayFilters, condition, { queryOptions });
-      plain = false;
+    let touched: readonly string[] | undefined = [];
+    if (Object.keys(operators).length > 0) {
+      touched = arrayFilters === undefined ? applyPlainUpdate(doc, operators) : undefined;
+      if (touched === undefined) applyOperators(doc, operators, arrayFilters, condition, { queryOptions });
     }
-    if (inserting && isPlainObject($setOnInsert) && !applyPlainUpdate(doc, { $set: $setOnInsert })) {
+    // Only an insert has $setOnInsert applied, and an insert writes every index anyway.
+    if (inserting && isPlainObject($setOnInsert) && applyPlainUpdate(doc, { $set: $setOnInsert }) === undefined) {
       applyOperators(doc, { $set: $setOnInsert }, undefined, undefined, { queryOptions });
-      plain = false;
     }
-    if (!plain) return undefined;
-    return Object.values(operators).flatMap((fields) => Object.keys(fields as Document));
+    return touched;
   } catch (error) {
     throw asServerError(error);
   }
