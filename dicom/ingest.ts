@@ -3,10 +3,10 @@
 // and push its completion back. It resolves only when all of that is stored, so the sender's success means
 // "on disk and recorded" (DESIGN.md); a rejection makes the SCP answer 0xA700 and STOW-RS a failed instance.
 //
-// File layout: <storageDir>/studies/<Study UID>/<SOP UID>.dcm. The SCP lands each file as
-// <storageDir>/<SOP UID>.dcm and a resend overwrites that landing name, so the indexed copy must live
-// elsewhere: with duplicateInstances 'ignore' the first copy stays untouched, and a failed resend (the SCP
-// removes its landing file when recording fails) can never delete an acknowledged instance.
+// File layout: <storageDir>/studies/<Study UID>/<SOP UID>.dcm. What arrives is a file of its own elsewhere (the
+// SCP's synced temp file in hand-over mode, a STOW-RS part), never the indexed copy itself: with
+// duplicateInstances 'ignore' the first copy stays untouched, and a failed resend (its file is removed when
+// recording fails) can never delete an acknowledged instance.
 import { stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { ChangeSource } from '../exams/change.ts';

@@ -2,8 +2,8 @@
 // one after another, and each move must be made durable by an fsync of its folder before the sender hears
 // success; opening, syncing and closing the folder each time cost three threadpool round trips, and the mkdir
 // and rename two more, per instance (~0.3 ms of a 100 KB instance, timed in the whole-hub benchmark row).
-// Here the folder is created once, the rename runs inline (a page-cache update of microseconds), and the
-// fsync goes to the threadpool on a handle that stays open.
+// Here mkdir and rename run inline (page-cache updates of microseconds), and the fsync goes to the threadpool
+// on a handle that stays open.
 import { mkdirSync, renameSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
