@@ -8,7 +8,7 @@
 // has such a value. test/store/equality-matcher.test.ts compares the two.
 import type { Document } from 'mongodb';
 import { isObjectId } from './codec.ts';
-import { isPlainObject, MISSING, valuesAtPath } from './keys.ts';
+import { isNarrowable, isPlainObject, MISSING, valuesAtPath } from './keys.ts';
 import type { Matcher } from './matcher.ts';
 
 type Plain = string | number | boolean | Date | { toHexString(): string; _bsontype: 'ObjectId' };
@@ -57,10 +57,11 @@ function plainValues(condition: unknown): Plain[] | undefined {
   return undefined;
 }
 
+/** A value the index narrowing also takes (keys.ts), without NaN and invalid dates, which never equal themselves. */
 function isPlain(value: unknown): value is Plain {
-  if (typeof value === 'string' || typeof value === 'boolean') return true;
+  if (!isNarrowable(value)) return false;
   if (typeof value === 'number') return !Number.isNaN(value);
-  return (value instanceof Date && !Number.isNaN(value.getTime())) || isObjectId(value);
+  return !(value instanceof Date) || !Number.isNaN(value.getTime());
 }
 
 function matches(doc: Document, clause: Clause): boolean | typeof undecided {
