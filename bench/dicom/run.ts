@@ -14,7 +14,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { machineLine, writeSection } from '../report.ts';
-import { defaultTestConfig, freePort, repoRoot, startHub, waitHealthy } from '../../test/support/hub-process.ts';
+import { valleyFacility } from '../../test/hub/dicom-support.ts';
+import { defaultTestConfig, freePort, startHub, waitHealthy } from '../../test/support/hub-process.ts';
 import { spec, writeInstance } from '../../test/dicom/make-instance.ts';
 import { startOrthanc, waitForPort } from '../../test/dicom/peers.ts';
 
@@ -105,8 +106,7 @@ async function startOrthancReceiver(dir: string): Promise<Receiver> {
  * SCP, the study index, exam matching and the completion schedule, as in production.
  */
 async function startWholeHub(dir: string): Promise<Receiver> {
-  const facility = JSON.parse(await readFile(path.join(repoRoot, 'config', 'facilities', 'valley-general.json'), 'utf8')) as { code: string };
-  const hub = await startHub({ dataDir: dir, facilities: [{ ...facility, aeTitles: ['BENCH'] }], config: defaultTestConfig.replace('logLevel: info', 'logLevel: warn') });
+  const hub = await startHub({ dataDir: dir, facilities: [await valleyFacility({ aeTitles: ['BENCH'] })], config: defaultTestConfig.replace('logLevel: info', 'logLevel: warn') });
   await waitHealthy(hub);
   const stored = async (): Promise<number> => {
     const studies = path.join(dir, 'dicom', 'studies');
