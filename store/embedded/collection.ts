@@ -142,19 +142,20 @@ export class EmbeddedCollection<T extends Document = Document> implements HubCol
     if (!Array.isArray(docs)) throw badValue('insertMany: expected an array of documents');
     const sources = docs as Document[];
     for (const source of sources) if (source['_id'] === undefined) source['_id'] = new ObjectId();
-    const insertedIds: Record<number, unknown> = {};
     // Ordered insertMany (the driver's default): documents before a failing one stay inserted, the rest are not.
-    const failure = await this.#engine.writeSoon(() => {
+    // The ids are collected inside the write: the engine may run a write twice (engine.ts #runGroup).
+    const { failure, insertedIds } = await this.#engine.writeSoon(() => {
       const info = this.#engine.catalog.ensure(this.collectionName);
+      const inserted: Record<number, unknown> = {};
       for (const [i, source] of sources.entries()) {
         try {
           this.#writer.insert(info, withIdFirst(source, source['_id']));
         } catch (error) {
-          return error;
+          return { failure: error, insertedIds: inserted };
         }
-        insertedIds[i] = source['_id'];
+        inserted[i] = source['_id'];
       }
-      return undefined;
+      return { failure: undefined, insertedIds: inserted };
     });
     const insertedCount = Object.keys(insertedIds).length;
     if (failure !== undefined) throw Object.assign(failure as Error, { insertedCount, insertedIds, result: { insertedCount, insertedIds } });

@@ -147,6 +147,27 @@ test("ObjectIds from the 'bson' package and from the driver find the same docume
   }
 });
 
+test('a group with a failing write is run again write by write: what the first run created is not half kept', async (t) => {
+  const engine = openEmbedded();
+  try {
+    const orders = engine.db.collection('orders');
+    await orders.createIndex({ number: 1 }, { unique: true });
+    await orders.insertOne({ number: 1 });
+    // One turn: a write that creates a collection, one that makes an index multikey, and a duplicate.
+    const results = await Promise.allSettled([
+      engine.db.collection('fresh').insertOne({ made: true }),
+      orders.insertOne({ number: [2, 3] }),
+      orders.insertOne({ number: 1 }),
+    ]);
+    t.deepEqual(results.map((result) => result.status), ['fulfilled', 'fulfilled', 'rejected']);
+    t.is(await engine.db.collection('fresh').countDocuments(), 1);
+    t.deepEqual((await orders.find({ number: 3 }).toArray()).map((doc) => doc['number']), [[2, 3]]);
+    t.is(await orders.countDocuments(), 2);
+  } finally {
+    await engine.close();
+  }
+});
+
 test('a TTL index is refused with a message saying what to do instead', async (t) => {
   const engine = openEmbedded();
   try {
