@@ -1,8 +1,8 @@
 // Acknowledgements per HL7 v2.5.1 ch. 2.9 (original and enhanced mode) and ch. 2.14 (MSH, MSA, ERR).
 // The ACK goes back to whoever sent the message, so its MSH swaps sending and receiving application and
 // facility, echoes the version, processing id and character set, and carries a control id of its own.
-import { defaultDelimiters, type Delimiters } from './escape.ts';
-import { Hl7Message } from './message.ts';
+import { defaultDelimiters, delimiterText, escapeValue, type Delimiters } from './escape.ts';
+import { Hl7Message, type Segment } from './message.ts';
 
 export type AckCode = 'AA' | 'AE' | 'AR' | 'CA' | 'CE' | 'CR';
 
@@ -115,57 +115,69 @@ export interface AckOptions {
   now?: Date;
 }
 
+/**
+ * The ACK's segments are written as whole fields rather than path by path through Hl7Message.set: each set
+ * splits and joins its field again, and building ACKs that way was ~5 % of HL7 ingest's main thread.
+ */
 export function buildAck(request: AckRequest, code: AckCode, options: AckOptions = {}): Hl7Message {
-  const ack = Hl7Message.create(request.delimiters);
-  ack.setEncoded('MSH-3', request.receivingApplication);
-  ack.setEncoded('MSH-4', request.receivingFacility);
-  ack.setEncoded('MSH-5', request.sendingApplication);
-  ack.setEncoded('MSH-6', request.sendingFacility);
-  ack.set('MSH-7', hl7Timestamp(options.now ?? new Date()));
-  writeMessageType(ack, request);
-  ack.set('MSH-10', nextControlId());
-  ack.setEncoded('MSH-11', request.processingId || 'P');
-  ack.set('MSH-12', request.version || '2.5.1');
-  if (request.charset) ack.set('MSH-18', request.charset);
-  ack.set('MSA-1', code);
-  ack.set('MSA-2', request.controlId);
+  const d = request.delimiters;
+  const escape = (value: string): string => escapeValue(value, d);
+  const msh = [
+    'MSH',
+    d.field,
+    delimiterText(d).slice(1),
+    request.receivingApplication,
+    request.receivingFacility,
+    request.sendingApplication,
+    request.sendingFacility,
+    hl7Timestamp(options.now ?? new Date()),
+    '',
+    messageType(request),
+    nextControlId(),
+    request.processingId || 'P',
+    escape(request.version || '2.5.1'),
+  ];
+  // MSH-13..17 stay empty; MSH-18 echoes the sender's character set.
+  if (request.charset) msh.push('', '', '', '', '', escape(request.charset));
+  const msa = ['MSA', code, escape(request.controlId)];
   const text = options.text ?? options.error?.text;
-  if (text && code !== 'AA' && code !== 'CA') ack.set('MSA-3', text);
-  if (options.error) writeError(ack, request.version, options.error);
-  return ack;
+  if (text && code !== 'AA' && code !== 'CA') msa.push(escape(text));
+  const segments: Segment[] = [{ fields: msh }, { fields: msa }];
+  if (options.error) segments.push({ fields: errorSegment(request.version, options.error, d) });
+  return new Hl7Message(segments, d);
 }
 
-function writeMessageType(ack: Hl7Message, request: AckRequest): void {
-  ack.set('MSH-9.1', 'ACK');
-  if (request.trigger) ack.set('MSH-9.2', request.trigger);
+function messageType(request: AckRequest): string {
+  const d = request.delimiters;
+  const components = ['ACK'];
+  if (request.trigger) components.push(escapeValue(request.trigger, d));
   // MSH-9.3 (message structure) exists from v2.3.1 on; the structure of every ACK is ACK (ch. 2.14.9.9).
-  if (versionNumber(request.version) >= 231) ack.set('MSH-9.3', 'ACK');
+  if (versionNumber(request.version) >= 231) components[2] = 'ACK';
+  return joinParts(components, d.component);
 }
 
-function writeError(ack: Hl7Message, version: string, error: AckError): void {
+function errorSegment(version: string, error: AckError, d: Delimiters): string[] {
   const { condition, location } = error;
+  const escape = (value: string): string => escapeValue(value, d);
+  const where = location === undefined ? [] : [escape(location.segment)];
   if (versionNumber(version) < 250) {
     // Before v2.5, ERR-1 (ELD) carries segment^sequence^field^code&text&table.
-    if (location) {
-      ack.set('ERR-1.1', location.segment);
-      if (location.sequence !== undefined) ack.set('ERR-1.2', String(location.sequence));
-      if (location.field !== undefined) ack.set('ERR-1.3', String(location.field));
-    }
-    ack.set('ERR-1.4.1', condition.code);
-    ack.set('ERR-1.4.2', condition.text);
-    ack.set('ERR-1.4.3', 'HL70357');
-    return;
+    if (location?.sequence !== undefined) where[1] = String(location.sequence);
+    if (location?.field !== undefined) where[2] = String(location.field);
+    where[3] = [condition.code, escape(condition.text), 'HL70357'].join(d.subcomponent);
+    return ['ERR', joinParts(where, d.component)];
   }
-  if (location) {
-    ack.set('ERR-2.1', location.segment);
-    ack.set('ERR-2.2', String(location.sequence ?? 1));
-    if (location.field !== undefined) ack.set('ERR-2.3', String(location.field));
+  if (location !== undefined) {
+    where[1] = String(location.sequence ?? 1);
+    if (location.field !== undefined) where[2] = String(location.field);
   }
-  ack.set('ERR-3.1', condition.code);
-  ack.set('ERR-3.2', condition.text);
-  ack.set('ERR-3.3', 'HL70357');
-  ack.set('ERR-4', 'E');
-  ack.set('ERR-8', error.text);
+  const code = [condition.code, escape(condition.text), 'HL70357'].join(d.component);
+  return ['ERR', '', joinParts(where, d.component), code, 'E', '', '', '', escape(error.text)];
+}
+
+/** Joins components, holes (never set) reading as empty ones. */
+function joinParts(parts: Array<string | undefined>, separator: string): string {
+  return Array.from(parts, (part) => part ?? '').join(separator);
 }
 
 /** How the message fared; decides the ACK codes. `stored` matters for the commit level in enhanced mode. */
