@@ -21,6 +21,11 @@ export interface InboundMessage {
   /** Transport facts a filter may use: remote address, calling AE title, HTTP path. Never patient data. */
   source: Record<string, string>;
   index?: MessageIndex;
+  /**
+   * `raw` already parsed by the source (it had to read the header to answer the sender), handed over so the
+   * pipeline does not parse it a second time; the pipeline owns it from then on and its map may change it.
+   */
+  document?: MessageDocument;
 }
 
 export type ReceiveOutcome =

@@ -96,7 +96,7 @@ export class ChannelPipeline {
     try {
       const dataType = this.#o.registry.dataType(message.dataType);
       if (!dataType) throw new ProcessingError('parse', `unknown data type '${message.dataType}'`);
-      const document = step('parse', () => dataType.parse(message.raw));
+      const document = message.document ?? step('parse', () => dataType.parse(message.raw));
       index = step('index', () => dataType.index(document));
       const { definition } = this.#o;
       if (definition.filter && !step('filter', () => evaluateFilter(definition.filter!, document))) return { state: 'filtered', index };

@@ -1,5 +1,6 @@
 // The `hl7v2` data type: how filters, mappings and the message store read HL7 v2 content (channels/connector.ts).
 import type { DataType, MessageDocument, MessageIndex } from '../channels/connector.ts';
+import { hexDecoderFor } from './charset.ts';
 import { Hl7Message } from './message.ts';
 
 class Hl7Document implements MessageDocument {
@@ -71,14 +72,21 @@ function indexOf(message: Hl7Message): MessageIndex {
   return index;
 }
 
+/** `\Xhh\` escapes read per MSH-18, as the MLLP source reads them: a reprocessed message reads the same. */
+function parseWithCharset(raw: string): Hl7Message {
+  const message = Hl7Message.parse(raw);
+  const charset = message.get('MSH-18[1]');
+  return charset ? new Hl7Message(message.segments, message.delimiters, hexDecoderFor(charset)) : message;
+}
+
 export const hl7v2DataType: DataType = {
   name: 'hl7v2',
-  parse: (raw) => new Hl7Document(Hl7Message.parse(raw)),
+  parse: (raw) => new Hl7Document(parseWithCharset(raw)),
   fromJSON: (value) => new Hl7Document(Hl7Message.fromJSON(value)),
   index: (document) => indexOf(messageOf(document)),
 };
 
-/** The index of a message the MLLP source has already parsed. */
-export function indexHl7(message: Hl7Message): MessageIndex {
-  return indexOf(message);
+/** A message the MLLP source has already parsed, as the pipeline's document (InboundMessage.document). */
+export function hl7Document(message: Hl7Message): MessageDocument {
+  return new Hl7Document(message);
 }

@@ -11,7 +11,7 @@ import { errorText, type Logger } from '../runtime/log.ts';
 import { expectArray, expectKeys, expectObject, expectOneOf, expectInteger, expectPort, expectString, join, ValidationError } from '../runtime/validate.ts';
 import { ackCodesFor, ackRequestOf, buildAck, emptyAckRequest, errorCodes, type AckCode, type AckError, type AckRequest, type Disposition } from './ack.ts';
 import { CharsetError, decodeHl7, defaultCharsets, encodeHl7, hexDecoderFor, type DefaultCharset } from './charset.ts';
-import { indexHl7 } from './hl7-data-type.ts';
+import { hl7Document } from './hl7-data-type.ts';
 import { Hl7Message, Hl7ParseError } from './message.ts';
 import { encodeFrame, MllpDecoder } from './mllp-framer.ts';
 
@@ -291,7 +291,7 @@ export class MllpSource implements SourceConnector {
       raw,
       dataType: 'hl7v2',
       source: { remoteAddress: socket.remoteAddress ?? '', remotePort: String(socket.remotePort ?? ''), localPort: String(socket.localPort ?? '') },
-      index: indexHl7(message),
+      document: hl7Document(message),
     };
     try {
       const outcome = await this.#context.receive(inbound);

@@ -36,7 +36,9 @@ test('AA only after the message is stored, with MSA-2 echoing MSH-10', async (t)
   const stored = await context.storedLines();
   t.is(stored.length, 1, 'the message was in the file when the AA arrived');
   t.true(stored[0]!.raw.includes('ORM^O01'));
-  t.like(context.messages[0]!.index, { messageType: 'ORM^O01', controlId: 'MSG00001', patientId: 'MRN12345' });
+  // The source hands over the message it parsed, so the pipeline indexes it without parsing it again.
+  t.is(context.messages[0]!.document?.get('MSH-10'), 'MSG00001');
+  t.is(context.messages[0]!.document?.get('PID-3.1'), 'MRN12345');
   t.is(context.messages[0]!.source['remoteAddress'], '127.0.0.1');
 });
 
@@ -112,7 +114,7 @@ test('three frames in one write are answered in order', async (t) => {
   client.write(Buffer.concat(['A1', 'A2', 'A3'].map((id) => encodeFrame(withControlId(orm, id)))));
   const acks = [await client.nextAck(), await client.nextAck(), await client.nextAck()];
   t.deepEqual(acks.map((a) => a.get('MSA-2')), ['A1', 'A2', 'A3']);
-  t.deepEqual(context.messages.map((m) => m.index?.controlId), ['A1', 'A2', 'A3']);
+  t.deepEqual(context.messages.map((m) => m.document?.get('MSH-10')), ['A1', 'A2', 'A3']);
 });
 
 test('a frame written byte by byte is answered once', async (t) => {
