@@ -1,11 +1,14 @@
-// Filters made only of equalities (and $in lists) of plain values, matched without mingo. Building a mingo Query
-// sets up its operator context on every call, which was the largest store cost of a FHIR create after the
-// writes (a patient read, an exam count per search; CPU profile of `npm run bench -- fhir`). What this file
-// matches is MongoDB's equality on a path ("Query an Array for an Element", "Query on Embedded/Nested
-// Documents"): the value at the path, or any element of an array along it, equals the query value. Anything it
-// is not sure about (documents or arrays as values, null, regexes, BSON number wrappers in the document, any
-// other operator) goes to mingo: per filter when the filter has such a part, per document when the document
-// has such a value. test/store/equality-matcher.test.ts compares the two.
+// Filters made only of equalities (and $in lists) of plain values, or of one comparison ($gt, $gte, $lt, $lte)
+// with a number or a date, matched without mingo. Building a mingo Query sets up its operator context on every
+// call, which was the largest store cost of a FHIR create after the writes (a patient read, an exam count per
+// search) and of reading a queue's next items (`seq > n`; CPU profiles of `npm run bench -- fhir` and `hl7`).
+// What this file matches is MongoDB's condition on a path ("Query an Array for an Element", "Query on
+// Embedded/Nested Documents"): the value at the path, or any element of an array along it, meets it; a
+// comparison only meets values of its own type ("Comparison/Sort Order": type bracketing). Anything it is not
+// sure about (documents or arrays as values, null, regexes, BSON number wrappers in the document, any other
+// operator, two comparisons on one path, which different array elements may meet) goes to mingo: per filter
+// when the filter has such a part, per document when the document has such a value.
+// test/store/equality-matcher.test.ts compares the two.
 import type { Document } from 'mongodb';
 import { isObjectId } from './codec.ts';
 import { isNarrowable, isPlainObject, MISSING, valuesAtPath } from './keys.ts';
@@ -15,8 +18,8 @@ type Plain = string | number | boolean | Date | { toHexString(): string; _bsonty
 
 interface Clause {
   parts: string[];
-  /** Any of these (one for an equality, the list for $in). */
-  anyOf: Plain[];
+  /** Whether one plain value at the path meets the condition. */
+  meets: (value: Plain) => boolean;
 }
 
 const undecided = Symbol('undecided');
@@ -26,9 +29,9 @@ export function equalityMatcher(filter: Document, general: () => Matcher): Match
   const clauses: Clause[] = [];
   for (const [key, condition] of Object.entries(filter)) {
     if (key.startsWith('$') || key === '') return undefined;
-    const anyOf = plainValues(condition);
-    if (anyOf === undefined) return undefined;
-    clauses.push({ parts: key.split('.'), anyOf });
+    const meets = conditionTest(condition);
+    if (meets === undefined) return undefined;
+    clauses.push({ parts: key.split('.'), meets });
   }
   let fallback: Matcher | undefined;
   return {
@@ -46,15 +49,45 @@ export function equalityMatcher(filter: Document, general: () => Matcher): Match
   };
 }
 
-function plainValues(condition: unknown): Plain[] | undefined {
-  if (isPlain(condition)) return [condition];
+function conditionTest(condition: unknown): ((value: Plain) => boolean) | undefined {
+  if (isPlain(condition)) return (value) => same(value, condition);
   if (!isPlainObject(condition)) return undefined;
   const keys = Object.keys(condition);
   if (keys.length !== 1) return undefined;
-  const operand = condition[keys[0]!];
-  if (keys[0] === '$eq') return isPlain(operand) ? [operand] : undefined;
-  if (keys[0] === '$in' && Array.isArray(operand) && operand.length > 0 && operand.every(isPlain)) return operand;
+  const operator = keys[0]!;
+  const operand = condition[operator];
+  if (operator === '$eq') return isPlain(operand) ? (value) => same(value, operand) : undefined;
+  if (operator === '$in') {
+    if (!Array.isArray(operand) || operand.length === 0 || !operand.every(isPlain)) return undefined;
+    return (value) => operand.some((wanted) => same(value, wanted));
+  }
+  if (operator === '$gt' || operator === '$gte' || operator === '$lt' || operator === '$lte') return comparison(operator, operand);
   return undefined;
+}
+
+/** A comparison with a number or a valid date; it meets only numbers or only dates, as MongoDB's does. */
+function comparison(operator: '$gt' | '$gte' | '$lt' | '$lte', operand: unknown): ((value: Plain) => boolean) | undefined {
+  let bound: number;
+  let sameType: (value: Plain) => value is number | Date;
+  if (typeof operand === 'number' && !Number.isNaN(operand)) {
+    bound = operand;
+    sameType = (value): value is number => typeof value === 'number';
+  } else if (operand instanceof Date && !Number.isNaN(operand.getTime())) {
+    bound = operand.getTime();
+    sameType = (value): value is Date => value instanceof Date;
+  } else {
+    return undefined;
+  }
+  return (value) => {
+    if (!sameType(value)) return false;
+    const x = typeof value === 'number' ? value : value.getTime();
+    switch (operator) {
+      case '$gt': return x > bound;
+      case '$gte': return x >= bound;
+      case '$lt': return x < bound;
+      case '$lte': return x <= bound;
+    }
+  };
 }
 
 /** A value the index narrowing also takes (keys.ts), without NaN and invalid dates, which never equal themselves. */
@@ -73,7 +106,7 @@ function matches(doc: Document, clause: Clause): boolean | typeof undecided {
       if (value === null || isPlainObject(value) || Array.isArray(value)) continue;
       return undecided;
     }
-    if (clause.anyOf.some((wanted) => same(value, wanted))) return true;
+    if (clause.meets(value)) return true;
   }
   return false;
 }

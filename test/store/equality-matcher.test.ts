@@ -1,4 +1,4 @@
-// The direct matcher for plain equalities must answer exactly as mingo does (the engine's filters otherwise),
+// The direct matcher for plain equalities and comparisons must answer exactly as mingo does (the engine's filters otherwise),
 // on documents with every kind of value an equality can meet along a path.
 import test from 'ava';
 import { Long } from 'bson';
@@ -42,6 +42,19 @@ const filters: Document[] = [
   { facility: 'VALLEY', status: { $in: ['active', 'cancelled'] } },
   { missing: 'x' },
   { _id: 4 },
+  { n: { $gt: 4 } },
+  { n: { $gte: 5 } },
+  { n: { $lt: 0 } },
+  { n: { $lte: 0 } },
+  { n: { $lt: 2 } },
+  { n: { $gt: -1 } },
+  { at: { $gt: when } },
+  { at: { $gte: when } },
+  { at: { $lt: new Date(when.getTime() + 1) } },
+  { at: { $lte: new Date(0) } },
+  { status: 'active', n: { $gt: 1 } },
+  { 'nested.deep.v': { $gt: 1 } },
+  { _id: { $gte: 3 } },
 ];
 
 for (const filter of filters) {
@@ -49,7 +62,7 @@ for (const filter of filters) {
     const ours = equalityMatcher(filter, () => {
       throw new Error('no document here needs mingo');
     });
-    t.truthy(ours, 'a plain equality filter takes the direct path');
+    t.truthy(ours, 'a plain filter takes the direct path');
     const theirs = new Query(filter, queryOptions);
     t.deepEqual(
       docs.filter((doc) => ours!.test(doc)).map((doc) => doc['_id']),
@@ -69,9 +82,11 @@ test('a BSON number wrapper in a document is left to mingo, which compares it by
   t.true(compileFilter({ n: 5 }).test({ n: 5 }));
 });
 
-test('filters with operators, documents, arrays, null or regexes as values are not taken', (t) => {
+test('filters with other operators, documents, arrays, null or regexes as values are not taken', (t) => {
   const general = () => ({ test: () => true });
-  for (const filter of [{ $or: [{ a: 1 }] }, { a: { $gt: 1 } }, { a: { b: 1 } }, { a: [1, 2] }, { a: null }, { a: /x/ }, { a: { $in: [] } }, { a: { $in: [{ b: 1 }] } }, { a: NaN }]) {
+  // Two comparisons on one path may be met by two different array elements; strings compare by UTF-8 bytes.
+  const comparisons = [{ a: { $gt: 1, $lt: 5 } }, { a: { $gt: 'x' } }, { a: { $gt: null } }, { a: { $lt: NaN } }, { a: { $gte: new Date(Number.NaN) } }, { a: { $ne: 1 } }];
+  for (const filter of [...comparisons, { $or: [{ a: 1 }] }, { a: { b: 1 } }, { a: [1, 2] }, { a: null }, { a: /x/ }, { a: { $in: [] } }, { a: { $in: [{ b: 1 }] } }, { a: NaN }]) {
     t.is(equalityMatcher(filter as Document, general), undefined, JSON.stringify(filter));
   }
 });
