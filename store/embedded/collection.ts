@@ -34,6 +34,7 @@ import { defaultIndexName, parseIndexSpec, type IndexInfo } from './indexes.ts';
 import { isPlainObject, keyPart, MISSING, valuesAtPath } from './keys.ts';
 import { queryOptions } from './query-options.ts';
 import { RowReader } from './reader.ts';
+import { project } from './projection.ts';
 import { orderedSql, planSql, readRows } from './rows.ts';
 import { normalizeSort } from './sort.ts';
 import { assertOperatorUpdate, assertReplacement, assertSameId, upsertSeed, withIdFirst, type UpdateSpec } from './update.ts';
@@ -332,9 +333,4 @@ function sameFields(index: IndexInfo, fields: IndexInfo['fields']): boolean {
 
 function updateResult<T extends Document>(matchedCount: number, modifiedCount: number): UpdateResult<T> {
   return { acknowledged: true, matchedCount, modifiedCount, upsertedCount: 0, upsertedId: null };
-}
-
-function project(docs: Document[], projection: Document | undefined): Document[] {
-  if (projection === undefined || Object.keys(projection).length === 0) return docs;
-  return new Query({}, queryOptions).find<Document>(docs, projection).all();
 }

@@ -1,7 +1,8 @@
 // Filters made only of equalities (and $in lists) of plain values, or of one comparison ($gt, $gte, $lt, $lte)
-// with a number or a date, matched without mingo. Building a mingo Query sets up its operator context on every
+// with a number, a date or a string, matched without mingo. Building a mingo Query sets up its operator context on every
 // call, which was the largest store cost of a FHIR create after the writes (a patient read, an exam count per
-// search) and of reading a queue's next items (`seq > n`; CPU profiles of `npm run bench -- fhir` and `hl7`).
+// search), of reading a queue's next items (`seq > n`) and of finding events to publish (`outbox.id > ''`; CPU
+// profiles of `npm run bench -- fhir` and `hl7`).
 // What this file matches is MongoDB's condition on a path ("Query an Array for an Element", "Query on
 // Embedded/Nested Documents"): the value at the path, or any element of an array along it, meets it; a
 // comparison only meets values of its own type ("Comparison/Sort Order": type bracketing). Anything it is not
@@ -19,10 +20,12 @@ type Plain = string | number | boolean | Date | { toHexString(): string; _bsonty
 interface Clause {
   parts: string[];
   /** Whether one plain value at the path meets the condition. */
-  meets: (value: Plain) => boolean;
+  meets: Meets;
 }
 
 const undecided = Symbol('undecided');
+
+type Meets = (value: Plain) => boolean | typeof undecided;
 
 /** A matcher for `filter` when it is a conjunction of plain equalities; undefined otherwise. */
 export function equalityMatcher(filter: Document, general: () => Matcher): Matcher | undefined {
@@ -49,7 +52,7 @@ export function equalityMatcher(filter: Document, general: () => Matcher): Match
   };
 }
 
-function conditionTest(condition: unknown): ((value: Plain) => boolean) | undefined {
+function conditionTest(condition: unknown): Meets | undefined {
   if (isPlain(condition)) return (value) => same(value, condition);
   if (!isPlainObject(condition)) return undefined;
   const keys = Object.keys(condition);
@@ -65,30 +68,51 @@ function conditionTest(condition: unknown): ((value: Plain) => boolean) | undefi
   return undefined;
 }
 
-/** A comparison with a number or a valid date; it meets only numbers or only dates, as MongoDB's does. */
-function comparison(operator: '$gt' | '$gte' | '$lt' | '$lte', operand: unknown): ((value: Plain) => boolean) | undefined {
-  let bound: number;
-  let sameType: (value: Plain) => value is number | Date;
-  if (typeof operand === 'number' && !Number.isNaN(operand)) {
-    bound = operand;
-    sameType = (value): value is number => typeof value === 'number';
-  } else if (operand instanceof Date && !Number.isNaN(operand.getTime())) {
-    bound = operand.getTime();
-    sameType = (value): value is Date => value instanceof Date;
-  } else {
-    return undefined;
-  }
+/**
+ * A comparison with a number, a valid date or a string; it meets only values of the operand's type, as
+ * MongoDB's does. Strings compare by their UTF-8 bytes there and by UTF-16 units here, which agree unless a
+ * character from U+D800 up is involved: such a string is left to mingo.
+ */
+function comparison(operator: '$gt' | '$gte' | '$lt' | '$lte', operand: unknown): Meets | undefined {
+  const compare = comparatorFor(operand);
+  if (compare === undefined) return undefined;
   return (value) => {
-    if (!sameType(value)) return false;
-    const x = typeof value === 'number' ? value : value.getTime();
+    const order = compare(value);
+    if (order === undefined || order === undecided) return order ?? false;
     switch (operator) {
-      case '$gt': return x > bound;
-      case '$gte': return x >= bound;
-      case '$lt': return x < bound;
-      case '$lte': return x <= bound;
+      case '$gt': return order > 0;
+      case '$gte': return order >= 0;
+      case '$lt': return order < 0;
+      case '$lte': return order <= 0;
     }
   };
 }
+
+/** How a value orders against the operand: a sign, undefined for another type, undecided for mingo. */
+function comparatorFor(operand: unknown): ((value: Plain) => number | undefined | typeof undecided) | undefined {
+  if (typeof operand === 'number' && !Number.isNaN(operand)) {
+    return (value) => (typeof value === 'number' ? order(value, operand) : undefined);
+  }
+  if (operand instanceof Date && !Number.isNaN(operand.getTime())) {
+    const bound = operand.getTime();
+    return (value) => (value instanceof Date ? order(value.getTime(), bound) : undefined);
+  }
+  if (typeof operand === 'string' && !beyondBmpOrder.test(operand)) {
+    return (value) => {
+      if (typeof value !== 'string') return undefined;
+      if (beyondBmpOrder.test(value)) return undecided;
+      return order(value, operand);
+    };
+  }
+  return undefined;
+}
+
+function order<T extends number | string>(a: T, b: T): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Characters whose UTF-16 order differs from their UTF-8 order (surrogates against U+E000..U+FFFF). */
+const beyondBmpOrder = /[\uD800-\uFFFF]/;
 
 /** A value the index narrowing also takes (keys.ts), without NaN and invalid dates, which never equal themselves. */
 function isPlain(value: unknown): value is Plain {
@@ -106,7 +130,9 @@ function matches(doc: Document, clause: Clause): boolean | typeof undecided {
       if (value === null || isPlainObject(value) || Array.isArray(value)) continue;
       return undecided;
     }
-    if (clause.meets(value)) return true;
+    const verdict = clause.meets(value);
+    if (verdict === undecided) return undecided;
+    if (verdict) return true;
   }
   return false;
 }

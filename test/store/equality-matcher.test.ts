@@ -55,6 +55,12 @@ const filters: Document[] = [
   { status: 'active', n: { $gt: 1 } },
   { 'nested.deep.v': { $gt: 1 } },
   { _id: { $gte: 3 } },
+  { status: { $gt: 'active' } },
+  { status: { $lt: 'b' } },
+  { 'identifiers.value': { $gt: '' } },
+  { 'identifiers.value': { $gte: 'X2' } },
+  { n: { $gt: '4' } },
+  { facility: { $lte: 'VALLEY' } },
 ];
 
 for (const filter of filters) {
@@ -82,10 +88,21 @@ test('a BSON number wrapper in a document is left to mingo, which compares it by
   t.true(compileFilter({ n: 5 }).test({ n: 5 }));
 });
 
+test('a string beyond U+D7FF in a document is left to mingo (UTF-8 and UTF-16 order it differently)', (t) => {
+  let asked = 0;
+  const filter = { name: { $gt: 'a' } };
+  const matcher = equalityMatcher(filter, () => {
+    asked++;
+    return new Query(filter, queryOptions);
+  });
+  for (const name of ['😀', '\uFF5A', 'b']) t.is(matcher!.test({ name }), new Query(filter, queryOptions).test({ name }), name);
+  t.is(asked, 1);
+});
+
 test('filters with other operators, documents, arrays, null or regexes as values are not taken', (t) => {
   const general = () => ({ test: () => true });
   // Two comparisons on one path may be met by two different array elements; strings compare by UTF-8 bytes.
-  const comparisons = [{ a: { $gt: 1, $lt: 5 } }, { a: { $gt: 'x' } }, { a: { $gt: null } }, { a: { $lt: NaN } }, { a: { $gte: new Date(Number.NaN) } }, { a: { $ne: 1 } }];
+  const comparisons = [{ a: { $gt: 1, $lt: 5 } }, { a: { $gt: '\uFF5A' } }, { a: { $lt: '😀' } }, { a: { $gt: null } }, { a: { $lt: NaN } }, { a: { $gte: new Date(Number.NaN) } }, { a: { $ne: 1 } }];
   for (const filter of [...comparisons, { $or: [{ a: 1 }] }, { a: { b: 1 } }, { a: [1, 2] }, { a: null }, { a: /x/ }, { a: { $in: [] } }, { a: { $in: [{ b: 1 }] } }, { a: NaN }]) {
     t.is(equalityMatcher(filter as Document, general), undefined, JSON.stringify(filter));
   }
