@@ -169,7 +169,7 @@ export class EmbeddedCollection<T extends Document = Document> implements HubCol
       const info = options.upsert === true ? this.#engine.catalog.ensure(this.collectionName) : this.#info();
       const [row] = this.#reader.select(info, filter, { sort: normalizeSort(options.sort), limit: 1 });
       if (row === undefined) return this.#upsertResult(info, filter, update, options);
-      const { modified } = this.#writer.update(info!, row, update, filter, options.arrayFilters);
+      const { modified } = this.#writer.update(info!, row, update, filter, options.arrayFilters, false);
       return updateResult(1, modified ? 1 : 0);
     });
   }
@@ -182,7 +182,7 @@ export class EmbeddedCollection<T extends Document = Document> implements HubCol
       const rows = this.#reader.select(info, filter, {});
       if (rows.length === 0) return this.#upsertResult(info, filter, update, options);
       let modifiedCount = 0;
-      for (const row of rows) if (this.#writer.update(info!, row, update, filter, options.arrayFilters).modified) modifiedCount++;
+      for (const row of rows) if (this.#writer.update(info!, row, update, filter, options.arrayFilters, false).modified) modifiedCount++;
       return updateResult(rows.length, modifiedCount);
     });
   }
@@ -238,7 +238,7 @@ export class EmbeddedCollection<T extends Document = Document> implements HubCol
         const inserted = this.#writer.upsert(info!, filter, update, options.arrayFilters as Document[] | undefined);
         return after ? inserted : null;
       }
-      const updated = this.#writer.update(info!, row, update, filter, options.arrayFilters as Document[] | undefined);
+      const updated = this.#writer.update(info!, row, update, filter, options.arrayFilters as Document[] | undefined, !after);
       return after ? updated.doc : row.doc;
     });
     const value = result === null ? null : (project([result], options.projection)[0] as WithId<T>);

@@ -27,15 +27,8 @@ interface Step {
  * never leaves half an update.
  */
 export function applyPlainUpdate(doc: Document, operators: Document): readonly string[] | undefined {
-  const paths: string[] = [];
-  for (const [operator, fields] of Object.entries(operators)) {
-    if (!handled.has(operator) || !isPlainObject(fields)) return undefined;
-    for (const [path, value] of Object.entries(fields)) {
-      if (!plainPath(path) || !plainOperand(operator, value)) return undefined;
-      paths.push(path);
-    }
-  }
-  if (conflicting(paths)) return undefined;
+  const paths = plainUpdatePaths(operators);
+  if (paths === undefined) return undefined;
   const steps: Step[] = [];
   for (const [operator, fields] of Object.entries(operators) as [string, Document][]) {
     for (const [path, value] of Object.entries(fields)) {
@@ -47,6 +40,22 @@ export function applyPlainUpdate(doc: Document, operators: Document): readonly s
   // Parents are created only now, after every step was found applicable.
   for (const step of steps) apply(step);
   return paths;
+}
+
+/**
+ * The field paths `operators` would update if it is a shape handled here, judged from the update alone; the
+ * document can still refuse it (applyPlainUpdate then returns undefined and changes nothing).
+ */
+export function plainUpdatePaths(operators: Document): string[] | undefined {
+  const paths: string[] = [];
+  for (const [operator, fields] of Object.entries(operators)) {
+    if (!handled.has(operator) || !isPlainObject(fields)) return undefined;
+    for (const [path, value] of Object.entries(fields)) {
+      if (!plainPath(path) || !plainOperand(operator, value)) return undefined;
+      paths.push(path);
+    }
+  }
+  return conflicting(paths) ? undefined : paths;
 }
 
 function plainPath(path: string): boolean {

@@ -762,6 +762,28 @@ add('a sorted find without a limit on a compound index returns every match in or
 
 // Index maintenance under updates that touch one field: reads through each index see the new values only
 // (manual, "Multikey Indexes": an index on a field inside array elements has an entry per element).
+add('updateMany and findOneAndUpdate keep indexes right and return the image asked for', async (t, c) => {
+  await c.createIndex({ status: 1 });
+  await c.createIndex({ 'outbox.id': 1 });
+  await c.insertMany([
+    { key: 'a', status: 'new', version: 1, outbox: [{ id: 'e1' }] },
+    { key: 'b', status: 'new', version: 1, outbox: [{ id: 'e2' }, { id: 'e3' }] },
+    { key: 'c', status: 'old', version: 2, outbox: [] },
+  ]);
+  const keys = async (filter: Document) => (await c.find(filter).sort({ key: 1 }).toArray()).map((doc) => doc['key']);
+  const emptied = await c.updateMany({ version: 1 }, { $set: { outbox: [] }, $inc: { version: 1 } });
+  t.is(emptied.modifiedCount, 2);
+  t.deepEqual(await keys({ 'outbox.id': 'e2' }), []);
+  t.deepEqual(await keys({ 'outbox.id': { $gt: '' } }), []);
+  t.deepEqual(await keys({ version: 2 }), ['a', 'b', 'c']);
+  const before = await c.findOneAndUpdate({ key: 'a' }, { $set: { status: 'done' } }, {});
+  t.is(before?.['status'], 'new', 'the default returns the document as it was');
+  const after = await c.findOneAndUpdate({ key: 'b' }, { $set: { status: 'done' } }, { returnDocument: 'after' });
+  t.is(after?.['status'], 'done');
+  t.deepEqual(await keys({ status: 'done' }), ['a', 'b']);
+  t.deepEqual(await keys({ status: 'new' }), []);
+});
+
 add('updates keep every index right: array-position, nested and unrelated fields, and whole-object replacement', async (t, c) => {
   await c.createIndex({ 'destinations.state': 1 });
   await c.createIndex({ 'lease.owner': 1 });
