@@ -72,8 +72,9 @@ export class RowWriter {
     const { $setOnInsert: _ignored, ...operators } = update;
     const paths = plainUpdatePaths(operators);
     if (paths === undefined) return undefined;
+    const touched = touchedPaths(paths);
     const before = new Map<IndexInfo, DocumentKeys>();
-    for (const index of info.indexes) if (mayChange(index, paths)) before.set(index, documentKeys(index, row.doc));
+    for (const index of info.indexes) if (mayChange(index, touched)) before.set(index, documentKeys(index, row.doc));
     if (applyPlainUpdate(row.doc, operators) === undefined) return undefined;
     return { doc: row.doc, modified: this.rewrite(info, row, row.doc, paths, before) };
   }
@@ -97,8 +98,9 @@ export class RowWriter {
     if (text === row.text) return false;
     this.#engine.prepare(tableSql(info).update).run(text, row.rid);
     const prepare = (sql: string) => this.#engine.prepare(sql);
+    const paths = touched === undefined ? undefined : touchedPaths(touched);
     for (const index of info.indexes) {
-      if (touched !== undefined && !mayChange(index, touched)) continue;
+      if (paths !== undefined && !mayChange(index, paths)) continue;
       const old = before?.get(index) ?? documentKeys(index, row.doc);
       const after = documentKeys(index, next);
       if (sameKeys(old, after)) continue;
@@ -157,12 +159,20 @@ function tableSql(info: CollectionInfo): TableSql {
  * as MongoDB indexes array elements under the path without it (`destinations.state`). A partial index's
  * membership depends on its filter's fields too, so it is always recomputed.
  */
-function mayChange(index: IndexInfo, touched: readonly string[]): boolean {
+function mayChange(index: IndexInfo, touched: TouchedPaths): boolean {
   if (index.partial !== undefined) return true;
-  return touched.some((path) => {
-    const withoutPositions = path.split('.').filter((segment) => !/^\d+$/.test(segment)).join('.');
-    return index.fields.some((field) => related(field.path, path) || related(field.path, withoutPositions));
-  });
+  return touched.some((path) => index.fields.some((field) => related(field.path, path)));
+}
+
+/** The touched paths, each also without its array positions; worked out once per update, not once per index. */
+type TouchedPaths = readonly string[];
+
+function touchedPaths(touched: readonly string[]): TouchedPaths {
+  const paths = new Set(touched);
+  for (const path of touched) {
+    if (/(^|\.)\d+(\.|$)/.test(path)) paths.add(path.split('.').filter((segment) => !/^\d+$/.test(segment)).join('.'));
+  }
+  return [...paths];
 }
 
 function related(a: string, b: string): boolean {
