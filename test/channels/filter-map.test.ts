@@ -68,6 +68,21 @@ test('a script that loops for ever is stopped by its time limit', (t) => {
   t.is(error?.message, 'the script ran longer than 100 ms');
 });
 
+test('a script that allocates without bound ends only the script thread; the next script runs', (t) => {
+  // Within its time limit this would take the whole hub's heap (gigabytes); the script thread's limit stops it.
+  const hog = new ScriptStep('const keep = []; for (;;) keep.push(new Array(1e6).fill(msg.n));', 2000);
+  const error = t.throws(() => hog.run({ n: 1 }), { instanceOf: ScriptError });
+  t.regex(error?.message ?? '', /used more than \d+ MB of memory/);
+  t.deepEqual(new ScriptStep('msg.n += 1;', 1000).run({ n: 1 }), { n: 2 });
+});
+
+test('a script has no ArrayBuffer, typed arrays or WebAssembly, whose memory no heap limit counts', (t) => {
+  for (const source of ['new ArrayBuffer(2 ** 30)', 'new Float64Array(2 ** 27)', 'new SharedArrayBuffer(8)', 'new WebAssembly.Memory({ initial: 1 })']) {
+    const error = t.throws(() => new ScriptStep(source, 500).run({}), { instanceOf: ScriptError }, source);
+    t.regex(error?.message ?? '', /is not defined/, source);
+  }
+});
+
 test('a script cannot reach process, require or the host realm', (t) => {
   const escapes = [
     "return this.constructor.constructor('return process')().pid;",
