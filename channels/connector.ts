@@ -75,6 +75,11 @@ export interface DestinationConnector {
    * hands it the due head of the queue.
    */
   sendSequence?(messages: OutboundMessage[], onResult: (index: number, result: SendResult) => void): Promise<void>;
+  /**
+   * Optional: the engine is stopping and will wait for the delivery in hand. Give up what has not gone out yet
+   * (a connection still being made, the rest of a run) so that wait is short; what was sent waits for its answer.
+   */
+  stopping?(): void;
   stop(): Promise<void>;
 }
 

@@ -155,6 +155,8 @@ export class MllpDestination implements DestinationConnector {
   #link: Link | undefined;
   #tail: Promise<unknown> = Promise.resolve();
   #stopped = false;
+  /** Ends a wait for a connection when the engine stops (stopping()). */
+  #abandonConnect: (() => void) | undefined;
 
   constructor(settings: MllpDestinationSettings, context: DestinationContext) {
     this.#settings = settings;
@@ -167,8 +169,15 @@ export class MllpDestination implements DestinationConnector {
     return result;
   }
 
+  /** No new send starts, and a connection still being made is given up: nothing has gone out on it. */
+  stopping(): void {
+    this.#stopped = true;
+    this.#abandonConnect?.();
+  }
+
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#abandonConnect?.();
     await this.#tail;
     await this.#closeLink();
   }
@@ -219,12 +228,17 @@ export class MllpDestination implements DestinationConnector {
     );
     link = new Link(key, connection);
     this.#link = link;
-    const connected = new Promise<true>((resolve) => connection.once('connect', () => resolve(true)));
+    const connected = new Promise<'connected' | 'stopping'>((resolve) => {
+      connection.once('connect', () => resolve('connected'));
+      this.#abandonConnect = () => resolve('stopping');
+      if (this.#stopped) resolve('stopping');
+    });
     const timeoutMs = this.#settings.connectTimeoutMs;
-    const ok = await withTimeout(connected, timeoutMs, () => false as const);
-    if (!ok) {
+    const outcome = await withTimeout(connected, timeoutMs, () => 'timeout' as const);
+    this.#abandonConnect = undefined;
+    if (outcome !== 'connected') {
       await this.#closeLink();
-      return `could not connect to ${this.#address()} within ${timeoutMs} ms`;
+      return outcome === 'stopping' ? 'the MLLP destination is stopping' : `could not connect to ${this.#address()} within ${timeoutMs} ms`;
     }
     watchSocket(link);
     return link;

@@ -29,9 +29,12 @@ function forwardingLogger(bound: LogFields): Logger {
 
 const destination = new MllpDestination(settings, { channelId, destinationName, log: forwardingLogger({}) });
 let work: Promise<void> = Promise.resolve();
+/** The engine is stopping: the rest of a run is left unreported, so it stays at the head of the queue. */
+let stopping = false;
 
 async function run(id: number, messages: OutboundMessage[]): Promise<void> {
   for (const [index, message] of messages.entries()) {
+    if (stopping) break;
     let result: SendResult;
     try {
       result = await destination.send(message);
@@ -47,6 +50,12 @@ async function run(id: number, messages: OutboundMessage[]): Promise<void> {
 port.on('message', (message: ToSender) => {
   if (message.kind === 'send') {
     work = work.then(() => run(message.id, message.messages));
+    return;
+  }
+  if (message.kind === 'stopping') {
+    // Not queued behind the run in hand: that run is what must end sooner.
+    stopping = true;
+    destination.stopping();
     return;
   }
   work = work.then(async () => {

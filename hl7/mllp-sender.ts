@@ -10,7 +10,7 @@ import type { DestinationConnector, DestinationContext, OutboundMessage, SendRes
 import type { LogFields, LogLevel } from '../runtime/log.ts';
 import type { MllpDestinationSettings } from './mllp-destination.ts';
 
-export type ToSender = { kind: 'send'; id: number; messages: OutboundMessage[] } | { kind: 'stop' };
+export type ToSender = { kind: 'send'; id: number; messages: OutboundMessage[] } | { kind: 'stopping' } | { kind: 'stop' };
 
 export type FromSender =
   | { kind: 'result'; id: number; index: number; result: SendResult }
@@ -59,6 +59,10 @@ export class MllpSender implements DestinationConnector {
       this.#runs.set(id, { onResult, reported: 0, length: messages.length, done: resolve });
       worker.postMessage({ kind: 'send', id, messages } satisfies ToSender);
     });
+  }
+
+  stopping(): void {
+    this.#worker?.postMessage({ kind: 'stopping' } satisfies ToSender);
   }
 
   async stop(): Promise<void> {

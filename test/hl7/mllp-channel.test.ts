@@ -1,7 +1,10 @@
 // End to end through the real channel engine and embedded store: an ORM sent over MLLP is stored, acknowledged
 // once stored, and delivered by the MLLP destination to a second real MLLP listener (the facility's receiver).
 import test, { type ExecutionContext } from 'ava';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { registerBuiltinConnectors } from '../../channels/builtin-connectors.ts';
@@ -15,14 +18,14 @@ import { freePort, repoRoot } from '../support/hub-process.ts';
 import { fixture, MllpTestClient, MllpTestListener } from './mllp-peer.ts';
 
 /** A started engine on a fresh embedded store, with a receiver answering `answer`; all torn down after the test. */
-async function startRelay(t: ExecutionContext, name: string, answer: Parameters<typeof MllpTestListener.start>[0]) {
+async function startRelay(t: ExecutionContext, name: string, answer: Parameters<typeof MllpTestListener.start>[0], engineOptions: { stopTimeoutMs?: number } = {}) {
   const dir = await mkdtemp(path.join(os.tmpdir(), `rso-${name}-`));
   const log = createLogger({ test: name });
   const store = await openStore({ dataDir: dir, log });
   const registry = new ChannelRegistry();
   registerBuiltinConnectors(registry);
   registerHl7Connectors(registry);
-  const engine = new ChannelEngine({ db: store.db, registry, log, pollIntervalMs: 50 });
+  const engine = new ChannelEngine({ db: store.db, registry, log, pollIntervalMs: 50, ...engineOptions });
   const receiver = await MllpTestListener.start(answer);
   t.teardown(async () => {
     await engine.stop();
@@ -105,4 +108,41 @@ test('a backlog goes to the MLLP receiver as runs, in order: an AE is retried in
   const retried = await engine.searchMessages({ channelId: 'orders-runs', controlId: 'RUN030' });
   t.is(retried.items[0]?.destinations[0]?.state, 'sent');
   t.is(retried.items[0]?.destinations[0]?.attempts, 2);
+});
+
+/** A port whose connects hang (test/support/stalled-listener.ts), its accept queue already full. */
+async function silentPort(t: ExecutionContext): Promise<number> {
+  const child = spawn(process.execPath, [path.join(repoRoot, 'test', 'support', 'stalled-listener.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => void child.kill('SIGKILL'));
+  const [line] = (await once(child.stdout, 'data')) as [Buffer];
+  const { port } = JSON.parse(line.toString()) as { port: number };
+  for (let i = 0; i < 2; i++) {
+    const filler = net.connect({ host: '127.0.0.1', port });
+    t.teardown(() => void filler.destroy());
+    await once(filler, 'connect');
+  }
+  return port;
+}
+
+test('stop gives up a connection still being made to a silent receiver; the message stays queued', async (t) => {
+  // The engine would wait 10 minutes for the delivery in hand and the connect 10 minutes too: only giving up the
+  // connect lets this test end before ava's time limit.
+  const { engine, registry } = await startRelay(t, 'hl7-silent', () => 'AA', { stopTimeoutMs: 600_000 });
+  const port = await freePort();
+  const silent = await silentPort(t);
+  const definition = parseChannelDefinition({
+    id: 'orders-silent',
+    name: 'Orders to a silent receiver',
+    source: { type: 'mllp', settings: { host: '127.0.0.1', port } },
+    destinations: [{ name: 'ris', connector: { type: 'mllp', settings: { host: '127.0.0.1', port: silent, connectTimeoutMs: 600_000 } }, queue: 'ordered' }],
+  }, registry);
+  await engine.deploy({ definition, revision: 0 });
+  const client = await MllpTestClient.connect(port);
+  t.teardown(() => client.socket.destroy());
+  t.is((await client.exchange(await fixture('orm-o01.hl7'))).get('MSA-1'), 'AA');
+  // The queue worker picks the message up at once (poll 50 ms) and the sender thread starts connecting.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  await engine.stop();
+  const stored = await engine.searchMessages({ channelId: 'orders-silent', controlId: 'MSG00001' });
+  t.is(stored.items[0]?.destinations[0]?.state, 'queued', 'not sent, not given up: delivered after a restart');
 });
