@@ -1,7 +1,7 @@
 import test from 'ava';
 import path from 'node:path';
 import type { DeliveryEvent } from '../../channels/engine-events.ts';
-import { destinationKey } from '../../channels/queue.ts';
+import { DeliveryQueue, destinationKey } from '../../channels/queue.ts';
 import { TestPeers, channelJson, jsonMessage, peerDestination, sleep, startEngine, tempDir, waitFor } from './harness.ts';
 
 async function setup(t: import('ava').ExecutionContext, peers = new TestPeers()) {
@@ -240,4 +240,15 @@ test('a delivery recorded as queued whose item was never written (crash in betwe
   await next.engine.redeploy('orders');
   await sleep(200);
   t.is(peersAfter.peer('ris').delivered.length, 1, 'a sent delivery is not recovered again');
+});
+
+test("a channel's queued message ids are its own, not those of a channel whose id starts the same", async (t) => {
+  const { store } = await setup(t);
+  const queue = new DeliveryQueue(store.db);
+  await queue.open();
+  const item = (channelId: string, destination: string, messageId: string) => ({ channelId, destination, destinationIndex: 0, messageId, content: '{}', dataType: 'json' });
+  await queue.enqueue([item('a', 'ris', 'm1'), item('a', 'pacs', 'm2'), item('ab', 'ris', 'm3'), item('b', 'ris', 'm4')]);
+  t.deepEqual([...(await queue.queuedMessageIds('a'))].sort(), ['m1', 'm2']);
+  t.deepEqual([...(await queue.queuedMessageIds('ab'))], ['m3']);
+  t.deepEqual([...(await queue.queuedMessageIds('c'))], []);
 });
