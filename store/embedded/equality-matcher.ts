@@ -1,15 +1,14 @@
-// Filters made only of equalities (and $in lists) of plain values, or of one comparison ($gt, $gte, $lt, $lte)
-// with a number, a date or a string, matched without mingo. Building a mingo Query sets up its operator context on every
-// call, which was the largest store cost of a FHIR create after the writes (a patient read, an exam count per
-// search), of reading a queue's next items (`seq > n`) and of finding events to publish (`outbox.id > ''`; CPU
-// profiles of `npm run bench -- fhir` and `hl7`).
-// What this file matches is MongoDB's condition on a path ("Query an Array for an Element", "Query on
-// Embedded/Nested Documents"): the value at the path, or any element of an array along it, meets it; a
-// comparison only meets values of its own type ("Comparison/Sort Order": type bracketing). Anything it is not
-// sure about (documents or arrays as values, null, regexes, BSON number wrappers in the document, any other
-// operator, two comparisons on one path, which different array elements may meet) goes to mingo: per filter
-// when the filter has such a part, per document when the document has such a value.
-// test/store/equality-matcher.test.ts compares the two.
+// Filters made only of equalities (and $in lists) of plain values, or of one comparison ($gt, $gte, $lt,
+// $lte) with a number, a date or a string, matched without mingo. Building a mingo Query sets up its operator
+// context on every call, which was the largest store cost of a FHIR create after the writes (a patient read, an
+// exam count per search), of reading a queue's next items (`seq > n`) and of finding events to publish
+// (`outbox.id > ''`; CPU profiles of `npm run bench -- fhir` and `hl7`). What this file matches is MongoDB's
+// condition on a path ("Query an Array for an Element", "Query on Embedded/Nested Documents"): the value at the
+// path, or any element of an array along it, meets it; a comparison only meets values of its own type
+// ("Comparison/Sort Order": type bracketing). Anything it is not sure about (documents or arrays as values,
+// null, regexes, BSON number wrappers in the document, any other operator, two comparisons on one path, which
+// different array elements may meet) goes to mingo: per filter when the filter has such a part, per document
+// when the document has such a value. test/store/equality-matcher.test.ts compares the two.
 import type { Document } from 'mongodb';
 import { isObjectId } from './codec.ts';
 import { isNarrowable, isPlainObject, MISSING, valuesAtPath } from './keys.ts';
