@@ -15,6 +15,7 @@ import { ChannelPipeline } from './pipeline.ts';
 import { DeliveryQueue } from './queue.ts';
 import { QueueWorker } from './queue-worker.ts';
 import type { ChannelRegistry } from './registry.ts';
+import { stopScriptThread } from './script-thread.ts';
 
 export interface EngineOptions {
   db: HubDb;
@@ -124,6 +125,7 @@ export class ChannelEngine {
       for (const d of deployments) this.#announceStop(d);
       await Promise.all(deployments.map((d) => this.#stopWorkers(d)));
       await Promise.all(deployments.map((d) => this.#stopConnectors(d)));
+      await stopScriptThread();
       for (const d of deployments) d.status = 'undeployed';
       this.#deployments.clear();
       this.#started = false;

@@ -83,3 +83,10 @@ export function runOnScriptThread(source: string, inputJson: string, timeoutMs: 
   void worker.terminate();
   return { kind: 'gone' };
 }
+
+/** Ends the script thread, if one runs (the engine's stop); the next script starts another. */
+export async function stopScriptThread(): Promise<void> {
+  const running = thread;
+  thread = undefined;
+  if (running !== undefined) await running.worker.terminate();
+}
