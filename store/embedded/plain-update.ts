@@ -24,10 +24,9 @@ interface Step {
 /**
  * Applies `operators` to `doc` when every part is a shape handled here, and returns the field paths it updated;
  * otherwise leaves `doc` untouched and returns undefined. All checks run before the first change, so a refusal
- * never leaves half an update.
+ * never leaves half an update. `paths`: plainUpdatePaths(operators), when the caller has it already.
  */
-export function applyPlainUpdate(doc: Document, operators: Document): readonly string[] | undefined {
-  const paths = plainUpdatePaths(operators);
+export function applyPlainUpdate(doc: Document, operators: Document, paths = plainUpdatePaths(operators)): readonly string[] | undefined {
   if (paths === undefined) return undefined;
   const steps: Step[] = [];
   for (const [operator, fields] of Object.entries(operators) as [string, Document][]) {

@@ -72,11 +72,10 @@ export class RowWriter {
     const { $setOnInsert: _ignored, ...operators } = update;
     const paths = plainUpdatePaths(operators);
     if (paths === undefined) return undefined;
-    const touched = touchedPaths(paths);
     const before = new Map<IndexInfo, DocumentKeys>();
-    for (const index of info.indexes) if (mayChange(index, touched)) before.set(index, documentKeys(index, row.doc));
-    if (applyPlainUpdate(row.doc, operators) === undefined) return undefined;
-    return { doc: row.doc, modified: this.rewrite(info, row, row.doc, touched, before) };
+    for (const index of indexesTouching(info, paths)) before.set(index, documentKeys(index, row.doc));
+    if (applyPlainUpdate(row.doc, operators, paths) === undefined) return undefined;
+    return { doc: row.doc, modified: this.rewrite(info, row, row.doc, paths, before) };
   }
 
   upsert(info: CollectionInfo, filter: Document, update: UpdateSpec, arrayFilters: Document[] | undefined): Document {
@@ -91,16 +90,15 @@ export class RowWriter {
    * Writes the new version of a row; false when nothing changed (MongoDB then counts it matched, not modified).
    * `touched`, when known, lists the field paths that may have changed: an index on none of them keeps its rows
    * without computing its keys twice (a queue item's lease or a message's delivery state touch 1 of 5-12 indexes).
-   * `before`: the keys of those indexes read before row.doc itself was changed (#updateInPlace).
+   * `before`: the keys of exactly those indexes, read before row.doc itself was changed (#updateInPlace).
    */
   rewrite(info: CollectionInfo, row: Row, next: Document, touched?: readonly string[], before?: ReadonlyMap<IndexInfo, DocumentKeys>): boolean {
     const text = encodeDocument(next);
     if (text === row.text) return false;
     this.#engine.prepare(tableSql(info).update).run(text, row.rid);
     const prepare = (sql: string) => this.#engine.prepare(sql);
-    const paths = touched === undefined ? undefined : touchedPaths(touched);
-    for (const index of info.indexes) {
-      if (paths !== undefined && !mayChange(index, paths)) continue;
+    const indexes = before !== undefined ? before.keys() : touched !== undefined ? indexesTouching(info, touched) : info.indexes;
+    for (const index of indexes) {
       const old = before?.get(index) ?? documentKeys(index, row.doc);
       const after = documentKeys(index, next);
       if (sameKeys(old, after)) continue;
@@ -154,26 +152,19 @@ function tableSql(info: CollectionInfo): TableSql {
 }
 
 /**
- * Whether an update of `touched` paths can change the index's keys: a touched path is the indexed path, inside
- * it, or above it. Array positions in a touched path (`destinations.0.state`) also count without the position,
- * as MongoDB indexes array elements under the path without it (`destinations.state`). A partial index's
- * membership depends on its filter's fields too, so it is always recomputed.
+ * The indexes whose keys an update of `touched` paths can change: a touched path is the indexed path, inside it,
+ * or above it. Array positions in a touched path (`destinations.0.state`) also count without the position, as
+ * MongoDB indexes array elements under the path without it (`destinations.state`); those are stripped once per
+ * update, not once per index (a regex per segment per index showed in profiles). A partial index's membership
+ * depends on its filter's fields too, so it is always recomputed.
  */
-function mayChange(index: IndexInfo, touched: TouchedPaths): boolean {
-  if (index.partial !== undefined) return true;
-  return touched.some((path) => index.fields.some((field) => related(field.path, path)));
-}
-
-/** Touched paths, each also without its array positions (touchedPaths). */
-type TouchedPaths = readonly string[];
-
-/** Worked out once per update, not once per index: a regex per segment per index showed in profiles. */
-function touchedPaths(touched: readonly string[]): TouchedPaths {
-  const paths = new Set(touched);
+function indexesTouching(info: CollectionInfo, touched: readonly string[]): IndexInfo[] {
+  const expanded = new Set(touched);
   for (const path of touched) {
-    if (/(^|\.)\d+(\.|$)/.test(path)) paths.add(path.split('.').filter((segment) => !/^\d+$/.test(segment)).join('.'));
+    if (/(^|\.)\d+(\.|$)/.test(path)) expanded.add(path.split('.').filter((segment) => !/^\d+$/.test(segment)).join('.'));
   }
-  return [...paths];
+  const paths = [...expanded];
+  return info.indexes.filter((index) => index.partial !== undefined || paths.some((path) => index.fields.some((field) => related(field.path, path))));
 }
 
 function related(a: string, b: string): boolean {
