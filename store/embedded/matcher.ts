@@ -1,11 +1,11 @@
-// Filters are compiled by mingo (plain equalities excepted, see compileFilter), with one correction: mingo compares embedded documents without regard to
-// field order, MongoDB with it ("Query on Embedded/Nested Documents": equality on an embedded document
-// requires an exact match, including the field order). So an equality on a document or an array must also
-// match byte for byte in our encoding.
+// Filters are compiled by mingo (plain ones excepted, see compileFilter), with one correction: mingo compares
+// embedded documents without regard to field order, MongoDB with it ("Query on Embedded/Nested Documents":
+// equality on an embedded document requires an exact match, including the field order). So an equality on a
+// document or an array must also match byte for byte in our encoding.
 import { Query } from 'mingo';
 import type { Document } from 'mongodb';
 import { encodeDocument, withDriverObjectIds } from './codec.ts';
-import { equalityMatcher } from './equality-matcher.ts';
+import { plainMatcher } from './plain-matcher.ts';
 import { badValue } from './errors.ts';
 import { isPlainObject } from './keys.ts';
 import { queryOptions } from './query-options.ts';
@@ -15,8 +15,9 @@ export interface Matcher {
 }
 
 export function compileFilter(given: Document): Matcher {
-  // Plain equalities are matched directly (equality-matcher.ts); mingo only when they meet a value they leave to it.
-  return equalityMatcher(given, () => compileGeneral(given)) ?? compileGeneral(given);
+  // Plain equalities and comparisons are matched directly (plain-matcher.ts); mingo only when they meet a value
+  // they leave to it.
+  return plainMatcher(given, () => compileGeneral(given)) ?? compileGeneral(given);
 }
 
 function compileGeneral(given: Document): Matcher {

@@ -8,7 +8,7 @@
 // ("Comparison/Sort Order": type bracketing). Anything it is not sure about (documents or arrays as values,
 // null, regexes, BSON number wrappers in the document, any other operator, two comparisons on one path, which
 // different array elements may meet) goes to mingo: per filter when the filter has such a part, per document
-// when the document has such a value. test/store/equality-matcher.test.ts compares the two.
+// when the document has such a value. test/store/plain-matcher.test.ts compares the two.
 import type { Document } from 'mongodb';
 import { isObjectId } from './codec.ts';
 import { isNarrowable, isPlainObject, MISSING, valuesAtPath } from './keys.ts';
@@ -26,8 +26,8 @@ const undecided = Symbol('undecided');
 
 type Meets = (value: Plain) => boolean | typeof undecided;
 
-/** A matcher for `filter` when it is a conjunction of plain equalities; undefined otherwise. */
-export function equalityMatcher(filter: Document, general: () => Matcher): Matcher | undefined {
+/** A matcher for `filter` when it is a conjunction of the conditions above; undefined otherwise. */
+export function plainMatcher(filter: Document, general: () => Matcher): Matcher | undefined {
   const clauses: Clause[] = [];
   for (const [key, condition] of Object.entries(filter)) {
     if (key.startsWith('$') || key === '') return undefined;
