@@ -64,7 +64,12 @@ export type SendResult =
   /** A transient failure (peer down, AE, timeout): the queue retries with backoff. */
   | { status: 'retry'; error: string; response?: string }
   /** A permanent failure (e.g. HL7 AR): no retry, the delivery goes to error. */
-  | { status: 'failed'; error: string; response?: string };
+  | { status: 'failed'; error: string; response?: string }
+  /** Nothing went out: the connector was stopping (stopping()). Not an attempt: the item stays as it was. */
+  | { status: 'not-sent'; error: string; response?: undefined };
+
+/** The outcome of an attempt that was made. */
+export type AttemptResult = Exclude<SendResult, { status: 'not-sent' }>;
 
 export interface DestinationConnector {
   send(message: OutboundMessage): Promise<SendResult>;

@@ -9,7 +9,7 @@ import type { EventEmitter } from 'node:events';
 import { errorText, type Logger } from '../runtime/log.ts';
 import { retryDelayMs } from './backoff.ts';
 import { deliveryErrorsTotal, forgetQueueDepth, retriesTotal, sentTotal, setQueueDepth } from './channel-metrics.ts';
-import type { DestinationConnector, OutboundMessage, SendResult } from './connector.ts';
+import type { AttemptResult, DestinationConnector, OutboundMessage, SendResult } from './connector.ts';
 import type { DestinationDefinition } from './definition.ts';
 import type { EngineEvents } from './engine-events.ts';
 import type { MessageStore } from './message-store.ts';
@@ -137,6 +137,8 @@ export class QueueWorker {
     if (this.#o.connector.sendSequence !== undefined) return this.#orderedRun();
     const attempt = head.attempts + 1;
     const result = await this.#send(head, attempt, () => this.#takeLock());
+    // Not attempted (the connector is stopping): the head stays the head.
+    if (result.status === 'not-sent') return 0;
     if (this.#heads[0] === head) this.#heads.shift();
     if (result.status === 'sent') this.#lastSentSeq = head.seq;
     // A failed attempt changes the head's attempts and due time (or the pause): read the heads again after it.
@@ -157,14 +159,15 @@ export class QueueWorker {
       if (item.nextAttemptAt.getTime() > now) break;
       run.push(item);
     }
-    let failed: { item: QueueItem; attempt: number; result: SendResult } | undefined;
+    let failed: { item: QueueItem; attempt: number; result: AttemptResult } | undefined;
     this.#startHeartbeat(() => this.#takeLock());
     try {
       await this.#o.connector.sendSequence!(
         run.map((item) => this.#outbound(item, item.attempts + 1)),
         (index, result) => {
           const item = run[index];
-          if (item === undefined) return;
+          // Not attempted (the connector is stopping), like an item not reported: it stays at the head.
+          if (item === undefined || result.status === 'not-sent') return;
           if (this.#heads[0] === item) this.#heads.shift();
           const attempt = item.attempts + 1;
           if (result.status !== 'sent') {
@@ -257,7 +260,10 @@ export class QueueWorker {
     const item = await queue.claim(candidate, owner, leaseMs);
     if (!item) return 0;
     const attempt = item.attempts + 1;
-    await this.#settle(item, attempt, await this.#send(item, attempt, () => queue.renewItemLease(item._id, owner, leaseMs)));
+    const result = await this.#send(item, attempt, () => queue.renewItemLease(item._id, owner, leaseMs));
+    // Not attempted (the connector is stopping): the item is given back as it was.
+    if (result.status === 'not-sent') await queue.releaseItem(item._id, owner);
+    else await this.#settle(item, attempt, result);
     return 0;
   }
 
@@ -286,7 +292,7 @@ export class QueueWorker {
   }
 
   /** Records the result of an attempt; true when the item left the queue (sent or given up). */
-  async #settle(item: QueueItem, attempts: number, result: SendResult): Promise<boolean> {
+  async #settle(item: QueueItem, attempts: number, result: AttemptResult): Promise<boolean> {
     if (result.status === 'sent') {
       this.#recorder.add({ item, attempts, response: result.response ?? null });
       return true;

@@ -222,6 +222,11 @@ export class DeliveryQueue {
     await this.#items.deleteMany({ _id: { $in: [...itemIds] } });
   }
 
+  /** Gives a leased item back untouched: it was not attempted. */
+  async releaseItem(itemId: string, owner: string): Promise<void> {
+    await this.#items.updateOne({ _id: itemId, leaseOwner: owner }, { $set: { leaseOwner: null, leaseExpiresAt: null } });
+  }
+
   /** Records a failed attempt and when to try again; releases the item's lease. */
   async reschedule(itemId: string, attempts: number, nextAttemptAt: Date, lastError: string): Promise<void> {
     await this.#items.updateOne({ _id: itemId }, { $set: { attempts, nextAttemptAt, lastError, leaseOwner: null, leaseExpiresAt: null } });

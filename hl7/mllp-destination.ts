@@ -149,6 +149,9 @@ interface Prepared {
   encoding: BufferEncoding;
 }
 
+/** Nothing went out on the wire: the engine is stopping (stopping()). */
+const notSent: SendResult = { status: 'not-sent', error: 'the MLLP destination is stopping' };
+
 export class MllpDestination implements DestinationConnector {
   readonly #settings: MllpDestinationSettings;
   readonly #context: DestinationContext;
@@ -176,19 +179,18 @@ export class MllpDestination implements DestinationConnector {
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    this.#abandonConnect?.();
+    this.stopping();
     await this.#tail;
     await this.#closeLink();
   }
 
   async #sendOne(message: OutboundMessage): Promise<SendResult> {
-    if (this.#stopped) return { status: 'retry', error: 'the MLLP destination is stopping' };
+    if (this.#stopped) return notSent;
     const lib = await loadLibrary();
     const prepared = prepare(message.content, lib);
     if ('error' in prepared) return { status: 'failed', error: prepared.error };
     const link = await this.#linkFor(prepared, lib);
-    if (typeof link === 'string') return { status: 'retry', error: link };
+    if (!(link instanceof Link)) return link;
     const ack = await this.#exchange(link, prepared, lib);
     if (ack instanceof Error) {
       await this.#closeLink();
@@ -215,8 +217,8 @@ export class MllpDestination implements DestinationConnector {
     return `${this.#settings.host}:${this.#settings.port}`;
   }
 
-  /** The connection for this version and encoding, connected; or why there is none. */
-  async #linkFor(prepared: Prepared, lib: Library): Promise<Link | string> {
+  /** The connection for this version and encoding, connected; or the result of the send without one. */
+  async #linkFor(prepared: Prepared, lib: Library): Promise<Link | SendResult> {
     const key = `${prepared.version}/${prepared.encoding}`;
     if (this.#link && !this.#link.broken && this.#link.key === key) return this.#link;
     await this.#closeLink();
@@ -238,7 +240,7 @@ export class MllpDestination implements DestinationConnector {
     this.#abandonConnect = undefined;
     if (outcome !== 'connected') {
       await this.#closeLink();
-      return outcome === 'stopping' ? 'the MLLP destination is stopping' : `could not connect to ${this.#address()} within ${timeoutMs} ms`;
+      return outcome === 'stopping' ? notSent : { status: 'retry', error: `could not connect to ${this.#address()} within ${timeoutMs} ms` };
     }
     watchSocket(link);
     return link;

@@ -42,7 +42,8 @@ export class MllpSender implements DestinationConnector {
   }
 
   async send(message: OutboundMessage): Promise<SendResult> {
-    let only: SendResult = { status: 'retry', error: 'the MLLP sender thread gave no result' };
+    // A run reports nothing for a message it did not attempt (a crashed thread reports a retry, see #exited).
+    let only: SendResult = { status: 'not-sent', error: 'the MLLP destination is stopping' };
     await this.sendSequence([message], (_index, result) => (only = result));
     return only;
   }
@@ -50,7 +51,7 @@ export class MllpSender implements DestinationConnector {
   sendSequence(messages: OutboundMessage[], onResult: (index: number, result: SendResult) => void): Promise<void> {
     if (messages.length === 0) return Promise.resolve();
     if (this.#stopped !== undefined) {
-      onResult(0, { status: 'retry', error: 'the MLLP destination is stopping' });
+      onResult(0, { status: 'not-sent', error: 'the MLLP destination is stopping' });
       return Promise.resolve();
     }
     const worker = this.#workerFor();

@@ -145,4 +145,5 @@ test('stop gives up a connection still being made to a silent receiver; the mess
   await engine.stop();
   const stored = await engine.searchMessages({ channelId: 'orders-silent', controlId: 'MSG00001' });
   t.is(stored.items[0]?.destinations[0]?.state, 'queued', 'not sent, not given up: delivered after a restart');
+  t.is(stored.items[0]?.destinations[0]?.attempts, 0, 'a connection given up at stop is not an attempt');
 });
