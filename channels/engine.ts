@@ -122,7 +122,6 @@ export class ChannelEngine {
     await this.#exclusive(async () => {
       const deployments = [...this.#deployments.values()];
       await Promise.all(deployments.map((d) => this.#stopSource(d)));
-      for (const d of deployments) this.#announceStop(d);
       await Promise.all(deployments.map((d) => this.#stopWorkers(d)));
       await Promise.all(deployments.map((d) => this.#stopConnectors(d)));
       await stopScriptThread();
@@ -395,7 +394,6 @@ export class ChannelEngine {
 
   async #teardown(deployment: Deployment): Promise<void> {
     await this.#stopSource(deployment);
-    this.#announceStop(deployment);
     await this.#stopWorkers(deployment);
     await this.#stopConnectors(deployment);
   }
@@ -405,11 +403,6 @@ export class ChannelEngine {
     deployment.source = undefined;
     if (!source) return;
     await source.stop().catch((error: unknown) => this.#log.error('source stop failed', { channelId: deployment.definition.id, error: errorText(error) }));
-  }
-
-  /** Lets connectors give up what has not gone out, so the workers' wait for the delivery in hand is short. */
-  #announceStop(deployment: Deployment): void {
-    for (const connector of deployment.connectors) connector.stopping?.();
   }
 
   async #stopWorkers(deployment: Deployment): Promise<void> {

@@ -83,6 +83,8 @@ export class QueueWorker {
   /** Lets a delivery in flight finish and record its result, then stops. */
   async stop(): Promise<void> {
     this.#running = false;
+    // The connector gives up what has not gone out yet, so the wait below is for what was sent.
+    this.#o.connector.stopping?.();
     this.#signal.wake();
     if (!(await settlesWithin(this.#loop, this.#o.stopTimeoutMs ?? 10_000))) {
       // A peer that never answers must not keep the hub from shutting down; the item stays queued, and with
