@@ -25,8 +25,8 @@ export const scriptHeapLimitMb = 64;
 const graceMs = 500;
 /** How long a new thread may take to start (it loads the sandbox module); the first script waits for it. */
 const startTimeoutMs = 10_000;
-/** The flag's value once the thread listens. */
-const ready = -1;
+/** The flag's value once the thread listens (script-worker.ts sets it). */
+export const scriptThreadReady = -1;
 
 interface Thread {
   readonly worker: Worker;
@@ -50,6 +50,7 @@ function startThread(): Thread | undefined {
   port1.unref();
   // A thread ended by its heap limit reports it here; the waiting side has already given up on it.
   worker.on('error', () => undefined);
+  // Waits while the flag is still 0, i.e. until the thread sets scriptThreadReady.
   if (Atomics.wait(flag, 0, 0, startTimeoutMs) === 'timed-out') {
     void worker.terminate();
     return undefined;

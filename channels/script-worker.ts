@@ -3,7 +3,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { workerData } from 'node:worker_threads';
 import { runSandboxed } from './script-sandbox.ts';
-import type { ScriptReply, ScriptRequest } from './script-thread.ts';
+import { scriptThreadReady, type ScriptReply, type ScriptRequest } from './script-thread.ts';
 
 const { port, flag } = workerData as { port: MessagePort; flag: Int32Array };
 
@@ -16,5 +16,5 @@ port.on('message', ({ id, source, inputJson, timeoutMs }: ScriptRequest) => {
   Atomics.notify(flag, 0);
 });
 // Listening: the engine's thread waits for this before its first request (script-thread.ts startThread).
-Atomics.store(flag, 0, -1);
+Atomics.store(flag, 0, scriptThreadReady);
 Atomics.notify(flag, 0);
