@@ -63,6 +63,11 @@ export function destinationKey(channelId: string, destination: string): string {
   return `${channelId}\u0000${destination}`;
 }
 
+/** The destination keys of a channel's destinations, as a range (no key of another channel falls in it). */
+function channelKeyRange(channelId: string): { $gte: string; $lt: string } {
+  return { $gte: destinationKey(channelId, ''), $lt: `${channelId}\u0001` };
+}
+
 export class DeliveryQueue {
   readonly #items: HubCollection<QueueItem>;
   readonly #destinations: HubCollection<DestinationStateDoc>;
@@ -113,7 +118,7 @@ export class DeliveryQueue {
 
   /** Message ids that have at least one item queued in the channel. */
   async queuedMessageIds(channelId: string): Promise<Set<string>> {
-    const ids = await this.#items.distinct('messageId', { queue: { $gte: destinationKey(channelId, ''), $lt: `${channelId}\u0001` } });
+    const ids = await this.#items.distinct('messageId', { queue: channelKeyRange(channelId) });
     return new Set(ids.filter((id): id is string => typeof id === 'string'));
   }
 
@@ -170,10 +175,10 @@ export class DeliveryQueue {
   }
 
   /**
-   * The oldest items of a destination, due or not (ordered delivery: only the lock holder calls this). The
-   * worker takes a batch and sends from it while it keeps the lock: nobody else changes those items meanwhile.
+   * The destination's first items in queue order, due or not; `afterSeq` skips those up to that position
+   * (ordered delivery: only the lock holder calls this). The worker takes a batch and sends from it while it
+   * keeps the lock: nobody else changes those items meanwhile.
    */
-  /** The destination's first items in queue order; `afterSeq` skips those up to that position. */
   async heads(channelId: string, destination: string, limit: number, afterSeq?: number): Promise<QueueItem[]> {
     const filter: Filter<QueueItem> = { queue: destinationKey(channelId, destination) };
     if (afterSeq !== undefined) filter.seq = { $gt: afterSeq };
