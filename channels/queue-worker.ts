@@ -110,8 +110,7 @@ export class QueueWorker {
         // A store hiccup must not end the worker: the items are durable, so try again after a poll.
         this.#o.log.error('queue worker step failed', { error: errorText(error) });
         // What was read before may be stale now (a head whose failure could not be recorded): read again.
-        this.#heads = [];
-        this.#lastSentSeq = undefined;
+        this.#forgetHeads();
         this.#candidates = [];
         waitMs = this.#o.pollMs;
       }
@@ -122,11 +121,10 @@ export class QueueWorker {
 
   /** Returns how long to sleep before the next step (0: go on at once). */
   async #orderedStep(): Promise<number> {
-    const { queue, channelId, destination, pollMs } = this.#o;
+    const { pollMs } = this.#o;
     if (await this.#paused(this.#heads.length > 0)) return pollMs;
     if (!(await this.#holdLock())) {
-      this.#heads = [];
-      this.#lastSentSeq = undefined;
+      this.#forgetHeads();
       return pollMs;
     }
     if (this.#heads.length === 0) this.#heads = await this.#readHeads();
@@ -136,35 +134,30 @@ export class QueueWorker {
     if (head === undefined) return pollMs;
     const dueIn = head.nextAttemptAt.getTime() - Date.now();
     if (dueIn > 0) return Math.min(dueIn, pollMs);
-    if (this.#o.connector.sendSequence !== undefined) return this.#orderedRun();
-    const attempt = head.attempts + 1;
-    const result = await this.#send(head, attempt, () => this.#takeLock());
-    // Not attempted (the connector is stopping): the head stays the head.
-    if (result.status === 'not-sent') return 0;
-    if (this.#heads[0] === head) this.#heads.shift();
-    if (result.status === 'sent') this.#lastSentSeq = head.seq;
-    // A failed attempt changes the head's attempts and due time (or the pause): read the heads again after it.
-    if (!(await this.#settle(head, attempt, result))) this.#heads = [];
-    return 0;
+    return this.#orderedRun();
   }
 
   /**
    * Hands the due heads to a connector that sends a run itself (see DestinationConnector.sendSequence): each sent
    * item is recorded as its result comes in, and the first one that is not sent ends the run and is settled
-   * like any failed attempt, so order, retries and pausing stay as in a step per item.
+   * like any failed attempt, so order, retries and pausing stay as in a step per item. A connector without runs
+   * gets a run of the head alone, so the pause is checked again before each item.
    */
   async #orderedRun(): Promise<number> {
+    const { connector } = this.#o;
     const now = Date.now();
     const run: QueueItem[] = [];
     for (const item of this.#heads) {
       // A retried item waits for its time, and everything behind it waits too.
       if (item.nextAttemptAt.getTime() > now) break;
       run.push(item);
+      if (connector.sendSequence === undefined) break;
     }
+    const sendSequence = connector.sendSequence?.bind(connector) ?? (async ([message]: OutboundMessage[], onResult: (index: number, result: SendResult) => void) => onResult(0, await this.#sendCatching(message!)));
     let failed: { item: QueueItem; attempt: number; result: AttemptResult } | undefined;
     this.#startHeartbeat(() => this.#takeLock());
     try {
-      await this.#o.connector.sendSequence!(
+      await sendSequence(
         run.map((item) => this.#outbound(item, item.attempts + 1)),
         (index, result) => {
           const item = run[index];
@@ -227,6 +220,11 @@ export class QueueWorker {
    * Takes or renews the destination lock, but writes only when half the lease is used: until its expiry
    * nobody else can take it, so a renewal per message would be a commit per message for nothing.
    */
+  #forgetHeads(): void {
+    this.#heads = [];
+    this.#lastSentSeq = undefined;
+  }
+
   async #holdLock(): Promise<boolean> {
     if (Date.now() < this.#lockValidUntil - this.#o.leaseMs / 2) return true;
     return this.#takeLock();
@@ -236,10 +234,7 @@ export class QueueWorker {
     const { queue, channelId, destination, owner, leaseMs } = this.#o;
     const now = Date.now();
     // Another process may have held the lock (and delivered) since it lapsed: what was read before is stale.
-    if (now >= this.#lockValidUntil) {
-      this.#heads = [];
-      this.#lastSentSeq = undefined;
-    }
+    if (now >= this.#lockValidUntil) this.#forgetHeads();
     const held = await queue.acquireLock(channelId, destination.name, owner, leaseMs);
     this.#lockValidUntil = held ? now + leaseMs : 0;
     return held;
@@ -277,16 +272,20 @@ export class QueueWorker {
   /** Sends one item while a heartbeat keeps its lease (lock or item lease) alive. */
   async #send(item: QueueItem, attempt: number, renewLease: () => Promise<boolean>): Promise<SendResult> {
     this.#startHeartbeat(renewLease);
-    let result: SendResult;
     try {
-      result = await this.#o.connector.send(this.#outbound(item, attempt));
-    } catch (error) {
-      // A connector should return 'retry', not throw; treat a throw the same so the hub keeps running.
-      result = { status: 'retry', error: errorText(error) };
+      return await this.#sendCatching(this.#outbound(item, attempt));
     } finally {
       clearInterval(this.#heartbeat);
     }
-    return result;
+  }
+
+  async #sendCatching(message: OutboundMessage): Promise<SendResult> {
+    try {
+      return await this.#o.connector.send(message);
+    } catch (error) {
+      // A connector should return 'retry', not throw; treat a throw the same so the hub keeps running.
+      return { status: 'retry', error: errorText(error) };
+    }
   }
 
   #outbound(item: QueueItem, attempt: number): OutboundMessage {
