@@ -16,7 +16,7 @@ import type { Logger } from '../runtime/log.ts';
 import type { StoredInstance } from './incoming-instance.ts';
 import type { StudyCompletion } from './study-completion.ts';
 import { StudyFolders } from './study-folders.ts';
-import type { InstanceRecord, MatchMethod, StudyIndex, StudyRecord } from './study-index.ts';
+import type { InstanceRecord, StudyIndex, StudyRecord } from './study-index.ts';
 import { dicomDate, matchStudy, type StudyTags } from './study-matching.ts';
 
 /** An instance on disk with its routing tags: the SCP's StoredInstance without the association facts. */
@@ -30,13 +30,6 @@ export interface IngestOrigin {
   via: string;
   /** The calling AE title, when there is one (kept on the exam's study reference). */
   callingAe?: string;
-}
-
-export interface IngestResult {
-  status: 'stored' | 'duplicate-ignored';
-  examNumber?: string;
-  matchedBy?: MatchMethod;
-  filePath: string;
 }
 
 export interface IngestOptions {
@@ -76,13 +69,13 @@ export class StudyIngest {
     return path.join(this.#options.storageDir, 'studies', studyInstanceUid, `${sopInstanceUid}.dcm`);
   }
 
-  async ingest(instance: IngestInstance, origin: IngestOrigin): Promise<IngestResult> {
+  async ingest(instance: IngestInstance, origin: IngestOrigin): Promise<void> {
     checkUid(instance.studyInstanceUid, '(0020,000D) Study Instance UID');
     checkUid(instance.sopInstanceUid, '(0008,0018) SOP Instance UID');
     return this.#withStudyLock(instance.studyInstanceUid, () => this.#ingest(instance, origin));
   }
 
-  async #ingest(instance: IngestInstance, origin: IngestOrigin): Promise<IngestResult> {
+  async #ingest(instance: IngestInstance, origin: IngestOrigin): Promise<void> {
     const { index } = this.#options;
     const existing = await index.instance(instance.sopInstanceUid);
     // UIDs are global, facilities are not: one facility's upload must never add to, or replace part of, another
@@ -97,8 +90,7 @@ export class StudyIngest {
     if (this.#options.duplicateInstances === 'ignore' && existing && (await exists(existing.filePath))) {
       if (instance.filePath !== existing.filePath) await unlink(instance.filePath).catch(() => undefined);
       this.#options.log.info('duplicate instance ignored', { studyInstanceUid: instance.studyInstanceUid, sopInstanceUid: instance.sopInstanceUid });
-      const study = await index.study(existing.studyInstanceUid);
-      return { status: 'duplicate-ignored', filePath: existing.filePath, ...matchOf(study) };
+      return;
     }
     const { filePath, synced } = this.#keep(instance);
     const receivedAt = new Date().toISOString();
@@ -125,14 +117,13 @@ export class StudyIngest {
     // Another process indexed the same instance between our read and our insert: it counted it already.
     const study = added === expectAdded ? touched : await index.uncount(instance.studyInstanceUid);
     if (previous && previous.filePath !== filePath) await unlink(previous.filePath).catch(() => undefined);
-    const matched = await this.#match(study, instance, origin);
+    await this.#match(study, instance, origin);
     await this.#options.completion.studyTouched(study);
-    return { status: 'stored', filePath, examNumber: matched.examNumber, matchedBy: matched.method };
   }
 
-  async #match(study: StudyRecord, instance: IngestInstance, origin: IngestOrigin): Promise<{ examNumber: string; method: MatchMethod }> {
+  async #match(study: StudyRecord, instance: IngestInstance, origin: IngestOrigin): Promise<void> {
     const { exams, index } = this.#options;
-    if (study.examNumber) return { examNumber: study.examNumber, method: study.matchedBy ?? 'study-uid' };
+    if (study.examNumber) return;
     const by: ChangeSource = { actor: origin.callingAe ? `dicom:${origin.callingAe}` : origin.source, via: origin.via };
     const tags: StudyTags = { studyInstanceUid: instance.studyInstanceUid, ...definedTags(instance) };
     const match = await matchStudy(exams, index, origin.facility, tags, by);
@@ -153,7 +144,6 @@ export class StudyIngest {
     }
     await index.setMatch(instance.studyInstanceUid, match.examNumber, match.method);
     this.#options.log.info('study matched', { studyInstanceUid: instance.studyInstanceUid, examNumber: match.examNumber, method: match.method, facility: origin.facility.code });
-    return match;
   }
 
   /** Moves the received file to its study folder; `synced` settles once the move is durable. */
@@ -178,11 +168,6 @@ export class StudyIngest {
       if (this.#studyLocks.get(studyUid) === run) this.#studyLocks.delete(studyUid);
     }
   }
-}
-
-function matchOf(study: StudyRecord | undefined): { examNumber?: string; matchedBy?: MatchMethod } {
-  if (!study?.examNumber) return {};
-  return study.matchedBy ? { examNumber: study.examNumber, matchedBy: study.matchedBy } : { examNumber: study.examNumber };
 }
 
 function instanceRecord(instance: IngestInstance, origin: IngestOrigin, filePath: string, receivedAt: string): InstanceRecord {
