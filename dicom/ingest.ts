@@ -77,13 +77,12 @@ export class StudyIngest {
 
   async #ingest(instance: IngestInstance, origin: IngestOrigin): Promise<void> {
     const { index } = this.#options;
-    const existing = await index.instance(instance.sopInstanceUid);
+    const [existing, knownStudy] = await Promise.all([index.instance(instance.sopInstanceUid), index.study(instance.studyInstanceUid)]);
     // UIDs are global, facilities are not: one facility's upload must never add to, or replace part of, another
     // facility's study (a reused or forged UID would otherwise attach images to the wrong patient's exam).
     if (existing !== undefined && existing.facility !== origin.facility.code) {
       throw new ForeignStudyError('the SOP Instance UID belongs to a study of another facility');
     }
-    const knownStudy = await index.study(instance.studyInstanceUid);
     if (knownStudy !== undefined && knownStudy.facility !== origin.facility.code) {
       throw new ForeignStudyError('the Study Instance UID belongs to a study of another facility');
     }
