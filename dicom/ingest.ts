@@ -16,7 +16,7 @@ import type { Logger } from '../runtime/log.ts';
 import type { StoredInstance } from './incoming-instance.ts';
 import type { StudyCompletion } from './study-completion.ts';
 import { StudyFolders } from './study-folders.ts';
-import type { InstanceRecord, StudyIndex, StudyRecord } from './study-index.ts';
+import type { InstanceRecord, StudyHeader, StudyIndex, StudyRecord } from './study-index.ts';
 import { dicomDate, matchStudy, type StudyTags } from './study-matching.ts';
 
 /** An instance on disk with its routing tags: the SCP's StoredInstance without the association facts. */
@@ -101,7 +101,6 @@ export class StudyIngest {
     const [put, touched] = await Promise.all([
       index.putInstance(instanceRecord(instance, origin, filePath, receivedAt)),
       index.touchStudy({
-        ...studyTags(instance),
         studyInstanceUid: instance.studyInstanceUid,
         facility: origin.facility.code,
         seriesInstanceUid: instance.seriesInstanceUid,
@@ -109,6 +108,8 @@ export class StudyIngest {
         receivedAt,
         quietMs: this.#options.studyQuietSeconds * 1000,
         source: origin.source,
+        modality: instance.modality,
+        header: studyHeader(instance),
       }),
       synced,
     ]);
@@ -193,11 +194,10 @@ function instanceRecord(instance: IngestInstance, origin: IngestOrigin, filePath
   return record;
 }
 
-function studyTags(instance: IngestInstance) {
+function studyHeader(instance: IngestInstance): StudyHeader {
   const studyDate = dicomDate(instance.studyDate);
   const started = startedAt(studyDate, instance.studyTime);
   return {
-    ...(instance.modality ? { modality: instance.modality } : {}),
     ...(instance.accessionNumber ? { accessionNumber: instance.accessionNumber } : {}),
     ...(studyDate ? { studyDate } : {}),
     ...(started ? { started } : {}),

@@ -36,7 +36,22 @@ export interface InstanceRecord {
   accessionNumber?: string;
 }
 
-export interface StudyRecord {
+/**
+ * The study-level tags kept from the instance that created the study. A field without a value is left out, not
+ * set to undefined: touchStudy spreads these into the stored document.
+ */
+export interface StudyHeader {
+  accessionNumber?: string;
+  /** YYYY-MM-DD */
+  studyDate?: string;
+  /** ISO date-time from Study Date + Time, for FHIR ImagingStudy.started. */
+  started?: string;
+  studyDescription?: string;
+  studyId?: string;
+  dicomPatientId?: string;
+}
+
+export interface StudyRecord extends StudyHeader {
   /** Study Instance UID. */
   _id: string;
   facility: string;
@@ -53,14 +68,6 @@ export interface StudyRecord {
   completedAt?: string;
   /** A completion job is pending in the scheduler (at most one per study). */
   completionScheduled: boolean;
-  accessionNumber?: string;
-  /** YYYY-MM-DD */
-  studyDate?: string;
-  /** ISO date-time from Study Date + Time, for FHIR ImagingStudy.started. */
-  started?: string;
-  studyDescription?: string;
-  studyId?: string;
-  dicomPatientId?: string;
   source?: string;
 }
 
@@ -86,12 +93,8 @@ export interface StudyTouch {
   receivedAt: string;
   quietMs: number;
   modality?: string;
-  accessionNumber?: string;
-  studyDate?: string;
-  started?: string;
-  studyDescription?: string;
-  studyId?: string;
-  dicomPatientId?: string;
+  /** Stored only when the study is created. */
+  header: StudyHeader;
   source: string;
 }
 
@@ -149,10 +152,8 @@ export class StudyIndex {
       firstReceivedAt: touch.receivedAt,
       completionScheduled: false,
       source: touch.source,
+      ...touch.header,
     };
-    for (const key of ['accessionNumber', 'studyDate', 'started', 'studyDescription', 'studyId', 'dicomPatientId'] as const) {
-      if (touch[key] !== undefined) onInsert[key] = touch[key];
-    }
     const addToSet: Record<string, string> = { seriesUids: touch.seriesInstanceUid };
     if (touch.modality) addToSet['modalities'] = touch.modality;
     const study = await this.studies.findOneAndUpdate(
