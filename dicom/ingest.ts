@@ -64,11 +64,6 @@ export class StudyIngest {
     this.#folders = new StudyFolders(path.join(options.storageDir, 'studies'));
   }
 
-  /** Where an instance is kept for good. */
-  pathFor(studyInstanceUid: string, sopInstanceUid: string): string {
-    return path.join(this.#options.storageDir, 'studies', studyInstanceUid, `${sopInstanceUid}.dcm`);
-  }
-
   async ingest(instance: IngestInstance, origin: IngestOrigin): Promise<void> {
     checkUid(instance.studyInstanceUid, '(0020,000D) Study Instance UID');
     checkUid(instance.sopInstanceUid, '(0008,0018) SOP Instance UID');
@@ -87,7 +82,7 @@ export class StudyIngest {
       throw new ForeignStudyError('the Study Instance UID belongs to a study of another facility');
     }
     if (this.#options.duplicateInstances === 'ignore' && existing && (await exists(existing.filePath))) {
-      if (instance.filePath !== existing.filePath) await unlink(instance.filePath).catch(() => undefined);
+      await unlink(instance.filePath).catch(() => undefined);
       this.#options.log.info('duplicate instance ignored', { studyInstanceUid: instance.studyInstanceUid, sopInstanceUid: instance.sopInstanceUid });
       return;
     }
@@ -148,9 +143,7 @@ export class StudyIngest {
 
   /** Moves the received file to its study folder; `synced` settles once the move is durable. */
   #keep(instance: IngestInstance): { filePath: string; synced: Promise<void> } {
-    const target = this.pathFor(instance.studyInstanceUid, instance.sopInstanceUid);
-    if (instance.filePath === target) return { filePath: target, synced: Promise.resolve() };
-    return this.#folders.move(instance.filePath, instance.studyInstanceUid, path.basename(target), this.#options.syncStorage);
+    return this.#folders.move(instance.filePath, instance.studyInstanceUid, `${instance.sopInstanceUid}.dcm`, this.#options.syncStorage);
   }
 
   /** Closes the study folders kept open. */
