@@ -112,9 +112,9 @@ class ScuDestination implements DestinationConnector {
     const pending = instances.filter((instance) => !isStored(before.get(instance._id)?.state));
     if (pending.length === 0) return { status: 'sent', response: `${instances.length}/${instances.length} instances stored at ${pacs.aeTitle} (already)` };
     const outcomes = await this.#sendPending(pending, pacs, facility, event);
-    for (const [instance, outcome] of outcomes) {
-      await index.recordDelivery(destination, event.studyInstanceUid, instance._id, outcome);
-    }
+    // Issued together (one record per instance, each its own _id): the embedded engine commits them with one
+    // fdatasync instead of one per instance.
+    await Promise.all([...outcomes].map(([instance, outcome]) => index.recordDelivery(destination, event.studyInstanceUid, instance._id, outcome)));
     return summarize(instances, before, outcomes, pacs.aeTitle);
   }
 
