@@ -16,6 +16,7 @@ import type { Facility } from '../exams/facility.ts';
 import { isClosed } from '../exams/lifecycle.ts';
 import type { PatientInput, PersonName, Sex } from '../exams/patient.ts';
 import type { ExamService } from '../exams/service.ts';
+import { dicomUidSystem } from '../fhir/systems.ts';
 import type { MatchMethod, StudyIndex } from './study-index.ts';
 
 export interface StudyTags {
@@ -37,9 +38,6 @@ export interface StudyMatch {
   /** false when the study was already matched (nothing to attach). */
   firstMatch: boolean;
 }
-
-/** HL7 IPC-3 / FHIR carry a study UID as this external identifier (status-hl7-mapping.md). */
-const dicomUidSystem = 'urn:dicom:uid';
 
 export async function matchStudy(exams: ExamService, index: StudyIndex, facility: Facility, tags: StudyTags, by: ChangeSource): Promise<StudyMatch> {
   const known = await knownExam(exams, index, facility, tags.studyInstanceUid);

@@ -4,10 +4,9 @@
 // studies already matched to an exam are resources.
 import type { ImagingStudy, ImagingStudySeries } from '@medplum/fhirtypes';
 import type { InstanceRecord, StudyRecord } from '../dicom/study-index.ts';
-import { dicomSystem, identifierTypeSystem } from './systems.ts';
+import { dicomSystem, dicomUidSystem, identifierTypeSystem } from './systems.ts';
 
-/** R4 imagingstudy.html: the study UID identifier is system urn:dicom:uid, value urn:oid:<uid>. */
-export const dicomUidSystem = 'urn:dicom:uid';
+export { dicomUidSystem };
 /** How the hub matched the study to its exam (exam-number, accession, patient, study-uid, new-exam). */
 export const studyMatchExtension = 'urn:rso-hub:fhir:StructureDefinition:study-match';
 /** SOP class codes are URIs (R4 ImagingStudy.series.instance.sopClass: DICOM UIDs as urn:oid). */

@@ -8,6 +8,7 @@
 import type { ExamIdentifier, Priority, Procedure } from '../exams/exam.ts';
 import type { ExamStatus } from '../exams/lifecycle.ts';
 import type { PatientInput } from '../exams/patient.ts';
+import { dicomUidSystem } from '../fhir/systems.ts';
 import { fieldText, firstField, segmentLabel } from './field-text.ts';
 import { hl7DateTime, senderOffset, type SenderZone } from './hl7-dates.ts';
 import { emptyField, Hl7MappingError } from './mapping-error.ts';
@@ -210,7 +211,7 @@ function identifiersOf(message: Hl7Message, group: Group): { identifiers: ExamId
     const uid = fieldText(message, `IPC[${ipc}]-3.1`);
     if (uid === undefined) continue;
     if (!/^[0-9.]{1,64}$/.test(uid)) throw new Hl7MappingError(`${segmentLabel('IPC', ipc)}-3`, `${segmentLabel('IPC', ipc)}-3: '${uid}' is not a DICOM UID`);
-    add('external', { value: `urn:oid:${uid}`, path: '' }, 'urn:dicom:uid');
+    add('external', { value: `urn:oid:${uid}`, path: '' }, dicomUidSystem);
   }
   return { identifiers, identifierField: labelOf((placer ?? filler)!.path) };
 }
