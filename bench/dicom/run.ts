@@ -15,13 +15,12 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { machineLine, writeSection } from '../report.ts';
 import { valleyFacility } from '../../test/hub/dicom-support.ts';
-import { defaultTestConfig, freePort, startHub, waitHealthy } from '../../test/support/hub-process.ts';
+import { defaultTestConfig, startHub, waitHealthy } from '../../test/support/hub-process.ts';
 import { spec, writeInstance } from '../../test/dicom/make-instance.ts';
-import { startOrthanc, waitForPort } from '../../test/dicom/peers.ts';
+import { dcmtkEnv, startOrthanc, startStorescp, stopChild, waitForPort } from '../../test/dicom/peers.ts';
 
 const here = import.meta.dirname;
 const node = process.execPath;
-const dcmtkEnv = { ...process.env, TCP_NODELAY: '1' };
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 5);
 
 interface Workload {
@@ -60,13 +59,6 @@ async function vmHwmMiB(pid: number | undefined): Promise<number> {
   return match === null ? NaN : Number(match[1]) / 1024;
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  await exited;
-}
-
 interface Receiver {
   port: number;
   aeTitle: string;
@@ -76,12 +68,10 @@ interface Receiver {
   stored?: () => Promise<number>;
 }
 
-async function startStorescp(dir: string): Promise<Receiver> {
-  const port = await freePort();
-  // +B: store the data set exactly as received, the same work the hub's SCP does (no re-encoding).
-  const child = spawn('storescp', ['+B', '-aet', 'STORESCP', '-od', dir, String(port)], { env: dcmtkEnv, stdio: 'ignore' });
-  await waitForPort(port, 'storescp');
-  return { port, aeTitle: 'STORESCP', child, dir };
+/** storescp +B stores the data set exactly as received: the same work the hub's SCP does (no re-encoding). */
+async function startStorescpReceiver(dir: string): Promise<Receiver> {
+  const storescp = await startStorescp(dir);
+  return { port: storescp.port, aeTitle: storescp.aeTitle, child: storescp.child, dir };
 }
 
 async function startHubScp(dir: string, sync: 'sync' | 'nosync' = 'sync'): Promise<Receiver> {
@@ -227,13 +217,13 @@ try {
     const send: Run[] = [];
     const listFile = path.join(root, 'files.txt');
     for (let round = 0; round < rounds; round++) {
-      reference.push(await withReceiver(startStorescp, path.join(root, 'in-storescp'), workload, (receiver) => storescu(receiver, workload)));
+      reference.push(await withReceiver(startStorescpReceiver, path.join(root, 'in-storescp'), workload, (receiver) => storescu(receiver, workload)));
       ingest.push(await withReceiver(startHubScp, path.join(root, 'in-hub'), workload, (receiver) => storescu(receiver, workload)));
       ingestNoSync.push(await withReceiver((dir) => startHubScp(dir, 'nosync'), path.join(root, 'in-hub'), workload, (receiver) => storescu(receiver, workload)));
       ingestDcmjs.push(await withReceiver(startDcmjsScp, path.join(root, 'in-dcmjs'), workload, (receiver) => storescu(receiver, workload)));
       ingestHub.push(await withReceiver(startWholeHub, path.join(root, 'in-whole-hub'), workload, (receiver) => storescu(receiver, workload)));
       ingestOrthanc.push(await withReceiver(startOrthancReceiver, path.join(root, 'in-orthanc'), workload, (receiver) => storescu(receiver, workload)));
-      send.push(await withReceiver(startStorescp, path.join(root, 'in-storescp'), workload, (receiver) => hubScu(receiver, workload, listFile)));
+      send.push(await withReceiver(startStorescpReceiver, path.join(root, 'in-storescp'), workload, (receiver) => hubScu(receiver, workload, listFile)));
       console.log(`${workload.name} round ${round + 1}: storescp ${reference.at(-1)?.seconds.toFixed(2)} s, hub SCP ${ingest.at(-1)?.seconds.toFixed(2)} s (no fsync ${ingestNoSync.at(-1)?.seconds.toFixed(2)} s), dcmjs-dimse Scp ${ingestDcmjs.at(-1)?.seconds.toFixed(2)} s, whole hub ${ingestHub.at(-1)?.seconds.toFixed(2)} s, Orthanc ${ingestOrthanc.at(-1)?.seconds.toFixed(2)} s, hub SCU ${send.at(-1)?.seconds.toFixed(2)} s`);
     }
     const ref = summarise(reference);
