@@ -3,7 +3,7 @@
 // than with dcmjs so that a 20 MB instance costs one buffer, and so the exact bytes are known to compare.
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import { buildFileMeta, transferSyntax } from '../../dicom/part10.ts';
+import { buildFileMeta, parseFileMeta, transferSyntax } from '../../dicom/part10.ts';
 
 export const ctImageStorage = '1.2.840.10008.5.1.4.1.1.2';
 
@@ -166,6 +166,11 @@ export async function writeInstance(filePath: string, spec: InstanceSpec): Promi
   const bytes = buildPart10(spec);
   await writeFile(filePath, bytes);
   return bytes;
+}
+
+/** The data set of a Part-10 file: a receiver writes a file meta header of its own, so copies compare by this. */
+export function datasetOf(bytes: Buffer, what: string): Buffer {
+  return bytes.subarray(parseFileMeta(bytes, what).datasetOffset);
 }
 
 let counter = 0;

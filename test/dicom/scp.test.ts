@@ -10,7 +10,7 @@ import { encodeAssociateRq, pDataHeader } from '../../dicom/pdu.ts';
 import { DicomScp, type StoredInstance } from '../../dicom/scp.ts';
 import { sendFiles } from '../../dicom/scu.ts';
 import { setLogLevel } from '../../runtime/log.ts';
-import { buildPart10, spec, writeInstance } from './make-instance.ts';
+import { buildPart10, datasetOf, spec, writeInstance } from './make-instance.ts';
 import { missingBinaries, removedAfterTests, runTool } from './peers.ts';
 
 setLogLevel('error');
@@ -48,10 +48,6 @@ async function startHub(t: ExecutionContext, options: { refuseRecord?: (instance
   await scp.start();
   t.teardown(() => scp.stop());
   return { scp, storageDir, stored };
-}
-
-function datasetOf(bytes: Buffer, what: string): Buffer {
-  return bytes.subarray(parseFileMeta(bytes, what).datasetOffset);
 }
 
 /** The store's files, after checking that temp files (in .incoming) hold nothing: spares are empty. */

@@ -10,7 +10,7 @@ import { DicomScp, type StoredInstance } from '../../dicom/scp.ts';
 import { sendFiles } from '../../dicom/scu.ts';
 import { setLogLevel } from '../../runtime/log.ts';
 import { freePort } from '../support/hub-process.ts';
-import { spec, writeInstance } from './make-instance.ts';
+import { datasetOf, spec, writeInstance } from './make-instance.ts';
 import { missingBinaries, removedAfterTests, runTool, startOrthanc, startStorescp } from './peers.ts';
 
 setLogLevel('error');
@@ -38,10 +38,6 @@ async function study(): Promise<string[]> {
   return [knee, implicit, large];
 }
 
-function dataset(bytes: Buffer, what: string): Buffer {
-  return bytes.subarray(parseFileMeta(bytes, what).datasetOffset);
-}
-
 test('files sent to storescp arrive in one association with byte-identical data sets', async (t) => {
   const files = await study();
   const out = await tempDir('dicom-storescp');
@@ -59,7 +55,7 @@ test('files sent to storescp arrive in one association with byte-identical data 
     const match = received.find((name) => name.endsWith(uid));
     t.truthy(match, `${path.basename(file)} (${uid}) did not arrive`);
     const kept = await readFile(path.join(out, match!));
-    t.true(dataset(kept, match!).equals(dataset(sent, file)), `${path.basename(file)}: data set changed on the way`);
+    t.true(datasetOf(kept, match!).equals(datasetOf(sent, file)), `${path.basename(file)}: data set changed on the way`);
     t.is(parseFileMeta(kept, match!).transferSyntaxUid, parseFileMeta(sent, file).transferSyntaxUid, 'sent in its stored transfer syntax');
   }
 });
@@ -133,7 +129,7 @@ test('a deflated instance is forwarded deflated, stored as received, and its hea
   t.like(stored[0], { transferSyntaxUid: '1.2.840.10008.1.2.1.99', patientId: 'RSO-2024-000871', accessionNumber: 'A2024-0611-7' });
   const sent = await readFile(deflated);
   const kept = await readFile(stored[0]!.filePath);
-  t.true(dataset(kept, 'stored').equals(dataset(sent, deflated)));
+  t.true(datasetOf(kept, 'stored').equals(datasetOf(sent, deflated)));
 });
 
 test('an unreadable file is not sent and does not stop the others', async (t) => {

@@ -5,8 +5,8 @@ import path from 'node:path';
 import test from 'ava';
 import { until } from '../support/channels.ts';
 import { startHub, stopHub, tempDir, waitHealthy } from '../support/hub-process.ts';
-import { spec, writeInstance } from '../dicom/make-instance.ts';
-import { datasetOf, dicomTestConfig, imagingStudy, storescu, valleyFacility } from './dicom-support.ts';
+import { datasetOf, spec, writeInstance } from '../dicom/make-instance.ts';
+import { dicomTestConfig, imagingStudy, storescu, valleyFacility } from './dicom-support.ts';
 
 for (const mode of ['ignore', 'replace'] as const) {
   test(`duplicateInstances ${mode}: one index entry, the ${mode === 'ignore' ? 'first' : 'second'} copy on disk`, async (t) => {

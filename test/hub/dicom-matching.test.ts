@@ -9,7 +9,8 @@ import { MllpTestClient } from '../hl7/mllp-peer.ts';
 import { until } from '../support/channels.ts';
 import { api, freePort, repoRoot, startHub, stopHub, waitHealthy, type HubProcess } from '../support/hub-process.ts';
 import { missingBinaries } from '../dicom/peers.ts';
-import { datasetOf, dicomTestConfig, fhir, imagingStudy, storescu, valleyFacility, writeStudy } from './dicom-support.ts';
+import { datasetOf } from '../dicom/make-instance.ts';
+import { dicomTestConfig, fhir, imagingStudy, storescu, valleyFacility, writeStudy } from './dicom-support.ts';
 
 const fixture = (name: string) => readFile(path.join(repoRoot, 'test', 'fixtures', 'dicom', name));
 const matchExtension = 'urn:rso-hub:fhir:StructureDefinition:study-match';

@@ -1,10 +1,9 @@
 // Shared set-up of the DICOM workflow tests through the real hub process: the sample facility (with its
 // radiologist PACS pointed wherever the test wants), a hub config with a short quiet time, studies written with
 // test/dicom/make-instance.ts and sent with dcmtk's storescu, and FHIR/index look-ups.
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Bundle, ImagingStudy } from '@medplum/fhirtypes';
-import { parseFileMeta } from '../../dicom/part10.ts';
+import type { ImagingStudy } from '@medplum/fhirtypes';
 import { spec, uid, writeInstance, type InstanceSpec } from '../dicom/make-instance.ts';
 import { runTool, type CommandResult } from '../dicom/peers.ts';
 import { api, defaultTestConfig, repoRoot, tempDir, type HubProcess } from '../support/hub-process.ts';
@@ -96,19 +95,6 @@ export async function imagingStudy(hub: HubProcess, studyInstanceUid: string): P
   if (response.status === 404) return undefined;
   if (!response.ok) throw new Error(`ImagingStudy/${studyInstanceUid}: ${response.status} ${await response.text()}`);
   return (await response.json()) as ImagingStudy;
-}
-
-export async function serviceRequestsOf(hub: HubProcess, patientId: string): Promise<Bundle> {
-  return fhir<Bundle>(hub, `ServiceRequest?patient=Patient/${patientId}`);
-}
-
-export function datasetOf(bytes: Buffer, what: string): Buffer {
-  return bytes.subarray(parseFileMeta(bytes, what).datasetOffset);
-}
-
-export async function ensureDir(dir: string): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  return dir;
 }
 
 export interface DeliveryView {
