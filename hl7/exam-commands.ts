@@ -5,7 +5,7 @@
 import type { ChangeSource } from '../exams/change.ts';
 import { DuplicateError } from '../exams/errors.ts';
 import type { Exam, OrderChanges, OrderInput } from '../exams/exam.ts';
-import type { PatientIdentifier } from '../exams/patient.ts';
+import type { Patient, PatientIdentifier } from '../exams/patient.ts';
 import type { ExamService } from '../exams/service.ts';
 import type { MappedMerge, MappedPatient } from './adt-mapping.ts';
 import type { MappedExamMessage } from './exam-mapping.ts';
@@ -27,16 +27,16 @@ async function applyOrders(exams: ExamService, mapped: MappedOrders, facility: s
   const { patient } = await exams.recordPatient(mapped.patient, by);
   const lines: string[] = [];
   // In message order: a later group may refer to the same order as an earlier one (NW then XO in one ORM).
-  for (const order of mapped.orders) lines.push(await applyOrder(exams, order, facility, patient._id, by));
+  for (const order of mapped.orders) lines.push(await applyOrder(exams, order, facility, patient, by));
   return lines.join('; ');
 }
 
-function applyOrder(exams: ExamService, order: MappedOrder, facility: string, patientId: string, by: ChangeSource): Promise<string> {
+function applyOrder(exams: ExamService, order: MappedOrder, facility: string, patient: Patient, by: ChangeSource): Promise<string> {
   switch (order.action) {
     case 'create':
-      return createOrder(exams, order, facility, patientId, by);
+      return createOrder(exams, order, facility, patient, by);
     case 'change':
-      return changeOrder(exams, order, facility, patientId, by);
+      return changeOrder(exams, order, facility, patient._id, by);
     case 'cancel':
       return cancelOrder(exams, order, facility, by);
     case 'status':
@@ -79,16 +79,17 @@ function orderInput(order: MappedOrder, facility: string, patientId: string): Or
   return input;
 }
 
-async function createOrder(exams: ExamService, order: MappedOrder, facility: string, patientId: string, by: ChangeSource): Promise<string> {
+async function createOrder(exams: ExamService, order: MappedOrder, facility: string, patient: Patient, by: ChangeSource): Promise<string> {
   const existing = await findExam(exams, order, facility);
-  if (existing) return updateKnownOrder(exams, existing, order, facility, patientId, by);
+  if (existing) return updateKnownOrder(exams, existing, order, facility, patient._id, by);
   try {
-    const exam = await exams.createOrder(orderInput(order, facility, patientId), by);
+    // recordPatient gave the survivor of any merge, so the service need not read it again.
+    const exam = await exams.createOrder(orderInput(order, facility, patient._id), by, { patient });
     return `exam ${exam.examNumber} created`;
   } catch (error) {
     // Another delivery of the same order won the race between our lookup and our insert.
     const raced = error instanceof DuplicateError ? await findExam(exams, order, facility) : undefined;
-    if (raced) return updateKnownOrder(exams, raced, order, facility, patientId, by);
+    if (raced) return updateKnownOrder(exams, raced, order, facility, patient._id, by);
     throw error;
   }
 }
