@@ -6,7 +6,7 @@ import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import type { Resource } from '@medplum/fhirtypes';
 import { requireAuth, type AuthState, type Role, type TokenAuthenticator } from '../http/auth.ts';
-import { BodyError, readBody } from '../http/body.ts';
+import { BodyError, readJson } from '../http/body.ts';
 import type { ExamService } from '../exams/service.ts';
 import { errorText, type Logger } from '../runtime/log.ts';
 import { capabilityStatement } from './capability.ts';
@@ -72,14 +72,8 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
   const body = async (ctx: Context): Promise<unknown> => {
     const type = ctx.get('content-type');
     if (!/^application\/(fhir\+)?json\b/i.test(type)) throw fhirError(415, 'not-supported', `Content-Type must be application/fhir+json, got "${type || 'none'}"`);
-    // http/body.ts readJson, keeping the text for the validation thread (validator.ts parseJsonBody).
-    const raw = await readBody(ctx, limit);
-    if (raw.length === 0) throw new BodyError(400, 'the body is empty; expected JSON');
-    try {
-      return parseJsonBody(raw.toString('utf8'));
-    } catch (error) {
-      throw new BodyError(400, `the body is not valid JSON: ${(error as Error).message}`);
-    }
+    // parseJsonBody keeps the text for the validation thread.
+    return readJson(ctx, limit, parseJsonBody);
   };
 
   router.get('/metadata', errors, (ctx) => {

@@ -23,11 +23,12 @@ export async function readBody(ctx: Context, limitBytes: number): Promise<Buffer
   return Buffer.concat(chunks);
 }
 
-export async function readJson(ctx: Context, limitBytes: number): Promise<unknown> {
+/** `parse` replaces JSON.parse for a caller that must see the text too (fhir/validator.ts parseJsonBody). */
+export async function readJson(ctx: Context, limitBytes: number, parse: (text: string) => unknown = JSON.parse): Promise<unknown> {
   const body = await readBody(ctx, limitBytes);
   if (body.length === 0) throw new BodyError(400, 'the body is empty; expected JSON');
   try {
-    return JSON.parse(body.toString('utf8'));
+    return parse(body.toString('utf8'));
   } catch (error) {
     throw new BodyError(400, `the body is not valid JSON: ${(error as Error).message}`);
   }
