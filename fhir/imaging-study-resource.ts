@@ -7,9 +7,6 @@ import { dicomUidSystem, toImagingStudy } from './imaging-study-mapping.ts';
 import { fhirError } from './outcome.ts';
 import { canSeeFacility, facilityLimit, type FhirContext } from './request-context.ts';
 import { parseCount, parseDate, parseOffset, parseToken, searchset, values } from './search.ts';
-import { identifierTypeSystem } from './systems.ts';
-
-export const imagingStudySearchParams = ['_id', 'patient', 'subject', 'identifier', 'started', 'based-on', '_count', '_offset'] as const;
 
 export class ImagingStudyResource {
   readonly #exams: ExamService;
@@ -80,6 +77,6 @@ function identifierFilter(raw: string): Record<string, unknown> {
   const token = parseToken(raw);
   const uid = token.value.replace(/^urn:oid:/, '');
   if (token.system === dicomUidSystem) return { _id: uid };
-  if (token.system === identifierTypeSystem || token.system !== undefined) return { accessionNumber: token.value };
+  if (token.system !== undefined) return { accessionNumber: token.value };
   return { $or: [{ _id: uid }, { accessionNumber: token.value }] };
 }

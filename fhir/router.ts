@@ -16,7 +16,7 @@ import { toFhirPatient } from './patient-mapping.ts';
 import { etag, parseIfMatch, type FhirContext } from './request-context.ts';
 import { ServiceRequestResource } from './service-request-resource.ts';
 import { runTransaction } from './transaction.ts';
-import { parseJsonBody, type ResourceValidator } from './validator.ts';
+import { parseJsonBody } from './validator.ts';
 import { sharedValidationThread } from './validation-thread.ts';
 import { ImagingStudyResource } from './imaging-study-resource.ts';
 import type { StudyIndex } from '../dicom/study-index.ts';
@@ -33,8 +33,6 @@ export interface FhirRouterOptions {
   bodyLimitBytes?: number;
   /** Load the StructureDefinitions now instead of on the first write (≈0.6 s). */
   preloadDefinitions?: boolean;
-  /** Where resources are validated; default the process's validation thread (validation-thread.ts). */
-  validator?: ResourceValidator;
   /** The DICOM study index: serves ImagingStudy (read and search) when given. */
   studies?: StudyIndex;
 }
@@ -45,13 +43,13 @@ const types = ['Patient', 'ServiceRequest', 'ImagingStudy'] as const;
 type FhirType = (typeof types)[number];
 
 export function createFhirRouter(options: FhirRouterOptions): Router {
-  const validator = options.validator ?? sharedValidationThread();
+  const validator = sharedValidationThread();
   if (options.preloadDefinitions) validator.start();
   const router = new Router({ prefix: fhirPrefix });
   const patients = new PatientResource(options.exams, validator);
   const serviceRequests = new ServiceRequestResource(options.exams, validator);
   const imagingStudies = options.studies === undefined ? undefined : new ImagingStudyResource(options.exams, options.studies);
-  const studiesOnly = (type: FhirType): ImagingStudyResource => {
+  const studiesOnly = (): ImagingStudyResource => {
     if (imagingStudies === undefined) throw fhirError(404, 'not-supported', 'ImagingStudy is not served by this hub (no DICOM study index)');
     return imagingStudies;
   };
@@ -88,7 +86,7 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
     const context = contextOf(ctx);
     const params = new URLSearchParams(ctx.querystring);
     const type = typeOf(ctx.params['type']);
-    if (type === 'ImagingStudy') return send(ctx, 200, await studiesOnly(type).search(params, context));
+    if (type === 'ImagingStudy') return send(ctx, 200, await studiesOnly().search(params, context));
     send(ctx, 200, type === 'Patient' ? await patients.search(params, context) : await serviceRequests.search(params, context));
   });
 
@@ -137,7 +135,7 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
   });
 
   async function readCurrent(type: FhirType, id: string, context: FhirContext): Promise<{ resource: Resource; version: number }> {
-    if (type === 'ImagingStudy') return studiesOnly(type).read(id, context);
+    if (type === 'ImagingStudy') return studiesOnly().read(id, context);
     if (type === 'Patient') {
       const patient = await patients.read(id, context);
       return { resource: toFhirPatient(patient), version: patient.version };

@@ -19,8 +19,6 @@ export interface LoadResult {
   seconds: number;
   latenciesMs: number[];
   statuses: Record<string, number>;
-  /** CPU time of this load generator's thread (µs), so the benchmark can subtract it from the process's. */
-  cpuMicros: number;
 }
 
 async function run(spec: LoadSpec): Promise<LoadResult> {
@@ -50,16 +48,14 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
       req.end(body);
     });
   const started = performance.now();
-  const cpu = process.threadCpuUsage();
   await Promise.all(
     Array.from({ length: spec.concurrency }, async () => {
       while (next < spec.count) await one(next++);
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  const used = process.threadCpuUsage(cpu);
   agent.destroy();
-  return { seconds, latenciesMs, statuses, cpuMicros: used.user + used.system };
+  return { seconds, latenciesMs, statuses };
 }
 
 if (parentPort) parentPort.postMessage(await run(workerData as LoadSpec));
