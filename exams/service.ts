@@ -318,10 +318,7 @@ export class ExamService {
     return this.#mutate(examNumber, options, async (exam) => {
       const facility = await this.#facility(exam.facility);
       this.#checkStaff(facility, changes.technicianId ?? undefined, changes.radiologistId ?? undefined);
-      const known = exam.identifierKeys ?? [];
-      const newIds = added.filter((id) => !known.includes(identifierKeyOf(exam.facility, id)));
-      const newKeys = newIds.map((id) => identifierKeyOf(exam.facility, id));
-      await this.#refuseDuplicates(newKeys, newIds, exam.facility);
+      const withNew = await this.#withNewIdentifiers(exam, added);
       const set: Partial<Exam> = {};
       const unset: Array<keyof Exam & string> = [];
       if (procedure) set.procedure = procedure;
@@ -331,14 +328,14 @@ export class ExamService {
       optional(set, unset, 'reason', changes.reason);
       optional(set, unset, 'technicianId', changes.technicianId);
       optional(set, unset, 'radiologistId', changes.radiologistId);
-      if (newIds.length > 0) Object.assign(set, { identifiers: [...exam.identifiers, ...newIds], identifierKeys: [...known, ...newKeys] });
+      if (withNew) Object.assign(set, withNew);
       const patientChanged = patient !== undefined && patient._id !== exam.patientId;
       if (patientChanged) {
         set.patientId = patient._id;
         if (exam.awaitingOrder) set.lateOrderKey = lateOrderKeyOf(exam.facility, patient._id);
       }
       const changed = diff(flat(exam), flat({ ...exam, ...set, ...Object.fromEntries(unset.map((k) => [k, undefined])) }));
-      if (!changed && newIds.length === 0) return undefined;
+      if (!changed && !withNew) return undefined;
       if (exam.status === 'cancelled' || exam.status === 'completed') {
         throw new TransitionRefusedError(exam.examNumber, exam.status, exam.status, 'a closed exam cannot be changed; reactivate it first');
       }
@@ -515,20 +512,14 @@ export class ExamService {
     const identifiers = checkIdentifiers(input.identifiers ?? []);
     const target = pickLateOrderTarget(candidates, identifiers, input);
     if (!target) return undefined;
-    const facility = await this.#facility(input.facility);
-    const procedure = checkProcedure(input.procedure);
-    const priority = checkPriority(input.priority);
-    const scheduledAt = input.scheduledAt === undefined ? undefined : checkDateTime(input.scheduledAt, 'scheduledAt');
-    this.#checkStaff(facility, input.technicianId, input.radiologistId);
+    // The identifiers, already checked above, pass again here; the duplicate check is the merge's own below.
+    const { procedure, priority, scheduledAt } = await this.#prepareOrder(input, false);
     if (isPatientInput(input.patient)) await this.patients.record(input.patient, by);
     const merged = await this.#mutate(target._id, {}, async (exam) => {
       if (!exam.awaitingOrder) throw new Error(`exam ${exam.examNumber}: merged by another order meanwhile`);
-      const known = exam.identifierKeys ?? [];
-      const newIds = identifiers.filter((id) => !known.includes(identifierKeyOf(exam.facility, id)));
-      const newKeys = newIds.map((id) => identifierKeyOf(exam.facility, id));
-      await this.#refuseDuplicates(newKeys, newIds, exam.facility);
+      const withNew = await this.#withNewIdentifiers(exam, identifiers);
       const set: Partial<Exam> = { procedure, priority, priorityRank: priorityRank(priority) };
-      if (newIds.length > 0) Object.assign(set, { identifiers: [...exam.identifiers, ...newIds], identifierKeys: [...known, ...newKeys] });
+      if (withNew) Object.assign(set, withNew);
       if (input.modality) set.modality = input.modality;
       if (scheduledAt) set.scheduledAt = scheduledAt;
       if (input.reason) set.reason = input.reason;
@@ -651,6 +642,18 @@ export class ExamService {
     if (radiologistId !== undefined && !facility.radiologists.some((r) => r.id === radiologistId)) {
       throw new InvalidInputError('radiologistId', `"${radiologistId}" is not a radiologist of facility ${facility.code}`);
     }
+  }
+
+  /**
+   * The exam's identifiers with those of `ids` it does not hold yet, or undefined when it holds them all;
+   * refused (DuplicateError) when another exam holds a new one.
+   */
+  async #withNewIdentifiers(exam: Exam, ids: readonly ExamIdentifier[]): Promise<Pick<Exam, 'identifiers' | 'identifierKeys'> | undefined> {
+    const known = exam.identifierKeys ?? [];
+    const newIds = ids.filter((id) => !known.includes(identifierKeyOf(exam.facility, id)));
+    const newKeys = newIds.map((id) => identifierKeyOf(exam.facility, id));
+    await this.#refuseDuplicates(newKeys, newIds, exam.facility);
+    return newIds.length === 0 ? undefined : { identifiers: [...exam.identifiers, ...newIds], identifierKeys: [...known, ...newKeys] };
   }
 
   async #refuseDuplicates(keys: string[], ids: ExamIdentifier[], facility: string): Promise<void> {
