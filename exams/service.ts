@@ -409,10 +409,9 @@ export class ExamService {
       const index = exam.studies.findIndex((s) => s.studyInstanceUid === study.studyInstanceUid);
       if (index < 0) throw new InvalidInputError('studyInstanceUid', `study ${study.studyInstanceUid} is not attached to exam ${examNumber}`);
       const completedAt = new Date().toISOString();
-      const counts = withoutUndefined({ instanceCount: study.instanceCount, seriesCount: study.seriesCount });
+      const counts = { instanceCount: study.instanceCount, ...(study.seriesCount === undefined ? {} : { seriesCount: study.seriesCount }) };
       const studies = exam.studies.map((s, i) => (i === index ? { ...s, ...counts, completedAt } : s));
-      const data: Record<string, FieldValue> = { studyInstanceUid: study.studyInstanceUid, instanceCount: study.instanceCount };
-      if (study.seriesCount !== undefined) data['seriesCount'] = study.seriesCount;
+      const data: Record<string, FieldValue> = { studyInstanceUid: study.studyInstanceUid, ...counts };
       return this.#change(exam, source, { set: { studies }, event: 'exam.study-complete' }, ['exam.study-complete'], data);
     });
   }
