@@ -621,9 +621,9 @@ export class ExamService {
 
   async #existingPatient(id: string): Promise<Patient> {
     if (typeof id !== 'string') throw new InvalidInputError('patient.id', 'expected a patient id');
-    const patient = await this.patients.get(id);
+    const patient = await this.#referencedPatient({ id }, undefined);
     if (!patient) throw new InvalidInputError('patient.id', `patient ${id} does not exist`);
-    return patient.mergedInto === undefined ? patient : this.patients.resolve(patient._id);
+    return patient;
   }
 
   async #facility(code: string): Promise<Facility> {
