@@ -24,11 +24,18 @@ export interface MultipartLimits {
 
 const defaults: MultipartLimits = { maxParts: 10_000, maxHeaderBytes: 16 * 1024, maxTotalBytes: 20 * 1024 * 1024 * 1024 };
 
-/** RFC 2046 5.1.1: boundary := 1*70 bchars; in a Content-Type it may be quoted. */
+/**
+ * RFC 2046 5.1.1 says boundary := 1*70 bchars, but real clients send longer ones (Orthanc's DICOMweb plugin sends
+ * 73 characters, `uuid-uuid`), so any length up to `maxBoundaryLength` is accepted (RFC 9110 2.5: be liberal in
+ * what you accept). In a Content-Type it may be quoted. The caller checks the length.
+ */
 export function boundaryOf(contentType: string): string | undefined {
-  const match = /;\s*boundary=(?:"([^"]{1,70})"|([^\s;]{1,70}))/i.exec(contentType);
+  const match = /;\s*boundary=(?:"([^"]+)"|([^\s;]+))/i.exec(contentType);
   return match?.[1] ?? match?.[2];
 }
+
+/** A bound on what a boundary costs (the delimiter is searched for in every chunk), well above any client's. */
+export const maxBoundaryLength = 256;
 
 /** A media type parameter, e.g. `type` of multipart/related (RFC 2387 3.1). */
 export function parameterOf(contentType: string, name: string): string | undefined {

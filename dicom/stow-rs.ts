@@ -22,7 +22,7 @@ import type { Facility } from '../exams/facility.ts';
 import type { ExamService } from '../exams/service.ts';
 import { errorText, type Logger } from '../runtime/log.ts';
 import type { StudyIngest } from './ingest.ts';
-import { boundaryOf, MultipartError, parameterOf, readMultipart, type ReceivedPart } from './multipart-related.ts';
+import { boundaryOf, maxBoundaryLength, MultipartError, parameterOf, readMultipart, type ReceivedPart } from './multipart-related.ts';
 import { describePart10File, failureReason, InstanceRefusal } from './part10-file.ts';
 
 export interface StowOptions {
@@ -110,7 +110,11 @@ function mediaKind(contentType: string): MediaKind {
   const type = parameterOf(contentType, 'type')?.toLowerCase();
   // PS3.18 10.5.1: the metadata+bulkdata forms (application/dicom+json, +xml) are not supported here.
   if (type !== 'application/dicom') throw new HttpProblem(415, `multipart/related type must be "application/dicom", got "${type ?? 'none'}"`);
-  if (!boundaryOf(contentType)) throw new HttpProblem(400, 'multipart/related without a boundary parameter');
+  const boundary = boundaryOf(contentType);
+  if (!boundary) throw new HttpProblem(400, 'multipart/related without a boundary parameter');
+  if (boundary.length > maxBoundaryLength) {
+    throw new HttpProblem(400, `the multipart boundary is ${boundary.length} characters long; at most ${maxBoundaryLength} are accepted`);
+  }
   return 'multipart';
 }
 

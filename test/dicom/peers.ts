@@ -80,7 +80,11 @@ export interface OrthancPeer extends Peer {
  * Orthanc with its own config: loopback HTTP only, our SCU's AE title as a known modality. A test may fix the
  * DICOM port, so a PACS that was down comes back where the hub keeps sending.
  */
-export async function startOrthanc(dir: string, hubAe: string, options: { aeTitle?: string; port?: number } = {}): Promise<OrthancPeer> {
+export async function startOrthanc(
+  dir: string,
+  hubAe: string,
+  options: { aeTitle?: string; port?: number; plugins?: string[]; config?: Record<string, unknown> } = {},
+): Promise<OrthancPeer> {
   const aeTitle = options.aeTitle ?? 'ORTHANC';
   const port = options.port ?? (await freePort());
   const httpPort = await freePort();
@@ -96,7 +100,8 @@ export async function startOrthanc(dir: string, hubAe: string, options: { aeTitl
     IndexDirectory: path.join(dir, 'storage'),
     DicomModalities: { hub: [hubAe, '127.0.0.1', 104] },
     DicomCheckModalityHost: false,
-    Plugins: [],
+    Plugins: options.plugins ?? [],
+    ...options.config,
   };
   const configFile = path.join(dir, 'orthanc.json');
   await writeFile(configFile, JSON.stringify(config, null, 2));
