@@ -28,11 +28,22 @@ export function toImagingStudy(study: StudyRecord, patientId: string, instances:
   if (study.accessionNumber) resource.identifier!.push({ type: { coding: [{ system: identifierTypeSystem, code: 'ACSN' }] }, value: study.accessionNumber });
   if (study.matchedBy) resource.extension = [{ url: studyMatchExtension, valueCode: study.matchedBy }];
   if (study.examNumber) resource.basedOn = [{ reference: `ServiceRequest/${study.examNumber}` }];
-  if (study.modalities.length > 0) resource.modality = study.modalities.map((code) => ({ system: dicomSystem, code }));
+  const modalities = modalitiesOf(study, instances);
+  if (modalities.length > 0) resource.modality = modalities.map((code) => ({ system: dicomSystem, code }));
   // Only the date: a time without the sender's UTC offset (0008,0201) would be a guess, and FHIR requires one.
   if (study.studyDate) resource.started = study.studyDate;
   if (study.studyDescription) resource.description = study.studyDescription;
   return resource;
+}
+
+/**
+ * The study index keeps no `modalities` when no instance named one: Modality (0008,0060) is type 1 in most IODs
+ * but absent from real secondary-capture files. Then ImagingStudy.modality (0..*) is omitted.
+ */
+function modalitiesOf(study: StudyRecord, instances: readonly InstanceRecord[]): string[] {
+  const codes = new Set<string>((study.modalities as string[] | undefined) ?? []);
+  for (const instance of instances) if (instance.modality) codes.add(instance.modality);
+  return [...codes];
 }
 
 function seriesOf(instances: readonly InstanceRecord[]): ImagingStudySeries[] {
@@ -40,8 +51,10 @@ function seriesOf(instances: readonly InstanceRecord[]): ImagingStudySeries[] {
   for (const instance of instances) {
     let entry = series.get(instance.seriesInstanceUid);
     if (!entry) {
-      // series.modality is required; OT ("other", PS3.3 C.7.3.1.1.1) when the instance did not say.
-      entry = { uid: instance.seriesInstanceUid, modality: { system: dicomSystem, code: instance.modality ?? 'OT' }, numberOfInstances: 0, instance: [] };
+      // series.modality is required (1..1): what an instance of the series says, else OT ("other", PS3.3
+      // C.7.3.1.1.1).
+      const modality = instance.modality ?? instances.find((i) => i.seriesInstanceUid === instance.seriesInstanceUid && i.modality)?.modality;
+      entry = { uid: instance.seriesInstanceUid, modality: { system: dicomSystem, code: modality ?? 'OT' }, numberOfInstances: 0, instance: [] };
       if (instance.seriesNumber !== undefined) entry.number = instance.seriesNumber;
       if (instance.seriesDescription) entry.description = instance.seriesDescription;
       series.set(instance.seriesInstanceUid, entry);

@@ -133,3 +133,17 @@ test.serial("an upload naming another facility's study or instance is refused an
   const study = await imagingStudy(hub, studyInstanceUid);
   t.is(study?.numberOfInstances, 1, 'the study still holds only its own instance');
 });
+
+test.serial('a study whose instances lack Modality (as secondary captures may) is read and found as an ImagingStudy', async (t) => {
+  const studyInstanceUid = uid();
+  const capture = spec({ studyInstanceUid, patientId: 'V999088', accessionNumber: 'ACC-S-88', omit: ['Modality'] });
+  t.is((await upload(buildPart10(capture), 'application/dicom')).status, 200);
+  const study = await imagingStudy(hub, studyInstanceUid);
+  t.is(study?.numberOfInstances, 1);
+  t.is(study?.modality, undefined);
+  t.is(study?.series?.[0]?.modality?.code, 'OT');
+  const page = await fhir<Bundle<ImagingStudy>>(hub, `ImagingStudy?identifier=ACC-S-88`);
+  t.deepEqual(page.entry?.map((e) => e.resource?.id), [studyInstanceUid]);
+  const everything = await fhir<Bundle<ImagingStudy>>(hub, 'ImagingStudy?_count=100');
+  t.true(everything.entry?.some((e) => e.resource?.id === studyInstanceUid));
+});
