@@ -1,10 +1,12 @@
 // The admin REST API under /api: what an integration analyst does in Mirth's administrator – channels and their
 // revisions, deployment, queues, the message browser, reprocess and resend – over the engine's typed functions.
-// Reading needs one of the staff roles; changing needs admin or analyst; every change is audited.
+// Reading needs one of the staff roles; changing needs admin or analyst; every change is audited. Errors are
+// thrown (HttpError, ValidationError) and answered as RFC 9457 problems by http/problem.ts.
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { requireRole, type AuthState, type Role } from '../http/auth.ts';
-import { BodyError, readJson } from '../http/body.ts';
+import { readJson } from '../http/body.ts';
+import { HttpError } from '../http/http-error.ts';
 import type { ChannelEngine } from '../channels/engine.ts';
 import type { MessageQuery } from '../channels/message-store.ts';
 import { ValidationError } from '../runtime/validate.ts';
@@ -24,9 +26,7 @@ function staff(...allowed: Role[]): Middleware {
   const role = requireRole(...allowed);
   return async (ctx, next) => {
     if ((ctx.state as AuthState).user.facilities !== undefined) {
-      ctx.status = 403;
-      ctx.body = { error: 'a token limited to some facilities cannot use the engine administration' };
-      return;
+      throw new HttpError(403, 'a token limited to some facilities cannot use the engine administration', { code: 'forbidden' });
     }
     await role(ctx, next);
   };
@@ -38,22 +38,6 @@ const bodyLimit = 1024 * 1024;
 function userOf(ctx: Context): string {
   return (ctx.state as AuthState).user.name;
 }
-
-function problem(ctx: Context, status: number, reason: string, path?: string): void {
-  ctx.status = status;
-  ctx.body = path === undefined ? { error: reason } : { error: reason, path };
-}
-
-/** Turns the errors a request can cause into 4xx answers with the reason; anything else is the server's fault. */
-const clientErrors: Middleware = async (ctx, next) => {
-  try {
-    await next();
-  } catch (error) {
-    if (error instanceof ValidationError) return problem(ctx, 400, error.reason, error.path);
-    if (error instanceof BodyError) return problem(ctx, error.status, error.message);
-    throw error;
-  }
-};
 
 const stateNames = ['received', 'filtered', 'processed', 'queued', 'sent', 'error'] as const;
 
@@ -98,7 +82,7 @@ function messageQuery(query: Context['query']): MessageQuery {
 
 export function createAdminApiRouter({ engine, audit, auth }: AdminApiOptions): Router {
   const router = new Router({ prefix: '/api' });
-  router.use(auth, clientErrors);
+  router.use(auth);
 
   router.get('/channels', readers, async (ctx) => {
     ctx.body = await engine.listChannels();
@@ -106,7 +90,7 @@ export function createAdminApiRouter({ engine, audit, auth }: AdminApiOptions): 
 
   router.get('/channels/:id', readers, async (ctx) => {
     const stored = await engine.definitions.active(ctx.params['id']!);
-    if (!stored) return problem(ctx, 404, `channel '${ctx.params['id']}' not found`);
+    if (!stored) throw new HttpError(404, `channel '${ctx.params['id']}' not found`);
     ctx.body = { ...stored, status: engine.channelStatus(stored.definition.id) ?? null };
   });
 
@@ -127,14 +111,14 @@ export function createAdminApiRouter({ engine, audit, auth }: AdminApiOptions): 
 
   router.post('/channels/:id/deploy', writers, async (ctx) => {
     const id = ctx.params['id']!;
-    if (!(await engine.definitions.active(id))) return problem(ctx, 404, `channel '${id}' not found`);
+    if (!(await engine.definitions.active(id))) throw new HttpError(404, `channel '${id}' not found`);
     ctx.body = await engine.redeploy(id);
     await audit.record(userOf(ctx), 'channel.deploy', `channel:${id}`);
   });
 
   router.post('/channels/:id/undeploy', writers, async (ctx) => {
     const id = ctx.params['id']!;
-    if (!engine.channelStatus(id)) return problem(ctx, 404, `channel '${id}' is not deployed`);
+    if (!engine.channelStatus(id)) throw new HttpError(404, `channel '${id}' is not deployed`);
     await engine.undeploy(id);
     await audit.record(userOf(ctx), 'channel.undeploy', `channel:${id}`);
     ctx.status = 204;
@@ -142,7 +126,7 @@ export function createAdminApiRouter({ engine, audit, auth }: AdminApiOptions): 
 
   router.get('/channels/:id/queues', readers, async (ctx) => {
     const id = ctx.params['id']!;
-    if (!engine.channelStatus(id)) return problem(ctx, 404, `channel '${id}' is not deployed`);
+    if (!engine.channelStatus(id)) throw new HttpError(404, `channel '${id}' is not deployed`);
     ctx.body = await engine.queueDepths(id);
   });
 
@@ -151,7 +135,7 @@ export function createAdminApiRouter({ engine, audit, auth }: AdminApiOptions): 
       const { id, destination } = ctx.params as { id: string; destination: string };
       const status = engine.channelStatus(id);
       const known = status && (await engine.queueDepths(id)).some((q) => q.destination === destination);
-      if (!known) return problem(ctx, 404, `channel '${id}' has no deployed destination '${destination}'`);
+      if (!known) throw new HttpError(404, `channel '${id}' has no deployed destination '${destination}'`);
       if (action === 'pause') await engine.pauseDestination(id, destination);
       else await engine.resumeDestination(id, destination);
       await audit.record(userOf(ctx), `destination.${action}`, `channel:${id}`, { destination });
@@ -165,15 +149,15 @@ export function createAdminApiRouter({ engine, audit, auth }: AdminApiOptions): 
 
   router.get('/messages/:id', readers, async (ctx) => {
     const message = await engine.getMessage(ctx.params['id']!);
-    if (!message) return problem(ctx, 404, `message '${ctx.params['id']}' not found`);
+    if (!message) throw new HttpError(404, `message '${ctx.params['id']}' not found`);
     ctx.body = message;
   });
 
   router.post('/messages/:id/reprocess', writers, async (ctx) => {
     const id = ctx.params['id']!;
     const message = await engine.getMessage(id);
-    if (!message) return problem(ctx, 404, `message '${id}' not found`);
-    if (!engine.channelStatus(message.channelId)) return problem(ctx, 409, `channel '${message.channelId}' is not deployed`);
+    if (!message) throw new HttpError(404, `message '${id}' not found`);
+    if (!engine.channelStatus(message.channelId)) throw new HttpError(409, `channel '${message.channelId}' is not deployed`);
     const outcome = await engine.reprocess(id);
     await audit.record(userOf(ctx), 'message.reprocess', `message:${id}`, { outcome: outcome.status });
     ctx.body = outcome;
@@ -185,10 +169,10 @@ export function createAdminApiRouter({ engine, audit, auth }: AdminApiOptions): 
     const destination = (input as { destination?: unknown }).destination;
     if (typeof destination !== 'string' || destination === '') throw new ValidationError('destination', 'expected the name of one of the message\'s destinations');
     const message = await engine.getMessage(id);
-    if (!message) return problem(ctx, 404, `message '${id}' not found`);
+    if (!message) throw new HttpError(404, `message '${id}' not found`);
     const record = message.destinations.find((d) => d.name === destination);
-    if (!record) return problem(ctx, 404, `message '${id}' has no destination '${destination}'`);
-    if (record.content === undefined) return problem(ctx, 409, `message '${id}' has no content for '${destination}' (it was ${record.state})`);
+    if (!record) throw new HttpError(404, `message '${id}' has no destination '${destination}'`);
+    if (record.content === undefined) throw new HttpError(409, `message '${id}' has no content for '${destination}' (it was ${record.state})`);
     await engine.resend(id, destination);
     await audit.record(userOf(ctx), 'message.resend', `message:${id}`, { destination });
     ctx.status = 202;

@@ -3,30 +3,27 @@
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import type { AuthState } from '../http/auth.ts';
+import { HttpError } from '../http/http-error.ts';
 import type { ExamService } from '../exams/service.ts';
 import type { ListOptions } from '../exams/lists.ts';
 
-function listOptions(ctx: Context): ListOptions | undefined {
+function listOptions(ctx: Context): ListOptions {
   const options: ListOptions = {};
   for (const key of ['skip', 'limit'] as const) {
     const value = ctx.query[key];
     if (value === undefined) continue;
     if (typeof value !== 'string' || !/^\d+$/.test(value) || (key === 'limit' && Number(value) > 500)) {
-      ctx.status = 400;
-      ctx.body = { error: key === 'limit' ? 'expected a whole number up to 500' : 'expected a whole number', path: key };
-      return undefined;
+      throw new HttpError(400, key === 'limit' ? 'expected a whole number up to 500' : 'expected a whole number', { code: 'invalid', path: key });
     }
     options[key] = Number(value);
   }
   return options;
 }
 
-function maySee(ctx: Context, facility: string): boolean {
+function checkMaySee(ctx: Context, facility: string): void {
   const allowed = (ctx.state as AuthState).user.facilities;
-  if (allowed === undefined || allowed.includes(facility)) return true;
-  ctx.status = 403;
-  ctx.body = { error: `this token may not see facility '${facility}'` };
-  return false;
+  if (allowed === undefined || allowed.includes(facility)) return;
+  throw new HttpError(403, `this token may not see facility '${facility}'`, { code: 'forbidden' });
 }
 
 export function createWorklistRouter(exams: ExamService, auth: Middleware): Router {
@@ -36,20 +33,19 @@ export function createWorklistRouter(exams: ExamService, auth: Middleware): Rout
   router.get('/facilities/:code/active', async (ctx) => {
     const code = ctx.params['code']!;
     const options = listOptions(ctx);
-    if (!options || !maySee(ctx, code)) return;
+    checkMaySee(ctx, code);
     ctx.body = await exams.lists.facilityActive(code, options);
   });
 
   router.get('/facilities/:code/completed', async (ctx) => {
     const code = ctx.params['code']!;
     const options = listOptions(ctx);
-    if (!options || !maySee(ctx, code)) return;
+    checkMaySee(ctx, code);
     ctx.body = await exams.lists.facilityCompleted(code, options);
   });
 
   router.get('/technicians/:id/active', async (ctx) => {
     const options = listOptions(ctx);
-    if (!options) return;
     const all = await exams.lists.technicianActive(ctx.params['id']!, options);
     const allowed = (ctx.state as AuthState).user.facilities;
     ctx.body = allowed === undefined ? all : all.filter((exam) => allowed.includes(exam.facility));
@@ -57,9 +53,8 @@ export function createWorklistRouter(exams: ExamService, auth: Middleware): Rout
 
   router.get('/exceptions', async (ctx) => {
     const options = listOptions(ctx);
-    if (!options) return;
     const facility = typeof ctx.query['facility'] === 'string' ? ctx.query['facility'] : undefined;
-    if (facility !== undefined && !maySee(ctx, facility)) return;
+    if (facility !== undefined) checkMaySee(ctx, facility);
     const all = await exams.lists.exceptions(facility, options);
     const allowed = (ctx.state as AuthState).user.facilities;
     ctx.body = allowed === undefined ? all : all.filter((exam) => allowed.includes(exam.facility));

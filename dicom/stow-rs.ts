@@ -18,6 +18,7 @@ import { Transform } from 'node:stream';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { AuthState, Role } from '../http/auth.ts';
+import { HttpError } from '../http/http-error.ts';
 import type { Facility } from '../exams/facility.ts';
 import type { ExamService } from '../exams/service.ts';
 import { errorText, type Logger } from '../runtime/log.ts';
@@ -51,34 +52,16 @@ interface Failed {
   text: string;
 }
 
-const problemNames: Record<number, string> = { 400: 'bad request', 403: 'forbidden', 413: 'payload too large', 415: 'unsupported media type' };
-
-class HttpProblem extends Error {
-  readonly status: number;
-  constructor(status: number, message: string) {
-    super(message);
-    this.status = status;
-  }
-}
-
 export function createStowRouter(options: StowOptions): Router {
   const router = new Router();
-  router.post('/dicomweb/studies', options.auth, async (ctx) => {
-    try {
-      await store(ctx, options);
-    } catch (error) {
-      if (!(error instanceof HttpProblem)) throw error;
-      ctx.status = error.status;
-      ctx.type = 'application/json';
-      ctx.body = { error: problemNames[error.status] ?? 'bad request', reason: error.message };
-    }
-  });
+  // Errors (HttpError) are answered as RFC 9457 problems by the server's error middleware (http/problem.ts).
+  router.post('/dicomweb/studies', options.auth, (ctx) => store(ctx, options));
   return router;
 }
 
 async function store(ctx: Context, options: StowOptions): Promise<void> {
   const user = (ctx.state as AuthState).user;
-  if (!user.roles.some((role) => uploaders.includes(role))) throw new HttpProblem(403, `uploading images needs one of the roles: ${uploaders.join(', ')}`);
+  if (!user.roles.some((role) => uploaders.includes(role))) throw new HttpError(403, `uploading images needs one of the roles: ${uploaders.join(', ')}`);
   const contentType = ctx.get('content-type');
   const kind = mediaKind(contentType);
   const facility = await facilityFor(ctx, options.exams);
@@ -86,7 +69,7 @@ async function store(ctx: Context, options: StowOptions): Promise<void> {
   await mkdir(dir, { recursive: true });
   try {
     const parts = await receive(ctx, kind, contentType, dir, options.maxBodyBytes ?? 4 * 1024 * 1024 * 1024);
-    if (parts.length === 0) throw new HttpProblem(400, 'the multipart body has no parts');
+    if (parts.length === 0) throw new HttpError(400, 'the multipart body has no parts');
     const stored: Stored[] = [];
     const failed: Failed[] = [];
     for (const [i, part] of parts.entries()) {
@@ -106,14 +89,14 @@ type MediaKind = 'multipart' | 'single';
 function mediaKind(contentType: string): MediaKind {
   const media = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
   if (media === 'application/dicom') return 'single';
-  if (media !== 'multipart/related') throw new HttpProblem(415, `Content-Type must be multipart/related; type="application/dicom" or application/dicom, got "${contentType || 'none'}"`);
+  if (media !== 'multipart/related') throw new HttpError(415, `Content-Type must be multipart/related; type="application/dicom" or application/dicom, got "${contentType || 'none'}"`);
   const type = parameterOf(contentType, 'type')?.toLowerCase();
   // PS3.18 10.5.1: the metadata+bulkdata forms (application/dicom+json, +xml) are not supported here.
-  if (type !== 'application/dicom') throw new HttpProblem(415, `multipart/related type must be "application/dicom", got "${type ?? 'none'}"`);
+  if (type !== 'application/dicom') throw new HttpError(415, `multipart/related type must be "application/dicom", got "${type ?? 'none'}"`);
   const boundary = boundaryOf(contentType);
-  if (!boundary) throw new HttpProblem(400, 'multipart/related without a boundary parameter');
+  if (!boundary) throw new HttpError(400, 'multipart/related without a boundary parameter');
   if (boundary.length > maxBoundaryLength) {
-    throw new HttpProblem(400, `the multipart boundary is ${boundary.length} characters long; at most ${maxBoundaryLength} are accepted`);
+    throw new HttpError(400, `the multipart boundary is ${boundary.length} characters long; at most ${maxBoundaryLength} are accepted`);
   }
   return 'multipart';
 }
@@ -124,26 +107,26 @@ async function facilityFor(ctx: Context, exams: ExamService): Promise<Facility> 
   const asked = typeof ctx.query['facility'] === 'string' ? ctx.query['facility'] : undefined;
   let code: string | undefined;
   if (user.facilities !== undefined) {
-    if (asked !== undefined && !user.facilities.includes(asked)) throw new HttpProblem(403, `facility: you may not upload for ${asked}`);
+    if (asked !== undefined && !user.facilities.includes(asked)) throw new HttpError(403, `facility: you may not upload for ${asked}`);
     code = asked ?? (user.facilities.length === 1 ? user.facilities[0] : undefined);
-    if (code === undefined) throw new HttpProblem(400, `facility: this token serves several facilities; name one (?facility=${user.facilities.join('|')})`);
+    if (code === undefined) throw new HttpError(400, `facility: this token serves several facilities; name one (?facility=${user.facilities.join('|')})`);
   } else {
     code = asked;
-    if (code === undefined) throw new HttpProblem(400, 'facility: the query parameter is required for a token not limited to a facility');
+    if (code === undefined) throw new HttpError(400, 'facility: the query parameter is required for a token not limited to a facility');
   }
   const facility = await exams.facilities.get(code);
-  if (!facility || !facility.active) throw new HttpProblem(400, `facility: "${code}" is not an active facility`);
+  if (!facility || !facility.active) throw new HttpError(400, `facility: "${code}" is not an active facility`);
   return facility;
 }
 
 async function receive(ctx: Context, kind: MediaKind, contentType: string, dir: string, maxBytes: number): Promise<ReceivedPart[]> {
   const declared = Number(ctx.get('content-length') || NaN);
-  if (declared > maxBytes) throw new HttpProblem(413, `the body is larger than ${maxBytes} bytes`);
+  if (declared > maxBytes) throw new HttpError(413, `the body is larger than ${maxBytes} bytes`);
   if (kind === 'multipart') {
     try {
       return await readMultipart(ctx.req, boundaryOf(contentType)!, dir, { maxTotalBytes: maxBytes });
     } catch (error) {
-      if (error instanceof MultipartError) throw new HttpProblem(400, `multipart body: ${error.message}`);
+      if (error instanceof MultipartError) throw new HttpError(400, `multipart body: ${error.message}`);
       throw error;
     }
   }
@@ -152,7 +135,7 @@ async function receive(ctx: Context, kind: MediaKind, contentType: string, dir: 
   const counter = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       size += chunk.length;
-      if (size > maxBytes) done(new HttpProblem(413, `the body is larger than ${maxBytes} bytes`));
+      if (size > maxBytes) done(new HttpError(413, `the body is larger than ${maxBytes} bytes`));
       else done(null, chunk);
     },
   });

@@ -6,11 +6,11 @@ import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import type { Resource } from '@medplum/fhirtypes';
 import { requireAuth, type AuthState, type Role, type TokenAuthenticator } from '../http/auth.ts';
-import { BodyError, readJson } from '../http/body.ts';
+import { readJson } from '../http/body.ts';
 import type { ExamService } from '../exams/service.ts';
-import { errorText, type Logger } from '../runtime/log.ts';
+import type { Logger } from '../runtime/log.ts';
 import { capabilityStatement } from './capability.ts';
-import { FhirError, fhirError, fromDomainError, outcome } from './outcome.ts';
+import { fhirError, outcomeResponses } from './outcome.ts';
 import { PatientResource } from './patient-resource.ts';
 import { toFhirPatient } from './patient-mapping.ts';
 import { etag, parseIfMatch, type FhirContext } from './request-context.ts';
@@ -58,8 +58,9 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
     return type;
   };
   const limit = options.bodyLimitBytes ?? 10 * 1024 * 1024;
-  const authed = requireAuth(options.auth, (ctx, reason) => sendOutcome(ctx, 401, outcome('login', `unauthorized: ${reason}`)));
-  const errors = errorHandler(options.log);
+  const authed = requireAuth(options.auth);
+  // Every answer under the prefix, errors of auth and of unknown paths included, is rendered here.
+  router.use(outcomeResponses(options.log));
 
   const base = (ctx: Context): string => options.baseUrl ?? `${ctx.protocol}://${ctx.host}${fhirPrefix}`;
   const contextOf = (ctx: Context): FhirContext => {
@@ -74,15 +75,15 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
     return readJson(ctx, limit, parseJsonBody);
   };
 
-  router.get('/metadata', errors, (ctx) => {
+  router.get('/metadata', (ctx) => {
     send(ctx, 200, capabilityStatement(base(ctx), { name: 'rso-hub', version: '0.1.0' }));
   });
 
-  router.post('/', errors, authed, writer, async (ctx) => {
+  router.post('/', authed, writer, async (ctx) => {
     send(ctx, 200, await runTransaction(await body(ctx), contextOf(ctx), { patients, serviceRequests }));
   });
 
-  router.get('/:type', errors, authed, async (ctx) => {
+  router.get('/:type', authed, async (ctx) => {
     const context = contextOf(ctx);
     const params = new URLSearchParams(ctx.querystring);
     const type = typeOf(ctx.params['type']);
@@ -90,7 +91,7 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
     send(ctx, 200, type === 'Patient' ? await patients.search(params, context) : await serviceRequests.search(params, context));
   });
 
-  router.post('/:type', errors, authed, writer, async (ctx) => {
+  router.post('/:type', authed, writer, async (ctx) => {
     const type = readOnly(typeOf(ctx.params['type']));
     const context = contextOf(ctx);
     const resource = await body(ctx);
@@ -102,13 +103,13 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
     sendVersioned(ctx, result.status, result.resource, result.version, context.base);
   });
 
-  router.get('/:type/:id', errors, authed, async (ctx) => {
+  router.get('/:type/:id', authed, async (ctx) => {
     const { resource, version } = await readCurrent(typeOf(ctx.params['type']), ctx.params['id']!, contextOf(ctx));
     sendVersioned(ctx, 200, resource, version);
   });
 
   // vread of the current version only: the exam history keeps what changed, not whole past resources.
-  router.get('/:type/:id/_history/:vid', errors, authed, async (ctx) => {
+  router.get('/:type/:id/_history/:vid', authed, async (ctx) => {
     const type = typeOf(ctx.params['type']);
     const { resource, version } = await readCurrent(type, ctx.params['id']!, contextOf(ctx));
     if (ctx.params['vid'] !== String(version)) {
@@ -117,7 +118,7 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
     sendVersioned(ctx, 200, resource, version);
   });
 
-  router.put('/:type/:id', errors, authed, writer, async (ctx) => {
+  router.put('/:type/:id', authed, writer, async (ctx) => {
     const type = readOnly(typeOf(ctx.params['type']));
     const context = contextOf(ctx);
     const id = ctx.params['id']!;
@@ -130,7 +131,7 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
     sendVersioned(ctx, 200, result.resource, result.version);
   });
 
-  router.all('/*rest', errors, (ctx) => {
+  router.all('/*rest', (ctx) => {
     throw fhirError(404, 'not-supported', `${ctx.method} ${ctx.path} is not supported (see ${fhirPrefix}/metadata)`);
   });
 
@@ -160,31 +161,10 @@ async function writer(ctx: Context, next: Next): Promise<void> {
   await next();
 }
 
-function errorHandler(log: Logger) {
-  return async (ctx: Context, next: Next): Promise<void> => {
-    try {
-      await next();
-    } catch (error) {
-      const known = error instanceof BodyError ? fhirError(error.status, error.status === 413 ? 'too-costly' : 'structure', error.message) : fromDomainError(error);
-      if (known instanceof FhirError) {
-        sendOutcome(ctx, known.status, known.outcome);
-        return;
-      }
-      // Logged once with the path only: the body may hold patient data.
-      log.error('fhir request failed', { method: ctx.method, path: ctx.path, error: errorText(error) });
-      sendOutcome(ctx, 500, outcome('exception', 'the hub could not complete the request; see its log'));
-    }
-  };
-}
-
 function send(ctx: Context, status: number, resource: unknown): void {
   ctx.status = status;
   ctx.body = JSON.stringify(resource);
   ctx.type = fhirJson;
-}
-
-function sendOutcome(ctx: Context, status: number, body: unknown): void {
-  send(ctx, status, body);
 }
 
 /** R4 http.html#versioning: ETag W/"versionId", Last-Modified, and Location on create. */

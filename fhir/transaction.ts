@@ -7,7 +7,7 @@
 // an identifier) between two writes of one transaction leaves the earlier entries stored; the answer then is
 // an OperationOutcome naming the entry that failed, and the earlier writes are in the exams' history.
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
-import { fhirError, FhirError } from './outcome.ts';
+import { fhirError } from './outcome.ts';
 import type { PatientPlan, PatientResource } from './patient-resource.ts';
 import { etag, parseIfMatch, type FhirContext } from './request-context.ts';
 import type { ServiceRequestPlan, ServiceRequestResource } from './service-request-resource.ts';
@@ -90,10 +90,8 @@ function refuseDoubleClaims(planned: readonly Planned[]): void {
     for (const key of item.patient?.keys ?? item.order?.keys ?? []) {
       const other = claimed.get(key);
       if (other !== undefined) {
-        throw new FhirError(409, {
-          resourceType: 'OperationOutcome',
-          issue: [{ severity: 'error', code: 'duplicate', details: { text: `entries ${other} and ${item.index} claim the same identifier ${key}` }, expression: [`Bundle.entry[${item.index}].resource.identifier`] }],
-        });
+        const text = `entries ${other} and ${item.index} claim the same identifier ${key}`;
+        throw fhirError(409, 'duplicate', text, `Bundle.entry[${item.index}].resource.identifier`);
       }
       claimed.set(key, item.index);
     }

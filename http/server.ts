@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type Router from '@koa/router';
 import Koa from 'koa';
 import { counter } from './metrics.ts';
+import { problemResponses } from './problem.ts';
 import { errorText, type Logger } from '../runtime/log.ts';
 
 const requests = counter('hub_http_requests_total', 'HTTP requests answered, by status class.');
@@ -32,14 +33,11 @@ export class HttpServer {
   constructor(options: HttpServerOptions) {
     this.#options = options;
     this.app.proxy = false;
+    // Counts every answer; errors no router rendered become RFC 9457 problems (FHIR renders its own first).
+    const problems = problemResponses(options.log);
     this.app.use(async (ctx, next) => {
       try {
-        await next();
-      } catch (error) {
-        // Unexpected errors: logged once with the path (never the body), answered without internals.
-        options.log.error('http request failed', { method: ctx.method, path: ctx.path, error: errorText(error) });
-        ctx.status = 500;
-        ctx.body = { error: 'internal error', reason: 'the hub could not complete the request; see its log' };
+        await problems(ctx, next);
       } finally {
         requests.inc({ status: `${Math.floor(ctx.status / 100)}xx` });
       }

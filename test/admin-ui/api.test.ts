@@ -49,9 +49,11 @@ test('a bad definition is refused with its JSON path and the running revision st
   (bad.destinations[0]!.connector.settings as Record<string, unknown>)['port'] = 'eighty';
   const refused = await api(hub, '/api/channels/relay', { method: 'PUT', body: JSON.stringify(bad) });
   t.is(refused.status, 400);
-  const reason = await json<{ error: string; path: string }>(refused);
+  t.is(refused.headers.get('content-type'), 'application/problem+json');
+  const reason = await json<{ status: number; detail: string; path: string }>(refused);
+  t.is(reason.status, 400);
   t.is(reason.path, 'destinations[0].connector.settings.port');
-  t.regex(reason.error, /port/);
+  t.regex(reason.detail, /port/);
   const current = await json<{ revision: number; status: { status: string } }>(await api(hub, '/api/channels/relay'));
   t.is(current.revision, 1);
   t.is(current.status.status, 'deployed');

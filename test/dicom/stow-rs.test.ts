@@ -112,7 +112,8 @@ test.serial('wrong media types are 415, a broken multipart body 400, a staff tok
   t.is((await upload(multipart([{ bytes: instance }]), `multipart/related; type="application/dicom+json"; boundary=${boundary}`)).status, 415);
   const unclosed = await upload(multipart([{ bytes: instance }], false), multipartType);
   t.is(unclosed.status, 400);
-  t.regex(((await unclosed.json()) as { reason: string }).reason, /closing boundary/);
+  t.is(unclosed.headers.get('content-type'), 'application/problem+json');
+  t.regex(((await unclosed.json()) as { detail: string }).detail, /closing boundary/);
   t.is((await upload(instance, 'application/dicom', '')).status, 400);
   const noAuth = await fetch(hub.url('/dicomweb/studies?facility=VALLEYGEN'), { method: 'POST', body: instance, headers: { 'content-type': 'application/dicom' } });
   t.is(noAuth.status, 401);

@@ -1,7 +1,8 @@
 // The validation thread must answer exactly as validate() on the calling thread: same acceptance, same 400
 // OperationOutcome. Compared on the FHIR fixtures and on broken variants of them.
 import test from 'ava';
-import { FhirError } from '../../fhir/outcome.ts';
+import { HttpError } from '../../http/http-error.ts';
+import { outcomeOf } from '../../fhir/outcome.ts';
 import { ValidationThread } from '../../fhir/validation-thread.ts';
 import { inlineValidator } from '../../fhir/validator.ts';
 import { fixture } from './server.ts';
@@ -13,7 +14,7 @@ async function answer(run: () => Promise<unknown>): Promise<Answer> {
     await run();
     return { ok: true };
   } catch (error) {
-    if (error instanceof FhirError) return { status: error.status, outcome: error.outcome };
+    if (error instanceof HttpError) return { status: error.status, outcome: outcomeOf(error) };
     throw error;
   }
 }
