@@ -105,7 +105,7 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
       { name: 'scheduler', essential: true, check: async () => ({ ok: scheduler.isRunning() }) },
       { name: 'channels', essential: false, check: async () => channelHealth(engine) },
       { name: 'dicom', essential: false, check: async (): Promise<Record<string, string | number | boolean>> => (scp === undefined ? { ok: true, enabled: false } : { ok: scp.listening, aeTitle: config.dicom.aeTitle, port: scp.port }) },
-    ]),
+    ], authenticator),
   );
   http.mount(createMetricsRouter(auth));
   const audit = new AuditLog(store.db);

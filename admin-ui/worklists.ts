@@ -2,7 +2,7 @@
 // and the exception list. A token limited to some facilities sees only theirs.
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import type { AuthState } from '../http/auth.ts';
+import { apiRoles, requireRole, type AuthState } from '../http/auth.ts';
 import { HttpError } from '../http/http-error.ts';
 import type { ExamService } from '../exams/service.ts';
 import type { ListOptions } from '../exams/lists.ts';
@@ -28,7 +28,7 @@ function checkMaySee(ctx: Context, facility: string): void {
 
 export function createWorklistRouter(exams: ExamService, auth: Middleware): Router {
   const router = new Router({ prefix: '/api' });
-  router.use(auth);
+  router.use(auth, requireRole(...apiRoles));
 
   router.get('/facilities/:code/active', async (ctx) => {
     const code = ctx.params['code']!;

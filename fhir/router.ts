@@ -3,9 +3,9 @@
 // application/fhir+json; every error is an OperationOutcome. The resources are views of the exam domain: this
 // router stores nothing of its own.
 import Router from '@koa/router';
-import type { Context, Next } from 'koa';
+import type { Context, Middleware, Next } from 'koa';
 import type { Resource } from '@medplum/fhirtypes';
-import { requireAuth, type AuthState, type Role, type TokenAuthenticator } from '../http/auth.ts';
+import { apiRoles, requireAuth, requireRole, type AuthState, type Role, type TokenAuthenticator } from '../http/auth.ts';
 import { readJson } from '../http/body.ts';
 import type { ExamService } from '../exams/service.ts';
 import type { Logger } from '../runtime/log.ts';
@@ -58,7 +58,9 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
     return type;
   };
   const limit = options.bodyLimitBytes ?? 10 * 1024 * 1024;
-  const authed = requireAuth(options.auth);
+  const authenticated = requireAuth(options.auth);
+  const anyApiRole = requireRole(...apiRoles);
+  const authed: Middleware = (ctx, next) => authenticated(ctx, () => anyApiRole(ctx, next));
   // Every answer under the prefix, errors of auth and of unknown paths included, is rendered here.
   router.use(outcomeResponses(options.log));
 

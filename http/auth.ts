@@ -5,8 +5,13 @@ import { hash, timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import { HttpError } from './http-error.ts';
 
-export const roles = ['admin', 'analyst', 'customer', 'client-admin', 'technician', 'radiologist', 'transcriber', 'consultant', 'integration'] as const;
+// `metrics`: a scrape job's token, which reads /metrics and /health details and nothing else.
+export const roles = [
+  'admin', 'analyst', 'customer', 'client-admin', 'technician', 'radiologist', 'transcriber', 'consultant', 'integration', 'metrics',
+] as const;
 export type Role = (typeof roles)[number];
+/** Every role but `metrics`: the roles that may use an API at all (each route narrows them further). */
+export const apiRoles: readonly Role[] = roles.filter((role) => role !== 'metrics');
 
 export interface ApiUser {
   name: string;
@@ -84,4 +89,23 @@ export function requireRole(...allowed: Role[]) {
     }
     await next();
   };
+}
+
+/** Roles that see how the hub runs (/metrics, /health details): its operators and a scrape job. */
+export const monitorRoles: readonly Role[] = ['admin', 'analyst', 'metrics'];
+
+/**
+ * Metrics and health details name every channel, queue and listener: a token limited to some facilities is
+ * refused them like the engine administration, whatever its roles.
+ */
+export function mayMonitor(user: ApiUser | undefined): boolean {
+  return user !== undefined && user.facilities === undefined && user.roles.some((role) => monitorRoles.includes(role));
+}
+
+/** 403 unless the authenticated user may monitor the hub (mayMonitor). */
+export async function requireMonitor(ctx: Context, next: Next): Promise<void> {
+  if (!mayMonitor((ctx.state as Partial<AuthState>).user)) {
+    throw new HttpError(403, `requires one of the roles ${monitorRoles.join(', ')} on a token not limited to facilities`, { code: 'forbidden' });
+  }
+  await next();
 }

@@ -1,6 +1,8 @@
-// /health is the one unauthenticated route: load balancers and process managers poll it. It reports which
-// parts are up, never data; 503 when a part the hub cannot work without is down.
+// /health is the one unauthenticated route: load balancers and process managers poll it. To them it says only up
+// (200) or down (503, a part the hub cannot work without is down); which parts are up, with their ports and
+// counts, is shown to a token that may monitor the hub (http/auth.ts mayMonitor). Never data.
 import Router from '@koa/router';
+import { mayMonitor, userOf, type TokenAuthenticator } from './auth.ts';
 import { errorText } from '../runtime/log.ts';
 
 export interface HealthCheck {
@@ -10,7 +12,7 @@ export interface HealthCheck {
   check(): Promise<Record<string, string | number | boolean>>;
 }
 
-export function createHealthRouter(checks: readonly HealthCheck[], startedAt = Date.now()): Router {
+export function createHealthRouter(checks: readonly HealthCheck[], auth: TokenAuthenticator, startedAt = Date.now()): Router {
   const router = new Router();
   router.get('/health', async (ctx) => {
     const parts: Record<string, unknown> = {};
@@ -27,7 +29,9 @@ export function createHealthRouter(checks: readonly HealthCheck[], startedAt = D
     }
     ctx.status = healthy ? 200 : 503;
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = { status: healthy ? 'ok' : 'unavailable', uptimeSeconds: Math.round((Date.now() - startedAt) / 1000), ...parts };
+    const status = healthy ? 'ok' : 'unavailable';
+    // A wrong token is not refused here: a load balancer's probe must not turn a healthy hub into a 401.
+    ctx.body = mayMonitor(userOf(auth, ctx)) ? { status, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000), ...parts } : { status };
   });
   return router;
 }

@@ -10,11 +10,11 @@ import { startHub, stopHub, waitHealthy } from '../support/hub-process.ts';
 
 const adminToken = 'test-admin-token';
 
-test('a fresh hub creates its data dir, answers /health without auth, and stops with exit 0 on SIGTERM', async (t) => {
+test('a fresh hub creates its data dir, answers /health (its details with a token), and stops with exit 0 on SIGTERM', async (t) => {
   const hub = await startHub();
   t.teardown(() => void stopHub(hub, 'SIGKILL'));
   await waitHealthy(hub);
-  const response = await fetch(hub.url('/health'));
+  const response = await fetch(hub.url('/health'), { headers: { authorization: `Bearer ${adminToken}` } });
   const body = (await response.json()) as { status: string; store: { ok: boolean; engine: string } };
   t.is(body.status, 'ok');
   t.deepEqual(body.store, { ok: true, engine: 'embedded' });
