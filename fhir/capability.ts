@@ -43,7 +43,13 @@ export function capabilityStatement(base: string, software: { name: string; vers
             conditionalCreate: true,
             conditionalUpdate: false,
             conditionalDelete: 'not-supported',
-            searchParam: [...common, { name: 'identifier', type: 'token' }, { name: 'family', type: 'string' }, { name: 'birthdate', type: 'date' }],
+            searchParam: [
+              ...common,
+              { name: 'identifier', type: 'token' },
+              { name: 'family', type: 'string' },
+              { name: 'name', type: 'string', documentation: 'the family name, as family' },
+              { name: 'birthdate', type: 'date' },
+            ],
           },
           {
             type: 'ServiceRequest',
@@ -92,3 +98,16 @@ export function capabilityStatement(base: string, software: { name: string; vers
     ],
   };
 }
+
+/**
+ * The search parameters of a resource type as the CapabilityStatement lists them, plus `_format` (every answer is
+ * JSON): a search with any other parameter is refused or, leniently, leaves it out (fhir/search.ts).
+ */
+export function searchParameterNames(type: string): ReadonlySet<string> {
+  searchNames ??= new Map(
+    (capabilityStatement('', { name: '', version: '' }).rest?.[0]?.resource ?? []).map((r) => [r.type, new Set([...(r.searchParam ?? []).map((p) => p.name), '_format'])]),
+  );
+  return searchNames.get(type) ?? new Set();
+}
+
+let searchNames: Map<string, ReadonlySet<string>> | undefined;

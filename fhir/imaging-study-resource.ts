@@ -5,7 +5,7 @@ import type { StudyIndex, StudyRecord } from '../dicom/study-index.ts';
 import type { ExamService } from '../exams/service.ts';
 import { dicomUidSystem, toImagingStudy } from './imaging-study-mapping.ts';
 import { fhirError } from './outcome.ts';
-import { canSeeFacility, facilityLimit, type FhirContext } from './request-context.ts';
+import { canSeeFacility, facilityLimit, searchReferenceId, type FhirContext } from './request-context.ts';
 import { parseCount, parseDate, parseOffset, parseToken, searchset, values } from './search.ts';
 
 export class ImagingStudyResource {
@@ -52,9 +52,13 @@ export class ImagingStudyResource {
     if (limit) and.push({ facility: { $in: [...limit] } });
     for (const ids of values(params, '_id')) and.push({ _id: { $in: ids } });
     for (const name of ['patient', 'subject'] as const) {
-      for (const refs of values(params, name)) and.push({ examNumber: { $in: await this.#examsOfPatients(refs.map((ref) => ref.replace(/^Patient\//, ''))) } });
+      for (const refs of values(params, name)) {
+        and.push({ examNumber: { $in: await this.#examsOfPatients(refs.map((ref) => searchReferenceId(ref, 'Patient', context, name))) } });
+      }
     }
-    for (const refs of values(params, 'based-on')) and.push({ examNumber: { $in: refs.map((ref) => ref.replace(/^ServiceRequest\//, '')) } });
+    for (const refs of values(params, 'based-on')) {
+      and.push({ examNumber: { $in: refs.map((ref) => searchReferenceId(ref, 'ServiceRequest', context, 'based-on')) } });
+    }
     for (const tokens of values(params, 'identifier')) and.push({ $or: tokens.map(identifierFilter) });
     for (const raw of params.getAll('started')) {
       const range = parseDate(raw, 'started');

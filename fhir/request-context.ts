@@ -42,3 +42,34 @@ export function parseIfMatch(header: string | undefined, expression = 'If-Match'
 export function etag(version: number): string {
   return `W/"${version}"`;
 }
+
+const idPattern = '[A-Za-z0-9\\-.]{1,64}';
+const absoluteUrl = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+
+/**
+ * The id a reference names on this server: `Type/id` (with an optional `/_history/v`), or the same under the
+ * server's own base URL (R4 references.html: an absolute URL at the server's base is a local reference).
+ */
+export function localReferenceId(reference: string, type: string, base: string): string | undefined {
+  const local = reference.startsWith(`${base}/`) ? reference.slice(base.length + 1) : reference;
+  return new RegExp(`^${type}/(${idPattern})(?:/_history/${idPattern})?$`).exec(local)?.[1];
+}
+
+/**
+ * An absolute reference to another server (`http://elsewhere.example/fhir/Patient/1`) names a resource the hub
+ * cannot read or vouch for: refused (422), never taken for the local resource with the same id. urn:uuid (a
+ * transaction's own entries) and relative references pass; the mapping checks their shape.
+ */
+export function refuseExternalReference(reference: string | undefined, type: string, context: FhirContext, expression: string): void {
+  if (reference === undefined || reference.startsWith('urn:uuid:') || !absoluteUrl.test(reference)) return;
+  if (localReferenceId(reference, type, context.base) !== undefined) return;
+  throw fhirError(422, 'processing', `${reference} is not a ${type} of this server (${context.base}/${type}/<id>); external references are not resolved`, expression);
+}
+
+/** A reference search parameter's value (`patient=Patient/1`, `=1` or `=<base>/Patient/1`) as the local id. */
+export function searchReferenceId(value: string, type: string, context: FhirContext, name: string): string {
+  if (new RegExp(`^${idPattern}$`).test(value)) return value;
+  const id = localReferenceId(value, type, context.base);
+  if (id !== undefined) return id;
+  throw fhirError(400, 'not-supported', `${name}: "${value}" is not a ${type} of this server (${type}/<id>, or ${context.base}/${type}/<id>)`, name);
+}

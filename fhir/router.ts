@@ -9,7 +9,8 @@ import { apiRoles, requireAuth, requireRole, type AuthState, type Role, type Tok
 import { readJson } from '../http/body.ts';
 import type { ExamService } from '../exams/service.ts';
 import type { Logger } from '../runtime/log.ts';
-import { capabilityStatement } from './capability.ts';
+import { capabilityStatement, searchParameterNames } from './capability.ts';
+import { lenientHandling, supportedParameters } from './search.ts';
 import { fhirError, outcomeResponses } from './outcome.ts';
 import { PatientResource } from './patient-resource.ts';
 import { toFhirPatient } from './patient-mapping.ts';
@@ -87,8 +88,9 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
 
   router.get('/:type', authed, async (ctx) => {
     const context = contextOf(ctx);
-    const params = new URLSearchParams(ctx.querystring);
     const type = typeOf(ctx.params['type']);
+    const lenient = lenientHandling(ctx.get('prefer') || undefined);
+    const params = supportedParameters(type, new URLSearchParams(ctx.querystring), searchParameterNames(type), lenient);
     if (type === 'ImagingStudy') return send(ctx, 200, await studiesOnly().search(params, context));
     send(ctx, 200, type === 'Patient' ? await patients.search(params, context) : await serviceRequests.search(params, context));
   });

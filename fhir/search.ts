@@ -3,6 +3,7 @@
 // sort ends with the id.
 import type { Bundle, BundleLink, Resource } from '@medplum/fhirtypes';
 import type { DateRange } from '../exams/service.ts';
+import { HttpError } from '../http/http-error.ts';
 import { fhirError } from './outcome.ts';
 
 export const defaultCount = 20;
@@ -126,5 +127,26 @@ export function searchset(resources: Resource[], options: SearchsetOptions): Bun
   };
 }
 
-/** Parameters that only shape the answer; everything else must be understood or is ignored (lenient, R4 §3.1.1.5). */
-export const resultParameters = ['_count', '_offset', '_sort', '_total', '_format', '_summary', '_elements'];
+/** `Prefer: handling=lenient` (R4 search.html#errors, RFC 7240): drop what is not understood instead of failing. */
+export function lenientHandling(prefer: string | undefined): boolean {
+  return /(?:^|[\s,;])handling\s*=\s*"?lenient"?(?:$|[\s,;])/i.test(prefer ?? '');
+}
+
+/**
+ * The parameters of a search the hub understands. An unknown or unsupported one (a modifier such as
+ * `:missing` too) would otherwise be ignored and match everything: R4 search.html#errors lets the server refuse
+ * it (400, each named in an issue), or, asked `handling=lenient`, leave it out, also from the `self` link, so the
+ * client sees what was applied.
+ */
+export function supportedParameters(type: string, params: URLSearchParams, supported: ReadonlySet<string>, lenient: boolean): URLSearchParams {
+  const unknown = [...new Set([...params.keys()].filter((name) => !supported.has(name)))];
+  if (unknown.length === 0) return params;
+  if (!lenient) {
+    const list = [...supported].join(', ');
+    const issues = unknown.map((name) => ({ text: `${type} search: the parameter "${name}" is not supported (supported: ${list})`, path: name, code: 'not-supported' }));
+    throw new HttpError(400, issues[0]!.text, { issues });
+  }
+  const kept = new URLSearchParams();
+  for (const [name, value] of params) if (supported.has(name)) kept.append(name, value);
+  return kept;
+}

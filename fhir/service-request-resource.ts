@@ -7,7 +7,7 @@ import type { Patient } from '../exams/patient.ts';
 import type { ExamQuery, ExamService } from '../exams/service.ts';
 import { patientVisible } from './patient-visibility.ts';
 import { fhirError, fromDomainError } from './outcome.ts';
-import { canSeeFacility, checkFacilityWrite, defaultFacility, facilityLimit, type FhirContext } from './request-context.ts';
+import { canSeeFacility, checkFacilityWrite, defaultFacility, facilityLimit, refuseExternalReference, searchReferenceId, type FhirContext } from './request-context.ts';
 import { parseCount, parseDate, parseOffset, parseSort, parseToken, searchset, values } from './search.ts';
 import { examStatusesFor, fromServiceRequest, serviceRequestPath, targetStatus, toServiceRequest, type SubjectRef } from './service-request-mapping.ts';
 import { examNumberSystem } from './systems.ts';
@@ -64,6 +64,7 @@ export class ServiceRequestResource {
     precheck = true,
   ): Promise<ServiceRequestPlan> {
     const resource = await this.#validator.validate(body, ['ServiceRequest'], at === 'ServiceRequest' ? undefined : at);
+    refuseExternalReference(resource.subject?.reference, 'Patient', context, `${at}.subject`);
     const facility = defaultFacility(context);
     const mapped = fromServiceRequest(resource, at, facility === undefined ? {} : { defaultFacility: facility });
     checkFacilityWrite(context, mapped.order.facility, `${at}.requester`);
@@ -106,6 +107,7 @@ export class ServiceRequestResource {
   /** PUT ServiceRequest/{id}: order details and, when the status asks for it, a lifecycle change. */
   async planUpdate(id: string, body: unknown, context: FhirContext, expectedVersion: number | undefined, at = 'ServiceRequest', urns: ReadonlySet<string> = new Set()): Promise<ServiceRequestPlan> {
     const resource = await this.#validator.validate(body, ['ServiceRequest'], at === 'ServiceRequest' ? undefined : at);
+    refuseExternalReference(resource.subject?.reference, 'Patient', context, `${at}.subject`);
     if (resource.id !== id) throw fhirError(400, 'invalid', `the resource id (${resource.id ?? 'none'}) must equal the id in the URL (${id})`, `${at}.id`);
     const exam = await this.read(id, context);
     if (expectedVersion !== undefined && expectedVersion !== exam.version) {
@@ -171,8 +173,8 @@ export class ServiceRequestResource {
     }
     const ids = values(params, '_id').flat();
     if (ids.length > 0) query.examNumbers = [...(query.examNumbers ?? []), ...ids];
-    const patients = [...values(params, 'patient'), ...values(params, 'subject')].flat();
-    if (patients.length > 0) query.patientIds = patients.map((ref) => ref.replace(/^(?:.*\/)?Patient\//, ''));
+    const patients = ['patient', 'subject'].flatMap((name) => values(params, name).flat().map((ref) => searchReferenceId(ref, 'Patient', context, name)));
+    if (patients.length > 0) query.patientIds = patients;
     const statuses = values(params, 'status').flat();
     if (statuses.length > 0) query.statuses = statuses.flatMap(examStatusesFor);
     const created = params.getAll('authored').map((v) => parseDate(v, 'authored'));
