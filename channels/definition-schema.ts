@@ -34,6 +34,20 @@ const destinationKeys = ['name', 'connector', 'filter', 'map', 'queue', 'retry',
 const operators: readonly FilterOperator[] = ['eq', 'ne', 'in', 'exists', 'matches'];
 const idPattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
+/**
+ * Channel and destination names travel into admin API paths (`/destinations/:destination/pause`), metric labels,
+ * queue keys (joined with NUL) and whatever files an operator or a tool derives from them: a name that is a path
+ * (`../../x`), holds a separator or a control character, or is only dots is refused, not cleaned, so what is
+ * stored is what the analyst typed.
+ */
+function expectName(input: unknown, path: string): string {
+  const name = expectString(input, path);
+  if (/[/\\]/.test(name)) throw new ValidationError(path, 'a name may not hold a path separator (/ or \\)');
+  if (/^\.+$/.test(name.trim())) throw new ValidationError(path, 'a name may not be only dots');
+  if (/[\u0000-\u001f\u007f]/.test(name)) throw new ValidationError(path, 'a name may not hold control characters');
+  return name;
+}
+
 export function parseChannelDefinition(input: unknown, registry: ChannelRegistry, path = ''): ChannelDefinition {
   const value = expectObject(input, path);
   expectKeys(value, path, channelKeys);
@@ -41,7 +55,7 @@ export function parseChannelDefinition(input: unknown, registry: ChannelRegistry
   if (!idPattern.test(id)) throw new ValidationError(join(path, 'id'), 'expected 1-64 letters, digits, dots, dashes or underscores, starting with a letter or digit');
   const definition: ChannelDefinition = {
     id,
-    name: expectString(value['name'], join(path, 'name')),
+    name: expectName(value['name'], join(path, 'name')),
     enabled: value['enabled'] === undefined ? true : expectBoolean(value['enabled'], join(path, 'enabled')),
     source: parseSource(value['source'], registry, join(path, 'source')),
     destinations: parseDestinations(value['destinations'], registry, join(path, 'destinations')),
@@ -88,7 +102,7 @@ function parseDestination(input: unknown, registry: ChannelRegistry, path: strin
   const value = expectObject(input, path);
   expectKeys(value, path, destinationKeys);
   const destination: DestinationDefinition = {
-    name: expectString(value['name'], join(path, 'name')),
+    name: expectName(value['name'], join(path, 'name')),
     connector: parseDestinationConnector(value['connector'], registry, join(path, 'connector')),
     queue: value['queue'] === undefined ? 'ordered' : expectOneOf(value['queue'], join(path, 'queue'), ['ordered', 'unordered']),
     retry: parseRetry(value['retry'], join(path, 'retry')),
