@@ -96,7 +96,8 @@ function mediaKind(contentType: string): MediaKind {
   const boundary = boundaryOf(contentType);
   if (!boundary) throw new HttpError(400, 'multipart/related without a boundary parameter');
   if (boundary.length > maxBoundaryLength) {
-    throw new HttpError(400, `the multipart boundary is ${boundary.length} characters long; at most ${maxBoundaryLength} are accepted`);
+    const text = `the multipart boundary is ${boundary.length} characters long; at most ${maxBoundaryLength} are accepted`;
+    throw new HttpError(400, text);
   }
   return 'multipart';
 }

@@ -104,9 +104,10 @@ export function capabilityStatement(base: string, software: { name: string; vers
  * JSON): a search with any other parameter is refused or, leniently, leaves it out (fhir/search.ts).
  */
 export function searchParameterNames(type: string): ReadonlySet<string> {
-  searchNames ??= new Map(
-    (capabilityStatement('', { name: '', version: '' }).rest?.[0]?.resource ?? []).map((r) => [r.type, new Set([...(r.searchParam ?? []).map((p) => p.name), '_format'])]),
-  );
+  if (searchNames === undefined) {
+    const resources = capabilityStatement('', { name: '', version: '' }).rest?.[0]?.resource ?? [];
+    searchNames = new Map(resources.map((r) => [r.type, new Set([...(r.searchParam ?? []).map((p) => p.name), '_format'])]));
+  }
   return searchNames.get(type) ?? new Set();
 }
 

@@ -53,8 +53,9 @@ function seriesOf(instances: readonly InstanceRecord[]): ImagingStudySeries[] {
     if (!entry) {
       // series.modality is required (1..1): what an instance of the series says, else OT ("other", PS3.3
       // C.7.3.1.1.1).
-      const modality = instance.modality ?? instances.find((i) => i.seriesInstanceUid === instance.seriesInstanceUid && i.modality)?.modality;
-      entry = { uid: instance.seriesInstanceUid, modality: { system: dicomSystem, code: modality ?? 'OT' }, numberOfInstances: 0, instance: [] };
+      const uid = instance.seriesInstanceUid;
+      const modality = instance.modality ?? instances.find((i) => i.seriesInstanceUid === uid && i.modality)?.modality;
+      entry = { uid, modality: { system: dicomSystem, code: modality ?? 'OT' }, numberOfInstances: 0, instance: [] };
       if (instance.seriesNumber !== undefined) entry.number = instance.seriesNumber;
       if (instance.seriesDescription) entry.description = instance.seriesDescription;
       series.set(instance.seriesInstanceUid, entry);

@@ -53,11 +53,13 @@ export class ImagingStudyResource {
     for (const ids of values(params, '_id')) and.push({ _id: { $in: ids } });
     for (const name of ['patient', 'subject'] as const) {
       for (const refs of values(params, name)) {
-        and.push({ examNumber: { $in: await this.#examsOfPatients(refs.map((ref) => searchReferenceId(ref, 'Patient', context, name))) } });
+        const patientIds = refs.map((ref) => searchReferenceId(ref, 'Patient', context, name));
+        and.push({ examNumber: { $in: await this.#examsOfPatients(patientIds) } });
       }
     }
     for (const refs of values(params, 'based-on')) {
-      and.push({ examNumber: { $in: refs.map((ref) => searchReferenceId(ref, 'ServiceRequest', context, 'based-on')) } });
+      const examNumbers = refs.map((ref) => searchReferenceId(ref, 'ServiceRequest', context, 'based-on'));
+      and.push({ examNumber: { $in: examNumbers } });
     }
     for (const tokens of values(params, 'identifier')) and.push({ $or: tokens.map(identifierFilter) });
     for (const raw of params.getAll('started')) {

@@ -34,12 +34,15 @@ const statusByCode: Record<ExamError['code'], { status: number; issue: IssueType
  * A domain error as an HttpError. `fieldPaths` translates the domain's field names (`procedure.code`) into
  * FHIRPath expressions of the resource the client sent (`ServiceRequest.code`).
  */
-export function fromDomainError(error: unknown, fieldPaths: (field: string) => string | undefined = () => undefined): HttpError | undefined {
+export function fromDomainError(
+  error: unknown,
+  fieldPaths: (field: string) => string | undefined = () => undefined,
+): HttpError | undefined {
   if (error instanceof HttpError) return error;
   if (!isExamError(error)) return undefined;
   const { status, issue } = statusByCode[error.code];
   const path = fieldPaths(error.field);
-  return new HttpError(status, error.message, path === undefined ? { code: issue, cause: error } : { code: issue, path, cause: error });
+  return new HttpError(status, error.message, { code: issue, cause: error, ...(path === undefined ? {} : { path }) });
 }
 
 /** The issue type a status implies when the error names none (R4 valueset-issue-type). */

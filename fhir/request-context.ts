@@ -60,10 +60,16 @@ export function localReferenceId(reference: string, type: string, base: string):
  * cannot read or vouch for: refused (422), never taken for the local resource with the same id. urn:uuid (a
  * transaction's own entries) and relative references pass; the mapping checks their shape.
  */
-export function refuseExternalReference(reference: string | undefined, type: string, context: FhirContext, expression: string): void {
+export function refuseExternalReference(
+  reference: string | undefined,
+  type: string,
+  context: FhirContext,
+  expression: string,
+): void {
   if (reference === undefined || reference.startsWith('urn:uuid:') || !absoluteUrl.test(reference)) return;
   if (localReferenceId(reference, type, context.base) !== undefined) return;
-  throw fhirError(422, 'processing', `${reference} is not a ${type} of this server (${context.base}/${type}/<id>); external references are not resolved`, expression);
+  const text = `${reference} is not a ${type} of this server (${context.base}/${type}/<id>); external references are not resolved`;
+  throw fhirError(422, 'processing', text, expression);
 }
 
 /** A reference search parameter's value (`patient=Patient/1`, `=1` or `=<base>/Patient/1`) as the local id. */
@@ -71,5 +77,6 @@ export function searchReferenceId(value: string, type: string, context: FhirCont
   if (new RegExp(`^${idPattern}$`).test(value)) return value;
   const id = localReferenceId(value, type, context.base);
   if (id !== undefined) return id;
-  throw fhirError(400, 'not-supported', `${name}: "${value}" is not a ${type} of this server (${type}/<id>, or ${context.base}/${type}/<id>)`, name);
+  const text = `${name}: "${value}" is not a ${type} of this server (${type}/<id>, or ${context.base}/${type}/<id>)`;
+  throw fhirError(400, 'not-supported', text, name);
 }

@@ -138,12 +138,21 @@ export function lenientHandling(prefer: string | undefined): boolean {
  * it (400, each named in an issue), or, asked `handling=lenient`, leave it out, also from the `self` link, so the
  * client sees what was applied.
  */
-export function supportedParameters(type: string, params: URLSearchParams, supported: ReadonlySet<string>, lenient: boolean): URLSearchParams {
+export function supportedParameters(
+  type: string,
+  params: URLSearchParams,
+  supported: ReadonlySet<string>,
+  lenient: boolean,
+): URLSearchParams {
   const unknown = [...new Set([...params.keys()].filter((name) => !supported.has(name)))];
   if (unknown.length === 0) return params;
   if (!lenient) {
     const list = [...supported].join(', ');
-    const issues = unknown.map((name) => ({ text: `${type} search: the parameter "${name}" is not supported (supported: ${list})`, path: name, code: 'not-supported' }));
+    const issues = unknown.map((name) => ({
+      text: `${type} search: the parameter "${name}" is not supported (supported: ${list})`,
+      path: name,
+      code: 'not-supported',
+    }));
     throw new HttpError(400, issues[0]!.text, { issues });
   }
   const kept = new URLSearchParams();

@@ -173,7 +173,11 @@ export class ServiceRequestResource {
     }
     const ids = values(params, '_id').flat();
     if (ids.length > 0) query.examNumbers = [...(query.examNumbers ?? []), ...ids];
-    const patients = ['patient', 'subject'].flatMap((name) => values(params, name).flat().map((ref) => searchReferenceId(ref, 'Patient', context, name)));
+    const patients = ['patient', 'subject'].flatMap((name) =>
+      values(params, name)
+        .flat()
+        .map((ref) => searchReferenceId(ref, 'Patient', context, name)),
+    );
     if (patients.length > 0) query.patientIds = patients;
     const statuses = values(params, 'status').flat();
     if (statuses.length > 0) query.statuses = statuses.flatMap(examStatusesFor);

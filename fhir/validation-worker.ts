@@ -19,7 +19,9 @@ function answer({ id, value, json, expected, prefix }: ValidationRequest): Valid
     validate(json === undefined ? value : JSON.parse(json), expected, prefix);
     return { id, ok: true };
   } catch (error) {
-    if (error instanceof HttpError) return { id, ok: false, status: error.status, message: error.message, issues: error.issues };
+    if (error instanceof HttpError) {
+      return { id, ok: false, status: error.status, message: error.message, issues: error.issues };
+    }
     return { id, ok: false, error: error instanceof Error ? error.message : String(error) };
   }
 }

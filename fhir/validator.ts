@@ -35,7 +35,8 @@ export function validate<T extends Resource['resourceType']>(value: unknown, exp
     if (!(error instanceof OperationOutcomeError)) throw error;
     const issues = (error.outcome.issue ?? []).map((issue): HttpIssue => {
       const path = issue.expression?.[0];
-      const item: HttpIssue = { text: issue.details?.text ?? issue.diagnostics ?? 'invalid', code: issue.code, severity: issue.severity };
+      const text = issue.details?.text ?? issue.diagnostics ?? 'invalid';
+      const item: HttpIssue = { text, code: issue.code, severity: issue.severity };
       if (path !== undefined) item.path = prefix ? path.replace(/^[A-Za-z]+/, prefix) : path;
       return item;
     });

@@ -7,7 +7,16 @@ import { HttpError } from './http-error.ts';
 
 // `metrics`: a scrape job's token, which reads /metrics and /health details and nothing else.
 export const roles = [
-  'admin', 'analyst', 'customer', 'client-admin', 'technician', 'radiologist', 'transcriber', 'consultant', 'integration', 'metrics',
+  'admin',
+  'analyst',
+  'customer',
+  'client-admin',
+  'technician',
+  'radiologist',
+  'transcriber',
+  'consultant',
+  'integration',
+  'metrics',
 ] as const;
 export type Role = (typeof roles)[number];
 /** Every role but `metrics`: the roles that may use an API at all (each route narrows them further). */
@@ -65,7 +74,8 @@ export function requireAuth(auth: TokenAuthenticator) {
   return async (ctx: Context, next: Next): Promise<void> => {
     const user = userOf(auth, ctx);
     if (!user) {
-      const reason = bearerToken(ctx.get('authorization') || undefined) === undefined ? 'a bearer token is required' : 'the bearer token is not valid';
+      const sent = bearerToken(ctx.get('authorization') || undefined) !== undefined;
+      const reason = sent ? 'the bearer token is not valid' : 'a bearer token is required';
       const challenge = `Bearer realm="rso-hub", error="invalid_token", error_description="${reason}"`;
       throw new HttpError(401, `unauthorized: ${reason}`, { code: 'login', headers: { 'WWW-Authenticate': challenge } });
     }
@@ -105,7 +115,8 @@ export function mayMonitor(user: ApiUser | undefined): boolean {
 /** 403 unless the authenticated user may monitor the hub (mayMonitor). */
 export async function requireMonitor(ctx: Context, next: Next): Promise<void> {
   if (!mayMonitor((ctx.state as Partial<AuthState>).user)) {
-    throw new HttpError(403, `requires one of the roles ${monitorRoles.join(', ')} on a token not limited to facilities`, { code: 'forbidden' });
+    const reason = `requires one of the roles ${monitorRoles.join(', ')} on a token not limited to facilities`;
+    throw new HttpError(403, reason, { code: 'forbidden' });
   }
   await next();
 }

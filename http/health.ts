@@ -12,7 +12,11 @@ export interface HealthCheck {
   check(): Promise<Record<string, string | number | boolean>>;
 }
 
-export function createHealthRouter(checks: readonly HealthCheck[], auth: TokenAuthenticator, startedAt = Date.now()): Router {
+export function createHealthRouter(
+  checks: readonly HealthCheck[],
+  auth: TokenAuthenticator,
+  startedAt = Date.now(),
+): Router {
   const router = new Router();
   router.get('/health', async (ctx) => {
     const parts: Record<string, unknown> = {};
@@ -31,7 +35,8 @@ export function createHealthRouter(checks: readonly HealthCheck[], auth: TokenAu
     ctx.set('Cache-Control', 'no-store');
     const status = healthy ? 'ok' : 'unavailable';
     // A wrong token is not refused here: a load balancer's probe must not turn a healthy hub into a 401.
-    ctx.body = mayMonitor(userOf(auth, ctx)) ? { status, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000), ...parts } : { status };
+    const uptimeSeconds = Math.round((Date.now() - startedAt) / 1000);
+    ctx.body = mayMonitor(userOf(auth, ctx)) ? { status, uptimeSeconds, ...parts } : { status };
   });
   return router;
 }

@@ -64,7 +64,9 @@ export function httpError(status: number, message: string, options?: HttpErrorOp
 /** Errors every API answers alike: an HttpError, and a ValidationError (runtime/validate.ts) as 400 at its path. */
 export function knownHttpError(error: unknown): HttpError | undefined {
   if (error instanceof HttpError) return error;
-  if (error instanceof ValidationError) return new HttpError(400, error.message, { path: error.path, code: 'invalid', cause: error });
+  if (error instanceof ValidationError) {
+    return new HttpError(400, error.message, { path: error.path, code: 'invalid', cause: error });
+  }
   return undefined;
 }
 
@@ -80,9 +82,11 @@ export function statusTitle(status: number): string {
  * value), so it goes to debug only; the levels above get its class, code and stack frames, which do not.
  */
 export function logUnexposed(log: Logger, request: { method: string; path: string }, status: number, error: unknown): void {
-  const fields = { method: request.method, path: request.path, status, error: error instanceof Error ? error.name : typeof error };
+  const name = error instanceof Error ? error.name : typeof error;
+  const fields = { method: request.method, path: request.path, status, error: name };
   const code = (error as { code?: unknown } | null)?.code;
-  const frames = error instanceof Error ? (error.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line)).slice(0, 8).join('\n') : '';
+  const stack = error instanceof Error ? (error.stack ?? '') : '';
+  const frames = stack.split('\n').filter((line) => /^\s+at /.test(line)).slice(0, 8).join('\n');
   log.error('http request failed', { ...fields, ...(typeof code === 'string' ? { code } : {}), ...(frames ? { stack: frames } : {}) });
   log.debug('http request failed', fields, { message: errorText(error) });
 }
