@@ -54,7 +54,11 @@ export class DicomPart {
   /** The /health entry: the listener's state, or that it is off. */
   health(): Record<string, string | number | boolean> {
     if (!this.#config.dicom.enabled) return { ok: true, enabled: false };
-    return { ok: this.#listener?.listening ?? false, aeTitle: this.aeTitle, port: this.#listener?.port ?? this.#config.dicom.port };
+    return {
+      ok: this.#listener?.listening ?? false,
+      aeTitle: this.aeTitle,
+      port: this.#listener?.port ?? this.#config.dicom.port,
+    };
   }
 }
 
@@ -63,7 +67,12 @@ export async function openDicom(config: HubConfig, deps: DicomDeps): Promise<Dic
   const studies = new StudyIndex(deps.db);
   await studies.ensureIndexes();
   await mkdir(config.dicom.storageDir, { recursive: true });
-  const completion = new StudyCompletion({ scheduler: deps.scheduler, index: studies, exams, log: log.child({ part: 'dicom-completion' }) });
+  const completion = new StudyCompletion({
+    scheduler: deps.scheduler,
+    index: studies,
+    exams,
+    log: log.child({ part: 'dicom-completion' }),
+  });
   completion.define();
   await completion.start();
   const ingest = new StudyIngest({
@@ -109,7 +118,13 @@ class ScpListener {
 }
 
 /** The C-STORE SCP: known calling AE titles only (a facility's), every stored instance through the ingest. */
-async function startScp(config: HubConfig, exams: ExamService, ingest: StudyIngest, log: Logger, parts: Lifecycle): Promise<ScpListener> {
+async function startScp(
+  config: HubConfig,
+  exams: ExamService,
+  ingest: StudyIngest,
+  log: Logger,
+  parts: Lifecycle,
+): Promise<ScpListener> {
   const scp = new DicomScp({
     aeTitle: config.dicom.aeTitle,
     host: config.dicom.host,
@@ -122,14 +137,22 @@ async function startScp(config: HubConfig, exams: ExamService, ingest: StudyInge
     onInstanceStored: async (instance) => {
       const facility = await exams.facilities.findByAeTitle(instance.callingAe);
       if (!facility) throw new Error(`calling AE ${instance.callingAe} no longer belongs to an active facility`);
-      await ingest.ingest(instance, { facility, source: instance.callingAe, via: 'dicom', callingAe: instance.callingAe });
+      await ingest.ingest(instance, {
+        facility,
+        source: instance.callingAe,
+        via: 'dicom',
+        callingAe: instance.callingAe,
+      });
     },
   });
   try {
     return await parts.start('dicom', new ScpListener(scp), (listener) => listener.start());
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE' || code === 'EACCES') throw new ConfigError(`${config.file}: dicom.port: ${config.dicom.host}:${config.dicom.port}: ${code === 'EADDRINUSE' ? 'the port is already in use' : 'permission denied'}`);
+    if (code === 'EADDRINUSE' || code === 'EACCES')
+      throw new ConfigError(
+        `${config.file}: dicom.port: ${config.dicom.host}:${config.dicom.port}: ${code === 'EADDRINUSE' ? 'the port is already in use' : 'permission denied'}`,
+      );
     throw error;
   }
 }

@@ -51,8 +51,24 @@ export async function startHttpApi(config: HubConfig, deps: HttpApiDeps): Promis
   http.mount(createAdminApiRouter({ engine, audit, auth }));
   http.mount(createWorklistRouter(exams, auth));
   // The FHIR definitions cost ~0.6 s and ~300 MB: loaded on the first FHIR request, not by every hub.
-  http.mount(createFhirRouter({ exams, auth: authenticator, log: log.child({ part: 'fhir' }), preloadDefinitions: false, studies: dicom.studies }));
-  http.mount(createStowRouter({ ingest: dicom.ingest, exams, auth, storageDir: config.dicom.storageDir, log: log.child({ part: 'stow-rs' }) }));
+  http.mount(
+    createFhirRouter({
+      exams,
+      auth: authenticator,
+      log: log.child({ part: 'fhir' }),
+      preloadDefinitions: false,
+      studies: dicom.studies,
+    }),
+  );
+  http.mount(
+    createStowRouter({
+      ingest: dicom.ingest,
+      exams,
+      auth,
+      storageDir: config.dicom.storageDir,
+      log: log.child({ part: 'stow-rs' }),
+    }),
+  );
   try {
     await deps.parts.start('http', http, (server) => server.start());
   } catch (error) {
