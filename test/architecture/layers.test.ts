@@ -2,6 +2,7 @@
 // (the table here is the README's "Layout" table), no protocol folder imports another, every top-level folder has
 // a line in the README, and no source file runs past 400 lines. Imports are read with TypeScript's own scanner
 // (static, type-only, re-exports and dynamic import() alike), so a comment or a string never counts.
+import { execFileSync } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
@@ -49,13 +50,17 @@ const knownCrossImports = new Set([
 
 const maxLines = 400;
 /**
- * Known files past the limit, each being split as this test lands. The lead removes a line once its file is
- * under the limit (the last test below fails while a line names a file that no longer needs it).
+ * Known files past the limit. The lead removes a line once its file is under the limit: the last test below
+ * fails while a line names a file that, as the formatter prints it, no longer needs it.
  */
 const knownLongFiles = new Set([
   'exams/service.ts', // issue 11 item 2: ExamService split by concept (orders, patients, studies) by another engineer
   'channels/engine.ts', // 432 lines: deploy/undeploy and the receive path are two concepts
   'dicom/scu.ts', // 402 lines: association setup and the C-STORE send loop
+  // These three pass 400 lines once the first format commit wraps them at 120 characters (from 334, 383, 336).
+  'hl7/mllp-source.ts',
+  'channels/queue-worker.ts',
+  'store/embedded/collection.ts',
 ]);
 
 interface SourceFile {
@@ -159,17 +164,33 @@ test("the README's layout names every top-level folder", async (t) => {
   );
 });
 
+/** Lines of a file as Biome formats it (biome.jsonc), so an entry is judged the same before and after a format. */
+function formattedLineCount(file: SourceFile): number {
+  const biome = path.join(root, 'node_modules', '.bin', 'biome');
+  const text = execFileSync(biome, ['format', `--stdin-file-path=${file.name}`], {
+    cwd: root,
+    input: file.text,
+    encoding: 'utf8',
+  });
+  return lineCount({ ...file, text });
+}
+
 test('the allow-lists name only offenders that still exist', (t) => {
   const present = new Set(edges.map(({ file, target }) => `${file.name} -> ${target}`));
-  const longNow = new Set(layered.filter((f) => lineCount(f) > maxLines).map((f) => f.name));
   t.deepEqual(
     [...knownCrossImports].filter((edge) => !present.has(edge)),
     [],
     'an import between protocol folders is gone: remove its line from knownCrossImports',
   );
+  const listed = layered.filter((f) => knownLongFiles.has(f.name));
   t.deepEqual(
-    [...knownLongFiles].filter((name) => !longNow.has(name)),
+    [...knownLongFiles].filter((name) => !listed.some((f) => f.name === name)),
     [],
-    'a file is back under the limit (or gone): remove its line from knownLongFiles',
+    'a listed file is gone: remove its line from knownLongFiles',
+  );
+  t.deepEqual(
+    listed.filter((f) => formattedLineCount(f) <= maxLines).map((f) => f.name),
+    [],
+    'a listed file is back under the limit: remove its line from knownLongFiles',
   );
 });
