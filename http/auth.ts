@@ -94,7 +94,7 @@ export function userOf(auth: TokenAuthenticator, ctx: Context): ApiUser | undefi
 export function requireRole(...allowed: Role[]) {
   return async (ctx: Context, next: Next): Promise<void> => {
     const user = (ctx.state as Partial<AuthState>).user;
-    if (!user || !user.roles.some((role) => allowed.includes(role))) {
+    if (!user?.roles.some((role) => allowed.includes(role))) {
       throw new HttpError(403, `requires one of the roles: ${allowed.join(', ')}`, { code: 'forbidden' });
     }
     await next();

@@ -50,7 +50,7 @@ function prototypeKey(root: unknown): { key: string; at: string } | undefined {
     const { value, at } = item;
     if (typeof value !== 'object' || value === null) continue;
     if (Array.isArray(value)) {
-      value.forEach((element, i) => stack.push({ value: element, at: `${at}[${i}]` }));
+      for (const [i, element] of value.entries()) stack.push({ value: element, at: `${at}[${i}]` });
       continue;
     }
     for (const key of Object.keys(value)) {
