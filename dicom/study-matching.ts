@@ -16,7 +16,7 @@ import type { Facility } from '../exams/facility.ts';
 import { isClosed } from '../exams/lifecycle.ts';
 import type { PatientInput, PersonName, Sex } from '../exams/patient.ts';
 import type { ExamService } from '../exams/service.ts';
-import { dicomUidSystem } from '../fhir/systems.ts';
+import { dicomUidSystem } from '../exams/identifier-systems.ts';
 import type { MatchMethod, StudyIndex } from './study-index.ts';
 
 export interface StudyTags {
