@@ -53,8 +53,11 @@ export class LateOrders {
     // The identifiers, already checked above, pass again here; the duplicate check is the merge's own below.
     const { procedure, priority, scheduledAt } = await this.#checks.prepare(input, false);
     if (isPatientInput(input.patient)) await this.#patients.record(input.patient, by);
+    let taken = false;
     const merged = await this.#writes.mutate(target._id, {}, async (exam) => {
-      if (!exam.awaitingOrder) throw new Error(`exam ${exam.examNumber}: merged by another order meanwhile`);
+      // Another order was merged into it meanwhile: an exam takes one order, so this one makes its own exam.
+      taken = !exam.awaitingOrder;
+      if (taken) return undefined;
       const withNew = await this.#checks.withNewIdentifiers(exam, identifiers);
       const set: Partial<Exam> = { procedure, priority, priorityRank: priorityRank(priority) };
       if (withNew) Object.assign(set, withNew);
@@ -67,6 +70,7 @@ export class LateOrders {
       const data: Record<string, FieldValue> = { mergedOrder: true, ...(changes ? summarize(changes) : {}) };
       return examChange(exam, by, { set, unset: ['awaitingOrder', 'lateOrderKey'], event: 'exam.updated', reason: 'late order merged into the exam created from its images', ...(changes ? { changes } : {}) }, ['exam.updated'], data);
     });
+    if (taken) return undefined;
     this.#log.info('late order merged into exam created from images', { examNumber: merged.examNumber, facility: merged.facility, via: by.via });
     return merged;
   }

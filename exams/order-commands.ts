@@ -152,18 +152,22 @@ export class OrderCommands {
       optional(set, unset, 'radiologistId', changes.radiologistId);
       if (withNew) Object.assign(set, withNew);
       const patientChanged = patient !== undefined && patient._id !== exam.patientId;
-      if (patientChanged) {
-        set.patientId = patient._id;
-        if (exam.awaitingOrder) set.lateOrderKey = lateOrderKeyOf(exam.facility, patient._id);
-      }
+      if (patientChanged) set.patientId = patient._id;
       const changed = diff(flat(exam), flat({ ...exam, ...set, ...Object.fromEntries(unset.map((k) => [k, undefined])) }));
-      if (!changed && !withNew) return undefined;
-      if (exam.status === 'cancelled' || exam.status === 'completed') {
+      const closed = exam.status === 'cancelled' || exam.status === 'completed';
+      // An order command for an exam its images made (HL7 NW or XO found it by accession, a FHIR update) is its
+      // order arriving: the wait ends in this write, so no other order can be merged into it (late-order.ts).
+      const endsWait = exam.awaitingOrder === true && !closed;
+      if (!changed && !withNew && !endsWait) return undefined;
+      if (closed) {
         throw new TransitionRefusedError(exam.examNumber, exam.status, exam.status, 'a closed exam cannot be changed; reactivate it first');
       }
+      if (endsWait) unset.push('awaitingOrder', 'lateOrderKey');
       const types: ExamEventType[] = ['exam.updated'];
       if (patientChanged) types.push('exam.patient-changed');
-      return examChange(exam, source, { set, unset, event: 'exam.updated', ...(changed ? { changes: changed } : {}) }, types, { ...(changed ? summarize(changed) : {}) });
+      const data = { ...(endsWait ? { mergedOrder: true } : {}), ...(changed ? summarize(changed) : {}) };
+      const reason = endsWait ? { reason: 'late order merged into the exam created from its images' } : {};
+      return examChange(exam, source, { set, unset, event: 'exam.updated', ...reason, ...(changed ? { changes: changed } : {}) }, types, data);
     });
   }
 
