@@ -106,6 +106,11 @@ export class OrderCommands {
       exam.awaitingOrder = true;
       exam.lateOrderKey = lateOrderKeyOf(facility.code, patient._id);
     }
+    if (input.exception) {
+      exam.exception = { reason: input.exception, at: now };
+      exam.history[0]!.reason = input.exception;
+      exam.outbox[0]!.data['exception'] = true;
+    }
     try {
       await writes.collection.insertOne(exam);
     } catch (error) {
