@@ -49,8 +49,13 @@ export class OrderCommands {
   }
 
   async checkOrder(input: Omit<OrderInput, 'patient'> & { patient?: PatientRef }): Promise<void> {
-    await this.#parts.checks.prepare(input);
-    if (input.patient && !isPatientInput(input.patient)) await this.#parts.patientCommands.existingPatient(input.patient.id);
+    const { checks, patientCommands } = this.#parts;
+    // An order createOrder would merge into an exam from images may carry that exam's accession (late-order.ts).
+    const referenced = await patientCommands.referencedPatient(input.patient, undefined);
+    const target = input.patient && input.origin !== 'images' ? await this.#parts.lateOrders.target({ ...input, patient: input.patient }, referenced) : undefined;
+    await checks.prepare(input, target === undefined);
+    if (target) await checks.withNewIdentifiers(target, checkIdentifiers(input.identifiers ?? []));
+    if (input.patient && !isPatientInput(input.patient)) await patientCommands.existingPatient(input.patient.id);
     if (input.patient && isPatientInput(input.patient)) checkPatientInput(input.patient, 'patient');
   }
 
