@@ -106,7 +106,13 @@ function pickOpenExam(candidates: readonly Exam[], tags: StudyTags): Exam | unde
 }
 
 /** (c) The patient as the tags describe them, the procedure from StudyDescription/Modality. */
-async function newExamFromImages(exams: ExamService, facility: Facility, tags: StudyTags, by: ChangeSource, exception?: string): Promise<Exam> {
+async function newExamFromImages(
+  exams: ExamService,
+  facility: Facility,
+  tags: StudyTags,
+  by: ChangeSource,
+  exception?: string,
+): Promise<Exam> {
   const patient = patientFromTags(facility, tags);
   const identifiers: ExamIdentifier[] = tags.accessionNumber ? [{ kind: 'accession', value: tags.accessionNumber }] : [];
   const order = {

@@ -24,7 +24,13 @@ export class LateOrders {
   readonly #patients: PatientRecords;
   readonly #log: Logger;
 
-  constructor(writes: ExamWrites, checks: OrderChecks, patientCommands: PatientCommands, patients: PatientRecords, log: Logger) {
+  constructor(
+    writes: ExamWrites,
+    checks: OrderChecks,
+    patientCommands: PatientCommands,
+    patients: PatientRecords,
+    log: Logger,
+  ) {
     this.#writes = writes;
     this.#checks = checks;
     this.#patientCommands = patientCommands;
@@ -54,7 +60,9 @@ export class LateOrders {
     const waiting = keys.length === 0 ? [] : await this.#writes.collection.find(filter).toArray();
     const byAccession = await this.#byAccession(input, identifiers, referenced, patientIds);
     if (byAccession && !waiting.some((exam) => exam._id === byAccession._id)) waiting.push(byAccession);
-    const candidates = waiting.filter((exam) => exam.awaitingOrder === true && (exam.status === 'images-received' || exam.status === 'assigned'));
+    const candidates = waiting.filter(
+      (exam) => exam.awaitingOrder === true && (exam.status === 'images-received' || exam.status === 'assigned'),
+    );
     return candidates.length === 0 ? undefined : pickLateOrderTarget(candidates, identifiers, input);
   }
 
@@ -65,7 +73,9 @@ export class LateOrders {
     const identifiers = checkIdentifiers(input.identifiers ?? []);
     // The identifiers, already checked above, pass again here; the duplicate check is the merge's own below.
     const { procedure, priority, scheduledAt } = await this.#checks.prepare(input, false);
-    const recorded = isPatientInput(input.patient) ? (await this.#patients.record(input.patient, by)).patient : referenced;
+    const recorded = isPatientInput(input.patient)
+      ? (await this.#patients.record(input.patient, by)).patient
+      : referenced;
     let taken = false;
     const merged = await this.#writes.mutate(target._id, {}, async (exam) => {
       // Another order was merged into it meanwhile: an exam takes one order, so this one makes its own exam.
@@ -86,7 +96,8 @@ export class LateOrders {
       const data: Record<string, FieldValue> = { mergedOrder: true, ...(changes ? summarize(changes) : {}) };
       const types: ExamEventType[] = moved ? ['exam.updated', 'exam.patient-changed'] : ['exam.updated'];
       const reason = 'late order merged into the exam created from its images';
-      return examChange(exam, by, { set, unset: ['awaitingOrder', 'lateOrderKey'], event: 'exam.updated', reason, ...(changes ? { changes } : {}) }, types, data);
+      const unset: Array<keyof Exam & string> = ['awaitingOrder', 'lateOrderKey'];
+      return examChange(exam, by, { set, unset, event: 'exam.updated', reason, ...(changes ? { changes } : {}) }, types, data);
     });
     if (taken) return undefined;
     this.#log.info('late order merged into exam created from images', { examNumber: merged.examNumber, facility: merged.facility, via: by.via });
@@ -94,11 +105,16 @@ export class LateOrders {
   }
 
   /** The patients that are the order's patient at this facility (see target): the record and the images' ones. */
-  async #samePatients(facility: string, ref: OrderInput['patient'], referenced: Patient | undefined): Promise<string[]> {
+  async #samePatients(
+    facility: string,
+    ref: OrderInput['patient'],
+    referenced: Patient | undefined,
+  ): Promise<string[]> {
     const ids = new Set<string>();
     const known = isPatientInput(ref) ? await this.#patientCommands.knownPatientId(ref) : referenced?._id;
     if (known !== undefined) ids.add(known);
-    const identifiers = isPatientInput(ref) ? (Array.isArray(ref.identifiers) ? ref.identifiers : []) : (referenced?.identifiers ?? []);
+    const given = isPatientInput(ref) ? ref.identifiers : referenced?.identifiers;
+    const identifiers = Array.isArray(given) ? given : [];
     for (const id of identifiers) {
       // dicom/study-matching.ts records a PatientID under the facility's code: the same number, the same patient.
       if (typeof id?.value !== 'string' || id.system === facility || id.facility !== facility) continue;
@@ -109,7 +125,12 @@ export class LateOrders {
   }
 
   /** (1) of the rule for an exam of another patient record: its accession is the order's, the people agree. */
-  async #byAccession(input: OrderInput, identifiers: readonly ExamIdentifier[], referenced: Patient | undefined, same: readonly string[]): Promise<Exam | undefined> {
+  async #byAccession(
+    input: OrderInput,
+    identifiers: readonly ExamIdentifier[],
+    referenced: Patient | undefined,
+    same: readonly string[],
+  ): Promise<Exam | undefined> {
     const accessions = identifiers.filter((id) => id.kind === 'accession');
     if (accessions.length === 0) return undefined;
     const keys = accessions.map((id) => identifierKeyOf(input.facility, id));
@@ -122,8 +143,9 @@ export class LateOrders {
 }
 
 /** Two descriptions of a person contradict when both give a family name or a birth date and they differ. */
-function contradicts(a: Pick<PatientInput, 'name' | 'birthDate'>, b: Pick<PatientInput, 'name' | 'birthDate'>): boolean {
-  const family = (p: Pick<PatientInput, 'name'>) => p.name?.family?.normalize('NFKD').replace(/[^\p{L}]/gu, '').toLowerCase() || undefined;
+function contradicts(a: Pick<PatientInput, 'name' | 'birthDate'>, b: Pick<PatientInput, 'name' | 'birthDate'>) {
+  const family = (p: Pick<PatientInput, 'name'>): string | undefined =>
+    p.name?.family?.normalize('NFKD').replace(/[^\p{L}]/gu, '').toLowerCase() || undefined;
   const [fa, fb] = [family(a), family(b)];
   if (fa !== undefined && fb !== undefined && fa !== fb) return true;
   return a.birthDate !== undefined && b.birthDate !== undefined && a.birthDate !== b.birthDate;

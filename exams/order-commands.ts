@@ -52,7 +52,8 @@ export class OrderCommands {
     const { checks, patientCommands } = this.#parts;
     // An order createOrder would merge into an exam from images may carry that exam's accession (late-order.ts).
     const referenced = await patientCommands.referencedPatient(input.patient, undefined);
-    const target = input.patient && input.origin !== 'images' ? await this.#parts.lateOrders.target({ ...input, patient: input.patient }, referenced) : undefined;
+    const merging = input.patient !== undefined && input.origin !== 'images';
+    const target = merging ? await this.#parts.lateOrders.target({ ...input, patient: input.patient! }, referenced) : undefined;
     await checks.prepare(input, target === undefined);
     if (target) await checks.withNewIdentifiers(target, checkIdentifiers(input.identifiers ?? []));
     if (input.patient && !isPatientInput(input.patient)) await patientCommands.existingPatient(input.patient.id);
@@ -177,7 +178,8 @@ export class OrderCommands {
       if (patientChanged) types.push('exam.patient-changed');
       const data = { ...(endsWait ? { mergedOrder: true } : {}), ...(changed ? summarize(changed) : {}) };
       const reason = endsWait ? { reason: 'late order merged into the exam created from its images' } : {};
-      return examChange(exam, source, { set, unset, event: 'exam.updated', ...reason, ...(changed ? { changes: changed } : {}) }, types, data);
+      const change = { set, unset, event: 'exam.updated' as const, ...reason, ...(changed ? { changes: changed } : {}) };
+      return examChange(exam, source, change, types, data);
     });
   }
 

@@ -73,7 +73,8 @@ export class ExamService {
     this.#writes = writes;
     this.#queries = new ExamQueries(writes, this.patients);
     this.#patientCommands = patientCommands;
-    this.#orders = new OrderCommands({ writes, checks, lateOrders, patientCommands, patients: this.patients, facilities: this.facilities, numbers, log: options.log });
+    const { patients, facilities } = this;
+    this.#orders = new OrderCommands({ writes, checks, lateOrders, patientCommands, patients, facilities, numbers, log: options.log });
     this.#studies = new StudyCommands(writes);
     this.#reports = new ReportCommands(writes);
   }
