@@ -11,65 +11,10 @@
 import type { HubDb } from '../store/db.ts';
 import { isDuplicateKeyError } from '../store/db.ts';
 import type { SendState } from './scu.ts';
+import type { InstanceRecord, MatchMethod, StudyHeader, StudyRecord } from '../exams/study-records.ts';
 
-/** How the study found its exam (dicom/study-matching.ts). */
-export type MatchMethod = 'study-uid' | 'exam-number' | 'accession' | 'patient' | 'new-exam';
-
-export interface InstanceRecord {
-  /** SOP Instance UID. */
-  _id: string;
-  studyInstanceUid: string;
-  seriesInstanceUid: string;
-  sopClassUid: string;
-  transferSyntaxUid: string;
-  filePath: string;
-  sizeBytes: number;
-  facility: string;
-  /** The calling AE (DIMSE) or `http:<user>` (STOW-RS). */
-  source: string;
-  receivedAt: string;
-  seriesNumber?: number;
-  instanceNumber?: number;
-  modality?: string;
-  seriesDescription?: string;
-  patientId?: string;
-  accessionNumber?: string;
-}
-
-/**
- * The study-level tags kept from the instance that created the study. A field without a value is left out, not
- * set to undefined: touchStudy spreads these into the stored document.
- */
-export interface StudyHeader {
-  accessionNumber?: string;
-  /** YYYY-MM-DD */
-  studyDate?: string;
-  /** ISO date-time from Study Date + Time, for FHIR ImagingStudy.started. */
-  started?: string;
-  studyDescription?: string;
-  studyId?: string;
-  dicomPatientId?: string;
-}
-
-export interface StudyRecord extends StudyHeader {
-  /** Study Instance UID. */
-  _id: string;
-  facility: string;
-  examNumber?: string;
-  matchedBy?: MatchMethod;
-  instanceCount: number;
-  seriesUids: string[];
-  modalities: string[];
-  firstReceivedAt: string;
-  lastReceivedAt: string;
-  /** Epoch ms after which the study counts as complete unless another instance arrives. */
-  completeDueAt: number;
-  complete: boolean;
-  completedAt?: string;
-  /** A completion job is pending in the scheduler (at most one per study). */
-  completionScheduled: boolean;
-  source?: string;
-}
+// The records are shared with fhir/ (ImagingStudy), so they live in exams/study-records.ts.
+export type { InstanceRecord, MatchMethod, StudyHeader, StudyRecord } from '../exams/study-records.ts';
 
 export interface DeliveryRecord {
   /** `<destination>|<SOP Instance UID>` */

@@ -6,7 +6,8 @@
 //      that facility that is not closed, or PatientID (+ PatientName) names a patient of the facility with an
 //      open (requested) exam;
 //   c. nothing matches: a new exam for the patient in the tags (origin `images`), waiting for its order
-//      (ExamService merges a late order into it).
+//      (ExamService merges a late order into it). When PatientID has the form of an exam number that the
+//      facility does not have (a typo), that new exam goes on the exception list with the reason.
 // The method used is kept on the study (StudyRecord.matchedBy).
 import type { ChangeSource } from '../exams/change.ts';
 import { DuplicateError } from '../exams/errors.ts';
@@ -16,7 +17,7 @@ import type { Facility } from '../exams/facility.ts';
 import { isClosed } from '../exams/lifecycle.ts';
 import type { PatientInput, PersonName, Sex } from '../exams/patient.ts';
 import type { ExamService } from '../exams/service.ts';
-import { dicomUidSystem } from '../fhir/systems.ts';
+import { dicomUidSystem } from '../exams/identifier-systems.ts';
 import type { MatchMethod, StudyIndex } from './study-index.ts';
 
 export interface StudyTags {
@@ -44,7 +45,7 @@ export async function matchStudy(exams: ExamService, index: StudyIndex, facility
   if (known) return known;
   const found = (await byExamNumber(exams, facility, tags)) ?? (await byAccession(exams, facility, tags)) ?? (await byPatient(exams, facility, tags));
   if (found) return { ...found, firstMatch: true };
-  const exam = await newExamFromImages(exams, facility, tags, by);
+  const exam = await newExamFromImages(exams, facility, tags, by, unknownExamNumber(tags));
   return { examNumber: exam.examNumber, method: 'new-exam', firstMatch: true };
 }
 
@@ -66,6 +67,13 @@ async function byExamNumber(exams: ExamService, facility: Facility, tags: StudyT
   const exam = await exams.get(id);
   if (!exam || exam.facility !== facility.code) return undefined;
   return { examNumber: exam.examNumber, method: 'exam-number' };
+}
+
+/** The exception reason when (a) was meant but found nothing: the value is left out (it may be a patient id). */
+function unknownExamNumber(tags: StudyTags): string | undefined {
+  const id = tags.patientId?.trim();
+  if (!id || !examNumberPattern.test(id)) return undefined;
+  return 'PatientID has the form of an RSO exam number, but the facility has no exam with that number (a typo?)';
 }
 
 /** (b) An accession number is unique per facility: any exam that is not closed may get (another) study. */
@@ -98,7 +106,13 @@ function pickOpenExam(candidates: readonly Exam[], tags: StudyTags): Exam | unde
 }
 
 /** (c) The patient as the tags describe them, the procedure from StudyDescription/Modality. */
-async function newExamFromImages(exams: ExamService, facility: Facility, tags: StudyTags, by: ChangeSource): Promise<Exam> {
+async function newExamFromImages(
+  exams: ExamService,
+  facility: Facility,
+  tags: StudyTags,
+  by: ChangeSource,
+  exception?: string,
+): Promise<Exam> {
   const patient = patientFromTags(facility, tags);
   const identifiers: ExamIdentifier[] = tags.accessionNumber ? [{ kind: 'accession', value: tags.accessionNumber }] : [];
   const order = {
@@ -107,6 +121,7 @@ async function newExamFromImages(exams: ExamService, facility: Facility, tags: S
     procedure: { code: tags.studyDescription ?? tags.modality ?? 'unknown', ...(tags.studyDescription ? { text: tags.studyDescription } : {}) },
     ...(tags.modality ? { modality: tags.modality } : {}),
     origin: 'images' as const,
+    ...(exception === undefined ? {} : { exception }),
   };
   try {
     return await exams.createOrder({ ...order, identifiers }, by);

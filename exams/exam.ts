@@ -85,6 +85,11 @@ export interface Exam extends VersionedDoc {
    * (a filter on facility, patient, flag and status made it weigh three indexes and compile a query per order).
    */
   lateOrderKey?: string;
+  /**
+   * Why the exam is on the technician's exception list although it is not reactivated (lists.ts): e.g. images
+   * whose PatientID has the form of an exam number that does not exist, which made this exam instead.
+   */
+  exception?: { reason: string; at: string };
 }
 
 export type PatientRef = { id: string } | PatientInput;
@@ -106,6 +111,8 @@ export interface OrderInput {
    * Exam.awaitingOrder). Default `order`: a real order, which may be merged into such an exam.
    */
   origin?: 'order' | 'images';
+  /** Puts the new exam on the exception list with this reason (Exam.exception). */
+  exception?: string;
 }
 
 /** updateOrder: only the keys present change; `null` clears an optional field. */

@@ -1,6 +1,7 @@
 // The work lists of the RSO process: what a facility is waiting for, what it has got back, what a technician
 // still has to do, and the exception list (exams reopened after completion or cancellation, which a
-// technician must look at). Most urgent first, then oldest first, the order people work them in.
+// technician must look at, and open exams the hub put there with a reason, Exam.exception). Most urgent first,
+// then oldest first, the order people work them in.
 import type { HubDb } from '../store/db.ts';
 import type { Exam } from './exam.ts';
 import { closedStatuses } from './lifecycle.ts';
@@ -36,9 +37,10 @@ export class ExamLists {
     return this.#list({ technicianId, status: { $nin: [...closedStatuses] } }, workOrder, options);
   }
 
-  /** Reactivated exams, for one facility or all. */
+  /** Reactivated exams and open exams with an exception reason, for one facility or all. */
   exceptions(facility?: string, options: ListOptions = {}): Promise<ExamSummary[]> {
-    const filter: Record<string, unknown> = { status: 'reactivated' };
+    const flagged = { exception: { $exists: true }, status: { $nin: [...closedStatuses] } };
+    const filter: Record<string, unknown> = { $or: [{ status: 'reactivated' }, flagged] };
     if (facility !== undefined) filter['facility'] = facility;
     return this.#list(filter, workOrder, options);
   }

@@ -3,8 +3,9 @@
 // DICOM client and a FHIR client name the study the same way. ImagingStudy.subject is required, so only
 // studies already matched to an exam are resources.
 import type { ImagingStudy, ImagingStudySeries } from '@medplum/fhirtypes';
-import type { InstanceRecord, StudyRecord } from '../dicom/study-index.ts';
-import { dicomSystem, dicomUidSystem, identifierTypeSystem } from './systems.ts';
+import { dicomUidSystem } from '../exams/identifier-systems.ts';
+import type { InstanceRecord, StudyRecord } from '../exams/study-records.ts';
+import { dicomSystem, identifierTypeSystem } from './systems.ts';
 
 export { dicomUidSystem };
 /** How the hub matched the study to its exam (exam-number, accession, patient, study-uid, new-exam). */

@@ -1,7 +1,7 @@
 // The ImagingStudy endpoints: read and search, views of the study index (dicom/study-index.ts). Studies are
 // written by DICOM (C-STORE, STOW-RS), never through FHIR.
 import type { Bundle, ImagingStudy } from '@medplum/fhirtypes';
-import type { StudyIndex, StudyRecord } from '../dicom/study-index.ts';
+import type { StudyReader, StudyRecord } from '../exams/study-records.ts';
 import type { ExamService } from '../exams/service.ts';
 import { dicomUidSystem, toImagingStudy } from './imaging-study-mapping.ts';
 import { fhirError } from './outcome.ts';
@@ -10,9 +10,9 @@ import { parseCount, parseDate, parseOffset, parseToken, searchset, values } fro
 
 export class ImagingStudyResource {
   readonly #exams: ExamService;
-  readonly #index: StudyIndex;
+  readonly #index: StudyReader;
 
-  constructor(exams: ExamService, index: StudyIndex) {
+  constructor(exams: ExamService, index: StudyReader) {
     this.#exams = exams;
     this.#index = index;
   }

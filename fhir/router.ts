@@ -20,7 +20,7 @@ import { runTransaction } from './transaction.ts';
 import { parseJsonBody } from './validator.ts';
 import { sharedValidationThread } from './validation-thread.ts';
 import { ImagingStudyResource } from './imaging-study-resource.ts';
-import type { StudyIndex } from '../dicom/study-index.ts';
+import type { StudyReader } from '../exams/study-records.ts';
 
 export const fhirPrefix = '/fhir/R4';
 const fhirJson = 'application/fhir+json; charset=utf-8';
@@ -35,7 +35,7 @@ export interface FhirRouterOptions {
   /** Load the StructureDefinitions now instead of on the first write (≈0.6 s). */
   preloadDefinitions?: boolean;
   /** The DICOM study index: serves ImagingStudy (read and search) when given. */
-  studies?: StudyIndex;
+  studies?: StudyReader;
 }
 
 /** Roles that may create and change orders and patients; the others only read. */

@@ -6,10 +6,5 @@ export const facilitySystem = 'urn:rso-hub:facility';
 export const examStatusExtension = 'urn:rso-hub:fhir:StructureDefinition:exam-status';
 /** HL7 v2 table 0203 identifier types: PLAC placer, FILL filler, ACSN accession (R4 identifier-type). */
 export const identifierTypeSystem = 'http://terminology.hl7.org/CodeSystem/v2-0203';
-/**
- * A Study Instance UID as an identifier (R4 imagingstudy.html; value urn:oid:<uid>): on ImagingStudy, and on the
- * exam when an order pre-assigns the UID (HL7 IPC-3), so DICOM matching finds the exam by it.
- */
-export const dicomUidSystem = 'urn:dicom:uid';
 /** DICOM modality codes (PS3.16 CID 29), as ImagingStudy.modality uses them. */
 export const dicomSystem = 'http://dicom.nema.org/resources/ontology/DCM';

@@ -24,6 +24,8 @@ export async function applyExamMessage(exams: ExamService, mapped: MappedExamMes
 }
 
 async function applyOrders(exams: ExamService, mapped: MappedOrders, facility: string, by: ChangeSource): Promise<string> {
+  // A refused command changes nothing: the orders that must exist are looked up before the patient is recorded.
+  await requireKnownOrders(exams, mapped.orders, facility);
   const { patient } = await exams.recordPatient(mapped.patient, by);
   const lines: string[] = [];
   // In message order: a later group may refer to the same order as an earlier one (NW then XO in one ORM).
@@ -57,6 +59,16 @@ async function requireExam(exams: ExamService, order: MappedOrder, facility: str
   if (exam) return exam;
   const numbers = order.identifiers.filter((id) => id.kind !== 'external').map((id) => `${id.kind} number '${id.value}'`);
   throw new Hl7MappingError(order.identifierField, `${order.identifierField}: no exam at ${facility} with ${numbers.join(' or ')} (${order.controlField} ${order.orderControl} needs an existing order)`);
+}
+
+/** XO, CA, DC and status groups need an existing order, or one that an earlier NW group of the message creates. */
+async function requireKnownOrders(exams: ExamService, orders: readonly MappedOrder[], facility: string): Promise<void> {
+  const created = new Set<string>();
+  for (const order of orders) {
+    const keys = order.identifiers.map((id) => `${id.kind}|${id.system ?? ''}|${id.value}`);
+    if (order.action === 'create') for (const key of keys) created.add(key);
+    else if (!keys.some((key) => created.has(key))) await requireExam(exams, order, facility);
+  }
 }
 
 function changesOf(order: MappedOrder): OrderChanges {

@@ -8,7 +8,7 @@
 import type { ExamIdentifier, Priority, Procedure } from '../exams/exam.ts';
 import type { ExamStatus } from '../exams/lifecycle.ts';
 import type { PatientInput } from '../exams/patient.ts';
-import { dicomUidSystem } from '../fhir/systems.ts';
+import { dicomUidSystem } from '../exams/identifier-systems.ts';
 import { fieldText, firstField, segmentLabel } from './field-text.ts';
 import { hl7DateTime, senderOffset, type SenderZone } from './hl7-dates.ts';
 import { emptyField, Hl7MappingError } from './mapping-error.ts';

@@ -46,3 +46,21 @@ test('an exam from images stored without its late-order key is keyed at start an
   const order = await restarted.createOrder(orderFor(patient._id, 'ACC-1.2.3.72'), hl7Source);
   t.is(order.examNumber, fromImages.examNumber);
 });
+
+test('two different orders arriving at once for one exam from images: one takes it, the other gets its own exam', async (t) => {
+  const { exams } = await openTestHub(t);
+  const patient = (await exams.recordPatient({ identifiers: [{ system: 'VALLEYGEN', value: 'MRN-RACE' }] }, adt)).patient;
+  const fromImages = await examFromImages(exams, patient._id, '1.2.3.73');
+  const order = (placer: string) => ({
+    facility: 'VALLEYGEN',
+    patient: { id: patient._id },
+    identifiers: [{ kind: 'placer' as const, value: placer }],
+    procedure: { code: `CT-${placer}` },
+    modality: 'CT',
+  });
+  const [a, b] = await Promise.all([exams.createOrder(order('RACE-A'), hl7Source), exams.createOrder(order('RACE-B'), hl7Source)]);
+  t.not(a.examNumber, b.examNumber, 'never two orders in one exam');
+  t.true([a.examNumber, b.examNumber].includes(fromImages.examNumber), 'one of them took the exam the images made');
+  const merged = await exams.require(fromImages.examNumber);
+  t.is(merged.identifiers.filter((id) => id.kind === 'placer').length, 1);
+});
