@@ -7,7 +7,7 @@ import path from 'node:path';
 import { parseFacility } from '../../../exams/facility.ts';
 import { mapExamMessage } from '../../../hl7/exam-mapping.ts';
 import { Hl7Message } from '../../../hl7/message.ts';
-import { mappingFixtures, repoRoot } from './exam-hub.ts';
+import { examDestination, mappingFixtures, openMappingHub, repoRoot, sendFixture } from './exam-hub.ts';
 
 async function valley() {
   return parseFacility(JSON.parse(await readFile(path.join(repoRoot, 'config', 'facilities', 'valley-general.json'), 'utf8')));
@@ -46,4 +46,12 @@ test('ORC-9 is when the order was placed; OBR-4.2 is the coding display and OBR-
   const { orders } = await mapped();
   t.is(orders[0]?.authoredOn, '2024-06-11T15:30:00.000Z');
   t.like(orders[0]?.procedure, { code: 'CTABD', display: 'CT ABDOMEN', category: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0074', code: 'CT' }] });
+});
+
+// Needs exams/service.ts to store OrderInput.authoredOn (see test/fhir/kept-elements.test.ts).
+test.failing('an exam ordered over HL7 is authored at ORC-9', async (t) => {
+  const { exams } = await openMappingHub(t);
+  const result = await sendFixture(examDestination(exams, { timeZone: 'UTC' }), 'identity/orm-tec-mrn.hl7');
+  t.is(result.status, 'sent');
+  t.is((await exams.findByIdentifier('VALLEYGEN', 'placer', 'TEC-PLC-1'))?.authoredOn, '2024-06-11T15:30:00.000Z');
 });
