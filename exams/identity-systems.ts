@@ -112,6 +112,11 @@ export function codingSystem(owner: SystemsOwner, name: string | undefined): str
   return code === '' ? undefined : resolve(owner, 'codingSystems', code);
 }
 
+/** R4's code system for an HL7 v2 table, e.g. 0203 (identifier type), 0074 (diagnostic service section). */
+export function hl7TableSystem(table: string): string {
+  return `http://terminology.hl7.org/CodeSystem/v2-${table}`;
+}
+
 /** The key of a patient known to DICOM only by its study (no PatientID): one patient per study. */
 export function studyPatientSystem(owner: SystemsOwner): string {
   return `urn:rso-hub:facility:${encodeURIComponent(owner.code)}:study-without-patient-id`;

@@ -6,7 +6,7 @@
 // OBR-25 says X, cancelled); several OBRs under one ORC (each is an exam with the ORC's order control);
 // Z segments and segments we do not read anywhere; `""` and padded fields; the procedure text alone in OBR-4.1.
 import type { ExamIdentifier, Priority, Procedure } from '../exams/exam.ts';
-import { codingSystem, namespaceSystem, type SystemsOwner } from '../exams/identity-systems.ts';
+import { codingSystem, hl7TableSystem, namespaceSystem, type SystemsOwner } from '../exams/identity-systems.ts';
 import type { ExamStatus } from '../exams/lifecycle.ts';
 import type { PatientInput } from '../exams/patient.ts';
 import { dicomUidSystem } from '../fhir/systems.ts';
@@ -228,12 +228,9 @@ function procedureOf(message: Hl7Message, group: Group, systems: SystemsOwner): 
   if (group.obr === undefined) return undefined;
   const procedure = codedProcedure(message, `OBR[${group.obr}]-4`, systems);
   const section = fieldText(message, `OBR[${group.obr}]-24`)?.toUpperCase();
-  if (procedure && section !== undefined) procedure.category = [{ system: serviceSectionSystem, code: section }];
+  if (procedure && section !== undefined) procedure.category = [{ system: hl7TableSystem('0074'), code: section }];
   return procedure;
 }
-
-/** R4's code system of HL7 table 0074 (diagnostic service section id). */
-const serviceSectionSystem = 'http://terminology.hl7.org/CodeSystem/v2-0074';
 
 function codedProcedure(message: Hl7Message, obr: string, systems: SystemsOwner): Procedure | undefined {
   const code = fieldText(message, `${obr}.1`);

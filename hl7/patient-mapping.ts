@@ -2,9 +2,8 @@
 // (XPN), the birth date from PID-7, the administrative sex from PID-8, address and telecom from PID-11/13/14.
 // Shared by orders (ORM/OMI carry the patient) and ADT. CX-4 codes become URIs through the facility's
 // identity systems, so the MRN reads the same in HL7, DICOM and FHIR.
-import { authoritySystem, type IdentitySystems } from '../exams/identity-systems.ts';
+import { authoritySystem, hl7TableSystem, type IdentitySystems } from '../exams/identity-systems.ts';
 import type { NameUse, PatientIdentifier, PatientInput, PersonName, Sex } from '../exams/patient.ts';
-import { identifierTypeSystem } from '../fhir/systems.ts';
 import { addressesFrom, telecomFrom } from './contact-mapping.ts';
 import { fieldText, repetitionCount, segmentLabel } from './field-text.ts';
 import { hl7Date } from './hl7-dates.ts';
@@ -45,7 +44,7 @@ export function identifiersFrom(message: Hl7Message, fieldPath: string, label: s
     const type = (fieldText(message, `${fieldPath}[${r}].5`) ?? '').toUpperCase();
     if (!recordTypes.has(type)) continue;
     const id: PatientIdentifier = { system: authoritySystem(facility, authority), value, facility: facility.code };
-    if (type !== '') id.type = { system: identifierTypeSystem, code: type };
+    if (type !== '') id.type = { system: hl7TableSystem('0203'), code: type };
     candidates.push({ id, rank: rankOf(authority ?? facility.code, type, facility) });
   }
   if (candidates.length === 0 && valued > 0) {
