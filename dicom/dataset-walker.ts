@@ -17,6 +17,8 @@ export const headerTags = {
   seriesDescription: 0x0008103e,
   patientName: 0x00100010,
   patientId: 0x00100020,
+  /** Issuer of Patient ID (PS3.3 C.7.1.1): the assigning authority of PatientID, as HL7 CX-4 names it. */
+  issuerOfPatientId: 0x00100021,
   patientBirthDate: 0x00100030,
   patientSex: 0x00100040,
   studyInstanceUid: 0x0020000d,

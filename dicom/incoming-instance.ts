@@ -23,6 +23,7 @@ export interface StoredInstance {
   transferSyntaxUid: string;
   sizeBytes: number;
   patientId?: string;
+  issuerOfPatientId?: string;
   patientName?: string;
   patientBirthDate?: string;
   patientSex?: string;
@@ -225,7 +226,7 @@ export class IncomingInstance {
       sizeBytes: this.#file.bytes,
     };
     const optional: HeaderKey[] = [
-      'patientId', 'patientName', 'patientBirthDate', 'patientSex', 'accessionNumber', 'studyDate', 'studyTime', 'studyId',
+      'patientId', 'issuerOfPatientId', 'patientName', 'patientBirthDate', 'patientSex', 'accessionNumber', 'studyDate', 'studyTime', 'studyId',
       'studyDescription', 'seriesDescription', 'seriesNumber', 'instanceNumber', 'modality', 'institutionName',
     ];
     for (const key of optional) {

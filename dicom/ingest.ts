@@ -202,7 +202,7 @@ function studyHeader(instance: IngestInstance): StudyHeader {
 
 function definedTags(instance: IngestInstance): Omit<StudyTags, 'studyInstanceUid'> {
   const tags: Omit<StudyTags, 'studyInstanceUid'> = {};
-  for (const key of ['patientId', 'patientName', 'patientBirthDate', 'patientSex', 'accessionNumber', 'modality', 'studyDescription'] as const) {
+  for (const key of ['patientId', 'issuerOfPatientId', 'patientName', 'patientBirthDate', 'patientSex', 'accessionNumber', 'modality', 'studyDescription'] as const) {
     const value = instance[key];
     if (value) tags[key] = value;
   }

@@ -83,7 +83,7 @@ export async function describePart10File(filePath: string, what: string): Promis
     sizeBytes: size,
   };
   const optional = [
-    'patientId', 'patientName', 'patientBirthDate', 'patientSex', 'accessionNumber', 'studyDate', 'studyTime', 'studyId',
+    'patientId', 'issuerOfPatientId', 'patientName', 'patientBirthDate', 'patientSex', 'accessionNumber', 'studyDate', 'studyTime', 'studyId',
     'studyDescription', 'seriesDescription', 'seriesNumber', 'instanceNumber', 'modality', 'institutionName',
   ] as const;
   for (const key of optional) {

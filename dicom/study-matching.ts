@@ -4,7 +4,8 @@
 //   a. full process: PatientID (0010,0020) holds an RSO exam number of the sending facility;
 //   b. integration process: the calling AE gives the facility; AccessionNumber (0008,0050) names an exam of
 //      that facility that is not closed, or PatientID (+ PatientName) names a patient of the facility with an
-//      open (requested) exam;
+//      open (requested) exam; Issuer of Patient ID (0010,0021) is the PatientID's assigning authority, mapped to
+//      its URI as HL7 CX-4 is (exams/identity-systems.ts), none meaning the facility's own MRN;
 //   c. nothing matches: a new exam for the patient in the tags (origin `images`), waiting for its order
 //      (ExamService merges a late order into it). When PatientID has the form of an exam number that the
 //      facility does not have (a typo), that new exam goes on the exception list with the reason.
@@ -14,6 +15,7 @@ import { DuplicateError } from '../exams/errors.ts';
 import type { Exam, ExamIdentifier } from '../exams/exam.ts';
 import { examNumberPattern } from '../exams/exam-number.ts';
 import type { Facility } from '../exams/facility.ts';
+import { authoritySystem, studyPatientSystem } from '../exams/identity-systems.ts';
 import { isClosed } from '../exams/lifecycle.ts';
 import type { PatientInput, PersonName, Sex } from '../exams/patient.ts';
 import type { ExamService } from '../exams/service.ts';
@@ -23,6 +25,7 @@ import type { MatchMethod, StudyIndex } from './study-index.ts';
 export interface StudyTags {
   studyInstanceUid: string;
   patientId?: string;
+  issuerOfPatientId?: string;
   patientName?: string;
   patientBirthDate?: string;
   patientSex?: string;
@@ -87,7 +90,7 @@ async function byAccession(exams: ExamService, facility: Facility, tags: StudyTa
 /** (b) The facility's patient by PatientID (issued by the facility), with a name that does not contradict. */
 async function byPatient(exams: ExamService, facility: Facility, tags: StudyTags): Promise<{ examNumber: string; method: MatchMethod } | undefined> {
   if (!tags.patientId) return undefined;
-  const holder = await exams.patients.findByIdentifier(facility.code, tags.patientId);
+  const holder = await exams.patients.findByIdentifier(authoritySystem(facility, tags.issuerOfPatientId), tags.patientId);
   if (!holder) return undefined;
   const patient = await exams.patients.resolve(holder._id);
   const name = parsePersonName(tags.patientName);
@@ -135,8 +138,8 @@ async function newExamFromImages(
 export function patientFromTags(facility: Facility, tags: StudyTags): PatientInput {
   // Without a PatientID the study itself is the only key: one unknown patient per study, never a shared one.
   const identifier = tags.patientId
-    ? { system: facility.code, value: tags.patientId, facility: facility.code }
-    : { system: `${facility.code}:study-without-patient-id`, value: tags.studyInstanceUid, facility: facility.code };
+    ? { system: authoritySystem(facility, tags.issuerOfPatientId), value: tags.patientId, facility: facility.code }
+    : { system: studyPatientSystem(facility), value: tags.studyInstanceUid, facility: facility.code };
   const input: PatientInput = { identifiers: [identifier] };
   const name = parsePersonName(tags.patientName);
   if (name) input.name = name;

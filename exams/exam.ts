@@ -3,7 +3,7 @@
 // FHIR identifiers) is kept as an identifier, so a message in any protocol finds the same exam.
 import { InvalidInputError } from './errors.ts';
 import type { ExamStatus, ReportStatus } from './lifecycle.ts';
-import type { PatientInput } from './patient.ts';
+import type { Concept, PatientInput } from './patient.ts';
 import type { VersionedDoc } from './versioned.ts';
 
 export const priorities = ['stat', 'asap', 'urgent', 'routine'] as const;
@@ -22,9 +22,17 @@ export interface ExamIdentifier {
 
 export interface Procedure {
   code: string;
+  /** What the requester wrote (FHIR CodeableConcept.text). */
   text?: string;
-  /** The code system, e.g. the facility's charge master or http://loinc.org. */
+  /** The code system's name for the code (FHIR Coding.display, HL7 CE-2). */
+  display?: string;
+  /** The code system as a URI (identity-systems.ts), e.g. the facility's charge master or http://loinc.org. */
   system?: string;
+  /**
+   * The kind of service the procedure is (FHIR ServiceRequest.category, HL7 OBR-24 diagnostic service section):
+   * kept with the procedure because it classifies it, and an order that replaces the procedure replaces it too.
+   */
+  category?: Concept[];
 }
 
 export interface StudyRef {
@@ -68,6 +76,8 @@ export interface Exam extends VersionedDoc {
   /** 0 = stat … 3 = routine: stored so that lists can sort by urgency in the store. */
   priorityRank: number;
   scheduledAt?: string;
+  /** When the order was placed (HL7 ORC-9, FHIR authoredOn), ISO 8601 UTC; createdAt is when the hub got it. */
+  authoredOn?: string;
   reason?: string;
   status: ExamStatus;
   technicianId?: string;
@@ -103,6 +113,8 @@ export interface OrderInput {
   priority?: Priority;
   /** ISO 8601 date-time. */
   scheduledAt?: string;
+  /** ISO 8601 date-time with a zone: when the order was placed (see Exam.authoredOn). */
+  authoredOn?: string;
   reason?: string;
   technicianId?: string;
   radiologistId?: string;
@@ -157,7 +169,10 @@ export function checkProcedure(procedure: Procedure | undefined, at = 'procedure
   if (!procedure || typeof procedure.code !== 'string' || procedure.code.trim() === '') throw new InvalidInputError(`${at}.code`, 'the procedure code is required');
   const checked: Procedure = { code: procedure.code.trim() };
   if (procedure.text) checked.text = procedure.text;
+  if (procedure.display) checked.display = procedure.display;
   if (procedure.system) checked.system = procedure.system;
+  const category = (procedure.category ?? []).filter((c) => c.code || c.text);
+  if (category.length > 0) checked.category = category.map((c) => ({ ...c }));
   return checked;
 }
 

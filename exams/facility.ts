@@ -18,6 +18,7 @@ import {
   type Plain,
 } from '../runtime/validate.ts';
 import { InvalidInputError, NotFoundError } from './errors.ts';
+import { parseIdentitySystems, type IdentitySystems } from './identity-systems.ts';
 
 export interface StaffMember {
   /** Stable id used on exams (technicianId, radiologistId). */
@@ -73,6 +74,8 @@ export interface Facility {
   /** The radiologist PACS this facility's studies are routed to. */
   radiologistPacs?: PacsEndpoint;
   coercion?: TagCoercion;
+  /** URIs of the facility's assigning authorities, order number namespaces and coding systems (identity-systems.ts). */
+  identitySystems?: IdentitySystems;
   reportDestinations: ReportDestinations;
   billingRules: BillingRule[];
   active: boolean;
@@ -92,6 +95,7 @@ const facilityKeys = [
   'radiologists',
   'radiologistPacs',
   'coercion',
+  'identitySystems',
   'reportDestinations',
   'billingRules',
   'active',
@@ -114,6 +118,7 @@ export function parseFacility(value: unknown, at = ''): Facility {
   };
   if (raw['radiologistPacs'] !== undefined) facility.radiologistPacs = parsePacs(raw['radiologistPacs'], join(at, 'radiologistPacs'));
   if (raw['coercion'] !== undefined) facility.coercion = parseCoercion(raw['coercion'], join(at, 'coercion'));
+  if (raw['identitySystems'] !== undefined) facility.identitySystems = parseIdentitySystems(raw['identitySystems'], join(at, 'identitySystems'));
   return facility;
 }
 

@@ -12,16 +12,55 @@ export const sexes = ['male', 'female', 'other', 'unknown'] as const;
 export type Sex = (typeof sexes)[number];
 
 export interface PatientIdentifier {
-  /** The assigning authority: a URI (FHIR Identifier.system) or an HL7 CX-4 namespace such as `VALLEYGEN`. */
+  /** The assigning authority as a URI (FHIR Identifier.system); HL7 and DICOM codes go through identity-systems.ts. */
   system: string;
   value: string;
   /** The facility that issued it, when known. */
   facility?: string;
+  /** The kind of identifier (FHIR Identifier.type, HL7 CX-5 from table 0203 such as MR). */
+  type?: Concept;
 }
+
+/** One coded value as FHIR's Coding and HL7's CE hold it; a bare `text` when there is no code. */
+export interface Concept {
+  system?: string;
+  code?: string;
+  display?: string;
+  text?: string;
+}
+
+/** R4 name-use (HL7 XPN-7 name type code, table 0200). */
+export const nameUses = ['usual', 'official', 'temp', 'nickname', 'anonymous', 'old', 'maiden'] as const;
+export type NameUse = (typeof nameUses)[number];
 
 export interface PersonName {
   family?: string;
   given: string[];
+  use?: NameUse;
+}
+
+/** R4 ContactPoint (HL7 XTN in PID-13 home, PID-14 business). */
+export const telecomSystems = ['phone', 'fax', 'email', 'pager', 'url', 'sms', 'other'] as const;
+export const telecomUses = ['home', 'work', 'temp', 'old', 'mobile'] as const;
+export interface Telecom {
+  system?: (typeof telecomSystems)[number];
+  value: string;
+  use?: (typeof telecomUses)[number];
+}
+
+/** R4 Address (HL7 XAD in PID-11). */
+export const addressUses = ['home', 'work', 'temp', 'old', 'billing'] as const;
+export const addressTypes = ['postal', 'physical', 'both'] as const;
+export interface Address {
+  use?: (typeof addressUses)[number];
+  type?: (typeof addressTypes)[number];
+  text?: string;
+  line?: string[];
+  city?: string;
+  district?: string;
+  state?: string;
+  postalCode?: string;
+  country?: string;
 }
 
 export interface PatientInput {
@@ -30,6 +69,9 @@ export interface PatientInput {
   /** YYYY-MM-DD, or YYYY / YYYY-MM when only that is known. */
   birthDate?: string;
   sex?: Sex;
+  /** Replaced as a whole when present (a message that has them has them all); absent leaves them as they are. */
+  telecom?: Telecom[];
+  address?: Address[];
 }
 
 export interface Patient extends VersionedDoc {
@@ -39,6 +81,8 @@ export interface Patient extends VersionedDoc {
   name: PersonName;
   birthDate?: string;
   sex?: Sex;
+  telecom?: Telecom[];
+  address?: Address[];
   /** Set when this patient was merged into another (the survivor's id). */
   mergedInto?: string;
   /** Ids of patients merged into this one. */
@@ -63,11 +107,40 @@ export function checkPatientInput(input: PatientInput, at = 'patient'): PatientI
   if (input.sex !== undefined && !(sexes as readonly string[]).includes(input.sex)) {
     throw new InvalidInputError(`${at}.sex`, `expected one of ${sexes.join(', ')}`);
   }
+  if (input.name?.use !== undefined) oneOf(input.name.use, nameUses, `${at}.name.use`);
+  input.telecom?.forEach((telecom, i) => {
+    if (typeof telecom.value !== 'string' || telecom.value === '') throw new InvalidInputError(`${at}.telecom[${i}].value`, 'the number or address is required');
+    if (telecom.system !== undefined) oneOf(telecom.system, telecomSystems, `${at}.telecom[${i}].system`);
+    if (telecom.use !== undefined) oneOf(telecom.use, telecomUses, `${at}.telecom[${i}].use`);
+  });
+  input.address?.forEach((address, i) => {
+    if (address.use !== undefined) oneOf(address.use, addressUses, `${at}.address[${i}].use`);
+    if (address.type !== undefined) oneOf(address.type, addressTypes, `${at}.address[${i}].type`);
+  });
   return input;
 }
 
-function demographics(p: { name?: PersonName; birthDate?: string | undefined; sex?: Sex | undefined }): Record<string, FieldValue | undefined> {
-  return { family: p.name?.family, given: p.name?.given.join(' '), birthDate: p.birthDate, sex: p.sex };
+function oneOf(value: string, allowed: readonly string[], at: string): void {
+  if (!allowed.includes(value)) throw new InvalidInputError(at, `expected one of ${allowed.join(', ')}, got "${value}"`);
+}
+
+type Demographics = Pick<PatientInput, 'name' | 'telecom' | 'address'> & { birthDate?: string | undefined; sex?: Sex | undefined };
+
+function demographics(p: Demographics): Record<string, FieldValue | undefined> {
+  return {
+    family: p.name?.family,
+    given: p.name?.given.join(' '),
+    nameUse: p.name?.use,
+    birthDate: p.birthDate,
+    sex: p.sex,
+    telecom: p.telecom === undefined || p.telecom.length === 0 ? undefined : JSON.stringify(p.telecom),
+    address: p.address === undefined || p.address.length === 0 ? undefined : JSON.stringify(p.address),
+  };
+}
+
+/** Identifier types are details of identifiers already held: a changed type is a change worth writing. */
+function identifierTypes(ids: readonly PatientIdentifier[]): string {
+  return JSON.stringify(ids.map((id) => id.type ?? null));
 }
 
 /** Field names only: the history says *that* the name changed; the values are in the document itself. */
@@ -158,6 +231,8 @@ export class PatientRecords {
     };
     if (input.birthDate !== undefined) patient.birthDate = input.birthDate;
     if (input.sex !== undefined) patient.sex = input.sex;
+    if (input.telecom !== undefined && input.telecom.length > 0) patient.telecom = input.telecom;
+    if (input.address !== undefined && input.address.length > 0) patient.address = input.address;
     try {
       await this.collection.insertOne(patient);
     } catch (error) {
@@ -181,8 +256,14 @@ export class PatientRecords {
   /** Adds identifiers and overwrites the demographics the input carries. Undefined on a lost race. */
   async #amend(current: Patient, input: PatientInput, by: ChangeSource): Promise<Patient | undefined> {
     const newIds = input.identifiers.filter((id) => !current.identifierKeys.includes(identifierKey(id.system, id.value)));
-    if (newIds.length === 0 && changedFields(current, input).length === 0) return current;
-    return this.#write(current, { ...input, identifiers: [...current.identifiers, ...newIds] }, by, false);
+    // A held identifier takes the type the input gives it (an ADT feed that starts sending CX-5).
+    const held = current.identifiers.map((id) => {
+      const type = input.identifiers.find((i) => i.system === id.system && i.value === id.value)?.type;
+      return type === undefined ? id : { ...id, type };
+    });
+    const retyped = identifierTypes(held) !== identifierTypes(current.identifiers);
+    if (newIds.length === 0 && !retyped && changedFields(current, input).length === 0) return current;
+    return this.#write(current, { ...input, identifiers: [...held, ...newIds] }, by, false);
   }
 
   /** The DuplicateError for the first identifier of `input` that another patient holds. */
@@ -209,12 +290,12 @@ export class PatientRecords {
       identifiers: input.identifiers,
       identifierKeys: input.identifiers.map((i) => identifierKey(i.system, i.value)),
     };
-    const unset: Array<'birthDate' | 'sex'> = [];
+    const unset: Array<'birthDate' | 'sex' | 'telecom' | 'address'> = [];
     if (input.name || replace) set.name = input.name ?? { given: [] };
-    if (input.birthDate !== undefined) set.birthDate = input.birthDate;
-    else if (replace && current.birthDate !== undefined) unset.push('birthDate');
-    if (input.sex !== undefined) set.sex = input.sex;
-    else if (replace && current.sex !== undefined) unset.push('sex');
+    for (const key of ['birthDate', 'sex', 'telecom', 'address'] as const) {
+      if (input[key] !== undefined) Object.assign(set, { [key]: input[key] });
+      else if (replace && current[key] !== undefined) unset.push(key);
+    }
     return writeChange(this.collection, current, {
       set,
       unset,

@@ -2,8 +2,18 @@
 // find out before it tries. /metadata is served without authentication: R4 http.html#capabilities expects
 // clients to read it first, and SMART-style clients discover the security scheme from it; it holds no data.
 import type { CapabilityStatement, CapabilityStatementRestResourceSearchParam } from '@medplum/fhirtypes';
+import { patientElementsNotKept } from './patient-mapping.ts';
+import { serviceRequestElementsNotKept } from './service-request-mapping.ts';
 
 const date = '2026-01-01';
+
+/** A write is accepted with these elements, but they are not stored and a read does not return them. */
+function notKept(elements: readonly string[]): string {
+  return ` Not kept on write (accepted, not stored, absent on read): ${elements.join('; ')}.`;
+}
+
+const identitySystems =
+  ' Identifier and code systems are URIs: HL7 CX-4, EI-2 and CE-3 codes and DICOM Issuer of Patient ID are mapped by the facility configuration, else urn:rso-hub:facility:<facility>:<authority|namespace|coding>:<code>.';
 
 const common: CapabilityStatementRestResourceSearchParam[] = [
   { name: '_id', type: 'token' },
@@ -35,7 +45,10 @@ export function capabilityStatement(base: string, software: { name: string; vers
         resource: [
           {
             type: 'Patient',
-            documentation: 'vread answers the current version only (past versions are not kept as resources). A merged patient has active false and link replaced-by.',
+            documentation:
+              'vread answers the current version only (past versions are not kept as resources). A merged patient has active false and link replaced-by.' +
+              identitySystems +
+              notKept(patientElementsNotKept),
             interaction: [...interactions],
             versioning: 'versioned-update',
             readHistory: false,
@@ -54,7 +67,9 @@ export function capabilityStatement(base: string, software: { name: string; vers
           {
             type: 'ServiceRequest',
             documentation:
-              'An exam of the RSO; id = the exam number. The exact exam status is in the extension urn:rso-hub:fhir:StructureDefinition:exam-status; the ordering facility is requester.identifier (system urn:rso-hub:facility). vread answers the current version only.',
+              'An exam of the RSO; id = the exam number. The exact exam status is in the extension urn:rso-hub:fhir:StructureDefinition:exam-status; the ordering facility is requester.identifier (system urn:rso-hub:facility). authoredOn is when the order was placed (HL7 ORC-9), else when the hub received it. vread answers the current version only.' +
+              identitySystems +
+              notKept(serviceRequestElementsNotKept),
             interaction: [...interactions],
             versioning: 'versioned-update',
             readHistory: false,

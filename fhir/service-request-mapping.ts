@@ -1,13 +1,27 @@
 // FHIR ServiceRequest <-> exam, both ways. A ServiceRequest is a view of an exam (id = exam number), so an exam
 // created by an HL7 ORM reads as a ServiceRequest, and a ServiceRequest created here is an exam HL7 and DICOM
 // see. The exact lifecycle status travels in an extension; ServiceRequest.status carries the closest R4 code.
+// What the exam cannot hold is listed in serviceRequestElementsNotKept (the CapabilityStatement says so).
 import type { CodeableConcept, Coding, Extension, Identifier, Reference, ServiceRequest } from '@medplum/fhirtypes';
 import type { Exam, ExamIdentifier, OrderInput, Priority } from '../exams/exam.ts';
 import { isExamStatus, type ExamStatus } from '../exams/lifecycle.ts';
 import { fhirError } from './outcome.ts';
+import { fromCodeableConcept, toCodeableConcept } from './patient-mapping.ts';
 import { dicomSystem, examNumberSystem, examStatusExtension, facilitySystem, identifierTypeSystem } from './systems.ts';
 
 export type RequestStatus = ServiceRequest['status'];
+
+/** ServiceRequest elements a write accepts but the hub does not keep (R4 names), for the CapabilityStatement. */
+export const serviceRequestElementsNotKept = [
+  'code.coding beyond the first coding with a code',
+  'category.coding beyond the first coding of each category',
+  'orderDetail other than the DICOM modality; reasonCode beyond the first text; reasonReference',
+  'identifier.use, identifier.period, identifier.assigner',
+  'requester other than the ordering facility; performer, performerType, locationCode, locationReference',
+  'occurrencePeriod, occurrenceTiming, asNeeded[x], quantity[x], bodySite, specimen, insurance, supportingInfo',
+  'note, patientInstruction, relevantHistory, replaces, requisition, basedOn, encounter, doNotPerform',
+  'text, extension (but the exam status), contained',
+] as const;
 
 const requestStatusOf: Record<ExamStatus, RequestStatus> = {
   requested: 'active',
@@ -41,9 +55,13 @@ export interface FacilityNames {
 }
 
 export function toServiceRequest(exam: Omit<Exam, 'history' | 'outbox'>, facilityName?: FacilityNames): ServiceRequest {
-  const code: CodeableConcept = { coding: [{ code: exam.procedure.code, ...(exam.procedure.system ? { system: exam.procedure.system } : {}), ...(exam.procedure.text ? { display: exam.procedure.text } : {}) }] };
-  if (exam.procedure.text) code.text = exam.procedure.text;
-  const display = facilityName?.(exam.facility);
+  const { procedure } = exam;
+  // Exams stored before Procedure.display existed have only the text, which was the coding's display.
+  const display = procedure.display ?? procedure.text;
+  const coding: Coding = { code: procedure.code, ...(procedure.system ? { system: procedure.system } : {}), ...(display ? { display } : {}) };
+  const code: CodeableConcept = { coding: [coding] };
+  if (procedure.text) code.text = procedure.text;
+  const facilityDisplay = facilityName?.(exam.facility);
   const resource: ServiceRequest = {
     resourceType: 'ServiceRequest',
     id: exam.examNumber,
@@ -55,9 +73,10 @@ export function toServiceRequest(exam: Omit<Exam, 'history' | 'outbox'>, facilit
     priority: exam.priority,
     code,
     subject: { reference: `Patient/${exam.patientId}` },
-    authoredOn: exam.createdAt,
-    requester: { identifier: { system: facilitySystem, value: exam.facility }, ...(display ? { display } : {}) },
+    authoredOn: exam.authoredOn ?? exam.createdAt,
+    requester: { identifier: { system: facilitySystem, value: exam.facility }, ...(facilityDisplay ? { display: facilityDisplay } : {}) },
   };
+  if (procedure.category?.length) resource.category = procedure.category.map(toCodeableConcept);
   if (exam.modality) resource.orderDetail = [{ coding: [{ system: dicomSystem, code: exam.modality }] }];
   if (exam.scheduledAt) resource.occurrenceDateTime = exam.scheduledAt;
   if (exam.reason) resource.reasonCode = [{ text: exam.reason }];
@@ -100,6 +119,9 @@ export function fromServiceRequest(resource: ServiceRequest, at = 'ServiceReques
   const modality = resource.orderDetail?.flatMap((d) => d.coding ?? []).find((c) => c.system === dicomSystem)?.code;
   if (modality) order.modality = modality;
   if (resource.occurrenceDateTime) order.scheduledAt = resource.occurrenceDateTime;
+  if (resource.authoredOn) order.authoredOn = resource.authoredOn;
+  const category = (resource.category ?? []).flatMap((c) => fromCodeableConcept(c) ?? []);
+  if (category.length > 0) order.procedure.category = category;
   const reason = resource.reasonCode?.[0]?.text ?? resource.reasonCode?.[0]?.coding?.[0]?.display;
   if (reason) order.reason = reason;
   const mapped: MappedOrder = { order, subject: subjectOf(resource.subject, at), status: resource.status };
@@ -140,6 +162,7 @@ function procedureOf(code: CodeableConcept | undefined, at: string): OrderInput[
   const procedure: OrderInput['procedure'] = { code: coding.code };
   const text = code?.text ?? coding.display;
   if (text) procedure.text = text;
+  if (coding.display) procedure.display = coding.display;
   if (coding.system) procedure.system = coding.system;
   return procedure;
 }
@@ -181,6 +204,7 @@ export function serviceRequestPath(field: string, at = 'ServiceRequest'): string
   if (field.startsWith('procedure')) return `${at}.code`;
   if (field === 'priority') return `${at}.priority`;
   if (field === 'scheduledAt') return `${at}.occurrence`;
+  if (field === 'authoredOn') return `${at}.authoredOn`;
   if (field === 'facility') return `${at}.requester`;
   if (field.startsWith('patient')) return `${at}.subject`;
   if (field.includes('number at') || field.startsWith('identifiers')) return `${at}.identifier`;

@@ -87,6 +87,7 @@ function orderInput(order: MappedOrder, facility: string, patientId: string): Or
   if (order.modality) input.modality = order.modality;
   if (order.priority) input.priority = order.priority;
   if (order.scheduledAt) input.scheduledAt = order.scheduledAt;
+  if (order.authoredOn) input.authoredOn = order.authoredOn;
   if (order.reason) input.reason = order.reason;
   return input;
 }

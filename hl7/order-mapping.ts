@@ -6,6 +6,7 @@
 // OBR-25 says X, cancelled); several OBRs under one ORC (each is an exam with the ORC's order control);
 // Z segments and segments we do not read anywhere; `""` and padded fields; the procedure text alone in OBR-4.1.
 import type { ExamIdentifier, Priority, Procedure } from '../exams/exam.ts';
+import { codingSystem, hl7TableSystem, namespaceSystem, type SystemsOwner } from '../exams/identity-systems.ts';
 import type { ExamStatus } from '../exams/lifecycle.ts';
 import type { PatientInput } from '../exams/patient.ts';
 import { dicomUidSystem } from '../exams/identifier-systems.ts';
@@ -43,6 +44,8 @@ export interface MappedOrder {
   modality?: string;
   priority?: Priority;
   scheduledAt?: string;
+  /** ORC-9, date/time of the transaction: when the placer placed (or changed) the order. */
+  authoredOn?: string;
   reason?: string;
   status?: StatusReport;
 }
@@ -108,7 +111,7 @@ export function mapOrders(message: Hl7Message, context: MappingContext): MappedO
   const zone: SenderZone = { timeZone: context.timeZone };
   const offset = senderOffset(fieldText(message, 'MSH-7.1'));
   if (offset !== undefined) zone.offsetMinutes = offset;
-  return { kind: 'orders', patient, orders: groups.map((group) => mapGroup(message, group, zone)) };
+  return { kind: 'orders', patient, orders: groups.map((group) => mapGroup(message, group, zone, context.facility)) };
 }
 
 function orderGroups(message: Hl7Message): Group[] {
@@ -135,13 +138,13 @@ function orderGroups(message: Hl7Message): Group[] {
   return groups;
 }
 
-function mapGroup(message: Hl7Message, group: Group, zone: SenderZone): MappedOrder {
+function mapGroup(message: Hl7Message, group: Group, zone: SenderZone, systems: SystemsOwner): MappedOrder {
   const { controlField, orderControl } = orderControlOf(message, group);
   const action = actions[orderControl];
   if (!action) throw new Hl7MappingError(controlField, `${controlField}: unsupported order control '${orderControl}' (supported: ${Object.keys(actions).join(', ')})`);
-  const { identifiers, identifierField } = identifiersOf(message, group);
+  const { identifiers, identifierField } = identifiersOf(message, group, systems);
   const order: MappedOrder = { controlField, orderControl, action, identifiers, identifierField };
-  const procedure = procedureOf(message, group);
+  const procedure = procedureOf(message, group, systems);
   if (procedure) order.procedure = procedure;
   else if (action === 'create') throw emptyField(group.obr === undefined ? 'OBR-4' : `${segmentLabel('OBR', group.obr)}-4`, 'the requested procedure; a new order needs it');
   const modality = modalityOf(message, group);
@@ -150,6 +153,8 @@ function mapGroup(message: Hl7Message, group: Group, zone: SenderZone): MappedOr
   if (priority) order.priority = priority;
   const scheduled = firstField(message, groupPaths(group, [['OBR', '36.1'], ['TQ1', '7.1'], ['ORC', '7.4.1'], ['OBR', '27.4.1']]));
   if (scheduled) order.scheduledAt = hl7DateTime(scheduled.value, labelOf(scheduled.path), zone);
+  const authored = firstField(message, groupPaths(group, [['ORC', '9.1']]));
+  if (authored) order.authoredOn = hl7DateTime(authored.value, labelOf(authored.path), zone);
   const reason = firstField(message, groupPaths(group, [['OBR', '31.2'], ['OBR', '31.1'], ['OBR', '13']]));
   if (reason) order.reason = reason.value;
   if (action === 'status') order.status = statusOf(message, group, controlField);
@@ -187,18 +192,20 @@ function labelOf(path: string): string {
   return `${segmentLabel(m[1]!, Number(m[2]))}-${m[3]}${m[4] === undefined || m[4] === '1' ? '' : `.${m[4]}`}`;
 }
 
-function identifiersOf(message: Hl7Message, group: Group): { identifiers: ExamIdentifier[]; identifierField: string } {
+function identifiersOf(message: Hl7Message, group: Group, systems: SystemsOwner): { identifiers: ExamIdentifier[]; identifierField: string } {
   const identifiers: ExamIdentifier[] = [];
   const add = (kind: ExamIdentifier['kind'], found: { value: string; path: string } | undefined, system?: string): void => {
     if (!found) return;
     if (identifiers.some((id) => id.kind === kind && id.value === found.value)) return;
     identifiers.push(system === undefined ? { kind, value: found.value } : { kind, value: found.value, system });
   };
-  // EI-1 is the number; EI-2 (namespace) names the system that issued it.
+  // EI-1 is the number; EI-2 (namespace) names the system that issued it, as a URI (identity-systems.ts).
+  const namespaceOf = (found: { path: string } | undefined): string | undefined =>
+    found && namespaceSystem(systems, fieldText(message, found.path.replace(/\.1$/, '.2')));
   const placer = firstField(message, groupPaths(group, [['ORC', '2.1'], ['OBR', '2.1']]));
-  add('placer', placer, placer && fieldText(message, placer.path.replace(/\.1$/, '.2')));
+  add('placer', placer, namespaceOf(placer));
   const filler = firstField(message, groupPaths(group, [['ORC', '3.1'], ['OBR', '3.1']]));
-  add('filler', filler, filler && fieldText(message, filler.path.replace(/\.1$/, '.2')));
+  add('filler', filler, namespaceOf(filler));
   if (!placer && !filler) {
     const field = group.orc === undefined ? `${segmentLabel('OBR', group.obr ?? 1)}-2` : `${segmentLabel('ORC', group.orc)}-2`;
     throw emptyField(field, 'no placer (ORC-2/OBR-2) or filler (ORC-3/OBR-3) order number');
@@ -216,23 +223,30 @@ function identifiersOf(message: Hl7Message, group: Group): { identifiers: ExamId
   return { identifiers, identifierField: labelOf((placer ?? filler)!.path) };
 }
 
-function procedureOf(message: Hl7Message, group: Group): Procedure | undefined {
+/** OBR-4 (CE/CWE): the code, its text (CE-2, the coding's display) and its coding system as a URI; OBR-24 as category. */
+function procedureOf(message: Hl7Message, group: Group, systems: SystemsOwner): Procedure | undefined {
   if (group.obr === undefined) return undefined;
-  const obr = `OBR[${group.obr}]-4`;
+  const procedure = codedProcedure(message, `OBR[${group.obr}]-4`, systems);
+  const section = fieldText(message, `OBR[${group.obr}]-24`)?.toUpperCase();
+  if (procedure && section !== undefined) procedure.category = [{ system: hl7TableSystem('0074'), code: section }];
+  return procedure;
+}
+
+function codedProcedure(message: Hl7Message, obr: string, systems: SystemsOwner): Procedure | undefined {
   const code = fieldText(message, `${obr}.1`);
   const text = fieldText(message, `${obr}.2`);
-  const system = fieldText(message, `${obr}.3`);
-  if (code !== undefined) return withOptional({ code }, text ?? (/\s/.test(code) ? code : undefined), system);
+  if (code !== undefined) return withOptional({ code }, text, text ?? (/\s/.test(code) ? code : undefined), codingSystem(systems, fieldText(message, `${obr}.3`)));
   // CE-4..6, the alternate code, when the sender fills only that triplet.
   const altCode = fieldText(message, `${obr}.4`);
   const altText = fieldText(message, `${obr}.5`);
-  if (altCode !== undefined) return withOptional({ code: altCode }, altText ?? text, fieldText(message, `${obr}.6`));
+  if (altCode !== undefined) return withOptional({ code: altCode }, altText, altText ?? text, codingSystem(systems, fieldText(message, `${obr}.6`)));
   // Text without a code (`^CT HEAD`): the text is the only key the facility gave, so it serves as the code.
   const onlyText = text ?? altText;
   return onlyText === undefined ? undefined : { code: onlyText, text: onlyText };
 }
 
-function withOptional(procedure: Procedure, text: string | undefined, system: string | undefined): Procedure {
+function withOptional(procedure: Procedure, display: string | undefined, text: string | undefined, system: string | undefined): Procedure {
+  if (display !== undefined) procedure.display = display;
   if (text !== undefined) procedure.text = text;
   if (system !== undefined) procedure.system = system;
   return procedure;

@@ -1,7 +1,10 @@
 // PID (v2.5.1 ch. 3.4.2) to the exam domain's PatientInput: identifiers from PID-3 (CX), the name from PID-5
-// (XPN), the birth date from PID-7 and the administrative sex from PID-8. Shared by orders (ORM/OMI carry the
-// patient) and ADT.
-import type { PatientIdentifier, PatientInput, PersonName, Sex } from '../exams/patient.ts';
+// (XPN), the birth date from PID-7, the administrative sex from PID-8, address and telecom from PID-11/13/14.
+// Shared by orders (ORM/OMI carry the patient) and ADT. CX-4 codes become URIs through the facility's
+// identity systems, so the MRN reads the same in HL7, DICOM and FHIR.
+import { authoritySystem, hl7TableSystem, type IdentitySystems } from '../exams/identity-systems.ts';
+import type { NameUse, PatientIdentifier, PatientInput, PersonName, Sex } from '../exams/patient.ts';
+import { addressesFrom, telecomFrom } from './contact-mapping.ts';
 import { fieldText, repetitionCount, segmentLabel } from './field-text.ts';
 import { hl7Date } from './hl7-dates.ts';
 import { emptyField, Hl7MappingError } from './mapping-error.ts';
@@ -11,6 +14,7 @@ import type { Hl7Message } from './message.ts';
 export interface FacilityNames {
   code: string;
   sendingFacilities: readonly string[];
+  identitySystems?: IdentitySystems;
 }
 
 // CX-5 identifier types (HL7 table 0203) that identify a patient record. National and personal numbers (SS,
@@ -20,7 +24,6 @@ const recordTypes = new Set(['', 'MR', 'MRT', 'PI', 'PT']);
 
 interface Candidate {
   id: PatientIdentifier;
-  type: string;
   rank: number;
 }
 
@@ -37,10 +40,12 @@ export function identifiersFrom(message: Hl7Message, fieldPath: string, label: s
     const value = fieldText(message, `${fieldPath}[${r}].1`);
     if (value === undefined) continue;
     valued++;
-    const system = fieldText(message, `${fieldPath}[${r}].4.1`) ?? fieldText(message, `${fieldPath}[${r}].4.2`) ?? fieldText(message, `${fieldPath}[${r}].6.1`) ?? facility.code;
+    const authority = authorityOf(message, `${fieldPath}[${r}]`);
     const type = (fieldText(message, `${fieldPath}[${r}].5`) ?? '').toUpperCase();
     if (!recordTypes.has(type)) continue;
-    candidates.push({ id: { system, value, facility: facility.code }, type, rank: rankOf(system, type, facility) });
+    const id: PatientIdentifier = { system: authoritySystem(facility, authority), value, facility: facility.code };
+    if (type !== '') id.type = { system: hl7TableSystem('0203'), code: type };
+    candidates.push({ id, rank: rankOf(authority ?? facility.code, type, facility) });
   }
   if (candidates.length === 0 && valued > 0) {
     throw new Hl7MappingError(label, `${label}: no patient record identifier (CX-5 MR, PI, PT or empty) among its ${valued} identifiers`);
@@ -48,6 +53,14 @@ export function identifiersFrom(message: Hl7Message, fieldPath: string, label: s
   const unique = new Map<string, Candidate>();
   for (const c of candidates.sort((a, b) => a.rank - b.rank)) unique.set(`${c.id.system}|${c.id.value}`, unique.get(`${c.id.system}|${c.id.value}`) ?? c);
   return [...unique.values()].map((c) => c.id);
+}
+
+/**
+ * The assigning authority's code: CX-4.1 (HD namespace id), else CX-4.2 (universal id: an OID or a URI, which
+ * identity-systems.ts keeps as such), else CX-6.1, the assigning facility. Undefined: the facility's own.
+ */
+function authorityOf(message: Hl7Message, cx: string): string | undefined {
+  return fieldText(message, `${cx}.4.1`) ?? fieldText(message, `${cx}.4.2`) ?? fieldText(message, `${cx}.6.1`);
 }
 
 function rankOf(system: string, type: string, facility: FacilityNames): number {
@@ -72,8 +85,14 @@ export function nameFrom(message: Hl7Message, pid: string): PersonName | undefin
   // XPN-1 is ST in v2.3 and FN (surname&prefix…) from v2.4; the first subcomponent is the surname in both.
   const family = fieldText(message, `${pid}-5[${chosen}].1.1`);
   const given = [fieldText(message, `${pid}-5[${chosen}].2`), fieldText(message, `${pid}-5[${chosen}].3`)].filter((g): g is string => g !== undefined);
-  return family === undefined ? { given } : { family, given };
+  const name: PersonName = family === undefined ? { given } : { family, given };
+  const use = nameUses[fieldText(message, `${pid}-5[${chosen}].7`)?.toUpperCase() ?? ''];
+  if (use !== undefined) name.use = use;
+  return name;
 }
+
+// XPN-7 name type (HL7 table 0200) -> R4 name-use, as the v2-to-FHIR mapping has it; others stay without a use.
+const nameUses: Readonly<Record<string, NameUse>> = { L: 'official', D: 'usual', M: 'maiden', N: 'nickname', S: 'anonymous', T: 'temp' };
 
 // PID-8, HL7 table 0001 (user-defined, so sites add their own codes): A (ambiguous) is other, N (not
 // applicable) and any site-specific code are unknown. The exam does not depend on it, so no code refuses an order.
@@ -99,5 +118,9 @@ export function patientFrom(message: Hl7Message, facility: FacilityNames, occurr
   if (birth !== undefined) patient.birthDate = hl7Date(birth, `${pid}-7`);
   const sex = sexFrom(fieldText(message, `${path}-8`));
   if (sex) patient.sex = sex;
+  const address = addressesFrom(message, path);
+  if (address.length > 0) patient.address = address;
+  const telecom = [...telecomFrom(message, `${path}-13`, 'home'), ...telecomFrom(message, `${path}-14`, 'work')];
+  if (telecom.length > 0) patient.telecom = telecom;
   return patient;
 }

@@ -12,6 +12,8 @@ export interface InstanceSpec {
   studyInstanceUid: string;
   seriesInstanceUid: string;
   patientId: string;
+  /** (0010,0021) Issuer of Patient ID, written only when given. */
+  issuerOfPatientId?: string;
   patientName: string;
   accessionNumber: string;
   /** Size of the pixel data value; rows × columns × 2 bytes. */
@@ -111,6 +113,7 @@ export function buildDataset(spec: InstanceSpec): Buffer {
     { group: 0x0008, element: 0x1110, vr: 'SQ', keyword: 'ReferencedStudySequence', value: referencedStudySequence(implicit, spec.undefinedLengthSequence === true), undefinedLength: spec.undefinedLengthSequence === true },
     { group: 0x0010, element: 0x0010, vr: 'PN', keyword: 'PatientName', value: Buffer.from(padEven(spec.patientName), 'utf8') },
     { group: 0x0010, element: 0x0020, vr: 'LO', keyword: 'PatientID', value: text(spec.patientId, 'LO') },
+    ...(spec.issuerOfPatientId === undefined ? [] : [{ group: 0x0010, element: 0x0021, vr: 'LO', keyword: 'IssuerOfPatientID', value: text(spec.issuerOfPatientId, 'LO') }]),
     { group: 0x0020, element: 0x000d, vr: 'UI', keyword: 'StudyInstanceUID', value: text(spec.studyInstanceUid, 'UI') },
     { group: 0x0020, element: 0x000e, vr: 'UI', keyword: 'SeriesInstanceUID', value: text(spec.seriesInstanceUid, 'UI') },
     { group: 0x0020, element: 0x0013, vr: 'IS', keyword: 'InstanceNumber', value: text('1', 'IS') },

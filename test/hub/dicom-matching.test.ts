@@ -68,7 +68,7 @@ function methodOf(study: ImagingStudy): string | undefined {
 }
 
 async function patientByMrn(mrn: string): Promise<Patient> {
-  const bundle = await fhir<Bundle<Patient>>(hub, `Patient?identifier=VALLEYGEN|${mrn}`);
+  const bundle = await fhir<Bundle<Patient>>(hub, `Patient?identifier=urn:oid:2.16.840.1.113883.3.9999.1|${mrn}`);
   const patient = bundle.entry?.[0]?.resource;
   if (!patient) throw new Error(`no patient ${mrn}`);
   return patient;

@@ -17,6 +17,8 @@ import { MllpTestClient } from '../mllp-peer.ts';
 import { mappingFixtures, openMappingHub, quietLog } from './exam-hub.ts';
 
 const channelId = 'valley-orders';
+/** Valley General's MRN authority (CX-4 VALLEYGEN) as config/facilities/valley-general.json maps it. */
+const valleyMrn = 'urn:oid:2.16.840.1.113883.3.9999.1';
 
 test('orders and ADT over MLLP become exams and patients; a refused change is an error on the message', async (t) => {
   const { store, exams } = await openMappingHub(t);
@@ -83,15 +85,15 @@ test('orders and ADT over MLLP become exams and patients; a refused change is an
 
   const a08 = await deliver('adt/adt-a08-v24-valley.hl7');
   t.is(a08.state, 'sent', a08.lastError ?? '');
-  const patient = await exams.patients.findByIdentifier('VALLEYGEN', 'V100200');
+  const patient = await exams.patients.findByIdentifier(valleyMrn, 'V100200');
   t.is(patient?.name.family, "O'BRIEN-KELLY");
   t.is((await exams.get(first!.examNumber))?.patientId, patient?._id);
 
   // Two patients, the first with an exam; the A40 merges the first into the second.
   t.is((await deliver('orders/orm-nw-v251.hl7')).state, 'sent');
   t.is((await deliver('adt/adt-a04-v251-survivor.hl7')).state, 'sent');
-  const mergedAway = await exams.patients.findByIdentifier('VALLEYGEN', 'V555111');
-  const survivor = await exams.patients.findByIdentifier('VALLEYGEN', 'V555999');
+  const mergedAway = await exams.patients.findByIdentifier(valleyMrn, 'V555111');
+  const survivor = await exams.patients.findByIdentifier(valleyMrn, 'V555999');
   const exam = await exams.findByIdentifier('VALLEYGEN', 'placer', 'VG-PLC-51');
   t.is(exam?.patientId, mergedAway?._id);
   const a40 = await deliver('adt/adt-a40-v251.hl7');
