@@ -11,10 +11,11 @@ import { createWorklistRouter } from './admin-ui/worklists.ts';
 import { createFhirRouter } from './fhir/router.ts';
 import { createHealthRouter } from './http/health.ts';
 import { createMetricsRouter } from './http/metrics-route.ts';
-import { HttpServer, ListenError } from './http/server.ts';
+import { HttpServer } from './http/server.ts';
 import { generatedAdminToken } from './runtime/admin-token.ts';
 import { hubRegistry } from './runtime/connectors.ts';
 import { instanceId } from './runtime/instance-id.ts';
+import { ListenError } from './runtime/listener.ts';
 import { Lifecycle } from './runtime/lifecycle.ts';
 import { createLogger, errorText, setLogLevel, type Logger } from './runtime/log.ts';
 import { openStore } from './store/open.ts';
@@ -98,7 +99,7 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
 
   const authenticator = new TokenAuthenticator(await tokensFor(config, log));
   const auth = requireAuth(authenticator);
-  const http = new HttpServer({ host: config.http.host, port: config.http.port, log: log.child({ part: 'http' }) });
+  const http = new HttpServer({ ...config.http, log: log.child({ part: 'http' }) });
   http.mount(
     createHealthRouter([
       { name: 'store', essential: true, check: async () => ({ ok: await store.ping(), engine: store.engine }) },
@@ -115,21 +116,28 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
   // The FHIR definitions cost ~0.6 s and ~300 MB: loaded on the first FHIR request, not by every hub.
   http.mount(createFhirRouter({ exams, auth: authenticator, log: log.child({ part: 'fhir' }), preloadDefinitions: false, studies }));
   http.mount(createStowRouter({ ingest, exams, auth, storageDir: config.dicom.storageDir, log: log.child({ part: 'stow-rs' }) }));
+  await listening(config, 'http', () => parts.start('http', http, (server) => server.start()));
+}
+
+/** The one place a listener that cannot open (port in use, no permission, bad TLS file) becomes a config error. */
+async function listening<T>(config: HubConfig, section: 'http' | 'dicom', start: () => Promise<T>): Promise<T> {
   try {
-    await parts.start('http', http, (server) => server.start());
+    return await start();
   } catch (error) {
-    if (error instanceof ListenError) throw new ConfigError(`${config.file}: http.port: ${error.message}`);
+    if (error instanceof ListenError) throw new ConfigError(`${config.file}: ${section}.${error.setting}: ${error.message}`, { cause: error });
     throw error;
   }
 }
 
 /** The C-STORE SCP: known calling AE titles only (a facility's), every stored instance through the ingest. */
 async function startScp(config: HubConfig, exams: ExamService, ingest: StudyIngest, log: Logger, parts: Lifecycle): Promise<{ readonly listening: boolean; readonly port: number }> {
-  let listening = false;
+  let up = false;
   const scp = new DicomScp({
     aeTitle: config.dicom.aeTitle,
     host: config.dicom.host,
     port: config.dicom.port,
+    ...config.dicom.limits,
+    ...(config.dicom.tls === undefined ? {} : { tls: config.dicom.tls }),
     storageDir: config.dicom.storageDir,
     // The ingest moves each file into its study folder itself: one rename and one directory sync per instance.
     handOver: true,
@@ -141,19 +149,15 @@ async function startScp(config: HubConfig, exams: ExamService, ingest: StudyInge
       await ingest.ingest(instance, { facility, source: instance.callingAe, via: 'dicom', callingAe: instance.callingAe });
     },
   });
-  try {
-    await parts.start('dicom', { stop: async () => { listening = false; await scp.stop(); } }, async () => {
+  await listening(config, 'dicom', () =>
+    parts.start('dicom', { stop: async () => { up = false; await scp.stop(); } }, async () => {
       await scp.start();
-      listening = true;
-    });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE' || code === 'EACCES') throw new ConfigError(`${config.file}: dicom.port: ${config.dicom.host}:${config.dicom.port}: ${code === 'EADDRINUSE' ? 'the port is already in use' : 'permission denied'}`);
-    throw error;
-  }
+      up = true;
+    }),
+  );
   return {
     get listening() {
-      return listening;
+      return up;
     },
     get port() {
       return scp.port;

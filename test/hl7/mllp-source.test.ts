@@ -130,13 +130,15 @@ test('a frame written byte by byte is answered once', async (t) => {
   t.is(next.get('MSA-2'), 'AFTER');
 });
 
-test('garbage between frames is skipped and both frames are answered', async (t) => {
+test('bytes outside a frame end the connection after the frames before them are answered', async (t) => {
   const { client } = await startSource(t);
   const orm = await fixture('orm-o01.hl7');
-  client.write(Buffer.concat([Buffer.from('GET / HTTP/1.0\r\n'), encodeFrame(withControlId(orm, 'G1')), Buffer.from('noise'), encodeFrame(withControlId(orm, 'G2'))]));
+  const closed = new Promise<void>((resolve) => client.socket.once('close', () => resolve()));
+  client.write(Buffer.concat([encodeFrame(withControlId(orm, 'G1')), Buffer.from('noise'), encodeFrame(withControlId(orm, 'G2'))]));
   t.is((await client.nextAck()).get('MSA-2'), 'G1');
-  t.is((await client.nextAck()).get('MSA-2'), 'G2');
+  await closed;
   t.regex(renderMetrics(), /hl7_mllp_framing_errors_total\{channel="test-channel",kind="garbage"\} [1-9]/);
+  t.regex(renderMetrics(), /hub_listener_limit_hits_total\{listener="mllp",limit="bytes-outside-frame"\} [1-9]/);
 });
 
 test('an oversized frame is refused with AR and the connection stays usable', async (t) => {
