@@ -81,7 +81,9 @@ export class HttpServer {
       counter: limitHits,
       createServer: (tlsOptions) => {
         const callback = this.app.callback();
-        const server = tlsOptions === undefined ? http.createServer(callback) : https.createServer(tlsOptions, callback);
+        // node:http checks headersTimeout and requestTimeout on this interval (30 s by default).
+        const checks = { connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs) };
+        const server = tlsOptions === undefined ? http.createServer(checks, callback) : https.createServer({ ...tlsOptions, ...checks }, callback);
         server.keepAliveTimeout = Math.min(5_000, limits.idleTimeoutMs);
         server.headersTimeout = limits.headersTimeoutMs;
         server.requestTimeout = limits.requestTimeoutMs;
