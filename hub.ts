@@ -1,43 +1,23 @@
-// The composition root: load config, open the store, start the scheduler, deploy channels, start the HTTP
-// server – and stop them in reverse on SIGTERM/SIGINT. Nothing else lives here.
+// The composition root: load config, open the store, start the scheduler, deploy channels, start the listeners
+// (DICOM, HTTP) – and stop them in reverse on SIGTERM/SIGINT. How each part is wired and mounted lives beside it in
+// composition/; this file only says in which order the parts start.
 import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
-import { ConfigError, loadConfig } from './config/load.ts';
-import type { HubConfig } from './config/hub-config.ts';
-import { requireAuth, TokenAuthenticator, type TokenEntry } from './http/auth.ts';
-import { createAdminApiRouter } from './admin-ui/api.ts';
-import { AuditLog } from './admin-ui/audit.ts';
-import { createWorklistRouter } from './admin-ui/worklists.ts';
-import { createFhirRouter } from './fhir/router.ts';
-import { createHealthRouter } from './http/health.ts';
-import { createMetricsRouter } from './http/metrics-route.ts';
-import { HttpServer } from './http/server.ts';
-import { generatedAdminToken } from './runtime/admin-token.ts';
-import { hubRegistry } from './runtime/connectors.ts';
-import { instanceId } from './runtime/instance-id.ts';
-import { ListenError } from './runtime/listener.ts';
-import { Lifecycle } from './runtime/lifecycle.ts';
-import { createLogger, errorText, setLogLevel, type Logger } from './runtime/log.ts';
-import { openStore } from './store/open.ts';
-import { Scheduler } from './runtime/scheduler.ts';
 import { SeedError } from './channels/definition-store.ts';
 import { ChannelEngine } from './channels/engine.ts';
 import { deadOwnersOf, leaseOwner } from './channels/lease-owner.ts';
 import { scheduleRetention } from './channels/retention.ts';
+import { hubRegistry } from './composition/connectors.ts';
+import { openDicom } from './composition/dicom.ts';
+import { startHttpApi } from './composition/http-api.ts';
+import type { HubConfig } from './config/hub-config.ts';
+import { ConfigError, loadConfig } from './config/load.ts';
 import { InvalidInputError } from './exams/errors.ts';
 import { ExamService } from './exams/service.ts';
-import { StudyIndex } from './dicom/study-index.ts';
-import { StudyCompletion } from './dicom/study-completion.ts';
-import { StudyIngest } from './dicom/ingest.ts';
-import { DicomScp } from './dicom/scp.ts';
-import { createStowRouter } from './dicom/stow-rs.ts';
-
-async function tokensFor(config: HubConfig, log: Logger): Promise<TokenEntry[]> {
-  if (config.auth.tokens.length > 0) return config.auth.tokens;
-  const { entry, file } = await generatedAdminToken(config.dataDir);
-  log.warn('no auth.tokens configured: using the generated admin token', { file: path.relative(process.cwd(), file) });
-  return [entry];
-}
+import { instanceId } from './runtime/instance-id.ts';
+import { Lifecycle } from './runtime/lifecycle.ts';
+import { createLogger, errorText, setLogLevel, type Logger } from './runtime/log.ts';
+import { Scheduler } from './runtime/scheduler.ts';
+import { openStore } from './store/open.ts';
 
 async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promise<void> {
   await mkdir(config.dataDir, { recursive: true });
@@ -57,28 +37,9 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
     await service.start();
     await seeding(() => service.facilities.loadDir(config.facilities.dir));
   });
+  const dicom = await openDicom(config, { db: store.db, exams, scheduler, log, parts });
 
-  // The study index, completion jobs and ingest exist even with the DICOM listener off: STOW-RS, ImagingStudy
-  // and dicom-scu routes use them too.
-  const studies = new StudyIndex(store.db);
-  await studies.ensureIndexes();
-  await mkdir(config.dicom.storageDir, { recursive: true });
-  const completion = new StudyCompletion({ scheduler, index: studies, exams, log: log.child({ part: 'dicom-completion' }) });
-  completion.define();
-  await completion.start();
-  const ingest = new StudyIngest({
-    exams,
-    index: studies,
-    completion,
-    storageDir: config.dicom.storageDir,
-    duplicateInstances: config.dicom.duplicateInstances,
-    studyQuietSeconds: config.dicom.studyQuietSeconds,
-    syncStorage: true,
-    log: log.child({ part: 'dicom-ingest' }),
-  });
-  parts.add('dicom-ingest', ingest);
-
-  const engine = new ChannelEngine({ db: store.db, registry: hubRegistry(exams, { index: studies, aeTitle: config.dicom.aeTitle }), instance, log: log.child({ part: 'channels' }) });
+  const engine = new ChannelEngine({ db: store.db, registry: hubRegistry(exams, dicom), instance, log: log.child({ part: 'channels' }) });
   await parts.start('channels', engine, async (e) => {
     await e.start();
     await seeding(() => e.definitions.seedFromDirectory(config.channels.dir));
@@ -95,74 +56,8 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
     log.child({ part: 'retention' }),
   );
 
-  const scp = config.dicom.enabled ? await startScp(config, exams, ingest, log, parts) : undefined;
-
-  const authenticator = new TokenAuthenticator(await tokensFor(config, log));
-  const auth = requireAuth(authenticator);
-  const http = new HttpServer({ ...config.http, log: log.child({ part: 'http' }) });
-  http.mount(
-    createHealthRouter([
-      { name: 'store', essential: true, check: async () => ({ ok: await store.ping(), engine: store.engine }) },
-      { name: 'scheduler', essential: true, check: async () => ({ ok: scheduler.isRunning() }) },
-      { name: 'channels', essential: false, check: async () => channelHealth(engine) },
-      { name: 'dicom', essential: false, check: async (): Promise<Record<string, string | number | boolean>> => (scp === undefined ? { ok: true, enabled: false } : { ok: scp.listening, aeTitle: config.dicom.aeTitle, port: scp.port }) },
-    ]),
-  );
-  http.mount(createMetricsRouter(auth));
-  const audit = new AuditLog(store.db);
-  await audit.open();
-  http.mount(createAdminApiRouter({ engine, audit, auth }));
-  http.mount(createWorklistRouter(exams, auth));
-  // The FHIR definitions cost ~0.6 s and ~300 MB: loaded on the first FHIR request, not by every hub.
-  http.mount(createFhirRouter({ exams, auth: authenticator, log: log.child({ part: 'fhir' }), preloadDefinitions: false, studies }));
-  http.mount(createStowRouter({ ingest, exams, auth, storageDir: config.dicom.storageDir, log: log.child({ part: 'stow-rs' }) }));
-  await listening(config, 'http', () => parts.start('http', http, (server) => server.start()));
-}
-
-/** The one place a listener that cannot open (port in use, no permission, bad TLS file) becomes a config error. */
-async function listening<T>(config: HubConfig, section: 'http' | 'dicom', start: () => Promise<T>): Promise<T> {
-  try {
-    return await start();
-  } catch (error) {
-    if (error instanceof ListenError) throw new ConfigError(`${config.file}: ${section}.${error.setting}: ${error.message}`, { cause: error });
-    throw error;
-  }
-}
-
-/** The C-STORE SCP: known calling AE titles only (a facility's), every stored instance through the ingest. */
-async function startScp(config: HubConfig, exams: ExamService, ingest: StudyIngest, log: Logger, parts: Lifecycle): Promise<{ readonly listening: boolean; readonly port: number }> {
-  let up = false;
-  const scp = new DicomScp({
-    aeTitle: config.dicom.aeTitle,
-    host: config.dicom.host,
-    port: config.dicom.port,
-    ...config.dicom.limits,
-    ...(config.dicom.tls === undefined ? {} : { tls: config.dicom.tls }),
-    storageDir: config.dicom.storageDir,
-    // The ingest moves each file into its study folder itself: one rename and one directory sync per instance.
-    handOver: true,
-    log: log.child({ part: 'dicom' }),
-    isKnownCallingAe: async (ae) => (await exams.facilities.findByAeTitle(ae)) !== undefined,
-    onInstanceStored: async (instance) => {
-      const facility = await exams.facilities.findByAeTitle(instance.callingAe);
-      if (!facility) throw new Error(`calling AE ${instance.callingAe} no longer belongs to an active facility`);
-      await ingest.ingest(instance, { facility, source: instance.callingAe, via: 'dicom', callingAe: instance.callingAe });
-    },
-  });
-  await listening(config, 'dicom', () =>
-    parts.start('dicom', { stop: async () => { up = false; await scp.stop(); } }, async () => {
-      await scp.start();
-      up = true;
-    }),
-  );
-  return {
-    get listening() {
-      return up;
-    },
-    get port() {
-      return scp.port;
-    },
-  };
+  await dicom.listen();
+  await startHttpApi(config, { store, scheduler, engine, exams, dicom, log, parts });
 }
 
 /** A bad seed file (channel or facility) is a config mistake: one line naming the file and the path. */
@@ -173,12 +68,6 @@ async function seeding<T>(load: () => Promise<T>): Promise<T> {
     if (error instanceof SeedError || error instanceof InvalidInputError) throw new ConfigError(error.message);
     throw error;
   }
-}
-
-async function channelHealth(engine: ChannelEngine): Promise<Record<string, number | boolean>> {
-  const channels = engine.channelStatuses();
-  const failed = channels.filter((c) => c.status === 'failed').length;
-  return { ok: failed === 0, deployed: channels.filter((c) => c.status === 'deployed').length, failed };
 }
 
 async function main(): Promise<void> {
