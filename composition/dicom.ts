@@ -4,7 +4,6 @@
 // channel: the DIMSE status answered to the sender depends on the domain's decision (README, "Inbound paths").
 import { mkdir } from 'node:fs/promises';
 import type { HubConfig } from '../config/hub-config.ts';
-import { ConfigError } from '../config/load.ts';
 import { StudyIngest } from '../dicom/ingest.ts';
 import { DicomScp } from '../dicom/scp.ts';
 import { StudyCompletion } from '../dicom/study-completion.ts';
@@ -13,6 +12,7 @@ import type { ExamService } from '../exams/service.ts';
 import type { Lifecycle } from '../runtime/lifecycle.ts';
 import type { Logger } from '../runtime/log.ts';
 import type { Scheduler } from '../runtime/scheduler.ts';
+import { listening } from './listening.ts';
 import type { HubDb } from '../store/db.ts';
 
 export interface DicomDeps {
@@ -129,6 +129,8 @@ async function startScp(
     aeTitle: config.dicom.aeTitle,
     host: config.dicom.host,
     port: config.dicom.port,
+    ...config.dicom.limits,
+    ...(config.dicom.tls === undefined ? {} : { tls: config.dicom.tls }),
     storageDir: config.dicom.storageDir,
     // The ingest moves each file into its study folder itself: one rename and one directory sync per instance.
     handOver: true,
@@ -145,14 +147,5 @@ async function startScp(
       });
     },
   });
-  try {
-    return await parts.start('dicom', new ScpListener(scp), (listener) => listener.start());
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE' || code === 'EACCES')
-      throw new ConfigError(
-        `${config.file}: dicom.port: ${config.dicom.host}:${config.dicom.port}: ${code === 'EADDRINUSE' ? 'the port is already in use' : 'permission denied'}`,
-      );
-    throw error;
-  }
+  return listening(config, 'dicom', () => parts.start('dicom', new ScpListener(scp), (listener) => listener.start()));
 }

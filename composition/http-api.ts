@@ -7,20 +7,20 @@ import { AuditLog } from '../admin-ui/audit.ts';
 import { createWorklistRouter } from '../admin-ui/worklists.ts';
 import type { ChannelEngine } from '../channels/engine.ts';
 import type { HubConfig } from '../config/hub-config.ts';
-import { ConfigError } from '../config/load.ts';
 import { createStowRouter } from '../dicom/stow-rs.ts';
 import type { ExamService } from '../exams/service.ts';
 import { createFhirRouter } from '../fhir/router.ts';
 import { requireAuth, TokenAuthenticator, type TokenEntry } from '../http/auth.ts';
 import { createHealthRouter } from '../http/health.ts';
 import { createMetricsRouter } from '../http/metrics-route.ts';
-import { HttpServer, ListenError } from '../http/server.ts';
+import { HttpServer } from '../http/server.ts';
 import type { Lifecycle } from '../runtime/lifecycle.ts';
 import type { Logger } from '../runtime/log.ts';
 import type { Scheduler } from '../runtime/scheduler.ts';
 import type { Store } from '../store/db.ts';
 import { generatedAdminToken } from './admin-token.ts';
 import type { DicomPart } from './dicom.ts';
+import { listening } from './listening.ts';
 
 export interface HttpApiDeps {
   readonly store: Store;
@@ -36,7 +36,7 @@ export async function startHttpApi(config: HubConfig, deps: HttpApiDeps): Promis
   const { store, scheduler, engine, exams, dicom, log } = deps;
   const authenticator = new TokenAuthenticator(await tokensFor(config, log));
   const auth = requireAuth(authenticator);
-  const http = new HttpServer({ host: config.http.host, port: config.http.port, log: log.child({ part: 'http' }) });
+  const http = new HttpServer({ ...config.http, log: log.child({ part: 'http' }) });
   http.mount(
     createHealthRouter([
       { name: 'store', essential: true, check: async () => ({ ok: await store.ping(), engine: store.engine }) },
@@ -69,12 +69,7 @@ export async function startHttpApi(config: HubConfig, deps: HttpApiDeps): Promis
       log: log.child({ part: 'stow-rs' }),
     }),
   );
-  try {
-    await deps.parts.start('http', http, (server) => server.start());
-  } catch (error) {
-    if (error instanceof ListenError) throw new ConfigError(`${config.file}: http.port: ${error.message}`);
-    throw error;
-  }
+  await listening(config, 'http', () => deps.parts.start('http', http, (server) => server.start()));
 }
 
 /** Without configured tokens the hub still does not run open: it uses (and on first start writes) an admin token. */

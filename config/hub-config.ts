@@ -1,6 +1,8 @@
 // The typed form of config/hub.yaml.
 import type { LogLevel } from '../runtime/log.ts';
 import type { Role } from '../http/auth.ts';
+import type { HttpLimits } from '../http/server.ts';
+import type { TlsSettings } from '../runtime/listener.ts';
 
 export interface TokenConfig {
   name: string;
@@ -16,7 +18,7 @@ export interface HubConfig {
   dataDir: string;
   logLevel: LogLevel;
   store: { mongodbUrl: string | null };
-  http: { host: string; port: number };
+  http: { host: string; port: number; tls?: TlsSettings; limits: HttpLimits };
   auth: { tokens: TokenConfig[] };
   scheduler: { processEveryMs: number };
   /** Absolute. */
@@ -37,4 +39,29 @@ export interface DicomConfig {
   studyQuietSeconds: number;
   /** What a second copy of a stored SOP Instance UID does: replace the file, or keep the first. */
   duplicateInstances: 'replace' | 'ignore';
+  tls?: TlsSettings;
+  limits: DicomLimits;
 }
+
+export interface DicomLimits {
+  /** Associations at once; the next gets A-ASSOCIATE-RJ transient, local limit exceeded (PS3.8 9.3.4). */
+  maxAssociations: number;
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+  /** ARTIM (PS3.8 9.1.5): a new connection must send its A-ASSOCIATE-RQ within this. */
+  associationRequestTimeoutMs: number;
+  /** No PDU either way for this long aborts the association (unless a store is being recorded). */
+  idleTimeoutMs: number;
+  /** Largest P-DATA-TF PDU we accept (PS3.8 D.1): the bytes one association buffers before disk. */
+  maxPduLength: number;
+}
+
+/** Safe defaults: a modality opens one or a few associations; a site's burst stays well under 50. */
+export const defaultDicomLimits: DicomLimits = {
+  maxAssociations: 50,
+  maxConnections: 200,
+  maxConnectionsPerAddress: 100,
+  associationRequestTimeoutMs: 30_000,
+  idleTimeoutMs: 120_000,
+  maxPduLength: 256 * 1024,
+};

@@ -19,11 +19,13 @@ import {
   join,
   type Plain,
 } from '../runtime/validate.ts';
-import type { HubConfig, TokenConfig } from './hub-config.ts';
+import { defaultHttpLimits } from '../http/server.ts';
+import { limitRanges, parseLimits, parseTlsSettings } from '../runtime/listener-settings.ts';
+import { defaultDicomLimits, type HubConfig, type TokenConfig } from './hub-config.ts';
 
 export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'ConfigError';
   }
 }
@@ -107,12 +109,14 @@ const topKeys = ['dataDir', 'logLevel', 'store', 'http', 'auth', 'scheduler', 'c
 export function parseConfig(input: Plain, file: string, cwd: string): HubConfig {
   expectKeys(input, '', topKeys);
   const store = section(input, 'store', ['mongodbUrl']);
-  const http = section(input, 'http', ['host', 'port']);
+  const http = section(input, 'http', ['host', 'port', 'tls', 'limits']);
   const auth = section(input, 'auth', ['tokens']);
   const scheduler = section(input, 'scheduler', ['processEveryMs']);
   const channels = section(input, 'channels', ['dir']);
   const facilities = section(input, 'facilities', ['dir']);
-  const dicom = section(input, 'dicom', ['enabled', 'aeTitle', 'host', 'port', 'storageDir', 'studyQuietSeconds', 'duplicateInstances']);
+  const dicom = section(input, 'dicom', ['enabled', 'aeTitle', 'host', 'port', 'storageDir', 'studyQuietSeconds', 'duplicateInstances', 'tls', 'limits']);
+  const httpTls = parseTlsSettings(http['tls'], 'http.tls');
+  const dicomTls = parseTlsSettings(dicom['tls'], 'dicom.tls');
   const dataDir = path.resolve(cwd, expectString(input['dataDir'] ?? 'data', 'dataDir'));
   return {
     file,
@@ -122,6 +126,8 @@ export function parseConfig(input: Plain, file: string, cwd: string): HubConfig 
     http: {
       host: expectString(http['host'] ?? '127.0.0.1', 'http.host'),
       port: expectPort(http['port'] ?? 8080, 'http.port'),
+      ...(httpTls === undefined ? {} : { tls: httpTls }),
+      limits: parseLimits(http['limits'], 'http.limits', defaultHttpLimits, limitRanges),
     },
     auth: { tokens: tokens(auth['tokens'] ?? []) },
     scheduler: { processEveryMs: expectInteger(scheduler['processEveryMs'] ?? 5000, 'scheduler.processEveryMs', 100, 3_600_000) },
@@ -135,6 +141,8 @@ export function parseConfig(input: Plain, file: string, cwd: string): HubConfig 
       storageDir: path.resolve(dataDir, expectString(dicom['storageDir'] ?? 'dicom', 'dicom.storageDir')),
       studyQuietSeconds: expectInteger(dicom['studyQuietSeconds'] ?? 30, 'dicom.studyQuietSeconds', 1, 86_400),
       duplicateInstances: expectOneOf(dicom['duplicateInstances'] ?? 'replace', 'dicom.duplicateInstances', ['replace', 'ignore'] as const),
+      ...(dicomTls === undefined ? {} : { tls: dicomTls }),
+      limits: parseLimits(dicom['limits'], 'dicom.limits', defaultDicomLimits, limitRanges),
     },
   };
 }

@@ -56,6 +56,12 @@ export class StudyIngest {
   readonly #options: IngestOptions;
   /** Instances of one study are matched one at a time: the first decides the exam, the rest follow it. */
   readonly #studyLocks = new Map<string, Promise<unknown>>();
+  /**
+   * Studies of one facility are matched one at a time too: many studies naming one order (one accession) would
+   * otherwise all attach to one exam at once, and its optimistic write gives up after a few concurrent changes
+   * (100 parallel associations: 23 answered 0xA700). Matching runs once per study, so the queue is short.
+   */
+  readonly #matchLocks = new Map<string, Promise<unknown>>();
 
   readonly #folders: StudyFolders;
 
@@ -112,7 +118,7 @@ export class StudyIngest {
     // Another process indexed the same instance between our read and our insert: it counted it already.
     const study = added === expectAdded ? touched : await index.uncount(instance.studyInstanceUid);
     if (previous && previous.filePath !== filePath) await unlink(previous.filePath).catch(() => undefined);
-    await this.#match(study, instance, origin);
+    if (!study.examNumber) await withLock(this.#matchLocks, origin.facility.code, () => this.#match(study, instance, origin));
     await this.#options.completion.studyTouched(study);
   }
 
@@ -152,14 +158,19 @@ export class StudyIngest {
   }
 
   async #withStudyLock<T>(studyUid: string, work: () => Promise<T>): Promise<T> {
-    const before = this.#studyLocks.get(studyUid) ?? Promise.resolve();
-    const run = before.catch(() => undefined).then(work);
-    this.#studyLocks.set(studyUid, run);
-    try {
-      return await run;
-    } finally {
-      if (this.#studyLocks.get(studyUid) === run) this.#studyLocks.delete(studyUid);
-    }
+    return withLock(this.#studyLocks, studyUid, work);
+  }
+}
+
+/** Runs `work` after every earlier work of the same key settled. */
+async function withLock<T>(locks: Map<string, Promise<unknown>>, key: string, work: () => Promise<T>): Promise<T> {
+  const before = locks.get(key) ?? Promise.resolve();
+  const run = before.catch(() => undefined).then(work);
+  locks.set(key, run);
+  try {
+    return await run;
+  } finally {
+    if (locks.get(key) === run) locks.delete(key);
   }
 }
 

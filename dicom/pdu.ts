@@ -22,6 +22,8 @@ export const implementationVersionName = 'RSO_HUB_0_1';
 export const rejectResult = { permanent: 1, transient: 2 } as const;
 export const rejectSource = { serviceUser: 1, acse: 2, presentation: 3 } as const;
 export const rejectReason = { noReason: 1, applicationContext: 2, callingAe: 3, calledAe: 7 } as const;
+/** PS3.8 table 9-21, reasons when the source is 3 (service-provider, presentation related). */
+export const presentationRejectReason = { temporaryCongestion: 1, localLimitExceeded: 2 } as const;
 
 /** PS3.8 table 9-18 (presentation context result/reason). */
 export const contextResult = { accept: 0, userRejection: 1, noReason: 2, abstractSyntax: 3, transferSyntaxes: 4 } as const;

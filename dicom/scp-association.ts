@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import type { Socket } from 'node:net';
+import type { ConnectionGuard } from '../runtime/listener.ts';
 import type { Logger } from '../runtime/log.ts';
 import { errorText } from '../runtime/log.ts';
 import { commandField, decodeCommand, encodeResponse, verificationSopClass, type Command } from './command.ts';
@@ -16,6 +17,7 @@ import {
   encodeAssociateRj,
   encodeReleaseRp,
   pDataHeader,
+  presentationRejectReason,
   pduType,
   rejectReason,
   rejectResult,
@@ -40,6 +42,12 @@ export interface AssociationSettings {
   idleTimeoutMs: number;
   isKnownCallingAe(ae: string): boolean | Promise<boolean>;
   onInstanceStored(instance: StoredInstance): Promise<void>;
+  /** Takes one of the SCP's association slots; false when all are in use. */
+  admit(): boolean;
+  /** Gives the slot back. */
+  leave(): void;
+  /** Reports a limit hit (logged once per connection, counted in /metrics). */
+  guard: ConnectionGuard;
   log: Logger;
 }
 
@@ -65,6 +73,9 @@ export class ScpAssociation {
   /** Responses go out in request order; each store's finish() is chained on the previous one. */
   #responses: Promise<void> = Promise.resolve();
   #artim: NodeJS.Timeout;
+  #admitted = false;
+  /** Responses not yet written (a store being recorded): the peer is waiting for us. */
+  #outstanding = 0;
   readonly #id = randomUUID();
 
   constructor(socket: Socket, settings: AssociationSettings) {
@@ -74,8 +85,10 @@ export class ScpAssociation {
     socket.setNoDelay(true);
     this.#reader = new PduReader({ pdu: (type, body) => this.#onPdu(type, body), pdv: (id, isCommand, piece, end) => this.#onPdv(id, isCommand, piece, end) });
     // ARTIM (PS3.8 9.1.5): a connection that never asks for an association must not hold a slot forever.
-    this.#artim = setTimeout(() => this.#abort('no A-ASSOCIATE-RQ in time'), settings.associationRequestTimeoutMs);
-    socket.setTimeout(settings.idleTimeoutMs, () => this.#abort('idle timeout'));
+    this.#artim = setTimeout(() => {
+      settings.guard.hit('read-timeout', { ms: settings.associationRequestTimeoutMs });
+      this.#abort('no A-ASSOCIATE-RQ in time');
+    }, settings.associationRequestTimeoutMs);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', (error) => this.#log.warn('association socket error', { error: error.message }));
     this.closed = new Promise((resolve) => {
@@ -84,6 +97,17 @@ export class ScpAssociation {
         resolve();
       });
     });
+  }
+
+  /**
+   * The listener saw no byte either way for its idle time. While a store is being recorded the peer waits for
+   * us, so that is not idle; otherwise the association is aborted (PS3.8 9.1.5 leaves idle time to the SCP).
+   */
+  idle(): boolean {
+    if (this.#instance !== undefined || this.#outstanding > 0 || this.#phase === 'negotiating') return true;
+    this.#settings.guard.hit('idle-timeout', { ms: this.#settings.idleTimeoutMs });
+    this.#abort('idle timeout');
+    return true;
   }
 
   /** Used by stop() once its grace period is over. */
@@ -136,11 +160,26 @@ export class ScpAssociation {
       setTimeout(() => this.#socket.destroy(), 1000).unref();
       return;
     }
+    if (!this.#settings.admit()) return this.#rejectBusy();
+    this.#admitted = true;
     const results = rq.contexts.map((context) => this.#negotiateContext(context.id, context.abstractSyntax, context.transferSyntaxes));
     this.#phase = 'established';
     this.#socket.write(encodeAssociateAc(rq, results, this.#settings.maxPduLength));
     this.#socket.resume();
     this.#log.info('association accepted', { calledAe: rq.calledAe, contexts: this.#contexts.size });
+  }
+
+  /**
+   * All association slots are in use: PS3.8 9.3.4 rejected-transient, source service-provider (presentation),
+   * local limit exceeded. The SCU tries again later; no instance is refused that could have been stored.
+   */
+  #rejectBusy(): void {
+    this.#settings.guard.hit('associations');
+    this.#phase = 'closed';
+    const rj = { result: rejectResult.transient, source: rejectSource.presentation, reason: presentationRejectReason.localLimitExceeded };
+    this.#socket.end(encodeAssociateRj(rj));
+    this.#socket.resume();
+    setTimeout(() => this.#socket.destroy(), 1000).unref();
   }
 
   async #rejectReason(rq: AssociateRq): Promise<number | undefined> {
@@ -216,6 +255,7 @@ export class ScpAssociation {
   }
 
   #respond(contextId: number, command: Command, result: Promise<StoreResult>): void {
+    this.#outstanding++;
     this.#responses = this.#responses.then(async () => {
       const outcome = await result;
       this.#logOutcome(command, outcome);
@@ -225,7 +265,7 @@ export class ScpAssociation {
       this.#socket.write(pDataHeader(contextId, response.length, true, true));
       this.#socket.write(response);
       this.#socket.uncork();
-    }).catch((error: unknown) => this.#abort(`cannot answer: ${errorText(error)}`));
+    }).catch((error: unknown) => this.#abort(`cannot answer: ${errorText(error)}`)).finally(() => this.#outstanding--);
   }
 
   #logOutcome(command: Command, outcome: StoreResult): void {
@@ -261,6 +301,8 @@ export class ScpAssociation {
 
   #onClose(): void {
     clearTimeout(this.#artim);
+    if (this.#admitted) this.#settings.leave();
+    this.#admitted = false;
     this.#phase = 'closed';
     const instance = this.#instance;
     this.#instance = undefined;

@@ -8,8 +8,10 @@
 // with logging off, and measured 0.37×/0.81× of dcmtk's storescp (LIBRARIES.md). The upper layer is small
 // (pdu.ts, pdu-reader.ts, command.ts), so the hub owns it and streams PDV slices straight to disk.
 import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import path from 'node:path';
+import { counter } from '../http/metrics.ts';
+import { Listener, type ConnectionGuard, type TlsSettings } from '../runtime/listener.ts';
 import type { Logger } from '../runtime/log.ts';
 import { createLogger } from '../runtime/log.ts';
 import type { StoredInstance } from './incoming-instance.ts';
@@ -17,6 +19,8 @@ import { ScpAssociation } from './scp-association.ts';
 import { TempFiles } from './temp-files.ts';
 
 export type { StoredInstance } from './incoming-instance.ts';
+
+const limitHits = counter('hub_listener_limit_hits_total', 'Connections closed or refused by a listener limit, by listener and limit');
 
 export interface ScpOptions {
   aeTitle: string;
@@ -44,8 +48,15 @@ export interface ScpOptions {
   handOver?: boolean;
   /** Bytes queued for the disk per association before the socket is paused. */
   highWaterMark?: number;
+  /** ARTIM (PS3.8 9.1.5): how long a new connection may take to send its A-ASSOCIATE-RQ. */
   associationRequestTimeoutMs?: number;
   idleTimeoutMs?: number;
+  /** Associations at once; the next is rejected-transient, local limit exceeded (PS3.8 9.3.4). */
+  maxAssociations?: number;
+  /** TCP connections at once (above maxAssociations, so a busy SCP still answers with a proper rejection). */
+  maxConnections?: number;
+  maxConnectionsPerAddress?: number;
+  tls?: TlsSettings;
   /** How long stop() waits for open associations before aborting them. */
   stopTimeoutMs?: number;
 }
@@ -53,8 +64,9 @@ export interface ScpOptions {
 export class DicomScp {
   readonly #options: ScpOptions;
   readonly #log: Logger;
-  readonly #associations = new Set<ScpAssociation>();
-  #server: Server | undefined;
+  readonly #associations = new Map<Socket, ScpAssociation>();
+  #listener: Listener | undefined;
+  #admitted = 0;
   #directory: FileHandle | undefined;
   #temps: TempFiles | undefined;
   #port = 0;
@@ -71,8 +83,13 @@ export class DicomScp {
     return this.#port;
   }
 
+  /** Associations accepted and not yet closed. */
+  get associations(): number {
+    return this.#admitted;
+  }
+
   async start(): Promise<void> {
-    if (this.#server !== undefined) throw new Error('DicomScp already started');
+    if (this.#listener !== undefined) throw new Error('DicomScp already started');
     const incoming = path.join(this.#options.storageDir, '.incoming');
     // Temp files live beside the store (same file system, so rename is atomic) but out of its listing; what a
     // crash left there was never acknowledged and is removed.
@@ -83,27 +100,35 @@ export class DicomScp {
     // Two spares cover the next instance of two associations; more only holds descriptors.
     const temps = new TempFiles(incoming, 2);
     this.#temps = temps;
-    const server = createServer((socket) => this.#accept(socket, directory, temps));
-    this.#server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.#options.port, this.#options.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
+    const options = this.#options;
+    const listener = new Listener({
+      kind: 'dicom',
+      host: options.host,
+      port: options.port,
+      ...(options.tls === undefined ? {} : { tls: options.tls }),
+      limits: {
+        maxConnections: options.maxConnections ?? 200,
+        maxConnectionsPerAddress: options.maxConnectionsPerAddress ?? 100,
+        idleTimeoutMs: options.idleTimeoutMs ?? 120_000,
+      },
+      log: this.#log,
+      counter: limitHits,
+      onConnection: (socket, guard) => this.#accept(socket, guard, directory, temps),
+      onIdle: (socket) => this.#associations.get(socket)?.idle() ?? false,
     });
-    const address = server.address();
-    this.#port = typeof address === 'object' && address !== null ? address.port : this.#options.port;
-    this.#log.info('DICOM SCP listening', { host: this.#options.host, port: this.#port });
+    await listener.start();
+    this.#listener = listener;
+    this.#port = listener.port;
+    this.#log.info('DICOM SCP listening', { host: options.host, port: this.#port, tls: options.tls !== undefined });
   }
 
   /** Stops accepting, lets open associations finish (up to stopTimeoutMs), then aborts what is left. */
   async stop(): Promise<void> {
-    const server = this.#server;
-    if (server === undefined) return;
-    this.#server = undefined;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    const open = [...this.#associations].map((association) => association.closed);
+    const listener = this.#listener;
+    if (listener === undefined) return;
+    this.#listener = undefined;
+    const closed = listener.stop();
+    const open = [...this.#associations.values()].map((association) => association.closed);
     const grace = this.#options.stopTimeoutMs ?? 10_000;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
@@ -113,8 +138,8 @@ export class DicomScp {
     clearTimeout(timer);
     if (outcome === 'timeout') {
       this.#log.warn('aborting associations still open at stop', { count: this.#associations.size });
-      for (const association of this.#associations) association.abort('hub stopping');
-      await Promise.all([...this.#associations].map((association) => association.closed));
+      for (const association of this.#associations.values()) association.abort('hub stopping');
+      await Promise.all([...this.#associations.values()].map((association) => association.closed));
     }
     await closed;
     await this.#temps?.close();
@@ -124,8 +149,9 @@ export class DicomScp {
     this.#log.info('DICOM SCP stopped');
   }
 
-  #accept(socket: Socket, directory: FileHandle, temps: TempFiles): void {
+  #accept(socket: Socket, guard: ConnectionGuard, directory: FileHandle, temps: TempFiles): void {
     const options = this.#options;
+    const maxAssociations = options.maxAssociations ?? 50;
     const association = new ScpAssociation(socket, {
       aeTitle: options.aeTitle,
       storageDir: options.storageDir,
@@ -139,9 +165,16 @@ export class DicomScp {
       idleTimeoutMs: options.idleTimeoutMs ?? 120_000,
       isKnownCallingAe: (ae) => options.isKnownCallingAe(ae),
       onInstanceStored: (instance) => options.onInstanceStored(instance),
+      admit: () => {
+        if (this.#admitted >= maxAssociations) return false;
+        this.#admitted++;
+        return true;
+      },
+      leave: () => void this.#admitted--,
+      guard,
       log: this.#log,
     });
-    this.#associations.add(association);
-    void association.closed.then(() => this.#associations.delete(association));
+    this.#associations.set(socket, association);
+    void association.closed.then(() => this.#associations.delete(socket));
   }
 }

@@ -230,17 +230,25 @@ export class MllpDestination implements DestinationConnector {
     );
     link = new Link(key, connection);
     this.#link = link;
-    const connected = new Promise<'connected' | 'stopping'>((resolve) => {
+    const connected = new Promise<'connected' | 'stopping' | Error>((resolve) => {
       connection.once('connect', () => resolve('connected'));
+      // A refused or reset connect closes the socket at once, which the library does not report (see above):
+      // without this the send would wait out connectTimeoutMs for a peer that already said no.
+      const socket = socketOf(link);
+      let failure: Error | undefined;
+      socket?.once('error', (error) => (failure = error));
+      socket?.once('close', () => resolve(new Error(failure === undefined ? 'connection closed' : errorText(failure))));
       this.#abandonConnect = () => resolve('stopping');
       if (this.#stopped) resolve('stopping');
     });
     const timeoutMs = this.#settings.connectTimeoutMs;
-    const outcome = await withTimeout(connected, timeoutMs, () => 'timeout' as const);
+    const outcome = await withTimeout<'connected' | 'stopping' | 'timeout' | Error>(connected, timeoutMs, () => 'timeout');
     this.#abandonConnect = undefined;
     if (outcome !== 'connected') {
       await this.#closeLink();
-      return outcome === 'stopping' ? notSent : { status: 'retry', error: `could not connect to ${this.#address()} within ${timeoutMs} ms` };
+      if (outcome === 'stopping') return notSent;
+      if (outcome instanceof Error) return { status: 'retry', error: `could not connect to ${this.#address()}: ${outcome.message}` };
+      return { status: 'retry', error: `could not connect to ${this.#address()} within ${timeoutMs} ms` };
     }
     watchSocket(link);
     return link;
@@ -260,9 +268,13 @@ export class MllpDestination implements DestinationConnector {
  * socket's own 'close' marks the link broken and fails the waiting send at once instead of at the ACK timeout.
  */
 function watchSocket(link: Link): void {
+  socketOf(link)?.once('close', () => link.fail('the receiver closed the connection'));
+}
+
+/** The library's socket (made in its constructor, so present right after createConnection). */
+function socketOf(link: Link): net.Socket | undefined {
   const socket = (link.connection as unknown as { _socket?: unknown })._socket;
-  if (!(socket instanceof net.Socket)) return;
-  socket.once('close', () => link.fail('the receiver closed the connection'));
+  return socket instanceof net.Socket ? socket : undefined;
 }
 
 function prepare(content: string, lib: Library): Prepared | { error: string } {

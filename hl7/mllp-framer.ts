@@ -9,8 +9,11 @@ export const CARRIAGE_RETURN = 0x0d;
 
 export interface MllpDecoderEvents {
   frame(payload: Buffer): void;
-  /** Non-whitespace bytes outside a frame, or a frame cut short by a new start byte. */
-  garbage(byteCount: number): void;
+  /**
+   * Non-whitespace bytes outside a frame (`outside`: the peer does not speak MLLP, or lost its framing), or a
+   * frame cut short by a new start byte (`aborted`).
+   */
+  garbage(byteCount: number, where: 'outside' | 'aborted'): void;
   /** A frame grew past maxFrameBytes; `head` is its first bytes (enough to read MSH and answer). */
   oversize(head: Buffer, byteCount: number): void;
 }
@@ -45,6 +48,16 @@ export class MllpDecoder {
     this.#headBytes = options.headBytes ?? 4096;
   }
 
+  /** Bytes held for the frame being received (what a slow or stalled sender costs us). */
+  get buffered(): number {
+    return this.#size;
+  }
+
+  /** A frame has started and not yet ended (or is being skipped as oversized). */
+  get inFrame(): boolean {
+    return this.#state !== 'outside';
+  }
+
   push(chunk: Buffer): void {
     let at = 0;
     if (this.#awaitingCr) {
@@ -63,7 +76,7 @@ export class MllpDecoder {
     const end = start < 0 ? chunk.length : start;
     let garbage = 0;
     for (let i = from; i < end; i++) if (!isWhitespace(chunk[i]!)) garbage++;
-    if (garbage > 0) this.#events.garbage(garbage);
+    if (garbage > 0) this.#events.garbage(garbage, 'outside');
     if (start < 0) return chunk.length;
     this.#state = 'inside';
     this.#chunks = [];
@@ -78,7 +91,7 @@ export class MllpDecoder {
     if (this.#state !== 'inside' || end < 0) return stop;
     if (chunk[end] === START_BLOCK) {
       // A new start byte before the end block: the sender gave up on that frame (MLLP has no abort).
-      this.#events.garbage(this.#size + 1);
+      this.#events.garbage(this.#size + 1, 'aborted');
       this.#chunks = [];
       this.#size = 0;
       return end + 1;

@@ -4,9 +4,14 @@
 //
 // Rules: frames of one connection are handled one at a time, in order (HL7 senders rely on the sequence);
 // connections run concurrently. AA only once ctx.receive() resolved, i.e. the message is durably stored.
-import net from 'node:net';
+// The socket comes from runtime/listener.ts (TLS, connection limits, idle time); what only MLLP knows is here:
+// bytes before a start block close the connection (the peer does not speak MLLP: an HTTP request, NULs), a
+// frame must be complete within readTimeoutMs, and frames held in memory are bounded per connection and in total.
+import type net from 'node:net';
 import type { InboundMessage, ReceiveOutcome, SourceConnector, SourceConnectorType, SourceContext } from '../channels/connector.ts';
 import { counter } from '../http/metrics.ts';
+import { Listener, type ConnectionGuard, type TlsSettings } from '../runtime/listener.ts';
+import { limitRanges, parseLimits, parseTlsSettings } from '../runtime/listener-settings.ts';
 import { errorText, type Logger } from '../runtime/log.ts';
 import { expectArray, expectKeys, expectObject, expectOneOf, expectInteger, expectPort, expectString, join, ValidationError } from '../runtime/validate.ts';
 import { ackCodesFor, ackRequestOf, buildAck, emptyAckRequest, errorCodes, type AckCode, type AckError, type AckRequest, type Disposition } from './ack.ts';
@@ -25,13 +30,37 @@ export interface MllpSourceSettings {
   maxFrameBytes: number;
   /** How to read a message whose MSH-18 is empty. */
   charset: DefaultCharset;
+  tls?: TlsSettings;
+  limits: MllpLimits;
 }
+
+export interface MllpLimits {
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+  /** No byte either way, and no message of ours in progress, for this long closes the connection. */
+  idleTimeoutMs: number;
+  /** A frame must be complete this long after its first byte (a 1 byte/s sender is dropped). */
+  readTimeoutMs: number;
+  /** Bytes all connections of this source may hold in unfinished and unanswered frames together. */
+  maxBufferedBytes: number;
+}
+
+/** Safe defaults: an EHR keeps one or a few connections; a 16 MiB frame arrives in seconds on any link. */
+export const defaultMllpLimits: MllpLimits = {
+  maxConnections: 200,
+  maxConnectionsPerAddress: 20,
+  idleTimeoutMs: 600_000,
+  readTimeoutMs: 60_000,
+  maxBufferedBytes: 128 * 2 ** 20,
+};
 
 const framesReceived = counter('hl7_mllp_frames_received_total', 'MLLP frames received by MLLP sources');
 const acksSent = counter('hl7_mllp_acks_sent_total', 'HL7 ACKs sent by MLLP sources, by MSA-1 code');
 const framingErrors = counter('hl7_mllp_framing_errors_total', 'Bytes outside frames and oversized frames seen by MLLP sources');
 
-const settingKeys = ['host', 'port', 'messageTypes', 'versions', 'maxFrameBytes', 'charset'] as const;
+const limitHits = counter('hub_listener_limit_hits_total', 'Connections closed or refused by a listener limit, by listener and limit');
+
+const settingKeys = ['host', 'port', 'messageTypes', 'versions', 'maxFrameBytes', 'charset', 'tls', 'limits'] as const;
 
 function stringList(value: unknown, path: string): string[] {
   if (value === undefined) return [];
@@ -52,7 +81,13 @@ export function parseMllpSourceSettings(input: unknown, path: string): MllpSourc
     versions: stringList(value['versions'], join(path, 'versions')),
     maxFrameBytes: value['maxFrameBytes'] === undefined ? 16 * 2 ** 20 : expectInteger(value['maxFrameBytes'], join(path, 'maxFrameBytes'), 64, 2 ** 30),
     charset: value['charset'] === undefined ? 'auto' : expectOneOf(value['charset'], join(path, 'charset'), defaultCharsets),
+    ...withTls(parseTlsSettings(value['tls'], join(path, 'tls'))),
+    limits: parseLimits(value['limits'], join(path, 'limits'), defaultMllpLimits, limitRanges),
   };
+}
+
+function withTls(tls: TlsSettings | undefined): { tls?: TlsSettings } {
+  return tls === undefined ? {} : { tls };
 }
 
 /** Why a message is refused before it reaches the channel (ch. 2.9.2: AR/CR), or undefined to accept it. */
@@ -130,31 +165,47 @@ class MllpConnection {
   readonly #socket: net.Socket;
   readonly #source: MllpSource;
   readonly #log: Logger;
+  readonly #guard: ConnectionGuard;
   readonly #decoder: MllpDecoder;
   #tail: Promise<void> = Promise.resolve();
   #pending = 0;
   #pendingBytes = 0;
   readonly #maxPendingBytes: number;
   #paused = false;
+  /** Bytes this connection counts against the source's total (unfinished frame + unanswered frames). */
+  #held = 0;
+  #readTimer: NodeJS.Timeout | undefined;
+  #closing = false;
 
-  constructor(socket: net.Socket, source: MllpSource, log: Logger, maxFrameBytes: number) {
+  constructor(socket: net.Socket, source: MllpSource, log: Logger, guard: ConnectionGuard) {
     this.#socket = socket;
     this.#source = source;
     this.#log = log;
+    this.#guard = guard;
+    const maxFrameBytes = source.settings.maxFrameBytes;
     this.#maxPendingBytes = 2 * maxFrameBytes;
     this.#decoder = new MllpDecoder({ maxFrameBytes }, {
       frame: (bytes) => this.#enqueue({ kind: 'frame', bytes, size: bytes.length }),
-      garbage: (count) => {
+      garbage: (count, where) => {
         framingErrors.inc({ channel: source.channelId, kind: 'garbage' });
-        this.#log.warn('bytes outside an MLLP frame skipped', { bytes: count });
+        if (where === 'outside') return this.#refuseUnframed(count);
+        this.#log.warn('MLLP frame cut short by a new start block, skipped', { bytes: count });
       },
       oversize: (head, size) => this.#enqueue({ kind: 'oversize', bytes: head, size }),
     });
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.#decoder.push(chunk));
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     // Half-open: a sender may end its side after the last frame and still wait for the ACKs.
     socket.on('end', () => void this.#tail.then(() => socket.end()));
     socket.on('error', (error) => this.#log.warn('MLLP connection error', { error: errorText(error) }));
+    socket.on('close', () => {
+      clearTimeout(this.#readTimer);
+      this.#account(0);
+    });
+  }
+
+  /** Frames are being handled: the connection waits for our ACK, which is not the peer being idle. */
+  get busy(): boolean {
+    return this.#pending > 0;
   }
 
   /** Waits for the frames already received, then closes; stop() uses it. */
@@ -167,6 +218,58 @@ class MllpConnection {
     const timer = setTimeout(() => this.#socket.destroy(), 2000);
     await closed;
     clearTimeout(timer);
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#closing) return;
+    this.#decoder.push(chunk);
+    if (this.#closing || this.#socket.destroyed) return;
+    this.#account(this.#decoder.buffered + this.#pendingBytes);
+    if (this.#source.overBudget()) {
+      this.#guard.hit('bytes-total', { maxBufferedBytes: this.#source.settings.limits.maxBufferedBytes });
+      return this.#drop();
+    }
+    this.#watchRead();
+  }
+
+  /** A frame that started must end within readTimeoutMs, however slowly its bytes trickle in. */
+  #watchRead(): void {
+    if (!this.#decoder.inFrame) {
+      clearTimeout(this.#readTimer);
+      this.#readTimer = undefined;
+      return;
+    }
+    if (this.#readTimer !== undefined) return;
+    const ms = this.#source.settings.limits.readTimeoutMs;
+    this.#readTimer = setTimeout(() => {
+      this.#guard.hit('read-timeout', { ms });
+      this.#drop();
+    }, ms);
+  }
+
+  /** Bytes before a start block: not an MLLP peer. The frames before them are answered, then the socket ends. */
+  #refuseUnframed(count: number): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#guard.hit('bytes-outside-frame', { bytes: count });
+    this.#socket.pause();
+    void this.#tail.then(() => {
+      if (this.#socket.destroyed) return;
+      this.#socket.end();
+      setTimeout(() => this.#socket.destroy(), 2000).unref();
+    });
+  }
+
+  #drop(): void {
+    this.#closing = true;
+    clearTimeout(this.#readTimer);
+    this.#socket.destroy();
+    this.#account(0);
+  }
+
+  #account(bytes: number): void {
+    this.#source.buffered += bytes - this.#held;
+    this.#held = bytes;
   }
 
   #enqueue(frame: Frame): void {
@@ -182,7 +285,8 @@ class MllpConnection {
   #settled(frame: Frame): void {
     this.#pending--;
     this.#pendingBytes -= frame.bytes.length;
-    if (this.#paused && this.#pending <= lowWater && this.#pendingBytes < this.#maxPendingBytes / 2 && !this.#source.stopping) {
+    if (!this.#socket.destroyed) this.#account(this.#decoder.buffered + this.#pendingBytes);
+    if (this.#paused && this.#pending <= lowWater && this.#pendingBytes < this.#maxPendingBytes / 2 && !this.#source.stopping && !this.#closing) {
       this.#paused = false;
       this.#socket.resume();
     }
@@ -205,9 +309,11 @@ class MllpConnection {
 export class MllpSource implements SourceConnector {
   readonly #settings: MllpSourceSettings;
   readonly #context: SourceContext;
-  readonly #connections = new Set<MllpConnection>();
-  #server: net.Server | undefined;
+  readonly #connections = new Map<net.Socket, MllpConnection>();
+  #listener: Listener | undefined;
   stopping = false;
+  /** Bytes held by all connections together (MllpConnection keeps it current). */
+  buffered = 0;
 
   constructor(settings: MllpSourceSettings, context: SourceContext) {
     this.#settings = settings;
@@ -218,38 +324,53 @@ export class MllpSource implements SourceConnector {
     return this.#context.channelId;
   }
 
+  get settings(): MllpSourceSettings {
+    return this.#settings;
+  }
+
   /** The bound port (useful with port 0). */
   get port(): number {
-    const address = this.#server?.address();
-    return address && typeof address === 'object' ? address.port : this.#settings.port;
+    return this.#listener?.port ?? this.#settings.port;
+  }
+
+  overBudget(): boolean {
+    return this.buffered > this.#settings.limits.maxBufferedBytes;
   }
 
   async start(): Promise<void> {
-    const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.#accept(socket));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (error) => reject(new Error(`mllp source ${this.#settings.host}:${this.#settings.port}: ${errorText(error)}`)));
-      server.listen(this.#settings.port, this.#settings.host, () => resolve());
+    const { host, port, limits, tls } = this.#settings;
+    const listener = new Listener({
+      kind: 'mllp',
+      host,
+      port,
+      ...(tls === undefined ? {} : { tls }),
+      limits,
+      log: this.#context.log.child({ connector: 'mllp' }),
+      counter: limitHits,
+      allowHalfOpen: true,
+      onConnection: (socket, guard) => this.#accept(socket, guard),
+      onIdle: (socket) => this.#connections.get(socket)?.busy ?? false,
     });
-    server.on('error', (error) => this.#context.log.error('MLLP listener error', { error: errorText(error) }));
-    this.#server = server;
-    this.#context.log.info('MLLP source listening', { host: this.#settings.host, port: this.port });
+    await listener.start();
+    this.#listener = listener;
+    this.#context.log.info('MLLP source listening', { host, port: this.port, tls: tls !== undefined });
   }
 
   async stop(): Promise<void> {
-    const server = this.#server;
-    if (!server) return;
+    const listener = this.#listener;
+    if (!listener) return;
     this.stopping = true;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    await Promise.all([...this.#connections].map((c) => c.close()));
+    const closed = listener.stop();
+    await Promise.all([...this.#connections.values()].map((c) => c.close()));
     await closed;
-    this.#server = undefined;
+    this.#listener = undefined;
   }
 
-  #accept(socket: net.Socket): void {
+  #accept(socket: net.Socket, guard: ConnectionGuard): void {
     const log = this.#context.log.child({ connector: 'mllp', remote: `${socket.remoteAddress}:${socket.remotePort}` });
-    const connection = new MllpConnection(socket, this, log, this.#settings.maxFrameBytes);
-    this.#connections.add(connection);
-    socket.on('close', () => this.#connections.delete(connection));
+    const connection = new MllpConnection(socket, this, log, guard);
+    this.#connections.set(socket, connection);
+    socket.on('close', () => this.#connections.delete(socket));
   }
 
   /** Handles one frame and returns the ACK frames' payloads, already encoded. */

@@ -1,34 +1,51 @@
 // The hub's one HTTP listener: Koa with routers mounted by hub.ts (/health, /metrics, /fhir/R4, /api, /).
-import { once } from 'node:events';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import http from 'node:http';
+import https from 'node:https';
+import type { Socket } from 'node:net';
 import type Router from '@koa/router';
 import Koa from 'koa';
 import { counter } from './metrics.ts';
 import { problemResponses } from './problem.ts';
+import { Listener, type TlsSettings } from '../runtime/listener.ts';
 import { errorText, type Logger } from '../runtime/log.ts';
 
-const requests = counter('hub_http_requests_total', 'HTTP requests answered, by status class.');
+export { ListenError } from '../runtime/listener.ts';
 
-export class ListenError extends Error {
-  readonly code: string | undefined;
-  constructor(message: string, code: string | undefined) {
-    super(message);
-    this.name = 'ListenError';
-    this.code = code;
-  }
+const requests = counter('hub_http_requests_total', 'HTTP requests answered, by status class.');
+const limitHits = counter('hub_listener_limit_hits_total', 'Connections closed or refused by a listener limit, by listener and limit');
+
+export interface HttpLimits {
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+  /** No byte either way on a connection (between or during requests) for this long closes it. */
+  idleTimeoutMs: number;
+  /** The request line and headers must be in within this (node:http headersTimeout; slowloris). */
+  headersTimeoutMs: number;
+  /** The whole request, body included, must be in within this (node:http requestTimeout). */
+  requestTimeoutMs: number;
 }
+
+export const defaultHttpLimits: HttpLimits = {
+  maxConnections: 500,
+  maxConnectionsPerAddress: 100,
+  idleTimeoutMs: 120_000,
+  headersTimeoutMs: 20_000,
+  // STOW-RS uploads of whole studies take minutes on slow links.
+  requestTimeoutMs: 600_000,
+};
 
 export interface HttpServerOptions {
   host: string;
   port: number;
   log: Logger;
+  tls?: TlsSettings;
+  limits?: HttpLimits;
 }
 
 export class HttpServer {
   readonly app = new Koa();
   readonly #options: HttpServerOptions;
-  #server: Server | undefined;
+  #listener: Listener | undefined;
 
   constructor(options: HttpServerOptions) {
     this.#options = options;
@@ -50,29 +67,58 @@ export class HttpServer {
   }
 
   async start(): Promise<void> {
-    const server = this.app.listen({ host: this.#options.host, port: this.#options.port, exclusive: true });
-    try {
-      await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      const reason = code === 'EADDRINUSE' ? 'the port is already in use' : code === 'EACCES' ? 'permission denied' : errorText(error);
-      throw new ListenError(`${this.#options.host}:${this.#options.port}: ${reason}`, code);
-    }
-    server.keepAliveTimeout = 5_000;
-    this.#server = server;
-    this.#options.log.info('http listening', { host: this.#options.host, port: this.port });
+    const { host, port, tls, log } = this.#options;
+    const limits = this.#options.limits ?? defaultHttpLimits;
+    const listener: Listener = new Listener({
+      kind: 'http',
+      host,
+      port,
+      ...(tls === undefined ? {} : { tls }),
+      limits,
+      log,
+      counter: limitHits,
+      createServer: (tlsOptions) => {
+        const callback = this.app.callback();
+        // node:http checks headersTimeout and requestTimeout on this interval (30 s by default).
+        const checks = { connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs) };
+        const server = tlsOptions === undefined ? http.createServer(checks, callback) : https.createServer({ ...tlsOptions, ...checks }, callback);
+        server.keepAliveTimeout = Math.min(5_000, limits.idleTimeoutMs);
+        server.headersTimeout = limits.headersTimeoutMs;
+        server.requestTimeout = limits.requestTimeoutMs;
+        server.timeout = limits.idleTimeoutMs;
+        server.on('timeout', (socket: Socket) => {
+          listener.guardOf(socket).hit('idle-timeout', { ms: limits.idleTimeoutMs });
+          socket.destroy();
+        });
+        server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+          const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+          if (timedOut) listener.guardOf(socket).hit('read-timeout', { ms: limits.headersTimeoutMs });
+          // What node:http answers by itself without a clientError listener.
+          if (socket.writable && !socket.writableEnded) {
+            const status = timedOut ? '408 Request Timeout' : error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+            socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
+          }
+          socket.destroy();
+        });
+        return server;
+      },
+    });
+    await listener.start();
+    this.#listener = listener;
+    log.info('http listening', { host, port: this.port, tls: tls !== undefined });
   }
 
   get port(): number {
-    return (this.#server?.address() as AddressInfo | null)?.port ?? this.#options.port;
+    return this.#listener?.port ?? this.#options.port;
   }
 
   /** Stops accepting, lets requests in flight finish for a moment, then closes what is left. */
   async stop(): Promise<void> {
-    const server = this.#server;
-    if (!server) return;
-    this.#server = undefined;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    const listener = this.#listener;
+    const server = listener?.server as http.Server | undefined;
+    if (!listener || !server) return;
+    this.#listener = undefined;
+    const closed = listener.stop();
     server.closeIdleConnections();
     const timer = setTimeout(() => server.closeAllConnections(), 5_000);
     await closed;

@@ -36,7 +36,7 @@ test('environment variables override the file', async (t) => {
 });
 
 const mistakes: Array<[string, string | NodeJS.ProcessEnv, RegExp]> = [
-  ['unknown-key.yaml', {}, /unknown-key\.yaml: http\.prot: unknown key \(expected one of: host, port\)$/],
+  ['unknown-key.yaml', {}, /unknown-key\.yaml: http\.prot: unknown key \(expected one of: host, port, tls, limits\)$/],
   ['port-not-a-number.yaml', {}, /port-not-a-number\.yaml: http\.port: expected a port number from 0 to 65535$/],
   ['port-out-of-range.yaml', {}, /port-out-of-range\.yaml: http\.port: expected a port number from 0 to 65535$/],
   ['bad-log-level.yaml', {}, /bad-log-level\.yaml: logLevel: expected one of: debug, info, warn, error$/],
@@ -45,6 +45,9 @@ const mistakes: Array<[string, string | NodeJS.ProcessEnv, RegExp]> = [
   ['unknown-role.yaml', {}, /unknown-role\.yaml: auth\.tokens\[0\]\.roles\[0\]: expected one of: admin, /],
   ['bad-mongodb-url.yaml', {}, /bad-mongodb-url\.yaml: store\.mongodbUrl: expected a mongodb:\/\/ or mongodb\+srv:\/\/ URL$/],
   ['bad-ae-title.yaml', {}, /bad-ae-title\.yaml: dicom\.aeTitle: expected an AE title: 1 to 16 printable ASCII characters, no backslash$/],
+  ['bad-limit.yaml', {}, /bad-limit\.yaml: http\.limits\.maxConnections: expected a whole number from 1 to 100000$/],
+  ['unknown-limit.yaml', {}, /unknown-limit\.yaml: dicom\.limits\.maxAssocations: unknown key \(expected one of: maxAssociations, /],
+  ['tls-without-key.yaml', {}, /tls-without-key\.yaml: http\.tls\.keyFile: required: the PEM private key file$/],
   ['top-level-list.yaml', {}, /top-level-list\.yaml: expected a mapping of settings at the top level$/],
   ['missing.yaml', {}, /missing\.yaml: cannot read the config file \(ENOENT\)$/],
   ['valid.yaml', { HUB_HTTP_PORT: 'http' }, /HUB_HTTP_PORT \(environment\): expected a port number from 0 to 65535$/],

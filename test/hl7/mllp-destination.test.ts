@@ -77,6 +77,15 @@ test('nobody listening means retry', async (t) => {
   t.true(result.status === 'retry' && /could not connect/.test(result.error));
 });
 
+test('a receiver that refuses the connection means retry at once, naming the refusal, not the connect timeout', async (t) => {
+  const port = await freePort();
+  const destination = mllpDestinationType.create(mllpDestinationType.parseSettings({ host: '127.0.0.1', port, connectTimeoutMs: 60_000 }, 'd'), context);
+  t.teardown(() => destination.stop());
+  const result = await destination.send(await message('R1'));
+  t.is(result.status, 'retry');
+  t.true(result.status === 'retry' && /could not connect to 127\.0\.0\.1:\d+: .*ECONNREFUSED/.test(result.error), JSON.stringify(result));
+});
+
 test('concurrent sends go out one at a time, each waiting for its ACK', async (t) => {
   const { listener, destination } = await setup(t, () => 'AA');
   const results = await Promise.all(['P1', 'P2', 'P3', 'P4'].map(async (id) => destination.send(await message(id))));

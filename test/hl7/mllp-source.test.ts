@@ -6,11 +6,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { decodeHl7 } from '../../hl7/charset.ts';
 import { encodeFrame } from '../../hl7/mllp-framer.ts';
-import { MllpSource, mllpSourceType, type MllpSourceSettings } from '../../hl7/mllp-source.ts';
+import { MllpSource, mllpSourceType, type MllpLimits, type MllpSourceSettings } from '../../hl7/mllp-source.ts';
 import { renderMetrics } from '../../http/metrics.ts';
 import { FileStoringContext, fixture, MllpTestClient, type StoringContextOptions } from './mllp-peer.ts';
 
-async function startSource(t: import('ava').ExecutionContext, settings: Partial<MllpSourceSettings> = {}, options: StoringContextOptions = {}) {
+async function startSource(t: import('ava').ExecutionContext, settings: Partial<Omit<MllpSourceSettings, 'limits'>> & { limits?: Partial<MllpLimits> } = {}, options: StoringContextOptions = {}) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'rso-hl7-'));
   const context = new FileStoringContext(path.join(dir, 'store.jsonl'), options);
   const parsed = mllpSourceType.parseSettings({ host: '127.0.0.1', port: 0, ...settings }, 'source.settings');
@@ -130,13 +130,15 @@ test('a frame written byte by byte is answered once', async (t) => {
   t.is(next.get('MSA-2'), 'AFTER');
 });
 
-test('garbage between frames is skipped and both frames are answered', async (t) => {
+test('bytes outside a frame end the connection after the frames before them are answered', async (t) => {
   const { client } = await startSource(t);
   const orm = await fixture('orm-o01.hl7');
-  client.write(Buffer.concat([Buffer.from('GET / HTTP/1.0\r\n'), encodeFrame(withControlId(orm, 'G1')), Buffer.from('noise'), encodeFrame(withControlId(orm, 'G2'))]));
+  const closed = new Promise<void>((resolve) => client.socket.once('close', () => resolve()));
+  client.write(Buffer.concat([encodeFrame(withControlId(orm, 'G1')), Buffer.from('noise'), encodeFrame(withControlId(orm, 'G2'))]));
   t.is((await client.nextAck()).get('MSA-2'), 'G1');
-  t.is((await client.nextAck()).get('MSA-2'), 'G2');
+  await closed;
   t.regex(renderMetrics(), /hl7_mllp_framing_errors_total\{channel="test-channel",kind="garbage"\} [1-9]/);
+  t.regex(renderMetrics(), /hub_listener_limit_hits_total\{listener="mllp",limit="bytes-outside-frame"\} [1-9]/);
 });
 
 test('an oversized frame is refused with AR and the connection stays usable', async (t) => {
@@ -207,4 +209,65 @@ test('stop() lets an in-flight message finish and be acknowledged', async (t) =>
   t.is(ack.get('MSA-1'), 'AA');
   await stopped;
   t.is((await context.storedLines()).length, 1);
+});
+
+function closedSocket(client: MllpTestClient): Promise<void> {
+  return client.socket.destroyed ? Promise.resolve() : new Promise((resolve) => client.socket.once('close', () => resolve()));
+}
+
+test('an HTTP request on the MLLP port closes the connection instead of leaving it open with no reply', async (t) => {
+  const { client } = await startSource(t);
+  client.socket.on('error', () => undefined);
+  const closed = closedSocket(client);
+  client.write(Buffer.from('GET / HTTP/1.1\r\nHost: hub\r\n\r\n'));
+  await closed;
+  t.pass();
+});
+
+test('10 KB of NUL bytes close the connection', async (t) => {
+  const { client } = await startSource(t);
+  client.socket.on('error', () => undefined);
+  const closed = closedSocket(client);
+  client.write(Buffer.alloc(10 * 1024));
+  await closed;
+  t.pass();
+});
+
+test('a sender that trickles a frame slower than readTimeoutMs is dropped, and another connection is not', async (t) => {
+  const { source, client } = await startSource(t, { limits: { readTimeoutMs: 500 } });
+  const other = await MllpTestClient.connect(source.port);
+  t.teardown(() => other.socket.destroy());
+  client.socket.on('error', () => undefined);
+  const closed = closedSocket(client);
+  const orm = await fixture('orm-o01.hl7');
+  const frame = encodeFrame(withControlId(orm, 'SLOW'));
+  let at = 0;
+  const ticker = setInterval(() => {
+    if (at < frame.length && !client.socket.destroyed) client.write(frame.subarray(at, ++at));
+  }, 100);
+  await closed;
+  clearInterval(ticker);
+  t.true(at < frame.length, 'dropped before the frame was complete');
+  const ack = await other.exchange(withControlId(orm, 'FAST'));
+  t.is(ack.get('MSA-1'), 'AA');
+  t.regex(renderMetrics(), /hub_listener_limit_hits_total\{listener="mllp",limit="read-timeout"\} [1-9]/);
+});
+
+test('unfinished frames past maxBufferedBytes close the connection that went over, not the others', async (t) => {
+  const { source, client } = await startSource(t, { maxFrameBytes: 1024 * 1024, limits: { maxBufferedBytes: 1024 * 1024 } });
+  const other = await MllpTestClient.connect(source.port);
+  t.teardown(() => other.socket.destroy());
+  client.socket.on('error', () => undefined);
+  const orm = await fixture('orm-o01.hl7');
+  // `other` holds half a frame of 600 KB; `client` then starts one of 600 KB: together over 1 MiB.
+  other.write(Buffer.concat([Buffer.from([0x0b]), withControlId(orm, 'HALF'), Buffer.alloc(600 * 1024, 0x41)]));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const closed = closedSocket(client);
+  client.write(Buffer.concat([Buffer.from([0x0b]), Buffer.alloc(600 * 1024, 0x42)]));
+  await closed;
+  // The first connection still finishes its frame and gets its answer (AR: its NTE-less tail is no segment).
+  other.write(Buffer.from([0x1c, 0x0d]));
+  const ack = await other.nextAck();
+  t.is(ack.get('MSA-2'), 'HALF');
+  t.regex(renderMetrics(), /hub_listener_limit_hits_total\{listener="mllp",limit="bytes-total"\} [1-9]/);
 });
