@@ -49,9 +49,19 @@ export function identifierKey(system: string, value: string): string {
   return `${system}|${value}`;
 }
 
+/**
+ * No real patient has this many record numbers; the bound keeps one hostile message (a PID-3 repeated 100,000
+ * times) from becoming a patient whose every read, write and index update carries them all. HL7 sources refuse
+ * such a message before it is stored (hl7/message-limits.ts); this holds for every other way in.
+ */
+export const maxPatientIdentifiers = 1000;
+
 export function checkPatientInput(input: PatientInput, at = 'patient'): PatientInput {
   if (!Array.isArray(input.identifiers) || input.identifiers.length === 0) {
     throw new InvalidInputError(`${at}.identifiers`, 'at least one identifier (system and value) is required');
+  }
+  if (input.identifiers.length > maxPatientIdentifiers) {
+    throw new InvalidInputError(`${at}.identifiers`, `${input.identifiers.length} identifiers; a patient may have at most ${maxPatientIdentifiers}`);
   }
   input.identifiers.forEach((id, i) => {
     if (typeof id.system !== 'string' || id.system === '') throw new InvalidInputError(`${at}.identifiers[${i}].system`, 'the assigning authority is required');
@@ -134,8 +144,8 @@ export class PatientRecords {
       }
       const survivor = found.mergedInto === undefined ? found : await this.resolve(found._id);
       // Identifiers of a merged record stay with it (old references resolve through it), not on the survivor.
-      const held = found._id === survivor._id ? [] : found.identifierKeys;
-      const updated = await this.#amend(survivor, { ...input, identifiers: input.identifiers.filter((id) => !held.includes(identifierKey(id.system, id.value))) }, by);
+      const held = new Set(found._id === survivor._id ? [] : found.identifierKeys);
+      const updated = await this.#amend(survivor, { ...input, identifiers: input.identifiers.filter((id) => !held.has(identifierKey(id.system, id.value))) }, by);
       if (updated) return { patient: updated, created: false };
     }
     throw new Error('patient: too many concurrent changes to one patient');
@@ -180,8 +190,12 @@ export class PatientRecords {
 
   /** Adds identifiers and overwrites the demographics the input carries. Undefined on a lost race. */
   async #amend(current: Patient, input: PatientInput, by: ChangeSource): Promise<Patient | undefined> {
-    const newIds = input.identifiers.filter((id) => !current.identifierKeys.includes(identifierKey(id.system, id.value)));
+    const known = new Set(current.identifierKeys);
+    const newIds = input.identifiers.filter((id) => !known.has(identifierKey(id.system, id.value)));
     if (newIds.length === 0 && changedFields(current, input).length === 0) return current;
+    if (current.identifiers.length + newIds.length > maxPatientIdentifiers) {
+      throw new InvalidInputError('patient.identifiers', `patient ${current._id} has ${current.identifiers.length} identifiers and would get ${newIds.length} more; a patient may have at most ${maxPatientIdentifiers}`);
+    }
     return this.#write(current, { ...input, identifiers: [...current.identifiers, ...newIds] }, by, false);
   }
 
