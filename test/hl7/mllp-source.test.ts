@@ -139,17 +139,20 @@ test('garbage between frames is skipped and both frames are answered', async (t)
   t.regex(renderMetrics(), /hl7_mllp_framing_errors_total\{channel="test-channel",kind="garbage"\} [1-9]/);
 });
 
-test('an oversized frame is refused with AR and the connection stays usable', async (t) => {
+test('an oversized frame is answered AE naming maxFrameBytes, its head stored as errored, and the connection stays usable', async (t) => {
   const { context, client } = await startSource(t, { maxFrameBytes: 1024 });
   const orm = (await fixture('orm-o01.hl7')).toString('latin1');
   const big = Buffer.from(orm.replace('MSG00001', 'BIG1') + `NTE|2||${'x'.repeat(5000)}\r`, 'latin1');
   const refused = await client.exchange(big);
-  t.is(refused.get('MSA-1'), 'AR');
+  t.is(refused.get('MSA-1'), 'AE');
   t.is(refused.get('MSA-2'), 'BIG1');
-  t.regex(refused.get('MSA-3')!, /exceeds the limit of 1024 bytes/);
+  t.regex(refused.get('MSA-3')!, /the message has 5\d{3} bytes; the limit maxFrameBytes is 1024/);
+  t.is(context.messages[0]!.refusal?.includes('maxFrameBytes'), true);
+  t.true(context.messages[0]!.raw.startsWith('MSH|'), 'the head of the message is what is stored');
+  t.is(context.messages[0]!.document?.get('MSH-10'), 'BIG1');
   const ok = await client.exchange(withControlId(Buffer.from(orm, 'latin1'), 'SMALL'));
   t.is(ok.get('MSA-1'), 'AA');
-  t.is(context.messages.length, 1);
+  t.is(context.messages.length, 2);
 });
 
 test('a frame without MSH gets an AR and the connection stays usable', async (t) => {
