@@ -211,3 +211,15 @@ test('stop() lets an in-flight message finish and be acknowledged', async (t) =>
   await stopped;
   t.is((await context.storedLines()).length, 1);
 });
+
+test('an unknown character set in MSH-18, alternates included, is answered AR with error code 102, as 8859 is', async (t) => {
+  const { context, client } = await startSource(t);
+  for (const [id, charset] of [['CS1', '8859'], ['CS2', 'KLINGON'], ['CS3', 'ASCII~KLINGON'], ['CS4', '~KLINGON']] as const) {
+    const ack = await client.exchange(Buffer.from(`MSH|^~\\&|A|B|C|D|20240101||ADT^A01|${id}|P|2.5||||||${charset}\rPID|1||1\r`, 'latin1'));
+    t.is(ack.get('MSA-1'), 'AR', charset);
+    t.is(ack.get('MSA-2'), id);
+    t.is(ack.get('ERR-3.1'), '102');
+    t.is(ack.getEncoded('ERR-2'), 'MSH^1^18');
+  }
+  t.is(context.messages.length, 0);
+});
