@@ -1,5 +1,5 @@
-// The composition root: load config, open the store, start the scheduler, deploy channels, start the HTTP
-// server – and stop them in reverse on SIGTERM/SIGINT. Nothing else lives here.
+// The composition root: load config, open the store, start the scheduler, start the HTTP server, deploy
+// channels – and stop them in reverse on SIGTERM/SIGINT. Nothing else lives here.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, loadConfig } from './config/load.ts';
@@ -81,7 +81,6 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
   await parts.start('channels', engine, async (e) => {
     await e.start();
     await seeding(() => e.definitions.seedFromDirectory(config.channels.dir));
-    await e.deployActive();
   });
   await scheduleRetention(
     {
@@ -99,8 +98,11 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
   const authenticator = new TokenAuthenticator(await tokensFor(config, log));
   const auth = requireAuth(authenticator);
   const http = new HttpServer({ host: config.http.host, port: config.http.port, log: log.child({ part: 'http' }) });
+  let deployed = false;
   http.mount(
     createHealthRouter([
+      // /health answers from the first moment; until the channels are deployed it says so, with 503.
+      { name: 'startup', essential: true, check: async () => ({ ok: deployed, phase: deployed ? 'running' : 'deploying channels' }) },
       { name: 'store', essential: true, check: async () => ({ ok: await store.ping(), engine: store.engine }) },
       { name: 'scheduler', essential: true, check: async () => ({ ok: scheduler.isRunning() }) },
       { name: 'channels', essential: false, check: async () => channelHealth(engine) },
@@ -121,6 +123,11 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
     if (error instanceof ListenError) throw new ConfigError(`${config.file}: http.port: ${error.message}`);
     throw error;
   }
+  // Channels deploy once /health answers: a deploy starts the queues, which replay what the last run left
+  // undelivered, and no replayed message may keep the hub from showing that it is up (issue 10).
+  await engine.deployActive();
+  deployed = true;
+  log.info('channels deployed', { channels: engine.channelStatuses().length });
 }
 
 /** The C-STORE SCP: known calling AE titles only (a facility's), every stored instance through the ingest. */
