@@ -1,5 +1,5 @@
 // Destination connector `dicom-scu`: routes a complete study to a PACS (the facility's radiologist PACS, or a
-// fixed one). Its content is an exam event (routes/exam-events-source.ts, usually `exam.study-complete`); the
+// fixed one). Its content is an exam event (composition/exam-events-source.ts, usually `exam.study-complete`); the
 // study's files come from the study index and go in ONE association (dicom/scu.ts). Each instance's outcome at
 // this destination is kept in the index, so a partial failure is a `retry` whose next attempt sends only what
 // the PACS has not stored yet, and a repeated event for a study already delivered sends nothing.

@@ -5,7 +5,6 @@
 import { MongoBackend } from '@agendajs/mongo-backend';
 import { Agenda, exponential, type Job } from 'agenda';
 import type { Db } from 'mongodb';
-import type { HubDb } from '../store/db.ts';
 import { errorText, type Logger } from './log.ts';
 
 export interface RetryPolicy {
@@ -33,8 +32,16 @@ export interface JobRun {
 
 export type JobHandler<D> = (data: D, run: JobRun) => Promise<void>;
 
+/**
+ * The hub's store Db (store/db.ts HubDb, either engine), which agenda's backend uses as a driver Db (LIBRARIES.md
+ * lists the calls). Named by shape, so that runtime/, the ground floor, imports no layer above it.
+ */
+export interface SchedulerDb {
+  collection(name: string): unknown;
+}
+
 export interface SchedulerOptions {
-  readonly db: HubDb;
+  readonly db: SchedulerDb;
   readonly log: Logger;
   /** How often each process looks for due jobs; tests use a few milliseconds. */
   readonly processEveryMs?: number;

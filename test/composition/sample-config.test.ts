@@ -4,7 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import { parseChannelDefinition } from '../../channels/definition-schema.ts';
-import { hubRegistry } from '../../runtime/connectors.ts';
+import { hubRegistry } from '../../composition/connectors.ts';
 import { openTestHub, repoRoot } from '../exams/setup.ts';
 
 const channelsDir = path.join(repoRoot, 'config', 'channels');

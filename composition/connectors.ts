@@ -4,23 +4,17 @@ import { registerBuiltinConnectors } from '../channels/builtin-connectors.ts';
 import { ChannelRegistry } from '../channels/registry.ts';
 import type { ExamService } from '../exams/service.ts';
 import { registerHl7Connectors, registerHl7ExamMapping } from '../hl7/register.ts';
-import { examEventsSourceType } from '../routes/exam-events-source.ts';
 import { dicomScuDestinationType } from '../dicom/scu-destination.ts';
-import type { StudyIndex } from '../dicom/study-index.ts';
-
-export interface DicomDeps {
-  index: StudyIndex;
-  /** config.dicom.aeTitle: the calling AE of `dicom-scu` destinations that name none. */
-  aeTitle: string;
-}
+import type { DicomPart } from './dicom.ts';
+import { examEventsSourceType } from './exam-events-source.ts';
 
 /** Without `dicom` (a registry that only checks definitions) `dicom-scu` parses settings but cannot send. */
-export function hubRegistry(exams: ExamService, dicom?: DicomDeps): ChannelRegistry {
+export function hubRegistry(exams: ExamService, dicom?: Pick<DicomPart, 'studies' | 'aeTitle'>): ChannelRegistry {
   const registry = new ChannelRegistry();
   registerBuiltinConnectors(registry);
   registerHl7Connectors(registry);
   registerHl7ExamMapping(registry, exams);
   registry.addSource(examEventsSourceType(exams));
-  registry.addDestination(dicomScuDestinationType(dicom === undefined ? { exams, defaultCallingAe: 'RSO_HUB' } : { exams, index: dicom.index, defaultCallingAe: dicom.aeTitle }));
+  registry.addDestination(dicomScuDestinationType(dicom === undefined ? { exams, defaultCallingAe: 'RSO_HUB' } : { exams, index: dicom.studies, defaultCallingAe: dicom.aeTitle }));
   return registry;
 }

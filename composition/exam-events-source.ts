@@ -2,6 +2,8 @@
 // becomes a JSON message in the channel, so routes (studies to the radiologist PACS, reports to the facility)
 // are ordinary channels with filters, maps, destinations and durable queues. The subscription cursor moves only
 // past events the engine has stored, so a crash re-reads, never skips (at-least-once, like the outbox itself).
+// It lives in composition/ because it joins two parts that must not know each other: channels/ knows no exams and
+// exams/ knows no channels.
 import type { SourceConnector, SourceConnectorType, SourceContext } from '../channels/connector.ts';
 import { examEventTypes, type ExamEvent, type ExamEventType } from '../exams/outbox.ts';
 import type { ExamService } from '../exams/service.ts';

@@ -8,7 +8,7 @@ import { ChannelEngine } from '../../channels/engine.ts';
 import { ChannelRegistry } from '../../channels/registry.ts';
 import type { ExamService } from '../../exams/service.ts';
 import type { HubDb } from '../../store/db.ts';
-import { examEventsSourceType } from '../../routes/exam-events-source.ts';
+import { examEventsSourceType } from '../../composition/exam-events-source.ts';
 import { until } from '../support/channels.ts';
 import { openTestHub, quietLog } from '../exams/setup.ts';
 

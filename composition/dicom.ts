@@ -1,0 +1,158 @@
+// The hub's DICOM part: the study index, the study-completion jobs, the ingest and (with dicom.enabled) the C-STORE
+// SCP, wired to the exams and the scheduler. The index, completion and ingest exist even with the listener off:
+// STOW-RS, ImagingStudy and the dicom-scu destination use them too. DICOM ingest is a direct domain command, not a
+// channel: the DIMSE status answered to the sender depends on the domain's decision (README, "Inbound paths").
+import { mkdir } from 'node:fs/promises';
+import type { HubConfig } from '../config/hub-config.ts';
+import { ConfigError } from '../config/load.ts';
+import { StudyIngest } from '../dicom/ingest.ts';
+import { DicomScp } from '../dicom/scp.ts';
+import { StudyCompletion } from '../dicom/study-completion.ts';
+import { StudyIndex } from '../dicom/study-index.ts';
+import type { ExamService } from '../exams/service.ts';
+import type { Lifecycle } from '../runtime/lifecycle.ts';
+import type { Logger } from '../runtime/log.ts';
+import type { Scheduler } from '../runtime/scheduler.ts';
+import type { HubDb } from '../store/db.ts';
+
+export interface DicomDeps {
+  readonly db: HubDb;
+  readonly exams: ExamService;
+  readonly scheduler: Scheduler;
+  readonly log: Logger;
+  readonly parts: Lifecycle;
+}
+
+/**
+ * The study index, completion jobs and ingest, opened before the channels (dicom-scu destinations use the index);
+ * the SCP listens only once listen() is called, after the channels are deployed, like the other listeners.
+ */
+export class DicomPart {
+  readonly studies: StudyIndex;
+  readonly ingest: StudyIngest;
+  /** The calling AE of dicom-scu destinations that name none (config.dicom.aeTitle). */
+  readonly aeTitle: string;
+  readonly #config: HubConfig;
+  readonly #deps: DicomDeps;
+  #listener: ScpListener | undefined;
+
+  constructor(config: HubConfig, deps: DicomDeps, studies: StudyIndex, ingest: StudyIngest) {
+    this.#config = config;
+    this.#deps = deps;
+    this.studies = studies;
+    this.ingest = ingest;
+    this.aeTitle = config.dicom.aeTitle;
+  }
+
+  /** Starts the C-STORE SCP when dicom.enabled. */
+  async listen(): Promise<void> {
+    if (!this.#config.dicom.enabled) return;
+    const { exams, log, parts } = this.#deps;
+    this.#listener = await startScp(this.#config, exams, this.ingest, log, parts);
+  }
+
+  /** The /health entry: the listener's state, or that it is off. */
+  health(): Record<string, string | number | boolean> {
+    if (!this.#config.dicom.enabled) return { ok: true, enabled: false };
+    return {
+      ok: this.#listener?.listening ?? false,
+      aeTitle: this.aeTitle,
+      port: this.#listener?.port ?? this.#config.dicom.port,
+    };
+  }
+}
+
+export async function openDicom(config: HubConfig, deps: DicomDeps): Promise<DicomPart> {
+  const { exams, log } = deps;
+  const studies = new StudyIndex(deps.db);
+  await studies.ensureIndexes();
+  await mkdir(config.dicom.storageDir, { recursive: true });
+  const completion = new StudyCompletion({
+    scheduler: deps.scheduler,
+    index: studies,
+    exams,
+    log: log.child({ part: 'dicom-completion' }),
+  });
+  completion.define();
+  await completion.start();
+  const ingest = new StudyIngest({
+    exams,
+    index: studies,
+    completion,
+    storageDir: config.dicom.storageDir,
+    duplicateInstances: config.dicom.duplicateInstances,
+    studyQuietSeconds: config.dicom.studyQuietSeconds,
+    syncStorage: true,
+    log: log.child({ part: 'dicom-ingest' }),
+  });
+  deps.parts.add('dicom-ingest', ingest);
+  return new DicomPart(config, deps, studies, ingest);
+}
+
+/** The SCP as a lifecycle part that knows whether it is listening (for /health). */
+class ScpListener {
+  readonly #scp: DicomScp;
+  #listening = false;
+
+  constructor(scp: DicomScp) {
+    this.#scp = scp;
+  }
+
+  get listening(): boolean {
+    return this.#listening;
+  }
+
+  get port(): number {
+    return this.#scp.port;
+  }
+
+  async start(): Promise<void> {
+    await this.#scp.start();
+    this.#listening = true;
+  }
+
+  async stop(): Promise<void> {
+    this.#listening = false;
+    await this.#scp.stop();
+  }
+}
+
+/** The C-STORE SCP: known calling AE titles only (a facility's), every stored instance through the ingest. */
+async function startScp(
+  config: HubConfig,
+  exams: ExamService,
+  ingest: StudyIngest,
+  log: Logger,
+  parts: Lifecycle,
+): Promise<ScpListener> {
+  const scp = new DicomScp({
+    aeTitle: config.dicom.aeTitle,
+    host: config.dicom.host,
+    port: config.dicom.port,
+    storageDir: config.dicom.storageDir,
+    // The ingest moves each file into its study folder itself: one rename and one directory sync per instance.
+    handOver: true,
+    log: log.child({ part: 'dicom' }),
+    isKnownCallingAe: async (ae) => (await exams.facilities.findByAeTitle(ae)) !== undefined,
+    onInstanceStored: async (instance) => {
+      const facility = await exams.facilities.findByAeTitle(instance.callingAe);
+      if (!facility) throw new Error(`calling AE ${instance.callingAe} no longer belongs to an active facility`);
+      await ingest.ingest(instance, {
+        facility,
+        source: instance.callingAe,
+        via: 'dicom',
+        callingAe: instance.callingAe,
+      });
+    },
+  });
+  try {
+    return await parts.start('dicom', new ScpListener(scp), (listener) => listener.start());
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES')
+      throw new ConfigError(
+        `${config.file}: dicom.port: ${config.dicom.host}:${config.dicom.port}: ${code === 'EADDRINUSE' ? 'the port is already in use' : 'permission denied'}`,
+      );
+    throw error;
+  }
+}

@@ -1,0 +1,99 @@
+// The HTTP listener and what is mounted on it: /health (one check per part), /metrics, the admin API and work lists
+// (/api), FHIR (/fhir/R4) and STOW-RS (/dicomweb). Each router lives in its own folder and knows only its own
+// dependencies; this file decides which routers exist, in what order, and with which authenticator.
+import path from 'node:path';
+import { createAdminApiRouter } from '../admin-ui/api.ts';
+import { AuditLog } from '../admin-ui/audit.ts';
+import { createWorklistRouter } from '../admin-ui/worklists.ts';
+import type { ChannelEngine } from '../channels/engine.ts';
+import type { HubConfig } from '../config/hub-config.ts';
+import { ConfigError } from '../config/load.ts';
+import { createStowRouter } from '../dicom/stow-rs.ts';
+import type { ExamService } from '../exams/service.ts';
+import { createFhirRouter } from '../fhir/router.ts';
+import { requireAuth, TokenAuthenticator, type TokenEntry } from '../http/auth.ts';
+import { createHealthRouter } from '../http/health.ts';
+import { createMetricsRouter } from '../http/metrics-route.ts';
+import { HttpServer, ListenError } from '../http/server.ts';
+import type { Lifecycle } from '../runtime/lifecycle.ts';
+import type { Logger } from '../runtime/log.ts';
+import type { Scheduler } from '../runtime/scheduler.ts';
+import type { Store } from '../store/db.ts';
+import { generatedAdminToken } from './admin-token.ts';
+import type { DicomPart } from './dicom.ts';
+
+export interface HttpApiDeps {
+  readonly store: Store;
+  readonly scheduler: Scheduler;
+  readonly engine: ChannelEngine;
+  readonly exams: ExamService;
+  readonly dicom: DicomPart;
+  readonly log: Logger;
+  readonly parts: Lifecycle;
+  /** False while hub.ts still deploys the channels (after /health is up): /health then says so, with 503. */
+  readonly deployed?: () => boolean;
+}
+
+export async function startHttpApi(config: HubConfig, deps: HttpApiDeps): Promise<void> {
+  const { store, scheduler, engine, exams, dicom, log } = deps;
+  const authenticator = new TokenAuthenticator(await tokensFor(config, log));
+  const auth = requireAuth(authenticator);
+  const http = new HttpServer({ host: config.http.host, port: config.http.port, log: log.child({ part: 'http' }) });
+  http.mount(
+    createHealthRouter([
+      { name: 'startup', essential: true, check: async () => startupHealth(deps.deployed?.() ?? true) },
+      { name: 'store', essential: true, check: async () => ({ ok: await store.ping(), engine: store.engine }) },
+      { name: 'scheduler', essential: true, check: async () => ({ ok: scheduler.isRunning() }) },
+      { name: 'channels', essential: false, check: async () => channelHealth(engine) },
+      { name: 'dicom', essential: false, check: async () => dicom.health() },
+    ]),
+  );
+  http.mount(createMetricsRouter(auth));
+  const audit = new AuditLog(store.db);
+  await audit.open();
+  http.mount(createAdminApiRouter({ engine, audit, auth }));
+  http.mount(createWorklistRouter(exams, auth));
+  // The FHIR definitions cost ~0.6 s and ~300 MB: loaded on the first FHIR request, not by every hub.
+  http.mount(
+    createFhirRouter({
+      exams,
+      auth: authenticator,
+      log: log.child({ part: 'fhir' }),
+      preloadDefinitions: false,
+      studies: dicom.studies,
+    }),
+  );
+  http.mount(
+    createStowRouter({
+      ingest: dicom.ingest,
+      exams,
+      auth,
+      storageDir: config.dicom.storageDir,
+      log: log.child({ part: 'stow-rs' }),
+    }),
+  );
+  try {
+    await deps.parts.start('http', http, (server) => server.start());
+  } catch (error) {
+    if (error instanceof ListenError) throw new ConfigError(`${config.file}: http.port: ${error.message}`);
+    throw error;
+  }
+}
+
+/** Without configured tokens the hub still does not run open: it uses (and on first start writes) an admin token. */
+async function tokensFor(config: HubConfig, log: Logger): Promise<TokenEntry[]> {
+  if (config.auth.tokens.length > 0) return config.auth.tokens;
+  const { entry, file } = await generatedAdminToken(config.dataDir);
+  log.warn('no auth.tokens configured: using the generated admin token', { file: path.relative(process.cwd(), file) });
+  return [entry];
+}
+
+async function channelHealth(engine: ChannelEngine): Promise<Record<string, number | boolean>> {
+  const channels = engine.channelStatuses();
+  const failed = channels.filter((c) => c.status === 'failed').length;
+  return { ok: failed === 0, deployed: channels.filter((c) => c.status === 'deployed').length, failed };
+}
+
+function startupHealth(deployed: boolean): Record<string, string | boolean> {
+  return { ok: deployed, phase: deployed ? 'running' : 'deploying channels' };
+}
