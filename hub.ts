@@ -1,6 +1,6 @@
-// The composition root: load config, open the store, start the scheduler, deploy channels, start the listeners
-// (DICOM, HTTP) – and stop them in reverse on SIGTERM/SIGINT. How each part is wired and mounted lives beside it in
-// composition/; this file only says in which order the parts start.
+// The composition root: load config, open the store, start the scheduler, start the listeners (DICOM, HTTP),
+// deploy channels – and stop them in reverse on SIGTERM/SIGINT. How each part is wired and mounted lives beside it
+// in composition/; this file only says in which order the parts start.
 import { mkdir } from 'node:fs/promises';
 import { SeedError } from './channels/definition-store.ts';
 import { ChannelEngine } from './channels/engine.ts';
@@ -43,7 +43,6 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
   await parts.start('channels', engine, async (e) => {
     await e.start();
     await seeding(() => e.definitions.seedFromDirectory(config.channels.dir));
-    await e.deployActive();
   });
   await scheduleRetention(
     {
@@ -57,7 +56,13 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
   );
 
   await dicom.listen();
-  await startHttpApi(config, { store, scheduler, engine, exams, dicom, log, parts });
+  let deployed = false;
+  await startHttpApi(config, { store, scheduler, engine, exams, dicom, log, parts, deployed: () => deployed });
+  // Channels deploy once /health answers: a deploy starts the queues, which replay what the last run left
+  // undelivered, and no replayed message may keep the hub from showing that it is up (issue 10).
+  await engine.deployActive();
+  deployed = true;
+  log.info('channels deployed', { channels: engine.channelStatuses().length });
 }
 
 /** A bad seed file (channel or facility) is a config mistake: one line naming the file and the path. */

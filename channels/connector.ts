@@ -26,6 +26,11 @@ export interface InboundMessage {
    * pipeline does not parse it a second time; the pipeline owns it from then on and its map may change it.
    */
   document?: MessageDocument;
+  /**
+   * The source refused the message (it passed one of the source's limits) and tells the sender so: the pipeline
+   * stores it as errored with this reason, so an analyst finds it, and neither filters, maps nor delivers it.
+   */
+  refusal?: string;
 }
 
 export type ReceiveOutcome =

@@ -31,6 +31,8 @@ export interface EngineOptions {
   leaseMs?: number;
   /** How long stop() waits for each delivery in flight. Default 10000. */
   stopTimeoutMs?: number;
+  /** An in-process delivery attempt that fails after longer than this counts as unfinished (queue-worker.ts). */
+  budgetMs?: number;
 }
 
 /** What the engine runs for one channel; `revision` 0 is a definition deployed without the store. */
@@ -83,6 +85,7 @@ export class ChannelEngine {
   readonly #pollMs: number;
   readonly #leaseMs: number;
   readonly #stopTimeoutMs: number;
+  readonly #budgetMs: number | undefined;
   readonly #deployments = new Map<string, Deployment>();
   /** Deploy/undeploy of one channel must not interleave (a redeploy during a slow source stop). */
   #serial: Promise<unknown> = Promise.resolve();
@@ -101,6 +104,7 @@ export class ChannelEngine {
     this.#pollMs = options.pollIntervalMs ?? 1000;
     this.#leaseMs = options.leaseMs ?? 30_000;
     this.#stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
+    this.#budgetMs = options.budgetMs;
   }
 
   /** Creates the indexes; deploys nothing. */
@@ -348,6 +352,9 @@ export class ChannelEngine {
         leaseMs: this.#leaseMs,
         pollMs: this.#pollMs,
         stopTimeoutMs: this.#stopTimeoutMs,
+        // What was queued before this engine started may have been in the middle of delivery when it stopped.
+        replayBefore: this.#startedAt,
+        ...(this.#budgetMs === undefined ? {} : { budgetMs: this.#budgetMs }),
       });
       await worker.start();
       deployment.workers.set(destination.name, worker);

@@ -19,6 +19,8 @@ export interface DeliveryRecord {
   lastError?: string;
   /** What the peer answered, e.g. the ACK. */
   response?: string;
+  /** Set when the queue gave up on it because its attempts did not end (queue-worker.ts): not retried by itself. */
+  parked?: boolean;
   updatedAt: Date;
 }
 
@@ -84,6 +86,7 @@ export interface DeliveryUpdate {
   lastError?: string | null;
   response?: string | null;
   content?: string;
+  parked?: boolean;
 }
 
 const indexFields = ['messageType', 'controlId', 'patientId', 'accession', 'orderNumber'] as const;
@@ -181,6 +184,7 @@ function deliverySet(index: number, update: DeliveryUpdate): Record<string, unkn
   if (update.content !== undefined) set[`${prefix}.content`] = update.content;
   if (update.lastError !== undefined) set[`${prefix}.lastError`] = update.lastError;
   if (update.response !== undefined) set[`${prefix}.response`] = update.response;
+  if (update.parked !== undefined) set[`${prefix}.parked`] = update.parked;
   return set;
 }
 

@@ -92,6 +92,7 @@ export class ChannelPipeline {
 
   /** Parse, index, filter and map in memory; nothing here waits for the store. */
   #evaluate(message: InboundMessage): ProcessingOutcome {
+    if (message.refusal !== undefined) return this.#refused(message, message.refusal);
     let index: MessageIndex = {};
     try {
       const dataType = this.#o.registry.dataType(message.dataType);
@@ -108,6 +109,18 @@ export class ChannelPipeline {
       const reason = error instanceof ProcessingError ? error.message : `internal error: ${errorText(error)}`;
       return { state: 'error', index, error: reason };
     }
+  }
+
+  /** A message its source refused: errored with the source's reason, indexed when the source parsed it. */
+  #refused(message: InboundMessage, reason: string): ProcessingOutcome {
+    let index: MessageIndex = {};
+    try {
+      const dataType = this.#o.registry.dataType(message.dataType);
+      if (dataType && message.document) index = dataType.index(message.document);
+    } catch {
+      // The index only helps an analyst find the message; the refusal stands without it.
+    }
+    return { state: 'error', index, error: reason };
   }
 
   #destinationDelivery(destination: CompiledDestination, mappedText: string, dataType: DataType): DeliveryUpdate {

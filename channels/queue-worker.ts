@@ -31,12 +31,23 @@ export interface QueueWorkerOptions {
   pollMs: number;
   /** How long stop() waits for a delivery in flight before giving up on it (its lease then lets a restart redo it). */
   stopTimeoutMs?: number;
+  /**
+   * Items enqueued before this time are replays: an earlier process may have been in the middle of one when it
+   * stopped. Before such an item is sent (by a connector that works in this process: no sendSequence), that an
+   * attempt began is written to it, and an item two attempts of which never ended is parked as errored, not
+   * tried again: a message that stalls or kills the hub must not do so at every start. Default: none.
+   */
+  replayBefore?: Date;
+  /** An attempt that fails after longer than this counts as unfinished too. Default 30000. */
+  budgetMs?: number;
 }
 
 const depthRefreshMs = 1000;
 /** A count reads every item of the queue: with a deep queue, count less often so counting stays ~1 % of the time. */
 const depthCostFactor = 100;
 const batchSize = 50;
+/** Unfinished attempts (see QueueItem.unfinished) after which an item is parked. */
+const maxUnfinished = 2;
 /** How stale the pause flag may get while a worker works through a batch it has read. */
 const pauseCheckMs = 100;
 
@@ -115,6 +126,8 @@ export class QueueWorker {
         waitMs = this.#o.pollMs;
       }
       if (waitMs > 0 && this.#running) await this.#signal.wait(waitMs);
+      // A backlog (a replay after a restart) gives the event loop a turn between steps: HTTP and sockets go on.
+      else if (this.#running) await new Promise((resolve) => setImmediate(resolve));
     }
     await this.#recorder.settled();
   }
@@ -154,6 +167,13 @@ export class QueueWorker {
       if (connector.sendSequence === undefined) break;
     }
     const sendSequence = connector.sendSequence?.bind(connector) ?? (async ([message]: OutboundMessage[], onResult: (index: number, result: SendResult) => void) => onResult(0, await this.#sendCatching(message!)));
+    const single = connector.sendSequence === undefined ? run[0] : undefined;
+    if (single !== undefined && (await this.#parkedBeforeSending(single))) {
+      this.#heads.shift();
+      return 0;
+    }
+    const marked = single !== undefined && (await this.#markIfReplay(single));
+    const startedAt = performance.now();
     let failed: { item: QueueItem; attempt: number; result: AttemptResult } | undefined;
     this.#startHeartbeat(() => this.#takeLock());
     try {
@@ -179,8 +199,35 @@ export class QueueWorker {
     } finally {
       clearInterval(this.#heartbeat);
     }
-    if (failed !== undefined && !(await this.#settle(failed.item, failed.attempt, failed.result))) this.#heads = [];
+    const overran = single !== undefined && performance.now() - startedAt > this.#budgetMs;
+    if (failed !== undefined && !(await this.#settle(failed.item, failed.attempt, failed.result, unfinishedAfter(failed.item, marked, overran)))) this.#heads = [];
     return 0;
+  }
+
+  get #budgetMs(): number {
+    return this.#o.budgetMs ?? 30_000;
+  }
+
+  /** Parks an item whose earlier attempts did not end twice; true when it did (the item left the queue). */
+  async #parkedBeforeSending(item: QueueItem): Promise<boolean> {
+    if ((item.unfinished ?? 0) < maxUnfinished) return false;
+    await this.#recorder.settled();
+    const reason = `parked: ${item.unfinished} attempts to process this message did not end (the hub stopped during them, or they failed after more than ${this.#budgetMs} ms); it is not tried again by itself${item.lastError ? `; last error: ${item.lastError}` : ''}`;
+    await this.#o.messages.updateDelivery(item.messageId, item.destinationIndex, { state: 'error', attempts: item.attempts, lastError: reason, parked: true });
+    await this.#o.queue.remove(item._id);
+    this.#o.log.error('delivery parked: its attempts did not end', { messageId: item.messageId, unfinished: item.unfinished });
+    this.#errored(item, item.attempts, reason);
+    return true;
+  }
+
+  /** For a replayed item, records that an attempt begins (see replayBefore); true when it did. */
+  async #markIfReplay(item: QueueItem): Promise<boolean> {
+    const { replayBefore } = this.#o;
+    if (replayBefore === undefined || item.enqueuedAt.getTime() >= replayBefore.getTime()) return false;
+    const unfinished = (item.unfinished ?? 0) + 1;
+    await this.#o.queue.markUnfinished(item._id, unfinished);
+    item.unfinished = unfinished;
+    return true;
   }
 
   /**
@@ -256,11 +303,21 @@ export class QueueWorker {
     // Another worker may have taken it since the candidates were read; then simply go on to the next.
     const item = await queue.claim(candidate, owner, leaseMs);
     if (!item) return 0;
+    const inProcess = this.#o.connector.sendSequence === undefined;
+    if (inProcess && (await this.#parkedBeforeSending(item))) return 0;
+    const before = item.unfinished ?? 0;
+    const marked = inProcess && (await this.#markIfReplay(item));
     const attempt = item.attempts + 1;
+    const startedAt = performance.now();
     const result = await this.#send(item, attempt, () => queue.renewItemLease(item._id, owner, leaseMs));
+    const overran = inProcess && performance.now() - startedAt > this.#budgetMs;
     // Not attempted (the connector is stopping): the item is given back as it was.
-    if (result.status === 'not-sent') await queue.releaseItem(item._id, owner);
-    else await this.#settle(item, attempt, result);
+    if (result.status === 'not-sent') {
+      if (marked) await queue.markUnfinished(item._id, before);
+      await queue.releaseItem(item._id, owner);
+    } else {
+      await this.#settle(item, attempt, result, unfinishedAfter(item, marked, overran));
+    }
     return 0;
   }
 
@@ -292,8 +349,11 @@ export class QueueWorker {
     return { messageId: item.messageId, channelId: item.channelId, destinationName: item.destination, content: item.content, dataType: item.dataType, attempt };
   }
 
-  /** Records the result of an attempt; true when the item left the queue (sent or given up). */
-  async #settle(item: QueueItem, attempts: number, result: AttemptResult): Promise<boolean> {
+  /**
+   * Records the result of an attempt; true when the item left the queue (sent or given up). `unfinished` is
+   * the item's count of unfinished attempts after this one (see QueueItem.unfinished).
+   */
+  async #settle(item: QueueItem, attempts: number, result: AttemptResult, unfinished = 0): Promise<boolean> {
     if (result.status === 'sent') {
       this.#recorder.add({ item, attempts, response: result.response ?? null });
       return true;
@@ -302,8 +362,12 @@ export class QueueWorker {
     await this.#recorder.settled();
     const { destination } = this.#o;
     const exhausted = result.status === 'failed' || (destination.maxAttempts > 0 && attempts >= destination.maxAttempts);
+    if (!exhausted && unfinished >= maxUnfinished) {
+      await this.#parkedBeforeSending({ ...item, attempts, unfinished, lastError: result.error });
+      return true;
+    }
     if (!exhausted) {
-      await this.#retry(item, attempts, result.error, result.response);
+      await this.#retry(item, attempts, result.error, result.response, unfinished);
       return false;
     }
     if (result.status === 'retry' && destination.onExhausted === 'pause') {
@@ -319,9 +383,9 @@ export class QueueWorker {
     this.#o.events.emit('delivery-sent', { channelId: item.channelId, destination: item.destination, messageId: item.messageId, attempts });
   }
 
-  async #retry(item: QueueItem, attempts: number, error: string, response: string | undefined): Promise<void> {
+  async #retry(item: QueueItem, attempts: number, error: string, response: string | undefined, unfinished: number): Promise<void> {
     const delay = retryDelayMs(this.#o.destination.retry, attempts);
-    await this.#o.queue.reschedule(item._id, attempts, new Date(Date.now() + delay), error);
+    await this.#o.queue.reschedule(item._id, attempts, new Date(Date.now() + delay), error, unfinished);
     await this.#o.messages.updateDelivery(item.messageId, item.destinationIndex, { state: 'queued', attempts, lastError: error, response: response ?? null });
     retriesTotal.inc(this.#labels());
     // The peer's or the mapping's error text may quote the message (order numbers, patient ids): debug only.
@@ -370,6 +434,12 @@ export class QueueWorker {
     this.#depthEveryMs = Math.max(depthRefreshMs, (Date.now() - now) * depthCostFactor);
     setQueueDepth(this.#o.channelId, this.#o.destination.name, depth);
   }
+}
+
+/** An attempt that ended: it no longer counts unless it overran the budget (counted once, marked or not). */
+function unfinishedAfter(item: QueueItem, marked: boolean, overran: boolean): number {
+  if (!overran) return 0;
+  return marked ? (item.unfinished ?? 1) : (item.unfinished ?? 0) + 1;
 }
 
 async function settlesWithin(promise: Promise<void> | undefined, ms: number): Promise<boolean> {

@@ -25,6 +25,12 @@ export interface QueueItem {
   lastError: string | null;
   leaseOwner: string | null;
   leaseExpiresAt: Date | null;
+  /**
+   * Attempts that began and did not end (the hub stopped or was killed during them) or ended past the time
+   * budget without success; set only for items replayed after a restart (see QueueWorker). At 2 the item is
+   * parked as errored instead of being tried again.
+   */
+  unfinished?: number;
 }
 
 export interface DestinationStateDoc {
@@ -233,8 +239,13 @@ export class DeliveryQueue {
   }
 
   /** Records a failed attempt and when to try again; releases the item's lease. */
-  async reschedule(itemId: string, attempts: number, nextAttemptAt: Date, lastError: string): Promise<void> {
-    await this.#items.updateOne({ _id: itemId }, { $set: { attempts, nextAttemptAt, lastError, leaseOwner: null, leaseExpiresAt: null } });
+  async reschedule(itemId: string, attempts: number, nextAttemptAt: Date, lastError: string, unfinished = 0): Promise<void> {
+    await this.#items.updateOne({ _id: itemId }, { $set: { attempts, nextAttemptAt, lastError, leaseOwner: null, leaseExpiresAt: null, unfinished } });
+  }
+
+  /** Records, before the attempt, that an attempt began: if the process dies during it, the count says so. */
+  async markUnfinished(itemId: string, unfinished: number): Promise<void> {
+    await this.#items.updateOne({ _id: itemId }, { $set: { unfinished } });
   }
 
   async depth(channelId: string, destination: string): Promise<number> {

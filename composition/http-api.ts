@@ -30,6 +30,8 @@ export interface HttpApiDeps {
   readonly dicom: DicomPart;
   readonly log: Logger;
   readonly parts: Lifecycle;
+  /** False while hub.ts still deploys the channels (after /health is up): /health then says so, with 503. */
+  readonly deployed?: () => boolean;
 }
 
 export async function startHttpApi(config: HubConfig, deps: HttpApiDeps): Promise<void> {
@@ -39,6 +41,7 @@ export async function startHttpApi(config: HubConfig, deps: HttpApiDeps): Promis
   const http = new HttpServer({ ...config.http, log: log.child({ part: 'http' }) });
   http.mount(
     createHealthRouter([
+      { name: 'startup', essential: true, check: async () => startupHealth(deps.deployed?.() ?? true) },
       { name: 'store', essential: true, check: async () => ({ ok: await store.ping(), engine: store.engine }) },
       { name: 'scheduler', essential: true, check: async () => ({ ok: scheduler.isRunning() }) },
       { name: 'channels', essential: false, check: async () => channelHealth(engine) },
@@ -84,4 +87,8 @@ async function channelHealth(engine: ChannelEngine): Promise<Record<string, numb
   const channels = engine.channelStatuses();
   const failed = channels.filter((c) => c.status === 'failed').length;
   return { ok: failed === 0, deployed: channels.filter((c) => c.status === 'deployed').length, failed };
+}
+
+function startupHealth(deployed: boolean): Record<string, string | boolean> {
+  return { ok: deployed, phase: deployed ? 'running' : 'deploying channels' };
 }

@@ -93,9 +93,19 @@ export function identifierKey(system: string, value: string): string {
   return `${system}|${value}`;
 }
 
+/**
+ * No real patient has this many record numbers; the bound keeps one hostile message (a PID-3 repeated 100,000
+ * times) from becoming a patient whose every read, write and index update carries them all. HL7 sources refuse
+ * such a message before it is stored (hl7/message-limits.ts); this holds for every other way in.
+ */
+export const maxPatientIdentifiers = 1000;
+
 export function checkPatientInput(input: PatientInput, at = 'patient'): PatientInput {
   if (!Array.isArray(input.identifiers) || input.identifiers.length === 0) {
     throw new InvalidInputError(`${at}.identifiers`, 'at least one identifier (system and value) is required');
+  }
+  if (input.identifiers.length > maxPatientIdentifiers) {
+    throw new InvalidInputError(`${at}.identifiers`, `${input.identifiers.length} identifiers; a patient may have at most ${maxPatientIdentifiers}`);
   }
   input.identifiers.forEach((id, i) => {
     if (typeof id.system !== 'string' || id.system === '') throw new InvalidInputError(`${at}.identifiers[${i}].system`, 'the assigning authority is required');
@@ -207,8 +217,8 @@ export class PatientRecords {
       }
       const survivor = found.mergedInto === undefined ? found : await this.resolve(found._id);
       // Identifiers of a merged record stay with it (old references resolve through it), not on the survivor.
-      const held = found._id === survivor._id ? [] : found.identifierKeys;
-      const updated = await this.#amend(survivor, { ...input, identifiers: input.identifiers.filter((id) => !held.includes(identifierKey(id.system, id.value))) }, by);
+      const held = new Set(found._id === survivor._id ? [] : found.identifierKeys);
+      const updated = await this.#amend(survivor, { ...input, identifiers: input.identifiers.filter((id) => !held.has(identifierKey(id.system, id.value))) }, by);
       if (updated) return { patient: updated, created: false };
     }
     throw new Error('patient: too many concurrent changes to one patient');
@@ -255,14 +265,20 @@ export class PatientRecords {
 
   /** Adds identifiers and overwrites the demographics the input carries. Undefined on a lost race. */
   async #amend(current: Patient, input: PatientInput, by: ChangeSource): Promise<Patient | undefined> {
-    const newIds = input.identifiers.filter((id) => !current.identifierKeys.includes(identifierKey(id.system, id.value)));
-    // A held identifier takes the type the input gives it (an ADT feed that starts sending CX-5).
+    const known = new Set(current.identifierKeys);
+    const newIds = input.identifiers.filter((id) => !known.has(identifierKey(id.system, id.value)));
+    // A held identifier takes the type the input gives it (an ADT feed that starts sending CX-5); looked up by key
+    // so that a patient with many identifiers costs linear time (issue 10).
+    const inputTypes = new Map(input.identifiers.map((id) => [identifierKey(id.system, id.value), id.type]));
     const held = current.identifiers.map((id) => {
-      const type = input.identifiers.find((i) => i.system === id.system && i.value === id.value)?.type;
+      const type = inputTypes.get(identifierKey(id.system, id.value));
       return type === undefined ? id : { ...id, type };
     });
     const retyped = identifierTypes(held) !== identifierTypes(current.identifiers);
     if (newIds.length === 0 && !retyped && changedFields(current, input).length === 0) return current;
+    if (current.identifiers.length + newIds.length > maxPatientIdentifiers) {
+      throw new InvalidInputError('patient.identifiers', `patient ${current._id} has ${current.identifiers.length} identifiers and would get ${newIds.length} more; a patient may have at most ${maxPatientIdentifiers}`);
+    }
     return this.#write(current, { ...input, identifiers: [...held, ...newIds] }, by, false);
   }
 

@@ -46,22 +46,32 @@ export function isKnownCharset(name: string): boolean {
 
 /** MSH-18 (first repetition) read from raw bytes, or '' when absent. */
 export function peekCharset(bytes: Uint8Array): string {
+  return peekCharsets(bytes)[0] ?? '';
+}
+
+/**
+ * Every repetition of MSH-18 read from raw bytes (ch. 2.14.9.18: the first is the message's character set, the
+ * others the alternates ISO 2022 escapes switch to); empty when MSH-18 is.
+ */
+export function peekCharsets(bytes: Uint8Array): string[] {
   const start = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).indexOf('MSH');
-  if (start < 0 || start + 8 > bytes.length) return '';
+  if (start < 0 || start + 8 > bytes.length) return [];
   const fieldSep = bytes[start + 3];
   const repetitionSep = bytes[start + 5];
   let field = 2;
   let at = start + 4;
   while (at < bytes.length && field < 18) {
     const b = bytes[at];
-    if (b === 0x0d || b === 0x0a) return '';
+    if (b === 0x0d || b === 0x0a) return [];
     if (b === fieldSep) field++;
     at++;
   }
-  if (field < 18) return '';
+  if (field < 18) return [];
   let end = at;
-  while (end < bytes.length && bytes[end] !== fieldSep && bytes[end] !== repetitionSep && bytes[end] !== 0x0d && bytes[end] !== 0x0a) end++;
-  return Buffer.from(bytes.subarray(at, end)).toString('latin1').trim();
+  while (end < bytes.length && bytes[end] !== fieldSep && bytes[end] !== 0x0d && bytes[end] !== 0x0a) end++;
+  const text = Buffer.from(bytes.subarray(at, end)).toString('latin1');
+  if (text.trim() === '') return [];
+  return text.split(String.fromCharCode(repetitionSep!)).map((name) => name.trim());
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -86,7 +96,11 @@ export class CharsetError extends Error {
  * Returns the charset actually used, which is the one the reply must be encoded in.
  */
 export function decodeHl7(bytes: Uint8Array, fallback: DefaultCharset = 'auto'): { text: string; charset: string } {
-  const declared = peekCharset(bytes);
+  const declaredAll = peekCharsets(bytes);
+  // An alternate set the hub does not know is refused like an unknown first one: text in it would be misread.
+  const unknown = declaredAll.find((name) => name !== '' && !isKnownCharset(name));
+  if (unknown !== undefined) throw new CharsetError(`MSH-18: unsupported character set "${unknown}"`);
+  const declared = declaredAll[0] ?? '';
   const name = declared === '' ? fallback : declared;
   if (name === 'auto') return decodeAuto(bytes);
   const charset = charsets[canonical(name)];

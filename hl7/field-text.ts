@@ -19,9 +19,7 @@ export function firstField(message: Hl7Message, paths: readonly string[]): { val
 
 /** How many repetitions a field has (0 when empty). */
 export function repetitionCount(message: Hl7Message, fieldPath: string): number {
-  const encoded = message.getEncoded(fieldPath);
-  if (encoded === undefined || encoded === '') return 0;
-  return encoded.split(message.delimiters.repetition).length;
+  return message.repetitionCount(fieldPath);
 }
 
 /** `ORC` for the first occurrence, `ORC[2]` after: how analysts name a segment in a message with repeats. */

@@ -6,6 +6,11 @@
 // `PID-3[2].1`, `OBX[2]-5`, `MSH-9.1`. A `.` may stand for the `-` (`PID.3.1`). As in HAPI's Terser, a path
 // that stops above a primitive means its first component and subcomponent: `PID-5` of `DOE^JOHN` is `DOE`;
 // getEncoded() returns the whole encoded text of a level instead.
+//
+// Every read is linear in the message: a field is split into repetitions (and a repetition into components)
+// once and kept while the field's text is unchanged, and segments are found by name through an index. A
+// mapping that walks PID-3's repetitions one path at a time would otherwise split the whole field per step,
+// which made a 100,000-repetition PID-3 cost minutes (issue 10).
 import { defaultDelimiters, delimitersFrom, delimiterText, escapeValue, unescapeValue, type Delimiters, type HexDecoder } from './escape.ts';
 
 export class Hl7ParseError extends Error {
@@ -26,33 +31,60 @@ export interface Hl7Path {
   subcomponent: number | undefined;
 }
 
-const pathPattern = /^([A-Z][A-Z0-9]{2})(?:\[(\d+)\])?[-.](\d+)(?:\[(\d+)\])?(?:\.(\d+))?(?:\.(\d+))?$/;
-
 // Filters, mappings and the source read the same few paths for every message; parsing each once is cheaper.
+// Paths that name a repetition (`PID-3[517].1`) are not kept: a mapping walking a field's repetitions makes one
+// per repetition, and they would fill the cache before the common paths of other channels got in.
 const parsedPaths = new Map<string, Hl7Path>();
+const maxCachedPaths = 1000;
 
 export function parsePath(path: string): Hl7Path {
   const cached = parsedPaths.get(path);
   if (cached) return cached;
   const parsed = parsePathText(path);
-  if (parsedPaths.size < 1000) parsedPaths.set(path, Object.freeze(parsed));
+  if (parsed.repetition === undefined && parsedPaths.size < maxCachedPaths) parsedPaths.set(path, Object.freeze(parsed));
   return parsed;
 }
 
-function parsePathText(path: string): Hl7Path {
-  const m = pathPattern.exec(path.trim());
-  if (!m) throw new Hl7ParseError(`${path}: not an HL7 path (expected e.g. PID-3, PID-3.1, PID-3[2].1, OBX[2]-5)`);
-  const num = (s: string | undefined): number | undefined => (s === undefined ? undefined : Number(s));
-  const parsed: Hl7Path = {
-    segment: m[1]!,
-    occurrence: num(m[2]),
-    field: Number(m[3]),
-    repetition: num(m[4]),
-    component: num(m[5]),
-    subcomponent: num(m[6]),
+const digit0 = 48;
+const digit9 = 57;
+
+/** A hand-written reader of `SEG[n]-f[r].c.s`: a regular expression was a tenth of a mapping's time. */
+function parsePathText(input: string): Hl7Path {
+  const path = input.trim();
+  const bad = (): Hl7ParseError => new Hl7ParseError(`${input}: not an HL7 path (expected e.g. PID-3, PID-3.1, PID-3[2].1, OBX[2]-5)`);
+  if (!/^[A-Z][A-Z0-9]{2}$/.test(path.slice(0, 3))) throw bad();
+  let at = 3;
+  /** Reads digits at `at`; undefined when there are none. */
+  const number = (): number | undefined => {
+    const from = at;
+    while (at < path.length && path.charCodeAt(at) >= digit0 && path.charCodeAt(at) <= digit9) at++;
+    return at === from || at - from > 9 ? undefined : Number(path.slice(from, at));
   };
-  for (const [name, value] of [['occurrence', parsed.occurrence], ['field', parsed.field], ['repetition', parsed.repetition], ['component', parsed.component], ['subcomponent', parsed.subcomponent]] as const) {
-    if (value !== undefined && value < 1) throw new Hl7ParseError(`${path}: ${name} must be 1 or more`);
+  const bracketed = (): number | undefined => {
+    if (path[at] !== '[') return undefined;
+    at++;
+    const value = number();
+    if (value === undefined || path[at] !== ']') throw bad();
+    at++;
+    return value;
+  };
+  const dotted = (): number | undefined => {
+    if (path[at] !== '.') return undefined;
+    at++;
+    const value = number();
+    if (value === undefined) throw bad();
+    return value;
+  };
+  const occurrence = bracketed();
+  if (path[at] !== '-' && path[at] !== '.') throw bad();
+  at++;
+  const field = number();
+  if (field === undefined) throw bad();
+  const parsed: Hl7Path = { segment: path.slice(0, 3), occurrence, field, repetition: bracketed(), component: dotted(), subcomponent: dotted() };
+  if (at !== path.length) throw bad();
+  for (const name of ['occurrence', 'field', 'repetition', 'component', 'subcomponent'] as const) {
+    const value = parsed[name];
+    if (value !== undefined && value < 1) throw new Hl7ParseError(`${input}: ${name} must be 1 or more`);
   }
   return parsed;
 }
@@ -62,10 +94,26 @@ export interface Segment {
   fields: string[];
 }
 
+/** One field's text split into repetitions, and those into components as they are first read. */
+interface SplitField {
+  text: string;
+  repetitions: string[];
+  components: Array<string[] | undefined>;
+}
+
 function splitSegments(text: string): string[] {
   // ch. 2.5.1: segments end with CR. LF and CRLF come from files and lenient senders; reading them too costs
   // nothing and avoids a whole message turning into one segment.
   return text.split(/\r\n|\r|\n/).filter((s) => s.length > 0);
+}
+
+/** The n-th (1-based) part of text split by a separator, without splitting past it. */
+function nthPart(text: string, separator: string, n: number): string | undefined {
+  if (n === 1) {
+    const end = text.indexOf(separator);
+    return end < 0 ? text : text.slice(0, end);
+  }
+  return text.split(separator, n)[n - 1];
 }
 
 function at<T>(list: T[], index: number, fill: T): T {
@@ -73,10 +121,17 @@ function at<T>(list: T[], index: number, fill: T): T {
   return list[index]!;
 }
 
+/**
+ * A message. Change its segments through set(), setEncoded() and addSegment(): the split fields and the index
+ * by name are checked against the segment count and each field's text, not against edits made behind them.
+ */
 export class Hl7Message {
   readonly delimiters: Delimiters;
   readonly segments: Segment[];
   #decodeHex: HexDecoder | undefined;
+  #byName: Map<string, Segment[]> | undefined;
+  #indexedSegments = 0;
+  readonly #split = new WeakMap<Segment, Array<SplitField | undefined>>();
 
   constructor(segments: Segment[], delimiters: Delimiters, decodeHex?: HexDecoder) {
     this.segments = segments;
@@ -135,8 +190,29 @@ export class Hl7Message {
     return new Hl7Message(segments, delimitersFrom(field, encoding), decodeHex);
   }
 
-  segmentsNamed(name: string): Segment[] {
-    return this.segments.filter((s) => s.fields[0] === name);
+  segmentsNamed(name: string): readonly Segment[] {
+    return this.#index().get(name) ?? [];
+  }
+
+  #index(): Map<string, Segment[]> {
+    if (this.#byName !== undefined && this.#indexedSegments === this.segments.length) return this.#byName;
+    const byName = new Map<string, Segment[]>();
+    for (const segment of this.segments) {
+      const name = segment.fields[0] ?? '';
+      const list = byName.get(name);
+      if (list) list.push(segment);
+      else byName.set(name, [segment]);
+    }
+    this.#byName = byName;
+    this.#indexedSegments = this.segments.length;
+    return byName;
+  }
+
+  /** How many repetitions the field at a path has in the segment's first (or given) occurrence; 0 when empty. */
+  repetitionCount(path: string): number {
+    const p = parsePath(path);
+    const segment = this.segmentsNamed(p.segment)[(p.occurrence ?? 1) - 1];
+    return segment === undefined ? 0 : this.#repetitionCount(segment, p.field);
   }
 
   /** The decoded value at a path (first repetition/component/subcomponent when not given), or undefined. */
@@ -187,7 +263,14 @@ export class Hl7Message {
 
   /** Appends a segment with the given encoded fields (fields[0] is field 1). */
   addSegment(name: string, fields: string[] = []): void {
-    this.segments.push({ fields: [name, ...fields] });
+    const segment = { fields: [name, ...fields] };
+    const indexed = this.#byName !== undefined && this.#indexedSegments === this.segments.length;
+    this.segments.push(segment);
+    if (!indexed) return;
+    const list = this.#byName!.get(name);
+    if (list) list.push(segment);
+    else this.#byName!.set(name, [segment]);
+    this.#indexedSegments = this.segments.length;
   }
 
   #segmentFor(p: Hl7Path): Segment {
@@ -199,8 +282,38 @@ export class Hl7Message {
 
   #repetitionCount(segment: Segment, field: number): number {
     if (segment.fields[0] === 'MSH' && field <= 2) return 1;
+    const split = this.#splitField(segment, field);
+    return split === undefined || split.text === '' ? 0 : split.repetitions.length;
+  }
+
+  /** The field split into repetitions, from the cache while the field's text is the same. */
+  #splitField(segment: Segment, field: number): SplitField | undefined {
     const text = segment.fields[field];
-    return text === undefined || text === '' ? 0 : text.split(this.delimiters.repetition).length;
+    if (text === undefined) return undefined;
+    let fields = this.#split.get(segment);
+    if (fields === undefined) {
+      fields = [];
+      this.#split.set(segment, fields);
+    }
+    const cached = fields[field];
+    if (cached !== undefined && cached.text === text) return cached;
+    const repetitions = text.split(this.delimiters.repetition);
+    const split: SplitField = { text, repetitions, components: new Array<string[] | undefined>(repetitions.length) };
+    fields[field] = split;
+    return split;
+  }
+
+  /** The components of one repetition (1-based), or undefined when the field has fewer repetitions. */
+  #components(segment: Segment, field: number, repetition: number): string[] | undefined {
+    const split = this.#splitField(segment, field);
+    const rep = split?.repetitions[repetition - 1];
+    if (split === undefined || rep === undefined) return undefined;
+    let components = split.components[repetition - 1];
+    if (components === undefined) {
+      components = rep.split(this.delimiters.component);
+      split.components[repetition - 1] = components;
+    }
+    return components;
   }
 
   #encodedIn(segment: Segment, p: Hl7Path): string | undefined {
@@ -208,11 +321,11 @@ export class Hl7Message {
     if (field === undefined) return undefined;
     if (segment.fields[0] === 'MSH' && p.field <= 2) return field;
     if (p.repetition === undefined && p.component === undefined) return field;
-    const rep = field.split(this.delimiters.repetition)[(p.repetition ?? 1) - 1];
-    if (rep === undefined || p.component === undefined) return rep;
-    const comp = rep.split(this.delimiters.component)[p.component - 1];
+    const repetition = p.repetition ?? 1;
+    if (p.component === undefined) return this.#splitField(segment, p.field)!.repetitions[repetition - 1];
+    const comp = this.#components(segment, p.field, repetition)?.[p.component - 1];
     if (comp === undefined || p.subcomponent === undefined) return comp;
-    return comp.split(this.delimiters.subcomponent)[p.subcomponent - 1];
+    return nthPart(comp, this.delimiters.subcomponent, p.subcomponent);
   }
 
   #valueIn(segment: Segment, p: Hl7Path, repetition: number): string | undefined {
@@ -220,14 +333,11 @@ export class Hl7Message {
     if (field === undefined) return undefined;
     // MSH-1 and MSH-2 are the delimiters themselves: never split or decoded (ch. 2.14.9.1-2).
     if (segment.fields[0] === 'MSH' && p.field <= 2) return field;
-    const d = this.delimiters;
-    const rep = field.split(d.repetition)[repetition - 1];
-    if (rep === undefined) return undefined;
-    const comp = rep.split(d.component)[(p.component ?? 1) - 1];
+    const comp = this.#components(segment, p.field, repetition)?.[(p.component ?? 1) - 1];
     if (comp === undefined) return undefined;
-    const sub = comp.split(d.subcomponent)[(p.subcomponent ?? 1) - 1];
+    const sub = nthPart(comp, this.delimiters.subcomponent, p.subcomponent ?? 1);
     if (sub === undefined) return undefined;
-    return unescapeValue(sub, d, this.#decodeHex);
+    return unescapeValue(sub, this.delimiters, this.#decodeHex);
   }
 
   #writable(path: string): Hl7Path {

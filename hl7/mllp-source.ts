@@ -18,6 +18,7 @@ import { ackCodesFor, ackRequestOf, buildAck, emptyAckRequest, errorCodes, type 
 import { CharsetError, decodeHl7, defaultCharsets, encodeHl7, hexDecoderFor, type DefaultCharset } from './charset.ts';
 import { hl7Document } from './hl7-data-type.ts';
 import { Hl7Message, Hl7ParseError } from './message.ts';
+import { limitProblem, parseHl7Limits, type Hl7Limits } from './message-limits.ts';
 import { encodeFrame, MllpDecoder } from './mllp-framer.ts';
 
 export interface MllpSourceSettings {
@@ -31,7 +32,10 @@ export interface MllpSourceSettings {
   /** How to read a message whose MSH-18 is empty. */
   charset: DefaultCharset;
   tls?: TlsSettings;
+  /** Connections, idle and read time, bytes held: what the listener enforces. */
   limits: MllpLimits;
+  /** Segments, repetitions and patient identifiers one message may have (message-limits.ts). */
+  messageLimits: Hl7Limits;
 }
 
 export interface MllpLimits {
@@ -60,7 +64,7 @@ const framingErrors = counter('hl7_mllp_framing_errors_total', 'Bytes outside fr
 
 const limitHits = counter('hub_listener_limit_hits_total', 'Connections closed or refused by a listener limit, by listener and limit');
 
-const settingKeys = ['host', 'port', 'messageTypes', 'versions', 'maxFrameBytes', 'charset', 'tls', 'limits'] as const;
+const settingKeys = ['host', 'port', 'messageTypes', 'versions', 'maxFrameBytes', 'charset', 'tls', 'limits', 'messageLimits'] as const;
 
 function stringList(value: unknown, path: string): string[] {
   if (value === undefined) return [];
@@ -83,6 +87,7 @@ export function parseMllpSourceSettings(input: unknown, path: string): MllpSourc
     charset: value['charset'] === undefined ? 'auto' : expectOneOf(value['charset'], join(path, 'charset'), defaultCharsets),
     ...withTls(parseTlsSettings(value['tls'], join(path, 'tls'))),
     limits: parseLimits(value['limits'], join(path, 'limits'), defaultMllpLimits, limitRanges),
+    messageLimits: parseHl7Limits(value['messageLimits'], join(path, 'messageLimits')),
   };
 }
 
@@ -376,7 +381,7 @@ export class MllpSource implements SourceConnector {
   /** Handles one frame and returns the ACK frames' payloads, already encoded. */
   async handle(frame: Frame, socket: net.Socket, log: Logger): Promise<Buffer[]> {
     framesReceived.inc({ channel: this.channelId });
-    if (frame.kind === 'oversize') return this.#refuseOversize(frame, log);
+    if (frame.kind === 'oversize') return this.#refuseOversize(frame, socket, log);
     let decoded: { text: string; charset: string };
     try {
       decoded = decodeHl7(frame.bytes, this.#settings.charset);
@@ -403,20 +408,28 @@ export class MllpSource implements SourceConnector {
       log.warn('HL7 message refused', { controlId: request.controlId, reason: problem.text });
       return this.#replies(request, { kind: 'rejected', error: problem }, decoded.charset);
     }
+    // Before the channel spends anything on it: a message over a limit is stored as errored, and goes no further.
+    const limit = limitProblem(message, this.#settings.messageLimits);
+    if (limit) {
+      log.warn('HL7 message over a limit, stored as errored', { controlId: request.controlId, reason: limit.text });
+      const refused = await this.#receive(message, decoded.text, socket, log, request.controlId, limit.text);
+      return this.#replies(request, refused.kind === 'error' && refused.stored ? { ...refused, error: limit } : refused, decoded.charset);
+    }
     const outcome = await this.#receive(message, decoded.text, socket, log, request.controlId);
     return this.#replies(request, outcome, decoded.charset);
   }
 
-  async #receive(message: Hl7Message, raw: string, socket: net.Socket, log: Logger, controlId: string): Promise<Disposition> {
+  async #receive(message: Hl7Message | undefined, raw: string, socket: net.Socket, log: Logger, controlId: string, refusal?: string): Promise<Disposition> {
     const inbound: InboundMessage = {
       raw,
       dataType: 'hl7v2',
       source: { remoteAddress: socket.remoteAddress ?? '', remotePort: String(socket.remotePort ?? ''), localPort: String(socket.localPort ?? '') },
-      document: hl7Document(message),
+      ...(message === undefined ? {} : { document: hl7Document(message) }),
+      ...(refusal === undefined ? {} : { refusal }),
     };
     try {
       const outcome = await this.#context.receive(inbound);
-      if (outcome.status === 'error') {
+      if (outcome.status === 'error' && refusal === undefined) {
         // The reason may quote the message (a script's or a mapping's error text): patient data, so debug only.
         log.warn('HL7 message not processed', { controlId, stored: outcome.messageId !== undefined });
         log.debug('HL7 message not processed', { controlId }, { reason: outcome.error });
@@ -428,13 +441,24 @@ export class MllpSource implements SourceConnector {
     }
   }
 
-  #refuseOversize(frame: Frame, log: Logger): Buffer[] {
+  /** A frame past maxFrameBytes: its head (enough to find and read MSH) is stored as errored, the sender told. */
+  async #refuseOversize(frame: Frame, socket: net.Socket, log: Logger): Promise<Buffer[]> {
     framingErrors.inc({ channel: this.channelId, kind: 'oversize' });
     log.warn('MLLP frame too large, dropped', { bytes: frame.size, maxFrameBytes: this.#settings.maxFrameBytes });
     const text = frame.bytes.toString('latin1');
     const request = requestFromBrokenFrame(text, '');
-    const problem: AckError = { condition: errorCodes.applicationInternalError, text: `message of ${frame.size} bytes exceeds the limit of ${this.#settings.maxFrameBytes} bytes` };
-    return this.#replies(request, { kind: 'rejected', error: problem }, request.charset || 'ASCII');
+    const limit = `the message has ${frame.size} bytes; the limit maxFrameBytes is ${this.#settings.maxFrameBytes}`;
+    const problem: AckError = { condition: errorCodes.applicationInternalError, text: limit };
+    const start = text.indexOf('MSH');
+    let head: Hl7Message | undefined;
+    try {
+      head = start < 0 ? undefined : Hl7Message.parse(text.slice(start));
+    } catch {
+      // Cut anywhere, the head may not parse: it is stored all the same.
+    }
+    const refusal = `${limit} (only its first ${frame.bytes.length} bytes are kept)`;
+    const stored = await this.#receive(head, text, socket, log, request.controlId, refusal);
+    return this.#replies(request, stored.kind === 'error' && stored.stored ? { ...stored, error: problem } : stored, request.charset || 'ASCII');
   }
 
   #replies(request: AckRequest, outcome: Disposition, charset: string): Buffer[] {

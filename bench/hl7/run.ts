@@ -40,10 +40,11 @@ interface Result {
 }
 
 /** Runs the senders in a child process, so the hub's event loop is its own, as in production. */
-async function drive(label: string, port: number, connections: number, prefix: string, delivered?: () => Promise<void>): Promise<Result> {
+async function drive(label: string, port: number, connections: number, prefix: string, delivered?: () => Promise<void>, hostileEvery = 0): Promise<Result> {
   const started = performance.now();
   const cpu = process.threadCpuUsage();
-  const child = spawn(process.execPath, [path.join(import.meta.dirname, 'sender-child.ts'), String(port), String(connections), String(total), prefix], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const args = [path.join(import.meta.dirname, 'sender-child.ts'), String(port), String(connections), String(total), prefix, String(hostileEvery)];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const [code] = (await once(child, 'exit')) as [number | null];
@@ -139,6 +140,7 @@ const hub = await startHub(path.join(dir, 'ingest'));
 await measureRows([
   (round) => drive('hub: mllp source -> durable store -> ACK', hub.port, 1, `H1${round}-`),
   (round) => drive('hub: mllp source -> durable store -> ACK', hub.port, 8, `H8${round}-`),
+  (round) => drive('hub, the same with one hostile ORM (PID-3 × 10,000) every 1,000', hub.port, 8, `X8${round}-`, undefined, 1000),
 ]);
 await hub.close();
 const ris = await startEchoChild(total);
@@ -153,6 +155,7 @@ const fmt = (n: number): string => n.toLocaleString('en-US', { maximumFractionDi
 const rows = results.map((r) => `| ${r.label} | ${r.connections} | ${fmt(r.perSecond)} | ${r.deliveredPerSecond === undefined ? '–' : fmt(r.deliveredPerSecond)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${fmt(r.mainCpuMicros)} |`);
 const echo8 = results[1]!.perSecond;
 const hub8 = results[3]!.perSecond;
+const hostile = results[4]!;
 const markdown = `## HL7 v2 over MLLP
 
 Command: \`npm run bench -- hl7\` · ${machineLine()}
@@ -167,6 +170,11 @@ as a RIS would be).
 ${rows.join('\n')}
 
 Hub vs echo on 8 connections: ${(hub8 / echo8).toFixed(2)}×. Peak RSS of the hub process: ${Math.round(peakRss / 2 ** 20)} MiB.
+
+The hostile row is the 8-connection hub row with every 1,000th message replaced by issue 10's hostile order (PID-3
+repeated 10,000 times, ~100 KB): the MLLP source's limits answer it AE and store it as errored before the channel
+spends anything on it (hl7/message-limits.ts). Against the clean row: ${(hostile.perSecond / hub8).toFixed(2)}× the rate
+(goal ≥ 0.95×) and ${(hostile.p99 / results[3]!.p99).toFixed(2)}× the p99 ACK latency (goal < 3×).
 
 Every ACK is sent only after the message and its queue items are in the WAL and the WAL is fdatasynced.
 Writes of one event-loop turn, and those that arrive while an fdatasync runs, share one commit and the next

@@ -40,3 +40,11 @@ test('an unknown charset or an unencodable character is refused with the reason'
   t.throws(() => decodeHl7(Buffer.from('MSH|^~\\&|||||||ADT^A01|1|P|2.5||||||ISO IR87\r')), { message: /MSH-18: unsupported character set "ISO IR87"/ });
   t.throws(() => encodeHl7('Łódź', '8859/1'), { message: /U\+0141 cannot be sent as 8859\/1/ });
 });
+
+test('an unknown character set in any repetition of MSH-18 is refused, a known alternate is not', (t) => {
+  const msh18 = (value: string) => Buffer.from(`MSH|^~\\&|||||||ADT^A01|1|P|2.5||||||${value}\rPID|1||1\r`);
+  t.throws(() => decodeHl7(msh18('ASCII~KLINGON')), { message: /MSH-18: unsupported character set "KLINGON"/ });
+  t.throws(() => decodeHl7(msh18('~KLINGON')), { message: /MSH-18: unsupported character set "KLINGON"/ });
+  t.is(decodeHl7(msh18('UNICODE UTF-8~8859/1')).charset, 'UNICODE UTF-8');
+  t.is(decodeHl7(msh18('~8859/1')).charset, 'UNICODE UTF-8', 'an empty first repetition takes the default');
+});

@@ -156,7 +156,9 @@ export class FileStoringContext implements SourceContext {
 
   async receive(message: InboundMessage): Promise<ReceiveOutcome> {
     const id = `m${this.messages.length + 1}`;
-    const outcome = this.#outcome?.(message, id) ?? { status: 'accepted', messageId: id };
+    // A refused message is stored as errored, as the pipeline does.
+    const refused: ReceiveOutcome | undefined = message.refusal === undefined ? undefined : { status: 'error', messageId: id, error: message.refusal };
+    const outcome = this.#outcome?.(message, id) ?? refused ?? { status: 'accepted', messageId: id };
     if (outcome === 'throw') throw new Error('store exploded (test)');
     const handle = await open(this.file, 'a');
     try {

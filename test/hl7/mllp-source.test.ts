@@ -141,17 +141,20 @@ test('bytes outside a frame end the connection after the frames before them are 
   t.regex(renderMetrics(), /hub_listener_limit_hits_total\{listener="mllp",limit="bytes-outside-frame"\} [1-9]/);
 });
 
-test('an oversized frame is refused with AR and the connection stays usable', async (t) => {
+test('an oversized frame is answered AE naming maxFrameBytes, its head stored as errored, and the connection stays usable', async (t) => {
   const { context, client } = await startSource(t, { maxFrameBytes: 1024 });
   const orm = (await fixture('orm-o01.hl7')).toString('latin1');
   const big = Buffer.from(orm.replace('MSG00001', 'BIG1') + `NTE|2||${'x'.repeat(5000)}\r`, 'latin1');
   const refused = await client.exchange(big);
-  t.is(refused.get('MSA-1'), 'AR');
+  t.is(refused.get('MSA-1'), 'AE');
   t.is(refused.get('MSA-2'), 'BIG1');
-  t.regex(refused.get('MSA-3')!, /exceeds the limit of 1024 bytes/);
+  t.regex(refused.get('MSA-3')!, /the message has 5\d{3} bytes; the limit maxFrameBytes is 1024/);
+  t.is(context.messages[0]!.refusal?.includes('maxFrameBytes'), true);
+  t.true(context.messages[0]!.raw.startsWith('MSH|'), 'the head of the message is what is stored');
+  t.is(context.messages[0]!.document?.get('MSH-10'), 'BIG1');
   const ok = await client.exchange(withControlId(Buffer.from(orm, 'latin1'), 'SMALL'));
   t.is(ok.get('MSA-1'), 'AA');
-  t.is(context.messages.length, 1);
+  t.is(context.messages.length, 2);
 });
 
 test('a frame without MSH gets an AR and the connection stays usable', async (t) => {
@@ -270,4 +273,16 @@ test('unfinished frames past maxBufferedBytes close the connection that went ove
   const ack = await other.nextAck();
   t.is(ack.get('MSA-2'), 'HALF');
   t.regex(renderMetrics(), /hub_listener_limit_hits_total\{listener="mllp",limit="bytes-total"\} [1-9]/);
+});
+
+test('an unknown character set in MSH-18, alternates included, is answered AR with error code 102, as 8859 is', async (t) => {
+  const { context, client } = await startSource(t);
+  for (const [id, charset] of [['CS1', '8859'], ['CS2', 'KLINGON'], ['CS3', 'ASCII~KLINGON'], ['CS4', '~KLINGON']] as const) {
+    const ack = await client.exchange(Buffer.from(`MSH|^~\\&|A|B|C|D|20240101||ADT^A01|${id}|P|2.5||||||${charset}\rPID|1||1\r`, 'latin1'));
+    t.is(ack.get('MSA-1'), 'AR', charset);
+    t.is(ack.get('MSA-2'), id);
+    t.is(ack.get('ERR-3.1'), '102');
+    t.is(ack.getEncoded('ERR-2'), 'MSH^1^18');
+  }
+  t.is(context.messages.length, 0);
 });
