@@ -61,6 +61,7 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
   // and dicom-scu routes use them too.
   const studies = new StudyIndex(store.db);
   await studies.ensureIndexes();
+  exams.lists.countStudiesWith(studies);
   await mkdir(config.dicom.storageDir, { recursive: true });
   const completion = new StudyCompletion({ scheduler, index: studies, exams, log: log.child({ part: 'dicom-completion' }) });
   completion.define();

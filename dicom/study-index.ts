@@ -183,6 +183,15 @@ export class StudyIndex {
     return (await this.studies.findOne({ _id: studyInstanceUid })) ?? undefined;
   }
 
+  /**
+   * Instance and series counts of the studies, as stored so far: the one count every view shows (work lists,
+   * ImagingStudy), live while a study arrives and after a late instance re-opens it.
+   */
+  async countsOf(studyInstanceUids: readonly string[]): Promise<Map<string, { instanceCount: number; seriesCount: number }>> {
+    const found = await this.studies.find({ _id: { $in: [...new Set(studyInstanceUids)] } }, { projection: { instanceCount: 1, seriesUids: 1 } }).toArray();
+    return new Map(found.map((study) => [study._id, { instanceCount: study.instanceCount, seriesCount: study.seriesUids.length }]));
+  }
+
   async setMatch(studyInstanceUid: string, examNumber: string, matchedBy: MatchMethod): Promise<void> {
     await this.studies.updateOne({ _id: studyInstanceUid }, { $set: { examNumber, matchedBy } });
   }
