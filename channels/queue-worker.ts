@@ -289,7 +289,9 @@ export class QueueWorker {
   }
 
   #outbound(item: QueueItem, attempt: number): OutboundMessage {
-    return { messageId: item.messageId, channelId: item.channelId, destinationName: item.destination, content: item.content, dataType: item.dataType, attempt };
+    const message: OutboundMessage = { messageId: item.messageId, channelId: item.channelId, destinationName: item.destination, content: item.content, dataType: item.dataType, attempt };
+    if (item.resendAll) message.resendAll = true;
+    return message;
   }
 
   /** Records the result of an attempt; true when the item left the queue (sent or given up). */

@@ -25,6 +25,8 @@ export interface QueueItem {
   lastError: string | null;
   leaseOwner: string | null;
   leaseExpiresAt: Date | null;
+  /** A resend the analyst asked for in full (OutboundMessage.resendAll). */
+  resendAll?: true;
 }
 
 export interface DestinationStateDoc {
@@ -36,7 +38,7 @@ export interface DestinationStateDoc {
   lockExpiresAt: Date | null;
 }
 
-export type NewQueueItem = Pick<QueueItem, 'channelId' | 'destination' | 'destinationIndex' | 'messageId' | 'content' | 'dataType'> & {
+export type NewQueueItem = Pick<QueueItem, 'channelId' | 'destination' | 'destinationIndex' | 'messageId' | 'content' | 'dataType' | 'resendAll'> & {
   /** Set by resend: the first enqueue of a delivery has a fixed id, so recovery can add it again idempotently. */
   again?: boolean;
   /** Keeps a recovered item in the place of its original message. */
