@@ -184,7 +184,9 @@ export function createAdminApiRouter({ engine, audit, auth }: AdminApiOptions): 
     const input = await readJson(ctx, bodyLimit);
     const { destination, all } = input as { destination?: unknown; all?: unknown };
     if (typeof destination !== 'string' || destination === '') throw new ValidationError('destination', 'expected the name of one of the message\'s destinations');
-    if (all !== undefined && typeof all !== 'boolean') throw new ValidationError('all', 'expected true (send all of it again) or false');
+    if (all !== undefined && typeof all !== 'boolean') {
+      throw new ValidationError('all', 'expected true (send all of it again) or false');
+    }
     const message = await engine.getMessage(id);
     if (!message) return problem(ctx, 404, `message '${id}' not found`);
     const record = message.destinations.find((d) => d.name === destination);

@@ -256,9 +256,10 @@ export class ChannelEngine {
     if (!record) throw new Error(`message '${messageId}' has no destination '${destination}'`);
     if (record.content === undefined) throw new Error(`message '${messageId}' has no content for '${destination}' (it was ${record.state})`);
     await this.messages.updateDelivery(messageId, destinationIndex, { state: 'queued', attempts: 0, lastError: null });
-    await this.queue.enqueue([
-      { channelId: message.channelId, destination, destinationIndex, messageId, content: record.content, dataType: message.dataType, again: true, ...(options.all ? { resendAll: true as const } : {}) },
-    ]);
+    const { channelId, dataType } = message;
+    const again = { again: true, ...(options.all ? { resendAll: true as const } : {}) };
+    const content = record.content;
+    await this.queue.enqueue([{ channelId, destination, destinationIndex, messageId, content, dataType, ...again }]);
     this.#deployments.get(message.channelId)?.workers.get(destination)?.wake();
   }
 

@@ -38,7 +38,15 @@ export interface DestinationStateDoc {
   lockExpiresAt: Date | null;
 }
 
-export type NewQueueItem = Pick<QueueItem, 'channelId' | 'destination' | 'destinationIndex' | 'messageId' | 'content' | 'dataType' | 'resendAll'> & {
+type NewQueueItemKey =
+  | 'channelId'
+  | 'destination'
+  | 'destinationIndex'
+  | 'messageId'
+  | 'content'
+  | 'dataType'
+  | 'resendAll';
+export type NewQueueItem = Pick<QueueItem, NewQueueItemKey> & {
   /** Set by resend: the first enqueue of a delivery has a fixed id, so recovery can add it again idempotently. */
   again?: boolean;
   /** Keeps a recovered item in the place of its original message. */

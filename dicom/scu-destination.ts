@@ -111,7 +111,9 @@ class ScuDestination implements DestinationConnector {
     if (instances.length === 0) return { status: 'failed', error: `study ${event.studyInstanceUid}: no instances in the study index` };
     const destination = `${this.#context.channelId}/${this.#context.destinationName}>${pacs.aeTitle}@${pacs.host}:${pacs.port}`;
     const sendAll = message.resendAll === true && message.attempt === 1;
-    const before = sendAll ? new Map<string, DeliveryRecord>() : await index.delivered(destination, event.studyInstanceUid);
+    const before = sendAll
+      ? new Map<string, DeliveryRecord>()
+      : await index.delivered(destination, event.studyInstanceUid);
     const pending = instances.filter((instance) => !isStored(before.get(instance._id)?.state));
     if (pending.length === 0) return { status: 'sent', response: `${instances.length}/${instances.length} instances stored at ${pacs.aeTitle} (already)` };
     const changes = await this.#coercion(facility, event);
@@ -144,10 +146,17 @@ class ScuDestination implements DestinationConnector {
     return accessions.find((value) => value !== studyAccession) ?? accessions[0];
   }
 
-  async #sendPending(pending: InstanceRecord[], pacs: PacsEndpoint, changes: TagChanges | undefined): Promise<Map<InstanceRecord, SendOutcome>> {
+  async #sendPending(
+    pending: InstanceRecord[],
+    pacs: PacsEndpoint,
+    changes: TagChanges | undefined,
+  ): Promise<Map<InstanceRecord, SendOutcome>> {
     const copies = changes === undefined ? undefined : await mkdtemp(path.join(os.tmpdir(), 'rso-scu-'));
     try {
-      const files = copies === undefined || changes === undefined ? pending.map((instance) => instance.filePath) : await this.#coerced(pending, copies, changes);
+      const files =
+        copies === undefined || changes === undefined
+          ? pending.map((instance) => instance.filePath)
+          : await this.#coerced(pending, copies, changes);
       const peer = { host: pacs.host, port: pacs.port, calledAe: pacs.aeTitle, callingAe: this.#settings.callingAe };
       const outcomes = await sendFiles(peer, files, { log: this.#log, connectTimeoutMs: this.#settings.connectTimeoutMs, responseTimeoutMs: this.#settings.responseTimeoutMs });
       return new Map(pending.map((instance, i) => [instance, outcomes[i] ?? { filePath: files[i] ?? instance.filePath, state: 'not-sent', reason: 'no outcome' }]));

@@ -84,6 +84,11 @@ export interface DeliveryRecord {
   attempts: number;
 }
 
+export interface StudyCount {
+  instanceCount: number;
+  seriesCount: number;
+}
+
 export interface StudyTouch {
   studyInstanceUid: string;
   facility: string;
@@ -187,8 +192,9 @@ export class StudyIndex {
    * Instance and series counts of the studies, as stored so far: the one count every view shows (work lists,
    * ImagingStudy), live while a study arrives and after a late instance re-opens it.
    */
-  async countsOf(studyInstanceUids: readonly string[]): Promise<Map<string, { instanceCount: number; seriesCount: number }>> {
-    const found = await this.studies.find({ _id: { $in: [...new Set(studyInstanceUids)] } }, { projection: { instanceCount: 1, seriesUids: 1 } }).toArray();
+  async countsOf(studyInstanceUids: readonly string[]): Promise<Map<string, StudyCount>> {
+    const filter = { _id: { $in: [...new Set(studyInstanceUids)] } };
+    const found = await this.studies.find(filter, { projection: { instanceCount: 1, seriesUids: 1 } }).toArray();
     return new Map(found.map((study) => [study._id, { instanceCount: study.instanceCount, seriesCount: study.seriesUids.length }]));
   }
 

@@ -92,7 +92,9 @@ export async function writeCoerced(source: string, target: string, changes: TagC
 function replacementsOf(changes: TagChanges): Replacement[] {
   const list: Replacement[] = [];
   if (changes.accessionNumber !== undefined) {
-    if (changes.accessionNumber.length > 16) throw new CoercionUnsupported('AccessionNumber is longer than 16 characters (SH)');
+    if (changes.accessionNumber.length > 16) {
+      throw new CoercionUnsupported('AccessionNumber is longer than 16 characters (SH)');
+    }
     list.push({ tag: accessionNumberTag, vr: 'SH', value: changes.accessionNumber });
   }
   if (changes.patientId !== undefined) {
@@ -118,7 +120,13 @@ async function readPrefix(source: string, length: number): Promise<Buffer> {
  * Top-level position of `tag`: [start, end) of the element, or an empty range where it belongs (before the
  * first larger tag: PS3.5 7.1 keeps data elements in ascending tag order).
  */
-export function findElement(head: Buffer, wanted: number, implicit: boolean, wholeDataset: boolean, from = 0): { start: number; end: number } {
+export function findElement(
+  head: Buffer,
+  wanted: number,
+  implicit: boolean,
+  wholeDataset: boolean,
+  from = 0,
+): { start: number; end: number } {
   let offset = from;
   while (offset < head.length) {
     if (offset + 8 > head.length) break;
@@ -133,7 +141,8 @@ export function findElement(head: Buffer, wanted: number, implicit: boolean, who
     offset = end;
   }
   if (wholeDataset && offset === head.length) return { start: offset, end: offset };
-  throw new CoercionUnsupported(`(${hex(wanted >>> 16)},${hex(wanted & 0xffff)}) not found in the first ${head.length} bytes of the data set`);
+  const tag = `(${hex(wanted >>> 16)},${hex(wanted & 0xffff)})`;
+  throw new CoercionUnsupported(`${tag} not found in the first ${head.length} bytes of the data set`);
 }
 
 function tagAt(buffer: Buffer, offset: number): number {

@@ -171,7 +171,9 @@ function parseCoercion(value: unknown, at: string): TagCoercion {
   expectKeys(raw, at, ['patientIdFromExamNumber', 'accessionFromOrder']);
   const coercion: TagCoercion = {};
   if (raw['patientIdFromExamNumber'] !== undefined) coercion.patientIdFromExamNumber = expectBoolean(raw['patientIdFromExamNumber'], join(at, 'patientIdFromExamNumber'));
-  if (raw['accessionFromOrder'] !== undefined) coercion.accessionFromOrder = expectBoolean(raw['accessionFromOrder'], join(at, 'accessionFromOrder'));
+  if (raw['accessionFromOrder'] !== undefined) {
+    coercion.accessionFromOrder = expectBoolean(raw['accessionFromOrder'], join(at, 'accessionFromOrder'));
+  }
   return coercion;
 }
 

@@ -77,7 +77,8 @@ export async function withStudyCounts<T extends Pick<Exam, 'studies'>>(exams: T[
     ...exam,
     studies: exam.studies.map((study) => {
       const count = live.get(study.studyInstanceUid);
-      return count === undefined ? study : { ...study, instanceCount: count.instanceCount, seriesCount: count.seriesCount };
+      if (count === undefined) return study;
+      return { ...study, instanceCount: count.instanceCount, seriesCount: count.seriesCount };
     }),
   }));
 }

@@ -62,7 +62,8 @@ test('AccessionNumber and PatientID are replaced together, in tag order, for bot
     const full = await runTool('dcmdump', ['-q', copy]);
     t.is(full.code, 0, `${implicitVr ? 'implicit' : 'explicit'}: dcmdump reads the whole copy: ${full.stderr}`);
   }
-  await t.throwsAsync(writeCoerced('unused', 'unused', { accessionNumber: 'MORE-THAN-SIXTEEN-CHARS' }), { instanceOf: CoercionUnsupported });
+  const tooLong = { accessionNumber: 'MORE-THAN-SIXTEEN-CHARS' };
+  await t.throwsAsync(writeCoerced('unused', 'unused', tooLong), { instanceOf: CoercionUnsupported });
 });
 
 test('a deflated data set is not coerced', async (t) => {

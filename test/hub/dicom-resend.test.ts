@@ -11,7 +11,8 @@ import { DicomScp, type StoredInstance } from '../../dicom/scp.ts';
 import { setLogLevel } from '../../runtime/log.ts';
 import { MllpTestClient } from '../hl7/mllp-peer.ts';
 import { until } from '../support/channels.ts';
-import { api, freePort, repoRoot, startHub, stopHub, tempDir, waitHealthy, type HubProcess } from '../support/hub-process.ts';
+import { api, freePort, repoRoot, startHub, stopHub, tempDir, waitHealthy } from '../support/hub-process.ts';
+import type { HubProcess } from '../support/hub-process.ts';
 import { missingBinaries, startOrthanc } from '../dicom/peers.ts';
 import { dicomTestConfig, fhir, hubAe, storescu, valleyFacility, writeStudy } from './dicom-support.ts';
 
@@ -32,7 +33,10 @@ function oneAttemptChannel() {
     destinations: [
       {
         name: 'radiologist-pacs',
-        connector: { type: 'dicom-scu', settings: { target: 'facility-pacs', callingAe: hubAe, connectTimeoutMs: 1000, responseTimeoutMs: 10_000 } },
+        connector: {
+          type: 'dicom-scu',
+          settings: { target: 'facility-pacs', callingAe: hubAe, connectTimeoutMs: 1000, responseTimeoutMs: 10_000 },
+        },
         queue: 'ordered',
         maxAttempts: 1,
       },
@@ -48,16 +52,19 @@ interface Delivery {
 }
 
 async function pacsDelivery(hub: HubProcess): Promise<Delivery | undefined> {
-  const list = (await (await api(hub, '/api/messages?channelId=studies-to-pacs')).json()) as { items: Array<{ id?: string; _id?: string }> };
+  const listed = await api(hub, '/api/messages?channelId=studies-to-pacs');
+  const list = (await listed.json()) as { items: Array<{ id?: string; _id?: string }> };
   const id = list.items[0]?.id ?? list.items[0]?._id;
   if (id === undefined) return undefined;
-  const message = (await (await api(hub, `/api/messages/${id}`)).json()) as { destinations: Array<Omit<Delivery, 'messageId'> & { name: string }> };
+  type Stored = { destinations: Array<Omit<Delivery, 'messageId'> & { name: string }> };
+  const message = (await (await api(hub, `/api/messages/${id}`)).json()) as Stored;
   const delivery = message.destinations.find((d) => d.name === 'radiologist-pacs');
   return delivery === undefined ? undefined : { ...delivery, messageId: id };
 }
 
 async function resend(hub: HubProcess, messageId: string, body: Record<string, unknown>): Promise<void> {
-  const response = await api(hub, `/api/messages/${messageId}/resend`, { method: 'POST', body: JSON.stringify({ destination: 'radiologist-pacs', ...body }) });
+  const request = { method: 'POST', body: JSON.stringify({ destination: 'radiologist-pacs', ...body }) };
+  const response = await api(hub, `/api/messages/${messageId}/resend`, request);
   if (response.status !== 202) throw new Error(`resend: ${response.status} ${await response.text()}`);
 }
 
@@ -84,7 +91,7 @@ async function refusingPacs(t: ExecutionContext, aeTitle: string, refused: Set<s
 async function hubFor(t: ExecutionContext, pacs: { aeTitle: string; port: number }): Promise<HubProcess> {
   const hub = await startHub({
     config: dicomTestConfig,
-    facilities: [await valleyFacility({ radiologistPacs: { aeTitle: pacs.aeTitle, host: '127.0.0.1', port: pacs.port } })],
+    facilities: [await valleyFacility({ radiologistPacs: { ...pacs, host: '127.0.0.1' } })],
     channels: [oneAttemptChannel()],
   });
   t.teardown(() => void stopHub(hub, 'SIGKILL'));
@@ -99,13 +106,13 @@ test('after a partial delivery the analyst’s resend sends only the instances t
   const study = await writeStudy(4, { patientId: 'V666001', accessionNumber: 'ACC-RS-1' });
   refused.add(study.sopInstanceUids[2]!);
   t.is((await storescu(hub, 'VALLEY_CT', study.files)).code, 0);
-  await until(async () => (await pacsDelivery(hub))?.state === 'error', 30_000, 'the delivery given up after one attempt');
+  await until(async () => (await pacsDelivery(hub))?.state === 'error', 60_000, 'the delivery given up');
   t.regex((await pacsDelivery(hub))?.lastError ?? '', /^3\/4 instances stored at HALF_PACS; 1 refused/);
   t.deepEqual([...pacs.received].sort(), [...study.sopInstanceUids].sort());
 
   refused.clear();
   await resend(hub, (await pacsDelivery(hub))!.messageId, {});
-  await until(async () => (await pacsDelivery(hub))?.state === 'sent', 30_000, 'the resend delivered');
+  await until(async () => (await pacsDelivery(hub))?.state === 'sent', 60_000, 'the resend delivered');
   t.is((await pacsDelivery(hub))?.response, '4/4 instances stored at HALF_PACS');
   t.deepEqual(pacs.received.slice(4), [study.sopInstanceUids[2]!], 'only the refused instance went again');
 });
@@ -115,18 +122,21 @@ test('a resend the analyst asks for in full sends every instance again, even one
   const hub = await hubFor(t, { aeTitle: 'LOST_PACS', port: pacs.port });
   const study = await writeStudy(3, { patientId: 'V666002', accessionNumber: 'ACC-RS-2' });
   t.is((await storescu(hub, 'VALLEY_CT', study.files)).code, 0);
-  await until(async () => (await pacsDelivery(hub))?.state === 'sent', 30_000, 'the study delivered');
+  await until(async () => (await pacsDelivery(hub))?.state === 'sent', 60_000, 'the study delivered');
   const messageId = (await pacsDelivery(hub))!.messageId;
 
   await resend(hub, messageId, {});
-  await until(async () => ((await pacsDelivery(hub))?.response ?? '').endsWith('(already)'), 30_000, 'the plain resend answered');
+  const answered = async () => ((await pacsDelivery(hub))?.response ?? '').endsWith('(already)');
+  await until(answered, 60_000, 'the plain resend answered');
   t.is(pacs.received.length, 3, 'a plain resend of a delivered study sends nothing');
 
   await resend(hub, messageId, { all: true });
-  await until(async () => pacs.received.length === 6, 30_000, 'the full resend at the PACS');
-  await until(async () => (await pacsDelivery(hub))?.response === '3/3 instances stored at LOST_PACS', 30_000, 'the full resend recorded');
+  await until(async () => pacs.received.length === 6, 60_000, 'the full resend at the PACS');
+  const recorded = async () => (await pacsDelivery(hub))?.response === '3/3 instances stored at LOST_PACS';
+  await until(recorded, 60_000, 'the full resend recorded');
   t.deepEqual(pacs.received.slice(3).sort(), [...study.sopInstanceUids].sort());
-  t.is((await api(hub, `/api/messages/${messageId}/resend`, { method: 'POST', body: '{"destination":"radiologist-pacs","all":"yes"}' })).status, 400);
+  const notBoolean = { method: 'POST', body: '{"destination":"radiologist-pacs","all":"yes"}' };
+  t.is((await api(hub, `/api/messages/${messageId}/resend`, notBoolean)).status, 400);
 });
 
 test('with accession coercion the routed study carries the accession number the order supplied', async (t) => {
@@ -141,13 +151,24 @@ test('with accession coercion the routed study carries the accession number the 
     config: dicomTestConfig,
     facilities: [facility],
     channels: [
-      { ...oneAttemptChannel(), destinations: [{ ...oneAttemptChannel().destinations[0]!, maxAttempts: 0, retry: { initialDelayMs: 200, maxDelayMs: 500, multiplier: 2 } }] },
+      {
+        ...oneAttemptChannel(),
+        destinations: [
+          {
+            ...oneAttemptChannel().destinations[0]!,
+            maxAttempts: 0,
+            retry: { initialDelayMs: 200, maxDelayMs: 500, multiplier: 2 },
+          },
+        ],
+      },
       {
         id: 'valley-orders',
         name: 'Valley orders to exams',
         enabled: true,
         source: { type: 'mllp', settings: { host: '127.0.0.1', port: mllpPort, messageTypes: ['ORM^O01'] } },
-        destinations: [{ name: 'exams', connector: { type: 'rso-exams', settings: { timeZone: 'UTC' } }, queue: 'ordered' }],
+        destinations: [
+          { name: 'exams', connector: { type: 'rso-exams', settings: { timeZone: 'UTC' } }, queue: 'ordered' },
+        ],
       },
     ],
   });
@@ -156,20 +177,29 @@ test('with accession coercion the routed study carries the accession number the 
 
   // The order (accession ACC-B-10), then images that name the exam by its number and carry no accession.
   const client = await MllpTestClient.connect(mllpPort);
-  const ack = await client.exchange(await readFile(path.join(repoRoot, 'test', 'fixtures', 'dicom', 'orm-accession-order.hl7')));
+  const orm = await readFile(path.join(repoRoot, 'test', 'fixtures', 'dicom', 'orm-accession-order.hl7'));
+  const ack = await client.exchange(orm);
   await client.close();
   t.is(ack.get('MSA-1'), 'AA');
   let examNumber: string | undefined;
-  await until(async () => (examNumber = (await fhir<Bundle<ServiceRequest>>(hub, 'ServiceRequest?identifier=VG-PLC-910')).entry?.[0]?.resource?.id) !== undefined, 15_000, 'the order');
+  await until(async () => {
+    const found = await fhir<Bundle<ServiceRequest>>(hub, 'ServiceRequest?identifier=VG-PLC-910');
+    examNumber = found.entry?.[0]?.resource?.id;
+    return examNumber !== undefined;
+  }, 15_000, 'the order');
   const study = await writeStudy(2, { patientId: examNumber!, accessionNumber: '' });
   t.is((await storescu(hub, 'VALLEY_CT', study.files)).code, 0);
 
-  type OrthancStudy = { MainDicomTags: { StudyInstanceUID?: string; AccessionNumber?: string }; PatientMainDicomTags?: { PatientID?: string } };
+  type OrthancStudy = {
+    MainDicomTags: { StudyInstanceUID?: string; AccessionNumber?: string };
+    PatientMainDicomTags?: { PatientID?: string };
+  };
   let atPacs: OrthancStudy | undefined;
   await until(async () => {
-    atPacs = ((await orthanc.get('/studies?expand')) as OrthancStudy[]).find((s) => s.MainDicomTags.StudyInstanceUID === study.studyInstanceUid);
+    const studies = (await orthanc.get('/studies?expand')) as OrthancStudy[];
+    atPacs = studies.find((s) => s.MainDicomTags.StudyInstanceUID === study.studyInstanceUid);
     return atPacs !== undefined && (await pacsDelivery(hub))?.state === 'sent';
-  }, 30_000, 'the study at the PACS');
+  }, 60_000, 'the study at the PACS');
   t.is(atPacs?.MainDicomTags.AccessionNumber, 'ACC-B-10');
   t.is(atPacs?.PatientMainDicomTags?.PatientID, examNumber);
 });

@@ -16,13 +16,15 @@ import { dicomTestConfig, hubAe, valleyFacility } from './dicom-support.ts';
 
 setLogLevel('error');
 
+type Reference = 'sent' | 'base' | 'sent-inflated';
+
 interface Case {
   name: string;
   frames?: number;
   make: string[][];
   jpeg2000?: { transferSyntax: string; opjCompress: string[] };
   storescu: string[];
-  expect: { exitCode: number; response: string; storedTransferSyntax: string; dataset: 'sent' | 'base' | 'sent-inflated' };
+  expect: { exitCode: number; response: string; storedTransferSyntax: string; dataset: Reference };
 }
 
 const fixtures = path.join(repoRoot, 'test', 'fixtures', 'dicom');
@@ -32,7 +34,8 @@ const side = 64;
 let hub: HubProcess;
 
 test.before(async () => {
-  const missing = missingBinaries(['storescu', 'dump2dcm', 'dcmconv', 'dcmcjpeg', 'dcmcjpls', 'dcmcrle', 'opj_compress']);
+  const tools = ['storescu', 'dump2dcm', 'dcmconv', 'dcmcjpeg', 'dcmcjpls', 'dcmcrle', 'opj_compress'];
+  const missing = missingBinaries(tools);
   if (missing.length > 0) throw new Error(`missing ${missing.join(', ')}: apt-get install -y dcmtk libopenjp2-tools`);
   hub = await startHub({ config: dicomTestConfig, facilities: [await valleyFacility()] });
   await waitHealthy(hub);
@@ -60,7 +63,9 @@ async function must(command: string, args: string[], cwd: string): Promise<void>
 function pixels(frames: number): Buffer {
   const bytes = Buffer.alloc(side * side * frames);
   for (let f = 0; f < frames; f++) {
-    for (let i = 0; i < side * side; i++) bytes[f * side * side + i] = ((i % side) * 4 + Math.floor(i / side) * 2 + f * 40) % 256;
+    for (let i = 0; i < side * side; i++) {
+      bytes[f * side * side + i] = ((i % side) * 4 + Math.floor(i / side) * 2 + f * 40) % 256;
+    }
   }
   return bytes;
 }
@@ -83,11 +88,13 @@ async function makeCase(item: Case): Promise<{ dir: string; sopInstanceUid: stri
   await writeFile(path.join(dir, 'base.dump'), dump);
   await must('dump2dcm', ['+te', 'base.dump', 'base.dcm'], dir);
   if (item.jpeg2000) {
-    await writeFile(path.join(dir, 'pixels.pgm'), Buffer.concat([Buffer.from(`P5\n${side} ${side}\n255\n`), pixels(1)]));
+    const pgm = Buffer.concat([Buffer.from(`P5\n${side} ${side}\n255\n`), pixels(1)]);
+    await writeFile(path.join(dir, 'pixels.pgm'), pgm);
     await must('opj_compress', ['-i', 'pixels.pgm', '-o', 'pixels.j2k', ...item.jpeg2000.opjCompress], dir);
     // PS3.5 A.4: an empty basic offset table, then the code stream as one fragment, padded to even length.
     const stream = await readFile(path.join(dir, 'pixels.j2k'));
-    await writeFile(path.join(dir, 'fragment.bin'), stream.length % 2 === 0 ? stream : Buffer.concat([stream, Buffer.alloc(1)]));
+    const even = stream.length % 2 === 0 ? stream : Buffer.concat([stream, Buffer.alloc(1)]);
+    await writeFile(path.join(dir, 'fragment.bin'), even);
     await writeFile(path.join(dir, 'offsets.bin'), Buffer.alloc(0));
     const encapsulated = dump.replace(
       /^\(7fe0,0010\).*$/m,
@@ -112,19 +119,24 @@ function datasetIn(bytes: Buffer, what: string): Buffer {
 }
 
 for (const item of manifest.cases) {
-  test.serial(`${item.name}: storescu is answered ${item.expect.response} and the hub keeps the data set as sent`, async (t) => {
+  const title = `${item.name}: storescu is answered ${item.expect.response} and the hub keeps the data set as sent`;
+  test.serial(title, async (t) => {
     const made = await makeCase(item);
     const sent = path.join(made.dir, 'out.dcm');
     const options = item.storescu.map((option) => option.replaceAll('{fixtures}', fixtures));
-    const result = await run('storescu', ['-v', '-aet', 'VALLEY_CT', '-aec', hubAe, ...options, '127.0.0.1', String(hub.dicomPort), sent], made.dir);
+    const args = ['-v', '-aet', 'VALLEY_CT', '-aec', hubAe, ...options, '127.0.0.1', String(hub.dicomPort), sent];
+    const result = await run('storescu', args, made.dir);
     t.is(result.code, item.expect.exitCode, result.output);
     t.regex(result.output, new RegExp(`Received Store Response \\(${item.expect.response}\\)`));
 
-    const stored = await readFile(path.join(hub.dataDir, 'dicom', 'studies', made.studyInstanceUid, `${made.sopInstanceUid}.dcm`));
+    const studyDir = path.join(hub.dataDir, 'dicom', 'studies', made.studyInstanceUid);
+    const stored = await readFile(path.join(studyDir, `${made.sopInstanceUid}.dcm`));
     t.is(parseFileMeta(stored, 'stored').transferSyntaxUid, item.expect.storedTransferSyntax);
-    const reference = datasetIn(await readFile(path.join(made.dir, item.expect.dataset === 'base' ? 'base.dcm' : 'out.dcm')), item.name);
+    const referenceFile = path.join(made.dir, item.expect.dataset === 'base' ? 'base.dcm' : 'out.dcm');
+    const reference = datasetIn(await readFile(referenceFile), item.name);
     const kept = datasetOf(stored, 'stored');
-    if (item.expect.dataset === 'sent-inflated') t.true(inflateRawSync(kept).equals(inflateRawSync(reference)), 'the stored data set differs from the one sent');
-    else t.true(kept.equals(reference), 'the stored data set differs from the one sent');
+    const inflated = item.expect.dataset === 'sent-inflated';
+    const same = inflated ? inflateRawSync(kept).equals(inflateRawSync(reference)) : kept.equals(reference);
+    t.true(same, 'the stored data set differs from the one sent');
   });
 }

@@ -70,12 +70,14 @@ async function exchange(bytes: Buffer, count: number): Promise<Hl7Message[]> {
 }
 
 async function examsState(controlId: string): Promise<string | undefined> {
-  const list = (await (await api(hub, `/api/messages?channelId=orders-mllp&controlId=${encodeURIComponent(controlId)}`)).json()) as {
+  const query = `channelId=orders-mllp&controlId=${encodeURIComponent(controlId)}`;
+  const list = (await (await api(hub, `/api/messages?${query}`)).json()) as {
     items: Array<{ _id?: string; id?: string }>;
   };
   const id = list.items[0]?._id ?? list.items[0]?.id;
   if (id === undefined) return undefined;
-  const message = (await (await api(hub, `/api/messages/${id}`)).json()) as { destinations: Array<{ name: string; state: string }> };
+  type Stored = { destinations: Array<{ name: string; state: string }> };
+  const message = (await (await api(hub, `/api/messages/${id}`)).json()) as Stored;
   return message.destinations.find((destination) => destination.name === 'exams')?.state;
 }
 
@@ -88,11 +90,15 @@ for (const item of manifest.cases) {
     const controlId = Hl7Message.parse(bytes.toString('latin1')).get('MSH-10') ?? '';
     const acks = await exchange(bytes, item.acks.length);
     t.deepEqual(
-      acks.map((ack) => ({ msa: ack.get('MSA-1'), controlId: ack.get('MSA-2') ?? '', ...(errorCode(ack) === undefined ? {} : { err: errorCode(ack) }) })),
+      acks.map((ack) => {
+        const err = errorCode(ack);
+        return { msa: ack.get('MSA-1'), controlId: ack.get('MSA-2') ?? '', ...(err === undefined ? {} : { err }) };
+      }),
       item.acks.map((expected) => ({ ...expected, controlId })),
     );
     if (item.exams !== undefined) {
-      await until(async () => (await examsState(controlId)) === item.exams, 15_000, `the exams destination of ${controlId} ${item.exams}`);
+      const reached = async () => (await examsState(controlId)) === item.exams;
+      await until(reached, 15_000, `the exams destination of ${controlId} ${item.exams}`);
       t.pass();
     }
   });
