@@ -166,15 +166,18 @@ export function createAdminApiRouter({ engine, audit, auth }: AdminApiOptions): 
   router.post('/messages/:id/resend', writers, async (ctx) => {
     const id = ctx.params['id']!;
     const input = await readJson(ctx, bodyLimit);
-    const destination = (input as { destination?: unknown }).destination;
+    const { destination, all } = input as { destination?: unknown; all?: unknown };
     if (typeof destination !== 'string' || destination === '') throw new ValidationError('destination', 'expected the name of one of the message\'s destinations');
+    if (all !== undefined && typeof all !== 'boolean') {
+      throw new ValidationError('all', 'expected true (send all of it again) or false');
+    }
     const message = await engine.getMessage(id);
     if (!message) throw new HttpError(404, `message '${id}' not found`);
     const record = message.destinations.find((d) => d.name === destination);
     if (!record) throw new HttpError(404, `message '${id}' has no destination '${destination}'`);
     if (record.content === undefined) throw new HttpError(409, `message '${id}' has no content for '${destination}' (it was ${record.state})`);
-    await engine.resend(id, destination);
-    await audit.record(userOf(ctx), 'message.resend', `message:${id}`, { destination });
+    await engine.resend(id, destination, { all: all === true });
+    await audit.record(userOf(ctx), 'message.resend', `message:${id}`, { destination, all: all === true });
     ctx.status = 202;
     ctx.body = { queued: true };
   });

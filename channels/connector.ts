@@ -62,6 +62,11 @@ export interface OutboundMessage {
   dataType: string;
   /** 1 on the first try. */
   attempt: number;
+  /**
+   * An analyst resent the message asking for all of it again: a connector that remembers partial progress
+   * (dicom-scu remembers which instances the PACS stored) ignores it on the first attempt.
+   */
+  resendAll?: true;
 }
 
 export type SendResult =

@@ -248,8 +248,11 @@ export class ChannelEngine {
     return deployment.pipeline.receive(message, original._id);
   }
 
-  /** Queues a message's mapped content for one destination again (after the peer fixed something). */
-  async resend(messageId: string, destination: string): Promise<void> {
+  /**
+   * Queues a message's mapped content for one destination again (after the peer fixed something). `all` asks a
+   * connector that remembers partial progress to send everything again (OutboundMessage.resendAll).
+   */
+  async resend(messageId: string, destination: string, options: { all?: boolean } = {}): Promise<void> {
     const message = await this.messages.get(messageId);
     if (!message) throw new Error(`message '${messageId}' not found`);
     const destinationIndex = message.destinations.findIndex((d) => d.name === destination);
@@ -257,7 +260,10 @@ export class ChannelEngine {
     if (!record) throw new Error(`message '${messageId}' has no destination '${destination}'`);
     if (record.content === undefined) throw new Error(`message '${messageId}' has no content for '${destination}' (it was ${record.state})`);
     await this.messages.updateDelivery(messageId, destinationIndex, { state: 'queued', attempts: 0, lastError: null });
-    await this.queue.enqueue([{ channelId: message.channelId, destination, destinationIndex, messageId, content: record.content, dataType: message.dataType, again: true }]);
+    const { channelId, dataType } = message;
+    const again = { again: true, ...(options.all ? { resendAll: true as const } : {}) };
+    const content = record.content;
+    await this.queue.enqueue([{ channelId, destination, destinationIndex, messageId, content, dataType, ...again }]);
     this.#deployments.get(message.channelId)?.workers.get(destination)?.wake();
   }
 

@@ -346,7 +346,10 @@ export class QueueWorker {
   }
 
   #outbound(item: QueueItem, attempt: number): OutboundMessage {
-    return { messageId: item.messageId, channelId: item.channelId, destinationName: item.destination, content: item.content, dataType: item.dataType, attempt };
+    const { messageId, channelId, destination: destinationName, content, dataType } = item;
+    const message: OutboundMessage = { messageId, channelId, destinationName, content, dataType, attempt };
+    if (item.resendAll) message.resendAll = true;
+    return message;
   }
 
   /**

@@ -31,6 +31,8 @@ export interface QueueItem {
    * parked as errored instead of being tried again.
    */
   unfinished?: number;
+  /** A resend the analyst asked for in full (OutboundMessage.resendAll). */
+  resendAll?: true;
 }
 
 export interface DestinationStateDoc {
@@ -42,7 +44,15 @@ export interface DestinationStateDoc {
   lockExpiresAt: Date | null;
 }
 
-export type NewQueueItem = Pick<QueueItem, 'channelId' | 'destination' | 'destinationIndex' | 'messageId' | 'content' | 'dataType'> & {
+type NewQueueItemKey =
+  | 'channelId'
+  | 'destination'
+  | 'destinationIndex'
+  | 'messageId'
+  | 'content'
+  | 'dataType'
+  | 'resendAll';
+export type NewQueueItem = Pick<QueueItem, NewQueueItemKey> & {
   /** Set by resend: the first enqueue of a delivery has a fixed id, so recovery can add it again idempotently. */
   again?: boolean;
   /** Keeps a recovered item in the place of its original message. */

@@ -66,6 +66,7 @@ export async function openDicom(config: HubConfig, deps: DicomDeps): Promise<Dic
   const { exams, log } = deps;
   const studies = new StudyIndex(deps.db);
   await studies.ensureIndexes();
+  exams.lists.countStudiesWith(studies);
   await mkdir(config.dicom.storageDir, { recursive: true });
   const completion = new StudyCompletion({
     scheduler: deps.scheduler,

@@ -2,7 +2,9 @@
 // fixed one). Its content is an exam event (composition/exam-events-source.ts, usually `exam.study-complete`); the
 // study's files come from the study index and go in ONE association (dicom/scu.ts). Each instance's outcome at
 // this destination is kept in the index, so a partial failure is a `retry` whose next attempt sends only what
-// the PACS has not stored yet, and a repeated event for a study already delivered sends nothing.
+// the PACS has not stored yet, and a repeated event for a study already delivered sends nothing. An analyst's
+// resend does the same (only what is not confirmed stored) unless it asks for all of it (OutboundMessage.resendAll:
+// the PACS lost the study): then the first attempt sends every instance, and its retries only what is missing.
 //
 // settings: { target: 'facility-pacs' | { aeTitle, host, port }, callingAe?, connectTimeoutMs?, responseTimeoutMs? }
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -14,8 +16,8 @@ import type { ExamService } from '../exams/service.ts';
 import { errorText, type Logger } from '../runtime/log.ts';
 import { expectInteger, expectKeys, expectObject, expectPort, expectString, join, optionalString, ValidationError } from '../runtime/validate.ts';
 import { sendFiles, type SendOutcome } from './scu.ts';
-import { isStored, type InstanceRecord, type StudyIndex } from './study-index.ts';
-import { canCoerce, CoercionUnsupported, writeWithPatientId } from './tag-coercion.ts';
+import { isStored, type DeliveryRecord, type InstanceRecord, type StudyIndex } from './study-index.ts';
+import { canCoerce, CoercionUnsupported, writeCoerced, type TagChanges } from './tag-coercion.ts';
 
 export interface ScuDestinationSettings {
   target: 'facility-pacs' | PacsEndpoint;
@@ -108,20 +110,53 @@ class ScuDestination implements DestinationConnector {
     const instances = await index.instancesOf(event.studyInstanceUid);
     if (instances.length === 0) return { status: 'failed', error: `study ${event.studyInstanceUid}: no instances in the study index` };
     const destination = `${this.#context.channelId}/${this.#context.destinationName}>${pacs.aeTitle}@${pacs.host}:${pacs.port}`;
-    const before = await index.delivered(destination, event.studyInstanceUid);
+    const sendAll = message.resendAll === true && message.attempt === 1;
+    const before = sendAll
+      ? new Map<string, DeliveryRecord>()
+      : await index.delivered(destination, event.studyInstanceUid);
     const pending = instances.filter((instance) => !isStored(before.get(instance._id)?.state));
     if (pending.length === 0) return { status: 'sent', response: `${instances.length}/${instances.length} instances stored at ${pacs.aeTitle} (already)` };
-    const outcomes = await this.#sendPending(pending, pacs, facility, event);
+    const changes = await this.#coercion(facility, event);
+    const outcomes = await this.#sendPending(pending, pacs, changes);
     // Issued together (one record per instance, each its own _id): the embedded engine commits them with one
     // fdatasync instead of one per instance.
     await Promise.all([...outcomes].map(([instance, outcome]) => index.recordDelivery(destination, event.studyInstanceUid, instance._id, outcome)));
     return summarize(instances, before, outcomes, pacs.aeTitle);
   }
 
-  async #sendPending(pending: InstanceRecord[], pacs: PacsEndpoint, facility: Facility, event: StudyEvent): Promise<Map<InstanceRecord, SendOutcome>> {
-    const copies = facility.coercion?.patientIdFromExamNumber ? await mkdtemp(path.join(os.tmpdir(), 'rso-scu-')) : undefined;
+  /** What the facility's settings put in the copies: the exam number as PatientID, the order's accession. */
+  async #coercion(facility: Facility, event: StudyEvent): Promise<TagChanges | undefined> {
+    const changes: TagChanges = {};
+    if (facility.coercion?.patientIdFromExamNumber) changes.patientId = event.examNumber;
+    if (facility.coercion?.accessionFromOrder) {
+      const accession = await this.#orderAccession(event);
+      if (accession !== undefined) changes.accessionNumber = accession;
+    }
+    return Object.keys(changes).length === 0 ? undefined : changes;
+  }
+
+  /**
+   * The accession number the order gave the exam. An exam made from images carries the images' accession as an
+   * identifier too; the order's is the one that differs from the study's (the first when none does).
+   */
+  async #orderAccession(event: StudyEvent): Promise<string | undefined> {
+    const exam = await this.#deps.exams.get(event.examNumber);
+    const accessions = exam?.identifiers.filter((id) => id.kind === 'accession').map((id) => id.value) ?? [];
+    const studyAccession = (await this.#deps.index?.study(event.studyInstanceUid))?.accessionNumber;
+    return accessions.find((value) => value !== studyAccession) ?? accessions[0];
+  }
+
+  async #sendPending(
+    pending: InstanceRecord[],
+    pacs: PacsEndpoint,
+    changes: TagChanges | undefined,
+  ): Promise<Map<InstanceRecord, SendOutcome>> {
+    const copies = changes === undefined ? undefined : await mkdtemp(path.join(os.tmpdir(), 'rso-scu-'));
     try {
-      const files = copies === undefined ? pending.map((instance) => instance.filePath) : await this.#coerced(pending, copies, event.examNumber);
+      const files =
+        copies === undefined || changes === undefined
+          ? pending.map((instance) => instance.filePath)
+          : await this.#coerced(pending, copies, changes);
       const peer = { host: pacs.host, port: pacs.port, calledAe: pacs.aeTitle, callingAe: this.#settings.callingAe };
       const outcomes = await sendFiles(peer, files, { log: this.#log, connectTimeoutMs: this.#settings.connectTimeoutMs, responseTimeoutMs: this.#settings.responseTimeoutMs });
       return new Map(pending.map((instance, i) => [instance, outcomes[i] ?? { filePath: files[i] ?? instance.filePath, state: 'not-sent', reason: 'no outcome' }]));
@@ -130,8 +165,8 @@ class ScuDestination implements DestinationConnector {
     }
   }
 
-  /** Copies with PatientID = exam number; an instance that cannot be coerced goes as stored (and is logged). */
-  async #coerced(pending: InstanceRecord[], dir: string, examNumber: string): Promise<string[]> {
+  /** Copies with the changed tags; an instance that cannot be coerced goes as stored (and is logged). */
+  async #coerced(pending: InstanceRecord[], dir: string, changes: TagChanges): Promise<string[]> {
     const files: string[] = [];
     for (const instance of pending) {
       if (!canCoerce(instance.transferSyntaxUid)) {
@@ -141,7 +176,7 @@ class ScuDestination implements DestinationConnector {
       }
       const copy = path.join(dir, `${instance._id}.dcm`);
       try {
-        await writeWithPatientId(instance.filePath, copy, examNumber);
+        await writeCoerced(instance.filePath, copy, changes);
         files.push(copy);
       } catch (error) {
         if (!(error instanceof CoercionUnsupported)) throw error;

@@ -29,6 +29,11 @@ export interface DeliveryRecord {
   attempts: number;
 }
 
+export interface StudyCount {
+  instanceCount: number;
+  seriesCount: number;
+}
+
 export interface StudyTouch {
   studyInstanceUid: string;
   facility: string;
@@ -126,6 +131,16 @@ export class StudyIndex {
 
   async study(studyInstanceUid: string): Promise<StudyRecord | undefined> {
     return (await this.studies.findOne({ _id: studyInstanceUid })) ?? undefined;
+  }
+
+  /**
+   * Instance and series counts of the studies, as stored so far: the one count every view shows (work lists,
+   * ImagingStudy), live while a study arrives and after a late instance re-opens it.
+   */
+  async countsOf(studyInstanceUids: readonly string[]): Promise<Map<string, StudyCount>> {
+    const filter = { _id: { $in: [...new Set(studyInstanceUids)] } };
+    const found = await this.studies.find(filter, { projection: { instanceCount: 1, seriesUids: 1 } }).toArray();
+    return new Map(found.map((study) => [study._id, { instanceCount: study.instanceCount, seriesCount: study.seriesUids.length }]));
   }
 
   async setMatch(studyInstanceUid: string, examNumber: string, matchedBy: MatchMethod): Promise<void> {

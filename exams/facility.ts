@@ -59,6 +59,11 @@ export interface BillingRule {
 export interface TagCoercion {
   /** Put the exam number in PatientID (0010,0020), so the PACS files every study of an exam under it. */
   patientIdFromExamNumber?: boolean;
+  /**
+   * Put the accession number the order supplied (the exam's accession identifier) in AccessionNumber
+   * (0008,0050), so the PACS shows the study under the number the facility's RIS knows.
+   */
+  accessionFromOrder?: boolean;
 }
 
 export interface Facility {
@@ -168,9 +173,12 @@ function parsePacs(value: unknown, at: string): PacsEndpoint {
 
 function parseCoercion(value: unknown, at: string): TagCoercion {
   const raw = expectObject(value, at);
-  expectKeys(raw, at, ['patientIdFromExamNumber']);
+  expectKeys(raw, at, ['patientIdFromExamNumber', 'accessionFromOrder']);
   const coercion: TagCoercion = {};
   if (raw['patientIdFromExamNumber'] !== undefined) coercion.patientIdFromExamNumber = expectBoolean(raw['patientIdFromExamNumber'], join(at, 'patientIdFromExamNumber'));
+  if (raw['accessionFromOrder'] !== undefined) {
+    coercion.accessionFromOrder = expectBoolean(raw['accessionFromOrder'], join(at, 'accessionFromOrder'));
+  }
   return coercion;
 }
 

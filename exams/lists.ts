@@ -2,6 +2,8 @@
 // still has to do, and the exception list (exams reopened after completion or cancellation, which a
 // technician must look at, and open exams the hub put there with a reason, Exam.exception). Most urgent first,
 // then oldest first, the order people work them in.
+// A study's instance and series counts come from the study index (dicom/study-index.ts), the one place that
+// counts them as instances arrive: the exam's copy is only what it was told at attach and at completion.
 import type { HubDb } from '../store/db.ts';
 import type { Exam } from './exam.ts';
 import { closedStatuses } from './lifecycle.ts';
@@ -13,13 +15,24 @@ export interface ListOptions {
 
 export type ExamSummary = Omit<Exam, 'history' | 'outbox'>;
 
+/** Live counts per Study Instance UID; dicom/study-index.ts implements it (exams/ imports no protocol). */
+export interface StudyCounts {
+  countsOf(studyInstanceUids: readonly string[]): Promise<Map<string, { instanceCount: number; seriesCount: number }>>;
+}
+
 const workOrder = { priorityRank: 1, createdAt: 1, _id: 1 } as const;
 
 export class ExamLists {
   readonly #db: HubDb;
+  #counts: StudyCounts | undefined;
 
   constructor(db: HubDb) {
     this.#db = db;
+  }
+
+  /** Wired by the composition root once the study index exists (hub.ts). */
+  countStudiesWith(counts: StudyCounts): void {
+    this.#counts = counts;
   }
 
   /** Uncompleted exams of a facility (reactivated ones included). */
@@ -46,12 +59,28 @@ export class ExamLists {
   }
 
   async #list(filter: Record<string, unknown>, sort: Record<string, 1 | -1>, options: ListOptions): Promise<ExamSummary[]> {
-    return this.#db
+    const exams = await this.#db
       .collection<Exam>('exams')
       .find(filter, { projection: { history: 0, outbox: 0 } })
       .sort(sort)
       .skip(options.skip ?? 0)
       .limit(options.limit ?? 100)
       .toArray();
+    return this.#counts === undefined ? exams : withStudyCounts(exams, this.#counts);
   }
+}
+
+/** The exams with each study's counts replaced by the live ones (one read for the whole page). */
+export async function withStudyCounts<T extends Pick<Exam, 'studies'>>(exams: T[], counts: StudyCounts): Promise<T[]> {
+  const uids = exams.flatMap((exam) => exam.studies.map((study) => study.studyInstanceUid));
+  if (uids.length === 0) return exams;
+  const live = await counts.countsOf(uids);
+  return exams.map((exam) => ({
+    ...exam,
+    studies: exam.studies.map((study) => {
+      const count = live.get(study.studyInstanceUid);
+      if (count === undefined) return study;
+      return { ...study, instanceCount: count.instanceCount, seriesCount: count.seriesCount };
+    }),
+  }));
 }

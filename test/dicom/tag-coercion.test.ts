@@ -4,7 +4,7 @@ import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import { parseFileMeta } from '../../dicom/part10.ts';
-import { CoercionUnsupported, writeWithPatientId } from '../../dicom/tag-coercion.ts';
+import { CoercionUnsupported, writeCoerced, writeWithPatientId } from '../../dicom/tag-coercion.ts';
 import { tempDir } from '../support/hub-process.ts';
 import { spec, writeInstance } from './make-instance.ts';
 import { runTool } from './peers.ts';
@@ -46,6 +46,24 @@ test('an instance without PatientID gets one, in tag order', async (t) => {
   await writeInstance(source, spec({ omit: ['PatientID'] }));
   await writeWithPatientId(source, copy, 'RSO-2026-000043');
   t.is(await dumpPatientId(copy), 'RSO-2026-000043');
+});
+
+test('AccessionNumber and PatientID are replaced together, in tag order, for both VR encodings', async (t) => {
+  for (const implicitVr of [false, true]) {
+    const dir = await tempDir('coercion');
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const source = path.join(dir, 'original.dcm');
+    const copy = path.join(dir, 'copy.dcm');
+    await writeInstance(source, spec({ patientId: 'V100201', accessionNumber: 'MODALITY-1', implicitVr }));
+    await writeCoerced(source, copy, { patientId: 'RSO-2026-000045', accessionNumber: 'ACC-ORDER-77' });
+    const dump = await runTool('dcmdump', ['+P', '0008,0050', '+P', '0010,0020', copy]);
+    t.is(dump.code, 0, dump.stderr);
+    t.deepEqual([...dump.stdout.matchAll(/\[([^\]]*)\]/g)].map((m) => m[1]), ['ACC-ORDER-77', 'RSO-2026-000045']);
+    const full = await runTool('dcmdump', ['-q', copy]);
+    t.is(full.code, 0, `${implicitVr ? 'implicit' : 'explicit'}: dcmdump reads the whole copy: ${full.stderr}`);
+  }
+  const tooLong = { accessionNumber: 'MORE-THAN-SIXTEEN-CHARS' };
+  await t.throwsAsync(writeCoerced('unused', 'unused', tooLong), { instanceOf: CoercionUnsupported });
 });
 
 test('a deflated data set is not coerced', async (t) => {
