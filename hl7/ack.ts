@@ -11,10 +11,13 @@ export const errorCodes = {
   segmentSequence: { code: '100', text: 'Segment sequence error' },
   requiredFieldMissing: { code: '101', text: 'Required field missing' },
   dataType: { code: '102', text: 'Data type error' },
+  tableValueNotFound: { code: '103', text: 'Table value not found' },
   unsupportedMessageType: { code: '200', text: 'Unsupported message type' },
   unsupportedEventCode: { code: '201', text: 'Unsupported event code' },
   unsupportedProcessingId: { code: '202', text: 'Unsupported processing id' },
   unsupportedVersionId: { code: '203', text: 'Unsupported version id' },
+  unknownKeyIdentifier: { code: '204', text: 'Unknown key identifier' },
+  duplicateKeyIdentifier: { code: '205', text: 'Duplicate key identifier' },
   applicationInternalError: { code: '207', text: 'Application internal error' },
 } as const;
 
@@ -32,6 +35,24 @@ export interface AckError {
   /** Safe to show the sender: no patient data. */
   text: string;
   location?: ErrorLocation;
+}
+
+/** The condition of a table 0357 code; an unknown or absent code reads as an application internal error. */
+export function conditionOf(code: string | undefined): ErrorCondition {
+  return Object.values(errorCodes).find((condition) => condition.code === code) ?? errorCodes.applicationInternalError;
+}
+
+/**
+ * An analyst's name for a place in a message (`PID-3`, `ORC[2]-1`, `OBR-4.2`, `PID`) as an ERR location
+ * (ch. 2.14.5.2, ERL: segment, its occurrence, field); undefined for anything else. Components are dropped: the
+ * field is what a sender's analyst looks for.
+ */
+export function errorLocationOf(path: string | undefined): ErrorLocation | undefined {
+  const m = /^([A-Z][A-Z0-9]{2})(?:\[(\d+)\])?(?:-(\d+)(?:\.\d+)*)?$/.exec(path ?? '');
+  if (!m) return undefined;
+  const location: ErrorLocation = { segment: m[1]!, sequence: m[2] === undefined ? 1 : Number(m[2]) };
+  if (m[3] !== undefined) location.field = Number(m[3]);
+  return location;
 }
 
 /** What an ACK needs from the message it answers; built from a parsed MSH or, for a broken frame, from less. */

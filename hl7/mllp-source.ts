@@ -3,13 +3,14 @@
 // every earlier frame on a persistent connection and dies on a handler exception (LIBRARIES.md).
 //
 // Rules: frames of one connection are handled one at a time, in order (HL7 senders rely on the sequence);
-// connections run concurrently. AA only once ctx.receive() resolved, i.e. the message is durably stored.
+// connections run concurrently. AA only once ctx.receive() resolved, i.e. the message is durably stored and
+// passed the channel's checks (a refusal answers AE/AR with the destination's ERR).
 import net from 'node:net';
 import type { InboundMessage, ReceiveOutcome, SourceConnector, SourceConnectorType, SourceContext } from '../channels/connector.ts';
 import { counter } from '../http/metrics.ts';
 import { errorText, type Logger } from '../runtime/log.ts';
 import { expectArray, expectKeys, expectObject, expectOneOf, expectInteger, expectPort, expectString, join, ValidationError } from '../runtime/validate.ts';
-import { ackCodesFor, ackRequestOf, buildAck, emptyAckRequest, errorCodes, type AckCode, type AckError, type AckRequest, type Disposition } from './ack.ts';
+import { ackCodesFor, ackRequestOf, buildAck, conditionOf, emptyAckRequest, errorCodes, errorLocationOf, type AckCode, type AckError, type AckRequest, type Disposition } from './ack.ts';
 import { CharsetError, decodeHl7, defaultCharsets, encodeHl7, hexDecoderFor, type DefaultCharset } from './charset.ts';
 import { hl7Document } from './hl7-data-type.ts';
 import { Hl7Message, Hl7ParseError } from './message.ts';
@@ -97,7 +98,17 @@ function requestFromBrokenFrame(text: string, charset: string): AckRequest {
   return emptyAckRequest(charset);
 }
 
+/**
+ * A destination's refusal (channels/destination-check.ts) answers AR or AE with its ERR (ch. 2.9.2); the message
+ * is stored, as an error, so in enhanced mode an AE is a committed message's application error (CA, then AE).
+ */
 function disposition(outcome: ReceiveOutcome): Disposition {
+  if (outcome.status === 'refused') {
+    const { refusal } = outcome;
+    const location = errorLocationOf(refusal.path);
+    const error: AckError = { condition: conditionOf(refusal.code), text: refusal.error, ...(location ? { location } : {}) };
+    return refusal.kind === 'rejected' ? { kind: 'rejected', error } : { kind: 'error', stored: true, error };
+  }
   if (outcome.status !== 'error') return { kind: 'accepted' };
   return { kind: 'error', stored: outcome.messageId !== undefined, error: { condition: errorCodes.applicationInternalError, text: outcome.error } };
 }
@@ -300,6 +311,7 @@ export class MllpSource implements SourceConnector {
         log.warn('HL7 message not processed', { controlId, stored: outcome.messageId !== undefined });
         log.debug('HL7 message not processed', { controlId }, { reason: outcome.error });
       }
+      if (outcome.status === 'refused') log.warn('HL7 message refused', { controlId, code: outcome.refusal.code, where: outcome.refusal.path });
       return disposition(outcome);
     } catch (error) {
       log.error('receive failed', { controlId, error: errorText(error) });
