@@ -201,11 +201,15 @@ function joinParts(parts: Array<string | undefined>, separator: string): string 
   return Array.from(parts, (part) => part ?? '').join(separator);
 }
 
-/** How the message fared; decides the ACK codes. `stored` matters for the commit level in enhanced mode. */
+/**
+ * How the message fared; decides the ACK codes. `stored` matters for the commit level in enhanced mode.
+ * `refused`: stored (committed), and the application will not process it: AR (`rejected`) or AE.
+ */
 export type Disposition =
   | { kind: 'accepted' }
   | { kind: 'error'; stored: boolean; error: AckError }
-  | { kind: 'rejected'; error: AckError };
+  | { kind: 'rejected'; error: AckError }
+  | { kind: 'refused'; rejected: boolean; error: AckError };
 
 export function isEnhancedMode(request: AckRequest): boolean {
   return request.acceptAck !== '' || request.applicationAck !== '';
@@ -221,6 +225,15 @@ function wanted(condition: string, success: boolean): boolean {
   }
 }
 
+function applicationCode(disposition: Disposition): AckCode {
+  switch (disposition.kind) {
+    case 'accepted': return 'AA';
+    case 'error': return 'AE';
+    case 'rejected': return 'AR';
+    case 'refused': return disposition.rejected ? 'AR' : 'AE';
+  }
+}
+
 /**
  * The ACK codes to send, in order (ch. 2.9.2 original mode, 2.9.3 enhanced mode). In enhanced mode the
  * accept (commit) ACK says whether the message was safely stored; the application ACK, sent only for a
@@ -229,14 +242,12 @@ function wanted(condition: string, success: boolean): boolean {
  * an empty MSH-16 as NE (the sender asked only for what it named).
  */
 export function ackCodesFor(request: AckRequest, disposition: Disposition): AckCode[] {
-  if (!isEnhancedMode(request)) {
-    return [disposition.kind === 'accepted' ? 'AA' : disposition.kind === 'error' ? 'AE' : 'AR'];
-  }
-  const commit: AckCode = disposition.kind === 'rejected' ? 'CR' : disposition.kind === 'accepted' || disposition.stored ? 'CA' : 'CE';
+  const application = applicationCode(disposition);
+  if (!isEnhancedMode(request)) return [application];
+  const commit: AckCode = disposition.kind === 'rejected' ? 'CR' : disposition.kind !== 'error' || disposition.stored ? 'CA' : 'CE';
   const codes: AckCode[] = [];
   if (wanted(request.acceptAck || 'AL', commit === 'CA')) codes.push(commit);
   if (commit !== 'CA') return codes;
-  const application: AckCode = disposition.kind === 'accepted' ? 'AA' : 'AE';
   if (wanted(request.applicationAck || 'NE', application === 'AA')) codes.push(application);
   return codes;
 }

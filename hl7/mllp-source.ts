@@ -100,14 +100,14 @@ function requestFromBrokenFrame(text: string, charset: string): AckRequest {
 
 /**
  * A destination's refusal (channels/destination-check.ts) answers AR or AE with its ERR (ch. 2.9.2); the message
- * is stored, as an error, so in enhanced mode an AE is a committed message's application error (CA, then AE).
+ * is stored, as an error, so in enhanced mode it is committed (CA) and refused by the application (AR or AE).
  */
 function disposition(outcome: ReceiveOutcome): Disposition {
   if (outcome.status === 'refused') {
     const { refusal } = outcome;
     const location = errorLocationOf(refusal.path);
     const error: AckError = { condition: conditionOf(refusal.code), text: refusal.error, ...(location ? { location } : {}) };
-    return refusal.kind === 'rejected' ? { kind: 'rejected', error } : { kind: 'error', stored: true, error };
+    return { kind: 'refused', rejected: refusal.kind === 'rejected', error };
   }
   if (outcome.status !== 'error') return { kind: 'accepted' };
   return { kind: 'error', stored: outcome.messageId !== undefined, error: { condition: errorCodes.applicationInternalError, text: outcome.error } };
