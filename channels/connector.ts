@@ -44,7 +44,7 @@ export type ReceiveOutcome =
  * (HL7: `PID-3`, `ORC[2]-1`; a table 0357 code such as `101`); the engine only carries them to the source.
  */
 export interface Refusal {
-  /** 'rejected': a kind or form of message the destination does not take (HL7 AR); 'error': its content is wrong (AE). */
+  /** 'rejected': a kind or form of message the destination does not take (HL7 AR); 'error': a wrong value (AE). */
   kind: 'rejected' | 'error';
   /** Safe to show the sender, who sent what it quotes; may hold patient data, so logs keep it at debug. */
   error: string;

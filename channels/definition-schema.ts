@@ -30,7 +30,9 @@ import type {
 import { defaultResponseTimeoutMs, defaultRetry } from './definition.ts';
 import type { ChannelRegistry } from './registry.ts';
 
-const channelKeys = ['id', 'name', 'enabled', 'source', 'filter', 'map', 'destinations', 'retentionDays', 'response'] as const;
+const channelKeys = [
+  'id', 'name', 'enabled', 'source', 'filter', 'map', 'destinations', 'retentionDays', 'response',
+] as const;
 const destinationKeys = ['name', 'connector', 'filter', 'map', 'queue', 'retry', 'maxAttempts', 'onExhausted'] as const;
 const operators: readonly FilterOperator[] = ['eq', 'ne', 'in', 'exists', 'matches'];
 const idPattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -50,7 +52,9 @@ export function parseChannelDefinition(input: unknown, registry: ChannelRegistry
   };
   if (value['filter'] !== undefined) definition.filter = parseFilter(value['filter'], join(path, 'filter'));
   if (value['map'] !== undefined) definition.map = parseMap(value['map'], join(path, 'map'));
-  if (value['response'] !== undefined) definition.response = parseResponse(value['response'], definition.destinations, join(path, 'response'));
+  if (value['response'] !== undefined) {
+    definition.response = parseResponse(value['response'], definition.destinations, join(path, 'response'));
+  }
   return definition;
 }
 
@@ -65,7 +69,8 @@ function parseResponse(input: unknown, destinations: readonly DestinationDefinit
   const name = expectString(value['afterDestination'], join(path, 'afterDestination'));
   if (!destinations.some((d) => d.name === name)) {
     const known = destinations.map((d) => d.name).join(', ') || 'none';
-    throw new ValidationError(join(path, 'afterDestination'), `no destination named '${name}' in this channel (destinations: ${known})`);
+    const reason = `no destination named '${name}' in this channel (destinations: ${known})`;
+    throw new ValidationError(join(path, 'afterDestination'), reason);
   }
   const timeoutMs = optionalInteger(value, 'timeoutMs', path, defaultResponseTimeoutMs, 1, 600_000);
   return { afterDestination: name, timeoutMs };

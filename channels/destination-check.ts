@@ -25,11 +25,15 @@ export interface CheckInput {
 }
 
 export async function checkDestinations(input: CheckInput): Promise<DestinationRefusal | undefined> {
-  const results = await Promise.all(input.destinations.map((destination, index) => checkOne(input, destination, index)));
+  const results = await Promise.all(input.destinations.map((d, index) => checkOne(input, d, index)));
   return results.find((refusal) => refusal !== undefined);
 }
 
-async function checkOne(input: CheckInput, destination: DestinationDefinition, index: number): Promise<DestinationRefusal | undefined> {
+async function checkOne(
+  input: CheckInput,
+  destination: DestinationDefinition,
+  index: number,
+): Promise<DestinationRefusal | undefined> {
   const connector = input.connectors[index];
   const delivery = input.deliveries[index];
   if (!connector?.check || delivery?.state !== 'queued' || delivery.content === undefined) return undefined;
@@ -45,7 +49,8 @@ async function checkOne(input: CheckInput, destination: DestinationDefinition, i
     return refusal === undefined ? undefined : { ...refusal, destination: destination.name };
   } catch (error) {
     // A check that cannot run (the store is away) decides nothing: the destination's send still decides.
-    input.log.warn('destination check failed; the message is accepted unchecked', { destination: destination.name, error: errorText(error) });
+    const fields = { destination: destination.name, error: errorText(error) };
+    input.log.warn('destination check failed; the message is accepted unchecked', fields);
     return undefined;
   }
 }

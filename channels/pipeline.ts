@@ -7,7 +7,14 @@
 import type { EventEmitter } from 'node:events';
 import { errorText, type Logger } from '../runtime/log.ts';
 import { processingErrorsTotal, receivedTotal, refusedTotal } from './channel-metrics.ts';
-import type { DataType, DestinationConnector, InboundMessage, MessageIndex, ReceiveOutcome, SourceContext } from './connector.ts';
+import type {
+  DataType,
+  DestinationConnector,
+  InboundMessage,
+  MessageIndex,
+  ReceiveOutcome,
+  SourceContext,
+} from './connector.ts';
 import type { ChannelDefinition, DestinationDefinition } from './definition.ts';
 import { checkDestinations, type DestinationRefusal } from './destination-check.ts';
 import type { EngineEvents } from './engine-events.ts';
@@ -66,12 +73,7 @@ export class ChannelPipeline {
     const { definition } = options;
     this.#map = definition.map ? new CompiledMap(definition.map) : undefined;
     this.#destinations = definition.destinations.map((d) => ({ definition: d, map: d.map ? new CompiledMap(d.map) : undefined }));
-    const response = definition.response;
-    if (response !== undefined && response !== 'after-validation' && options.events) {
-      const name = response.afterDestination;
-      const index = definition.destinations.findIndex((d) => d.name === name);
-      if (index >= 0) this.#answerAfter = { index, name, timeoutMs: response.timeoutMs, waits: new DeliveryWaits(options.events, definition.id, name) };
-    }
+    this.#answerAfter = answerAfterOf(definition, options.events);
   }
 
   /** The SourceContext handed to the channel's source connector. */
@@ -83,7 +85,10 @@ export class ChannelPipeline {
     const { definition, revision, messages } = this.#o;
     let outcome = this.#evaluate(message);
     const refusal = outcome.state === 'processed' ? await this.#check(outcome.deliveries, message.dataType) : undefined;
-    if (refusal) outcome = { state: 'error', index: outcome.index, error: `refused by destination '${refusal.destination}': ${refusal.error}` };
+    if (refusal) {
+      const error = `refused by destination '${refusal.destination}': ${refusal.error}`;
+      outcome = { state: 'error', index: outcome.index, error };
+    }
     const messageId = messages.newId();
     const items = outcome.state === 'processed' ? this.#queueItems(messageId, message.dataType, outcome.deliveries) : [];
     // Listening starts before the items exist: a fast worker must not deliver before anyone listens.
@@ -112,32 +117,41 @@ export class ChannelPipeline {
     if (outcome.state === 'filtered') return { status: 'filtered', messageId };
     if (refusal) return this.#refused(messageId, refusal);
     if (outcome.state === 'error') return this.#failed(messageId, outcome.error);
-    if (this.#answerAfter) return this.#answerAfterDestination(messageId, outcome.deliveries[this.#answerAfter.index], wait);
+    if (this.#answerAfter) return this.#afterDestination(messageId, outcome.deliveries[this.#answerAfter.index], wait);
     return { status: 'accepted', messageId };
   }
 
   async #check(deliveries: DeliveryUpdate[], dataType: string): Promise<DestinationRefusal | undefined> {
     const { connectors, definition, queue, log } = this.#o;
     if (!connectors?.some((c) => c.check)) return undefined;
-    return checkDestinations({ channelId: definition.id, destinations: definition.destinations, connectors, deliveries, dataType, queue, log });
+    const { id: channelId, destinations } = definition;
+    return checkDestinations({ channelId, destinations, connectors, deliveries, dataType, queue, log });
   }
 
   #refused(messageId: string, refusal: DestinationRefusal): ReceiveOutcome {
     refusedTotal.inc({ channel: this.#o.definition.id, destination: refusal.destination });
     // The reason may quote the message (order numbers), so only where it points goes above debug.
-    this.#o.log.warn('message refused by a destination check', { messageId, destination: refusal.destination, path: refusal.path, code: refusal.code });
+    const where = { messageId, destination: refusal.destination, path: refusal.path, code: refusal.code };
+    this.#o.log.warn('message refused by a destination check', where);
     this.#o.log.debug('message refused by a destination check', { messageId }, { error: refusal.error });
     const { destination, ...rest } = refusal;
     return { status: 'refused', messageId, refusal: rest };
   }
 
   /** The outcome of the destination the channel answers after: sent or queued is accepted, failed is an error. */
-  async #answerAfterDestination(messageId: string, delivery: DeliveryUpdate | undefined, wait: PendingWait | undefined): Promise<ReceiveOutcome> {
+  async #afterDestination(
+    messageId: string,
+    delivery: DeliveryUpdate | undefined,
+    wait: PendingWait | undefined,
+  ): Promise<ReceiveOutcome> {
     const name = this.#answerAfter!.name;
-    if (delivery?.state === 'error') return { status: 'error', messageId, error: `${name}: ${delivery.lastError ?? 'failed'}` };
+    if (delivery?.state === 'error') {
+      return { status: 'error', messageId, error: `${name}: ${delivery.lastError ?? 'failed'}` };
+    }
     if (!wait) return { status: 'accepted', messageId };
     const word = (await wait.settled) ?? (await this.#storedWord(messageId));
-    return word.state === 'error' ? { status: 'error', messageId, error: `${name}: ${word.error}` } : { status: 'accepted', messageId };
+    if (word.state === 'error') return { status: 'error', messageId, error: `${name}: ${word.error}` };
+    return { status: 'accepted', messageId };
   }
 
   /** No event in time (a paused queue, a backlog, another process delivering): what the store says now. */
@@ -199,6 +213,15 @@ export class ChannelPipeline {
     });
     return items;
   }
+}
+
+function answerAfterOf(definition: ChannelDefinition, events?: EventEmitter<EngineEvents>): AnswerAfter | undefined {
+  const response = definition.response;
+  if (response === undefined || response === 'after-validation' || !events) return undefined;
+  const name = response.afterDestination;
+  const index = definition.destinations.findIndex((d) => d.name === name);
+  if (index < 0) return undefined;
+  return { index, name, timeoutMs: response.timeoutMs, waits: new DeliveryWaits(events, definition.id, name) };
 }
 
 /** Runs one processing step, turning its failure into a reason that names the step. */

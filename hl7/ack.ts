@@ -244,7 +244,8 @@ function applicationCode(disposition: Disposition): AckCode {
 export function ackCodesFor(request: AckRequest, disposition: Disposition): AckCode[] {
   const application = applicationCode(disposition);
   if (!isEnhancedMode(request)) return [application];
-  const commit: AckCode = disposition.kind === 'rejected' ? 'CR' : disposition.kind !== 'error' || disposition.stored ? 'CA' : 'CE';
+  const stored = disposition.kind !== 'error' || disposition.stored;
+  const commit: AckCode = disposition.kind === 'rejected' ? 'CR' : stored ? 'CA' : 'CE';
   const codes: AckCode[] = [];
   if (wanted(request.acceptAck || 'AL', commit === 'CA')) codes.push(commit);
   if (commit !== 'CA') return codes;

@@ -32,7 +32,11 @@ export interface ExamCheckSettings {
  */
 const queuedLimit = 1000;
 
-export async function checkExamMessage(exams: ExamService, request: CheckRequest, settings: ExamCheckSettings): Promise<Refusal | undefined> {
+export async function checkExamMessage(
+  exams: ExamService,
+  request: CheckRequest,
+  settings: ExamCheckSettings,
+): Promise<Refusal | undefined> {
   try {
     const message = Hl7Message.parse(request.content);
     const facility = await sendingFacility(exams, message, settings.facility);
@@ -48,7 +52,13 @@ export async function checkExamMessage(exams: ExamService, request: CheckRequest
   }
 }
 
-async function checkOrders(exams: ExamService, mapped: MappedOrders, facility: Facility, request: CheckRequest, settings: ExamCheckSettings): Promise<void> {
+async function checkOrders(
+  exams: ExamService,
+  mapped: MappedOrders,
+  facility: Facility,
+  request: CheckRequest,
+  settings: ExamCheckSettings,
+): Promise<void> {
   checkPatientInput(mapped.patient);
   // Orders created by earlier groups of this message: a NW and an XO of the same order may share one ORM.
   const created: ExamIdentifier[][] = [];
@@ -57,7 +67,8 @@ async function checkOrders(exams: ExamService, mapped: MappedOrders, facility: F
     const earlier = created.some((ids) => sharesIdentifier(ids, order.identifiers));
     if (order.action === 'create') {
       // A NW for a known order is an update (exam-commands.ts); only a new one is checked as createOrder would.
-      if (!earlier && !(await findExam(exams, order, facility.code))) await exams.checkOrder(newOrder(order, facility.code, mapped.patient));
+      const known = earlier || (await findExam(exams, order, facility.code)) !== undefined;
+      if (!known) await exams.checkOrder(newOrder(order, facility.code, mapped.patient));
       created.push(order.identifiers);
       continue;
     }
@@ -70,8 +81,11 @@ async function checkOrders(exams: ExamService, mapped: MappedOrders, facility: F
   }
 }
 
-function newOrder(order: MappedOrder, facility: string, patient: PatientInput): Parameters<ExamService['checkOrder']>[0] {
-  const input: Parameters<ExamService['checkOrder']>[0] = { facility, patient, identifiers: order.identifiers, procedure: order.procedure! };
+type CheckedOrder = Parameters<ExamService['checkOrder']>[0];
+
+function newOrder(order: MappedOrder, facility: string, patient: PatientInput): CheckedOrder {
+  // The mapping refuses a NW without OBR-4, so the procedure is there.
+  const input: CheckedOrder = { facility, patient, identifiers: order.identifiers, procedure: order.procedure! };
   if (order.modality) input.modality = order.modality;
   if (order.priority) input.priority = order.priority;
   if (order.scheduledAt) input.scheduledAt = order.scheduledAt;
@@ -150,7 +164,9 @@ const problems: Readonly<Record<MappingProblem, { kind: Refusal['kind']; code: s
 /** A refusal for an error about the message's content; undefined for anything else (the store failing). */
 function refusalOf(error: unknown): Refusal | undefined {
   if (error instanceof Hl7MappingError) return { ...problems[error.problem], error: error.message, path: error.field };
-  if (error instanceof Hl7ParseError) return { kind: 'rejected', code: errorCodes.segmentSequence.code, error: error.message, path: 'MSH' };
+  if (error instanceof Hl7ParseError) {
+    return { kind: 'rejected', code: errorCodes.segmentSequence.code, error: error.message, path: 'MSH' };
+  }
   if (isExamError(error) && error.code !== 'version-conflict') return examRefusal(error);
   return undefined;
 }

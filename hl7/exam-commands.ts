@@ -61,7 +61,9 @@ async function requireExam(exams: ExamService, order: MappedOrder, facility: str
 
 export function unknownOrder(order: MappedOrder, facility: string): Hl7MappingError {
   const numbers = order.identifiers.filter((id) => id.kind !== 'external').map((id) => `${id.kind} number '${id.value}'`);
-  return new Hl7MappingError(order.identifierField, `${order.identifierField}: no exam at ${facility} with ${numbers.join(' or ')} (${order.controlField} ${order.orderControl} needs an existing order)`, 'unknown-order');
+  const needs = `${order.controlField} ${order.orderControl} needs an existing order`;
+  const text = `${order.identifierField}: no exam at ${facility} with ${numbers.join(' or ')} (${needs})`;
+  return new Hl7MappingError(order.identifierField, text, 'unknown-order');
 }
 
 function changesOf(order: MappedOrder): OrderChanges {

@@ -6,7 +6,15 @@
 //
 // The registry creates connectors from (settings, context) alone, so the ExamService comes in through the
 // factory: hub.ts registers `examDestinationType(exams)` (see registerHl7ExamMapping in register.ts).
-import type { CheckRequest, DestinationConnector, DestinationConnectorType, DestinationContext, OutboundMessage, Refusal, SendResult } from '../channels/connector.ts';
+import type {
+  CheckRequest,
+  DestinationConnector,
+  DestinationConnectorType,
+  DestinationContext,
+  OutboundMessage,
+  Refusal,
+  SendResult,
+} from '../channels/connector.ts';
 import { isExamError } from '../exams/errors.ts';
 import type { ExamService } from '../exams/service.ts';
 import { errorText } from '../runtime/log.ts';

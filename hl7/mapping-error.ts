@@ -26,7 +26,7 @@ export type MappingProblem =
   | 'duplicate-order';
 
 export class Hl7MappingError extends Error {
-  /** The HL7 field the error is about, e.g. `PID-3`, `ORC[2]-1`, `MSH-4`; a segment alone (`PID`) when it is missing. */
+  /** The HL7 field the error is about, e.g. `PID-3`, `ORC[2]-1`, `MSH-4`; a segment alone (`PID`) when missing. */
   readonly field: string;
   readonly problem: MappingProblem;
   /** Without a `problem`, an error about a whole segment is a missing segment, any other a malformed value. */
@@ -39,5 +39,6 @@ export class Hl7MappingError extends Error {
 }
 
 export function emptyField(field: string, what?: string): Hl7MappingError {
-  return new Hl7MappingError(field, what === undefined ? `${field} is empty` : `${field} is empty (${what})`, 'field-missing');
+  const text = what === undefined ? `${field} is empty` : `${field} is empty (${what})`;
+  return new Hl7MappingError(field, text, 'field-missing');
 }

@@ -106,7 +106,8 @@ function disposition(outcome: ReceiveOutcome): Disposition {
   if (outcome.status === 'refused') {
     const { refusal } = outcome;
     const location = errorLocationOf(refusal.path);
-    const error: AckError = { condition: conditionOf(refusal.code), text: refusal.error, ...(location ? { location } : {}) };
+    const error: AckError = { condition: conditionOf(refusal.code), text: refusal.error };
+    if (location) error.location = location;
     return { kind: 'refused', rejected: refusal.kind === 'rejected', error };
   }
   if (outcome.status !== 'error') return { kind: 'accepted' };
@@ -311,7 +312,9 @@ export class MllpSource implements SourceConnector {
         log.warn('HL7 message not processed', { controlId, stored: outcome.messageId !== undefined });
         log.debug('HL7 message not processed', { controlId }, { reason: outcome.error });
       }
-      if (outcome.status === 'refused') log.warn('HL7 message refused', { controlId, code: outcome.refusal.code, where: outcome.refusal.path });
+      if (outcome.status === 'refused') {
+        log.warn('HL7 message refused', { controlId, code: outcome.refusal.code, where: outcome.refusal.path });
+      }
       return disposition(outcome);
     } catch (error) {
       log.error('receive failed', { controlId, error: errorText(error) });

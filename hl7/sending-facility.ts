@@ -7,7 +7,11 @@ import { fieldText } from './field-text.ts';
 import { Hl7MappingError } from './mapping-error.ts';
 import type { Hl7Message } from './message.ts';
 
-export async function sendingFacility(exams: ExamService, message: Hl7Message, defaultFacility: string | undefined): Promise<Facility> {
+export async function sendingFacility(
+  exams: ExamService,
+  message: Hl7Message,
+  defaultFacility: string | undefined,
+): Promise<Facility> {
   // The namespace id names the facility; a few senders fill only the universal id.
   const name = fieldText(message, 'MSH-4.1') ?? fieldText(message, 'MSH-4.2');
   if (name !== undefined) {
@@ -16,9 +20,13 @@ export async function sendingFacility(exams: ExamService, message: Hl7Message, d
     return facility;
   }
   if (defaultFacility === undefined) {
-    throw new Hl7MappingError('MSH-4', 'MSH-4 is empty (the sending facility) and the destination names no default facility', 'field-missing');
+    const text = 'MSH-4 is empty (the sending facility) and the destination names no default facility';
+    throw new Hl7MappingError('MSH-4', text, 'field-missing');
   }
   const facility = await exams.facilities.get(defaultFacility);
-  if (!facility) throw new Hl7MappingError('MSH-4', `MSH-4 is empty and the destination's default facility '${defaultFacility}' does not exist`, 'unknown-sender');
+  if (!facility) {
+    const text = `MSH-4 is empty and the destination's default facility '${defaultFacility}' does not exist`;
+    throw new Hl7MappingError('MSH-4', text, 'unknown-sender');
+  }
   return facility;
 }
