@@ -39,7 +39,36 @@ export type ReceiveOutcome =
   /** Stored durably; the channel's filter dropped it. The sender is still told it was received. */
   | { status: 'filtered'; messageId: string }
   /** Stored durably (if messageId is set) but could not be processed; `error` is safe to show the sender. */
-  | { status: 'error'; messageId?: string; error: string };
+  | { status: 'error'; messageId?: string; error: string }
+  /** Stored durably as an error and sent to no destination: a destination's check refused it (see Refusal). */
+  | { status: 'refused'; messageId: string; refusal: Refusal };
+
+/**
+ * Why a destination would not take a message, found before the message is acknowledged so the sender hears it
+ * at once (HL7 AE/AR) rather than after an acceptance. `path` and `code` are in the data type's own terms
+ * (HL7: `PID-3`, `ORC[2]-1`; a table 0357 code such as `101`); the engine only carries them to the source.
+ */
+export interface Refusal {
+  /** 'rejected': a kind or form of message the destination does not take (HL7 AR); 'error': a wrong value (AE). */
+  kind: 'rejected' | 'error';
+  /** Safe to show the sender, who sent what it quotes; may hold patient data, so logs keep it at debug. */
+  error: string;
+  path?: string;
+  code?: string;
+}
+
+/** What a destination's check sees: the content it would be sent, and what is still queued for it. */
+export interface CheckRequest {
+  channelId: string;
+  destinationName: string;
+  content: string;
+  dataType: string;
+  /**
+   * The contents still queued for this destination (earlier messages not yet delivered), oldest first, at most
+   * `limit`: a check that looks the destination's state up must count these as good as done.
+   */
+  queued(limit: number): Promise<string[]>;
+}
 
 export interface SourceContext {
   readonly channelId: string;
@@ -95,6 +124,13 @@ export interface DestinationConnector {
    * (a connection still being made, the rest of a run) so that wait is short; what was sent waits for its answer.
    */
   stopping?(): void;
+  /**
+   * Optional: would this destination take the message? Asked before the message is stored and acknowledged;
+   * a refusal stores the message as an error, sends it to no destination and answers the sender with the
+   * refusal. Reads only (it may run for a message that is then refused elsewhere) and never throws for the
+   * message's content; a check that cannot decide returns undefined and leaves the decision to send().
+   */
+  check?(request: CheckRequest): Promise<Refusal | undefined>;
   stop(): Promise<void>;
 }
 

@@ -24,12 +24,15 @@ import type {
   FilterOperator,
   FilterRule,
   MapStep,
+  ResponseMode,
   RetryPolicy,
 } from './definition.ts';
-import { defaultRetry } from './definition.ts';
+import { defaultResponseTimeoutMs, defaultRetry } from './definition.ts';
 import type { ChannelRegistry } from './registry.ts';
 
-const channelKeys = ['id', 'name', 'enabled', 'source', 'filter', 'map', 'destinations', 'retentionDays'] as const;
+const channelKeys = [
+  'id', 'name', 'enabled', 'source', 'filter', 'map', 'destinations', 'retentionDays', 'response',
+] as const;
 const destinationKeys = ['name', 'connector', 'filter', 'map', 'queue', 'retry', 'maxAttempts', 'onExhausted'] as const;
 const operators: readonly FilterOperator[] = ['eq', 'ne', 'in', 'exists', 'matches'];
 const idPattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -63,7 +66,28 @@ export function parseChannelDefinition(input: unknown, registry: ChannelRegistry
   };
   if (value['filter'] !== undefined) definition.filter = parseFilter(value['filter'], join(path, 'filter'));
   if (value['map'] !== undefined) definition.map = parseMap(value['map'], join(path, 'map'));
+  if (value['response'] !== undefined) {
+    definition.response = parseResponse(value['response'], definition.destinations, join(path, 'response'));
+  }
   return definition;
+}
+
+/** `'after-validation'` or `{ afterDestination, timeoutMs? }` naming one of the channel's destinations. */
+function parseResponse(input: unknown, destinations: readonly DestinationDefinition[], path: string): ResponseMode {
+  if (input === 'after-validation') return input;
+  if (typeof input === 'string' || typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new ValidationError(path, `expected 'after-validation' or { "afterDestination": "<destination name>" }`);
+  }
+  const value = expectObject(input, path);
+  expectKeys(value, path, ['afterDestination', 'timeoutMs']);
+  const name = expectString(value['afterDestination'], join(path, 'afterDestination'));
+  if (!destinations.some((d) => d.name === name)) {
+    const known = destinations.map((d) => d.name).join(', ') || 'none';
+    const reason = `no destination named '${name}' in this channel (destinations: ${known})`;
+    throw new ValidationError(join(path, 'afterDestination'), reason);
+  }
+  const timeoutMs = optionalInteger(value, 'timeoutMs', path, defaultResponseTimeoutMs, 1, 600_000);
+  return { afterDestination: name, timeoutMs };
 }
 
 function parseConnectorShape(input: unknown, path: string): { type: string; settings: unknown } {

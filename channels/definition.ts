@@ -58,6 +58,14 @@ export interface DestinationDefinition {
   onExhausted: ExhaustedAction;
 }
 
+/**
+ * When the source answers its sender (Mirth's and OIE's "Response" setting). 'after-validation': once the
+ * message passed the filter, the map and every destination's check and is durably stored. `afterDestination`:
+ * also wait, up to `timeoutMs`, for that destination's delivery: sent (or queued for a retry, as those engines
+ * answer a queued message) reads as accepted, failed for good as an error.
+ */
+export type ResponseMode = 'after-validation' | { afterDestination: string; timeoutMs: number };
+
 export interface ChannelDefinition {
   id: string;
   name: string;
@@ -66,8 +74,12 @@ export interface ChannelDefinition {
   filter?: Filter;
   map?: MapStep;
   destinations: DestinationDefinition[];
+  /** Absent: 'after-validation'. */
+  response?: ResponseMode;
   /** Messages older than this many days are deleted by the retention job; 0 keeps them for ever. */
   retentionDays: number;
 }
+
+export const defaultResponseTimeoutMs = 10_000;
 
 export const defaultRetry: RetryPolicy = { initialDelayMs: 1000, maxDelayMs: 60_000, multiplier: 2 };

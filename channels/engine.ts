@@ -373,6 +373,8 @@ export class ChannelEngine {
       queue: this.queue,
       log: channelLog,
       wake: (name) => deployment.workers.get(name)?.wake(),
+      connectors: deployment.connectors,
+      events: this.events,
     });
     deployment.pipeline = pipeline;
     const sourceType = this.#registry.source(definition.source.type);

@@ -1,16 +1,29 @@
 // One deployed channel revision's processing: receive -> channel filter -> channel map -> per destination:
-// filter -> map, all in memory; then the raw message with that outcome and its queue items are stored in one
-// durable write group. receive() resolves only after both are written, so the source may acknowledge to its
-// peer as soon as it has the outcome; a message the hub could not process is stored too, with its error.
+// filter -> map, all in memory; then each destination's check (destination-check.ts); then the raw message
+// with that outcome and its queue items are stored in one durable write group. receive() resolves only after
+// both are written (and, for a channel that answers after a destination, once that destination had its say),
+// so the source may answer its peer from the outcome; a message the hub refused or could not process is stored
+// too, with its error, and goes to no destination.
+import type { EventEmitter } from 'node:events';
 import { errorText, type Logger } from '../runtime/log.ts';
-import { processingErrorsTotal, receivedTotal } from './channel-metrics.ts';
-import type { DataType, InboundMessage, MessageIndex, ReceiveOutcome, SourceContext } from './connector.ts';
+import { processingErrorsTotal, receivedTotal, refusedTotal } from './channel-metrics.ts';
+import type {
+  DataType,
+  DestinationConnector,
+  InboundMessage,
+  MessageIndex,
+  ReceiveOutcome,
+  SourceContext,
+} from './connector.ts';
 import type { ChannelDefinition, DestinationDefinition } from './definition.ts';
+import { checkDestinations, type DestinationRefusal } from './destination-check.ts';
+import type { EngineEvents } from './engine-events.ts';
 import { evaluateFilter } from './filter.ts';
 import { CompiledMap } from './map-step.ts';
 import type { DeliveryUpdate, MessageStore, ProcessingOutcome } from './message-store.ts';
 import type { DeliveryQueue, NewQueueItem } from './queue.ts';
 import type { ChannelRegistry } from './registry.ts';
+import { DeliveryWaits, type PendingWait } from './response-wait.ts';
 
 export interface PipelineOptions {
   definition: ChannelDefinition;
@@ -21,6 +34,18 @@ export interface PipelineOptions {
   log: Logger;
   /** Wakes the destination's worker in this process after its items are written. */
   wake(destination: string): void;
+  /** The deployed destination connectors, in definition order: their checks run before a message is stored. */
+  connectors?: readonly DestinationConnector[];
+  /** The engine's delivery events, for a channel that answers after a destination. */
+  events?: EventEmitter<EngineEvents>;
+}
+
+/** The destination a channel answers after, with its place in the definition and how long to wait for it. */
+interface AnswerAfter {
+  index: number;
+  name: string;
+  timeoutMs: number;
+  waits: DeliveryWaits;
 }
 
 interface CompiledDestination {
@@ -41,12 +66,14 @@ export class ChannelPipeline {
   readonly #o: PipelineOptions;
   readonly #map: CompiledMap | undefined;
   readonly #destinations: CompiledDestination[];
+  readonly #answerAfter: AnswerAfter | undefined;
 
   constructor(options: PipelineOptions) {
     this.#o = options;
     const { definition } = options;
     this.#map = definition.map ? new CompiledMap(definition.map) : undefined;
     this.#destinations = definition.destinations.map((d) => ({ definition: d, map: d.map ? new CompiledMap(d.map) : undefined }));
+    this.#answerAfter = answerAfterOf(definition, options.events);
   }
 
   /** The SourceContext handed to the channel's source connector. */
@@ -56,9 +83,18 @@ export class ChannelPipeline {
 
   async receive(message: InboundMessage, reprocessOf?: string): Promise<ReceiveOutcome> {
     const { definition, revision, messages } = this.#o;
-    const outcome = this.#evaluate(message);
+    let outcome = this.#evaluate(message);
+    const refusal = outcome.state === 'processed' ? await this.#check(outcome.deliveries, message.dataType) : undefined;
+    if (refusal) {
+      const error = `refused by destination '${refusal.destination}': ${refusal.error}`;
+      outcome = { state: 'error', index: outcome.index, error };
+    }
     const messageId = messages.newId();
     const items = outcome.state === 'processed' ? this.#queueItems(messageId, message.dataType, outcome.deliveries) : [];
+    // Listening starts before the items exist: a fast worker must not deliver before anyone listens.
+    const wait = this.#answerAfter && items.some((item) => item.destination === this.#answerAfter!.name)
+      ? this.#answerAfter.waits.wait(messageId, this.#answerAfter.timeoutMs)
+      : undefined;
     try {
       // The message and its queue items are issued together and awaited together: on the embedded engine they
       // share one commit (one fsync per group of writes, see store/embedded/engine.ts), which is what lets a
@@ -72,14 +108,58 @@ export class ChannelPipeline {
       );
       await Promise.all([stored, items.length > 0 ? this.#o.queue.enqueue(items) : undefined]);
     } catch (error) {
+      wait?.cancel();
       this.#o.log.error('could not store a received message', { error: errorText(error) });
       return { status: 'error', error: 'could not store the message' };
     }
     receivedTotal.inc({ channel: definition.id });
     for (const item of items) this.#o.wake(item.destination);
     if (outcome.state === 'filtered') return { status: 'filtered', messageId };
+    if (refusal) return this.#refused(messageId, refusal);
     if (outcome.state === 'error') return this.#failed(messageId, outcome.error);
+    if (this.#answerAfter) return this.#afterDestination(messageId, outcome.deliveries[this.#answerAfter.index], wait);
     return { status: 'accepted', messageId };
+  }
+
+  async #check(deliveries: DeliveryUpdate[], dataType: string): Promise<DestinationRefusal | undefined> {
+    const { connectors, definition, queue, log } = this.#o;
+    if (!connectors?.some((c) => c.check)) return undefined;
+    const { id: channelId, destinations } = definition;
+    return checkDestinations({ channelId, destinations, connectors, deliveries, dataType, queue, log });
+  }
+
+  #refused(messageId: string, refusal: DestinationRefusal): ReceiveOutcome {
+    refusedTotal.inc({ channel: this.#o.definition.id, destination: refusal.destination });
+    // The reason may quote the message (order numbers), so only where it points goes above debug.
+    const where = { messageId, destination: refusal.destination, path: refusal.path, code: refusal.code };
+    this.#o.log.warn('message refused by a destination check', where);
+    this.#o.log.debug('message refused by a destination check', { messageId }, { error: refusal.error });
+    const { destination, ...rest } = refusal;
+    return { status: 'refused', messageId, refusal: rest };
+  }
+
+  /** The outcome of the destination the channel answers after: sent or queued is accepted, failed is an error. */
+  async #afterDestination(
+    messageId: string,
+    delivery: DeliveryUpdate | undefined,
+    wait: PendingWait | undefined,
+  ): Promise<ReceiveOutcome> {
+    const name = this.#answerAfter!.name;
+    if (delivery?.state === 'error') {
+      return { status: 'error', messageId, error: `${name}: ${delivery.lastError ?? 'failed'}` };
+    }
+    if (!wait) return { status: 'accepted', messageId };
+    const word = (await wait.settled) ?? (await this.#storedWord(messageId));
+    if (word.state === 'error') return { status: 'error', messageId, error: `${name}: ${word.error}` };
+    return { status: 'accepted', messageId };
+  }
+
+  /** No event in time (a paused queue, a backlog, another process delivering): what the store says now. */
+  async #storedWord(messageId: string): Promise<{ state: 'sent' | 'queued' } | { state: 'error'; error: string }> {
+    const stored = await this.#o.messages.get(messageId).catch(() => null);
+    const delivery = stored?.destinations[this.#answerAfter!.index];
+    if (delivery?.state === 'error') return { state: 'error', error: delivery.lastError ?? 'failed' };
+    return { state: delivery?.state === 'sent' ? 'sent' : 'queued' };
   }
 
   #failed(messageId: string, reason: string): ReceiveOutcome {
@@ -92,7 +172,7 @@ export class ChannelPipeline {
 
   /** Parse, index, filter and map in memory; nothing here waits for the store. */
   #evaluate(message: InboundMessage): ProcessingOutcome {
-    if (message.refusal !== undefined) return this.#refused(message, message.refusal);
+    if (message.refusal !== undefined) return this.#refusedAtSource(message, message.refusal);
     let index: MessageIndex = {};
     try {
       const dataType = this.#o.registry.dataType(message.dataType);
@@ -112,7 +192,7 @@ export class ChannelPipeline {
   }
 
   /** A message its source refused: errored with the source's reason, indexed when the source parsed it. */
-  #refused(message: InboundMessage, reason: string): ProcessingOutcome {
+  #refusedAtSource(message: InboundMessage, reason: string): ProcessingOutcome {
     let index: MessageIndex = {};
     try {
       const dataType = this.#o.registry.dataType(message.dataType);
@@ -146,6 +226,15 @@ export class ChannelPipeline {
     });
     return items;
   }
+}
+
+function answerAfterOf(definition: ChannelDefinition, events?: EventEmitter<EngineEvents>): AnswerAfter | undefined {
+  const response = definition.response;
+  if (response === undefined || response === 'after-validation' || !events) return undefined;
+  const name = response.afterDestination;
+  const index = definition.destinations.findIndex((d) => d.name === name);
+  if (index < 0) return undefined;
+  return { index, name, timeoutMs: response.timeoutMs, waits: new DeliveryWaits(events, definition.id, name) };
 }
 
 /** Runs one processing step, turning its failure into a reason that names the step. */

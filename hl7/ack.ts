@@ -11,10 +11,13 @@ export const errorCodes = {
   segmentSequence: { code: '100', text: 'Segment sequence error' },
   requiredFieldMissing: { code: '101', text: 'Required field missing' },
   dataType: { code: '102', text: 'Data type error' },
+  tableValueNotFound: { code: '103', text: 'Table value not found' },
   unsupportedMessageType: { code: '200', text: 'Unsupported message type' },
   unsupportedEventCode: { code: '201', text: 'Unsupported event code' },
   unsupportedProcessingId: { code: '202', text: 'Unsupported processing id' },
   unsupportedVersionId: { code: '203', text: 'Unsupported version id' },
+  unknownKeyIdentifier: { code: '204', text: 'Unknown key identifier' },
+  duplicateKeyIdentifier: { code: '205', text: 'Duplicate key identifier' },
   applicationInternalError: { code: '207', text: 'Application internal error' },
 } as const;
 
@@ -32,6 +35,24 @@ export interface AckError {
   /** Safe to show the sender: no patient data. */
   text: string;
   location?: ErrorLocation;
+}
+
+/** The condition of a table 0357 code; an unknown or absent code reads as an application internal error. */
+export function conditionOf(code: string | undefined): ErrorCondition {
+  return Object.values(errorCodes).find((condition) => condition.code === code) ?? errorCodes.applicationInternalError;
+}
+
+/**
+ * An analyst's name for a place in a message (`PID-3`, `ORC[2]-1`, `OBR-4.2`, `PID`) as an ERR location
+ * (ch. 2.14.5.2, ERL: segment, its occurrence, field); undefined for anything else. Components are dropped: the
+ * field is what a sender's analyst looks for.
+ */
+export function errorLocationOf(path: string | undefined): ErrorLocation | undefined {
+  const m = /^([A-Z][A-Z0-9]{2})(?:\[(\d+)\])?(?:-(\d+)(?:\.\d+)*)?$/.exec(path ?? '');
+  if (!m) return undefined;
+  const location: ErrorLocation = { segment: m[1]!, sequence: m[2] === undefined ? 1 : Number(m[2]) };
+  if (m[3] !== undefined) location.field = Number(m[3]);
+  return location;
 }
 
 /** What an ACK needs from the message it answers; built from a parsed MSH or, for a broken frame, from less. */
@@ -180,11 +201,15 @@ function joinParts(parts: Array<string | undefined>, separator: string): string 
   return Array.from(parts, (part) => part ?? '').join(separator);
 }
 
-/** How the message fared; decides the ACK codes. `stored` matters for the commit level in enhanced mode. */
+/**
+ * How the message fared; decides the ACK codes. `stored` matters for the commit level in enhanced mode.
+ * `refused`: stored (committed), and the application will not process it: AR (`rejected`) or AE.
+ */
 export type Disposition =
   | { kind: 'accepted' }
   | { kind: 'error'; stored: boolean; error: AckError }
-  | { kind: 'rejected'; error: AckError };
+  | { kind: 'rejected'; error: AckError }
+  | { kind: 'refused'; rejected: boolean; error: AckError };
 
 export function isEnhancedMode(request: AckRequest): boolean {
   return request.acceptAck !== '' || request.applicationAck !== '';
@@ -200,6 +225,15 @@ function wanted(condition: string, success: boolean): boolean {
   }
 }
 
+function applicationCode(disposition: Disposition): AckCode {
+  switch (disposition.kind) {
+    case 'accepted': return 'AA';
+    case 'error': return 'AE';
+    case 'rejected': return 'AR';
+    case 'refused': return disposition.rejected ? 'AR' : 'AE';
+  }
+}
+
 /**
  * The ACK codes to send, in order (ch. 2.9.2 original mode, 2.9.3 enhanced mode). In enhanced mode the
  * accept (commit) ACK says whether the message was safely stored; the application ACK, sent only for a
@@ -208,14 +242,13 @@ function wanted(condition: string, success: boolean): boolean {
  * an empty MSH-16 as NE (the sender asked only for what it named).
  */
 export function ackCodesFor(request: AckRequest, disposition: Disposition): AckCode[] {
-  if (!isEnhancedMode(request)) {
-    return [disposition.kind === 'accepted' ? 'AA' : disposition.kind === 'error' ? 'AE' : 'AR'];
-  }
-  const commit: AckCode = disposition.kind === 'rejected' ? 'CR' : disposition.kind === 'accepted' || disposition.stored ? 'CA' : 'CE';
+  const application = applicationCode(disposition);
+  if (!isEnhancedMode(request)) return [application];
+  const stored = disposition.kind !== 'error' || disposition.stored;
+  const commit: AckCode = disposition.kind === 'rejected' ? 'CR' : stored ? 'CA' : 'CE';
   const codes: AckCode[] = [];
   if (wanted(request.acceptAck || 'AL', commit === 'CA')) codes.push(commit);
   if (commit !== 'CA') return codes;
-  const application: AckCode = disposition.kind === 'accepted' ? 'AA' : 'AE';
   if (wanted(request.applicationAck || 'NE', application === 'AA')) codes.push(application);
   return codes;
 }

@@ -36,7 +36,7 @@ export type MappedAdt = MappedPatient | MappedMerge;
 export function mapAdt(message: Hl7Message, event: string, context: MappingContext): MappedAdt {
   if ((patientEvents as readonly string[]).includes(event)) return { kind: 'patient', event, patient: patientFrom(message, context.facility) };
   if (event === 'A40') return { kind: 'merge', event, merges: mergesOf(message, context) };
-  throw new Hl7MappingError('MSH-9', `MSH-9: ADT^${event} is not handled by the rso-exams destination (handled: ${[...patientEvents, 'A40'].join(', ')})`);
+  throw new Hl7MappingError('MSH-9', `MSH-9: ADT^${event} is not handled by the rso-exams destination (handled: ${[...patientEvents, 'A40'].join(', ')})`, 'unsupported-event');
 }
 
 /** A40 repeats {PID, [PD1], MRG, [PV1]}: the n-th MRG belongs to the n-th PID. */

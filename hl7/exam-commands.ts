@@ -46,7 +46,8 @@ function applyOrder(exams: ExamService, order: MappedOrder, facility: string, pa
   }
 }
 
-async function findExam(exams: ExamService, order: MappedOrder, facility: string): Promise<Exam | undefined> {
+/** The exam of an order: by its placer, filler, accession number or study uid, in that order. */
+export async function findExam(exams: ExamService, order: MappedOrder, facility: string): Promise<Exam | undefined> {
   for (const id of order.identifiers) {
     const exam = await exams.findByIdentifier(facility, id.kind, id.value, id.kind === 'external' ? id.system : undefined);
     if (exam) return exam;
@@ -57,8 +58,14 @@ async function findExam(exams: ExamService, order: MappedOrder, facility: string
 async function requireExam(exams: ExamService, order: MappedOrder, facility: string): Promise<Exam> {
   const exam = await findExam(exams, order, facility);
   if (exam) return exam;
+  throw unknownOrder(order, facility);
+}
+
+export function unknownOrder(order: MappedOrder, facility: string): Hl7MappingError {
   const numbers = order.identifiers.filter((id) => id.kind !== 'external').map((id) => `${id.kind} number '${id.value}'`);
-  throw new Hl7MappingError(order.identifierField, `${order.identifierField}: no exam at ${facility} with ${numbers.join(' or ')} (${order.controlField} ${order.orderControl} needs an existing order)`);
+  const needs = `${order.controlField} ${order.orderControl} needs an existing order`;
+  const text = `${order.identifierField}: no exam at ${facility} with ${numbers.join(' or ')} (${needs})`;
+  return new Hl7MappingError(order.identifierField, text, 'unknown-order');
 }
 
 /** XO, CA, DC and status groups need an existing order, or one that an earlier NW group of the message creates. */
@@ -112,7 +119,7 @@ async function updateKnownOrder(exams: ExamService, exam: Exam, order: MappedOrd
   const owner = await exams.patients.resolve(exam.patientId);
   if (owner._id !== patientId) {
     // A placer number reused for another patient is a sender error; moving the exam would hide it.
-    throw new Hl7MappingError(order.identifierField, `${order.identifierField}: the order number is already used at ${facility} by exam ${exam.examNumber} of another patient`);
+    throw new Hl7MappingError(order.identifierField, `${order.identifierField}: the order number is already used at ${facility} by exam ${exam.examNumber} of another patient`, 'duplicate-order');
   }
   const updated = await exams.updateOrder(exam.examNumber, changesOf(order), by);
   return `exam ${exam.examNumber} ${updated.version === exam.version ? 'already exists' : 'updated'} (NW for a known order)`;

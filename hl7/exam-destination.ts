@@ -2,21 +2,30 @@
 // parse -> sending facility (MSH-4) -> mapping (pure) -> exam commands. A message that cannot work however often
 // it is tried (a mapping error, a refused lifecycle change, an unknown facility) is `failed`, with the text an
 // analyst sees on the message; anything else (the store) is `retry`, so the queue tries again with backoff.
+// Most such messages never get here: the destination's check (exam-check.ts) refuses them before the ACK.
 //
 // The registry creates connectors from (settings, context) alone, so the ExamService comes in through the
 // factory: hub.ts registers `examDestinationType(exams)` (see registerHl7ExamMapping in register.ts).
-import type { DestinationConnector, DestinationConnectorType, DestinationContext, OutboundMessage, SendResult } from '../channels/connector.ts';
+import type {
+  CheckRequest,
+  DestinationConnector,
+  DestinationConnectorType,
+  DestinationContext,
+  OutboundMessage,
+  Refusal,
+  SendResult,
+} from '../channels/connector.ts';
 import { isExamError } from '../exams/errors.ts';
-import type { Facility } from '../exams/facility.ts';
 import type { ExamService } from '../exams/service.ts';
 import { errorText } from '../runtime/log.ts';
 import { expectKeys, expectObject, join, optionalString, ValidationError } from '../runtime/validate.ts';
+import { checkExamMessage } from './exam-check.ts';
 import { applyExamMessage } from './exam-commands.ts';
 import { mapExamMessage } from './exam-mapping.ts';
-import { fieldText } from './field-text.ts';
 import { checkTimeZone } from './hl7-dates.ts';
 import { Hl7MappingError } from './mapping-error.ts';
 import { Hl7Message, Hl7ParseError } from './message.ts';
+import { sendingFacility } from './sending-facility.ts';
 
 export interface ExamDestinationSettings {
   /** Facility code used when MSH-4 is empty (a channel that serves exactly one facility). */
@@ -58,7 +67,7 @@ class ExamDestination implements DestinationConnector {
   async send(message: OutboundMessage): Promise<SendResult> {
     try {
       const hl7 = Hl7Message.parse(message.content);
-      const facility = await this.#facilityOf(hl7);
+      const facility = await sendingFacility(this.#exams, hl7, this.#settings.facility);
       const mapped = mapExamMessage(hl7, { facility, timeZone: this.#settings.timeZone });
       const by = { actor: `channel:${this.#context.channelId}`, via: 'hl7', messageId: message.messageId };
       const response = await applyExamMessage(this.#exams, mapped, facility.code, by);
@@ -78,22 +87,12 @@ class ExamDestination implements DestinationConnector {
     }
   }
 
-  async stop(): Promise<void> {}
-
-  async #facilityOf(message: Hl7Message): Promise<Facility> {
-    // MSH-4 is an HD: the namespace id names the facility; a few senders fill only the universal id.
-    const name = fieldText(message, 'MSH-4.1') ?? fieldText(message, 'MSH-4.2');
-    if (name !== undefined) {
-      const facility = await this.#exams.facilities.findBySendingFacility(name);
-      if (!facility) throw new Hl7MappingError('MSH-4', `MSH-4: unknown sending facility '${name}'`);
-      return facility;
-    }
-    const code = this.#settings.facility;
-    if (code === undefined) throw new Hl7MappingError('MSH-4', 'MSH-4 is empty (the sending facility) and the destination names no default facility');
-    const facility = await this.#exams.facilities.get(code);
-    if (!facility) throw new Hl7MappingError('MSH-4', `MSH-4 is empty and the destination's default facility '${code}' does not exist`);
-    return facility;
+  /** Refuses before the ACK what send() would refuse for good (exam-check.ts). */
+  check(request: CheckRequest): Promise<Refusal | undefined> {
+    return checkExamMessage(this.#exams, request, this.#settings);
   }
+
+  async stop(): Promise<void> {}
 }
 
 export function examDestinationType(exams: ExamService): DestinationConnectorType<ExamDestinationSettings> {

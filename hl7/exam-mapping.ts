@@ -25,5 +25,5 @@ export function mapExamMessage(message: Hl7Message, context: MappingContext): Ma
     return mapAdt(message, trigger, context);
   }
   const type = trigger === undefined ? code : `${code}^${trigger}`;
-  throw new Hl7MappingError('MSH-9', `MSH-9: ${type} is not handled by the rso-exams destination (handled: ORM^O01, OMI^O23, ADT)`);
+  throw new Hl7MappingError('MSH-9', `MSH-9: ${type} is not handled by the rso-exams destination (handled: ORM^O01, OMI^O23, ADT)`, 'unsupported-type');
 }

@@ -3,7 +3,8 @@
 // every earlier frame on a persistent connection and dies on a handler exception (LIBRARIES.md).
 //
 // Rules: frames of one connection are handled one at a time, in order (HL7 senders rely on the sequence);
-// connections run concurrently. AA only once ctx.receive() resolved, i.e. the message is durably stored.
+// connections run concurrently. AA only once ctx.receive() resolved, i.e. the message is durably stored and
+// passed the channel's checks (a refusal answers AE/AR with the destination's ERR).
 // The socket comes from runtime/listener.ts (TLS, connection limits, idle time); what only MLLP knows is here:
 // bytes before a start block close the connection (the peer does not speak MLLP: an HTTP request, NULs), a
 // frame must be complete within readTimeoutMs, and frames held in memory are bounded per connection and in total.
@@ -14,7 +15,7 @@ import { Listener, type ConnectionGuard, type TlsSettings } from '../runtime/lis
 import { limitRanges, parseLimits, parseTlsSettings } from '../runtime/listener-settings.ts';
 import { errorText, type Logger } from '../runtime/log.ts';
 import { expectArray, expectKeys, expectObject, expectOneOf, expectInteger, expectPort, expectString, join, ValidationError } from '../runtime/validate.ts';
-import { ackCodesFor, ackRequestOf, buildAck, emptyAckRequest, errorCodes, type AckCode, type AckError, type AckRequest, type Disposition } from './ack.ts';
+import { ackCodesFor, ackRequestOf, buildAck, conditionOf, emptyAckRequest, errorCodes, errorLocationOf, type AckCode, type AckError, type AckRequest, type Disposition } from './ack.ts';
 import { CharsetError, decodeHl7, defaultCharsets, encodeHl7, hexDecoderFor, type DefaultCharset } from './charset.ts';
 import { hl7Document } from './hl7-data-type.ts';
 import { Hl7Message, Hl7ParseError } from './message.ts';
@@ -137,7 +138,18 @@ function requestFromBrokenFrame(text: string, charset: string): AckRequest {
   return emptyAckRequest(charset);
 }
 
+/**
+ * A destination's refusal (channels/destination-check.ts) answers AR or AE with its ERR (ch. 2.9.2); the message
+ * is stored, as an error, so in enhanced mode it is committed (CA) and refused by the application (AR or AE).
+ */
 function disposition(outcome: ReceiveOutcome): Disposition {
+  if (outcome.status === 'refused') {
+    const { refusal } = outcome;
+    const location = errorLocationOf(refusal.path);
+    const error: AckError = { condition: conditionOf(refusal.code), text: refusal.error };
+    if (location) error.location = location;
+    return { kind: 'refused', rejected: refusal.kind === 'rejected', error };
+  }
   if (outcome.status !== 'error') return { kind: 'accepted' };
   return { kind: 'error', stored: outcome.messageId !== undefined, error: { condition: errorCodes.applicationInternalError, text: outcome.error } };
 }
@@ -433,6 +445,9 @@ export class MllpSource implements SourceConnector {
         // The reason may quote the message (a script's or a mapping's error text): patient data, so debug only.
         log.warn('HL7 message not processed', { controlId, stored: outcome.messageId !== undefined });
         log.debug('HL7 message not processed', { controlId }, { reason: outcome.error });
+      }
+      if (outcome.status === 'refused') {
+        log.warn('HL7 message refused', { controlId, code: outcome.refusal.code, where: outcome.refusal.path });
       }
       return disposition(outcome);
     } catch (error) {

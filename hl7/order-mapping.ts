@@ -141,7 +141,7 @@ function orderGroups(message: Hl7Message): Group[] {
 function mapGroup(message: Hl7Message, group: Group, zone: SenderZone, systems: SystemsOwner): MappedOrder {
   const { controlField, orderControl } = orderControlOf(message, group);
   const action = actions[orderControl];
-  if (!action) throw new Hl7MappingError(controlField, `${controlField}: unsupported order control '${orderControl}' (supported: ${Object.keys(actions).join(', ')})`);
+  if (!action) throw new Hl7MappingError(controlField, `${controlField}: unsupported order control '${orderControl}' (supported: ${Object.keys(actions).join(', ')})`, 'unsupported-code');
   const { identifiers, identifierField } = identifiersOf(message, group, systems);
   const order: MappedOrder = { controlField, orderControl, action, identifiers, identifierField };
   const procedure = procedureOf(message, group, systems);
@@ -269,7 +269,7 @@ function priorityOf(message: Hl7Message, group: Group): Priority | undefined {
   const priority = priorityCodes[found.value.toUpperCase()];
   if (priority) return priority;
   const field = labelOf(found.path);
-  throw new Hl7MappingError(field, `${field}: unknown priority '${found.value}' (HL7 table 0027: S, A, R, P, T, C)`);
+  throw new Hl7MappingError(field, `${field}: unknown priority '${found.value}' (HL7 table 0027: S, A, R, P, T, C)`, 'unknown-code');
 }
 
 function statusOf(message: Hl7Message, group: Group, controlField: string): StatusReport {
@@ -277,13 +277,13 @@ function statusOf(message: Hl7Message, group: Group, controlField: string): Stat
   const orderStatus = orc === undefined ? undefined : fieldText(message, `ORC[${orc}]-5`)?.toUpperCase();
   if (orderStatus !== undefined) {
     const field = `${segmentLabel('ORC', orc!)}-5`;
-    if (!(orderStatus in orderStatuses)) throw new Hl7MappingError(field, `${field}: unsupported order status '${orderStatus}' (supported: ${Object.keys(orderStatuses).join(', ')})`);
+    if (!(orderStatus in orderStatuses)) throw new Hl7MappingError(field, `${field}: unsupported order status '${orderStatus}' (supported: ${Object.keys(orderStatuses).join(', ')})`, 'unsupported-code');
     return { field, code: orderStatus, to: orderStatuses[orderStatus] };
   }
   const resultStatus = group.obr === undefined ? undefined : fieldText(message, `OBR[${group.obr}]-25`)?.toUpperCase();
   if (resultStatus === undefined) throw emptyField(orc === undefined ? 'ORC-5' : `${segmentLabel('ORC', orc)}-5`, `${controlField} SC needs the order status (ORC-5 or OBR-25)`);
   const field = `${segmentLabel('OBR', group.obr!)}-25`;
-  if (!(resultStatus in resultStatuses)) throw new Hl7MappingError(field, `${field}: '${resultStatus}' is not an order status the hub takes from an order (supported: ${Object.keys(resultStatuses).join(', ')})`);
+  if (!(resultStatus in resultStatuses)) throw new Hl7MappingError(field, `${field}: '${resultStatus}' is not an order status the hub takes from an order (supported: ${Object.keys(resultStatuses).join(', ')})`, 'unsupported-code');
   return { field, code: resultStatus, to: resultStatuses[resultStatus] };
 }
 

@@ -31,6 +31,14 @@ test('defaults: enabled, ordered queue, retry for ever, 30 days retention', (t) 
   t.is(definition.destinations[0]!.maxAttempts, 0);
 });
 
+test('a channel answers after validation unless it names the destination whose outcome it answers with', (t) => {
+  const base = { id: 'r', name: 'R', source: { type: 'test-source', settings: { name: 'r' } }, destinations: [{ name: 'ris', connector: { type: 'test-peer', settings: { peer: 'p' } } }] };
+  t.is(parseChannelDefinition(base, registry).response, undefined);
+  t.is(parseChannelDefinition({ ...base, response: 'after-validation' }, registry).response, 'after-validation');
+  t.deepEqual(parseChannelDefinition({ ...base, response: { afterDestination: 'ris' } }, registry).response, { afterDestination: 'ris', timeoutMs: 10_000 });
+  t.deepEqual(parseChannelDefinition({ ...base, response: { afterDestination: 'ris', timeoutMs: 2500 } }, registry).response, { afterDestination: 'ris', timeoutMs: 2500 });
+});
+
 test('bad definitions are refused with the JSON path and the reason', async (t) => {
   const cases = JSON.parse(await readFile(new URL('bad-definitions.json', fixtures), 'utf8')) as Array<{ case: string; error: string; definition: unknown }>;
   t.true(cases.length >= 10);

@@ -76,3 +76,16 @@ test('enhanced mode honours MSH-15 and MSH-16 (table 0155)', async (t) => {
   t.deepEqual(ackCodesFor(erSu, { kind: 'error', stored: true, error }), []);
   t.deepEqual(ackCodesFor(erSu, { kind: 'error', stored: false, error }), ['CE']);
 });
+
+test('a message the application refuses after storing it is AR or AE, and in enhanced mode committed first', async (t) => {
+  const error = { condition: errorCodes.requiredFieldMissing, text: 'PID-3 is empty', location: { segment: 'PID', sequence: 1, field: 3 } };
+  const original = await request('orm-o01.hl7');
+  t.deepEqual(ackCodesFor(original, { kind: 'refused', rejected: true, error }), ['AR']);
+  t.deepEqual(ackCodesFor(original, { kind: 'refused', rejected: false, error }), ['AE']);
+  const neAl = await request('orm-o01-enhanced-ne-al.hl7');
+  t.deepEqual(ackCodesFor(neAl, { kind: 'refused', rejected: true, error }), ['AR']);
+  const alAl = { ...neAl, acceptAck: 'AL' };
+  t.deepEqual(ackCodesFor(alAl, { kind: 'refused', rejected: false, error }), ['CA', 'AE']);
+  const alNe = await request('orm-o01-enhanced-al-ne.hl7');
+  t.deepEqual(ackCodesFor(alNe, { kind: 'refused', rejected: true, error }), ['CA'], 'the sender asked for no application ACK');
+});

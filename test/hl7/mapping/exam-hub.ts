@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { ExecutionContext } from 'ava';
-import type { DestinationConnector, SendResult } from '../../../channels/connector.ts';
+import type { DestinationConnector, Refusal, SendResult } from '../../../channels/connector.ts';
 import { ExamService } from '../../../exams/service.ts';
 import { examDestinationType } from '../../../hl7/exam-destination.ts';
 import { createLogger, type Logger } from '../../../runtime/log.ts';
@@ -56,4 +56,11 @@ export async function sendFixture(destination: DestinationConnector, relative: s
   const content = await readFile(path.join(mappingFixtures, relative), 'utf8');
   sent++;
   return destination.send({ messageId: `msg-${sent}`, channelId: 'orders-test', destinationName: 'exams', content, dataType: 'hl7v2', attempt: 1 });
+}
+
+/** Asks the destination's check about one fixture file, as the pipeline does before the ACK (an empty queue). */
+export async function checkFixture(destination: DestinationConnector, relative: string): Promise<Refusal | undefined> {
+  const content = await readFile(path.join(mappingFixtures, relative), 'utf8');
+  if (!destination.check) throw new Error('the destination has no check');
+  return destination.check({ channelId: 'orders-test', destinationName: 'exams', content, dataType: 'hl7v2', queued: async () => [] });
 }

@@ -1,12 +1,14 @@
 // Table-driven: every message in test/fixtures/hl7/orders and adt goes through the rso-exams destination on a
 // real embedded store, after the messages its expected.json lists under `after` (sequences such as NW, XO,
 // CA on one order), and must leave the exams and patients its expected.json describes, or fail with its error.
+// The destination's check runs first and must refuse exactly what expected.json's `refusal` says (and nothing
+// else: a message the destination takes must not be refused before its ACK).
 import test, { type ExecutionContext } from 'ava';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ExamIdentifierKind } from '../../../exams/exam.ts';
 import type { ExamService } from '../../../exams/service.ts';
-import { examDestination, mappingFixtures, openMappingHub, sendFixture } from './exam-hub.ts';
+import { checkFixture, examDestination, mappingFixtures, openMappingHub, sendFixture } from './exam-hub.ts';
 
 interface PatientKey {
   system: string;
@@ -33,6 +35,8 @@ interface Expected {
   result: 'sent' | 'failed' | 'retry';
   response?: string;
   error?: string;
+  /** What the check answers before the ACK: HL7 AE ('error') or AR ('rejected'), table 0357 code, ERR location. */
+  refusal?: { kind: string; code: string; path: string };
   examCount?: number;
   exams?: ExpectedExam[];
   patients?: ExpectedPatient[];
@@ -88,6 +92,12 @@ for (const name of all) {
     for (const before of expected.after ?? []) {
       const result = await sendFixture(destination, before);
       t.is(result.status, 'sent', `${before} first: ${result.status === 'sent' ? '' : result.error}`);
+    }
+    const refusal = await checkFixture(destination, name);
+    if (expected.refusal === undefined) t.is(refusal, undefined, `refused before the ACK: ${refusal?.error}`);
+    else {
+      t.like(refusal, expected.refusal, 'the refusal before the ACK');
+      t.true(refusal?.error.includes(expected.error ?? ''), `the refusal "${refusal?.error}" says "${expected.error}"`);
     }
     const result = await sendFixture(destination, name);
     t.is(result.status, expected.result, result.status === 'sent' ? result.response : result.error);
