@@ -104,6 +104,10 @@ export async function startHub(options: HubOptions = {}): Promise<HubProcess> {
   child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // A test that fails or times out must not leave its hub running: orphans load the machine for every later test.
+  const reap = () => child.kill('SIGKILL');
+  process.once('exit', reap);
+  void exited.then(() => process.off('exit', reap));
   return { child, port, dicomPort, dataDir, configFile, stdout: () => out, stderr: () => err, url: (p) => `http://127.0.0.1:${port}${p}`, exited };
 }
 
@@ -127,6 +131,7 @@ export async function waitHealthy(hub: HubProcess, timeoutMs = 30_000): Promise<
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  hub.child.kill('SIGKILL');
   throw new Error(`hub not healthy in ${timeoutMs} ms: ${hub.stderr()}`);
 }
 
