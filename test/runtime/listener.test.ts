@@ -45,7 +45,8 @@ function closed(socket: net.Socket): Promise<void> {
 
 async function echoes(socket: net.Socket, text: string): Promise<string> {
   socket.write(text);
-  const [chunk] = (await once(socket, 'data')) as [Buffer];
+  // A socket the listener refused errors instead of answering: no echo, and no unhandled rejection.
+  const [chunk] = (await once(socket, 'data').catch(() => [Buffer.alloc(0)])) as [Buffer];
   return chunk.toString();
 }
 
@@ -69,7 +70,10 @@ test('a connection past maxConnectionsPerAddress is closed and the ones before i
   await closed(first);
   // A slot freed is a slot again (once the listener has seen the close too, a moment after the client).
   let fourth = await connect(listener.port);
-  while (await Promise.race([closed(fourth).then(() => true), echoes(fourth, 'd').then(() => false)])) fourth = await connect(listener.port);
+  while (await Promise.race([closed(fourth).then(() => true), echoes(fourth, 'd').then((echo) => echo !== 'd')])) {
+    fourth.destroy();
+    fourth = await connect(listener.port);
+  }
   t.false(fourth.destroyed);
   for (const s of [second, fourth]) s.destroy();
 });
