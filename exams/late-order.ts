@@ -72,7 +72,7 @@ export class LateOrders {
     if (!target) return undefined;
     const identifiers = checkIdentifiers(input.identifiers ?? []);
     // The identifiers, already checked above, pass again here; the duplicate check is the merge's own below.
-    const { procedure, priority, scheduledAt } = await this.#checks.prepare(input, false);
+    const { procedure, priority, scheduledAt, authoredOn } = await this.#checks.prepare(input, false);
     const recorded = isPatientInput(input.patient)
       ? (await this.#patients.record(input.patient, by)).patient
       : referenced;
@@ -86,6 +86,7 @@ export class LateOrders {
       if (withNew) Object.assign(set, withNew);
       if (input.modality) set.modality = input.modality;
       if (scheduledAt) set.scheduledAt = scheduledAt;
+      if (authoredOn) set.authoredOn = authoredOn;
       if (input.reason) set.reason = input.reason;
       if (input.technicianId) set.technicianId = input.technicianId;
       if (input.radiologistId) set.radiologistId = input.radiologistId;

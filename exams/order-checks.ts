@@ -23,10 +23,11 @@ export class OrderChecks {
     const priority = checkPriority(input.priority);
     const identifiers = checkIdentifiers(input.identifiers ?? []);
     const scheduledAt = input.scheduledAt === undefined ? undefined : checkDateTime(input.scheduledAt, 'scheduledAt');
+    const authoredOn = input.authoredOn === undefined ? undefined : checkDateTime(input.authoredOn, 'authoredOn');
     checkStaff(facility, input.technicianId, input.radiologistId);
     const keys = identifiers.map((id) => identifierKeyOf(facility.code, id));
     if (checkDuplicates) await this.refuseDuplicates(keys, identifiers, facility.code);
-    return { facility, procedure, priority, identifiers, keys, scheduledAt };
+    return { facility, procedure, priority, identifiers, keys, scheduledAt, authoredOn };
   }
 
   /**
@@ -35,7 +36,9 @@ export class OrderChecks {
    */
   async withNewIdentifiers(exam: Exam, ids: readonly ExamIdentifier[]): Promise<Pick<Exam, 'identifiers' | 'identifierKeys'> | undefined> {
     const known = exam.identifierKeys ?? [];
-    const newIds = ids.filter((id) => !known.includes(identifierKeyOf(exam.facility, id)));
+    // A Set, not includes(): an order may carry many identifiers (issue 10, linear in the message).
+    const held = new Set(known);
+    const newIds = ids.filter((id) => !held.has(identifierKeyOf(exam.facility, id)));
     const newKeys = newIds.map((id) => identifierKeyOf(exam.facility, id));
     await this.refuseDuplicates(newKeys, newIds, exam.facility);
     return newIds.length === 0 ? undefined : { identifiers: [...exam.identifiers, ...newIds], identifierKeys: [...known, ...newKeys] };
@@ -45,7 +48,8 @@ export class OrderChecks {
     if (keys.length === 0) return;
     const existing = await this.#writes.collection.findOne({ identifierKeys: { $in: keys } }, { projection: { _id: 1, identifierKeys: 1 } });
     if (!existing) return;
-    const index = keys.findIndex((key) => existing.identifierKeys?.includes(key));
+    const held = new Set(existing.identifierKeys ?? []);
+    const index = keys.findIndex((key) => held.has(key));
     const id = ids[Math.max(0, index)]!;
     throw new DuplicateError(`${id.kind} number at ${facility}`, id.value, `exam ${existing._id}`);
   }

@@ -70,7 +70,7 @@ export class OrderCommands {
     }
     // With a referenced patient the insert is the only write, and the unique index refuses a duplicate number
     // in it (refuseDuplicates then names the holder); patient data is recorded first, so it is checked before.
-    const { facility, procedure, priority, identifiers, keys, scheduledAt } = await checks.prepare(input, referenced === undefined);
+    const { facility, procedure, priority, identifiers, keys, scheduledAt, authoredOn } = await checks.prepare(input, referenced === undefined);
     const patient = referenced ?? (await patientCommands.patientFor(input, source));
     const examNumber = await this.#parts.numbers.next();
     const now = new Date().toISOString();
@@ -105,6 +105,7 @@ export class OrderCommands {
     if (keys.length > 0) exam.identifierKeys = keys;
     if (input.modality) exam.modality = input.modality;
     if (scheduledAt) exam.scheduledAt = scheduledAt;
+    if (authoredOn) exam.authoredOn = authoredOn;
     if (input.reason) exam.reason = input.reason;
     if (input.technicianId) exam.technicianId = input.technicianId;
     if (input.radiologistId) exam.radiologistId = input.radiologistId;

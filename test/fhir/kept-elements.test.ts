@@ -51,9 +51,7 @@ test('the CapabilityStatement lists the Patient and ServiceRequest elements the 
   t.regex(documentation('ServiceRequest'), /Not kept on write.*bodySite/);
 });
 
-// Needs exams/service.ts to store OrderInput.authoredOn on the exam (createOrder and the late-order merge), which
-// the exams split owns: `failing` until then, so the change shows here as a test to turn into a plain one.
-test.failing('ServiceRequest.authoredOn is when the request was authored, not when the hub received it', async (t) => {
+test('ServiceRequest.authoredOn is when the request was authored, not when the hub received it', async (t) => {
   const fhir = await startFhirServer(t);
   const jane = await fhir.request('POST', '/Patient', { body: await fixture('patient-jane-doe.json') });
   const order = await fixture('service-request-ct-head.json');

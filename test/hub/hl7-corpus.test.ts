@@ -25,7 +25,6 @@ interface Case {
   description: string;
   acks: ExpectedAck[];
   exams?: string;
-  pendingIssue20Item2?: boolean;
 }
 
 const corpus = path.join(repoRoot, 'test', 'fixtures', 'hl7', 'corpus');
@@ -82,10 +81,7 @@ async function examsState(controlId: string): Promise<string | undefined> {
 }
 
 for (const item of manifest.cases) {
-  // Issue 20 item 2: these are refused only after an AA today. The lead flips them to test.serial once the
-  // pre-ACK checks land.
-  const declare = item.pendingIssue20Item2 === true ? test.serial.failing : test.serial;
-  declare(`${item.file}: ${item.description}`, async (t) => {
+  test.serial(`${item.file}: ${item.description}`, async (t) => {
     const bytes = await readFile(path.join(corpus, item.file));
     const controlId = Hl7Message.parse(bytes.toString('latin1')).get('MSH-10') ?? '';
     const acks = await exchange(bytes, item.acks.length);

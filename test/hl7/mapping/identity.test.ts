@@ -48,8 +48,7 @@ test('ORC-9 is when the order was placed; OBR-4.2 is the coding display and OBR-
   t.like(orders[0]?.procedure, { code: 'CTABD', display: 'CT ABDOMEN', category: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0074', code: 'CT' }] });
 });
 
-// Needs exams/service.ts to store OrderInput.authoredOn (see test/fhir/kept-elements.test.ts).
-test.failing('an exam ordered over HL7 is authored at ORC-9', async (t) => {
+test('an exam ordered over HL7 is authored at ORC-9', async (t) => {
   const { exams } = await openMappingHub(t);
   const result = await sendFixture(examDestination(exams, { timeZone: 'UTC' }), 'identity/orm-tec-mrn.hl7');
   t.is(result.status, 'sent');

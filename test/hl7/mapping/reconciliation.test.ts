@@ -1,5 +1,6 @@
 import test from 'ava';
 import type { DestinationConnector } from '../../../channels/connector.ts';
+import { authoritySystem } from '../../../exams/identity-systems.ts';
 import type { ExamService } from '../../../exams/service.ts';
 import { examDestination, openMappingHub } from './exam-hub.ts';
 
@@ -24,7 +25,9 @@ function orm(control: string, placer: string, accession: string, mrn = 'V100', p
 
 /** What dicom/study-matching.ts does for images that match no order: an exam of their own for the tags' patient. */
 async function examFromImages(exams: ExamService, mrn: string, accession: string, uid: string) {
-  const patient = { identifiers: [{ system: 'VALLEYGEN', value: mrn, facility: 'VALLEYGEN' }], name: { family: 'DOE', given: ['JANE'] } };
+  // A PatientID without Issuer of Patient ID is the facility's own MRN, under the system its config names.
+  const system = authoritySystem(await exams.facilities.require('VALLEYGEN'), undefined);
+  const patient = { identifiers: [{ system, value: mrn, facility: 'VALLEYGEN' }], name: { family: 'DOE', given: ['JANE'] } };
   const exam = await exams.createOrder(
     { facility: 'VALLEYGEN', patient, identifiers: [{ kind: 'accession', value: accession }], procedure: { code: 'CT' }, modality: 'CT', origin: 'images' },
     dicom,
