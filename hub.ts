@@ -21,9 +21,17 @@ import { openStore } from './store/open.ts';
 
 async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promise<void> {
   await mkdir(config.dataDir, { recursive: true });
-  const store = await openStore({ mongodbUrl: config.store.mongodbUrl ?? undefined, dataDir: config.dataDir, log: log.child({ part: 'store' }) });
+  const store = await openStore({
+    mongodbUrl: config.store.mongodbUrl ?? undefined,
+    dataDir: config.dataDir,
+    log: log.child({ part: 'store' }),
+  });
   parts.add('store', { stop: () => store.close() });
-  const scheduler = new Scheduler({ db: store.db, log: log.child({ part: 'scheduler' }), processEveryMs: config.scheduler.processEveryMs });
+  const scheduler = new Scheduler({
+    db: store.db,
+    log: log.child({ part: 'scheduler' }),
+    processEveryMs: config.scheduler.processEveryMs,
+  });
   await parts.start('scheduler', scheduler, (s) => s.start());
 
   const instance = await instanceId(config.dataDir);
@@ -39,7 +47,12 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
   });
   const dicom = await openDicom(config, { db: store.db, exams, scheduler, log, parts });
 
-  const engine = new ChannelEngine({ db: store.db, registry: hubRegistry(exams, dicom), instance, log: log.child({ part: 'channels' }) });
+  const engine = new ChannelEngine({
+    db: store.db,
+    registry: hubRegistry(exams, dicom),
+    instance,
+    log: log.child({ part: 'channels' }),
+  });
   await parts.start('channels', engine, async (e) => {
     await e.start();
     await seeding(() => e.definitions.seedFromDirectory(config.channels.dir));

@@ -26,7 +26,9 @@ function staff(...allowed: Role[]): Middleware {
   const role = requireRole(...allowed);
   return async (ctx, next) => {
     if ((ctx.state as AuthState).user.facilities !== undefined) {
-      throw new HttpError(403, 'a token limited to some facilities cannot use the engine administration', { code: 'forbidden' });
+      throw new HttpError(403, 'a token limited to some facilities cannot use the engine administration', {
+        code: 'forbidden',
+      });
     }
     await role(ctx, next);
   };
@@ -60,7 +62,8 @@ function messageQuery(query: Context['query']): MessageQuery {
     return Number(value);
   };
   const state = text('state');
-  if (state !== undefined && !(stateNames as readonly string[]).includes(state)) throw new ValidationError('state', `expected one of: ${stateNames.join(', ')}`);
+  if (state !== undefined && !(stateNames as readonly string[]).includes(state))
+    throw new ValidationError('state', `expected one of: ${stateNames.join(', ')}`);
   const result: MessageQuery = {};
   const set = <K extends keyof MessageQuery>(key: K, value: MessageQuery[K] | undefined): void => {
     if (value !== undefined) result[key] = value;
@@ -157,7 +160,8 @@ export function createAdminApiRouter({ engine, audit, auth }: AdminApiOptions): 
     const id = ctx.params['id']!;
     const message = await engine.getMessage(id);
     if (!message) throw new HttpError(404, `message '${id}' not found`);
-    if (!engine.channelStatus(message.channelId)) throw new HttpError(409, `channel '${message.channelId}' is not deployed`);
+    if (!engine.channelStatus(message.channelId))
+      throw new HttpError(409, `channel '${message.channelId}' is not deployed`);
     const outcome = await engine.reprocess(id);
     await audit.record(userOf(ctx), 'message.reprocess', `message:${id}`, { outcome: outcome.status });
     ctx.body = outcome;
@@ -167,7 +171,8 @@ export function createAdminApiRouter({ engine, audit, auth }: AdminApiOptions): 
     const id = ctx.params['id']!;
     const input = await readJson(ctx, bodyLimit);
     const { destination, all } = input as { destination?: unknown; all?: unknown };
-    if (typeof destination !== 'string' || destination === '') throw new ValidationError('destination', 'expected the name of one of the message\'s destinations');
+    if (typeof destination !== 'string' || destination === '')
+      throw new ValidationError('destination', "expected the name of one of the message's destinations");
     if (all !== undefined && typeof all !== 'boolean') {
       throw new ValidationError('all', 'expected true (send all of it again) or false');
     }
@@ -175,7 +180,8 @@ export function createAdminApiRouter({ engine, audit, auth }: AdminApiOptions): 
     if (!message) throw new HttpError(404, `message '${id}' not found`);
     const record = message.destinations.find((d) => d.name === destination);
     if (!record) throw new HttpError(404, `message '${id}' has no destination '${destination}'`);
-    if (record.content === undefined) throw new HttpError(409, `message '${id}' has no content for '${destination}' (it was ${record.state})`);
+    if (record.content === undefined)
+      throw new HttpError(409, `message '${id}' has no content for '${destination}' (it was ${record.state})`);
     await engine.resend(id, destination, { all: all === true });
     await audit.record(userOf(ctx), 'message.resend', `message:${id}`, { destination, all: all === true });
     ctx.status = 202;

@@ -28,7 +28,11 @@ export class AuditLog {
   }
 
   async recent(limit: number, target?: string): Promise<AuditEntry[]> {
-    const entries = await this.#collection.find(target ? { target } : {}).sort({ at: -1 }).limit(limit).toArray();
+    const entries = await this.#collection
+      .find(target ? { target } : {})
+      .sort({ at: -1 })
+      .limit(limit)
+      .toArray();
     return entries.map(({ _id, ...entry }) => entry);
   }
 }

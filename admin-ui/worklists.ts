@@ -13,7 +13,10 @@ function listOptions(ctx: Context): ListOptions {
     const value = ctx.query[key];
     if (value === undefined) continue;
     if (typeof value !== 'string' || !/^\d+$/.test(value) || (key === 'limit' && Number(value) > 500)) {
-      throw new HttpError(400, key === 'limit' ? 'expected a whole number up to 500' : 'expected a whole number', { code: 'invalid', path: key });
+      throw new HttpError(400, key === 'limit' ? 'expected a whole number up to 500' : 'expected a whole number', {
+        code: 'invalid',
+        path: key,
+      });
     }
     options[key] = Number(value);
   }

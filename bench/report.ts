@@ -30,7 +30,10 @@ export async function writeSection(name: string, markdown: string): Promise<void
   const block = `${open}\n${markdown.trim()}\n${close}`;
   const start = text.indexOf(open);
   const end = text.indexOf(close);
-  const next = start >= 0 && end > start ? text.slice(0, start) + block + text.slice(end + close.length) : `${text.trimEnd()}\n\n${block}\n`;
+  const next =
+    start >= 0 && end > start
+      ? text.slice(0, start) + block + text.slice(end + close.length)
+      : `${text.trimEnd()}\n\n${block}\n`;
   await writeFile(file, next);
 }
 

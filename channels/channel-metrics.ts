@@ -3,14 +3,20 @@
 import { collectedGauge, counter } from '../http/metrics.ts';
 
 export const receivedTotal = counter('hub_channel_messages_received_total', 'Messages a channel received and stored.');
-export const processingErrorsTotal = counter('hub_channel_processing_errors_total', 'Messages whose filter or map failed.');
+export const processingErrorsTotal = counter(
+  'hub_channel_processing_errors_total',
+  'Messages whose filter or map failed.',
+);
 export const refusedTotal = counter(
   'hub_channel_messages_refused_total',
   "Messages a destination's check refused before they were acknowledged.",
 );
 export const sentTotal = counter('hub_channel_deliveries_sent_total', 'Deliveries a destination sent.');
 export const deliveryErrorsTotal = counter('hub_channel_delivery_errors_total', 'Deliveries that ended in error.');
-export const retriesTotal = counter('hub_channel_delivery_retries_total', 'Delivery attempts that failed and will be retried.');
+export const retriesTotal = counter(
+  'hub_channel_delivery_retries_total',
+  'Delivery attempts that failed and will be retried.',
+);
 
 const depths = new Map<string, { channel: string; destination: string; value: number }>();
 

@@ -31,7 +31,15 @@ import { defaultResponseTimeoutMs, defaultRetry } from './definition.ts';
 import type { ChannelRegistry } from './registry.ts';
 
 const channelKeys = [
-  'id', 'name', 'enabled', 'source', 'filter', 'map', 'destinations', 'retentionDays', 'response',
+  'id',
+  'name',
+  'enabled',
+  'source',
+  'filter',
+  'map',
+  'destinations',
+  'retentionDays',
+  'response',
 ] as const;
 const destinationKeys = ['name', 'connector', 'filter', 'map', 'queue', 'retry', 'maxAttempts', 'onExhausted'] as const;
 const operators: readonly FilterOperator[] = ['eq', 'ne', 'in', 'exists', 'matches'];
@@ -55,14 +63,21 @@ export function parseChannelDefinition(input: unknown, registry: ChannelRegistry
   const value = expectObject(input, path);
   expectKeys(value, path, channelKeys);
   const id = expectString(value['id'], join(path, 'id'));
-  if (!idPattern.test(id)) throw new ValidationError(join(path, 'id'), 'expected 1-64 letters, digits, dots, dashes or underscores, starting with a letter or digit');
+  if (!idPattern.test(id))
+    throw new ValidationError(
+      join(path, 'id'),
+      'expected 1-64 letters, digits, dots, dashes or underscores, starting with a letter or digit',
+    );
   const definition: ChannelDefinition = {
     id,
     name: expectName(value['name'], join(path, 'name')),
     enabled: value['enabled'] === undefined ? true : expectBoolean(value['enabled'], join(path, 'enabled')),
     source: parseSource(value['source'], registry, join(path, 'source')),
     destinations: parseDestinations(value['destinations'], registry, join(path, 'destinations')),
-    retentionDays: value['retentionDays'] === undefined ? 30 : expectInteger(value['retentionDays'], join(path, 'retentionDays'), 0, 36_500),
+    retentionDays:
+      value['retentionDays'] === undefined
+        ? 30
+        : expectInteger(value['retentionDays'], join(path, 'retentionDays'), 0, 36_500),
   };
   if (value['filter'] !== undefined) definition.filter = parseFilter(value['filter'], join(path, 'filter'));
   if (value['map'] !== undefined) definition.map = parseMap(value['map'], join(path, 'map'));
@@ -99,14 +114,22 @@ function parseConnectorShape(input: unknown, path: string): { type: string; sett
 function parseSource(input: unknown, registry: ChannelRegistry, path: string): ConnectorRef {
   const { type, settings } = parseConnectorShape(input, path);
   const connectorType = registry.source(type);
-  if (!connectorType) throw new ValidationError(join(path, 'type'), `unknown source connector type '${type}' (known: ${registry.sourceTypes().join(', ') || 'none'})`);
+  if (!connectorType)
+    throw new ValidationError(
+      join(path, 'type'),
+      `unknown source connector type '${type}' (known: ${registry.sourceTypes().join(', ') || 'none'})`,
+    );
   return { type, settings: connectorType.parseSettings(settings, join(path, 'settings')) };
 }
 
 function parseDestinationConnector(input: unknown, registry: ChannelRegistry, path: string): ConnectorRef {
   const { type, settings } = parseConnectorShape(input, path);
   const connectorType = registry.destination(type);
-  if (!connectorType) throw new ValidationError(join(path, 'type'), `unknown destination connector type '${type}' (known: ${registry.destinationTypes().join(', ') || 'none'})`);
+  if (!connectorType)
+    throw new ValidationError(
+      join(path, 'type'),
+      `unknown destination connector type '${type}' (known: ${registry.destinationTypes().join(', ') || 'none'})`,
+    );
   return { type, settings: connectorType.parseSettings(settings, join(path, 'settings')) };
 }
 
@@ -116,7 +139,8 @@ function parseDestinations(input: unknown, registry: ChannelRegistry, path: stri
   return list.map((item, index) => {
     const itemPath = join(path, index);
     const destination = parseDestination(item, registry, itemPath);
-    if (names.has(destination.name)) throw new ValidationError(join(itemPath, 'name'), `duplicate destination name '${destination.name}'`);
+    if (names.has(destination.name))
+      throw new ValidationError(join(itemPath, 'name'), `duplicate destination name '${destination.name}'`);
     names.add(destination.name);
     return destination;
   });
@@ -128,10 +152,19 @@ function parseDestination(input: unknown, registry: ChannelRegistry, path: strin
   const destination: DestinationDefinition = {
     name: expectName(value['name'], join(path, 'name')),
     connector: parseDestinationConnector(value['connector'], registry, join(path, 'connector')),
-    queue: value['queue'] === undefined ? 'ordered' : expectOneOf(value['queue'], join(path, 'queue'), ['ordered', 'unordered']),
+    queue:
+      value['queue'] === undefined
+        ? 'ordered'
+        : expectOneOf(value['queue'], join(path, 'queue'), ['ordered', 'unordered']),
     retry: parseRetry(value['retry'], join(path, 'retry')),
-    maxAttempts: value['maxAttempts'] === undefined ? 0 : expectInteger(value['maxAttempts'], join(path, 'maxAttempts'), 0, 1_000_000),
-    onExhausted: value['onExhausted'] === undefined ? 'error' : expectOneOf(value['onExhausted'], join(path, 'onExhausted'), ['error', 'pause']),
+    maxAttempts:
+      value['maxAttempts'] === undefined
+        ? 0
+        : expectInteger(value['maxAttempts'], join(path, 'maxAttempts'), 0, 1_000_000),
+    onExhausted:
+      value['onExhausted'] === undefined
+        ? 'error'
+        : expectOneOf(value['onExhausted'], join(path, 'onExhausted'), ['error', 'pause']),
   };
   if (value['filter'] !== undefined) destination.filter = parseFilter(value['filter'], join(path, 'filter'));
   if (value['map'] !== undefined) destination.map = parseMap(value['map'], join(path, 'map'));
@@ -143,9 +176,20 @@ function parseRetry(input: unknown, path: string): RetryPolicy {
   const value = expectObject(input, path);
   expectKeys(value, path, ['initialDelayMs', 'maxDelayMs', 'multiplier']);
   const initialDelayMs = optionalInteger(value, 'initialDelayMs', path, defaultRetry.initialDelayMs, 0, 86_400_000);
-  const maxDelayMs = optionalInteger(value, 'maxDelayMs', path, Math.max(defaultRetry.maxDelayMs, initialDelayMs), 0, 86_400_000);
-  if (maxDelayMs < initialDelayMs) throw new ValidationError(join(path, 'maxDelayMs'), `expected at least initialDelayMs (${initialDelayMs})`);
-  const multiplier = value['multiplier'] === undefined ? defaultRetry.multiplier : expectNumber(value['multiplier'], join(path, 'multiplier'), 1, 100);
+  const maxDelayMs = optionalInteger(
+    value,
+    'maxDelayMs',
+    path,
+    Math.max(defaultRetry.maxDelayMs, initialDelayMs),
+    0,
+    86_400_000,
+  );
+  if (maxDelayMs < initialDelayMs)
+    throw new ValidationError(join(path, 'maxDelayMs'), `expected at least initialDelayMs (${initialDelayMs})`);
+  const multiplier =
+    value['multiplier'] === undefined
+      ? defaultRetry.multiplier
+      : expectNumber(value['multiplier'], join(path, 'multiplier'), 1, 100);
   return { initialDelayMs, maxDelayMs, multiplier };
 }
 
@@ -173,7 +217,11 @@ function parseRule(value: Plain, path: string): FilterRule {
   const valuePath = join(path, 'value');
   switch (operator) {
     case 'exists':
-      return { path: rulePath, operator, value: value['value'] === undefined ? true : expectBoolean(value['value'], valuePath) };
+      return {
+        path: rulePath,
+        operator,
+        value: value['value'] === undefined ? true : expectBoolean(value['value'], valuePath),
+      };
     case 'in': {
       const options = expectArray(value['value'], valuePath).map((v, i) => expectText(v, join(valuePath, i)));
       return { path: rulePath, operator, value: options };
@@ -207,7 +255,8 @@ export function parseMap(input: unknown, path: string): MapStep {
     step.mappings = expectArray(value['mappings'], mappingsPath).map((m, i) => parseMapping(m, join(mappingsPath, i)));
   }
   if (value['script'] !== undefined) step.script = parseScript(value['script'], join(path, 'script'));
-  if (value['scriptTimeoutMs'] !== undefined) step.scriptTimeoutMs = expectInteger(value['scriptTimeoutMs'], join(path, 'scriptTimeoutMs'), 1, 60_000);
+  if (value['scriptTimeoutMs'] !== undefined)
+    step.scriptTimeoutMs = expectInteger(value['scriptTimeoutMs'], join(path, 'scriptTimeoutMs'), 1, 60_000);
   return step;
 }
 

@@ -150,7 +150,11 @@ export class DefinitionStore {
   }
 
   async #setActive(channelId: string, revision: number): Promise<void> {
-    await this.#channels.updateOne({ _id: channelId }, { $set: { activeRevision: revision, updatedAt: new Date() } }, { upsert: true });
+    await this.#channels.updateOne(
+      { _id: channelId },
+      { $set: { activeRevision: revision, updatedAt: new Date() } },
+      { upsert: true },
+    );
   }
 
   #parse(doc: RevisionDoc): StoredDefinition {

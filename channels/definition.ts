@@ -16,8 +16,7 @@ export type Filter = FilterRule | { and: Filter[] } | { or: Filter[] };
 
 export type FieldMapping =
   /** Copies the first value found at `from` to `target`; a missing source leaves the target untouched. */
-  | { target: string; from: string }
-  | { target: string; value: string };
+  { target: string; from: string } | { target: string; value: string };
 
 export interface MapStep {
   mappings?: FieldMapping[];

@@ -258,7 +258,8 @@ export class ChannelEngine {
     const destinationIndex = message.destinations.findIndex((d) => d.name === destination);
     const record = message.destinations[destinationIndex];
     if (!record) throw new Error(`message '${messageId}' has no destination '${destination}'`);
-    if (record.content === undefined) throw new Error(`message '${messageId}' has no content for '${destination}' (it was ${record.state})`);
+    if (record.content === undefined)
+      throw new Error(`message '${messageId}' has no content for '${destination}' (it was ${record.state})`);
     await this.messages.updateDelivery(messageId, destinationIndex, { state: 'queued', attempts: 0, lastError: null });
     const { channelId, dataType } = message;
     const again = { again: true, ...(options.all ? { resendAll: true as const } : {}) };
@@ -275,7 +276,8 @@ export class ChannelEngine {
       if (days === undefined || days === 0) continue;
       const cutoff = new Date(now.getTime() - days * 86_400_000);
       deleted[id] = await this.messages.deleteReceivedBefore(id, cutoff);
-      if (deleted[id] > 0) this.#log.info('retention deleted messages', { channelId: id, count: deleted[id], retentionDays: days });
+      if (deleted[id] > 0)
+        this.#log.info('retention deleted messages', { channelId: id, count: deleted[id], retentionDays: days });
     }
     return deleted;
   }
@@ -293,7 +295,8 @@ export class ChannelEngine {
   #requireDestination(channelId: string, destination: string): void {
     const deployment = this.#deployments.get(channelId);
     if (!deployment) throw new Error(`channel '${channelId}' is not deployed`);
-    if (!deployment.definition.destinations.some((d) => d.name === destination)) throw new Error(`channel '${channelId}' has no destination '${destination}'`);
+    if (!deployment.definition.destinations.some((d) => d.name === destination))
+      throw new Error(`channel '${channelId}' has no destination '${destination}'`);
   }
 
   #exclusive<T>(run: () => Promise<T>): Promise<T> {
@@ -305,7 +308,14 @@ export class ChannelEngine {
   async #deployOne({ definition, revision }: Deployable): Promise<ChannelStatus> {
     const previous = this.#deployments.get(definition.id);
     if (previous) await this.#teardown(previous);
-    const deployment: Deployment = { definition, revision, status: 'disabled', deployedAt: new Date(), connectors: [], workers: new Map() };
+    const deployment: Deployment = {
+      definition,
+      revision,
+      status: 'disabled',
+      deployedAt: new Date(),
+      connectors: [],
+      workers: new Map(),
+    };
     this.#deployments.set(definition.id, deployment);
     if (definition.enabled) {
       try {
@@ -318,7 +328,12 @@ export class ChannelEngine {
         await this.#teardown(deployment);
       }
     }
-    this.events.emit('deployment', { channelId: definition.id, revision, status: deployment.status, ...(deployment.error ? { error: deployment.error } : {}) });
+    this.events.emit('deployment', {
+      channelId: definition.id,
+      revision,
+      status: deployment.status,
+      ...(deployment.error ? { error: deployment.error } : {}),
+    });
     if (deployment.status === 'deployed') this.#log.info('channel deployed', { channelId: definition.id, revision });
     return statusOf(deployment);
   }
@@ -342,9 +357,14 @@ export class ChannelEngine {
     // Workers first: whatever is still queued from before a restart starts moving even if the source fails.
     for (const destination of definition.destinations) {
       const type = this.#registry.destination(destination.connector.type);
-      if (!type) throw new Error(`destination '${destination.name}': unknown connector type '${destination.connector.type}'`);
+      if (!type)
+        throw new Error(`destination '${destination.name}': unknown connector type '${destination.connector.type}'`);
       const log = channelLog.child({ destination: destination.name });
-      const connector = type.create(destination.connector.settings, { channelId: definition.id, destinationName: destination.name, log });
+      const connector = type.create(destination.connector.settings, {
+        channelId: definition.id,
+        destinationName: destination.name,
+        log,
+      });
       deployment.connectors.push(connector);
       const worker = new QueueWorker({
         channelId: definition.id,
@@ -379,7 +399,10 @@ export class ChannelEngine {
     deployment.pipeline = pipeline;
     const sourceType = this.#registry.source(definition.source.type);
     if (!sourceType) throw new Error(`unknown source connector type '${definition.source.type}'`);
-    const source = sourceType.create(definition.source.settings, pipeline.context(channelLog.child({ part: 'source' })));
+    const source = sourceType.create(
+      definition.source.settings,
+      pipeline.context(channelLog.child({ part: 'source' })),
+    );
     deployment.source = source;
     await source.start();
   }
@@ -398,7 +421,17 @@ export class ChannelEngine {
       if (queued.has(message._id)) continue;
       const items = message.destinations.flatMap((d, destinationIndex) =>
         d.state === 'queued' && d.content !== undefined
-          ? [{ channelId, destination: d.name, destinationIndex, messageId: message._id, content: d.content, dataType: message.dataType, seq: message.receivedAt.getTime() * 1000 }]
+          ? [
+              {
+                channelId,
+                destination: d.name,
+                destinationIndex,
+                messageId: message._id,
+                content: d.content,
+                dataType: message.dataType,
+                seq: message.receivedAt.getTime() * 1000,
+              },
+            ]
           : [],
       );
       await this.queue.enqueue(items);
@@ -417,7 +450,11 @@ export class ChannelEngine {
     const source = deployment.source;
     deployment.source = undefined;
     if (!source) return;
-    await source.stop().catch((error: unknown) => this.#log.error('source stop failed', { channelId: deployment.definition.id, error: errorText(error) }));
+    await source
+      .stop()
+      .catch((error: unknown) =>
+        this.#log.error('source stop failed', { channelId: deployment.definition.id, error: errorText(error) }),
+      );
   }
 
   async #stopWorkers(deployment: Deployment): Promise<void> {
@@ -430,7 +467,14 @@ export class ChannelEngine {
     const connectors = deployment.connectors;
     deployment.connectors = [];
     await Promise.all(
-      connectors.map((c) => c.stop().catch((error: unknown) => this.#log.error('destination stop failed', { channelId: deployment.definition.id, error: errorText(error) }))),
+      connectors.map((c) =>
+        c.stop().catch((error: unknown) =>
+          this.#log.error('destination stop failed', {
+            channelId: deployment.definition.id,
+            error: errorText(error),
+          }),
+        ),
+      ),
     );
   }
 }

@@ -25,7 +25,8 @@ function parseSettings(input: unknown, settingsPath: string): FileDestinationSet
   expectKeys(value, settingsPath, ['directory', 'fileName', 'sync']);
   const directory = expectString(value['directory'], join(settingsPath, 'directory'));
   const fileName = optionalString(value['fileName'], join(settingsPath, 'fileName')) ?? '{messageId}.txt';
-  if (fileName.includes('/') || fileName.includes('\\')) throw new ValidationError(join(settingsPath, 'fileName'), 'expected a file name, not a path');
+  if (fileName.includes('/') || fileName.includes('\\'))
+    throw new ValidationError(join(settingsPath, 'fileName'), 'expected a file name, not a path');
   const sync = value['sync'] === undefined ? true : value['sync'];
   if (typeof sync !== 'boolean') throw new ValidationError(join(settingsPath, 'sync'), 'expected true or false');
   return { directory, fileName, sync };

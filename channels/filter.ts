@@ -14,7 +14,7 @@ function evaluateRule(rule: FilterRule, document: MessageDocument): boolean {
   const values = document.getAll(rule.path);
   switch (rule.operator) {
     case 'exists':
-      return (values.some((v) => v !== '')) === (rule.value !== false);
+      return values.some((v) => v !== '') === (rule.value !== false);
     case 'eq':
       return values.includes(String(rule.value));
     case 'ne':

@@ -74,7 +74,12 @@ function deliveryRecord(name: string, outcome: ProcessingOutcome, index: number,
   if (outcome.state === 'filtered') return { name, state: 'filtered', attempts: 0, updatedAt: now };
   if (outcome.state === 'error') return { name, state: 'received', attempts: 0, updatedAt: now };
   const delivery = outcome.deliveries[index];
-  const record: DeliveryRecord = { name, state: delivery?.state ?? 'received', attempts: delivery?.attempts ?? 0, updatedAt: now };
+  const record: DeliveryRecord = {
+    name,
+    state: delivery?.state ?? 'received',
+    attempts: delivery?.attempts ?? 0,
+    updatedAt: now,
+  };
   if (delivery?.content !== undefined) record.content = delivery.content;
   if (delivery?.lastError !== undefined && delivery.lastError !== null) record.lastError = delivery.lastError;
   return record;
@@ -143,8 +148,12 @@ export class MessageStore {
    * Records several deliveries' states. The updates are issued together, so the embedded engine commits them in
    * one transaction with one fsync (group commit) instead of one round each.
    */
-  async updateDeliveries(updates: ReadonlyArray<{ id: string; destinationIndex: number; update: DeliveryUpdate }>): Promise<void> {
-    await Promise.all(updates.map(({ id, destinationIndex, update }) => this.updateDelivery(id, destinationIndex, update)));
+  async updateDeliveries(
+    updates: ReadonlyArray<{ id: string; destinationIndex: number; update: DeliveryUpdate }>,
+  ): Promise<void> {
+    await Promise.all(
+      updates.map(({ id, destinationIndex, update }) => this.updateDelivery(id, destinationIndex, update)),
+    );
   }
 
   async get(id: string): Promise<MessageDoc | null> {
@@ -156,14 +165,22 @@ export class MessageStore {
     const limit = Math.min(Math.max(query.limit ?? 50, 1), 500);
     const [total, docs] = await Promise.all([
       this.#messages.countDocuments(filter),
-      this.#messages.find(filter).sort({ receivedAt: -1, _id: -1 }).skip(query.skip ?? 0).limit(limit).toArray(),
+      this.#messages
+        .find(filter)
+        .sort({ receivedAt: -1, _id: -1 })
+        .skip(query.skip ?? 0)
+        .limit(limit)
+        .toArray(),
     ]);
     return { total, items: docs.map(summary) };
   }
 
   /** Processed messages with a delivery still marked queued (crash recovery), oldest first. */
   async withQueuedDeliveries(channelId: string, receivedBefore: Date): Promise<MessageDoc[]> {
-    return this.#messages.find({ channelId, state: 'processed', 'destinations.state': 'queued', receivedAt: { $lt: receivedBefore } }).sort({ receivedAt: 1 }).toArray();
+    return this.#messages
+      .find({ channelId, state: 'processed', 'destinations.state': 'queued', receivedAt: { $lt: receivedBefore } })
+      .sort({ receivedAt: 1 })
+      .toArray();
   }
 
   async count(filter: Filter<MessageDoc>): Promise<number> {

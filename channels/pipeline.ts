@@ -72,7 +72,10 @@ export class ChannelPipeline {
     this.#o = options;
     const { definition } = options;
     this.#map = definition.map ? new CompiledMap(definition.map) : undefined;
-    this.#destinations = definition.destinations.map((d) => ({ definition: d, map: d.map ? new CompiledMap(d.map) : undefined }));
+    this.#destinations = definition.destinations.map((d) => ({
+      definition: d,
+      map: d.map ? new CompiledMap(d.map) : undefined,
+    }));
     this.#answerAfter = answerAfterOf(definition, options.events);
   }
 
@@ -90,11 +93,13 @@ export class ChannelPipeline {
       outcome = { state: 'error', index: outcome.index, error };
     }
     const messageId = messages.newId();
-    const items = outcome.state === 'processed' ? this.#queueItems(messageId, message.dataType, outcome.deliveries) : [];
+    const items =
+      outcome.state === 'processed' ? this.#queueItems(messageId, message.dataType, outcome.deliveries) : [];
     // Listening starts before the items exist: a fast worker must not deliver before anyone listens.
-    const wait = this.#answerAfter && items.some((item) => item.destination === this.#answerAfter!.name)
-      ? this.#answerAfter.waits.wait(messageId, this.#answerAfter.timeoutMs)
-      : undefined;
+    const wait =
+      this.#answerAfter && items.some((item) => item.destination === this.#answerAfter!.name)
+        ? this.#answerAfter.waits.wait(messageId, this.#answerAfter.timeoutMs)
+        : undefined;
     try {
       // The message and its queue items are issued together and awaited together: on the embedded engine they
       // share one commit (one fsync per group of writes, see store/embedded/engine.ts), which is what lets a
@@ -102,7 +107,13 @@ export class ChannelPipeline {
       // so it exists before any worker can claim an item and record a delivery on it; a crash between the two
       // is repaired at deploy by the engine's recovery of 'queued' deliveries without an item.
       const stored = messages.insertMessage(
-        { channelId: definition.id, revision, message, destinationNames: definition.destinations.map((d) => d.name), ...(reprocessOf === undefined ? {} : { reprocessOf }) },
+        {
+          channelId: definition.id,
+          revision,
+          message,
+          destinationNames: definition.destinations.map((d) => d.name),
+          ...(reprocessOf === undefined ? {} : { reprocessOf }),
+        },
         messageId,
         outcome,
       );
@@ -180,7 +191,8 @@ export class ChannelPipeline {
       const document = message.document ?? step('parse', () => dataType.parse(message.raw));
       index = step('index', () => dataType.index(document));
       const { definition } = this.#o;
-      if (definition.filter && !step('filter', () => evaluateFilter(definition.filter!, document))) return { state: 'filtered', index };
+      if (definition.filter && !step('filter', () => evaluateFilter(definition.filter!, document)))
+        return { state: 'filtered', index };
       const mapped = this.#map ? step('map', () => this.#map!.apply(document, dataType)) : document;
       const mappedText = mapped.toString();
       const deliveries = this.#destinations.map((d) => this.#destinationDelivery(d, mappedText, dataType));
@@ -213,7 +225,11 @@ export class ChannelPipeline {
       return { state: 'queued', content, attempts: 0 };
     } catch (error) {
       // A destination's own filter or map failing is that destination's error; the others still get the message.
-      return { state: 'error', lastError: `destination ${destination.definition.name}: ${errorText(error)}`, attempts: 0 };
+      return {
+        state: 'error',
+        lastError: `destination ${destination.definition.name}: ${errorText(error)}`,
+        attempts: 0,
+      };
     }
   }
 
@@ -222,7 +238,14 @@ export class ChannelPipeline {
     deliveries.forEach((delivery, destinationIndex) => {
       if (delivery.state !== 'queued' || delivery.content === undefined) return;
       const destination = this.#destinations[destinationIndex]!.definition.name;
-      items.push({ channelId: this.#o.definition.id, destination, destinationIndex, messageId, content: delivery.content, dataType });
+      items.push({
+        channelId: this.#o.definition.id,
+        destination,
+        destinationIndex,
+        messageId,
+        content: delivery.content,
+        dataType,
+      });
     });
     return items;
   }

@@ -73,7 +73,12 @@ export class QueueWorker {
 
   constructor(options: QueueWorkerOptions) {
     this.#o = options;
-    this.#recorder = new SentRecorder({ queue: options.queue, messages: options.messages, log: options.log, recorded: (d) => this.#recordedSent(d) });
+    this.#recorder = new SentRecorder({
+      queue: options.queue,
+      messages: options.messages,
+      log: options.log,
+      recorded: (d) => this.#recordedSent(d),
+    });
   }
 
   get destinationName(): string {
@@ -101,7 +106,9 @@ export class QueueWorker {
       // A peer that never answers must not keep the hub from shutting down; the item stays queued, and with
       // its lease no longer renewed another process (or the next start) can take it over.
       clearInterval(this.#heartbeat);
-      this.#o.log.warn('a delivery did not finish before stop; it will be retried after its lease', { leaseMs: this.#o.leaseMs });
+      this.#o.log.warn('a delivery did not finish before stop; it will be retried after its lease', {
+        leaseMs: this.#o.leaseMs,
+      });
       return;
     }
     if (this.#o.destination.queue === 'ordered') {
@@ -166,7 +173,10 @@ export class QueueWorker {
       run.push(item);
       if (connector.sendSequence === undefined) break;
     }
-    const sendSequence = connector.sendSequence?.bind(connector) ?? (async ([message]: OutboundMessage[], onResult: (index: number, result: SendResult) => void) => onResult(0, await this.#sendCatching(message!)));
+    const sendSequence =
+      connector.sendSequence?.bind(connector) ??
+      (async ([message]: OutboundMessage[], onResult: (index: number, result: SendResult) => void) =>
+        onResult(0, await this.#sendCatching(message!)));
     const single = connector.sendSequence === undefined ? run[0] : undefined;
     if (single !== undefined && (await this.#parkedBeforeSending(single))) {
       this.#heads.shift();
@@ -200,7 +210,11 @@ export class QueueWorker {
       clearInterval(this.#heartbeat);
     }
     const overran = single !== undefined && performance.now() - startedAt > this.#budgetMs;
-    if (failed !== undefined && !(await this.#settle(failed.item, failed.attempt, failed.result, unfinishedAfter(failed.item, marked, overran)))) this.#heads = [];
+    if (
+      failed !== undefined &&
+      !(await this.#settle(failed.item, failed.attempt, failed.result, unfinishedAfter(failed.item, marked, overran)))
+    )
+      this.#heads = [];
     return 0;
   }
 
@@ -213,9 +227,17 @@ export class QueueWorker {
     if ((item.unfinished ?? 0) < maxUnfinished) return false;
     await this.#recorder.settled();
     const reason = `parked: ${item.unfinished} attempts to process this message did not end (the hub stopped during them, or they failed after more than ${this.#budgetMs} ms); it is not tried again by itself${item.lastError ? `; last error: ${item.lastError}` : ''}`;
-    await this.#o.messages.updateDelivery(item.messageId, item.destinationIndex, { state: 'error', attempts: item.attempts, lastError: reason, parked: true });
+    await this.#o.messages.updateDelivery(item.messageId, item.destinationIndex, {
+      state: 'error',
+      attempts: item.attempts,
+      lastError: reason,
+      parked: true,
+    });
     await this.#o.queue.remove(item._id);
-    this.#o.log.error('delivery parked: its attempts did not end', { messageId: item.messageId, unfinished: item.unfinished });
+    this.#o.log.error('delivery parked: its attempts did not end', {
+      messageId: item.messageId,
+      unfinished: item.unfinished,
+    });
     this.#errored(item, item.attempts, reason);
     return true;
   }
@@ -364,7 +386,8 @@ export class QueueWorker {
     // Failures are rare and change the queue's head: record them after the sends before them, one by one.
     await this.#recorder.settled();
     const { destination } = this.#o;
-    const exhausted = result.status === 'failed' || (destination.maxAttempts > 0 && attempts >= destination.maxAttempts);
+    const exhausted =
+      result.status === 'failed' || (destination.maxAttempts > 0 && attempts >= destination.maxAttempts);
     if (!exhausted && unfinished >= maxUnfinished) {
       await this.#parkedBeforeSending({ ...item, attempts, unfinished, lastError: result.error });
       return true;
@@ -383,13 +406,29 @@ export class QueueWorker {
 
   #recordedSent({ item, attempts }: SentDelivery): void {
     sentTotal.inc(this.#labels());
-    this.#o.events.emit('delivery-sent', { channelId: item.channelId, destination: item.destination, messageId: item.messageId, attempts });
+    this.#o.events.emit('delivery-sent', {
+      channelId: item.channelId,
+      destination: item.destination,
+      messageId: item.messageId,
+      attempts,
+    });
   }
 
-  async #retry(item: QueueItem, attempts: number, error: string, response: string | undefined, unfinished: number): Promise<void> {
+  async #retry(
+    item: QueueItem,
+    attempts: number,
+    error: string,
+    response: string | undefined,
+    unfinished: number,
+  ): Promise<void> {
     const delay = retryDelayMs(this.#o.destination.retry, attempts);
     await this.#o.queue.reschedule(item._id, attempts, new Date(Date.now() + delay), error, unfinished);
-    await this.#o.messages.updateDelivery(item.messageId, item.destinationIndex, { state: 'queued', attempts, lastError: error, response: response ?? null });
+    await this.#o.messages.updateDelivery(item.messageId, item.destinationIndex, {
+      state: 'queued',
+      attempts,
+      lastError: error,
+      response: response ?? null,
+    });
     retriesTotal.inc(this.#labels());
     // The peer's or the mapping's error text may quote the message (order numbers, patient ids): debug only.
     this.#o.log.warn('delivery failed, will retry', { messageId: item.messageId, attempts, retryInMs: delay });
@@ -398,14 +437,29 @@ export class QueueWorker {
   }
 
   async #giveUp(item: QueueItem, attempts: number, error: string, response: string | undefined): Promise<void> {
-    await this.#o.messages.updateDelivery(item.messageId, item.destinationIndex, { state: 'error', attempts, lastError: error, response: response ?? null });
+    await this.#o.messages.updateDelivery(item.messageId, item.destinationIndex, {
+      state: 'error',
+      attempts,
+      lastError: error,
+      response: response ?? null,
+    });
     await this.#o.queue.remove(item._id);
     this.#errored(item, attempts, error);
   }
 
-  async #pauseOnExhausted(item: QueueItem, attempts: number, error: string, response: string | undefined): Promise<void> {
+  async #pauseOnExhausted(
+    item: QueueItem,
+    attempts: number,
+    error: string,
+    response: string | undefined,
+  ): Promise<void> {
     const { queue, channelId, destination } = this.#o;
-    await this.#o.messages.updateDelivery(item.messageId, item.destinationIndex, { state: 'error', attempts, lastError: error, response: response ?? null });
+    await this.#o.messages.updateDelivery(item.messageId, item.destinationIndex, {
+      state: 'error',
+      attempts,
+      lastError: error,
+      response: response ?? null,
+    });
     // The item stays at the head with a fresh attempt count, so resuming retries it in order.
     await queue.reschedule(item._id, 0, new Date(), error);
     await queue.setPaused(channelId, destination.name, true);

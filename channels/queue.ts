@@ -141,7 +141,14 @@ export class DeliveryQueue {
   /** Creates the destination's state document if it does not exist yet (paused false, no lock). */
   async ensureDestination(channelId: string, destination: string): Promise<void> {
     try {
-      await this.#destinations.insertOne({ _id: destinationKey(channelId, destination), channelId, destination, paused: false, lockOwner: null, lockExpiresAt: null });
+      await this.#destinations.insertOne({
+        _id: destinationKey(channelId, destination),
+        channelId,
+        destination,
+        paused: false,
+        lockOwner: null,
+        lockExpiresAt: null,
+      });
     } catch (error) {
       if (!isDuplicateKeyError(error)) throw error;
     }
@@ -168,8 +175,14 @@ export class DeliveryQueue {
   /** Frees the leases and locks of owners known to be gone. */
   async releaseOwners(owners: readonly string[]): Promise<void> {
     if (owners.length === 0) return;
-    await this.#items.updateMany({ leaseOwner: { $in: [...owners] } }, { $set: { leaseOwner: null, leaseExpiresAt: null } });
-    await this.#destinations.updateMany({ lockOwner: { $in: [...owners] } }, { $set: { lockOwner: null, lockExpiresAt: null } });
+    await this.#items.updateMany(
+      { leaseOwner: { $in: [...owners] } },
+      { $set: { leaseOwner: null, leaseExpiresAt: null } },
+    );
+    await this.#destinations.updateMany(
+      { lockOwner: { $in: [...owners] } },
+      { $set: { lockOwner: null, lockExpiresAt: null } },
+    );
   }
 
   /** Takes or renews the destination lock; false while another owner's lease runs. */
@@ -187,7 +200,10 @@ export class DeliveryQueue {
   }
 
   async releaseLock(channelId: string, destination: string, owner: string): Promise<void> {
-    await this.#destinations.updateOne({ _id: destinationKey(channelId, destination), lockOwner: owner }, { $set: { lockOwner: null, lockExpiresAt: null } });
+    await this.#destinations.updateOne(
+      { _id: destinationKey(channelId, destination), lockOwner: owner },
+      { $set: { lockOwner: null, lockExpiresAt: null } },
+    );
   }
 
   /**
@@ -205,7 +221,11 @@ export class DeliveryQueue {
   async dueCandidates(channelId: string, destination: string, limit: number): Promise<string[]> {
     const now = new Date();
     const items = await this.#items
-      .find({ queue: destinationKey(channelId, destination), nextAttemptAt: { $lte: now }, $or: [{ leaseOwner: null }, { leaseExpiresAt: { $lt: now } }] })
+      .find({
+        queue: destinationKey(channelId, destination),
+        nextAttemptAt: { $lte: now },
+        $or: [{ leaseOwner: null }, { leaseExpiresAt: { $lt: now } }],
+      })
       .sort({ seq: 1 })
       .limit(limit)
       .toArray();
@@ -224,13 +244,20 @@ export class DeliveryQueue {
 
   /** Extends an item's lease while its delivery runs; false if the lease was lost. */
   async renewItemLease(itemId: string, owner: string, leaseMs: number): Promise<boolean> {
-    const result = await this.#items.updateOne({ _id: itemId, leaseOwner: owner }, { $set: { leaseExpiresAt: new Date(Date.now() + leaseMs) } });
+    const result = await this.#items.updateOne(
+      { _id: itemId, leaseOwner: owner },
+      { $set: { leaseExpiresAt: new Date(Date.now() + leaseMs) } },
+    );
     return result.matchedCount === 1;
   }
 
   /** When the next item of a destination becomes due (for sleeping until then), or null when empty. */
   async nextDueAt(channelId: string, destination: string): Promise<Date | null> {
-    const [item] = await this.#items.find({ queue: destinationKey(channelId, destination) }).sort({ nextAttemptAt: 1 }).limit(1).toArray();
+    const [item] = await this.#items
+      .find({ queue: destinationKey(channelId, destination) })
+      .sort({ nextAttemptAt: 1 })
+      .limit(1)
+      .toArray();
     return item?.nextAttemptAt ?? null;
   }
 
@@ -245,12 +272,24 @@ export class DeliveryQueue {
 
   /** Gives a leased item back untouched: it was not attempted. */
   async releaseItem(itemId: string, owner: string): Promise<void> {
-    await this.#items.updateOne({ _id: itemId, leaseOwner: owner }, { $set: { leaseOwner: null, leaseExpiresAt: null } });
+    await this.#items.updateOne(
+      { _id: itemId, leaseOwner: owner },
+      { $set: { leaseOwner: null, leaseExpiresAt: null } },
+    );
   }
 
   /** Records a failed attempt and when to try again; releases the item's lease. */
-  async reschedule(itemId: string, attempts: number, nextAttemptAt: Date, lastError: string, unfinished = 0): Promise<void> {
-    await this.#items.updateOne({ _id: itemId }, { $set: { attempts, nextAttemptAt, lastError, leaseOwner: null, leaseExpiresAt: null, unfinished } });
+  async reschedule(
+    itemId: string,
+    attempts: number,
+    nextAttemptAt: Date,
+    lastError: string,
+    unfinished = 0,
+  ): Promise<void> {
+    await this.#items.updateOne(
+      { _id: itemId },
+      { $set: { attempts, nextAttemptAt, lastError, leaseOwner: null, leaseExpiresAt: null, unfinished } },
+    );
   }
 
   /** Records, before the attempt, that an attempt began: if the process dies during it, the count says so. */
@@ -263,6 +302,10 @@ export class DeliveryQueue {
   }
 
   async items(channelId: string, destination: string, limit = 100): Promise<QueueItem[]> {
-    return this.#items.find({ queue: destinationKey(channelId, destination) }).sort({ seq: 1 }).limit(limit).toArray();
+    return this.#items
+      .find({ queue: destinationKey(channelId, destination) })
+      .sort({ seq: 1 })
+      .limit(limit)
+      .toArray();
   }
 }

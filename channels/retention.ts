@@ -10,7 +10,12 @@ export interface RetentionScheduler {
 
 export const retentionJobName = 'channels.retention';
 
-export async function scheduleRetention(scheduler: RetentionScheduler, engine: ChannelEngine, log: Logger, interval: string | number = '1 hour'): Promise<void> {
+export async function scheduleRetention(
+  scheduler: RetentionScheduler,
+  engine: ChannelEngine,
+  log: Logger,
+  interval: string | number = '1 hour',
+): Promise<void> {
   await scheduler.every(retentionJobName, interval, async () => {
     try {
       await engine.applyRetention();

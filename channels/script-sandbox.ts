@@ -35,8 +35,28 @@ const wrapper = new vm.Script(
   { filename: 'map-script.js' },
 );
 
-const offHeap = ['ArrayBuffer', 'SharedArrayBuffer', 'DataView', 'WebAssembly', 'Atomics', 'Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array', 'Uint32Array', 'Float16Array', 'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array'];
-const withoutBuffers = new vm.Script(offHeap.map((name) => `delete globalThis.${name};`).join(' '), { filename: 'map-script-setup.js' });
+const offHeap = [
+  'ArrayBuffer',
+  'SharedArrayBuffer',
+  'DataView',
+  'WebAssembly',
+  'Atomics',
+  'Int8Array',
+  'Uint8Array',
+  'Uint8ClampedArray',
+  'Int16Array',
+  'Uint16Array',
+  'Int32Array',
+  'Uint32Array',
+  'Float16Array',
+  'Float32Array',
+  'Float64Array',
+  'BigInt64Array',
+  'BigUint64Array',
+];
+const withoutBuffers = new vm.Script(offHeap.map((name) => `delete globalThis.${name};`).join(' '), {
+  filename: 'map-script-setup.js',
+});
 
 export function runSandboxed(source: string, inputJson: string, timeoutMs: number): SandboxOutcome {
   const context = vm.createContext(Object.create(null) as object, {

@@ -25,7 +25,10 @@ export class ScriptStep {
   run(input: unknown): unknown {
     const outcome = runOnScriptThread(this.source, JSON.stringify(input ?? null), this.#timeoutMs);
     if (outcome.kind === 'timeout') throw new ScriptError(`the script ran longer than ${this.#timeoutMs} ms`);
-    if (outcome.kind === 'gone') throw new ScriptError(`the script did not finish: it used more than ${scriptHeapLimitMb} MB of memory or ran past its time`);
+    if (outcome.kind === 'gone')
+      throw new ScriptError(
+        `the script did not finish: it used more than ${scriptHeapLimitMb} MB of memory or ran past its time`,
+      );
     if (outcome.kind === 'failed') throw new ScriptError('script error: the script could not be run');
     const result = readResult(outcome.output);
     if (!result.ok) throw new ScriptError(`script error: ${result.error ?? 'unknown'}`);
@@ -38,7 +41,8 @@ function readResult(output: unknown): { ok: boolean; value?: unknown; error?: st
   if (typeof output !== 'string') throw new ScriptError('script error: the result is not JSON-serialisable');
   try {
     const result = JSON.parse(output) as unknown;
-    if (typeof result === 'object' && result !== null && typeof (result as { ok?: unknown }).ok === 'boolean') return result as { ok: boolean };
+    if (typeof result === 'object' && result !== null && typeof (result as { ok?: unknown }).ok === 'boolean')
+      return result as { ok: boolean };
   } catch {
     // fall through
   }

@@ -63,7 +63,11 @@ function startThread(): Thread | undefined {
  * thread did not answer within the time limit and the grace (it ran out of memory, or hung past the limit):
  * that thread is ended and the next call starts another.
  */
-export function runOnScriptThread(source: string, inputJson: string, timeoutMs: number): SandboxOutcome | { kind: 'gone' } {
+export function runOnScriptThread(
+  source: string,
+  inputJson: string,
+  timeoutMs: number,
+): SandboxOutcome | { kind: 'gone' } {
   thread ??= startThread();
   if (thread === undefined) return { kind: 'gone' };
   const { port, flag, worker } = thread;

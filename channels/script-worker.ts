@@ -10,7 +10,11 @@ const { port, flag } = workerData as { port: MessagePort; flag: Int32Array };
 port.on('message', ({ id, source, inputJson, timeoutMs }: ScriptRequest) => {
   const outcome = runSandboxed(source, inputJson, timeoutMs);
   // A result that is not a string (the script replaced JSON.stringify) cannot cross as is; the engine refuses it.
-  const reply: ScriptReply = { id, outcome: outcome.kind === 'output' && typeof outcome.output !== 'string' ? { kind: 'output', output: null } : outcome };
+  const reply: ScriptReply = {
+    id,
+    outcome:
+      outcome.kind === 'output' && typeof outcome.output !== 'string' ? { kind: 'output', output: null } : outcome,
+  };
   port.postMessage(reply);
   Atomics.store(flag, 0, id);
   Atomics.notify(flag, 0);

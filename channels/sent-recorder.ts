@@ -74,7 +74,10 @@ export class SentRecorder {
     } catch (error) {
       // The items stay queued and are sent again once the worker re-reads its queue.
       this.failures++;
-      log.error('could not record sent deliveries; they will be sent again', { count: group.length, error: errorText(error) });
+      log.error('could not record sent deliveries; they will be sent again', {
+        count: group.length,
+        error: errorText(error),
+      });
       return;
     }
     for (const delivery of group) this.#o.recorded(delivery);

@@ -23,10 +23,13 @@ export class WakeSignal {
         this.#pending = false;
         resolve();
       };
-      const timer = setTimeout(() => {
-        this.#waiters = this.#waiters.filter((w) => w !== waiter);
-        resolve();
-      }, Math.max(0, ms));
+      const timer = setTimeout(
+        () => {
+          this.#waiters = this.#waiters.filter((w) => w !== waiter);
+          resolve();
+        },
+        Math.max(0, ms),
+      );
       this.#waiters.push(waiter);
     });
   }

@@ -12,7 +12,7 @@ export async function generatedAdminToken(dataDir: string): Promise<{ entry: Tok
     token = (await readFile(file, 'utf8')).trim();
   } catch {
     token = randomBytes(24).toString('base64url');
-    await writeFile(file, token + '\n', { mode: 0o600, flag: 'wx' });
+    await writeFile(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
   }
   return { entry: { name: 'admin', sha256: hashToken(token), roles: ['admin'] }, file };
 }

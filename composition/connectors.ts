@@ -15,6 +15,12 @@ export function hubRegistry(exams: ExamService, dicom?: Pick<DicomPart, 'studies
   registerHl7Connectors(registry);
   registerHl7ExamMapping(registry, exams);
   registry.addSource(examEventsSourceType(exams));
-  registry.addDestination(dicomScuDestinationType(dicom === undefined ? { exams, defaultCallingAe: 'RSO_HUB' } : { exams, index: dicom.studies, defaultCallingAe: dicom.aeTitle }));
+  registry.addDestination(
+    dicomScuDestinationType(
+      dicom === undefined
+        ? { exams, defaultCallingAe: 'RSO_HUB' }
+        : { exams, index: dicom.studies, defaultCallingAe: dicom.aeTitle },
+    ),
+  );
   return registry;
 }

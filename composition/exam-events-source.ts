@@ -8,7 +8,15 @@ import type { SourceConnector, SourceConnectorType, SourceContext } from '../cha
 import { examEventTypes, type ExamEvent, type ExamEventType } from '../exams/outbox.ts';
 import type { ExamService } from '../exams/service.ts';
 import { errorText } from '../runtime/log.ts';
-import { expectArray, expectInteger, expectKeys, expectObject, expectOneOf, join, optionalString } from '../runtime/validate.ts';
+import {
+  expectArray,
+  expectInteger,
+  expectKeys,
+  expectObject,
+  expectOneOf,
+  join,
+  optionalString,
+} from '../runtime/validate.ts';
 
 export interface ExamEventsSettings {
   /** The cursor's name; default `channel:<channel id>`, so each channel reads every event once. */
@@ -22,7 +30,12 @@ export interface ExamEventsSettings {
 function parseSettings(input: unknown, path: string): ExamEventsSettings {
   const settings = expectObject(input ?? {}, path);
   expectKeys(settings, path, ['subscription', 'types', 'pollMs', 'batchSize']);
-  const types = settings['types'] === undefined ? undefined : expectArray(settings['types'], join(path, 'types')).map((t, i) => expectOneOf(t, join(join(path, 'types'), i), examEventTypes));
+  const types =
+    settings['types'] === undefined
+      ? undefined
+      : expectArray(settings['types'], join(path, 'types')).map((t, i) =>
+          expectOneOf(t, join(join(path, 'types'), i), examEventTypes),
+        );
   const subscription = optionalString(settings['subscription'], join(path, 'subscription'));
   return {
     ...(subscription ? { subscription } : {}),
@@ -58,7 +71,9 @@ class ExamEventsSource implements SourceConnector {
   }
 
   async #loop(): Promise<void> {
-    const subscription = this.#exams.outbox.subscription(this.#settings.subscription ?? `channel:${this.#context.channelId}`);
+    const subscription = this.#exams.outbox.subscription(
+      this.#settings.subscription ?? `channel:${this.#context.channelId}`,
+    );
     while (!this.#stopped) {
       let taken = 0;
       try {
@@ -78,7 +93,12 @@ class ExamEventsSource implements SourceConnector {
     for (const event of events) {
       if (this.#stopped) break;
       if (this.#wanted(event)) {
-        const outcome = await this.#context.receive({ raw: JSON.stringify(event), dataType: 'json', source: { subscription: subscription.name }, index: indexOf(event) });
+        const outcome = await this.#context.receive({
+          raw: JSON.stringify(event),
+          dataType: 'json',
+          source: { subscription: subscription.name },
+          index: indexOf(event),
+        });
         // Not stored at all: leave the cursor here and read the event again on the next round.
         if (outcome.status === 'error' && outcome.messageId === undefined) break;
       }

@@ -40,13 +40,16 @@ export async function startHttpApi(config: HubConfig, deps: HttpApiDeps): Promis
   const auth = requireAuth(authenticator);
   const http = new HttpServer({ ...config.http, log: log.child({ part: 'http' }) });
   http.mount(
-    createHealthRouter([
-      { name: 'startup', essential: true, check: async () => startupHealth(deps.deployed?.() ?? true) },
-      { name: 'store', essential: true, check: async () => ({ ok: await store.ping(), engine: store.engine }) },
-      { name: 'scheduler', essential: true, check: async () => ({ ok: scheduler.isRunning() }) },
-      { name: 'channels', essential: false, check: async () => channelHealth(engine) },
-      { name: 'dicom', essential: false, check: async () => dicom.health() },
-    ], authenticator),
+    createHealthRouter(
+      [
+        { name: 'startup', essential: true, check: async () => startupHealth(deps.deployed?.() ?? true) },
+        { name: 'store', essential: true, check: async () => ({ ok: await store.ping(), engine: store.engine }) },
+        { name: 'scheduler', essential: true, check: async () => ({ ok: scheduler.isRunning() }) },
+        { name: 'channels', essential: false, check: async () => channelHealth(engine) },
+        { name: 'dicom', essential: false, check: async () => dicom.health() },
+      ],
+      authenticator,
+    ),
   );
   http.mount(createMetricsRouter(auth));
   const audit = new AuditLog(store.db);

@@ -9,7 +9,8 @@ export async function listening<T>(config: HubConfig, section: 'http' | 'dicom',
   try {
     return await start();
   } catch (error) {
-    if (error instanceof ListenError) throw new ConfigError(`${config.file}: ${section}.${error.setting}: ${error.message}`, { cause: error });
+    if (error instanceof ListenError)
+      throw new ConfigError(`${config.file}: ${section}.${error.setting}: ${error.message}`, { cause: error });
     throw error;
   }
 }

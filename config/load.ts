@@ -93,18 +93,30 @@ function applyEnvironment(document: Plain, env: NodeJS.ProcessEnv): Plain {
   if (host) section('http')['host'] = host;
   const port = envValue('HUB_HTTP_PORT');
   if (port) {
-    if (!/^\d+$/.test(port)) throw new ValidationError('HUB_HTTP_PORT (environment)', 'expected a port number from 0 to 65535');
+    if (!/^\d+$/.test(port))
+      throw new ValidationError('HUB_HTTP_PORT (environment)', 'expected a port number from 0 to 65535');
     section('http')['port'] = Number(port);
   }
   const dicomPort = envValue('HUB_DICOM_PORT');
   if (dicomPort) {
-    if (!/^\d+$/.test(dicomPort)) throw new ValidationError('HUB_DICOM_PORT (environment)', 'expected a port number from 0 to 65535');
+    if (!/^\d+$/.test(dicomPort))
+      throw new ValidationError('HUB_DICOM_PORT (environment)', 'expected a port number from 0 to 65535');
     section('dicom')['port'] = Number(dicomPort);
   }
   return merged;
 }
 
-const topKeys = ['dataDir', 'logLevel', 'store', 'http', 'auth', 'scheduler', 'channels', 'facilities', 'dicom'] as const;
+const topKeys = [
+  'dataDir',
+  'logLevel',
+  'store',
+  'http',
+  'auth',
+  'scheduler',
+  'channels',
+  'facilities',
+  'dicom',
+] as const;
 
 export function parseConfig(input: Plain, file: string, cwd: string): HubConfig {
   expectKeys(input, '', topKeys);
@@ -114,7 +126,17 @@ export function parseConfig(input: Plain, file: string, cwd: string): HubConfig 
   const scheduler = section(input, 'scheduler', ['processEveryMs']);
   const channels = section(input, 'channels', ['dir']);
   const facilities = section(input, 'facilities', ['dir']);
-  const dicom = section(input, 'dicom', ['enabled', 'aeTitle', 'host', 'port', 'storageDir', 'studyQuietSeconds', 'duplicateInstances', 'tls', 'limits']);
+  const dicom = section(input, 'dicom', [
+    'enabled',
+    'aeTitle',
+    'host',
+    'port',
+    'storageDir',
+    'studyQuietSeconds',
+    'duplicateInstances',
+    'tls',
+    'limits',
+  ]);
   const httpTls = parseTlsSettings(http['tls'], 'http.tls');
   const dicomTls = parseTlsSettings(dicom['tls'], 'dicom.tls');
   const dataDir = path.resolve(cwd, expectString(input['dataDir'] ?? 'data', 'dataDir'));
@@ -130,7 +152,9 @@ export function parseConfig(input: Plain, file: string, cwd: string): HubConfig 
       limits: parseLimits(http['limits'], 'http.limits', defaultHttpLimits, limitRanges),
     },
     auth: { tokens: tokens(auth['tokens'] ?? []) },
-    scheduler: { processEveryMs: expectInteger(scheduler['processEveryMs'] ?? 5000, 'scheduler.processEveryMs', 100, 3_600_000) },
+    scheduler: {
+      processEveryMs: expectInteger(scheduler['processEveryMs'] ?? 5000, 'scheduler.processEveryMs', 100, 3_600_000),
+    },
     channels: { dir: path.resolve(cwd, expectString(channels['dir'] ?? 'config/channels', 'channels.dir')) },
     facilities: { dir: path.resolve(cwd, expectString(facilities['dir'] ?? 'config/facilities', 'facilities.dir')) },
     dicom: {
@@ -140,7 +164,10 @@ export function parseConfig(input: Plain, file: string, cwd: string): HubConfig 
       port: expectPort(dicom['port'] ?? 11112, 'dicom.port'),
       storageDir: path.resolve(dataDir, expectString(dicom['storageDir'] ?? 'dicom', 'dicom.storageDir')),
       studyQuietSeconds: expectInteger(dicom['studyQuietSeconds'] ?? 30, 'dicom.studyQuietSeconds', 1, 86_400),
-      duplicateInstances: expectOneOf(dicom['duplicateInstances'] ?? 'replace', 'dicom.duplicateInstances', ['replace', 'ignore'] as const),
+      duplicateInstances: expectOneOf(dicom['duplicateInstances'] ?? 'replace', 'dicom.duplicateInstances', [
+        'replace',
+        'ignore',
+      ] as const),
       ...(dicomTls === undefined ? {} : { tls: dicomTls }),
       limits: parseLimits(dicom['limits'], 'dicom.limits', defaultDicomLimits, limitRanges),
     },
@@ -167,7 +194,8 @@ function section(input: Plain, name: string, keys: readonly string[]): Plain {
 function mongodbUrl(value: unknown): string | null {
   if (value === undefined || value === null) return null;
   const url = expectString(value, 'store.mongodbUrl');
-  if (!/^mongodb(\+srv)?:\/\//.test(url)) throw new ValidationError('store.mongodbUrl', 'expected a mongodb:// or mongodb+srv:// URL');
+  if (!/^mongodb(\+srv)?:\/\//.test(url))
+    throw new ValidationError('store.mongodbUrl', 'expected a mongodb:// or mongodb+srv:// URL');
   return url;
 }
 
@@ -179,9 +207,22 @@ function token(value: unknown, at: string): TokenConfig {
   const entry = expectObject(value, at);
   expectKeys(entry, at, ['name', 'sha256', 'roles', 'facilities']);
   const sha256 = expectString(entry['sha256'], join(at, 'sha256'));
-  if (!/^[0-9a-f]{64}$/i.test(sha256)) throw new ValidationError(join(at, 'sha256'), 'expected 64 hex digits (the SHA-256 of the token, not the token)');
-  const roleList = expectArray(entry['roles'], join(at, 'roles')).map((role, i): Role => expectOneOf(role, join(join(at, 'roles'), i), roles));
+  if (!/^[0-9a-f]{64}$/i.test(sha256))
+    throw new ValidationError(join(at, 'sha256'), 'expected 64 hex digits (the SHA-256 of the token, not the token)');
+  const roleList = expectArray(entry['roles'], join(at, 'roles')).map(
+    (role, i): Role => expectOneOf(role, join(join(at, 'roles'), i), roles),
+  );
   if (roleList.length === 0) throw new ValidationError(join(at, 'roles'), 'expected at least one role');
-  const facilities = entry['facilities'] === undefined ? undefined : expectArray(entry['facilities'], join(at, 'facilities')).map((f, i) => expectString(f, join(join(at, 'facilities'), i)));
-  return { name: expectString(entry['name'], join(at, 'name')), sha256: sha256.toLowerCase(), roles: roleList, ...(facilities ? { facilities } : {}) };
+  const facilities =
+    entry['facilities'] === undefined
+      ? undefined
+      : expectArray(entry['facilities'], join(at, 'facilities')).map((f, i) =>
+          expectString(f, join(join(at, 'facilities'), i)),
+        );
+  return {
+    name: expectString(entry['name'], join(at, 'name')),
+    sha256: sha256.toLowerCase(),
+    roles: roleList,
+    ...(facilities ? { facilities } : {}),
+  };
 }

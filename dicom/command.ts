@@ -87,8 +87,10 @@ export function encodeResponse(request: Command, status: number, errorComment?: 
     { tag: tag(0, 0x0900), kind: 'us', value: status },
   ];
   // (0000,0902) Error Comment is LO: 64 characters at most (PS3.7 C.4.2).
-  if (errorComment !== undefined && status !== 0) values.push({ tag: tag(0, 0x0902), kind: 'text', value: errorComment.slice(0, 64) });
-  if (request.affectedSopInstanceUid !== '') values.push({ tag: tag(0, 0x1000), kind: 'uid', value: request.affectedSopInstanceUid });
+  if (errorComment !== undefined && status !== 0)
+    values.push({ tag: tag(0, 0x0902), kind: 'text', value: errorComment.slice(0, 64) });
+  if (request.affectedSopInstanceUid !== '')
+    values.push({ tag: tag(0, 0x1000), kind: 'uid', value: request.affectedSopInstanceUid });
   return encode(values);
 }
 
@@ -114,8 +116,10 @@ export function decodeCommand(bytes: Buffer): Command {
     const length = bytes.readUInt32LE(offset + 4);
     const start = offset + 8;
     const end = start + length;
-    if (group !== 0x0000) throw new Error(`command set: tag (${group.toString(16)},${element.toString(16)}) is not in group 0000`);
-    if (end > bytes.length) throw new Error(`command set: (0000,${element.toString(16).padStart(4, '0')}) runs past the end`);
+    if (group !== 0x0000)
+      throw new Error(`command set: tag (${group.toString(16)},${element.toString(16)}) is not in group 0000`);
+    if (end > bytes.length)
+      throw new Error(`command set: (0000,${element.toString(16).padStart(4, '0')}) runs past the end`);
     const value = bytes.subarray(start, end);
     const us = length >= 2 ? value.readUInt16LE(0) : 0;
     if (element === 0x0002) command.affectedSopClassUid = text(value);

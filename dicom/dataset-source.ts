@@ -8,7 +8,9 @@
 import { closeSync, openSync, read } from 'node:fs';
 
 function readAsync(fd: number, block: Buffer, length: number, position: number): Promise<number> {
-  return new Promise((resolve, reject) => read(fd, block, 0, length, position, (error, bytesRead) => (error === null ? resolve(bytesRead) : reject(error))));
+  return new Promise((resolve, reject) =>
+    read(fd, block, 0, length, position, (error, bytesRead) => (error === null ? resolve(bytesRead) : reject(error))),
+  );
 }
 
 export class BlockPool {

@@ -72,8 +72,10 @@ export class DatasetWalker {
 
   /** Throws if the data set stopped inside an element, item or sequence. */
   end(): void {
-    if (this.#skip > 0 || this.#headerFill > 0) throw new Error(`data set truncated: ends inside an element (byte ${this.bytes})`);
-    if (this.#open.length > 0) throw new Error(`data set truncated: ${this.#open.length} undefined-length sequence/item(s) not closed`);
+    if (this.#skip > 0 || this.#headerFill > 0)
+      throw new Error(`data set truncated: ends inside an element (byte ${this.bytes})`);
+    if (this.#open.length > 0)
+      throw new Error(`data set truncated: ${this.#open.length} undefined-length sequence/item(s) not closed`);
   }
 
   get #implicit(): boolean {
@@ -118,7 +120,8 @@ export class DatasetWalker {
     const header = this.#header;
     const tag = ((header.readUInt16LE(0) << 16) | header.readUInt16LE(2)) >>> 0;
     if (tag === itemDelimiter || tag === sequenceDelimiter) {
-      if (this.#open.pop() === undefined) throw new Error(`data set: delimiter ${hexTag(tag)} outside a sequence at byte ${this.bytes}`);
+      if (this.#open.pop() === undefined)
+        throw new Error(`data set: delimiter ${hexTag(tag)} outside a sequence at byte ${this.bytes}`);
       return;
     }
     const implicit = this.#implicit || header.readUInt16LE(0) === 0xfffe;
@@ -137,10 +140,12 @@ export class DatasetWalker {
       else this.#open.push(this.#implicit || vr === 'UN');
       return;
     }
-    if (tag !== itemTag && (tag >>> 16) === 0xfffe) throw new Error(`data set: unexpected ${hexTag(tag)} at byte ${this.bytes}`);
+    if (tag !== itemTag && tag >>> 16 === 0xfffe)
+      throw new Error(`data set: unexpected ${hexTag(tag)} at byte ${this.bytes}`);
     this.#skip = length;
     const key = this.#open.length === 0 ? keyByTag.get(tag) : undefined;
-    if (key !== undefined && length <= maxKeptValue && length > 0) this.#keep = { key, bytes: Buffer.allocUnsafe(length), fill: 0 };
+    if (key !== undefined && length <= maxKeptValue && length > 0)
+      this.#keep = { key, bytes: Buffer.allocUnsafe(length), fill: 0 };
   }
 }
 
@@ -156,6 +161,9 @@ export function headerText(values: ReadonlyMap<HeaderKey, Buffer>, key: HeaderKe
   if (bytes === undefined) return undefined;
   const charset = values.get('specificCharacterSet')?.toString('latin1') ?? '';
   const encoding = charset.includes('ISO_IR 192') ? 'utf8' : 'latin1';
-  const text = bytes.toString(encoding).replace(/[\0 ]+$/, '').replace(/^ +/, '');
+  const text = bytes
+    .toString(encoding)
+    .replace(/[\0 ]+$/, '')
+    .replace(/^ +/, '');
   return text === '' ? undefined : text;
 }

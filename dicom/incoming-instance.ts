@@ -185,7 +185,10 @@ export class IncomingInstance {
       // Not recorded means not accepted: the sender will retry, so do not keep an orphan file (handed over, it
       // may or may not have been moved yet; the temp name is never reused, so removing it is safe either way).
       await removeQuietly(instance.filePath);
-      return { status: storeStatus.outOfResources, comment: `cannot record the instance: ${error instanceof Error ? error.message : String(error)}` };
+      return {
+        status: storeStatus.outOfResources,
+        comment: `cannot record the instance: ${error instanceof Error ? error.message : String(error)}`,
+      };
     }
     return { status: storeStatus.success, instance };
   }
@@ -208,7 +211,10 @@ export class IncomingInstance {
     const sopClassUid = required(values, 'sopClassUid', '(0008,0016) SOP Class UID');
     const sopInstanceUid = required(values, 'sopInstanceUid', '(0008,0018) SOP Instance UID');
     if (sopInstanceUid !== command.affectedSopInstanceUid || sopClassUid !== command.affectedSopClassUid) {
-      throw new StoreRefusal(storeStatus.doesNotMatchSopClass, '(0008,0016)/(0008,0018) differ from the C-STORE command');
+      throw new StoreRefusal(
+        storeStatus.doesNotMatchSopClass,
+        '(0008,0016)/(0008,0018) differ from the C-STORE command',
+      );
     }
     if (!uidPattern.test(sopInstanceUid) || sopInstanceUid.length > 64) {
       throw new StoreRefusal(storeStatus.cannotUnderstand, '(0008,0018) SOP Instance UID is not a valid UID');
@@ -226,12 +232,31 @@ export class IncomingInstance {
       sizeBytes: this.#file.bytes,
     };
     const optional: HeaderKey[] = [
-      'patientId', 'issuerOfPatientId', 'patientName', 'patientBirthDate', 'patientSex', 'accessionNumber', 'studyDate', 'studyTime', 'studyId',
-      'studyDescription', 'seriesDescription', 'seriesNumber', 'instanceNumber', 'modality', 'institutionName',
+      'patientId',
+      'issuerOfPatientId',
+      'patientName',
+      'patientBirthDate',
+      'patientSex',
+      'accessionNumber',
+      'studyDate',
+      'studyTime',
+      'studyId',
+      'studyDescription',
+      'seriesDescription',
+      'seriesNumber',
+      'instanceNumber',
+      'modality',
+      'institutionName',
     ];
     for (const key of optional) {
       const value = headerText(values, key);
-      if (value !== undefined) instance[key as Exclude<HeaderKey, 'specificCharacterSet' | 'sopClassUid' | 'sopInstanceUid' | 'studyInstanceUid' | 'seriesInstanceUid'>] = value;
+      if (value !== undefined)
+        instance[
+          key as Exclude<
+            HeaderKey,
+            'specificCharacterSet' | 'sopClassUid' | 'sopInstanceUid' | 'studyInstanceUid' | 'seriesInstanceUid'
+          >
+        ] = value;
     }
     return instance;
   }

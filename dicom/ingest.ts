@@ -78,7 +78,10 @@ export class StudyIngest {
 
   async #ingest(instance: IngestInstance, origin: IngestOrigin): Promise<void> {
     const { index } = this.#options;
-    const [existing, knownStudy] = await Promise.all([index.instance(instance.sopInstanceUid), index.study(instance.studyInstanceUid)]);
+    const [existing, knownStudy] = await Promise.all([
+      index.instance(instance.sopInstanceUid),
+      index.study(instance.studyInstanceUid),
+    ]);
     // UIDs are global, facilities are not: one facility's upload must never add to, or replace part of, another
     // facility's study (a reused or forged UID would otherwise attach images to the wrong patient's exam).
     if (existing !== undefined && existing.facility !== origin.facility.code) {
@@ -89,7 +92,10 @@ export class StudyIngest {
     }
     if (this.#options.duplicateInstances === 'ignore' && existing && (await exists(existing.filePath))) {
       await unlink(instance.filePath).catch(() => undefined);
-      this.#options.log.info('duplicate instance ignored', { studyInstanceUid: instance.studyInstanceUid, sopInstanceUid: instance.sopInstanceUid });
+      this.#options.log.info('duplicate instance ignored', {
+        studyInstanceUid: instance.studyInstanceUid,
+        sopInstanceUid: instance.sopInstanceUid,
+      });
       return;
     }
     const { filePath, synced } = this.#keep(instance);
@@ -118,7 +124,8 @@ export class StudyIngest {
     // Another process indexed the same instance between our read and our insert: it counted it already.
     const study = added === expectAdded ? touched : await index.uncount(instance.studyInstanceUid);
     if (previous && previous.filePath !== filePath) await unlink(previous.filePath).catch(() => undefined);
-    if (!study.examNumber) await withLock(this.#matchLocks, origin.facility.code, () => this.#match(study, instance, origin));
+    if (!study.examNumber)
+      await withLock(this.#matchLocks, origin.facility.code, () => this.#match(study, instance, origin));
     await this.#options.completion.studyTouched(study);
   }
 
@@ -144,12 +151,22 @@ export class StudyIngest {
       );
     }
     await index.setMatch(instance.studyInstanceUid, match.examNumber, match.method);
-    this.#options.log.info('study matched', { studyInstanceUid: instance.studyInstanceUid, examNumber: match.examNumber, method: match.method, facility: origin.facility.code });
+    this.#options.log.info('study matched', {
+      studyInstanceUid: instance.studyInstanceUid,
+      examNumber: match.examNumber,
+      method: match.method,
+      facility: origin.facility.code,
+    });
   }
 
   /** Moves the received file to its study folder; `synced` settles once the move is durable. */
   #keep(instance: IngestInstance): { filePath: string; synced: Promise<void> } {
-    return this.#folders.move(instance.filePath, instance.studyInstanceUid, `${instance.sopInstanceUid}.dcm`, this.#options.syncStorage);
+    return this.#folders.move(
+      instance.filePath,
+      instance.studyInstanceUid,
+      `${instance.sopInstanceUid}.dcm`,
+      this.#options.syncStorage,
+    );
   }
 
   /** Closes the study folders kept open. */
@@ -174,7 +191,12 @@ async function withLock<T>(locks: Map<string, Promise<unknown>>, key: string, wo
   }
 }
 
-function instanceRecord(instance: IngestInstance, origin: IngestOrigin, filePath: string, receivedAt: string): InstanceRecord {
+function instanceRecord(
+  instance: IngestInstance,
+  origin: IngestOrigin,
+  filePath: string,
+  receivedAt: string,
+): InstanceRecord {
   const record: InstanceRecord = {
     _id: instance.sopInstanceUid,
     studyInstanceUid: instance.studyInstanceUid,
@@ -213,7 +235,16 @@ function studyHeader(instance: IngestInstance): StudyHeader {
 
 function definedTags(instance: IngestInstance): Omit<StudyTags, 'studyInstanceUid'> {
   const tags: Omit<StudyTags, 'studyInstanceUid'> = {};
-  for (const key of ['patientId', 'issuerOfPatientId', 'patientName', 'patientBirthDate', 'patientSex', 'accessionNumber', 'modality', 'studyDescription'] as const) {
+  for (const key of [
+    'patientId',
+    'issuerOfPatientId',
+    'patientName',
+    'patientBirthDate',
+    'patientSex',
+    'accessionNumber',
+    'modality',
+    'studyDescription',
+  ] as const) {
     const value = instance[key];
     if (value) tags[key] = value;
   }

@@ -22,7 +22,9 @@ const backgroundSyncEvery = 8 * 1024 * 1024;
 const maxIovecs = 1024;
 
 function writevAsync(fd: number, buffers: Buffer[]): Promise<number> {
-  return new Promise((resolve, reject) => writev(fd, buffers, (error, written) => (error === null ? resolve(written) : reject(error))));
+  return new Promise((resolve, reject) =>
+    writev(fd, buffers, (error, written) => (error === null ? resolve(written) : reject(error))),
+  );
 }
 
 function fdatasyncAsync(fd: number): Promise<void> {

@@ -22,7 +22,11 @@ export interface MultipartLimits {
   maxTotalBytes: number;
 }
 
-const defaults: MultipartLimits = { maxParts: 10_000, maxHeaderBytes: 16 * 1024, maxTotalBytes: 20 * 1024 * 1024 * 1024 };
+const defaults: MultipartLimits = {
+  maxParts: 10_000,
+  maxHeaderBytes: 16 * 1024,
+  maxTotalBytes: 20 * 1024 * 1024 * 1024,
+};
 
 /**
  * RFC 2046 5.1.1 says boundary := 1*70 bchars, but real clients send longer ones (Orthanc's DICOMweb plugin sends
@@ -50,7 +54,12 @@ type State = 'preamble' | 'after-delimiter' | 'headers' | 'body' | 'done';
  * is not well-formed (no delimiter, no closing delimiter, oversized headers) after removing nothing: the
  * caller owns `dir` and cleans it either way.
  */
-export async function readMultipart(body: Readable, boundary: string, dir: string, limits: Partial<MultipartLimits> = {}): Promise<ReceivedPart[]> {
+export async function readMultipart(
+  body: Readable,
+  boundary: string,
+  dir: string,
+  limits: Partial<MultipartLimits> = {},
+): Promise<ReceivedPart[]> {
   const { maxParts, maxHeaderBytes, maxTotalBytes } = { ...defaults, ...limits };
   // Starting the stream with CRLF lets the first delimiter be found like every other one (RFC 2046: the
   // CRLF before a delimiter belongs to the delimiter).
@@ -110,14 +119,16 @@ export async function readMultipart(body: Readable, boundary: string, dir: strin
             if (pending.length > 256) throw new MultipartError('a boundary line is not followed by CRLF');
             break;
           }
-          if (pending.subarray(0, lineEnd).toString('latin1').trim() !== '') throw new MultipartError('unexpected text after a boundary');
+          if (pending.subarray(0, lineEnd).toString('latin1').trim() !== '')
+            throw new MultipartError('unexpected text after a boundary');
           pending = pending.subarray(lineEnd + 2);
           state = 'headers';
         } else if (state === 'headers') {
           const end = pending.indexOf('\r\n\r\n');
           const blank = pending.subarray(0, 2).toString('latin1') === '\r\n' ? 0 : -1;
           if (end < 0 && blank < 0) {
-            if (pending.length > maxHeaderBytes) throw new MultipartError(`part headers longer than ${maxHeaderBytes} bytes`);
+            if (pending.length > maxHeaderBytes)
+              throw new MultipartError(`part headers longer than ${maxHeaderBytes} bytes`);
             break;
           }
           const headerEnd = blank === 0 ? 0 : end;

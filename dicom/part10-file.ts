@@ -56,21 +56,40 @@ export async function describePart10File(filePath: string, what: string): Promis
   }
   const uids = { sopClassUid: meta.sopClassUid, sopInstanceUid: meta.sopInstanceUid };
   if (!acceptedTransferSyntaxes.has(meta.transferSyntaxUid)) {
-    throw new InstanceRefusal(failureReason.transferSyntaxNotSupported, `${what}: transfer syntax ${meta.transferSyntaxUid} is not stored by this hub`, uids);
+    throw new InstanceRefusal(
+      failureReason.transferSyntaxNotSupported,
+      `${what}: transfer syntax ${meta.transferSyntaxUid} is not stored by this hub`,
+      uids,
+    );
   }
-  if (!isStorageSopClass(meta.sopClassUid)) throw new InstanceRefusal(failureReason.sopClassNotSupported, `${what}: ${meta.sopClassUid} is not a storage SOP class`, uids);
+  if (!isStorageSopClass(meta.sopClassUid))
+    throw new InstanceRefusal(
+      failureReason.sopClassNotSupported,
+      `${what}: ${meta.sopClassUid} is not a storage SOP class`,
+      uids,
+    );
   const values = await walk(filePath, meta.datasetOffset, meta.transferSyntaxUid, what, uids);
   const text = (key: HeaderKey) => headerText(values, key);
   if (text('sopInstanceUid') === undefined || text('sopClassUid') === undefined) {
-    throw new InstanceRefusal(failureReason.cannotUnderstand, `${what}: the data set has no (0008,0016)/(0008,0018)`, uids);
+    throw new InstanceRefusal(
+      failureReason.cannotUnderstand,
+      `${what}: the data set has no (0008,0016)/(0008,0018)`,
+      uids,
+    );
   }
   if (text('sopInstanceUid') !== meta.sopInstanceUid || text('sopClassUid') !== meta.sopClassUid) {
-    throw new InstanceRefusal(failureReason.doesNotMatchSopClass, `${what}: (0008,0016)/(0008,0018) differ from the file meta header`, uids);
+    throw new InstanceRefusal(
+      failureReason.doesNotMatchSopClass,
+      `${what}: (0008,0016)/(0008,0018) differ from the file meta header`,
+      uids,
+    );
   }
-  if (!uidPattern.test(meta.sopInstanceUid) || meta.sopInstanceUid.length > 64) throw new InstanceRefusal(failureReason.cannotUnderstand, `${what}: (0008,0018) is not a valid UID`, uids);
+  if (!uidPattern.test(meta.sopInstanceUid) || meta.sopInstanceUid.length > 64)
+    throw new InstanceRefusal(failureReason.cannotUnderstand, `${what}: (0008,0018) is not a valid UID`, uids);
   const required = (key: HeaderKey, name: string): string => {
     const value = text(key);
-    if (value === undefined || !uidPattern.test(value) || value.length > 64) throw new InstanceRefusal(failureReason.cannotUnderstand, `${what}: ${name} is missing or not a UID`, uids);
+    if (value === undefined || !uidPattern.test(value) || value.length > 64)
+      throw new InstanceRefusal(failureReason.cannotUnderstand, `${what}: ${name} is missing or not a UID`, uids);
     return value;
   };
   const instance: IngestInstance = {
@@ -83,8 +102,21 @@ export async function describePart10File(filePath: string, what: string): Promis
     sizeBytes: size,
   };
   const optional = [
-    'patientId', 'issuerOfPatientId', 'patientName', 'patientBirthDate', 'patientSex', 'accessionNumber', 'studyDate', 'studyTime', 'studyId',
-    'studyDescription', 'seriesDescription', 'seriesNumber', 'instanceNumber', 'modality', 'institutionName',
+    'patientId',
+    'issuerOfPatientId',
+    'patientName',
+    'patientBirthDate',
+    'patientSex',
+    'accessionNumber',
+    'studyDate',
+    'studyTime',
+    'studyId',
+    'studyDescription',
+    'seriesDescription',
+    'seriesNumber',
+    'instanceNumber',
+    'modality',
+    'institutionName',
   ] as const;
   for (const key of optional) {
     const value = text(key);
@@ -93,7 +125,13 @@ export async function describePart10File(filePath: string, what: string): Promis
   return instance;
 }
 
-async function walk(filePath: string, offset: number, syntax: string, what: string, uids: { sopClassUid: string; sopInstanceUid: string }): Promise<ReadonlyMap<HeaderKey, Buffer>> {
+async function walk(
+  filePath: string,
+  offset: number,
+  syntax: string,
+  what: string,
+  uids: { sopClassUid: string; sopInstanceUid: string },
+): Promise<ReadonlyMap<HeaderKey, Buffer>> {
   const walker = new DatasetWalker(syntax === transferSyntax.implicitLittle);
   const source = createReadStream(filePath, { start: offset, highWaterMark: 256 * 1024 });
   const stream = syntax === transferSyntax.deflatedExplicitLittle ? source.pipe(createInflateRaw()) : source;
@@ -102,7 +140,11 @@ async function walk(filePath: string, offset: number, syntax: string, what: stri
     walker.end();
   } catch (error) {
     source.destroy();
-    throw new InstanceRefusal(failureReason.cannotUnderstand, `${what}: ${error instanceof Error ? error.message : String(error)}`, uids);
+    throw new InstanceRefusal(
+      failureReason.cannotUnderstand,
+      `${what}: ${error instanceof Error ? error.message : String(error)}`,
+      uids,
+    );
   }
   return walker.values;
 }

@@ -64,7 +64,8 @@ const longVrs = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', '
 
 /** Parses the meta group from the file's first bytes; `what` names the file in errors. */
 export function parseFileMeta(head: Buffer, what: string): FileMeta {
-  if (head.length < 132 || head.toString('latin1', 128, 132) !== 'DICM') throw new Error(`${what}: not a DICOM Part-10 file (no DICM prefix at byte 128)`);
+  if (head.length < 132 || head.toString('latin1', 128, 132) !== 'DICM')
+    throw new Error(`${what}: not a DICOM Part-10 file (no DICM prefix at byte 128)`);
   const values = new Map<number, string>();
   let offset = 132;
   // Walk group 0002 element by element rather than trusting (0002,0000): some writers get it wrong.
@@ -74,13 +75,17 @@ export function parseFileMeta(head: Buffer, what: string): FileMeta {
     const long = longVrs.has(vr);
     const length = long ? head.readUInt32LE(offset + 8) : head.readUInt16LE(offset + 6);
     const start = offset + (long ? 12 : 8);
-    if (start + length > head.length) throw new Error(`${what}: file meta element (0002,${elementNumber.toString(16).padStart(4, '0')}) runs past the header read`);
+    if (start + length > head.length)
+      throw new Error(
+        `${what}: file meta element (0002,${elementNumber.toString(16).padStart(4, '0')}) runs past the header read`,
+      );
     values.set(elementNumber, head.toString('latin1', start, start + length).replace(/[\0 ]+$/, ''));
     offset = start + length;
   }
   const required = (elementNumber: number, name: string): string => {
     const value = values.get(elementNumber);
-    if (value === undefined || value === '') throw new Error(`${what}: file meta (0002,${elementNumber.toString(16).padStart(4, '0')}) ${name} is missing`);
+    if (value === undefined || value === '')
+      throw new Error(`${what}: file meta (0002,${elementNumber.toString(16).padStart(4, '0')}) ${name} is missing`);
     return value;
   };
   return {

@@ -55,7 +55,8 @@ export class PduReader {
     this.#headerFill = 0;
     this.#type = this.#header[0] ?? 0;
     this.#pduRemaining = this.#header.readUInt32BE(2);
-    if (this.#type < pduType.associateRq || this.#type > pduType.abort) throw new Error(`unknown PDU type 0x${this.#type.toString(16)}`);
+    if (this.#type < pduType.associateRq || this.#type > pduType.abort)
+      throw new Error(`unknown PDU type 0x${this.#type.toString(16)}`);
     if (this.#type !== pduType.pData && this.#pduRemaining > maxControlPduLength) {
       throw new Error(`PDU type 0x${this.#type.toString(16)} claims ${this.#pduRemaining} bytes`);
     }
@@ -107,14 +108,20 @@ export class PduReader {
     }
     this.#pdvHeaderFill = 0;
     const itemLength = this.#pdvHeader.readUInt32BE(0);
-    if (itemLength < 2 || itemLength - 2 > this.#pduRemaining) throw new Error(`PDV item length ${itemLength} does not fit its P-DATA-TF`);
+    if (itemLength < 2 || itemLength - 2 > this.#pduRemaining)
+      throw new Error(`PDV item length ${itemLength} does not fit its P-DATA-TF`);
     this.#pdvContext = this.#pdvHeader[4] ?? 0;
     this.#pdvFlags = this.#pdvHeader[5] ?? 0;
     this.#pdvRemaining = itemLength - 2;
     if (this.#pdvRemaining === 0) {
       // An empty PDV is legal (e.g. a zero-length last fragment): emit it so the message still completes.
       if (this.#pduRemaining === 0) this.#inPdu = false;
-      this.#handler.pdv(this.#pdvContext, (this.#pdvFlags & 0x01) !== 0, Buffer.alloc(0), (this.#pdvFlags & 0x02) !== 0);
+      this.#handler.pdv(
+        this.#pdvContext,
+        (this.#pdvFlags & 0x01) !== 0,
+        Buffer.alloc(0),
+        (this.#pdvFlags & 0x02) !== 0,
+      );
     } else if (this.#pduRemaining === 0) {
       throw new Error('P-DATA-TF ends inside a PDV');
     }

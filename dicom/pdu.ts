@@ -26,7 +26,13 @@ export const rejectReason = { noReason: 1, applicationContext: 2, callingAe: 3, 
 export const presentationRejectReason = { temporaryCongestion: 1, localLimitExceeded: 2 } as const;
 
 /** PS3.8 table 9-18 (presentation context result/reason). */
-export const contextResult = { accept: 0, userRejection: 1, noReason: 2, abstractSyntax: 3, transferSyntaxes: 4 } as const;
+export const contextResult = {
+  accept: 0,
+  userRejection: 1,
+  noReason: 2,
+  abstractSyntax: 3,
+  transferSyntaxes: 4,
+} as const;
 
 export interface ProposedContext {
   id: number;
@@ -98,7 +104,10 @@ function aeField(ae: string): Buffer {
 function userInfo(maxPduLength: number): Buffer {
   const max = Buffer.allocUnsafe(4);
   max.writeUInt32BE(maxPduLength, 0);
-  return item(0x50, Buffer.concat([item(0x51, max), uidItem(0x52, implementationClassUid), uidItem(0x55, implementationVersionName)]));
+  return item(
+    0x50,
+    Buffer.concat([item(0x51, max), uidItem(0x52, implementationClassUid), uidItem(0x55, implementationVersionName)]),
+  );
 }
 
 function associateHeader(calledAe: string, callingAe: string): Buffer {

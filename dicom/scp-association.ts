@@ -81,9 +81,15 @@ export class ScpAssociation {
   constructor(socket: Socket, settings: AssociationSettings) {
     this.#socket = socket;
     this.#settings = settings;
-    this.#log = settings.log.child({ association: this.#id, peer: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}` });
+    this.#log = settings.log.child({
+      association: this.#id,
+      peer: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`,
+    });
     socket.setNoDelay(true);
-    this.#reader = new PduReader({ pdu: (type, body) => this.#onPdu(type, body), pdv: (id, isCommand, piece, end) => this.#onPdv(id, isCommand, piece, end) });
+    this.#reader = new PduReader({
+      pdu: (type, body) => this.#onPdu(type, body),
+      pdv: (id, isCommand, piece, end) => this.#onPdv(id, isCommand, piece, end),
+    });
     // ARTIM (PS3.8 9.1.5): a connection that never asks for an association must not hold a slot forever.
     this.#artim = setTimeout(() => {
       settings.guard.hit('read-timeout', { ms: settings.associationRequestTimeoutMs });
@@ -151,7 +157,10 @@ export class ScpAssociation {
     this.#log = this.#log.child({ callingAe: rq.callingAe });
     const reason = await this.#rejectReason(rq);
     if (reason !== undefined) {
-      this.#log.info('association rejected', { calledAe: rq.calledAe, reason: reason === rejectReason.calledAe ? 'called AE title not ours' : 'calling AE title not recognised' });
+      this.#log.info('association rejected', {
+        calledAe: rq.calledAe,
+        reason: reason === rejectReason.calledAe ? 'called AE title not ours' : 'calling AE title not recognised',
+      });
       this.#phase = 'closed';
       // PS3.8 9.3.4: rejected-permanent from the service user; the requestor closes, we end our side after it.
       this.#socket.end(encodeAssociateRj({ result: rejectResult.permanent, source: rejectSource.serviceUser, reason }));
@@ -162,7 +171,9 @@ export class ScpAssociation {
     }
     if (!this.#settings.admit()) return this.#rejectBusy();
     this.#admitted = true;
-    const results = rq.contexts.map((context) => this.#negotiateContext(context.id, context.abstractSyntax, context.transferSyntaxes));
+    const results = rq.contexts.map((context) =>
+      this.#negotiateContext(context.id, context.abstractSyntax, context.transferSyntaxes),
+    );
     this.#phase = 'established';
     this.#socket.write(encodeAssociateAc(rq, results, this.#settings.maxPduLength));
     this.#socket.resume();
@@ -176,7 +187,11 @@ export class ScpAssociation {
   #rejectBusy(): void {
     this.#settings.guard.hit('associations');
     this.#phase = 'closed';
-    const rj = { result: rejectResult.transient, source: rejectSource.presentation, reason: presentationRejectReason.localLimitExceeded };
+    const rj = {
+      result: rejectResult.transient,
+      source: rejectSource.presentation,
+      reason: presentationRejectReason.localLimitExceeded,
+    };
     this.#socket.end(encodeAssociateRj(rj));
     this.#socket.resume();
     setTimeout(() => this.#socket.destroy(), 1000).unref();
@@ -198,7 +213,8 @@ export class ScpAssociation {
     if (!supported) return { id, result: contextResult.abstractSyntax, transferSyntax: proposed[0] ?? '' };
     // The proposer lists its preference first (PS3.8 9.3.2.2); take the first we can store unchanged.
     const transferSyntax = proposed.find((ts) => acceptedTransferSyntaxes.has(ts));
-    if (transferSyntax === undefined) return { id, result: contextResult.transferSyntaxes, transferSyntax: proposed[0] ?? '' };
+    if (transferSyntax === undefined)
+      return { id, result: contextResult.transferSyntaxes, transferSyntax: proposed[0] ?? '' };
     this.#contexts.set(id, { abstractSyntax, transferSyntax });
     return { id, result: contextResult.accept, transferSyntax };
   }
@@ -209,7 +225,8 @@ export class ScpAssociation {
     const pending = this.#pending;
     const instance = this.#instance;
     if (pending === undefined || instance === undefined) throw new Error('data set fragment without a C-STORE command');
-    if (pending.contextId !== contextId) throw new Error(`data set on presentation context ${contextId}, command on ${pending.contextId}`);
+    if (pending.contextId !== contextId)
+      throw new Error(`data set on presentation context ${contextId}, command on ${pending.contextId}`);
     if (!instance.push(piece, () => this.#socket.resume())) this.#socket.pause();
     if (endOfMessage) this.#storeComplete(pending, instance);
   }
@@ -229,8 +246,10 @@ export class ScpAssociation {
       this.#respond(contextId, command, Promise.resolve({ status: 0 }));
       return;
     }
-    if (command.commandField !== commandField.cStoreRq) throw new Error(`command field 0x${command.commandField.toString(16)} is not supported`);
-    if (command.affectedSopClassUid !== context.abstractSyntax) throw new Error(`C-STORE of ${command.affectedSopClassUid} on a context for ${context.abstractSyntax}`);
+    if (command.commandField !== commandField.cStoreRq)
+      throw new Error(`command field 0x${command.commandField.toString(16)} is not supported`);
+    if (command.affectedSopClassUid !== context.abstractSyntax)
+      throw new Error(`C-STORE of ${command.affectedSopClassUid} on a context for ${context.abstractSyntax}`);
     this.#pending = { command, contextId };
     this.#instance = new IncomingInstance({
       command,
@@ -256,28 +275,42 @@ export class ScpAssociation {
 
   #respond(contextId: number, command: Command, result: Promise<StoreResult>): void {
     this.#outstanding++;
-    this.#responses = this.#responses.then(async () => {
-      const outcome = await result;
-      this.#logOutcome(command, outcome);
-      if (this.#phase === 'closed') return;
-      const response = encodeResponse(command, outcome.status, outcome.comment);
-      this.#socket.cork();
-      this.#socket.write(pDataHeader(contextId, response.length, true, true));
-      this.#socket.write(response);
-      this.#socket.uncork();
-    }).catch((error: unknown) => this.#abort(`cannot answer: ${errorText(error)}`)).finally(() => this.#outstanding--);
+    this.#responses = this.#responses
+      .then(async () => {
+        const outcome = await result;
+        this.#logOutcome(command, outcome);
+        if (this.#phase === 'closed') return;
+        const response = encodeResponse(command, outcome.status, outcome.comment);
+        this.#socket.cork();
+        this.#socket.write(pDataHeader(contextId, response.length, true, true));
+        this.#socket.write(response);
+        this.#socket.uncork();
+      })
+      .catch((error: unknown) => this.#abort(`cannot answer: ${errorText(error)}`))
+      .finally(() => this.#outstanding--);
   }
 
   #logOutcome(command: Command, outcome: StoreResult): void {
     if (command.commandField === commandField.cEchoRq) return this.#log.debug('C-ECHO answered');
-    const fields = { sopInstanceUid: command.affectedSopInstanceUid, status: `0x${outcome.status.toString(16).padStart(4, '0')}` };
+    const fields = {
+      sopInstanceUid: command.affectedSopInstanceUid,
+      status: `0x${outcome.status.toString(16).padStart(4, '0')}`,
+    };
     if (outcome.status !== 0) {
       // The comment may name values from the data set (an accession number, a patient id): debug only.
       this.#log.warn('C-STORE failed', fields);
       return this.#log.debug('C-STORE failed', fields, { reason: outcome.comment });
     }
     const instance = outcome.instance;
-    this.#log.debug('C-STORE stored', { ...fields, bytes: instance?.sizeBytes }, { patientId: instance?.patientId, patientName: instance?.patientName, accessionNumber: instance?.accessionNumber });
+    this.#log.debug(
+      'C-STORE stored',
+      { ...fields, bytes: instance?.sizeBytes },
+      {
+        patientId: instance?.patientId,
+        patientName: instance?.patientName,
+        accessionNumber: instance?.accessionNumber,
+      },
+    );
   }
 
   async #release(): Promise<void> {

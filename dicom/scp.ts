@@ -20,7 +20,10 @@ import { TempFiles } from './temp-files.ts';
 
 export type { StoredInstance } from './incoming-instance.ts';
 
-const limitHits = counter('hub_listener_limit_hits_total', 'Connections closed or refused by a listener limit, by listener and limit');
+const limitHits = counter(
+  'hub_listener_limit_hits_total',
+  'Connections closed or refused by a listener limit, by listener and limit',
+);
 
 export interface ScpOptions {
   aeTitle: string;
@@ -73,7 +76,9 @@ export class DicomScp {
 
   constructor(options: ScpOptions) {
     if (!/^[\x20-\x7e]{1,16}$/.test(options.aeTitle) || options.aeTitle.trim() !== options.aeTitle) {
-      throw new Error(`aeTitle: expected 1-16 printable characters without leading/trailing spaces (PS3.5 AE), got "${options.aeTitle}"`);
+      throw new Error(
+        `aeTitle: expected 1-16 printable characters without leading/trailing spaces (PS3.5 AE), got "${options.aeTitle}"`,
+      );
     }
     this.#options = options;
     this.#log = (options.log ?? createLogger()).child({ component: 'dicom-scp', aeTitle: options.aeTitle });

@@ -10,11 +10,26 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { DestinationConnector, DestinationConnectorType, DestinationContext, OutboundMessage, SendResult } from '../channels/connector.ts';
+import type {
+  DestinationConnector,
+  DestinationConnectorType,
+  DestinationContext,
+  OutboundMessage,
+  SendResult,
+} from '../channels/connector.ts';
 import type { Facility, PacsEndpoint } from '../exams/facility.ts';
 import type { ExamService } from '../exams/service.ts';
 import { errorText, type Logger } from '../runtime/log.ts';
-import { expectInteger, expectKeys, expectObject, expectPort, expectString, join, optionalString, ValidationError } from '../runtime/validate.ts';
+import {
+  expectInteger,
+  expectKeys,
+  expectObject,
+  expectPort,
+  expectString,
+  join,
+  optionalString,
+  ValidationError,
+} from '../runtime/validate.ts';
 import { sendFiles, type SendOutcome } from './scu.ts';
 import { isStored, type DeliveryRecord, type InstanceRecord, type StudyIndex } from './study-index.ts';
 import { canCoerce, CoercionUnsupported, writeCoerced, type TagChanges } from './tag-coercion.ts';
@@ -36,7 +51,8 @@ export interface ScuDestinationDeps {
 
 function parseAe(value: unknown, at: string): string {
   const ae = expectString(value, at);
-  if (!/^[\x20-\x5b\x5d-\x7e]{1,16}$/.test(ae) || ae.trim() === '') throw new ValidationError(at, 'expected an AE title of 1 to 16 printable characters without "\\"');
+  if (!/^[\x20-\x5b\x5d-\x7e]{1,16}$/.test(ae) || ae.trim() === '')
+    throw new ValidationError(at, 'expected an AE title of 1 to 16 printable characters without "\\"');
   return ae.trim();
 }
 
@@ -50,14 +66,23 @@ function parseSettings(defaultCallingAe: string) {
     else if (typeof raw['target'] === 'object' && raw['target'] !== null) {
       const pacs = expectObject(raw['target'], targetAt);
       expectKeys(pacs, targetAt, ['aeTitle', 'host', 'port']);
-      target = { aeTitle: parseAe(pacs['aeTitle'], join(targetAt, 'aeTitle')), host: expectString(pacs['host'], join(targetAt, 'host')), port: expectPort(pacs['port'], join(targetAt, 'port')) };
+      target = {
+        aeTitle: parseAe(pacs['aeTitle'], join(targetAt, 'aeTitle')),
+        host: expectString(pacs['host'], join(targetAt, 'host')),
+        port: expectPort(pacs['port'], join(targetAt, 'port')),
+      };
     } else throw new ValidationError(targetAt, `expected "facility-pacs" or { aeTitle, host, port }`);
     const callingAe = optionalString(raw['callingAe'], join(at, 'callingAe'));
     return {
       target,
       callingAe: callingAe === undefined ? defaultCallingAe : parseAe(callingAe, join(at, 'callingAe')),
       connectTimeoutMs: expectInteger(raw['connectTimeoutMs'] ?? 10_000, join(at, 'connectTimeoutMs'), 100, 600_000),
-      responseTimeoutMs: expectInteger(raw['responseTimeoutMs'] ?? 60_000, join(at, 'responseTimeoutMs'), 100, 3_600_000),
+      responseTimeoutMs: expectInteger(
+        raw['responseTimeoutMs'] ?? 60_000,
+        join(at, 'responseTimeoutMs'),
+        100,
+        3_600_000,
+      ),
     };
   };
 }
@@ -77,11 +102,16 @@ export function studyEventOf(content: string): StudyEvent | string {
     return 'content is not JSON (expected an exam event)';
   }
   if (typeof event !== 'object' || event === null) return 'content is not an exam event object';
-  const { examNumber, facility, data } = event as { examNumber?: unknown; facility?: unknown; data?: { studyInstanceUid?: unknown } };
+  const { examNumber, facility, data } = event as {
+    examNumber?: unknown;
+    facility?: unknown;
+    data?: { studyInstanceUid?: unknown };
+  };
   if (typeof examNumber !== 'string' || examNumber === '') return 'examNumber: missing in the exam event';
   if (typeof facility !== 'string' || facility === '') return 'facility: missing in the exam event';
   const studyInstanceUid = data?.studyInstanceUid;
-  if (typeof studyInstanceUid !== 'string' || studyInstanceUid === '') return 'data.studyInstanceUid: missing (expected an exam.study-complete event)';
+  if (typeof studyInstanceUid !== 'string' || studyInstanceUid === '')
+    return 'data.studyInstanceUid: missing (expected an exam.study-complete event)';
   return { examNumber, facility, studyInstanceUid };
 }
 
@@ -106,21 +136,31 @@ class ScuDestination implements DestinationConnector {
     const facility = await this.#deps.exams.facilities.get(event.facility);
     if (!facility) return { status: 'failed', error: `facility ${event.facility} is not known` };
     const pacs = this.#settings.target === 'facility-pacs' ? facility.radiologistPacs : this.#settings.target;
-    if (!pacs) return { status: 'failed', error: `facility ${facility.code} has no radiologistPacs (target facility-pacs)` };
+    if (!pacs)
+      return { status: 'failed', error: `facility ${facility.code} has no radiologistPacs (target facility-pacs)` };
     const instances = await index.instancesOf(event.studyInstanceUid);
-    if (instances.length === 0) return { status: 'failed', error: `study ${event.studyInstanceUid}: no instances in the study index` };
+    if (instances.length === 0)
+      return { status: 'failed', error: `study ${event.studyInstanceUid}: no instances in the study index` };
     const destination = `${this.#context.channelId}/${this.#context.destinationName}>${pacs.aeTitle}@${pacs.host}:${pacs.port}`;
     const sendAll = message.resendAll === true && message.attempt === 1;
     const before = sendAll
       ? new Map<string, DeliveryRecord>()
       : await index.delivered(destination, event.studyInstanceUid);
     const pending = instances.filter((instance) => !isStored(before.get(instance._id)?.state));
-    if (pending.length === 0) return { status: 'sent', response: `${instances.length}/${instances.length} instances stored at ${pacs.aeTitle} (already)` };
+    if (pending.length === 0)
+      return {
+        status: 'sent',
+        response: `${instances.length}/${instances.length} instances stored at ${pacs.aeTitle} (already)`,
+      };
     const changes = await this.#coercion(facility, event);
     const outcomes = await this.#sendPending(pending, pacs, changes);
     // Issued together (one record per instance, each its own _id): the embedded engine commits them with one
     // fdatasync instead of one per instance.
-    await Promise.all([...outcomes].map(([instance, outcome]) => index.recordDelivery(destination, event.studyInstanceUid, instance._id, outcome)));
+    await Promise.all(
+      [...outcomes].map(([instance, outcome]) =>
+        index.recordDelivery(destination, event.studyInstanceUid, instance._id, outcome),
+      ),
+    );
     return summarize(instances, before, outcomes, pacs.aeTitle);
   }
 
@@ -158,8 +198,17 @@ class ScuDestination implements DestinationConnector {
           ? pending.map((instance) => instance.filePath)
           : await this.#coerced(pending, copies, changes);
       const peer = { host: pacs.host, port: pacs.port, calledAe: pacs.aeTitle, callingAe: this.#settings.callingAe };
-      const outcomes = await sendFiles(peer, files, { log: this.#log, connectTimeoutMs: this.#settings.connectTimeoutMs, responseTimeoutMs: this.#settings.responseTimeoutMs });
-      return new Map(pending.map((instance, i) => [instance, outcomes[i] ?? { filePath: files[i] ?? instance.filePath, state: 'not-sent', reason: 'no outcome' }]));
+      const outcomes = await sendFiles(peer, files, {
+        log: this.#log,
+        connectTimeoutMs: this.#settings.connectTimeoutMs,
+        responseTimeoutMs: this.#settings.responseTimeoutMs,
+      });
+      return new Map(
+        pending.map((instance, i) => [
+          instance,
+          outcomes[i] ?? { filePath: files[i] ?? instance.filePath, state: 'not-sent', reason: 'no outcome' },
+        ]),
+      );
     } finally {
       if (copies !== undefined) await rm(copies, { recursive: true, force: true });
     }
@@ -170,7 +219,11 @@ class ScuDestination implements DestinationConnector {
     const files: string[] = [];
     for (const instance of pending) {
       if (!canCoerce(instance.transferSyntaxUid)) {
-        this.#log.warn('instance sent without tag coercion', { sopInstanceUid: instance._id, transferSyntaxUid: instance.transferSyntaxUid, reason: 'transfer syntax not coerced (deflate/big endian)' });
+        this.#log.warn('instance sent without tag coercion', {
+          sopInstanceUid: instance._id,
+          transferSyntaxUid: instance.transferSyntaxUid,
+          reason: 'transfer syntax not coerced (deflate/big endian)',
+        });
         files.push(instance.filePath);
         continue;
       }
@@ -180,7 +233,10 @@ class ScuDestination implements DestinationConnector {
         files.push(copy);
       } catch (error) {
         if (!(error instanceof CoercionUnsupported)) throw error;
-        this.#log.warn('instance sent without tag coercion', { sopInstanceUid: instance._id, reason: errorText(error) });
+        this.#log.warn('instance sent without tag coercion', {
+          sopInstanceUid: instance._id,
+          reason: errorText(error),
+        });
         files.push(instance.filePath);
       }
     }
@@ -191,7 +247,12 @@ class ScuDestination implements DestinationConnector {
 }
 
 /** `12/12 instances stored at RSO_PACS`, or a retry naming what is missing and why. */
-function summarize(instances: InstanceRecord[], before: Map<string, { state: SendOutcome['state'] }>, outcomes: Map<InstanceRecord, SendOutcome>, ae: string): SendResult {
+function summarize(
+  instances: InstanceRecord[],
+  before: Map<string, { state: SendOutcome['state'] }>,
+  outcomes: Map<InstanceRecord, SendOutcome>,
+  ae: string,
+): SendResult {
   const stateOf = (instance: InstanceRecord) => outcomes.get(instance)?.state ?? before.get(instance._id)?.state;
   const stored = instances.filter((instance) => isStored(stateOf(instance))).length;
   const warnings = [...outcomes.values()].filter((outcome) => outcome.state === 'warning').length;

@@ -76,11 +76,21 @@ const poolBlocks = 4;
 /** Used when the peer announces no maximum (0 = unlimited, PS3.8 D.1). */
 const defaultSendPdu = 1024 * 1024;
 
-export async function sendFiles(peer: ScuPeer, filePaths: readonly string[], options: ScuOptions = {}): Promise<SendOutcome[]> {
-  const log = (options.log ?? createLogger()).child({ component: 'dicom-scu', calledAe: peer.calledAe, host: peer.host, port: peer.port });
+export async function sendFiles(
+  peer: ScuPeer,
+  filePaths: readonly string[],
+  options: ScuOptions = {},
+): Promise<SendOutcome[]> {
+  const log = (options.log ?? createLogger()).child({
+    component: 'dicom-scu',
+    calledAe: peer.calledAe,
+    host: peer.host,
+    port: peer.port,
+  });
   const outcomes = new Map<string, SendOutcome>();
   const { prepared, contexts } = await prepare(filePaths, outcomes);
-  if (prepared.length === 0) return filePaths.map((filePath) => outcomes.get(filePath) ?? notSent(filePath, 'nothing to send'));
+  if (prepared.length === 0)
+    return filePaths.map((filePath) => outcomes.get(filePath) ?? notSent(filePath, 'nothing to send'));
   const link = new ScuLink(peer, options, log);
   const pool = new BlockPool(readBlock, poolBlocks);
   let ahead: Promise<DatasetSource> | undefined;
@@ -89,7 +99,14 @@ export async function sendFiles(peer: ScuPeer, filePaths: readonly string[], opt
     const sendable = prepared.filter((item) => {
       const accepted = ac.contexts.find((context) => context.id === item.contextId);
       if (accepted !== undefined && accepted.result === contextResult.accept) return true;
-      outcomes.set(item.filePath, notSent(item.filePath, `peer rejected presentation context for ${item.meta.sopClassUid} in ${item.meta.transferSyntaxUid}`, item.meta.sopInstanceUid));
+      outcomes.set(
+        item.filePath,
+        notSent(
+          item.filePath,
+          `peer rejected presentation context for ${item.meta.sopClassUid} in ${item.meta.transferSyntaxUid}`,
+          item.meta.sopInstanceUid,
+        ),
+      );
       return false;
     });
     ahead = openAhead(sendable[0], pool);
@@ -106,7 +123,8 @@ export async function sendFiles(peer: ScuPeer, filePaths: readonly string[], opt
     const reason = errorText(error);
     log.warn('association failed', { reason });
     for (const item of prepared) {
-      if (!outcomes.has(item.filePath)) outcomes.set(item.filePath, notSent(item.filePath, reason, item.meta.sopInstanceUid));
+      if (!outcomes.has(item.filePath))
+        outcomes.set(item.filePath, notSent(item.filePath, reason, item.meta.sopInstanceUid));
     }
   } finally {
     link.close();
@@ -117,14 +135,19 @@ export async function sendFiles(peer: ScuPeer, filePaths: readonly string[], opt
 
 function openAhead(item: Prepared | undefined, pool: BlockPool): Promise<DatasetSource> | undefined {
   if (item === undefined) return undefined;
-  const source = DatasetSource.open({ filePath: item.filePath, datasetOffset: item.meta.datasetOffset, size: item.size }, pool);
+  const source = DatasetSource.open(
+    { filePath: item.filePath, datasetOffset: item.meta.datasetOffset, size: item.size },
+    pool,
+  );
   // Awaited in its turn; this only keeps a failure from being reported as unhandled before then.
   source.catch(() => undefined);
   return source;
 }
 
 function notSent(filePath: string, reason: string, sopInstanceUid?: string): SendOutcome {
-  return sopInstanceUid === undefined ? { filePath, state: 'not-sent', reason } : { filePath, state: 'not-sent', reason, sopInstanceUid };
+  return sopInstanceUid === undefined
+    ? { filePath, state: 'not-sent', reason }
+    : { filePath, state: 'not-sent', reason, sopInstanceUid };
 }
 
 function readMeta(filePath: string): { meta: FileMeta; size: number } {
@@ -136,7 +159,10 @@ function readMeta(filePath: string): { meta: FileMeta; size: number } {
   }
 }
 
-async function prepare(filePaths: readonly string[], outcomes: Map<string, SendOutcome>): Promise<{ prepared: Prepared[]; contexts: ProposedContext[] }> {
+async function prepare(
+  filePaths: readonly string[],
+  outcomes: Map<string, SendOutcome>,
+): Promise<{ prepared: Prepared[]; contexts: ProposedContext[] }> {
   const read: ({ meta: FileMeta; size: number } | undefined)[] = [];
   for (const [index, filePath] of filePaths.entries()) {
     // Inline reads of a few KiB each; yield now and then so a study of thousands of files does not hold the loop.
@@ -159,7 +185,14 @@ async function prepare(filePaths: readonly string[], outcomes: Map<string, SendO
     let contextId = contextIds.get(key);
     if (contextId === undefined) {
       if (contexts.length >= maxContexts) {
-        outcomes.set(filePath, notSent(filePath, `more than ${maxContexts} SOP class/transfer syntax pairs in one association`, meta.sopInstanceUid));
+        outcomes.set(
+          filePath,
+          notSent(
+            filePath,
+            `more than ${maxContexts} SOP class/transfer syntax pairs in one association`,
+            meta.sopInstanceUid,
+          ),
+        );
         return;
       }
       contextId = contexts.length * 2 + 1;
@@ -195,12 +228,20 @@ class ScuLink {
     this.#peer = peer;
     this.#options = options;
     this.#log = log;
-    this.#reader = new PduReader({ pdu: (type, body) => this.#onPdu(type, body), pdv: (_id, isCommand, piece, end) => this.#onPdv(isCommand, piece, end) });
+    this.#reader = new PduReader({
+      pdu: (type, body) => this.#onPdu(type, body),
+      pdv: (_id, isCommand, piece, end) => this.#onPdv(isCommand, piece, end),
+    });
   }
 
   async associate(contexts: ProposedContext[]): Promise<AssociateAc> {
     const socket = await this.#connect();
-    const rq = encodeAssociateRq({ calledAe: this.#peer.calledAe, callingAe: this.#peer.callingAe, contexts, maxPduLength: this.#options.maxPduLength ?? 64 * 1024 });
+    const rq = encodeAssociateRq({
+      calledAe: this.#peer.calledAe,
+      callingAe: this.#peer.callingAe,
+      contexts,
+      maxPduLength: this.#options.maxPduLength ?? 64 * 1024,
+    });
     const answer = this.#wait('ac', this.#options.associationTimeoutMs ?? 30_000, 'A-ASSOCIATE-AC');
     socket.write(rq);
     const ac = (await answer) as AssociateAc;
@@ -294,7 +335,9 @@ class ScuLink {
         socket.end(encodeAbort(0, 0));
       }
     });
-    socket.on('error', (error) => this.#fail(new Error(`connection to ${this.#peer.host}:${this.#peer.port} failed: ${error.message}`)));
+    socket.on('error', (error) =>
+      this.#fail(new Error(`connection to ${this.#peer.host}:${this.#peer.port} failed: ${error.message}`)),
+    );
     socket.on('close', () => {
       this.#fail(new Error('connection closed by peer'));
       for (const block of [...this.#inFlight.keys()]) this.#returnBlock(block);
@@ -347,7 +390,8 @@ class ScuLink {
       this.#early = value as Command;
       return;
     }
-    if (waiter === undefined || waiter.kind !== kind) throw new Error(`unexpected ${kind === 'rsp' ? 'DIMSE response' : `PDU (${kind})`}`);
+    if (waiter === undefined || waiter.kind !== kind)
+      throw new Error(`unexpected ${kind === 'rsp' ? 'DIMSE response' : `PDU (${kind})`}`);
     this.#waiter = undefined;
     waiter.resolve(value);
   }
@@ -365,10 +409,15 @@ class ScuLink {
       const rj = decodeAssociateRj(body);
       // Nothing to abort: the association never existed (PS3.8 9.1.2); just close.
       this.#released = true;
-      return this.#fail(new Error(`association rejected (result ${rj.result}, source ${rj.source}, reason ${rj.reason}${describeReject(rj.source, rj.reason)})`));
+      return this.#fail(
+        new Error(
+          `association rejected (result ${rj.result}, source ${rj.source}, reason ${rj.reason}${describeReject(rj.source, rj.reason)})`,
+        ),
+      );
     }
     if (type === pduType.releaseRp) return this.#settle('rp', undefined);
-    if (type === pduType.abort) return this.#fail(new Error(`association aborted by peer (source ${body[2] ?? 0}, reason ${body[3] ?? 0})`));
+    if (type === pduType.abort)
+      return this.#fail(new Error(`association aborted by peer (source ${body[2] ?? 0}, reason ${body[3] ?? 0})`));
     throw new Error(`unexpected PDU type 0x${type.toString(16)}`);
   }
 
@@ -378,8 +427,10 @@ class ScuLink {
     if (!endOfMessage) return;
     const command = decodeCommand(Buffer.concat(this.#commandPieces));
     this.#commandPieces = [];
-    if (command.commandField !== commandField.cStoreRsp) throw new Error(`expected C-STORE-RSP, got command 0x${command.commandField.toString(16)}`);
-    if (command.messageIdBeingRespondedTo !== this.#messageId) throw new Error(`C-STORE-RSP for message ${command.messageIdBeingRespondedTo}, expected ${this.#messageId}`);
+    if (command.commandField !== commandField.cStoreRsp)
+      throw new Error(`expected C-STORE-RSP, got command 0x${command.commandField.toString(16)}`);
+    if (command.messageIdBeingRespondedTo !== this.#messageId)
+      throw new Error(`C-STORE-RSP for message ${command.messageIdBeingRespondedTo}, expected ${this.#messageId}`);
     this.#settle('rsp', command);
   }
 }
@@ -398,5 +449,10 @@ function outcomeOf(item: Prepared, response: Command): SendOutcome {
   if (status === 0x0000) return { ...base, state: 'success' };
   // PS3.4 B.2.3 warnings: B000 coercion, B006 elements discarded, B007 data set does not match; 0001 (PS3.7 C).
   if (status === 0x0001 || (status & 0xf000) === 0xb000) return { ...base, ...comment, state: 'warning' };
-  return { ...base, reason: response.errorComment === '' ? `peer status 0x${status.toString(16).padStart(4, '0')}` : response.errorComment, state: 'failure' };
+  return {
+    ...base,
+    reason:
+      response.errorComment === '' ? `peer status 0x${status.toString(16).padStart(4, '0')}` : response.errorComment,
+    state: 'failure',
+  };
 }

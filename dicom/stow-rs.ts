@@ -23,7 +23,14 @@ import type { Facility } from '../exams/facility.ts';
 import type { ExamService } from '../exams/service.ts';
 import { errorText, type Logger } from '../runtime/log.ts';
 import type { StudyIngest } from './ingest.ts';
-import { boundaryOf, maxBoundaryLength, MultipartError, parameterOf, readMultipart, type ReceivedPart } from './multipart-related.ts';
+import {
+  boundaryOf,
+  maxBoundaryLength,
+  MultipartError,
+  parameterOf,
+  readMultipart,
+  type ReceivedPart,
+} from './multipart-related.ts';
 import { describePart10File, failureReason, InstanceRefusal } from './part10-file.ts';
 
 export interface StowOptions {
@@ -61,7 +68,8 @@ export function createStowRouter(options: StowOptions): Router {
 
 async function store(ctx: Context, options: StowOptions): Promise<void> {
   const user = (ctx.state as AuthState).user;
-  if (!user.roles.some((role) => uploaders.includes(role))) throw new HttpError(403, `uploading images needs one of the roles: ${uploaders.join(', ')}`);
+  if (!user.roles.some((role) => uploaders.includes(role)))
+    throw new HttpError(403, `uploading images needs one of the roles: ${uploaders.join(', ')}`);
   const contentType = ctx.get('content-type');
   const kind = mediaKind(contentType);
   const facility = await facilityFor(ctx, options.exams);
@@ -78,7 +86,12 @@ async function store(ctx: Context, options: StowOptions): Promise<void> {
       else stored.push(outcome);
     }
     respond(ctx, stored, failed);
-    options.log.info('STOW-RS upload', { facility: facility.code, user: user.name, stored: stored.length, failed: failed.length });
+    options.log.info('STOW-RS upload', {
+      facility: facility.code,
+      user: user.name,
+      stored: stored.length,
+      failed: failed.length,
+    });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -89,10 +102,15 @@ type MediaKind = 'multipart' | 'single';
 function mediaKind(contentType: string): MediaKind {
   const media = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
   if (media === 'application/dicom') return 'single';
-  if (media !== 'multipart/related') throw new HttpError(415, `Content-Type must be multipart/related; type="application/dicom" or application/dicom, got "${contentType || 'none'}"`);
+  if (media !== 'multipart/related')
+    throw new HttpError(
+      415,
+      `Content-Type must be multipart/related; type="application/dicom" or application/dicom, got "${contentType || 'none'}"`,
+    );
   const type = parameterOf(contentType, 'type')?.toLowerCase();
   // PS3.18 10.5.1: the metadata+bulkdata forms (application/dicom+json, +xml) are not supported here.
-  if (type !== 'application/dicom') throw new HttpError(415, `multipart/related type must be "application/dicom", got "${type ?? 'none'}"`);
+  if (type !== 'application/dicom')
+    throw new HttpError(415, `multipart/related type must be "application/dicom", got "${type ?? 'none'}"`);
   const boundary = boundaryOf(contentType);
   if (!boundary) throw new HttpError(400, 'multipart/related without a boundary parameter');
   if (boundary.length > maxBoundaryLength) {
@@ -108,19 +126,31 @@ async function facilityFor(ctx: Context, exams: ExamService): Promise<Facility> 
   const asked = typeof ctx.query['facility'] === 'string' ? ctx.query['facility'] : undefined;
   let code: string | undefined;
   if (user.facilities !== undefined) {
-    if (asked !== undefined && !user.facilities.includes(asked)) throw new HttpError(403, `facility: you may not upload for ${asked}`);
+    if (asked !== undefined && !user.facilities.includes(asked))
+      throw new HttpError(403, `facility: you may not upload for ${asked}`);
     code = asked ?? (user.facilities.length === 1 ? user.facilities[0] : undefined);
-    if (code === undefined) throw new HttpError(400, `facility: this token serves several facilities; name one (?facility=${user.facilities.join('|')})`);
+    if (code === undefined)
+      throw new HttpError(
+        400,
+        `facility: this token serves several facilities; name one (?facility=${user.facilities.join('|')})`,
+      );
   } else {
     code = asked;
-    if (code === undefined) throw new HttpError(400, 'facility: the query parameter is required for a token not limited to a facility');
+    if (code === undefined)
+      throw new HttpError(400, 'facility: the query parameter is required for a token not limited to a facility');
   }
   const facility = await exams.facilities.get(code);
-  if (!facility || !facility.active) throw new HttpError(400, `facility: "${code}" is not an active facility`);
+  if (!facility?.active) throw new HttpError(400, `facility: "${code}" is not an active facility`);
   return facility;
 }
 
-async function receive(ctx: Context, kind: MediaKind, contentType: string, dir: string, maxBytes: number): Promise<ReceivedPart[]> {
+async function receive(
+  ctx: Context,
+  kind: MediaKind,
+  contentType: string,
+  dir: string,
+  maxBytes: number,
+): Promise<ReceivedPart[]> {
   const declared = Number(ctx.get('content-length') || NaN);
   if (declared > maxBytes) throw new HttpError(413, `the body is larger than ${maxBytes} bytes`);
   if (kind === 'multipart') {
@@ -145,7 +175,13 @@ async function receive(ctx: Context, kind: MediaKind, contentType: string, dir: 
   return [{ headers: new Map([['content-type', 'application/dicom']]), filePath, size }];
 }
 
-async function storePart(part: ReceivedPart, what: string, facility: Facility, userName: string, options: StowOptions): Promise<Stored | Failed> {
+async function storePart(
+  part: ReceivedPart,
+  what: string,
+  facility: Facility,
+  userName: string,
+  options: StowOptions,
+): Promise<Stored | Failed> {
   const type = part.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase();
   if (type !== undefined && type !== 'application/dicom') {
     return { reason: failureReason.cannotUnderstand, text: `${what}: Content-Type ${type} is not application/dicom` };
@@ -164,8 +200,16 @@ async function storePart(part: ReceivedPart, what: string, facility: Facility, u
   } catch (error) {
     // Domain errors name values (accession numbers, patient ids): the text goes to debug only.
     options.log.warn('STOW-RS instance not recorded', { sopInstanceUid: instance.sopInstanceUid });
-    options.log.debug('STOW-RS instance not recorded', { sopInstanceUid: instance.sopInstanceUid }, { error: errorText(error) });
-    return { ...uids, reason: failureReason.outOfResources, text: `${what}: cannot record the instance: ${errorText(error)}` };
+    options.log.debug(
+      'STOW-RS instance not recorded',
+      { sopInstanceUid: instance.sopInstanceUid },
+      { error: errorText(error) },
+    );
+    return {
+      ...uids,
+      reason: failureReason.outOfResources,
+      text: `${what}: cannot record the instance: ${errorText(error)}`,
+    };
   }
 }
 
@@ -178,8 +222,13 @@ function withUids(failed: Failed, refusal: InstanceRefusal): Failed {
 function respond(ctx: Context, stored: Stored[], failed: Failed[]): void {
   const body: Record<string, unknown> = {};
   if (failed.length > 0) body['00081198'] = { vr: 'SQ', Value: failed.map(failedItem) };
-  if (stored.length > 0) body['00081199'] = { vr: 'SQ', Value: stored.map((s) => ({ '00081150': ui(s.sopClassUid), '00081155': ui(s.sopInstanceUid) })) };
-  for (const failure of failed.slice(0, 20)) ctx.append('Warning', `299 rso-hub "${failure.text.replace(/["\\\r\n]/g, ' ')}"`);
+  if (stored.length > 0)
+    body['00081199'] = {
+      vr: 'SQ',
+      Value: stored.map((s) => ({ '00081150': ui(s.sopClassUid), '00081155': ui(s.sopInstanceUid) })),
+    };
+  for (const failure of failed.slice(0, 20))
+    ctx.append('Warning', `299 rso-hub "${failure.text.replace(/["\\\r\n]/g, ' ')}"`);
   ctx.status = failed.length === 0 ? 200 : stored.length === 0 ? 409 : 202;
   ctx.type = dicomJson;
   ctx.body = JSON.stringify(body);

@@ -38,7 +38,9 @@ export class StudyCompletion {
   /** Defines the jobs; call before or after the scheduler starts, then start() once it runs. */
   define(): void {
     const { scheduler } = this.#options;
-    scheduler.define<unknown>(studyCompleteJob, async (data) => this.complete(studyUidOf(data)), { retry: { maxAttempts: 10, initialDelayMs: 1_000, maxDelayMs: 60_000 } });
+    scheduler.define<unknown>(studyCompleteJob, async (data) => this.complete(studyUidOf(data)), {
+      retry: { maxAttempts: 10, initialDelayMs: 1_000, maxDelayMs: 60_000 },
+    });
     scheduler.define<unknown>(studySweepJob, async () => {
       await this.sweep();
     });
@@ -55,7 +57,9 @@ export class StudyCompletion {
     if (study.completionScheduled === true) return;
     if (!(await this.#options.index.claimCompletionJob(study._id))) return;
     try {
-      await this.#options.scheduler.schedule(new Date(study.completeDueAt), studyCompleteJob, { studyInstanceUid: study._id });
+      await this.#options.scheduler.schedule(new Date(study.completeDueAt), studyCompleteJob, {
+        studyInstanceUid: study._id,
+      });
     } catch (error) {
       await this.#options.index.releaseCompletionJob(study._id);
       throw error;
@@ -89,9 +93,18 @@ export class StudyCompletion {
       return;
     }
     const seriesCount = study.seriesUids.length;
-    await exams.completeStudy(study.examNumber, { studyInstanceUid, instanceCount: study.instanceCount, seriesCount }, { actor: 'dicom-study-completion', via: 'dicom' });
+    await exams.completeStudy(
+      study.examNumber,
+      { studyInstanceUid, instanceCount: study.instanceCount, seriesCount },
+      { actor: 'dicom-study-completion', via: 'dicom' },
+    );
     if (await index.markComplete(studyInstanceUid, study.completeDueAt)) {
-      log.info('study complete', { studyInstanceUid, examNumber: study.examNumber, instances: study.instanceCount, series: seriesCount });
+      log.info('study complete', {
+        studyInstanceUid,
+        examNumber: study.examNumber,
+        instances: study.instanceCount,
+        series: seriesCount,
+      });
       return;
     }
     // An instance arrived while completing: the event went out with the old count; complete again later.
@@ -111,7 +124,10 @@ export class StudyCompletion {
       try {
         await this.complete(study._id);
       } catch (error) {
-        this.#options.log.warn('completing an overdue study failed', { studyInstanceUid: study._id, error: errorText(error) });
+        this.#options.log.warn('completing an overdue study failed', {
+          studyInstanceUid: study._id,
+          error: errorText(error),
+        });
       }
     }
     return overdue.length;
@@ -119,7 +135,8 @@ export class StudyCompletion {
 }
 
 function studyUidOf(data: unknown): string {
-  const uid = typeof data === 'object' && data !== null ? (data as { studyInstanceUid?: unknown }).studyInstanceUid : undefined;
+  const uid =
+    typeof data === 'object' && data !== null ? (data as { studyInstanceUid?: unknown }).studyInstanceUid : undefined;
   if (typeof uid !== 'string' || uid === '') throw new Error(`${studyCompleteJob}: job data has no studyInstanceUid`);
   return uid;
 }

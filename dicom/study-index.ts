@@ -124,7 +124,11 @@ export class StudyIndex {
 
   /** Takes back a count touchStudy added for an instance that turned out not to be new. */
   async uncount(studyInstanceUid: string): Promise<StudyRecord> {
-    const study = await this.studies.findOneAndUpdate({ _id: studyInstanceUid }, { $inc: { instanceCount: -1 } }, { returnDocument: 'after' });
+    const study = await this.studies.findOneAndUpdate(
+      { _id: studyInstanceUid },
+      { $inc: { instanceCount: -1 } },
+      { returnDocument: 'after' },
+    );
     if (!study) throw new Error(`study ${studyInstanceUid}: not in the index`);
     return study;
   }
@@ -140,7 +144,9 @@ export class StudyIndex {
   async countsOf(studyInstanceUids: readonly string[]): Promise<Map<string, StudyCount>> {
     const filter = { _id: { $in: [...new Set(studyInstanceUids)] } };
     const found = await this.studies.find(filter, { projection: { instanceCount: 1, seriesUids: 1 } }).toArray();
-    return new Map(found.map((study) => [study._id, { instanceCount: study.instanceCount, seriesCount: study.seriesUids.length }]));
+    return new Map(
+      found.map((study) => [study._id, { instanceCount: study.instanceCount, seriesCount: study.seriesUids.length }]),
+    );
   }
 
   async setMatch(studyInstanceUid: string, examNumber: string, matchedBy: MatchMethod): Promise<void> {
@@ -184,7 +190,10 @@ export class StudyIndex {
 
   /** Studies whose quiet time is over but that were not completed (a lost job, a crash mid-run). */
   async overdue(now: number, limit = 100): Promise<StudyRecord[]> {
-    return this.studies.find({ complete: false, completeDueAt: { $lt: now } }).limit(limit).toArray();
+    return this.studies
+      .find({ complete: false, completeDueAt: { $lt: now } })
+      .limit(limit)
+      .toArray();
   }
 
   /** SOP Instance UIDs the destination already stored (success or warning). */
@@ -193,8 +202,19 @@ export class StudyIndex {
     return new Map(records.map((record) => [record.sopInstanceUid, record]));
   }
 
-  async recordDelivery(destination: string, studyInstanceUid: string, sopInstanceUid: string, outcome: { state: SendState; status?: number; reason?: string }): Promise<void> {
-    const set: Partial<DeliveryRecord> = { destination, studyInstanceUid, sopInstanceUid, state: outcome.state, at: new Date().toISOString() };
+  async recordDelivery(
+    destination: string,
+    studyInstanceUid: string,
+    sopInstanceUid: string,
+    outcome: { state: SendState; status?: number; reason?: string },
+  ): Promise<void> {
+    const set: Partial<DeliveryRecord> = {
+      destination,
+      studyInstanceUid,
+      sopInstanceUid,
+      state: outcome.state,
+      at: new Date().toISOString(),
+    };
     if (outcome.status !== undefined) set.status = outcome.status;
     const update: Record<string, unknown> = { $set: set, $inc: { attempts: 1 } };
     if (outcome.reason !== undefined) set.reason = outcome.reason;

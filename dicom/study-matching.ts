@@ -43,28 +43,49 @@ export interface StudyMatch {
   firstMatch: boolean;
 }
 
-export async function matchStudy(exams: ExamService, index: StudyIndex, facility: Facility, tags: StudyTags, by: ChangeSource): Promise<StudyMatch> {
+export async function matchStudy(
+  exams: ExamService,
+  index: StudyIndex,
+  facility: Facility,
+  tags: StudyTags,
+  by: ChangeSource,
+): Promise<StudyMatch> {
   const known = await knownExam(exams, index, facility, tags.studyInstanceUid);
   if (known) return known;
-  const found = (await byExamNumber(exams, facility, tags)) ?? (await byAccession(exams, facility, tags)) ?? (await byPatient(exams, facility, tags));
+  const found =
+    (await byExamNumber(exams, facility, tags)) ??
+    (await byAccession(exams, facility, tags)) ??
+    (await byPatient(exams, facility, tags));
   if (found) return { ...found, firstMatch: true };
   const exam = await newExamFromImages(exams, facility, tags, by, unknownExamNumber(tags));
   return { examNumber: exam.examNumber, method: 'new-exam', firstMatch: true };
 }
 
-async function knownExam(exams: ExamService, index: StudyIndex, facility: Facility, studyUid: string): Promise<StudyMatch | undefined> {
+async function knownExam(
+  exams: ExamService,
+  index: StudyIndex,
+  facility: Facility,
+  studyUid: string,
+): Promise<StudyMatch | undefined> {
   const study = await index.study(studyUid);
-  if (study?.examNumber) return { examNumber: study.examNumber, method: study.matchedBy ?? 'study-uid', firstMatch: false };
+  if (study?.examNumber)
+    return { examNumber: study.examNumber, method: study.matchedBy ?? 'study-uid', firstMatch: false };
   // A study whose exam was attached but whose index entry was not updated (a crash in between) finds it here.
   const attached = await exams.findByStudyUid(studyUid);
-  if (attached && attached.facility === facility.code) return { examNumber: attached.examNumber, method: 'study-uid', firstMatch: true };
+  if (attached && attached.facility === facility.code)
+    return { examNumber: attached.examNumber, method: 'study-uid', firstMatch: true };
   const ordered = await exams.findByIdentifier(facility.code, 'external', `urn:oid:${studyUid}`, dicomUidSystem);
-  if (ordered && !isClosed(ordered.status)) return { examNumber: ordered.examNumber, method: 'study-uid', firstMatch: true };
+  if (ordered && !isClosed(ordered.status))
+    return { examNumber: ordered.examNumber, method: 'study-uid', firstMatch: true };
   return undefined;
 }
 
 /** (a) Only an exam of the calling facility: a number from elsewhere is a typo or a mix-up, not a match. */
-async function byExamNumber(exams: ExamService, facility: Facility, tags: StudyTags): Promise<{ examNumber: string; method: MatchMethod } | undefined> {
+async function byExamNumber(
+  exams: ExamService,
+  facility: Facility,
+  tags: StudyTags,
+): Promise<{ examNumber: string; method: MatchMethod } | undefined> {
   const id = tags.patientId?.trim();
   if (!id || !examNumberPattern.test(id)) return undefined;
   const exam = await exams.get(id);
@@ -80,7 +101,11 @@ function unknownExamNumber(tags: StudyTags): string | undefined {
 }
 
 /** (b) An accession number is unique per facility: any exam that is not closed may get (another) study. */
-async function byAccession(exams: ExamService, facility: Facility, tags: StudyTags): Promise<{ examNumber: string; method: MatchMethod } | undefined> {
+async function byAccession(
+  exams: ExamService,
+  facility: Facility,
+  tags: StudyTags,
+): Promise<{ examNumber: string; method: MatchMethod } | undefined> {
   if (!tags.accessionNumber) return undefined;
   const exam = await exams.findByIdentifier(facility.code, 'accession', tags.accessionNumber);
   if (!exam || isClosed(exam.status)) return undefined;
@@ -88,14 +113,27 @@ async function byAccession(exams: ExamService, facility: Facility, tags: StudyTa
 }
 
 /** (b) The facility's patient by PatientID (issued by the facility), with a name that does not contradict. */
-async function byPatient(exams: ExamService, facility: Facility, tags: StudyTags): Promise<{ examNumber: string; method: MatchMethod } | undefined> {
+async function byPatient(
+  exams: ExamService,
+  facility: Facility,
+  tags: StudyTags,
+): Promise<{ examNumber: string; method: MatchMethod } | undefined> {
   if (!tags.patientId) return undefined;
-  const holder = await exams.patients.findByIdentifier(authoritySystem(facility, tags.issuerOfPatientId), tags.patientId);
+  const holder = await exams.patients.findByIdentifier(
+    authoritySystem(facility, tags.issuerOfPatientId),
+    tags.patientId,
+  );
   if (!holder) return undefined;
   const patient = await exams.patients.resolve(holder._id);
   const name = parsePersonName(tags.patientName);
-  if (name?.family && patient.name.family && normalName(name.family) !== normalName(patient.name.family)) return undefined;
-  const open = await exams.findExams({ patientIds: [patient._id], facilities: [facility.code], statuses: ['requested'], limit: 50 });
+  if (name?.family && patient.name.family && normalName(name.family) !== normalName(patient.name.family))
+    return undefined;
+  const open = await exams.findExams({
+    patientIds: [patient._id],
+    facilities: [facility.code],
+    statuses: ['requested'],
+    limit: 50,
+  });
   const best = pickOpenExam(open.items, tags);
   return best ? { examNumber: best.examNumber, method: 'patient' } : undefined;
 }
@@ -103,9 +141,13 @@ async function byPatient(exams: ExamService, facility: Facility, tags: StudyTags
 /** Same modality first, then the exam scheduled closest to the study date, then the oldest order. */
 function pickOpenExam(candidates: readonly Exam[], tags: StudyTags): Exam | undefined {
   const studyTime = tags.studyDate ? Date.parse(`${tags.studyDate}T12:00:00Z`) : Date.now();
-  const distance = (exam: Exam): number => (exam.scheduledAt ? Math.abs(Date.parse(exam.scheduledAt) - studyTime) : Number.MAX_SAFE_INTEGER);
-  const modalityRank = (exam: Exam): number => (tags.modality && exam.modality === tags.modality ? 0 : exam.modality ? 2 : 1);
-  return [...candidates].sort((a, b) => modalityRank(a) - modalityRank(b) || distance(a) - distance(b) || a.createdAt.localeCompare(b.createdAt))[0];
+  const distance = (exam: Exam): number =>
+    exam.scheduledAt ? Math.abs(Date.parse(exam.scheduledAt) - studyTime) : Number.MAX_SAFE_INTEGER;
+  const modalityRank = (exam: Exam): number =>
+    tags.modality && exam.modality === tags.modality ? 0 : exam.modality ? 2 : 1;
+  return [...candidates].sort(
+    (a, b) => modalityRank(a) - modalityRank(b) || distance(a) - distance(b) || a.createdAt.localeCompare(b.createdAt),
+  )[0];
 }
 
 /** (c) The patient as the tags describe them, the procedure from StudyDescription/Modality. */
@@ -117,11 +159,16 @@ async function newExamFromImages(
   exception?: string,
 ): Promise<Exam> {
   const patient = patientFromTags(facility, tags);
-  const identifiers: ExamIdentifier[] = tags.accessionNumber ? [{ kind: 'accession', value: tags.accessionNumber }] : [];
+  const identifiers: ExamIdentifier[] = tags.accessionNumber
+    ? [{ kind: 'accession', value: tags.accessionNumber }]
+    : [];
   const order = {
     facility: facility.code,
     patient,
-    procedure: { code: tags.studyDescription ?? tags.modality ?? 'unknown', ...(tags.studyDescription ? { text: tags.studyDescription } : {}) },
+    procedure: {
+      code: tags.studyDescription ?? tags.modality ?? 'unknown',
+      ...(tags.studyDescription ? { text: tags.studyDescription } : {}),
+    },
     ...(tags.modality ? { modality: tags.modality } : {}),
     origin: 'images' as const,
     ...(exception === undefined ? {} : { exception }),
@@ -155,7 +202,9 @@ export function parsePersonName(value: string | undefined): PersonName | undefin
   const alphabetic = value?.split('=')[0]?.trim();
   if (!alphabetic) return undefined;
   const [family, given, middle] = alphabetic.split('^').map((part) => part.trim());
-  const name: PersonName = { given: [given, middle].filter((part): part is string => part !== undefined && part !== '') };
+  const name: PersonName = {
+    given: [given, middle].filter((part): part is string => part !== undefined && part !== ''),
+  };
   if (family) name.family = family;
   return name.family === undefined && name.given.length === 0 ? undefined : name;
 }
@@ -180,5 +229,8 @@ function sexOf(value: string | undefined): Sex | undefined {
 }
 
 function normalName(name: string): string {
-  return name.normalize('NFKD').replace(/[^\p{L}]/gu, '').toLowerCase();
+  return name
+    .normalize('NFKD')
+    .replace(/[^\p{L}]/gu, '')
+    .toLowerCase();
 }

@@ -55,7 +55,8 @@ export async function writeCoerced(source: string, target: string, changes: TagC
   let implicit: boolean;
   try {
     const meta = readFileMetaSync(fd, source);
-    if (!canCoerce(meta.transferSyntaxUid)) throw new CoercionUnsupported(`${meta.transferSyntaxUid}: transfer syntax not coerced`);
+    if (!canCoerce(meta.transferSyntaxUid))
+      throw new CoercionUnsupported(`${meta.transferSyntaxUid}: transfer syntax not coerced`);
     implicit = meta.transferSyntaxUid === transferSyntax.implicitLittle;
     datasetOffset = meta.datasetOffset;
     size = fstatSync(fd).size;
@@ -149,8 +150,13 @@ function tagAt(buffer: Buffer, offset: number): number {
   return ((buffer.readUInt16LE(offset) << 16) | buffer.readUInt16LE(offset + 2)) >>> 0;
 }
 
-function elementHeader(buffer: Buffer, offset: number, implicit: boolean): { headerLength: number; length: number; vr: string } {
-  if (implicit || buffer.readUInt16LE(offset) === 0xfffe) return { headerLength: 8, length: buffer.readUInt32LE(offset + 4), vr: '' };
+function elementHeader(
+  buffer: Buffer,
+  offset: number,
+  implicit: boolean,
+): { headerLength: number; length: number; vr: string } {
+  if (implicit || buffer.readUInt16LE(offset) === 0xfffe)
+    return { headerLength: 8, length: buffer.readUInt32LE(offset + 4), vr: '' };
   const vr = buffer.toString('latin1', offset + 4, offset + 6);
   if (longVrs.has(vr)) {
     if (offset + 12 > buffer.length) throw new CoercionUnsupported('data set header ends inside an element');
@@ -178,7 +184,10 @@ function skipItem(buffer: Buffer, start: number, implicit: boolean): number {
     if (offset + 8 > buffer.length) return Number.MAX_SAFE_INTEGER;
     if (tagAt(buffer, offset) === 0xfffee00d) return offset + 8;
     const { headerLength, length, vr } = elementHeader(buffer, offset, implicit);
-    offset = length === undefinedLength ? skipSequence(buffer, offset + headerLength, implicit || vr === 'UN') : offset + headerLength + length;
+    offset =
+      length === undefinedLength
+        ? skipSequence(buffer, offset + headerLength, implicit || vr === 'UN')
+        : offset + headerLength + length;
   }
 }
 

@@ -30,13 +30,20 @@ export interface HistoryEntry {
 }
 
 export function checkSource(by: ChangeSource): ChangeSource {
-  if (typeof by?.actor !== 'string' || by.actor === '') throw new InvalidInputError('by.actor', 'who made the change is required');
-  if (typeof by.via !== 'string' || by.via === '') throw new InvalidInputError('by.via', 'the way the change came in is required');
-  return by.messageId === undefined ? { actor: by.actor, via: by.via } : { actor: by.actor, via: by.via, messageId: by.messageId };
+  if (typeof by?.actor !== 'string' || by.actor === '')
+    throw new InvalidInputError('by.actor', 'who made the change is required');
+  if (typeof by.via !== 'string' || by.via === '')
+    throw new InvalidInputError('by.via', 'the way the change came in is required');
+  return by.messageId === undefined
+    ? { actor: by.actor, via: by.via }
+    : { actor: by.actor, via: by.via, messageId: by.messageId };
 }
 
 /** Field-by-field difference of two flat records, for the history; undefined when nothing changed. */
-export function diff(before: Record<string, FieldValue | undefined>, after: Record<string, FieldValue | undefined>): Record<string, FieldChange> | undefined {
+export function diff(
+  before: Record<string, FieldValue | undefined>,
+  after: Record<string, FieldValue | undefined>,
+): Record<string, FieldChange> | undefined {
   const changes: Record<string, FieldChange> = {};
   for (const key of Object.keys(after)) {
     const from = before[key] ?? null;

@@ -97,7 +97,11 @@ export class ExamNumbers {
     // error (MongoDB documents this for upserts on a unique _id) and simply increments the winner's document.
     for (let attempt = 0; ; attempt++) {
       try {
-        const doc = await counters.findOneAndUpdate({ _id: id }, { $inc: { seq: by } }, { upsert: true, returnDocument: 'after' });
+        const doc = await counters.findOneAndUpdate(
+          { _id: id },
+          { $inc: { seq: by } },
+          { upsert: true, returnDocument: 'after' },
+        );
         if (!doc) throw new Error(`counter ${id}: the store returned no document after an upsert`);
         return doc.seq;
       } catch (error) {

@@ -56,7 +56,12 @@ export class ExamQueries {
     this.#patients = patients;
   }
 
-  async findByIdentifier(facility: string, kind: ExamIdentifierKind, value: string, system?: string): Promise<Exam | undefined> {
+  async findByIdentifier(
+    facility: string,
+    kind: ExamIdentifierKind,
+    value: string,
+    system?: string,
+  ): Promise<Exam | undefined> {
     const key = identifierKeyOf(facility, system === undefined ? { kind, value } : { kind, value, system });
     return (await this.#writes.collection.findOne({ identifierKeys: key })) ?? undefined;
   }
@@ -122,7 +127,10 @@ function rangeFilter(range: DateRange): Record<string, string> {
 
 /** `identifiers.value` lets the store use its index; $elemMatch makes system and value match the same element. */
 function identifierFilter(identifier: { system?: string; value: string }): Record<string, unknown> {
-  const match = identifier.system === undefined ? { value: identifier.value } : { system: identifier.system, value: identifier.value };
+  const match =
+    identifier.system === undefined
+      ? { value: identifier.value }
+      : { system: identifier.system, value: identifier.value };
   return { 'identifiers.value': identifier.value, identifiers: { $elemMatch: match } };
 }
 

@@ -47,7 +47,11 @@ export class ExamWrites {
    * Loads, computes and writes a change, retrying when another writer changed the exam in between (unless the
    * caller pinned a version). `build` returns undefined when there is nothing to change.
    */
-  async mutate(examNumber: string, options: CommandOptions, build: (exam: Exam) => Promise<ExamChange | undefined>): Promise<Exam> {
+  async mutate(
+    examNumber: string,
+    options: CommandOptions,
+    build: (exam: Exam) => Promise<ExamChange | undefined>,
+  ): Promise<Exam> {
     for (let attempt = 0; attempt < maxRetries; attempt++) {
       const exam = await this.require(examNumber);
       if (options.expectedVersion !== undefined && options.expectedVersion !== exam.version) {
@@ -60,7 +64,8 @@ export class ExamWrites {
         this.outbox.kick();
         return next;
       }
-      if (options.expectedVersion !== undefined) throw new VersionConflictError(`exam ${examNumber}`, options.expectedVersion, exam.version + 1);
+      if (options.expectedVersion !== undefined)
+        throw new VersionConflictError(`exam ${examNumber}`, options.expectedVersion, exam.version + 1);
     }
     throw new Error(`exam ${examNumber}: gave up after ${maxRetries} concurrent changes`);
   }
@@ -80,17 +85,38 @@ export function examChange(
     by,
     events: (version, at): PendingEvent[] =>
       types.map((type, i) =>
-        pendingEvent('exam', exam.examNumber, version, i, { type, at, by, examNumber: exam.examNumber, patientId, facility: exam.facility, data }),
+        pendingEvent('exam', exam.examNumber, version, i, {
+          type,
+          at,
+          by,
+          examNumber: exam.examNumber,
+          patientId,
+          facility: exam.facility,
+          data,
+        }),
       ),
   };
 }
 
-export function statusChange(exam: Exam, to: ExamStatus, by: ChangeSource, extra: Partial<Exam>, reason: string | undefined): ExamChange {
-  const type: ExamEventType = to === 'cancelled' ? 'exam.cancelled' : to === 'reactivated' ? 'exam.reactivated' : 'exam.status-changed';
+export function statusChange(
+  exam: Exam,
+  to: ExamStatus,
+  by: ChangeSource,
+  extra: Partial<Exam>,
+  reason: string | undefined,
+): ExamChange {
+  const type: ExamEventType =
+    to === 'cancelled' ? 'exam.cancelled' : to === 'reactivated' ? 'exam.reactivated' : 'exam.status-changed';
   const changes = { status: { from: exam.status, to } };
   const data: Record<string, FieldValue> = { from: exam.status, to };
   if (reason !== undefined) data['reason'] = reason;
-  return examChange(exam, by, { set: { ...extra, status: to }, event: type, changes, ...(reason === undefined ? {} : { reason }) }, [type], data);
+  return examChange(
+    exam,
+    by,
+    { set: { ...extra, status: to }, event: type, changes, ...(reason === undefined ? {} : { reason }) },
+    [type],
+    data,
+  );
 }
 
 /** The value without its undefined keys (a stored optional field is absent, never undefined). */

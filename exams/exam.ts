@@ -147,7 +147,9 @@ export function priorityRank(priority: Priority): number {
 
 /** Placer, filler and accession numbers are unique within a facility; external ones within their system. */
 export function identifierKeyOf(facility: string, id: ExamIdentifier): string {
-  return id.kind === 'external' ? `${facility}|external|${id.system ?? ''}|${id.value}` : `${facility}|${id.kind}|${id.value}`;
+  return id.kind === 'external'
+    ? `${facility}|external|${id.system ?? ''}|${id.value}`
+    : `${facility}|${id.kind}|${id.value}`;
 }
 
 /** The key under which an exam made from images waits for its order (Exam.lateOrderKey). */
@@ -158,15 +160,21 @@ export function lateOrderKeyOf(facility: string, patientId: string): string {
 export function checkIdentifiers(ids: readonly ExamIdentifier[], at = 'identifiers'): ExamIdentifier[] {
   return ids.map((id, i) => {
     const path = `${at}[${i}]`;
-    if (!(identifierKinds as readonly string[]).includes(id.kind)) throw new InvalidInputError(`${path}.kind`, `expected one of ${identifierKinds.join(', ')}`);
-    if (typeof id.value !== 'string' || id.value.trim() === '') throw new InvalidInputError(`${path}.value`, 'the identifier value is empty');
-    if (id.kind === 'external' && !id.system) throw new InvalidInputError(`${path}.system`, 'an external identifier needs its system');
-    return id.system === undefined ? { kind: id.kind, value: id.value.trim() } : { kind: id.kind, value: id.value.trim(), system: id.system };
+    if (!(identifierKinds as readonly string[]).includes(id.kind))
+      throw new InvalidInputError(`${path}.kind`, `expected one of ${identifierKinds.join(', ')}`);
+    if (typeof id.value !== 'string' || id.value.trim() === '')
+      throw new InvalidInputError(`${path}.value`, 'the identifier value is empty');
+    if (id.kind === 'external' && !id.system)
+      throw new InvalidInputError(`${path}.system`, 'an external identifier needs its system');
+    return id.system === undefined
+      ? { kind: id.kind, value: id.value.trim() }
+      : { kind: id.kind, value: id.value.trim(), system: id.system };
   });
 }
 
 export function checkProcedure(procedure: Procedure | undefined, at = 'procedure'): Procedure {
-  if (!procedure || typeof procedure.code !== 'string' || procedure.code.trim() === '') throw new InvalidInputError(`${at}.code`, 'the procedure code is required');
+  if (!procedure || typeof procedure.code !== 'string' || procedure.code.trim() === '')
+    throw new InvalidInputError(`${at}.code`, 'the procedure code is required');
   const checked: Procedure = { code: procedure.code.trim() };
   if (procedure.text) checked.text = procedure.text;
   if (procedure.display) checked.display = procedure.display;
@@ -178,7 +186,8 @@ export function checkProcedure(procedure: Procedure | undefined, at = 'procedure
 
 export function checkPriority(priority: string | undefined, at = 'priority'): Priority {
   if (priority === undefined) return 'routine';
-  if (!(priorities as readonly string[]).includes(priority)) throw new InvalidInputError(at, `expected one of ${priorities.join(', ')}, got "${priority}"`);
+  if (!(priorities as readonly string[]).includes(priority))
+    throw new InvalidInputError(at, `expected one of ${priorities.join(', ')}, got "${priority}"`);
   return priority as Priority;
 }
 

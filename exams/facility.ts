@@ -113,7 +113,9 @@ export function parseFacility(value: unknown, at = ''): Facility {
   const facility: Facility = {
     code: expectCode(raw['code'], join(at, 'code')),
     name: expectString(raw['name'], join(at, 'name')),
-    aeTitles: stringList(raw['aeTitles'], join(at, 'aeTitles')).map((ae, i) => expectAeTitle(ae, join(join(at, 'aeTitles'), i))),
+    aeTitles: stringList(raw['aeTitles'], join(at, 'aeTitles')).map((ae, i) =>
+      expectAeTitle(ae, join(join(at, 'aeTitles'), i)),
+    ),
     sendingFacilities: stringList(raw['sendingFacilities'], join(at, 'sendingFacilities')),
     technicians: staffList(raw['technicians'], join(at, 'technicians')),
     radiologists: staffList(raw['radiologists'], join(at, 'radiologists')),
@@ -121,15 +123,18 @@ export function parseFacility(value: unknown, at = ''): Facility {
     billingRules: billingList(raw['billingRules'], join(at, 'billingRules')),
     active: raw['active'] === undefined ? true : raw['active'] === true,
   };
-  if (raw['radiologistPacs'] !== undefined) facility.radiologistPacs = parsePacs(raw['radiologistPacs'], join(at, 'radiologistPacs'));
+  if (raw['radiologistPacs'] !== undefined)
+    facility.radiologistPacs = parsePacs(raw['radiologistPacs'], join(at, 'radiologistPacs'));
   if (raw['coercion'] !== undefined) facility.coercion = parseCoercion(raw['coercion'], join(at, 'coercion'));
-  if (raw['identitySystems'] !== undefined) facility.identitySystems = parseIdentitySystems(raw['identitySystems'], join(at, 'identitySystems'));
+  if (raw['identitySystems'] !== undefined)
+    facility.identitySystems = parseIdentitySystems(raw['identitySystems'], join(at, 'identitySystems'));
   return facility;
 }
 
 function expectCode(value: unknown, at: string): string {
   const code = expectString(value, at);
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(code)) throw new ValidationError(at, 'expected letters, digits, ".", "_" or "-" (at most 64)');
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(code))
+    throw new ValidationError(at, 'expected letters, digits, ".", "_" or "-" (at most 64)');
   return code;
 }
 
@@ -152,7 +157,10 @@ function staffList(value: unknown, at: string): StaffMember[] {
     const path = join(at, i);
     const raw = expectObject(item, path);
     expectKeys(raw, path, ['id', 'name', 'email', 'phone']);
-    const member: StaffMember = { id: expectString(raw['id'], join(path, 'id')), name: expectString(raw['name'], join(path, 'name')) };
+    const member: StaffMember = {
+      id: expectString(raw['id'], join(path, 'id')),
+      name: expectString(raw['name'], join(path, 'name')),
+    };
     const email = optionalString(raw['email'], join(path, 'email'));
     const phone = optionalString(raw['phone'], join(path, 'phone'));
     if (email !== undefined) member.email = email;
@@ -175,7 +183,11 @@ function parseCoercion(value: unknown, at: string): TagCoercion {
   const raw = expectObject(value, at);
   expectKeys(raw, at, ['patientIdFromExamNumber', 'accessionFromOrder']);
   const coercion: TagCoercion = {};
-  if (raw['patientIdFromExamNumber'] !== undefined) coercion.patientIdFromExamNumber = expectBoolean(raw['patientIdFromExamNumber'], join(at, 'patientIdFromExamNumber'));
+  if (raw['patientIdFromExamNumber'] !== undefined)
+    coercion.patientIdFromExamNumber = expectBoolean(
+      raw['patientIdFromExamNumber'],
+      join(at, 'patientIdFromExamNumber'),
+    );
   if (raw['accessionFromOrder'] !== undefined) {
     coercion.accessionFromOrder = expectBoolean(raw['accessionFromOrder'], join(at, 'accessionFromOrder'));
   }
@@ -190,7 +202,10 @@ function parseDestinations(value: unknown, at: string): ReportDestinations {
   if (raw['ehrMllp'] !== undefined) {
     const mllp = expectObject(raw['ehrMllp'], join(at, 'ehrMllp'));
     expectKeys(mllp, join(at, 'ehrMllp'), ['host', 'port']);
-    destinations.ehrMllp = { host: expectString(mllp['host'], join(at, 'ehrMllp.host')), port: expectPort(mllp['port'], join(at, 'ehrMllp.port')) };
+    destinations.ehrMllp = {
+      host: expectString(mllp['host'], join(at, 'ehrMllp.host')),
+      port: expectPort(mllp['port'], join(at, 'ehrMllp.port')),
+    };
   }
   const fhir = optionalString(raw['ehrFhirBaseUrl'], join(at, 'ehrFhirBaseUrl'));
   if (fhir !== undefined) {
@@ -213,7 +228,10 @@ function billingList(value: unknown, at: string): BillingRule[] {
     const path = join(at, i);
     const raw: Plain = expectObject(item, path);
     expectKeys(raw, path, ['procedureCode', 'modality', 'priority', 'amount', 'currency']);
-    const rule: BillingRule = { amount: expectNumber(raw['amount'], join(path, 'amount'), 0), currency: expectString(raw['currency'], join(path, 'currency')) };
+    const rule: BillingRule = {
+      amount: expectNumber(raw['amount'], join(path, 'amount'), 0),
+      currency: expectString(raw['currency'], join(path, 'currency')),
+    };
     const procedureCode = optionalString(raw['procedureCode'], join(path, 'procedureCode'));
     const modality = optionalString(raw['modality'], join(path, 'modality'));
     const priority = optionalString(raw['priority'], join(path, 'priority'));
@@ -225,10 +243,17 @@ function billingList(value: unknown, at: string): BillingRule[] {
 }
 
 /** The first rule that matches the exam, or undefined when the facility bills nothing for it. */
-export function billingRuleFor(facility: Facility, exam: { procedureCode: string; modality?: string; priority: string }): BillingRule | undefined {
-  const matches = (rule: string | undefined, actual: string | undefined): boolean => rule === undefined || rule === '*' || rule === actual;
+export function billingRuleFor(
+  facility: Facility,
+  exam: { procedureCode: string; modality?: string; priority: string },
+): BillingRule | undefined {
+  const matches = (rule: string | undefined, actual: string | undefined): boolean =>
+    rule === undefined || rule === '*' || rule === actual;
   return facility.billingRules.find(
-    (rule) => matches(rule.procedureCode, exam.procedureCode) && matches(rule.modality, exam.modality) && matches(rule.priority, exam.priority),
+    (rule) =>
+      matches(rule.procedureCode, exam.procedureCode) &&
+      matches(rule.modality, exam.modality) &&
+      matches(rule.priority, exam.priority),
   );
 }
 

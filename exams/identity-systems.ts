@@ -24,7 +24,11 @@ const kinds = ['authorities', 'namespaces', 'codingSystems'] as const;
 type Kind = (typeof kinds)[number];
 
 /** The URN segment of each kind: `urn:rso-hub:facility:<facility>:<segment>:<code>`. */
-const segment: Readonly<Record<Kind, string>> = { authorities: 'authority', namespaces: 'namespace', codingSystems: 'coding' };
+const segment: Readonly<Record<Kind, string>> = {
+  authorities: 'authority',
+  namespaces: 'namespace',
+  codingSystems: 'coding',
+};
 
 // HL7 table 0396 names with a published FHIR URI (terminology.hl7.org v2 to FHIR mapping, R4 terminologies).
 // A facility's own table wins, so a site that uses one of these names for something else can say so.
@@ -61,9 +65,11 @@ export function parseIdentitySystems(value: unknown, at: string): IdentitySystem
     const parsed: Record<string, string> = {};
     for (const [code, uri] of Object.entries(table)) {
       const path = join(join(at, kind), code);
-      if (code.trim() === '') throw new ValidationError(path, 'expected a code (the HL7 or DICOM value), not an empty key');
+      if (code.trim() === '')
+        throw new ValidationError(path, 'expected a code (the HL7 or DICOM value), not an empty key');
       const text = expectString(uri, path);
-      if (!isAbsoluteUri(text)) throw new ValidationError(path, `expected an absolute URI (e.g. urn:oid:1.2.3 or http://...), got "${text}"`);
+      if (!isAbsoluteUri(text))
+        throw new ValidationError(path, `expected an absolute URI (e.g. urn:oid:1.2.3 or http://...), got "${text}"`);
       parsed[code.trim()] = text;
     }
     systems[kind] = parsed;

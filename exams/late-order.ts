@@ -3,7 +3,16 @@
 // become that exam, not a second one. This file is the whole rule: which exam qualifies, and the one write that
 // merges the order into it.
 import { diff, type ChangeSource, type FieldValue } from './change.ts';
-import { checkIdentifiers, identifierKeyOf, isPatientInput, lateOrderKeyOf, priorityRank, type Exam, type ExamIdentifier, type OrderInput } from './exam.ts';
+import {
+  checkIdentifiers,
+  identifierKeyOf,
+  isPatientInput,
+  lateOrderKeyOf,
+  priorityRank,
+  type Exam,
+  type ExamIdentifier,
+  type OrderInput,
+} from './exam.ts';
 import { examChange, type ExamWrites } from './exam-writes.ts';
 import { flat, summarize, type OrderChecks } from './order-checks.ts';
 import type { PatientCommands } from './patient-commands.ts';
@@ -98,10 +107,20 @@ export class LateOrders {
       const types: ExamEventType[] = moved ? ['exam.updated', 'exam.patient-changed'] : ['exam.updated'];
       const reason = 'late order merged into the exam created from its images';
       const unset: Array<keyof Exam & string> = ['awaitingOrder', 'lateOrderKey'];
-      return examChange(exam, by, { set, unset, event: 'exam.updated', reason, ...(changes ? { changes } : {}) }, types, data);
+      return examChange(
+        exam,
+        by,
+        { set, unset, event: 'exam.updated', reason, ...(changes ? { changes } : {}) },
+        types,
+        data,
+      );
     });
     if (taken) return undefined;
-    this.#log.info('late order merged into exam created from images', { examNumber: merged.examNumber, facility: merged.facility, via: by.via });
+    this.#log.info('late order merged into exam created from images', {
+      examNumber: merged.examNumber,
+      facility: merged.facility,
+      via: by.via,
+    });
     return merged;
   }
 
@@ -146,14 +165,21 @@ export class LateOrders {
 /** Two descriptions of a person contradict when both give a family name or a birth date and they differ. */
 function contradicts(a: Pick<PatientInput, 'name' | 'birthDate'>, b: Pick<PatientInput, 'name' | 'birthDate'>) {
   const family = (p: Pick<PatientInput, 'name'>): string | undefined =>
-    p.name?.family?.normalize('NFKD').replace(/[^\p{L}]/gu, '').toLowerCase() || undefined;
+    p.name?.family
+      ?.normalize('NFKD')
+      .replace(/[^\p{L}]/gu, '')
+      .toLowerCase() || undefined;
   const [fa, fb] = [family(a), family(b)];
   if (fa !== undefined && fb !== undefined && fa !== fb) return true;
   return a.birthDate !== undefined && b.birthDate !== undefined && a.birthDate !== b.birthDate;
 }
 
 /** See LateOrders.target for the rule. */
-function pickLateOrderTarget(candidates: readonly Exam[], identifiers: readonly ExamIdentifier[], order: OrderInput): Exam | undefined {
+function pickLateOrderTarget(
+  candidates: readonly Exam[],
+  identifiers: readonly ExamIdentifier[],
+  order: OrderInput,
+): Exam | undefined {
   const orderAccessions = identifiers.filter((id) => id.kind === 'accession').map((id) => id.value);
   const accessionsOf = (exam: Exam): string[] => [
     ...exam.studies.map((s) => s.accessionNumber).filter((a): a is string => a !== undefined && a !== ''),

@@ -58,7 +58,11 @@ export class ExamLists {
     return this.#list(filter, workOrder, options);
   }
 
-  async #list(filter: Record<string, unknown>, sort: Record<string, 1 | -1>, options: ListOptions): Promise<ExamSummary[]> {
+  async #list(
+    filter: Record<string, unknown>,
+    sort: Record<string, 1 | -1>,
+    options: ListOptions,
+  ): Promise<ExamSummary[]> {
     const exams = await this.#db
       .collection<Exam>('exams')
       .find(filter, { projection: { history: 0, outbox: 0 } })

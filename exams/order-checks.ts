@@ -2,7 +2,16 @@
 // (placer, filler, accession) that no other exam holds. Shared by new orders (order-commands.ts) and late
 // orders merged into an exam made from images (late-order.ts); also the field view their history entries use.
 import type { FieldValue } from './change.ts';
-import { checkDateTime, checkIdentifiers, checkPriority, checkProcedure, identifierKeyOf, type Exam, type ExamIdentifier, type OrderInput } from './exam.ts';
+import {
+  checkDateTime,
+  checkIdentifiers,
+  checkPriority,
+  checkProcedure,
+  identifierKeyOf,
+  type Exam,
+  type ExamIdentifier,
+  type OrderInput,
+} from './exam.ts';
 import { DuplicateError } from './errors.ts';
 import type { FacilityRegistry } from './facility.ts';
 import type { ExamWrites } from './exam-writes.ts';
@@ -34,19 +43,27 @@ export class OrderChecks {
    * The exam's identifiers with those of `ids` it does not hold yet, or undefined when it holds them all;
    * refused (DuplicateError) when another exam holds a new one.
    */
-  async withNewIdentifiers(exam: Exam, ids: readonly ExamIdentifier[]): Promise<Pick<Exam, 'identifiers' | 'identifierKeys'> | undefined> {
+  async withNewIdentifiers(
+    exam: Exam,
+    ids: readonly ExamIdentifier[],
+  ): Promise<Pick<Exam, 'identifiers' | 'identifierKeys'> | undefined> {
     const known = exam.identifierKeys ?? [];
     // A Set, not includes(): an order may carry many identifiers (issue 10, linear in the message).
     const held = new Set(known);
     const newIds = ids.filter((id) => !held.has(identifierKeyOf(exam.facility, id)));
     const newKeys = newIds.map((id) => identifierKeyOf(exam.facility, id));
     await this.refuseDuplicates(newKeys, newIds, exam.facility);
-    return newIds.length === 0 ? undefined : { identifiers: [...exam.identifiers, ...newIds], identifierKeys: [...known, ...newKeys] };
+    return newIds.length === 0
+      ? undefined
+      : { identifiers: [...exam.identifiers, ...newIds], identifierKeys: [...known, ...newKeys] };
   }
 
   async refuseDuplicates(keys: string[], ids: ExamIdentifier[], facility: string): Promise<void> {
     if (keys.length === 0) return;
-    const existing = await this.#writes.collection.findOne({ identifierKeys: { $in: keys } }, { projection: { _id: 1, identifierKeys: 1 } });
+    const existing = await this.#writes.collection.findOne(
+      { identifierKeys: { $in: keys } },
+      { projection: { _id: 1, identifierKeys: 1 } },
+    );
     if (!existing) return;
     const held = new Set(existing.identifierKeys ?? []);
     const index = keys.findIndex((key) => held.has(key));
@@ -74,7 +91,15 @@ export function flat(exam: Partial<Exam>): Record<string, FieldValue | undefined
 /** The event carries which fields changed and their codes, never free text that could hold patient data. */
 export function summarize(changes: Record<string, { from: FieldValue; to: FieldValue }>): Record<string, FieldValue> {
   const data: Record<string, FieldValue> = { fields: Object.keys(changes).join(',') };
-  for (const key of ['priority', 'procedure', 'modality', 'patientId', 'technicianId', 'radiologistId', 'scheduledAt'] as const) {
+  for (const key of [
+    'priority',
+    'procedure',
+    'modality',
+    'patientId',
+    'technicianId',
+    'radiologistId',
+    'scheduledAt',
+  ] as const) {
     if (changes[key]) data[key] = changes[key].to;
   }
   return data;

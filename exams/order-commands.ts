@@ -53,7 +53,9 @@ export class OrderCommands {
     // An order createOrder would merge into an exam from images may carry that exam's accession (late-order.ts).
     const referenced = await patientCommands.referencedPatient(input.patient, undefined);
     const merging = input.patient !== undefined && input.origin !== 'images';
-    const target = merging ? await this.#parts.lateOrders.target({ ...input, patient: input.patient! }, referenced) : undefined;
+    const target = merging
+      ? await this.#parts.lateOrders.target({ ...input, patient: input.patient! }, referenced)
+      : undefined;
     await checks.prepare(input, target === undefined);
     if (target) await checks.withNewIdentifiers(target, checkIdentifiers(input.identifiers ?? []));
     if (input.patient && !isPatientInput(input.patient)) await patientCommands.existingPatient(input.patient.id);
@@ -70,7 +72,10 @@ export class OrderCommands {
     }
     // With a referenced patient the insert is the only write, and the unique index refuses a duplicate number
     // in it (refuseDuplicates then names the holder); patient data is recorded first, so it is checked before.
-    const { facility, procedure, priority, identifiers, keys, scheduledAt, authoredOn } = await checks.prepare(input, referenced === undefined);
+    const { facility, procedure, priority, identifiers, keys, scheduledAt, authoredOn } = await checks.prepare(
+      input,
+      referenced === undefined,
+    );
     const patient = referenced ?? (await patientCommands.patientFor(input, source));
     const examNumber = await this.#parts.numbers.next();
     const now = new Date().toISOString();
@@ -130,19 +135,33 @@ export class OrderCommands {
     return exam;
   }
 
-  async updateOrder(examNumber: string, changes: OrderChanges, by: ChangeSource, options: CommandOptions = {}): Promise<Exam> {
+  async updateOrder(
+    examNumber: string,
+    changes: OrderChanges,
+    by: ChangeSource,
+    options: CommandOptions = {},
+  ): Promise<Exam> {
     try {
       return await this.#updateOrder(examNumber, changes, by, options);
     } catch (error) {
       if (!isDuplicateKeyError(error)) throw error;
       const exam = await this.#parts.writes.require(examNumber);
       const ids = checkIdentifiers(changes.identifiers ?? []);
-      await this.#parts.checks.refuseDuplicates(ids.map((id) => identifierKeyOf(exam.facility, id)), ids, exam.facility);
+      await this.#parts.checks.refuseDuplicates(
+        ids.map((id) => identifierKeyOf(exam.facility, id)),
+        ids,
+        exam.facility,
+      );
       throw error;
     }
   }
 
-  async #updateOrder(examNumber: string, changes: OrderChanges, by: ChangeSource, options: CommandOptions): Promise<Exam> {
+  async #updateOrder(
+    examNumber: string,
+    changes: OrderChanges,
+    by: ChangeSource,
+    options: CommandOptions,
+  ): Promise<Exam> {
     const source = checkSource(by);
     const procedure = changes.procedure === undefined ? undefined : checkProcedure(changes.procedure);
     const priority = changes.priority === undefined ? undefined : checkPriority(changes.priority);
@@ -165,21 +184,35 @@ export class OrderCommands {
       if (withNew) Object.assign(set, withNew);
       const patientChanged = patient !== undefined && patient._id !== exam.patientId;
       if (patientChanged) set.patientId = patient._id;
-      const changed = diff(flat(exam), flat({ ...exam, ...set, ...Object.fromEntries(unset.map((k) => [k, undefined])) }));
+      const changed = diff(
+        flat(exam),
+        flat({ ...exam, ...set, ...Object.fromEntries(unset.map((k) => [k, undefined])) }),
+      );
       const closed = exam.status === 'cancelled' || exam.status === 'completed';
       // An order command for an exam its images made (HL7 NW or XO found it by accession, a FHIR update) is its
       // order arriving: the wait ends in this write, so no other order can be merged into it (late-order.ts).
       const endsWait = exam.awaitingOrder === true && !closed;
       if (!changed && !withNew && !endsWait) return undefined;
       if (closed) {
-        throw new TransitionRefusedError(exam.examNumber, exam.status, exam.status, 'a closed exam cannot be changed; reactivate it first');
+        throw new TransitionRefusedError(
+          exam.examNumber,
+          exam.status,
+          exam.status,
+          'a closed exam cannot be changed; reactivate it first',
+        );
       }
       if (endsWait) unset.push('awaitingOrder', 'lateOrderKey');
       const types: ExamEventType[] = ['exam.updated'];
       if (patientChanged) types.push('exam.patient-changed');
       const data = { ...(endsWait ? { mergedOrder: true } : {}), ...(changed ? summarize(changed) : {}) };
       const reason = endsWait ? { reason: 'late order merged into the exam created from its images' } : {};
-      const change = { set, unset, event: 'exam.updated' as const, ...reason, ...(changed ? { changes: changed } : {}) };
+      const change = {
+        set,
+        unset,
+        event: 'exam.updated' as const,
+        ...reason,
+        ...(changed ? { changes: changed } : {}),
+      };
       return examChange(exam, source, change, types, data);
     });
   }
@@ -188,7 +221,12 @@ export class OrderCommands {
     return this.changeStatus(examNumber, 'cancelled', by, options);
   }
 
-  async changeStatus(examNumber: string, to: ExamStatus, by: ChangeSource, options: CommandOptions = {}): Promise<Exam> {
+  async changeStatus(
+    examNumber: string,
+    to: ExamStatus,
+    by: ChangeSource,
+    options: CommandOptions = {},
+  ): Promise<Exam> {
     const source = checkSource(by);
     return this.#parts.writes.mutate(examNumber, options, async (exam) => {
       const refused = refusal(exam.status, to);
@@ -197,7 +235,12 @@ export class OrderCommands {
     });
   }
 
-  async assign(examNumber: string, radiologistId: string, by: ChangeSource, options: CommandOptions = {}): Promise<Exam> {
+  async assign(
+    examNumber: string,
+    radiologistId: string,
+    by: ChangeSource,
+    options: CommandOptions = {},
+  ): Promise<Exam> {
     const source = checkSource(by);
     return this.#parts.writes.mutate(examNumber, options, async (exam) => {
       checkStaff(await activeFacility(this.#parts.facilities, exam.facility), undefined, radiologistId);

@@ -222,7 +222,9 @@ export class Outbox {
       const events = batch.flatMap((doc) => doc.outbox);
       const last = await this.#allocate(events.length);
       const publishedAt = new Date().toISOString();
-      await this.#insert(events.map((event, i) => ({ ...event, _id: event.id, seq: last - events.length + 1 + i, publishedAt })));
+      await this.#insert(
+        events.map((event, i) => ({ ...event, _id: event.id, seq: last - events.length + 1 + i, publishedAt })),
+      );
       await this.#empty(docs, batch, events);
       total += events.length;
       if (!(await this.#takeLease())) return total;
@@ -239,14 +241,19 @@ export class Outbox {
    */
   async #empty(docs: HubCollection<SourceDoc>, batch: SourceDoc[], events: PendingEvent[]): Promise<void> {
     const byVersion = new Map<number, string[]>();
-    for (const doc of batch) if (typeof doc.version === 'number') byVersion.set(doc.version, [...(byVersion.get(doc.version) ?? []), doc._id]);
+    for (const doc of batch)
+      if (typeof doc.version === 'number') byVersion.set(doc.version, [...(byVersion.get(doc.version) ?? []), doc._id]);
     const results = await Promise.all(
-      [...byVersion].map(([version, ids]) => docs.updateMany({ _id: { $in: ids }, version } as never, { $set: { outbox: [] } } as never)),
+      [...byVersion].map(([version, ids]) =>
+        docs.updateMany({ _id: { $in: ids }, version } as never, { $set: { outbox: [] } } as never),
+      ),
     );
     const emptied = results.reduce((sum, result) => sum + result.matchedCount, 0);
     if (emptied === batch.length) return;
     const ids = events.map((e) => e.id);
-    await docs.updateMany({ _id: { $in: batch.map((doc) => doc._id) } }, { $pull: { outbox: { id: { $in: ids } } } } as never);
+    await docs.updateMany({ _id: { $in: batch.map((doc) => doc._id) } }, {
+      $pull: { outbox: { id: { $in: ids } } },
+    } as never);
   }
 
   async #insert(events: EventDoc[]): Promise<void> {
@@ -271,7 +278,11 @@ export class Outbox {
     const counters = this.#db.collection<{ _id: string; seq: number }>('counters');
     for (let attempt = 0; ; attempt++) {
       try {
-        const doc = await counters.findOneAndUpdate({ _id: seqId }, { $inc: { seq: count } }, { upsert: true, returnDocument: 'after' });
+        const doc = await counters.findOneAndUpdate(
+          { _id: seqId },
+          { $inc: { seq: count } },
+          { upsert: true, returnDocument: 'after' },
+        );
         if (!doc) throw new Error('outbox: the store returned no sequence document');
         return doc.seq;
       } catch (error) {
@@ -306,14 +317,17 @@ export class Outbox {
   async #freeAbandonedLease(leases: HubCollection<LeaseDoc>, now: number): Promise<void> {
     if (this.#isAbandonedOwner === undefined) return;
     const current = await leases.findOne({ _id: leaseId });
-    if (!current || current.owner === this.#owner || current.until < now || !this.#isAbandonedOwner(current.owner)) return;
+    if (!current || current.owner === this.#owner || current.until < now || !this.#isAbandonedOwner(current.owner))
+      return;
     await leases.updateOne({ _id: leaseId, owner: current.owner }, { $set: { until: 0 } });
     this.#log.info('took back the outbox lease of an exited process');
   }
 
   async #releaseLease(): Promise<void> {
     this.#leaseUntil = 0;
-    await this.#db.collection<LeaseDoc>('counters').updateOne({ _id: leaseId, owner: this.#owner }, { $set: { until: 0 } });
+    await this.#db
+      .collection<LeaseDoc>('counters')
+      .updateOne({ _id: leaseId, owner: this.#owner }, { $set: { until: 0 } });
   }
 }
 
@@ -343,7 +357,11 @@ export class Subscription {
   async ack(seq: number): Promise<void> {
     await this.#db
       .collection<CursorDoc>('outbox_cursors')
-      .updateOne({ _id: this.name }, { $max: { seq }, $set: { updatedAt: new Date().toISOString() } }, { upsert: true });
+      .updateOne(
+        { _id: this.name },
+        { $max: { seq }, $set: { updatedAt: new Date().toISOString() } },
+        { upsert: true },
+      );
   }
 
   async cursor(): Promise<number> {

@@ -31,19 +31,26 @@ export class PatientCommands {
     checkPatientInput(input);
     for (const [i, id] of input.identifiers.entries()) {
       const holder = await this.#patients.findByIdentifier(id.system, id.value);
-      if (holder) throw new DuplicateError(`patient.identifiers[${i}]`, `${id.system}|${id.value}`, `patient ${holder._id}`);
+      if (holder)
+        throw new DuplicateError(`patient.identifiers[${i}]`, `${id.system}|${id.value}`, `patient ${holder._id}`);
     }
   }
 
   updatePatient(id: string, input: PatientInput, by: ChangeSource, options: CommandOptions = {}): Promise<Patient> {
-    return this.#patients.update(id, input, checkSource(by), options.expectedVersion).finally(() => this.#writes.outbox.kick());
+    return this.#patients
+      .update(id, input, checkSource(by), options.expectedVersion)
+      .finally(() => this.#writes.outbox.kick());
   }
 
   /**
    * Merges patient A (`fromId`) into B (`intoId`), HL7 ADT^A40: A is kept, marked as merged with a link to B,
    * and every exam of A moves to B. Running it again after a crash finishes moving the exams.
    */
-  async mergePatients(fromId: string, intoId: string, by: ChangeSource): Promise<{ from: Patient; into: Patient; movedExams: string[] }> {
+  async mergePatients(
+    fromId: string,
+    intoId: string,
+    by: ChangeSource,
+  ): Promise<{ from: Patient; into: Patient; movedExams: string[] }> {
     const source = checkSource(by);
     const from = await this.#patients.require(fromId);
     let merged: { from: Patient; into: Patient };
@@ -51,7 +58,9 @@ export class PatientCommands {
     else merged = await this.#patients.markMerged(fromId, intoId, source);
     const movedExams: string[] = [];
     // Closed exams move too, without reopening them: they still belong to the surviving patient.
-    for (const exam of await this.#writes.collection.find({ patientId: fromId }, { projection: { _id: 1 } }).toArray()) {
+    for (const exam of await this.#writes.collection
+      .find({ patientId: fromId }, { projection: { _id: 1 } })
+      .toArray()) {
       await this.#movePatient(exam._id, intoId, source);
       movedExams.push(exam._id);
     }
@@ -94,8 +103,13 @@ export class PatientCommands {
     return this.#writes.mutate(examNumber, {}, async (exam) => {
       if (exam.patientId === patientId) return undefined;
       const changes = { patientId: { from: exam.patientId, to: patientId } };
-      const set: Partial<Exam> = exam.awaitingOrder ? { patientId, lateOrderKey: lateOrderKeyOf(exam.facility, patientId) } : { patientId };
-      return examChange(exam, by, { set, event: 'exam.patient-changed', changes }, ['exam.patient-changed'], { from: exam.patientId, to: patientId });
+      const set: Partial<Exam> = exam.awaitingOrder
+        ? { patientId, lateOrderKey: lateOrderKeyOf(exam.facility, patientId) }
+        : { patientId };
+      return examChange(exam, by, { set, event: 'exam.patient-changed', changes }, ['exam.patient-changed'], {
+        from: exam.patientId,
+        to: patientId,
+      });
     });
   }
 }

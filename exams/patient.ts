@@ -4,7 +4,13 @@
 import { randomUUID } from 'node:crypto';
 import { isDuplicateKeyError, type HubDb } from '../store/db.ts';
 import { diff, type ChangeSource, type FieldValue } from './change.ts';
-import { DuplicateError, InvalidInputError, MergedPatientError, NotFoundError, VersionConflictError } from './errors.ts';
+import {
+  DuplicateError,
+  InvalidInputError,
+  MergedPatientError,
+  NotFoundError,
+  VersionConflictError,
+} from './errors.ts';
 import { pendingEvent } from './outbox.ts';
 import { writeChange, type VersionedDoc } from './versioned.ts';
 
@@ -105,11 +111,16 @@ export function checkPatientInput(input: PatientInput, at = 'patient'): PatientI
     throw new InvalidInputError(`${at}.identifiers`, 'at least one identifier (system and value) is required');
   }
   if (input.identifiers.length > maxPatientIdentifiers) {
-    throw new InvalidInputError(`${at}.identifiers`, `${input.identifiers.length} identifiers; a patient may have at most ${maxPatientIdentifiers}`);
+    throw new InvalidInputError(
+      `${at}.identifiers`,
+      `${input.identifiers.length} identifiers; a patient may have at most ${maxPatientIdentifiers}`,
+    );
   }
   input.identifiers.forEach((id, i) => {
-    if (typeof id.system !== 'string' || id.system === '') throw new InvalidInputError(`${at}.identifiers[${i}].system`, 'the assigning authority is required');
-    if (typeof id.value !== 'string' || id.value === '') throw new InvalidInputError(`${at}.identifiers[${i}].value`, 'the identifier value is required');
+    if (typeof id.system !== 'string' || id.system === '')
+      throw new InvalidInputError(`${at}.identifiers[${i}].system`, 'the assigning authority is required');
+    if (typeof id.value !== 'string' || id.value === '')
+      throw new InvalidInputError(`${at}.identifiers[${i}].value`, 'the identifier value is required');
   });
   if (input.birthDate !== undefined && !/^\d{4}(-\d{2}(-\d{2})?)?$/.test(input.birthDate)) {
     throw new InvalidInputError(`${at}.birthDate`, `expected YYYY-MM-DD, got "${input.birthDate}"`);
@@ -119,7 +130,8 @@ export function checkPatientInput(input: PatientInput, at = 'patient'): PatientI
   }
   if (input.name?.use !== undefined) oneOf(input.name.use, nameUses, `${at}.name.use`);
   input.telecom?.forEach((telecom, i) => {
-    if (typeof telecom.value !== 'string' || telecom.value === '') throw new InvalidInputError(`${at}.telecom[${i}].value`, 'the number or address is required');
+    if (typeof telecom.value !== 'string' || telecom.value === '')
+      throw new InvalidInputError(`${at}.telecom[${i}].value`, 'the number or address is required');
     if (telecom.system !== undefined) oneOf(telecom.system, telecomSystems, `${at}.telecom[${i}].system`);
     if (telecom.use !== undefined) oneOf(telecom.use, telecomUses, `${at}.telecom[${i}].use`);
   });
@@ -131,10 +143,14 @@ export function checkPatientInput(input: PatientInput, at = 'patient'): PatientI
 }
 
 function oneOf(value: string, allowed: readonly string[], at: string): void {
-  if (!allowed.includes(value)) throw new InvalidInputError(at, `expected one of ${allowed.join(', ')}, got "${value}"`);
+  if (!allowed.includes(value))
+    throw new InvalidInputError(at, `expected one of ${allowed.join(', ')}, got "${value}"`);
 }
 
-type Demographics = Pick<PatientInput, 'name' | 'telecom' | 'address'> & { birthDate?: string | undefined; sex?: Sex | undefined };
+type Demographics = Pick<PatientInput, 'name' | 'telecom' | 'address'> & {
+  birthDate?: string | undefined;
+  sex?: Sex | undefined;
+};
 
 function demographics(p: Demographics): Record<string, FieldValue | undefined> {
   return {
@@ -190,7 +206,8 @@ export class PatientRecords {
   /** The surviving patient: follows merge links (A merged into B merged into C gives C). */
   async resolve(id: string): Promise<Patient> {
     let patient = await this.require(id);
-    for (let hops = 0; patient.mergedInto !== undefined && hops < 16; hops++) patient = await this.require(patient.mergedInto);
+    for (let hops = 0; patient.mergedInto !== undefined && hops < 16; hops++)
+      patient = await this.require(patient.mergedInto);
     return patient;
   }
 
@@ -218,7 +235,11 @@ export class PatientRecords {
       const survivor = found.mergedInto === undefined ? found : await this.resolve(found._id);
       // Identifiers of a merged record stay with it (old references resolve through it), not on the survivor.
       const held = new Set(found._id === survivor._id ? [] : found.identifierKeys);
-      const updated = await this.#amend(survivor, { ...input, identifiers: input.identifiers.filter((id) => !held.has(identifierKey(id.system, id.value))) }, by);
+      const updated = await this.#amend(
+        survivor,
+        { ...input, identifiers: input.identifiers.filter((id) => !held.has(identifierKey(id.system, id.value))) },
+        by,
+      );
       if (updated) return { patient: updated, created: false };
     }
     throw new Error('patient: too many concurrent changes to one patient');
@@ -257,7 +278,8 @@ export class PatientRecords {
     checkPatientInput(input);
     const current = await this.require(id);
     if (current.mergedInto !== undefined) throw new MergedPatientError(id, current.mergedInto);
-    if (expectedVersion !== undefined && expectedVersion !== current.version) throw new VersionConflictError(`patient ${id}`, expectedVersion, current.version);
+    if (expectedVersion !== undefined && expectedVersion !== current.version)
+      throw new VersionConflictError(`patient ${id}`, expectedVersion, current.version);
     const next = await this.#write(current, input, by, true);
     if (!next) throw new VersionConflictError(`patient ${id}`, current.version, current.version + 1);
     return next;
@@ -277,7 +299,10 @@ export class PatientRecords {
     const retyped = identifierTypes(held) !== identifierTypes(current.identifiers);
     if (newIds.length === 0 && !retyped && changedFields(current, input).length === 0) return current;
     if (current.identifiers.length + newIds.length > maxPatientIdentifiers) {
-      throw new InvalidInputError('patient.identifiers', `patient ${current._id} has ${current.identifiers.length} identifiers and would get ${newIds.length} more; a patient may have at most ${maxPatientIdentifiers}`);
+      throw new InvalidInputError(
+        'patient.identifiers',
+        `patient ${current._id} has ${current.identifiers.length} identifiers and would get ${newIds.length} more; a patient may have at most ${maxPatientIdentifiers}`,
+      );
     }
     return this.#write(current, { ...input, identifiers: [...held, ...newIds] }, by, false);
   }
@@ -286,12 +311,18 @@ export class PatientRecords {
   async #duplicate(input: PatientInput, exceptId?: string): Promise<DuplicateError | Error> {
     for (const [i, id] of input.identifiers.entries()) {
       const holder = await this.findByIdentifier(id.system, id.value);
-      if (holder && holder._id !== exceptId) return new DuplicateError(`patient.identifiers[${i}]`, `${id.system}|${id.value}`, `patient ${holder._id}`);
+      if (holder && holder._id !== exceptId)
+        return new DuplicateError(`patient.identifiers[${i}]`, `${id.system}|${id.value}`, `patient ${holder._id}`);
     }
     return new Error('patient: duplicate key, but no other patient holds the identifiers');
   }
 
-  async #write(current: Patient, input: PatientInput, by: ChangeSource, replace: boolean): Promise<Patient | undefined> {
+  async #write(
+    current: Patient,
+    input: PatientInput,
+    by: ChangeSource,
+    replace: boolean,
+  ): Promise<Patient | undefined> {
     try {
       return await this.#writeUnchecked(current, input, by, replace);
     } catch (error) {
@@ -300,7 +331,12 @@ export class PatientRecords {
     }
   }
 
-  async #writeUnchecked(current: Patient, input: PatientInput, by: ChangeSource, replace: boolean): Promise<Patient | undefined> {
+  async #writeUnchecked(
+    current: Patient,
+    input: PatientInput,
+    by: ChangeSource,
+    replace: boolean,
+  ): Promise<Patient | undefined> {
     const fields = changedFields(current, input);
     const set: Partial<Patient> = {
       identifiers: input.identifiers,
@@ -318,7 +354,13 @@ export class PatientRecords {
       event: 'patient.updated',
       by,
       events: (version, at) => [
-        pendingEvent('patient', current._id, version, 0, { type: 'patient.updated', at, by, patientId: current._id, data: { fields: fields.join(',') } }),
+        pendingEvent('patient', current._id, version, 0, {
+          type: 'patient.updated',
+          at,
+          by,
+          patientId: current._id,
+          data: { fields: fields.join(',') },
+        }),
       ],
     });
   }
@@ -334,7 +376,15 @@ export class PatientRecords {
       set: { mergedInto: intoId },
       event: 'patient.merged',
       by,
-      events: (version, at) => [pendingEvent('patient', fromId, version, 0, { type: 'patient.merged', at, by, patientId: fromId, data: { into: intoId } })],
+      events: (version, at) => [
+        pendingEvent('patient', fromId, version, 0, {
+          type: 'patient.merged',
+          at,
+          by,
+          patientId: fromId,
+          data: { into: intoId },
+        }),
+      ],
     });
     if (!mergedFrom) throw new VersionConflictError(`patient ${fromId}`, from.version, from.version + 1);
     const survivor = await this.#addReplaces(into, fromId, by);
@@ -349,7 +399,13 @@ export class PatientRecords {
         event: 'patient.updated',
         by,
         events: (version, at) => [
-          pendingEvent('patient', current._id, version, 0, { type: 'patient.updated', at, by, patientId: current._id, data: { replaces: fromId } }),
+          pendingEvent('patient', current._id, version, 0, {
+            type: 'patient.updated',
+            at,
+            by,
+            patientId: current._id,
+            data: { replaces: fromId },
+          }),
         ],
       });
       if (next) return next;

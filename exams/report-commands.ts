@@ -23,25 +23,43 @@ export class ReportCommands {
     this.#writes = writes;
   }
 
-  async attachReport(examNumber: string, report: ReportInput, by: ChangeSource, options: CommandOptions = {}): Promise<Exam> {
+  async attachReport(
+    examNumber: string,
+    report: ReportInput,
+    by: ChangeSource,
+    options: CommandOptions = {},
+  ): Promise<Exam> {
     const source = checkSource(by);
     if (!report.id) throw new InvalidInputError('report.id', 'the report id is required');
-    if (!['preliminary', 'final', 'amended'].includes(report.status)) throw new InvalidInputError('report.status', 'expected preliminary, final or amended');
+    if (!['preliminary', 'final', 'amended'].includes(report.status))
+      throw new InvalidInputError('report.status', 'expected preliminary, final or amended');
     const issuedAt = report.issuedAt ? checkDateTime(report.issuedAt, 'report.issuedAt') : new Date().toISOString();
     return this.#writes.mutate(examNumber, options, async (exam) => {
       // Several preliminary reports may precede the final one; a changed final report is an amendment.
-      const refused = exam.status === 'preliminary' && report.status === 'preliminary' ? undefined : refusal(exam.status, report.status);
+      const refused =
+        exam.status === 'preliminary' && report.status === 'preliminary'
+          ? undefined
+          : refusal(exam.status, report.status);
       if (refused) throw new TransitionRefusedError(exam.examNumber, exam.status, report.status, refused);
-      const ref: ReportRef = { ...withoutUndefined({ id: report.id, status: report.status, author: report.author, location: report.location }), issuedAt };
+      const ref: ReportRef = {
+        ...withoutUndefined({ id: report.id, status: report.status, author: report.author, location: report.location }),
+        issuedAt,
+      };
       const set: Partial<Exam> = { reports: [...exam.reports, ref], status: report.status };
       const types: ExamEventType[] = ['exam.report-attached'];
       if (exam.status !== report.status) types.push('exam.status-changed');
-      return examChange(exam, source, { set, event: 'exam.report-attached', changes: { status: { from: exam.status, to: report.status } } }, types, {
-        reportId: report.id,
-        reportStatus: report.status,
-        from: exam.status,
-        to: report.status,
-      });
+      return examChange(
+        exam,
+        source,
+        { set, event: 'exam.report-attached', changes: { status: { from: exam.status, to: report.status } } },
+        types,
+        {
+          reportId: report.id,
+          reportStatus: report.status,
+          from: exam.status,
+          to: report.status,
+        },
+      );
     });
   }
 }

@@ -74,7 +74,16 @@ export class ExamService {
     this.#queries = new ExamQueries(writes, this.patients);
     this.#patientCommands = patientCommands;
     const { patients, facilities } = this;
-    this.#orders = new OrderCommands({ writes, checks, lateOrders, patientCommands, patients, facilities, numbers, log: options.log });
+    this.#orders = new OrderCommands({
+      writes,
+      checks,
+      lateOrders,
+      patientCommands,
+      patients,
+      facilities,
+      numbers,
+      log: options.log,
+    });
     this.#studies = new StudyCommands(writes);
     this.#reports = new ReportCommands(writes);
   }
@@ -118,7 +127,12 @@ export class ExamService {
   }
 
   /** The exam a facility knows by its placer/filler/accession number. */
-  findByIdentifier(facility: string, kind: ExamIdentifierKind, value: string, system?: string): Promise<Exam | undefined> {
+  findByIdentifier(
+    facility: string,
+    kind: ExamIdentifierKind,
+    value: string,
+    system?: string,
+  ): Promise<Exam | undefined> {
     return this.#queries.findByIdentifier(facility, kind, value, system);
   }
 
@@ -155,7 +169,12 @@ export class ExamService {
   }
 
   /** Changes order details (HL7 ORM XO, FHIR ServiceRequest update). Status changes go through changeStatus. */
-  updateOrder(examNumber: string, changes: OrderChanges, by: ChangeSource, options: CommandOptions = {}): Promise<Exam> {
+  updateOrder(
+    examNumber: string,
+    changes: OrderChanges,
+    by: ChangeSource,
+    options: CommandOptions = {},
+  ): Promise<Exam> {
     return this.#orders.updateOrder(examNumber, changes, by, options);
   }
 
@@ -225,7 +244,11 @@ export class ExamService {
    * Merges patient A (`fromId`) into B (`intoId`), HL7 ADT^A40: A is kept, marked as merged with a link to B,
    * and every exam of A moves to B. Running it again after a crash finishes moving the exams.
    */
-  mergePatients(fromId: string, intoId: string, by: ChangeSource): Promise<{ from: Patient; into: Patient; movedExams: string[] }> {
+  mergePatients(
+    fromId: string,
+    intoId: string,
+    by: ChangeSource,
+  ): Promise<{ from: Patient; into: Patient; movedExams: string[] }> {
     return this.#patientCommands.mergePatients(fromId, intoId, by);
   }
 }

@@ -12,11 +12,18 @@ export async function activeFacility(facilities: FacilityRegistry, code: string)
   return facility;
 }
 
-export function checkStaff(facility: Facility, technicianId: string | undefined, radiologistId: string | undefined): void {
+export function checkStaff(
+  facility: Facility,
+  technicianId: string | undefined,
+  radiologistId: string | undefined,
+): void {
   if (technicianId !== undefined && !facility.technicians.some((t) => t.id === technicianId)) {
     throw new InvalidInputError('technicianId', `"${technicianId}" is not a technician of facility ${facility.code}`);
   }
   if (radiologistId !== undefined && !facility.radiologists.some((r) => r.id === radiologistId)) {
-    throw new InvalidInputError('radiologistId', `"${radiologistId}" is not a radiologist of facility ${facility.code}`);
+    throw new InvalidInputError(
+      'radiologistId',
+      `"${radiologistId}" is not a radiologist of facility ${facility.code}`,
+    );
   }
 }

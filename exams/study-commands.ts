@@ -28,35 +28,65 @@ export class StudyCommands {
   async attachStudy(examNumber: string, study: StudyInput, by: ChangeSource): Promise<Exam> {
     const source = checkSource(by);
     if (!/^[0-9.]{1,64}$/.test(study.studyInstanceUid ?? '')) {
-      throw new InvalidInputError('studyInstanceUid', 'expected a DICOM UID (digits and dots, at most 64 characters; PS3.5 §9)');
+      throw new InvalidInputError(
+        'studyInstanceUid',
+        'expected a DICOM UID (digits and dots, at most 64 characters; PS3.5 §9)',
+      );
     }
     return this.#writes.mutate(examNumber, {}, async (exam) => {
       const ref: StudyRef = { ...withoutUndefined(study), receivedAt: new Date().toISOString() };
       const index = exam.studies.findIndex((s) => s.studyInstanceUid === study.studyInstanceUid);
-      const studies = index < 0 ? [...exam.studies, ref] : exam.studies.map((s, i) => (i === index ? { ...s, ...ref, receivedAt: s.receivedAt } : s));
+      const studies =
+        index < 0
+          ? [...exam.studies, ref]
+          : exam.studies.map((s, i) => (i === index ? { ...s, ...ref, receivedAt: s.receivedAt } : s));
       const to: ExamStatus | undefined =
-        exam.status === 'requested' ? 'images-received' : exam.status === 'completed' || exam.status === 'cancelled' ? 'reactivated' : undefined;
+        exam.status === 'requested'
+          ? 'images-received'
+          : exam.status === 'completed' || exam.status === 'cancelled'
+            ? 'reactivated'
+            : undefined;
       const data = { studyInstanceUid: study.studyInstanceUid, ...(to ? { from: exam.status, to } : {}) };
       const types: ExamEventType[] = ['exam.study-attached'];
       if (to) types.push(to === 'reactivated' ? 'exam.reactivated' : 'exam.status-changed');
       const set: Partial<Exam> = { studies };
       if (to) set.status = to;
       const changes = to ? { status: { from: exam.status, to } } : undefined;
-      return examChange(exam, source, { set, event: 'exam.study-attached', ...(changes ? { changes } : {}) }, types, data);
+      return examChange(
+        exam,
+        source,
+        { set, event: 'exam.study-attached', ...(changes ? { changes } : {}) },
+        types,
+        data,
+      );
     });
   }
 
   async completeStudy(examNumber: string, study: StudyCompletion, by: ChangeSource): Promise<Exam> {
     const source = checkSource(by);
-    if (!Number.isInteger(study.instanceCount) || study.instanceCount < 1) throw new InvalidInputError('instanceCount', 'expected a whole number of instances above 0');
+    if (!Number.isInteger(study.instanceCount) || study.instanceCount < 1)
+      throw new InvalidInputError('instanceCount', 'expected a whole number of instances above 0');
     return this.#writes.mutate(examNumber, {}, async (exam) => {
       const index = exam.studies.findIndex((s) => s.studyInstanceUid === study.studyInstanceUid);
-      if (index < 0) throw new InvalidInputError('studyInstanceUid', `study ${study.studyInstanceUid} is not attached to exam ${examNumber}`);
+      if (index < 0)
+        throw new InvalidInputError(
+          'studyInstanceUid',
+          `study ${study.studyInstanceUid} is not attached to exam ${examNumber}`,
+        );
       const completedAt = new Date().toISOString();
-      const counts = { instanceCount: study.instanceCount, ...(study.seriesCount === undefined ? {} : { seriesCount: study.seriesCount }) };
+      const counts = {
+        instanceCount: study.instanceCount,
+        ...(study.seriesCount === undefined ? {} : { seriesCount: study.seriesCount }),
+      };
       const studies = exam.studies.map((s, i) => (i === index ? { ...s, ...counts, completedAt } : s));
       const data: Record<string, FieldValue> = { studyInstanceUid: study.studyInstanceUid, ...counts };
-      return examChange(exam, source, { set: { studies }, event: 'exam.study-complete' }, ['exam.study-complete'], data);
+      return examChange(
+        exam,
+        source,
+        { set: { studies }, event: 'exam.study-complete' },
+        ['exam.study-complete'],
+        data,
+      );
     });
   }
 }

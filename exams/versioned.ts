@@ -26,7 +26,11 @@ export interface Change<T> {
 }
 
 /** The changed document, or undefined when another writer got there first (the caller reloads and decides). */
-export async function writeChange<T extends VersionedDoc>(collection: HubCollection<T>, current: T, change: Change<T>): Promise<T | undefined> {
+export async function writeChange<T extends VersionedDoc>(
+  collection: HubCollection<T>,
+  current: T,
+  change: Change<T>,
+): Promise<T | undefined> {
   const at = new Date().toISOString();
   const version = current.version + 1;
   const entry: HistoryEntry = { at, version, event: change.event, by: change.by };
@@ -35,10 +39,16 @@ export async function writeChange<T extends VersionedDoc>(collection: HubCollect
   const events = change.events(version, at);
   const set = { ...change.set, version, updatedAt: at };
   const update: Document = { $set: set, $push: { history: entry, outbox: { $each: events } } };
-  if (change.unset && change.unset.length > 0) update['$unset'] = Object.fromEntries(change.unset.map((key) => [key, '']));
+  if (change.unset && change.unset.length > 0)
+    update['$unset'] = Object.fromEntries(change.unset.map((key) => [key, '']));
   const result = await collection.updateOne({ _id: current._id, version: current.version } as never, update as never);
   if (result.matchedCount === 0) return undefined;
-  const next = { ...current, ...set, history: [...current.history, entry], outbox: [...current.outbox, ...events] } as T;
+  const next = {
+    ...current,
+    ...set,
+    history: [...current.history, entry],
+    outbox: [...current.outbox, ...events],
+  } as T;
   for (const key of change.unset ?? []) delete next[key];
   return next;
 }

@@ -24,7 +24,13 @@ const common: CapabilityStatementRestResourceSearchParam[] = [
 ];
 
 export function capabilityStatement(base: string, software: { name: string; version: string }): CapabilityStatement {
-  const interactions = [{ code: 'read' }, { code: 'vread' }, { code: 'update' }, { code: 'create' }, { code: 'search-type' }] as const;
+  const interactions = [
+    { code: 'read' },
+    { code: 'vread' },
+    { code: 'update' },
+    { code: 'create' },
+    { code: 'search-type' },
+  ] as const;
   return {
     resourceType: 'CapabilityStatement',
     status: 'active',
@@ -38,10 +44,28 @@ export function capabilityStatement(base: string, software: { name: string; vers
       {
         mode: 'server',
         security: {
-          description: 'Bearer tokens (RFC 6750) on every request except GET /metadata. Tokens may be limited to facilities.',
-          service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'OAuth', display: 'OAuth' }], text: 'Bearer token' }],
+          description:
+            'Bearer tokens (RFC 6750) on every request except GET /metadata. Tokens may be limited to facilities.',
+          service: [
+            {
+              coding: [
+                {
+                  system: 'http://terminology.hl7.org/CodeSystem/restful-security-service',
+                  code: 'OAuth',
+                  display: 'OAuth',
+                },
+              ],
+              text: 'Bearer token',
+            },
+          ],
         },
-        interaction: [{ code: 'transaction', documentation: 'Patient and ServiceRequest entries, POST and PUT; checked completely before anything is stored' }],
+        interaction: [
+          {
+            code: 'transaction',
+            documentation:
+              'Patient and ServiceRequest entries, POST and PUT; checked completely before anything is stored',
+          },
+        ],
         resource: [
           {
             type: 'Patient',
@@ -101,7 +125,11 @@ export function capabilityStatement(base: string, software: { name: string; vers
               { name: '_id', type: 'token' },
               { name: '_count', type: 'number' },
               { name: '_offset', type: 'number', documentation: 'paging offset used by the next/previous links' },
-              { name: 'identifier', type: 'token', documentation: 'urn:dicom:uid|urn:oid:<Study UID>, or the accession number' },
+              {
+                name: 'identifier',
+                type: 'token',
+                documentation: 'urn:dicom:uid|urn:oid:<Study UID>, or the accession number',
+              },
               { name: 'patient', type: 'reference' },
               { name: 'subject', type: 'reference' },
               { name: 'started', type: 'date', documentation: 'the study date (day precision)' },
@@ -121,7 +149,9 @@ export function capabilityStatement(base: string, software: { name: string; vers
 export function searchParameterNames(type: string): ReadonlySet<string> {
   if (searchNames === undefined) {
     const resources = capabilityStatement('', { name: '', version: '' }).rest?.[0]?.resource ?? [];
-    searchNames = new Map(resources.map((r) => [r.type, new Set([...(r.searchParam ?? []).map((p) => p.name), '_format'])]));
+    searchNames = new Map(
+      resources.map((r) => [r.type, new Set([...(r.searchParam ?? []).map((p) => p.name), '_format'])]),
+    );
   }
   return searchNames.get(type) ?? new Set();
 }

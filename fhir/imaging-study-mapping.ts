@@ -13,7 +13,11 @@ export const studyMatchExtension = 'urn:rso-hub:fhir:StructureDefinition:study-m
 /** SOP class codes are URIs (R4 ImagingStudy.series.instance.sopClass: DICOM UIDs as urn:oid). */
 const uriSystem = 'urn:ietf:rfc:3986';
 
-export function toImagingStudy(study: StudyRecord, patientId: string, instances: readonly InstanceRecord[]): ImagingStudy {
+export function toImagingStudy(
+  study: StudyRecord,
+  patientId: string,
+  instances: readonly InstanceRecord[],
+): ImagingStudy {
   const resource: ImagingStudy = {
     resourceType: 'ImagingStudy',
     id: study._id,
@@ -26,7 +30,11 @@ export function toImagingStudy(study: StudyRecord, patientId: string, instances:
     numberOfInstances: instances.length,
     series: seriesOf(instances),
   };
-  if (study.accessionNumber) resource.identifier!.push({ type: { coding: [{ system: identifierTypeSystem, code: 'ACSN' }] }, value: study.accessionNumber });
+  if (study.accessionNumber)
+    resource.identifier!.push({
+      type: { coding: [{ system: identifierTypeSystem, code: 'ACSN' }] },
+      value: study.accessionNumber,
+    });
   if (study.matchedBy) resource.extension = [{ url: studyMatchExtension, valueCode: study.matchedBy }];
   if (study.examNumber) resource.basedOn = [{ reference: `ServiceRequest/${study.examNumber}` }];
   const modalities = modalitiesOf(study, instances);

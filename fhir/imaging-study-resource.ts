@@ -19,7 +19,8 @@ export class ImagingStudyResource {
 
   async read(id: string, context: FhirContext): Promise<{ resource: ImagingStudy; version: number }> {
     const study = await this.#index.study(id);
-    if (!study || !study.examNumber || !canSeeFacility(context, study.facility)) throw fhirError(404, 'not-found', `ImagingStudy/${id} is not known`);
+    if (!study?.examNumber || !canSeeFacility(context, study.facility))
+      throw fhirError(404, 'not-found', `ImagingStudy/${id} is not known`);
     const resource = await this.render(study);
     if (!resource) throw fhirError(404, 'not-found', `ImagingStudy/${id} is not known`);
     return { resource, version: study.instanceCount };
@@ -37,7 +38,15 @@ export class ImagingStudyResource {
     const offset = parseOffset(params.get('_offset'));
     const filter = await this.#filter(params, context);
     const total = await this.#index.studies.countDocuments(filter);
-    const studies = count === 0 ? [] : await this.#index.studies.find(filter).sort({ firstReceivedAt: -1, _id: 1 }).skip(offset).limit(count).toArray();
+    const studies =
+      count === 0
+        ? []
+        : await this.#index.studies
+            .find(filter)
+            .sort({ firstReceivedAt: -1, _id: 1 })
+            .skip(offset)
+            .limit(count)
+            .toArray();
     const resources: ImagingStudy[] = [];
     for (const study of studies) {
       const resource = await this.render(study);

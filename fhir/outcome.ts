@@ -10,7 +10,12 @@ import { isExamError, type ExamError } from '../exams/errors.ts';
 export type IssueType = OperationOutcomeIssue['code'];
 const fhirJson = 'application/fhir+json; charset=utf-8';
 
-export function outcome(code: IssueType, text: string, expression?: string, severity: OperationOutcomeIssue['severity'] = 'error'): OperationOutcome {
+export function outcome(
+  code: IssueType,
+  text: string,
+  expression?: string,
+  severity: OperationOutcomeIssue['severity'] = 'error',
+): OperationOutcome {
   const issue: OperationOutcomeIssue = { severity, code, details: { text } };
   if (expression !== undefined) issue.expression = [expression];
   return { resourceType: 'OperationOutcome', issue: [issue] };

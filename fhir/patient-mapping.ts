@@ -1,8 +1,25 @@
 // FHIR Patient <-> the domain patient. The FHIR resource is a view of the stored patient, never a copy:
 // reading Patient/{id} renders the patient the HL7 ADT feed recorded. What the domain cannot hold is listed in
 // patientElementsNotKept (the CapabilityStatement says so), so nothing is dropped without notice.
-import type { Address as FhirAddress, CodeableConcept, ContactPoint, HumanName, Identifier, Patient as FhirPatient, PatientLink } from '@medplum/fhirtypes';
-import type { Address, Concept, Patient, PatientIdentifier, PatientInput, PersonName, Sex, Telecom } from '../exams/patient.ts';
+import type {
+  Address as FhirAddress,
+  CodeableConcept,
+  ContactPoint,
+  HumanName,
+  Identifier,
+  Patient as FhirPatient,
+  PatientLink,
+} from '@medplum/fhirtypes';
+import type {
+  Address,
+  Concept,
+  Patient,
+  PatientIdentifier,
+  PatientInput,
+  PersonName,
+  Sex,
+  Telecom,
+} from '../exams/patient.ts';
 import { fhirError } from './outcome.ts';
 import { facilitySystem } from './systems.ts';
 
@@ -30,10 +47,12 @@ export function toFhirPatient(patient: Patient): FhirPatient {
   if (patient.telecom?.length) resource.telecom = patient.telecom.map((t): ContactPoint => ({ ...t }));
   if (patient.sex) resource.gender = patient.sex;
   if (patient.birthDate) resource.birthDate = patient.birthDate;
-  if (patient.address?.length) resource.address = patient.address.map((a): FhirAddress => ({ ...a, ...(a.line ? { line: [...a.line] } : {}) }));
+  if (patient.address?.length)
+    resource.address = patient.address.map((a): FhirAddress => ({ ...a, ...(a.line ? { line: [...a.line] } : {}) }));
   const links: PatientLink[] = [];
   // R4 Patient.link: the merged record points at the survivor (replaced-by), the survivor back (replaces).
-  if (patient.mergedInto !== undefined) links.push({ other: { reference: `Patient/${patient.mergedInto}` }, type: 'replaced-by' });
+  if (patient.mergedInto !== undefined)
+    links.push({ other: { reference: `Patient/${patient.mergedInto}` }, type: 'replaced-by' });
   for (const id of patient.replaces ?? []) links.push({ other: { reference: `Patient/${id}` }, type: 'replaces' });
   if (links.length > 0) resource.link = links;
   return resource;
@@ -57,7 +76,8 @@ function toFhirIdentifier(id: PatientIdentifier): Identifier {
 export function toCodeableConcept(concept: Concept): CodeableConcept {
   const { text, ...coding } = concept;
   const result: CodeableConcept = {};
-  if (coding.code !== undefined || coding.system !== undefined || coding.display !== undefined) result.coding = [coding];
+  if (coding.code !== undefined || coding.system !== undefined || coding.display !== undefined)
+    result.coding = [coding];
   if (text !== undefined) result.text = text;
   return result;
 }
@@ -76,8 +96,15 @@ export function fromCodeableConcept(concept: CodeableConcept | undefined): Conce
 /** `at` is the FHIRPath of the resource (`Patient` or `Bundle.entry[0].resource`) for error expressions. */
 export function fromFhirPatient(resource: FhirPatient, at = 'Patient'): PatientInput {
   const identifiers = (resource.identifier ?? []).map((id, i): PatientIdentifier => {
-    if (!id.system) throw fhirError(422, 'required', 'every patient identifier needs a system (the assigning authority)', `${at}.identifier[${i}].system`);
-    if (!id.value) throw fhirError(422, 'required', 'every patient identifier needs a value', `${at}.identifier[${i}].value`);
+    if (!id.system)
+      throw fhirError(
+        422,
+        'required',
+        'every patient identifier needs a system (the assigning authority)',
+        `${at}.identifier[${i}].system`,
+      );
+    if (!id.value)
+      throw fhirError(422, 'required', 'every patient identifier needs a value', `${at}.identifier[${i}].value`);
     const identifier: PatientIdentifier = { system: id.system, value: id.value };
     const facility = id.assigner?.identifier?.system === facilitySystem ? id.assigner.identifier.value : undefined;
     if (facility !== undefined) identifier.facility = facility;
@@ -85,10 +112,21 @@ export function fromFhirPatient(resource: FhirPatient, at = 'Patient'): PatientI
     if (type !== undefined) identifier.type = type;
     return identifier;
   });
-  if (identifiers.length === 0) throw fhirError(422, 'required', 'a patient needs at least one identifier (e.g. the facility MRN)', `${at}.identifier`);
+  if (identifiers.length === 0)
+    throw fhirError(
+      422,
+      'required',
+      'a patient needs at least one identifier (e.g. the facility MRN)',
+      `${at}.identifier`,
+    );
   const input: PatientInput = { identifiers };
   const name = resource.name?.find((n) => n.use === 'official') ?? resource.name?.[0];
-  if (name) input.name = { ...(name.family === undefined ? {} : { family: name.family }), given: name.given ?? [], ...(name.use === undefined ? {} : { use: name.use }) };
+  if (name)
+    input.name = {
+      ...(name.family === undefined ? {} : { family: name.family }),
+      given: name.given ?? [],
+      ...(name.use === undefined ? {} : { use: name.use }),
+    };
   if (resource.birthDate) input.birthDate = resource.birthDate;
   if (resource.gender) input.sex = resource.gender as Sex;
   const telecom = (resource.telecom ?? []).flatMap(fromContactPoint);

@@ -22,7 +22,8 @@ export function canSeeFacility(context: FhirContext, facility: string): boolean 
 
 /** A facility-limited user may only order for their facilities. */
 export function checkFacilityWrite(context: FhirContext, facility: string, expression: string): void {
-  if (!canSeeFacility(context, facility)) throw fhirError(403, 'forbidden', `you may not order for facility ${facility}`, expression);
+  if (!canSeeFacility(context, facility))
+    throw fhirError(403, 'forbidden', `you may not order for facility ${facility}`, expression);
 }
 
 /** The facility a limited user's orders default to when the resource names none: their only one. */

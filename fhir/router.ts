@@ -5,7 +5,14 @@
 import Router from '@koa/router';
 import type { Context, Middleware, Next } from 'koa';
 import type { Resource } from '@medplum/fhirtypes';
-import { apiRoles, requireAuth, requireRole, type AuthState, type Role, type TokenAuthenticator } from '../http/auth.ts';
+import {
+  apiRoles,
+  requireAuth,
+  requireRole,
+  type AuthState,
+  type Role,
+  type TokenAuthenticator,
+} from '../http/auth.ts';
 import { readJson } from '../http/body.ts';
 import type { ExamService } from '../exams/service.ts';
 import type { Logger } from '../runtime/log.ts';
@@ -49,13 +56,20 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
   const router = new Router({ prefix: fhirPrefix });
   const patients = new PatientResource(options.exams, validator);
   const serviceRequests = new ServiceRequestResource(options.exams, validator);
-  const imagingStudies = options.studies === undefined ? undefined : new ImagingStudyResource(options.exams, options.studies);
+  const imagingStudies =
+    options.studies === undefined ? undefined : new ImagingStudyResource(options.exams, options.studies);
   const studiesOnly = (): ImagingStudyResource => {
-    if (imagingStudies === undefined) throw fhirError(404, 'not-supported', 'ImagingStudy is not served by this hub (no DICOM study index)');
+    if (imagingStudies === undefined)
+      throw fhirError(404, 'not-supported', 'ImagingStudy is not served by this hub (no DICOM study index)');
     return imagingStudies;
   };
   const readOnly = (type: FhirType): Exclude<FhirType, 'ImagingStudy'> => {
-    if (type === 'ImagingStudy') throw fhirError(405, 'not-supported', 'ImagingStudy is read-only here: studies arrive over DICOM (C-STORE or STOW-RS)');
+    if (type === 'ImagingStudy')
+      throw fhirError(
+        405,
+        'not-supported',
+        'ImagingStudy is read-only here: studies arrive over DICOM (C-STORE or STOW-RS)',
+      );
     return type;
   };
   const limit = options.bodyLimitBytes ?? 10 * 1024 * 1024;
@@ -69,11 +83,16 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
   const contextOf = (ctx: Context): FhirContext => {
     const user = (ctx.state as AuthState).user;
     const requestId = ctx.get('x-request-id');
-    return { user, base: base(ctx), by: requestId ? { actor: user.name, via: 'fhir', messageId: requestId } : { actor: user.name, via: 'fhir' } };
+    return {
+      user,
+      base: base(ctx),
+      by: requestId ? { actor: user.name, via: 'fhir', messageId: requestId } : { actor: user.name, via: 'fhir' },
+    };
   };
   const body = async (ctx: Context): Promise<unknown> => {
     const type = ctx.get('content-type');
-    if (!/^application\/(fhir\+)?json\b/i.test(type)) throw fhirError(415, 'not-supported', `Content-Type must be application/fhir+json, got "${type || 'none'}"`);
+    if (!/^application\/(fhir\+)?json\b/i.test(type))
+      throw fhirError(415, 'not-supported', `Content-Type must be application/fhir+json, got "${type || 'none'}"`);
     // parseJsonBody keeps the text for the validation thread.
     return readJson(ctx, limit, parseJsonBody);
   };
@@ -92,7 +111,11 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
     const lenient = lenientHandling(ctx.get('prefer') || undefined);
     const params = supportedParameters(type, new URLSearchParams(ctx.querystring), searchParameterNames(type), lenient);
     if (type === 'ImagingStudy') return send(ctx, 200, await studiesOnly().search(params, context));
-    send(ctx, 200, type === 'Patient' ? await patients.search(params, context) : await serviceRequests.search(params, context));
+    send(
+      ctx,
+      200,
+      type === 'Patient' ? await patients.search(params, context) : await serviceRequests.search(params, context),
+    );
   });
 
   router.post('/:type', authed, writer, async (ctx) => {
@@ -103,7 +126,9 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
     const result =
       type === 'Patient'
         ? await (await patients.planCreate(resource, context, ifNoneExist, 'Patient', false)).apply()
-        : await (await serviceRequests.planCreate(resource, context, ifNoneExist, 'ServiceRequest', new Set(), false)).apply(new Map());
+        : await (
+            await serviceRequests.planCreate(resource, context, ifNoneExist, 'ServiceRequest', new Set(), false)
+          ).apply(new Map());
     sendVersioned(ctx, result.status, result.resource, result.version, context.base);
   });
 
@@ -117,7 +142,11 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
     const type = typeOf(ctx.params['type']);
     const { resource, version } = await readCurrent(type, ctx.params['id']!, contextOf(ctx));
     if (ctx.params['vid'] !== String(version)) {
-      throw fhirError(404, 'not-found', `${type}/${ctx.params['id']}: version ${ctx.params['vid']} is not available (only the current version ${version} is kept)`);
+      throw fhirError(
+        404,
+        'not-found',
+        `${type}/${ctx.params['id']}: version ${ctx.params['vid']} is not available (only the current version ${version} is kept)`,
+      );
     }
     sendVersioned(ctx, 200, resource, version);
   });
@@ -139,7 +168,11 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
     throw fhirError(404, 'not-supported', `${ctx.method} ${ctx.path} is not supported (see ${fhirPrefix}/metadata)`);
   });
 
-  async function readCurrent(type: FhirType, id: string, context: FhirContext): Promise<{ resource: Resource; version: number }> {
+  async function readCurrent(
+    type: FhirType,
+    id: string,
+    context: FhirContext,
+  ): Promise<{ resource: Resource; version: number }> {
     if (type === 'ImagingStudy') return studiesOnly().read(id, context);
     if (type === 'Patient') {
       const patient = await patients.read(id, context);
@@ -154,7 +187,11 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
 
 function typeOf(name: string | undefined): FhirType {
   if ((types as readonly string[]).includes(name ?? '')) return name as FhirType;
-  throw fhirError(404, 'not-supported', `resource type ${name ?? ''} is not supported here (supported: ${types.join(', ')})`);
+  throw fhirError(
+    404,
+    'not-supported',
+    `resource type ${name ?? ''} is not supported here (supported: ${types.join(', ')})`,
+  );
 }
 
 async function writer(ctx: Context, next: Next): Promise<void> {
@@ -175,6 +212,7 @@ function send(ctx: Context, status: number, resource: unknown): void {
 function sendVersioned(ctx: Context, status: number, resource: Resource, version: number, base?: string): void {
   ctx.set('ETag', etag(version));
   if (resource.meta?.lastUpdated) ctx.set('Last-Modified', new Date(resource.meta.lastUpdated).toUTCString());
-  if (status === 201 && base) ctx.set('Location', `${base}/${resource.resourceType}/${resource.id}/_history/${version}`);
+  if (status === 201 && base)
+    ctx.set('Location', `${base}/${resource.resourceType}/${resource.id}/_history/${version}`);
   send(ctx, status, resource);
 }

@@ -11,8 +11,17 @@ export const maxCount = 1000;
 
 /** R4 search.html#prefix on a date: the value's precision gives a range [start, end). */
 export function parseDate(raw: string, name: string): DateRange {
-  const match = /^(eq|ne|gt|lt|ge|le|sa|eb|ap)?(\d{4}(?:-\d{2}(?:-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?)?)?)$/.exec(raw);
-  if (!match?.[2]) throw fhirError(400, 'invalid', `${name}: expected a date such as ge2026-01-31 or 2026-01-31T10:00:00Z, got "${raw}"`, name);
+  const match =
+    /^(eq|ne|gt|lt|ge|le|sa|eb|ap)?(\d{4}(?:-\d{2}(?:-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?)?)?)$/.exec(
+      raw,
+    );
+  if (!match?.[2])
+    throw fhirError(
+      400,
+      'invalid',
+      `${name}: expected a date such as ge2026-01-31 or 2026-01-31T10:00:00Z, got "${raw}"`,
+      name,
+    );
   const prefix = match[1] ?? 'eq';
   const [start, end] = precisionRange(match[2], name);
   switch (prefix) {
@@ -66,25 +75,36 @@ export function parseToken(raw: string): { system?: string; value: string } {
 export function parseCount(raw: string | null): number {
   if (raw === null) return defaultCount;
   const count = Number(raw);
-  if (!Number.isInteger(count) || count < 0) throw fhirError(400, 'invalid', `_count: expected a whole number, got "${raw}"`, '_count');
+  if (!Number.isInteger(count) || count < 0)
+    throw fhirError(400, 'invalid', `_count: expected a whole number, got "${raw}"`, '_count');
   return Math.min(count, maxCount);
 }
 
 export function parseOffset(raw: string | null): number {
   if (raw === null) return 0;
   const offset = Number(raw);
-  if (!Number.isInteger(offset) || offset < 0) throw fhirError(400, 'invalid', `_offset: expected a whole number, got "${raw}"`, '_offset');
+  if (!Number.isInteger(offset) || offset < 0)
+    throw fhirError(400, 'invalid', `_offset: expected a whole number, got "${raw}"`, '_offset');
   return offset;
 }
 
 /** `_sort=-authored,_lastUpdated` with the fields each resource allows. */
-export function parseSort<F extends string>(raw: string | null, fields: Readonly<Record<string, F>>): Array<{ field: F; direction: 1 | -1 }> | undefined {
+export function parseSort<F extends string>(
+  raw: string | null,
+  fields: Readonly<Record<string, F>>,
+): Array<{ field: F; direction: 1 | -1 }> | undefined {
   if (raw === null || raw === '') return undefined;
   return raw.split(',').map((part) => {
     const descending = part.startsWith('-');
     const name = descending ? part.slice(1) : part;
     const field = fields[name];
-    if (!field) throw fhirError(400, 'not-supported', `_sort: cannot sort by "${name}" (supported: ${Object.keys(fields).join(', ')})`, '_sort');
+    if (!field)
+      throw fhirError(
+        400,
+        'not-supported',
+        `_sort: cannot sort by "${name}" (supported: ${Object.keys(fields).join(', ')})`,
+        '_sort',
+      );
     return { field, direction: descending ? -1 : 1 };
   });
 }
@@ -123,7 +143,11 @@ export function searchset(resources: Resource[], options: SearchsetOptions): Bun
     type: 'searchset',
     total,
     link: links,
-    entry: resources.map((resource) => ({ fullUrl: `${base}/${resource.resourceType}/${resource.id}`, resource, search: { mode: 'match' } })),
+    entry: resources.map((resource) => ({
+      fullUrl: `${base}/${resource.resourceType}/${resource.id}`,
+      resource,
+      search: { mode: 'match' },
+    })),
   };
 }
 

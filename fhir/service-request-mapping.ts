@@ -50,15 +50,17 @@ const typeCode: Record<Exclude<ExamIdentifier['kind'], 'external'>, { code: stri
   accession: { code: 'ACSN', display: 'Accession ID' },
 };
 
-export interface FacilityNames {
-  (code: string): string | undefined;
-}
+export type FacilityNames = (code: string) => string | undefined;
 
 export function toServiceRequest(exam: Omit<Exam, 'history' | 'outbox'>, facilityName?: FacilityNames): ServiceRequest {
   const { procedure } = exam;
   // Exams stored before Procedure.display existed have only the text, which was the coding's display.
   const display = procedure.display ?? procedure.text;
-  const coding: Coding = { code: procedure.code, ...(procedure.system ? { system: procedure.system } : {}), ...(display ? { display } : {}) };
+  const coding: Coding = {
+    code: procedure.code,
+    ...(procedure.system ? { system: procedure.system } : {}),
+    ...(display ? { display } : {}),
+  };
   const code: CodeableConcept = { coding: [coding] };
   if (procedure.text) code.text = procedure.text;
   const facilityDisplay = facilityName?.(exam.facility);
@@ -74,7 +76,10 @@ export function toServiceRequest(exam: Omit<Exam, 'history' | 'outbox'>, facilit
     code,
     subject: { reference: `Patient/${exam.patientId}` },
     authoredOn: exam.authoredOn ?? exam.createdAt,
-    requester: { identifier: { system: facilitySystem, value: exam.facility }, ...(facilityDisplay ? { display: facilityDisplay } : {}) },
+    requester: {
+      identifier: { system: facilitySystem, value: exam.facility },
+      ...(facilityDisplay ? { display: facilityDisplay } : {}),
+    },
   };
   if (procedure.category?.length) resource.category = procedure.category.map(toCodeableConcept);
   if (exam.modality) resource.orderDetail = [{ coding: [{ system: dicomSystem, code: exam.modality }] }];
@@ -91,7 +96,10 @@ function toFhirIdentifier(id: ExamIdentifier): Identifier {
 }
 
 /** Who the order is for, before it is resolved to a stored patient. */
-export type SubjectRef = { kind: 'id'; id: string } | { kind: 'urn'; urn: string } | { kind: 'identifier'; system: string; value: string };
+export type SubjectRef =
+  | { kind: 'id'; id: string }
+  | { kind: 'urn'; urn: string }
+  | { kind: 'identifier'; system: string; value: string };
 
 export interface MappedOrder {
   order: Omit<OrderInput, 'patient'>;
@@ -107,9 +115,19 @@ export interface MappingContext {
 }
 
 /** `at` is the FHIRPath of the resource for error expressions. */
-export function fromServiceRequest(resource: ServiceRequest, at = 'ServiceRequest', context: MappingContext = {}): MappedOrder {
+export function fromServiceRequest(
+  resource: ServiceRequest,
+  at = 'ServiceRequest',
+  context: MappingContext = {},
+): MappedOrder {
   const facility = facilityOf(resource.requester, at) ?? context.defaultFacility;
-  if (!facility) throw fhirError(422, 'required', `the ordering facility is required: requester.identifier with system ${facilitySystem}`, `${at}.requester`);
+  if (!facility)
+    throw fhirError(
+      422,
+      'required',
+      `the ordering facility is required: requester.identifier with system ${facilitySystem}`,
+      `${at}.requester`,
+    );
   const order: Omit<OrderInput, 'patient'> = {
     facility,
     procedure: procedureOf(resource.code, at),
@@ -146,19 +164,30 @@ export function targetStatus(current: ExamStatus, mapped: MappedOrder, at = 'Ser
     case 'active':
       return 'reactivated';
     default:
-      throw fhirError(422, 'business-rule', `status ${mapped.status} is not supported for an exam (use active, completed or revoked)`, `${at}.status`);
+      throw fhirError(
+        422,
+        'business-rule',
+        `status ${mapped.status} is not supported for an exam (use active, completed or revoked)`,
+        `${at}.status`,
+      );
   }
 }
 
 function facilityOf(requester: Reference | undefined, at: string): string | undefined {
   if (!requester) return undefined;
   if (requester.identifier?.system === facilitySystem && requester.identifier.value) return requester.identifier.value;
-  throw fhirError(422, 'value', `the requester must be the ordering facility as identifier with system ${facilitySystem}`, `${at}.requester`);
+  throw fhirError(
+    422,
+    'value',
+    `the requester must be the ordering facility as identifier with system ${facilitySystem}`,
+    `${at}.requester`,
+  );
 }
 
 function procedureOf(code: CodeableConcept | undefined, at: string): OrderInput['procedure'] {
   const coding: Coding | undefined = code?.coding?.find((c) => c.code);
-  if (!coding?.code) throw fhirError(422, 'required', 'the procedure code is required (code.coding[].code)', `${at}.code`);
+  if (!coding?.code)
+    throw fhirError(422, 'required', 'the procedure code is required (code.coding[].code)', `${at}.code`);
   const procedure: OrderInput['procedure'] = { code: coding.code };
   const text = code?.text ?? coding.display;
   if (text) procedure.text = text;
@@ -175,7 +204,12 @@ function identifiersOf(identifiers: Identifier[], at: string): ExamIdentifier[] 
     const code = id.type?.coding?.find((c) => c.system === identifierTypeSystem)?.code;
     const kind = code === 'PLAC' ? 'placer' : code === 'FILL' ? 'filler' : code === 'ACSN' ? 'accession' : 'external';
     if (kind === 'external' && !id.system) {
-      throw fhirError(422, 'required', 'an identifier needs a system, or a type of PLAC, FILL or ACSN (v2-0203)', `${at}.identifier[${i}].system`);
+      throw fhirError(
+        422,
+        'required',
+        'an identifier needs a system, or a type of PLAC, FILL or ACSN (v2-0203)',
+        `${at}.identifier[${i}].system`,
+      );
     }
     result.push(id.system ? { kind, value: id.value, system: id.system } : { kind, value: id.value });
   });
@@ -187,15 +221,27 @@ function subjectOf(subject: Reference | undefined, at: string): SubjectRef {
   if (reference?.startsWith('urn:uuid:')) return { kind: 'urn', urn: reference };
   const match = reference ? /^(?:.*\/)?Patient\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/.*)?$/.exec(reference) : null;
   if (match?.[1]) return { kind: 'id', id: match[1] };
-  if (!reference && subject?.identifier?.system && subject.identifier.value) return { kind: 'identifier', system: subject.identifier.system, value: subject.identifier.value };
-  throw fhirError(422, 'value', 'the subject must reference a Patient (Patient/{id}, a urn:uuid in a transaction, or an identifier)', `${at}.subject`);
+  if (!reference && subject?.identifier?.system && subject.identifier.value)
+    return { kind: 'identifier', system: subject.identifier.system, value: subject.identifier.value };
+  throw fhirError(
+    422,
+    'value',
+    'the subject must reference a Patient (Patient/{id}, a urn:uuid in a transaction, or an identifier)',
+    `${at}.subject`,
+  );
 }
 
 function examStatusOf(extensions: Extension[] | undefined, at: string): ExamStatus | undefined {
   const index = extensions?.findIndex((e) => e.url === examStatusExtension) ?? -1;
   if (index < 0) return undefined;
   const value = extensions?.[index]?.valueCode;
-  if (!isExamStatus(value)) throw fhirError(422, 'code-invalid', `unknown exam status ${JSON.stringify(value ?? null)}`, `${at}.extension[${index}].valueCode`);
+  if (!isExamStatus(value))
+    throw fhirError(
+      422,
+      'code-invalid',
+      `unknown exam status ${JSON.stringify(value ?? null)}`,
+      `${at}.extension[${index}].valueCode`,
+    );
   return value;
 }
 

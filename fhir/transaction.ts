@@ -25,12 +25,21 @@ export interface TransactionResources {
   serviceRequests: ServiceRequestResource;
 }
 
-export async function runTransaction(body: unknown, context: FhirContext, resources: TransactionResources): Promise<Bundle> {
+export async function runTransaction(
+  body: unknown,
+  context: FhirContext,
+  resources: TransactionResources,
+): Promise<Bundle> {
   const bundle = checkBundle(body);
   const entries = bundle.entry ?? [];
-  const patientUrns = new Set(entries.filter((e) => e.resource?.resourceType === 'Patient' && e.fullUrl?.startsWith('urn:uuid:')).map((e) => e.fullUrl!));
+  const patientUrns = new Set(
+    entries
+      .filter((e) => e.resource?.resourceType === 'Patient' && e.fullUrl?.startsWith('urn:uuid:'))
+      .map((e) => e.fullUrl!),
+  );
   const planned: Planned[] = [];
-  for (const [index, entry] of entries.entries()) planned.push(await planEntry(entry, index, context, resources, patientUrns));
+  for (const [index, entry] of entries.entries())
+    planned.push(await planEntry(entry, index, context, resources, patientUrns));
   refuseDoubleClaims(planned);
 
   const patientIds = new Map<string, string>();
@@ -52,17 +61,36 @@ function checkBundle(body: unknown): Bundle {
     throw fhirError(400, 'invalid', 'expected a Bundle of type transaction', 'Bundle');
   }
   const bundle = body as Bundle;
-  if (bundle.type !== 'transaction') throw fhirError(400, 'not-supported', `only Bundle.type transaction is processed here, got ${JSON.stringify(bundle.type ?? null)}`, 'Bundle.type');
-  if (bundle.entry !== undefined && !Array.isArray(bundle.entry)) throw fhirError(400, 'structure', 'expected a list', 'Bundle.entry');
+  if (bundle.type !== 'transaction')
+    throw fhirError(
+      400,
+      'not-supported',
+      `only Bundle.type transaction is processed here, got ${JSON.stringify(bundle.type ?? null)}`,
+      'Bundle.type',
+    );
+  if (bundle.entry !== undefined && !Array.isArray(bundle.entry))
+    throw fhirError(400, 'structure', 'expected a list', 'Bundle.entry');
   return bundle;
 }
 
-async function planEntry(entry: BundleEntry, index: number, context: FhirContext, resources: TransactionResources, urns: ReadonlySet<string>): Promise<Planned> {
+async function planEntry(
+  entry: BundleEntry,
+  index: number,
+  context: FhirContext,
+  resources: TransactionResources,
+  urns: ReadonlySet<string>,
+): Promise<Planned> {
   const at = `Bundle.entry[${index}]`;
   const method = entry.request?.method;
   const url = entry.request?.url ?? '';
   const match = /^(Patient|ServiceRequest)(?:\/([A-Za-z0-9\-.]{1,64}))?$/.exec(url);
-  if (!match) throw fhirError(400, 'not-supported', `request.url must be Patient, ServiceRequest or one of them with an id, got "${url}"`, `${at}.request.url`);
+  if (!match)
+    throw fhirError(
+      400,
+      'not-supported',
+      `request.url must be Patient, ServiceRequest or one of them with an id, got "${url}"`,
+      `${at}.request.url`,
+    );
   const kind = match[1] as Planned['kind'];
   const id = match[2];
   const resourceAt = `${at}.resource`;
@@ -70,17 +98,26 @@ async function planEntry(entry: BundleEntry, index: number, context: FhirContext
   if (entry.fullUrl) item.fullUrl = entry.fullUrl;
   if (method === 'POST' && id === undefined) {
     const ifNoneExist = entry.request?.ifNoneExist;
-    if (kind === 'Patient') item.patient = await resources.patients.planCreate(entry.resource, context, ifNoneExist, resourceAt);
-    else item.order = await resources.serviceRequests.planCreate(entry.resource, context, ifNoneExist, resourceAt, urns);
+    if (kind === 'Patient')
+      item.patient = await resources.patients.planCreate(entry.resource, context, ifNoneExist, resourceAt);
+    else
+      item.order = await resources.serviceRequests.planCreate(entry.resource, context, ifNoneExist, resourceAt, urns);
     return item;
   }
   if (method === 'PUT' && id !== undefined) {
     const version = parseIfMatch(entry.request?.ifMatch, `${at}.request.ifMatch`);
-    if (kind === 'Patient') item.patient = await resources.patients.planUpdate(id, entry.resource, context, version, resourceAt);
-    else item.order = await resources.serviceRequests.planUpdate(id, entry.resource, context, version, resourceAt, urns);
+    if (kind === 'Patient')
+      item.patient = await resources.patients.planUpdate(id, entry.resource, context, version, resourceAt);
+    else
+      item.order = await resources.serviceRequests.planUpdate(id, entry.resource, context, version, resourceAt, urns);
     return item;
   }
-  throw fhirError(400, 'not-supported', `only POST Type and PUT Type/id are supported in a transaction, got ${method ?? 'no method'} ${url}`, `${at}.request`);
+  throw fhirError(
+    400,
+    'not-supported',
+    `only POST Type and PUT Type/id are supported in a transaction, got ${method ?? 'no method'} ${url}`,
+    `${at}.request`,
+  );
 }
 
 /** Two entries that would claim the same identifier would fail half-way; refuse them before writing. */
@@ -98,7 +135,10 @@ function refuseDoubleClaims(planned: readonly Planned[]): void {
   }
 }
 
-function responseEntry(result: { status: 200 | 201; resource: Resource & { id?: string }; version: number }, context: FhirContext): BundleEntry {
+function responseEntry(
+  result: { status: 200 | 201; resource: Resource & { id?: string }; version: number },
+  context: FhirContext,
+): BundleEntry {
   const location = `${result.resource.resourceType}/${result.resource.id}/_history/${result.version}`;
   return {
     fullUrl: `${context.base}/${result.resource.resourceType}/${result.resource.id}`,

@@ -52,14 +52,20 @@ export class ValidationThread implements ResourceValidator {
     await worker.terminate();
   }
 
-  async validate<T extends Resource['resourceType']>(value: unknown, expected: readonly T[], prefix?: string): Promise<ValidResource<T>> {
+  async validate<T extends Resource['resourceType']>(
+    value: unknown,
+    expected: readonly T[],
+    prefix?: string,
+  ): Promise<ValidResource<T>> {
     const worker = this.#thread();
     const id = this.#next++;
     const done = new Promise<void>((resolve, reject) => this.#waiting.set(id, { resolve, reject }));
     // Held while validations are under way, so an awaited answer keeps the process alive; idle, it never does.
     if (this.#waiting.size === 1) worker.ref();
     const json = jsonSourceOf(value);
-    this.#outgoing.push(json === undefined ? { id, value, json, expected, prefix } : { id, value: undefined, json, expected, prefix });
+    this.#outgoing.push(
+      json === undefined ? { id, value, json, expected, prefix } : { id, value: undefined, json, expected, prefix },
+    );
     if (this.#outgoing.length === 1) setImmediate(() => this.#send());
     await done;
     return value as ValidResource<T>;
@@ -73,7 +79,8 @@ export class ValidationThread implements ResourceValidator {
       this.#thread().postMessage(batch);
     } catch (error) {
       // Only parsed JSON comes here, which always copies; anything else is a caller's bug, not a client's.
-      for (const request of batch) this.#settle({ id: request.id, ok: false, error: error instanceof Error ? error.message : String(error) });
+      for (const request of batch)
+        this.#settle({ id: request.id, ok: false, error: error instanceof Error ? error.message : String(error) });
     }
   }
 

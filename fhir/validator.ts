@@ -21,12 +21,22 @@ export function loadDefinitions(): void {
  * Checks that `value` is a valid resource of one of the expected types; throws a 400 HttpError whose issues
  * name the elements. `prefix` rewrites expressions for resources inside a Bundle (`Bundle.entry[2].resource`).
  */
-export function validate<T extends Resource['resourceType']>(value: unknown, expected: readonly T[], prefix?: string): Extract<Resource, { resourceType: T }> {
+export function validate<T extends Resource['resourceType']>(
+  value: unknown,
+  expected: readonly T[],
+  prefix?: string,
+): Extract<Resource, { resourceType: T }> {
   const at = prefix ?? 'resource';
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw fhirError(400, 'structure', 'expected a JSON object (a FHIR resource)', prefix);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw fhirError(400, 'structure', 'expected a JSON object (a FHIR resource)', prefix);
   const type = (value as { resourceType?: unknown }).resourceType;
   if (typeof type !== 'string' || !(expected as readonly string[]).includes(type)) {
-    throw fhirError(400, 'invalid', `${at}.resourceType: expected ${expected.join(' or ')}, got ${JSON.stringify(type ?? null)}`, prefix ? `${prefix}.resourceType` : 'resourceType');
+    throw fhirError(
+      400,
+      'invalid',
+      `${at}.resourceType: expected ${expected.join(' or ')}, got ${JSON.stringify(type ?? null)}`,
+      prefix ? `${prefix}.resourceType` : 'resourceType',
+    );
   }
   loadDefinitions();
   try {
@@ -71,7 +81,11 @@ export interface ResourceValidator {
   /** Loads the definitions now instead of at the first validation. */
   start(): void;
   /** validate() with the same answer and the same 400 HttpError; resolves to `value` itself. */
-  validate<T extends Resource['resourceType']>(value: unknown, expected: readonly T[], prefix?: string): Promise<ValidResource<T>>;
+  validate<T extends Resource['resourceType']>(
+    value: unknown,
+    expected: readonly T[],
+    prefix?: string,
+  ): Promise<ValidResource<T>>;
 }
 
 export const inlineValidator: ResourceValidator = {

@@ -218,19 +218,27 @@ export function isEnhancedMode(request: AckRequest): boolean {
 /** Table 0155: AL always, NE never, ER only on error, SU only on success. */
 function wanted(condition: string, success: boolean): boolean {
   switch (condition) {
-    case 'NE': return false;
-    case 'ER': return !success;
-    case 'SU': return success;
-    default: return true;
+    case 'NE':
+      return false;
+    case 'ER':
+      return !success;
+    case 'SU':
+      return success;
+    default:
+      return true;
   }
 }
 
 function applicationCode(disposition: Disposition): AckCode {
   switch (disposition.kind) {
-    case 'accepted': return 'AA';
-    case 'error': return 'AE';
-    case 'rejected': return 'AR';
-    case 'refused': return disposition.rejected ? 'AR' : 'AE';
+    case 'accepted':
+      return 'AA';
+    case 'error':
+      return 'AE';
+    case 'rejected':
+      return 'AR';
+    case 'refused':
+      return disposition.rejected ? 'AR' : 'AE';
   }
 }
 

@@ -34,9 +34,14 @@ export interface MappedMerge {
 export type MappedAdt = MappedPatient | MappedMerge;
 
 export function mapAdt(message: Hl7Message, event: string, context: MappingContext): MappedAdt {
-  if ((patientEvents as readonly string[]).includes(event)) return { kind: 'patient', event, patient: patientFrom(message, context.facility) };
+  if ((patientEvents as readonly string[]).includes(event))
+    return { kind: 'patient', event, patient: patientFrom(message, context.facility) };
   if (event === 'A40') return { kind: 'merge', event, merges: mergesOf(message, context) };
-  throw new Hl7MappingError('MSH-9', `MSH-9: ADT^${event} is not handled by the rso-exams destination (handled: ${[...patientEvents, 'A40'].join(', ')})`, 'unsupported-event');
+  throw new Hl7MappingError(
+    'MSH-9',
+    `MSH-9: ADT^${event} is not handled by the rso-exams destination (handled: ${[...patientEvents, 'A40'].join(', ')})`,
+    'unsupported-event',
+  );
 }
 
 /** A40 repeats {PID, [PD1], MRG, [PV1]}: the n-th MRG belongs to the n-th PID. */
@@ -44,12 +49,18 @@ function mergesOf(message: Hl7Message, context: MappingContext): MergeRequest[] 
   const pids = message.segmentsNamed('PID').length;
   const mrgs = message.segmentsNamed('MRG').length;
   if (pids === 0) throw new Hl7MappingError('PID', 'PID: the message has no PID segment');
-  if (mrgs !== pids) throw new Hl7MappingError('MRG', `MRG: expected one MRG for each of the ${pids} PID segments, found ${mrgs}`);
+  if (mrgs !== pids)
+    throw new Hl7MappingError('MRG', `MRG: expected one MRG for each of the ${pids} PID segments, found ${mrgs}`);
   const merges: MergeRequest[] = [];
   for (let n = 1; n <= pids; n++) {
     const at = segmentLabel('MRG', n);
     // MRG-1 is the prior patient identifier list; v2.3 senders sometimes fill only MRG-4 (prior patient ID).
-    const field = fieldText(message, `MRG[${n}]-1.1`) !== undefined ? 1 : fieldText(message, `MRG[${n}]-4.1`) !== undefined ? 4 : undefined;
+    const field =
+      fieldText(message, `MRG[${n}]-1.1`) !== undefined
+        ? 1
+        : fieldText(message, `MRG[${n}]-4.1`) !== undefined
+          ? 4
+          : undefined;
     if (field === undefined) throw emptyField(`${at}-1`, 'the prior patient identifier list');
     const prior = identifiersFrom(message, `MRG[${n}]-${field}`, `${at}-${field}`, context.facility);
     if (prior.length === 0) throw emptyField(`${at}-1`, 'the prior patient identifier list');

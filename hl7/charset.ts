@@ -18,7 +18,7 @@ interface Charset {
 // Plain ASCII is read as 8859/1: a sender that declares ASCII but sends 8-bit bytes almost always means
 // Latin-1, and decoding them as such loses nothing (every byte maps to one character).
 const charsets: Record<string, Charset> = {
-  'ASCII': { label: 'latin1', buffer: 'latin1' },
+  ASCII: { label: 'latin1', buffer: 'latin1' },
   '8859/1': { label: 'latin1', buffer: 'latin1' },
   '8859/2': { label: 'iso-8859-2' },
   '8859/5': { label: 'iso-8859-5' },
@@ -115,7 +115,10 @@ export function encodeHl7(text: string, charsetName: string): Buffer {
   if (!charset?.buffer) throw new CharsetError(`MSH-18: cannot encode character set "${charsetName}"`);
   if (charset.buffer === 'latin1') {
     const bad = /[^\u0000-\u00ff]/u.exec(text);
-    if (bad) throw new CharsetError(`MSH-18: character U+${bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} cannot be sent as ${name}`);
+    if (bad)
+      throw new CharsetError(
+        `MSH-18: character U+${bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} cannot be sent as ${name}`,
+      );
   }
   return Buffer.from(text, charset.buffer);
 }

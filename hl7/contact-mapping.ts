@@ -23,7 +23,9 @@ export function addressesFrom(message: Hl7Message, pid: string): Address[] {
   for (let r = 1; r <= repetitionCount(message, `${pid}-11`); r++) {
     const at = `${pid}-11[${r}]`;
     const address: Address = {};
-    const line = [fieldText(message, `${at}.1.1`), fieldText(message, `${at}.2`)].filter((part): part is string => part !== undefined);
+    const line = [fieldText(message, `${at}.1.1`), fieldText(message, `${at}.2`)].filter(
+      (part): part is string => part !== undefined,
+    );
     if (line.length > 0) address.line = line;
     const parts = { city: 3, state: 4, postalCode: 5, country: 6, district: 9 } as const;
     for (const [key, component] of Object.entries(parts) as Array<[keyof typeof parts, number]>) {
@@ -42,7 +44,16 @@ const telecomUses: Readonly<Record<string, Telecom['use']>> = { PRN: 'home', ORN
 
 // XTN-3 telecommunication equipment type (table 0202) -> R4 contact-point-system.
 const equipment: Readonly<Record<string, Telecom['system']>> = {
-  PH: 'phone', CP: 'phone', SAT: 'phone', TDD: 'phone', TTY: 'phone', FX: 'fax', BP: 'pager', INTERNET: 'email', 'X.400': 'email', MD: 'other',
+  PH: 'phone',
+  CP: 'phone',
+  SAT: 'phone',
+  TDD: 'phone',
+  TTY: 'phone',
+  FX: 'fax',
+  BP: 'pager',
+  INTERNET: 'email',
+  'X.400': 'email',
+  MD: 'other',
 };
 
 /**
@@ -57,7 +68,11 @@ export function telecomFrom(message: Hl7Message, fieldPath: string, use: 'home' 
     const useCode = fieldText(message, `${at}.2`)?.toUpperCase();
     const kind = fieldText(message, `${at}.3`)?.toUpperCase();
     const email = fieldText(message, `${at}.4`);
-    const isEmail = useCode === 'NET' || kind === 'INTERNET' || kind === 'X.400' || (email !== undefined && fieldText(message, `${at}.1`) === undefined);
+    const isEmail =
+      useCode === 'NET' ||
+      kind === 'INTERNET' ||
+      kind === 'X.400' ||
+      (email !== undefined && fieldText(message, `${at}.1`) === undefined);
     const value = isEmail ? (email ?? fieldText(message, `${at}.1`)) : numberOf(message, at);
     if (value === undefined) continue;
     const entry: Telecom = { value, system: isEmail ? 'email' : (equipment[kind ?? ''] ?? 'phone') };
@@ -76,5 +91,10 @@ function numberOf(message: Hl7Message, at: string): string | undefined {
   const country = fieldText(message, `${at}.5`);
   const area = fieldText(message, `${at}.6`);
   const extension = fieldText(message, `${at}.8`);
-  return [country === undefined ? '' : `+${country} `, area === undefined ? '' : `(${area}) `, local, extension === undefined ? '' : ` x${extension}`].join('');
+  return [
+    country === undefined ? '' : `+${country} `,
+    area === undefined ? '' : `(${area}) `,
+    local,
+    extension === undefined ? '' : ` x${extension}`,
+  ].join('');
 }

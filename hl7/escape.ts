@@ -50,15 +50,22 @@ function hexSequence(body: string, decodeHex: HexDecoder): string | undefined {
 
 function decodeSequence(body: string, d: Delimiters, decodeHex: HexDecoder): string | undefined {
   switch (body) {
-    case 'F': return d.field;
-    case 'S': return d.component;
-    case 'T': return d.subcomponent;
-    case 'R': return d.repetition;
-    case 'E': return d.escape;
-    case 'P': return d.truncation === '' ? undefined : d.truncation;
+    case 'F':
+      return d.field;
+    case 'S':
+      return d.component;
+    case 'T':
+      return d.subcomponent;
+    case 'R':
+      return d.repetition;
+    case 'E':
+      return d.escape;
+    case 'P':
+      return d.truncation === '' ? undefined : d.truncation;
     // Formatting commands are only meaningful in FT/TX fields (ch. 2.7.6); a line break is the one with a
     // faithful plain-text reading. The others (\H\, \N\, \.sp\, \Zxx\ …) are kept as written.
-    case '.br': return '\n';
+    case '.br':
+      return '\n';
   }
   if (body.startsWith('X')) return hexSequence(body, decodeHex);
   return undefined;

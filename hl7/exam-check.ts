@@ -186,10 +186,14 @@ function hl7PathOf(field: string): string | undefined {
 
 function examRefusal(error: ExamError): Refusal {
   const path = hl7PathOf(error.field);
-  const code = error.code === 'duplicate' ? errorCodes.duplicateKeyIdentifier.code
-    : error.code === 'not-found' ? errorCodes.unknownKeyIdentifier.code
-      : error.code === 'invalid' ? errorCodes.dataType.code
-        : errorCodes.applicationInternalError.code;
+  const code =
+    error.code === 'duplicate'
+      ? errorCodes.duplicateKeyIdentifier.code
+      : error.code === 'not-found'
+        ? errorCodes.unknownKeyIdentifier.code
+        : error.code === 'invalid'
+          ? errorCodes.dataType.code
+          : errorCodes.applicationInternalError.code;
   // An inactive or unknown facility is the sender the hub does not serve, as with MSH-4 above.
   const kind = error.field === 'facility' ? 'rejected' : 'error';
   return { kind, code, error: error.message, ...(path === undefined ? {} : { path }) };

@@ -12,7 +12,12 @@ import type { MappedExamMessage } from './exam-mapping.ts';
 import { Hl7MappingError } from './mapping-error.ts';
 import type { MappedOrder, MappedOrders } from './order-mapping.ts';
 
-export async function applyExamMessage(exams: ExamService, mapped: MappedExamMessage, facility: string, by: ChangeSource): Promise<string> {
+export async function applyExamMessage(
+  exams: ExamService,
+  mapped: MappedExamMessage,
+  facility: string,
+  by: ChangeSource,
+): Promise<string> {
   switch (mapped.kind) {
     case 'orders':
       return applyOrders(exams, mapped, facility, by);
@@ -23,7 +28,12 @@ export async function applyExamMessage(exams: ExamService, mapped: MappedExamMes
   }
 }
 
-async function applyOrders(exams: ExamService, mapped: MappedOrders, facility: string, by: ChangeSource): Promise<string> {
+async function applyOrders(
+  exams: ExamService,
+  mapped: MappedOrders,
+  facility: string,
+  by: ChangeSource,
+): Promise<string> {
   // A refused command changes nothing: the orders that must exist are looked up before the patient is recorded.
   await requireKnownOrders(exams, mapped.orders, facility);
   const { patient } = await exams.recordPatient(mapped.patient, by);
@@ -33,7 +43,13 @@ async function applyOrders(exams: ExamService, mapped: MappedOrders, facility: s
   return lines.join('; ');
 }
 
-function applyOrder(exams: ExamService, order: MappedOrder, facility: string, patient: Patient, by: ChangeSource): Promise<string> {
+function applyOrder(
+  exams: ExamService,
+  order: MappedOrder,
+  facility: string,
+  patient: Patient,
+  by: ChangeSource,
+): Promise<string> {
   switch (order.action) {
     case 'create':
       return createOrder(exams, order, facility, patient, by);
@@ -49,7 +65,12 @@ function applyOrder(exams: ExamService, order: MappedOrder, facility: string, pa
 /** The exam of an order: by its placer, filler, accession number or study uid, in that order. */
 export async function findExam(exams: ExamService, order: MappedOrder, facility: string): Promise<Exam | undefined> {
   for (const id of order.identifiers) {
-    const exam = await exams.findByIdentifier(facility, id.kind, id.value, id.kind === 'external' ? id.system : undefined);
+    const exam = await exams.findByIdentifier(
+      facility,
+      id.kind,
+      id.value,
+      id.kind === 'external' ? id.system : undefined,
+    );
     if (exam) return exam;
   }
   return undefined;
@@ -62,7 +83,9 @@ async function requireExam(exams: ExamService, order: MappedOrder, facility: str
 }
 
 export function unknownOrder(order: MappedOrder, facility: string): Hl7MappingError {
-  const numbers = order.identifiers.filter((id) => id.kind !== 'external').map((id) => `${id.kind} number '${id.value}'`);
+  const numbers = order.identifiers
+    .filter((id) => id.kind !== 'external')
+    .map((id) => `${id.kind} number '${id.value}'`);
   const needs = `${order.controlField} ${order.orderControl} needs an existing order`;
   const text = `${order.identifierField}: no exam at ${facility} with ${numbers.join(' or ')} (${needs})`;
   return new Hl7MappingError(order.identifierField, text, 'unknown-order');
@@ -90,7 +113,12 @@ function changesOf(order: MappedOrder): OrderChanges {
 
 function orderInput(order: MappedOrder, facility: string, patientId: string): OrderInput {
   // The mapping refuses a NW without OBR-4, so the procedure is there.
-  const input: OrderInput = { facility, patient: { id: patientId }, identifiers: order.identifiers, procedure: order.procedure! };
+  const input: OrderInput = {
+    facility,
+    patient: { id: patientId },
+    identifiers: order.identifiers,
+    procedure: order.procedure!,
+  };
   if (order.modality) input.modality = order.modality;
   if (order.priority) input.priority = order.priority;
   if (order.scheduledAt) input.scheduledAt = order.scheduledAt;
@@ -99,7 +127,13 @@ function orderInput(order: MappedOrder, facility: string, patientId: string): Or
   return input;
 }
 
-async function createOrder(exams: ExamService, order: MappedOrder, facility: string, patient: Patient, by: ChangeSource): Promise<string> {
+async function createOrder(
+  exams: ExamService,
+  order: MappedOrder,
+  facility: string,
+  patient: Patient,
+  by: ChangeSource,
+): Promise<string> {
   const existing = await findExam(exams, order, facility);
   if (existing) return updateKnownOrder(exams, existing, order, facility, patient._id, by);
   try {
@@ -115,31 +149,58 @@ async function createOrder(exams: ExamService, order: MappedOrder, facility: str
 }
 
 /** NW for an order the facility already sent: a redelivery or a resend, so an update, not a duplicate. */
-async function updateKnownOrder(exams: ExamService, exam: Exam, order: MappedOrder, facility: string, patientId: string, by: ChangeSource): Promise<string> {
+async function updateKnownOrder(
+  exams: ExamService,
+  exam: Exam,
+  order: MappedOrder,
+  facility: string,
+  patientId: string,
+  by: ChangeSource,
+): Promise<string> {
   const owner = await exams.patients.resolve(exam.patientId);
   if (owner._id !== patientId) {
     // A placer number reused for another patient is a sender error; moving the exam would hide it.
-    throw new Hl7MappingError(order.identifierField, `${order.identifierField}: the order number is already used at ${facility} by exam ${exam.examNumber} of another patient`, 'duplicate-order');
+    throw new Hl7MappingError(
+      order.identifierField,
+      `${order.identifierField}: the order number is already used at ${facility} by exam ${exam.examNumber} of another patient`,
+      'duplicate-order',
+    );
   }
   const updated = await exams.updateOrder(exam.examNumber, changesOf(order), by);
   return `exam ${exam.examNumber} ${updated.version === exam.version ? 'already exists' : 'updated'} (NW for a known order)`;
 }
 
-async function changeOrder(exams: ExamService, order: MappedOrder, facility: string, patientId: string, by: ChangeSource): Promise<string> {
+async function changeOrder(
+  exams: ExamService,
+  order: MappedOrder,
+  facility: string,
+  patientId: string,
+  by: ChangeSource,
+): Promise<string> {
   const exam = await requireExam(exams, order, facility);
   // XO may correct the patient (ch. 4.5.1.1: a changed order carries the current patient): move the exam.
   const updated = await exams.updateOrder(exam.examNumber, { ...changesOf(order), patientId }, by);
   return `exam ${exam.examNumber} ${updated.version === exam.version ? 'unchanged' : 'updated'}`;
 }
 
-async function cancelOrder(exams: ExamService, order: MappedOrder, facility: string, by: ChangeSource): Promise<string> {
+async function cancelOrder(
+  exams: ExamService,
+  order: MappedOrder,
+  facility: string,
+  by: ChangeSource,
+): Promise<string> {
   const exam = await requireExam(exams, order, facility);
   if (exam.status === 'cancelled') return `exam ${exam.examNumber} already cancelled`;
   await exams.cancel(exam.examNumber, by, { reason: `${order.controlField} ${order.orderControl}` });
   return `exam ${exam.examNumber} cancelled`;
 }
 
-async function reportStatus(exams: ExamService, order: MappedOrder, facility: string, by: ChangeSource): Promise<string> {
+async function reportStatus(
+  exams: ExamService,
+  order: MappedOrder,
+  facility: string,
+  by: ChangeSource,
+): Promise<string> {
   const exam = await requireExam(exams, order, facility);
   const status = order.status!;
   if (status.to === undefined) return `exam ${exam.examNumber}: order status ${status.code} noted, no change`;

@@ -41,7 +41,10 @@ export function parseExamDestinationSettings(input: unknown, path: string): Exam
   try {
     checkTimeZone(timeZone);
   } catch {
-    throw new ValidationError(join(path, 'timeZone'), `unknown time zone '${timeZone}' (expected an IANA name such as America/Chicago)`);
+    throw new ValidationError(
+      join(path, 'timeZone'),
+      `unknown time zone '${timeZone}' (expected an IANA name such as America/Chicago)`,
+    );
   }
   const facility = optionalString(value['facility'], join(path, 'facility'));
   return facility === undefined ? { timeZone } : { facility, timeZone };
@@ -82,7 +85,10 @@ class ExamDestination implements DestinationConnector {
         this.#context.log.debug('HL7 message not applied to exams', { messageId: message.messageId }, { error: text });
         return { status: 'failed', error: text };
       }
-      this.#context.log.warn('HL7 message could not be applied to exams, will retry', { messageId: message.messageId, error: error instanceof Error ? error.name : 'error' });
+      this.#context.log.warn('HL7 message could not be applied to exams, will retry', {
+        messageId: message.messageId,
+        error: error instanceof Error ? error.name : 'error',
+      });
       return { status: 'retry', error: text };
     }
   }

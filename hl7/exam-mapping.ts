@@ -12,7 +12,9 @@ export type MappedExamMessage = MappedOrders | MappedAdt;
 export function messageTypeOf(message: Hl7Message): { code: string; trigger: string | undefined } {
   const code = fieldText(message, 'MSH-9.1')?.toUpperCase();
   if (code === undefined) throw emptyField('MSH-9', 'the message type');
-  const trigger = fieldText(message, 'MSH-9.2')?.toUpperCase() ?? (code === 'ADT' ? fieldText(message, 'EVN-1')?.toUpperCase() : undefined);
+  const trigger =
+    fieldText(message, 'MSH-9.2')?.toUpperCase() ??
+    (code === 'ADT' ? fieldText(message, 'EVN-1')?.toUpperCase() : undefined);
   return { code, trigger };
 }
 
@@ -25,5 +27,9 @@ export function mapExamMessage(message: Hl7Message, context: MappingContext): Ma
     return mapAdt(message, trigger, context);
   }
   const type = trigger === undefined ? code : `${code}^${trigger}`;
-  throw new Hl7MappingError('MSH-9', `MSH-9: ${type} is not handled by the rso-exams destination (handled: ORM^O01, OMI^O23, ADT)`, 'unsupported-type');
+  throw new Hl7MappingError(
+    'MSH-9',
+    `MSH-9: ${type} is not handled by the rso-exams destination (handled: ORM^O01, OMI^O23, ADT)`,
+    'unsupported-type',
+  );
 }

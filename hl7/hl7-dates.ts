@@ -17,7 +17,8 @@ interface Dtm {
   offsetMinutes?: number;
 }
 
-const dtmPattern = /^(\d{4})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:\.(\d{1,4}))?)?)?)?)?)?(?:([+-])(\d{2})(\d{2}))?$/;
+const dtmPattern =
+  /^(\d{4})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:\.(\d{1,4}))?)?)?)?)?)?(?:([+-])(\d{2})(\d{2}))?$/;
 
 function parseDtm(text: string): Dtm | undefined {
   const m = dtmPattern.exec(text.trim());
@@ -75,8 +76,13 @@ export function senderOffset(msh7: string | undefined): number | undefined {
 /** A date-time (OBR-36, TQ1-7, ORC-7.4) as ISO 8601 UTC. At least a day is required: a month says no time. */
 export function hl7DateTime(text: string, field: string, zone: SenderZone): string {
   const d = parseDtm(text);
-  if (!d) throw new Hl7MappingError(field, `${field}: '${text}' is not an HL7 date/time (expected YYYYMMDD[HHMM[SS]][+/-ZZZZ])`);
-  if (d.month === undefined || d.day === undefined) throw new Hl7MappingError(field, `${field}: '${text}' names no day`);
+  if (!d)
+    throw new Hl7MappingError(
+      field,
+      `${field}: '${text}' is not an HL7 date/time (expected YYYYMMDD[HHMM[SS]][+/-ZZZZ])`,
+    );
+  if (d.month === undefined || d.day === undefined)
+    throw new Hl7MappingError(field, `${field}: '${text}' names no day`);
   const wall = Date.UTC(d.year, d.month - 1, d.day, d.hour ?? 0, d.minute ?? 0, d.second ?? 0, d.millisecond ?? 0);
   const offset = d.offsetMinutes ?? zone.offsetMinutes;
   const utc = offset === undefined ? wallTimeToUtc(wall, zone.timeZone) : wall - offset * 60_000;

@@ -19,7 +19,11 @@ export interface Hl7Limits {
 
 // Generous for real orders and ADT (a few segments per order, a handful of identifiers), small enough that
 // the mapping and the store never see a message that takes them more than milliseconds.
-export const defaultHl7Limits: Readonly<Hl7Limits> = { maxSegments: 5000, maxRepetitions: 1000, maxIdentifiersPerPatient: 100 };
+export const defaultHl7Limits: Readonly<Hl7Limits> = {
+  maxSegments: 5000,
+  maxRepetitions: 1000,
+  maxIdentifiersPerPatient: 100,
+};
 
 const limitKeys = ['maxSegments', 'maxRepetitions', 'maxIdentifiersPerPatient'] as const;
 
@@ -52,18 +56,29 @@ export function limitProblem(message: Hl7Message, limits: Hl7Limits): AckError |
     occurrences.set(name, occurrence);
     if (s === limits.maxSegments) {
       const text = `the message has ${segments.length} segments; the limit maxSegments is ${limits.maxSegments}`;
-      return { condition: errorCodes.applicationInternalError, text, location: { segment: name, sequence: occurrence } };
+      return {
+        condition: errorCodes.applicationInternalError,
+        text,
+        location: { segment: name, sequence: occurrence },
+      };
     }
     // MSH-1 and MSH-2 are the delimiters themselves (MSH-2 holds the repetition separator).
     for (let f = name === 'MSH' ? 3 : 1; f < fields.length; f++) {
       const identifiers = identifierFields[name] === f;
-      const limit = identifiers ? Math.min(limits.maxIdentifiersPerPatient, limits.maxRepetitions) : limits.maxRepetitions;
+      const limit = identifiers
+        ? Math.min(limits.maxIdentifiersPerPatient, limits.maxRepetitions)
+        : limits.maxRepetitions;
       const count = countRepetitions(fields[f]!, message.delimiters.repetition, limit);
       if (count <= limit) continue;
       const label = `${segmentLabel(name, occurrence)}-${f}`;
-      const limitName = identifiers && limit === limits.maxIdentifiersPerPatient ? 'maxIdentifiersPerPatient' : 'maxRepetitions';
+      const limitName =
+        identifiers && limit === limits.maxIdentifiersPerPatient ? 'maxIdentifiersPerPatient' : 'maxRepetitions';
       const text = `${label} has more than ${limit} repetitions; the limit ${limitName} is ${limit}`;
-      return { condition: errorCodes.applicationInternalError, text, location: { segment: name, sequence: occurrence, field: f } };
+      return {
+        condition: errorCodes.applicationInternalError,
+        text,
+        location: { segment: name, sequence: occurrence, field: f },
+      };
     }
   }
   return undefined;

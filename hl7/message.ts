@@ -11,7 +11,15 @@
 // once and kept while the field's text is unchanged, and segments are found by name through an index. A
 // mapping that walks PID-3's repetitions one path at a time would otherwise split the whole field per step,
 // which made a 100,000-repetition PID-3 cost minutes (issue 10).
-import { defaultDelimiters, delimitersFrom, delimiterText, escapeValue, unescapeValue, type Delimiters, type HexDecoder } from './escape.ts';
+import {
+  defaultDelimiters,
+  delimitersFrom,
+  delimiterText,
+  escapeValue,
+  unescapeValue,
+  type Delimiters,
+  type HexDecoder,
+} from './escape.ts';
 
 export class Hl7ParseError extends Error {
   constructor(message: string) {
@@ -41,7 +49,8 @@ export function parsePath(path: string): Hl7Path {
   const cached = parsedPaths.get(path);
   if (cached) return cached;
   const parsed = parsePathText(path);
-  if (parsed.repetition === undefined && parsedPaths.size < maxCachedPaths) parsedPaths.set(path, Object.freeze(parsed));
+  if (parsed.repetition === undefined && parsedPaths.size < maxCachedPaths)
+    parsedPaths.set(path, Object.freeze(parsed));
   return parsed;
 }
 
@@ -51,7 +60,8 @@ const digit9 = 57;
 /** A hand-written reader of `SEG[n]-f[r].c.s`: a regular expression was a tenth of a mapping's time. */
 function parsePathText(input: string): Hl7Path {
   const path = input.trim();
-  const bad = (): Hl7ParseError => new Hl7ParseError(`${input}: not an HL7 path (expected e.g. PID-3, PID-3.1, PID-3[2].1, OBX[2]-5)`);
+  const bad = (): Hl7ParseError =>
+    new Hl7ParseError(`${input}: not an HL7 path (expected e.g. PID-3, PID-3.1, PID-3[2].1, OBX[2]-5)`);
   if (!/^[A-Z][A-Z0-9]{2}$/.test(path.slice(0, 3))) throw bad();
   let at = 3;
   /** Reads digits at `at`; undefined when there are none. */
@@ -80,7 +90,14 @@ function parsePathText(input: string): Hl7Path {
   at++;
   const field = number();
   if (field === undefined) throw bad();
-  const parsed: Hl7Path = { segment: path.slice(0, 3), occurrence, field, repetition: bracketed(), component: dotted(), subcomponent: dotted() };
+  const parsed: Hl7Path = {
+    segment: path.slice(0, 3),
+    occurrence,
+    field,
+    repetition: bracketed(),
+    component: dotted(),
+    subcomponent: dotted(),
+  };
   if (at !== path.length) throw bad();
   for (const name of ['occurrence', 'field', 'repetition', 'component', 'subcomponent'] as const) {
     const value = parsed[name];
@@ -163,7 +180,7 @@ export class Hl7Message {
   }
 
   toString(): string {
-    return this.segments.map((s) => serializeSegment(s, this.delimiters.field)).join('\r') + '\r';
+    return `${this.segments.map((s) => serializeSegment(s, this.delimiters.field)).join('\r')}\r`;
   }
 
   /** Segments as arrays of encoded fields (index n = field n; for MSH, [1] and [2] are the delimiters). */
@@ -173,20 +190,26 @@ export class Hl7Message {
 
   /** Rebuilds a message from the toJSON() shape, e.g. what a sandboxed JavaScript step returned. */
   static fromJSON(value: unknown, decodeHex?: HexDecoder): Hl7Message {
-    const segmentsValue = typeof value === 'object' && value !== null ? (value as { segments?: unknown }).segments : undefined;
+    const segmentsValue =
+      typeof value === 'object' && value !== null ? (value as { segments?: unknown }).segments : undefined;
     if (!Array.isArray(segmentsValue)) throw new Hl7ParseError('segments: expected a list of segments');
     const segments = segmentsValue.map((segment: unknown, i) => ({ fields: jsonFields(segment, i) }));
     const msh = segments[0];
-    if (!msh || msh.fields[0] !== 'MSH') throw new Hl7ParseError('segments[0]: expected the MSH segment first');
+    if (msh?.fields[0] !== 'MSH') throw new Hl7ParseError('segments[0]: expected the MSH segment first');
     const field = msh.fields[1] ?? '';
     const encoding = msh.fields[2] ?? '';
     if (field.length !== 1 || encoding.length < 4 || encoding.length > 5) {
-      throw new Hl7ParseError('segments[0]: MSH[1] must be the field separator and MSH[2] the 4 or 5 encoding characters');
+      throw new Hl7ParseError(
+        'segments[0]: MSH[1] must be the field separator and MSH[2] the 4 or 5 encoding characters',
+      );
     }
-    segments.forEach((segment, i) => segment.fields.forEach((text, f) => {
-      if (i === 0 && f <= 2) return;
-      if (text.includes(field) || /[\r\n]/.test(text)) throw new Hl7ParseError(`segments[${i}][${f}]: holds a field separator or line break (escape it)`);
-    }));
+    segments.forEach((segment, i) =>
+      segment.fields.forEach((text, f) => {
+        if (i === 0 && f <= 2) return;
+        if (text.includes(field) || /[\r\n]/.test(text))
+          throw new Hl7ParseError(`segments[${i}][${f}]: holds a field separator or line break (escape it)`);
+      }),
+    );
     return new Hl7Message(segments, delimitersFrom(field, encoding), decodeHex);
   }
 
@@ -251,7 +274,11 @@ export class Hl7Message {
    *  escaping it and creating the segment, field, repetition and components it needs. */
   set(path: string, value: string): void {
     const p = this.#writable(path);
-    this.#write(p, { repetition: p.repetition ?? 1, component: p.component ?? 1, subcomponent: p.subcomponent ?? 1 }, escapeValue(value, this.delimiters));
+    this.#write(
+      p,
+      { repetition: p.repetition ?? 1, component: p.component ?? 1, subcomponent: p.subcomponent ?? 1 },
+      escapeValue(value, this.delimiters),
+    );
   }
 
   /** Replaces the encoded text of exactly the level a path names, e.g. `DOE^JOHN` as the whole of `PID-5`. */
@@ -342,7 +369,8 @@ export class Hl7Message {
 
   #writable(path: string): Hl7Path {
     const p = parsePath(path);
-    if (p.segment === 'MSH' && p.field <= 2) throw new Hl7ParseError(`${path}: MSH-1 and MSH-2 are the delimiters and cannot be set`);
+    if (p.segment === 'MSH' && p.field <= 2)
+      throw new Hl7ParseError(`${path}: MSH-1 and MSH-2 are the delimiters and cannot be set`);
     return p;
   }
 
@@ -368,15 +396,19 @@ function replaceAt(current: string, separators: string[], indexes: Array<number 
 }
 
 function jsonFields(segment: unknown, index: number): string[] {
-  if (!Array.isArray(segment) || segment.length === 0) throw new Hl7ParseError(`segments[${index}]: expected a non-empty list of fields`);
-  return segment.map((field: unknown, f) => {
-    if (field === null || field === undefined) return '';
-    if (typeof field !== 'string') throw new Hl7ParseError(`segments[${index}][${f}]: expected a string`);
-    return field;
-  }).map((field, f) => {
-    if (f === 0 && !/^[A-Z][A-Z0-9]{2}$/.test(field)) throw new Hl7ParseError(`segments[${index}][0]: "${field}" is not a segment name`);
-    return field;
-  });
+  if (!Array.isArray(segment) || segment.length === 0)
+    throw new Hl7ParseError(`segments[${index}]: expected a non-empty list of fields`);
+  return segment
+    .map((field: unknown, f) => {
+      if (field === null || field === undefined) return '';
+      if (typeof field !== 'string') throw new Hl7ParseError(`segments[${index}][${f}]: expected a string`);
+      return field;
+    })
+    .map((field, f) => {
+      if (f === 0 && !/^[A-Z][A-Z0-9]{2}$/.test(field))
+        throw new Hl7ParseError(`segments[${index}][0]: "${field}" is not a segment name`);
+      return field;
+    });
 }
 
 function parseSegment(line: string, fieldSep: string): Segment {

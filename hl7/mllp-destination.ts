@@ -17,7 +17,13 @@
 // - Its ACK decoder is fixed to UTF-8 and joins ACKs that arrive in one TCP read; we split them by MSH.
 import net from 'node:net';
 import type { Connection as Hl7Connection, HL7Version, InboundResponse } from 'node-hl7-client';
-import type { DestinationConnector, DestinationConnectorType, DestinationContext, OutboundMessage, SendResult } from '../channels/connector.ts';
+import type {
+  DestinationConnector,
+  DestinationConnectorType,
+  DestinationContext,
+  OutboundMessage,
+  SendResult,
+} from '../channels/connector.ts';
 import { errorText } from '../runtime/log.ts';
 import { expectInteger, expectKeys, expectObject, expectPort, expectString, join } from '../runtime/validate.ts';
 import { bufferEncodingFor } from './charset.ts';
@@ -194,7 +200,11 @@ export class MllpDestination implements DestinationConnector {
     const ack = await this.#exchange(link, prepared, lib);
     if (ack instanceof Error) {
       await this.#closeLink();
-      this.#context.log.warn('MLLP send failed', { messageId: message.messageId, attempt: message.attempt, error: ack.message });
+      this.#context.log.warn('MLLP send failed', {
+        messageId: message.messageId,
+        attempt: message.attempt,
+        error: ack.message,
+      });
       return { status: 'retry', error: ack.message };
     }
     return resultOf(ack);
@@ -242,12 +252,17 @@ export class MllpDestination implements DestinationConnector {
       if (this.#stopped) resolve('stopping');
     });
     const timeoutMs = this.#settings.connectTimeoutMs;
-    const outcome = await withTimeout<'connected' | 'stopping' | 'timeout' | Error>(connected, timeoutMs, () => 'timeout');
+    const outcome = await withTimeout<'connected' | 'stopping' | 'timeout' | Error>(
+      connected,
+      timeoutMs,
+      () => 'timeout',
+    );
     this.#abandonConnect = undefined;
     if (outcome !== 'connected') {
       await this.#closeLink();
       if (outcome === 'stopping') return notSent;
-      if (outcome instanceof Error) return { status: 'retry', error: `could not connect to ${this.#address()}: ${outcome.message}` };
+      if (outcome instanceof Error)
+        return { status: 'retry', error: `could not connect to ${this.#address()}: ${outcome.message}` };
       return { status: 'retry', error: `could not connect to ${this.#address()} within ${timeoutMs} ms` };
     }
     watchSocket(link);
@@ -288,7 +303,8 @@ function prepare(content: string, lib: Library): Prepared | { error: string } {
   const controlId = message.get('MSH-10');
   if (!controlId) return { error: 'MSH-10 is empty: the ACK could not be matched to the message' };
   const version = message.get('MSH-12') ?? '';
-  if (!lib.isKnownVersion(version)) return { error: `MSH-12: version "${version}" cannot be sent by node-hl7-client (2.1 to 2.8 only)` };
+  if (!lib.isKnownVersion(version))
+    return { error: `MSH-12: version "${version}" cannot be sent by node-hl7-client (2.1 to 2.8 only)` };
   const charset = message.get('MSH-18[1]') ?? '';
   const encoding = bufferEncodingFor(charset);
   if (!encoding) return { error: `MSH-18: character set "${charset}" cannot be sent` };

@@ -11,7 +11,11 @@ import type { FromSender, ToSender } from './mllp-sender.ts';
 
 const port = parentPort;
 if (port === null) throw new Error('mllp-sender-worker.ts runs as a worker thread only');
-const { settings, channelId, destinationName } = workerData as { settings: MllpDestinationSettings; channelId: string; destinationName: string };
+const { settings, channelId, destinationName } = workerData as {
+  settings: MllpDestinationSettings;
+  channelId: string;
+  destinationName: string;
+};
 
 function post(message: FromSender): void {
   port!.postMessage(message);
@@ -19,7 +23,8 @@ function post(message: FromSender): void {
 
 function forwardingLogger(bound: LogFields): Logger {
   return {
-    debug: (msg, fields, phi) => post({ kind: 'log', level: 'debug', msg, fields: { ...bound, ...fields }, ...(phi ? { phi } : {}) }),
+    debug: (msg, fields, phi) =>
+      post({ kind: 'log', level: 'debug', msg, fields: { ...bound, ...fields }, ...(phi ? { phi } : {}) }),
     info: (msg, fields) => post({ kind: 'log', level: 'info', msg, fields: { ...bound, ...fields } }),
     warn: (msg, fields) => post({ kind: 'log', level: 'warn', msg, fields: { ...bound, ...fields } }),
     error: (msg, fields) => post({ kind: 'log', level: 'error', msg, fields: { ...bound, ...fields } }),

@@ -10,7 +10,10 @@ import type { DestinationConnector, DestinationContext, OutboundMessage, SendRes
 import type { LogFields, LogLevel } from '../runtime/log.ts';
 import type { MllpDestinationSettings } from './mllp-destination.ts';
 
-export type ToSender = { kind: 'send'; id: number; messages: OutboundMessage[] } | { kind: 'stopping' } | { kind: 'stop' };
+export type ToSender =
+  | { kind: 'send'; id: number; messages: OutboundMessage[] }
+  | { kind: 'stopping' }
+  | { kind: 'stop' };
 
 export type FromSender =
   | { kind: 'result'; id: number; index: number; result: SendResult }
@@ -127,7 +130,8 @@ export class MllpSender implements DestinationConnector {
   #exited(worker: Worker): void {
     if (this.#worker === worker) this.#worker = undefined;
     for (const [id, run] of this.#runs) {
-      if (run.reported < run.length) run.onResult(run.reported, { status: 'retry', error: 'the MLLP sender thread ended' });
+      if (run.reported < run.length)
+        run.onResult(run.reported, { status: 'retry', error: 'the MLLP sender thread ended' });
       run.done();
       this.#runs.delete(id);
     }

@@ -9,13 +9,41 @@
 // bytes before a start block close the connection (the peer does not speak MLLP: an HTTP request, NULs), a
 // frame must be complete within readTimeoutMs, and frames held in memory are bounded per connection and in total.
 import type net from 'node:net';
-import type { InboundMessage, ReceiveOutcome, SourceConnector, SourceConnectorType, SourceContext } from '../channels/connector.ts';
+import type {
+  InboundMessage,
+  ReceiveOutcome,
+  SourceConnector,
+  SourceConnectorType,
+  SourceContext,
+} from '../channels/connector.ts';
 import { counter } from '../http/metrics.ts';
 import { Listener, type ConnectionGuard, type TlsSettings } from '../runtime/listener.ts';
 import { limitRanges, parseLimits, parseTlsSettings } from '../runtime/listener-settings.ts';
 import { errorText, type Logger } from '../runtime/log.ts';
-import { expectArray, expectKeys, expectObject, expectOneOf, expectInteger, expectPort, expectString, join, ValidationError } from '../runtime/validate.ts';
-import { ackCodesFor, ackRequestOf, buildAck, conditionOf, emptyAckRequest, errorCodes, errorLocationOf, type AckCode, type AckError, type AckRequest, type Disposition } from './ack.ts';
+import {
+  expectArray,
+  expectKeys,
+  expectObject,
+  expectOneOf,
+  expectInteger,
+  expectPort,
+  expectString,
+  join,
+  ValidationError,
+} from '../runtime/validate.ts';
+import {
+  ackCodesFor,
+  ackRequestOf,
+  buildAck,
+  conditionOf,
+  emptyAckRequest,
+  errorCodes,
+  errorLocationOf,
+  type AckCode,
+  type AckError,
+  type AckRequest,
+  type Disposition,
+} from './ack.ts';
 import { CharsetError, decodeHl7, defaultCharsets, encodeHl7, hexDecoderFor, type DefaultCharset } from './charset.ts';
 import { hl7Document } from './hl7-data-type.ts';
 import { Hl7Message, Hl7ParseError } from './message.ts';
@@ -61,11 +89,27 @@ export const defaultMllpLimits: MllpLimits = {
 
 const framesReceived = counter('hl7_mllp_frames_received_total', 'MLLP frames received by MLLP sources');
 const acksSent = counter('hl7_mllp_acks_sent_total', 'HL7 ACKs sent by MLLP sources, by MSA-1 code');
-const framingErrors = counter('hl7_mllp_framing_errors_total', 'Bytes outside frames and oversized frames seen by MLLP sources');
+const framingErrors = counter(
+  'hl7_mllp_framing_errors_total',
+  'Bytes outside frames and oversized frames seen by MLLP sources',
+);
 
-const limitHits = counter('hub_listener_limit_hits_total', 'Connections closed or refused by a listener limit, by listener and limit');
+const limitHits = counter(
+  'hub_listener_limit_hits_total',
+  'Connections closed or refused by a listener limit, by listener and limit',
+);
 
-const settingKeys = ['host', 'port', 'messageTypes', 'versions', 'maxFrameBytes', 'charset', 'tls', 'limits', 'messageLimits'] as const;
+const settingKeys = [
+  'host',
+  'port',
+  'messageTypes',
+  'versions',
+  'maxFrameBytes',
+  'charset',
+  'tls',
+  'limits',
+  'messageLimits',
+] as const;
 
 function stringList(value: unknown, path: string): string[] {
   if (value === undefined) return [];
@@ -77,15 +121,23 @@ export function parseMllpSourceSettings(input: unknown, path: string): MllpSourc
   expectKeys(value, path, settingKeys);
   const messageTypes = stringList(value['messageTypes'], join(path, 'messageTypes'));
   messageTypes.forEach((type, i) => {
-    if (!/^[A-Z0-9]{3}(\^([A-Z0-9]{3}|\*))?$/.test(type)) throw new ValidationError(join(join(path, 'messageTypes'), i), 'expected a message type like ORM^O01, ORM or ORM^*');
+    if (!/^[A-Z0-9]{3}(\^([A-Z0-9]{3}|\*))?$/.test(type))
+      throw new ValidationError(
+        join(join(path, 'messageTypes'), i),
+        'expected a message type like ORM^O01, ORM or ORM^*',
+      );
   });
   return {
     host: value['host'] === undefined ? '127.0.0.1' : expectString(value['host'], join(path, 'host')),
     port: expectPort(value['port'], join(path, 'port')),
     messageTypes,
     versions: stringList(value['versions'], join(path, 'versions')),
-    maxFrameBytes: value['maxFrameBytes'] === undefined ? 16 * 2 ** 20 : expectInteger(value['maxFrameBytes'], join(path, 'maxFrameBytes'), 64, 2 ** 30),
-    charset: value['charset'] === undefined ? 'auto' : expectOneOf(value['charset'], join(path, 'charset'), defaultCharsets),
+    maxFrameBytes:
+      value['maxFrameBytes'] === undefined
+        ? 16 * 2 ** 20
+        : expectInteger(value['maxFrameBytes'], join(path, 'maxFrameBytes'), 64, 2 ** 30),
+    charset:
+      value['charset'] === undefined ? 'auto' : expectOneOf(value['charset'], join(path, 'charset'), defaultCharsets),
     ...withTls(parseTlsSettings(value['tls'], join(path, 'tls'))),
     limits: parseLimits(value['limits'], join(path, 'limits'), defaultMllpLimits, limitRanges),
     messageLimits: parseHl7Limits(value['messageLimits'], join(path, 'messageLimits')),
@@ -98,15 +150,27 @@ function withTls(tls: TlsSettings | undefined): { tls?: TlsSettings } {
 
 /** Why a message is refused before it reaches the channel (ch. 2.9.2: AR/CR), or undefined to accept it. */
 function headerProblem(message: Hl7Message, settings: MllpSourceSettings): AckError | undefined {
-  const required: Array<[number, string]> = [[9, 'message type'], [10, 'message control id'], [12, 'version id']];
+  const required: Array<[number, string]> = [
+    [9, 'message type'],
+    [10, 'message control id'],
+    [12, 'version id'],
+  ];
   for (const [field, name] of required) {
     if (!message.get(`MSH-${field}`)) {
-      return { condition: errorCodes.requiredFieldMissing, text: `MSH-${field} (${name}) is empty`, location: { segment: 'MSH', sequence: 1, field } };
+      return {
+        condition: errorCodes.requiredFieldMissing,
+        text: `MSH-${field} (${name}) is empty`,
+        location: { segment: 'MSH', sequence: 1, field },
+      };
     }
   }
   const version = message.get('MSH-12')!;
   if (settings.versions.length > 0 && !settings.versions.includes(version)) {
-    return { condition: errorCodes.unsupportedVersionId, text: `MSH-12: version ${version} is not accepted (accepted: ${settings.versions.join(', ')})`, location: { segment: 'MSH', sequence: 1, field: 12 } };
+    return {
+      condition: errorCodes.unsupportedVersionId,
+      text: `MSH-12: version ${version} is not accepted (accepted: ${settings.versions.join(', ')})`,
+      location: { segment: 'MSH', sequence: 1, field: 12 },
+    };
   }
   return typeProblem(message, settings.messageTypes);
 }
@@ -118,11 +182,19 @@ function typeProblem(message: Hl7Message, allowed: string[]): AckError | undefin
   const sameCode = allowed.filter((entry) => entry.split('^')[0] === code);
   const location = { segment: 'MSH', sequence: 1, field: 9 };
   if (sameCode.length === 0) {
-    return { condition: errorCodes.unsupportedMessageType, text: `MSH-9: message type ${code} is not accepted (accepted: ${allowed.join(', ')})`, location };
+    return {
+      condition: errorCodes.unsupportedMessageType,
+      text: `MSH-9: message type ${code} is not accepted (accepted: ${allowed.join(', ')})`,
+      location,
+    };
   }
   const ok = sameCode.some((entry) => !entry.includes('^') || entry.endsWith('^*') || entry === `${code}^${trigger}`);
   if (ok) return undefined;
-  return { condition: errorCodes.unsupportedEventCode, text: `MSH-9: event ${code}^${trigger} is not accepted (accepted: ${allowed.join(', ')})`, location };
+  return {
+    condition: errorCodes.unsupportedEventCode,
+    text: `MSH-9: event ${code}^${trigger} is not accepted (accepted: ${allowed.join(', ')})`,
+    location,
+  };
 }
 
 /** For a frame that does not start with MSH: read what header there is so the ACK reaches the right place. */
@@ -151,7 +223,11 @@ function disposition(outcome: ReceiveOutcome): Disposition {
     return { kind: 'refused', rejected: refusal.kind === 'rejected', error };
   }
   if (outcome.status !== 'error') return { kind: 'accepted' };
-  return { kind: 'error', stored: outcome.messageId !== undefined, error: { condition: errorCodes.applicationInternalError, text: outcome.error } };
+  return {
+    kind: 'error',
+    stored: outcome.messageId !== undefined,
+    error: { condition: errorCodes.applicationInternalError, text: outcome.error },
+  };
 }
 
 function encodeAck(text: string, charset: string): Buffer {
@@ -201,15 +277,18 @@ class MllpConnection {
     this.#guard = guard;
     const maxFrameBytes = source.settings.maxFrameBytes;
     this.#maxPendingBytes = 2 * maxFrameBytes;
-    this.#decoder = new MllpDecoder({ maxFrameBytes }, {
-      frame: (bytes) => this.#enqueue({ kind: 'frame', bytes, size: bytes.length }),
-      garbage: (count, where) => {
-        framingErrors.inc({ channel: source.channelId, kind: 'garbage' });
-        if (where === 'outside') return this.#refuseUnframed(count);
-        this.#log.warn('MLLP frame cut short by a new start block, skipped', { bytes: count });
+    this.#decoder = new MllpDecoder(
+      { maxFrameBytes },
+      {
+        frame: (bytes) => this.#enqueue({ kind: 'frame', bytes, size: bytes.length }),
+        garbage: (count, where) => {
+          framingErrors.inc({ channel: source.channelId, kind: 'garbage' });
+          if (where === 'outside') return this.#refuseUnframed(count);
+          this.#log.warn('MLLP frame cut short by a new start block, skipped', { bytes: count });
+        },
+        oversize: (head, size) => this.#enqueue({ kind: 'oversize', bytes: head, size }),
       },
-      oversize: (head, size) => this.#enqueue({ kind: 'oversize', bytes: head, size }),
-    });
+    );
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     // Half-open: a sender may end its side after the last frame and still wait for the ACKs.
     socket.on('end', () => void this.#tail.then(() => socket.end()));
@@ -303,7 +382,13 @@ class MllpConnection {
     this.#pending--;
     this.#pendingBytes -= frame.bytes.length;
     if (!this.#socket.destroyed) this.#account(this.#decoder.buffered + this.#pendingBytes);
-    if (this.#paused && this.#pending <= lowWater && this.#pendingBytes < this.#maxPendingBytes / 2 && !this.#source.stopping && !this.#closing) {
+    if (
+      this.#paused &&
+      this.#pending <= lowWater &&
+      this.#pendingBytes < this.#maxPendingBytes / 2 &&
+      !this.#source.stopping &&
+      !this.#closing
+    ) {
       this.#paused = false;
       this.#socket.resume();
     }
@@ -401,9 +486,17 @@ export class MllpSource implements SourceConnector {
       if (!(error instanceof CharsetError)) throw error;
       const latin = frame.bytes.toString('latin1');
       log.warn('MLLP frame refused', { reason: error.message });
-      const problem: AckError = { condition: errorCodes.dataType, text: error.message, location: { segment: 'MSH', sequence: 1, field: 18 } };
+      const problem: AckError = {
+        condition: errorCodes.dataType,
+        text: error.message,
+        location: { segment: 'MSH', sequence: 1, field: 18 },
+      };
       // The reply cannot use a charset we cannot write: it goes out as ASCII and says so in MSH-18.
-      return this.#replies({ ...requestFromBrokenFrame(latin, ''), charset: 'ASCII' }, { kind: 'rejected', error: problem }, 'ASCII');
+      return this.#replies(
+        { ...requestFromBrokenFrame(latin, ''), charset: 'ASCII' },
+        { kind: 'rejected', error: problem },
+        'ASCII',
+      );
     }
     let message: Hl7Message;
     try {
@@ -411,8 +504,16 @@ export class MllpSource implements SourceConnector {
     } catch (error) {
       if (!(error instanceof Hl7ParseError)) throw error;
       log.warn('MLLP frame without a valid MSH', { bytes: frame.size, reason: error.message });
-      const problem: AckError = { condition: errorCodes.segmentSequence, text: error.message, location: { segment: 'MSH', sequence: 1 } };
-      return this.#replies(requestFromBrokenFrame(decoded.text, decoded.charset), { kind: 'rejected', error: problem }, decoded.charset);
+      const problem: AckError = {
+        condition: errorCodes.segmentSequence,
+        text: error.message,
+        location: { segment: 'MSH', sequence: 1 },
+      };
+      return this.#replies(
+        requestFromBrokenFrame(decoded.text, decoded.charset),
+        { kind: 'rejected', error: problem },
+        decoded.charset,
+      );
     }
     const request = ackRequestOf(message);
     const problem = headerProblem(message, this.#settings);
@@ -425,17 +526,32 @@ export class MllpSource implements SourceConnector {
     if (limit) {
       log.warn('HL7 message over a limit, stored as errored', { controlId: request.controlId, reason: limit.text });
       const refused = await this.#receive(message, decoded.text, socket, log, request.controlId, limit.text);
-      return this.#replies(request, refused.kind === 'error' && refused.stored ? { ...refused, error: limit } : refused, decoded.charset);
+      return this.#replies(
+        request,
+        refused.kind === 'error' && refused.stored ? { ...refused, error: limit } : refused,
+        decoded.charset,
+      );
     }
     const outcome = await this.#receive(message, decoded.text, socket, log, request.controlId);
     return this.#replies(request, outcome, decoded.charset);
   }
 
-  async #receive(message: Hl7Message | undefined, raw: string, socket: net.Socket, log: Logger, controlId: string, refusal?: string): Promise<Disposition> {
+  async #receive(
+    message: Hl7Message | undefined,
+    raw: string,
+    socket: net.Socket,
+    log: Logger,
+    controlId: string,
+    refusal?: string,
+  ): Promise<Disposition> {
     const inbound: InboundMessage = {
       raw,
       dataType: 'hl7v2',
-      source: { remoteAddress: socket.remoteAddress ?? '', remotePort: String(socket.remotePort ?? ''), localPort: String(socket.localPort ?? '') },
+      source: {
+        remoteAddress: socket.remoteAddress ?? '',
+        remotePort: String(socket.remotePort ?? ''),
+        localPort: String(socket.localPort ?? ''),
+      },
       ...(message === undefined ? {} : { document: hl7Document(message) }),
       ...(refusal === undefined ? {} : { refusal }),
     };
@@ -452,7 +568,14 @@ export class MllpSource implements SourceConnector {
       return disposition(outcome);
     } catch (error) {
       log.error('receive failed', { controlId, error: errorText(error) });
-      return { kind: 'error', stored: false, error: { condition: errorCodes.applicationInternalError, text: 'the message could not be stored; send it again' } };
+      return {
+        kind: 'error',
+        stored: false,
+        error: {
+          condition: errorCodes.applicationInternalError,
+          text: 'the message could not be stored; send it again',
+        },
+      };
     }
   }
 
@@ -473,7 +596,11 @@ export class MllpSource implements SourceConnector {
     }
     const refusal = `${limit} (only its first ${frame.bytes.length} bytes are kept)`;
     const stored = await this.#receive(head, text, socket, log, request.controlId, refusal);
-    return this.#replies(request, stored.kind === 'error' && stored.stored ? { ...stored, error: problem } : stored, request.charset || 'ASCII');
+    return this.#replies(
+      request,
+      stored.kind === 'error' && stored.stored ? { ...stored, error: problem } : stored,
+      request.charset || 'ASCII',
+    );
   }
 
   #replies(request: AckRequest, outcome: Disposition, charset: string): Buffer[] {

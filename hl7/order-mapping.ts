@@ -68,7 +68,14 @@ interface Group {
 
 // HL7 table 0119. CA is the placer's cancel request, DC its discontinue request, OC the filler's notice that
 // the order was cancelled: for the RSO all three end the exam. Anything else is refused with its code.
-const actions: Readonly<Record<string, OrderAction>> = { NW: 'create', XO: 'change', CA: 'cancel', DC: 'cancel', OC: 'cancel', SC: 'status' };
+const actions: Readonly<Record<string, OrderAction>> = {
+  NW: 'create',
+  XO: 'change',
+  CA: 'cancel',
+  DC: 'cancel',
+  OC: 'cancel',
+  SC: 'status',
+};
 
 // ORC-5 (table 0038). CM: the facility performed the exam, so the study exists and the RSO's next step is
 // reading it. IP, SC, HD, A: the facility's own progress, not a step of the RSO lifecycle: noted, no change.
@@ -83,25 +90,67 @@ const orderStatuses: Readonly<Record<string, ExamStatus | undefined>> = {
 };
 
 // OBR-25 (table 0123) as an order status when ORC-5 is empty: X is "order cancelled"; I, S, O are progress.
-const resultStatuses: Readonly<Record<string, ExamStatus | undefined>> = { X: 'cancelled', I: undefined, S: undefined, O: undefined };
+const resultStatuses: Readonly<Record<string, ExamStatus | undefined>> = {
+  X: 'cancelled',
+  I: undefined,
+  S: undefined,
+  O: undefined,
+};
 
 // Priority component (TQ-6 in ORC-7/OBR-27, TQ1-9 from v2.5), HL7 table 0027. Spelled-out values come from
 // feeds that put the display text in the code. P (pre-op) and T (timing critical) must not wait in the routine
 // list, so they read as urgent; C (callback) and PRN (as needed) are routine for reading.
 const priorityCodes: Readonly<Record<string, Priority>> = {
-  S: 'stat', STAT: 'stat',
-  A: 'asap', ASAP: 'asap',
-  R: 'routine', ROUTINE: 'routine', C: 'routine', PRN: 'routine',
-  P: 'urgent', T: 'urgent', U: 'urgent', URGENT: 'urgent',
+  S: 'stat',
+  STAT: 'stat',
+  A: 'asap',
+  ASAP: 'asap',
+  R: 'routine',
+  ROUTINE: 'routine',
+  C: 'routine',
+  PRN: 'routine',
+  P: 'urgent',
+  T: 'urgent',
+  U: 'urgent',
+  URGENT: 'urgent',
 };
 
 // DICOM modalities (PS3.3 C.7.3.1.1.1) a sender may put straight into OBR-24 or IPC-5.
-const dicomModalities = new Set(['CR', 'CT', 'DX', 'ES', 'IO', 'MG', 'MR', 'NM', 'OT', 'PT', 'PX', 'RF', 'RG', 'SC', 'US', 'XA', 'XC', 'BMD', 'OCT', 'OP']);
+const dicomModalities = new Set([
+  'CR',
+  'CT',
+  'DX',
+  'ES',
+  'IO',
+  'MG',
+  'MR',
+  'NM',
+  'OT',
+  'PT',
+  'PX',
+  'RF',
+  'RG',
+  'SC',
+  'US',
+  'XA',
+  'XC',
+  'BMD',
+  'OCT',
+  'OP',
+]);
 
 // OBR-24 diagnostic service section (table 0074) values that name one modality. RAD (radiology) and OTH say
 // nothing about it and give no modality.
 const serviceSections: Readonly<Record<string, string>> = {
-  NMR: 'MR', NMS: 'NM', RX: 'DX', XRC: 'RF', RUS: 'US', OUS: 'US', CUS: 'US', VUS: 'US', CTH: 'XA',
+  NMR: 'MR',
+  NMS: 'NM',
+  RX: 'DX',
+  XRC: 'RF',
+  RUS: 'US',
+  OUS: 'US',
+  CUS: 'US',
+  VUS: 'US',
+  CTH: 'XA',
 };
 
 export function mapOrders(message: Hl7Message, context: MappingContext): MappedOrders {
@@ -129,7 +178,10 @@ function orderGroups(message: Hl7Message): Group[] {
       if (current && current.obr === undefined) current.obr = occurrence;
       else {
         const inherited = current?.orc ?? current?.inheritedOrc;
-        current = inherited === undefined ? { obr: occurrence, ipc: [] } : { obr: occurrence, inheritedOrc: inherited, ipc: [] };
+        current =
+          inherited === undefined
+            ? { obr: occurrence, ipc: [] }
+            : { obr: occurrence, inheritedOrc: inherited, ipc: [] };
         groups.push(current);
       }
     } else if (name === 'TQ1' && current && current.tq1 === undefined) current.tq1 = occurrence;
@@ -141,21 +193,45 @@ function orderGroups(message: Hl7Message): Group[] {
 function mapGroup(message: Hl7Message, group: Group, zone: SenderZone, systems: SystemsOwner): MappedOrder {
   const { controlField, orderControl } = orderControlOf(message, group);
   const action = actions[orderControl];
-  if (!action) throw new Hl7MappingError(controlField, `${controlField}: unsupported order control '${orderControl}' (supported: ${Object.keys(actions).join(', ')})`, 'unsupported-code');
+  if (!action)
+    throw new Hl7MappingError(
+      controlField,
+      `${controlField}: unsupported order control '${orderControl}' (supported: ${Object.keys(actions).join(', ')})`,
+      'unsupported-code',
+    );
   const { identifiers, identifierField } = identifiersOf(message, group, systems);
   const order: MappedOrder = { controlField, orderControl, action, identifiers, identifierField };
   const procedure = procedureOf(message, group, systems);
   if (procedure) order.procedure = procedure;
-  else if (action === 'create') throw emptyField(group.obr === undefined ? 'OBR-4' : `${segmentLabel('OBR', group.obr)}-4`, 'the requested procedure; a new order needs it');
+  else if (action === 'create')
+    throw emptyField(
+      group.obr === undefined ? 'OBR-4' : `${segmentLabel('OBR', group.obr)}-4`,
+      'the requested procedure; a new order needs it',
+    );
   const modality = modalityOf(message, group);
   if (modality) order.modality = modality;
   const priority = priorityOf(message, group);
   if (priority) order.priority = priority;
-  const scheduled = firstField(message, groupPaths(group, [['OBR', '36.1'], ['TQ1', '7.1'], ['ORC', '7.4.1'], ['OBR', '27.4.1']]));
+  const scheduled = firstField(
+    message,
+    groupPaths(group, [
+      ['OBR', '36.1'],
+      ['TQ1', '7.1'],
+      ['ORC', '7.4.1'],
+      ['OBR', '27.4.1'],
+    ]),
+  );
   if (scheduled) order.scheduledAt = hl7DateTime(scheduled.value, labelOf(scheduled.path), zone);
   const authored = firstField(message, groupPaths(group, [['ORC', '9.1']]));
   if (authored) order.authoredOn = hl7DateTime(authored.value, labelOf(authored.path), zone);
-  const reason = firstField(message, groupPaths(group, [['OBR', '31.2'], ['OBR', '31.1'], ['OBR', '13']]));
+  const reason = firstField(
+    message,
+    groupPaths(group, [
+      ['OBR', '31.2'],
+      ['OBR', '31.1'],
+      ['OBR', '13'],
+    ]),
+  );
   if (reason) order.reason = reason.value;
   if (action === 'status') order.status = statusOf(message, group, controlField);
   return order;
@@ -178,7 +254,8 @@ function orderControlOf(message: Hl7Message, group: Group): { controlField: stri
 function groupPaths(group: Group, parts: ReadonlyArray<readonly ['ORC' | 'OBR' | 'TQ1' | 'IPC', string]>): string[] {
   const paths: string[] = [];
   for (const [segment, rest] of parts) {
-    const occurrence = segment === 'ORC' ? group.orc : segment === 'OBR' ? group.obr : segment === 'TQ1' ? group.tq1 : group.ipc[0];
+    const occurrence =
+      segment === 'ORC' ? group.orc : segment === 'OBR' ? group.obr : segment === 'TQ1' ? group.tq1 : group.ipc[0];
     if (occurrence !== undefined) paths.push(`${segment}[${occurrence}]-${rest}`);
   }
   return paths;
@@ -192,9 +269,17 @@ function labelOf(path: string): string {
   return `${segmentLabel(m[1]!, Number(m[2]))}-${m[3]}${m[4] === undefined || m[4] === '1' ? '' : `.${m[4]}`}`;
 }
 
-function identifiersOf(message: Hl7Message, group: Group, systems: SystemsOwner): { identifiers: ExamIdentifier[]; identifierField: string } {
+function identifiersOf(
+  message: Hl7Message,
+  group: Group,
+  systems: SystemsOwner,
+): { identifiers: ExamIdentifier[]; identifierField: string } {
   const identifiers: ExamIdentifier[] = [];
-  const add = (kind: ExamIdentifier['kind'], found: { value: string; path: string } | undefined, system?: string): void => {
+  const add = (
+    kind: ExamIdentifier['kind'],
+    found: { value: string; path: string } | undefined,
+    system?: string,
+  ): void => {
     if (!found) return;
     if (identifiers.some((id) => id.kind === kind && id.value === found.value)) return;
     identifiers.push(system === undefined ? { kind, value: found.value } : { kind, value: found.value, system });
@@ -202,12 +287,25 @@ function identifiersOf(message: Hl7Message, group: Group, systems: SystemsOwner)
   // EI-1 is the number; EI-2 (namespace) names the system that issued it, as a URI (identity-systems.ts).
   const namespaceOf = (found: { path: string } | undefined): string | undefined =>
     found && namespaceSystem(systems, fieldText(message, found.path.replace(/\.1$/, '.2')));
-  const placer = firstField(message, groupPaths(group, [['ORC', '2.1'], ['OBR', '2.1']]));
+  const placer = firstField(
+    message,
+    groupPaths(group, [
+      ['ORC', '2.1'],
+      ['OBR', '2.1'],
+    ]),
+  );
   add('placer', placer, namespaceOf(placer));
-  const filler = firstField(message, groupPaths(group, [['ORC', '3.1'], ['OBR', '3.1']]));
+  const filler = firstField(
+    message,
+    groupPaths(group, [
+      ['ORC', '3.1'],
+      ['OBR', '3.1'],
+    ]),
+  );
   add('filler', filler, namespaceOf(filler));
   if (!placer && !filler) {
-    const field = group.orc === undefined ? `${segmentLabel('OBR', group.obr ?? 1)}-2` : `${segmentLabel('ORC', group.orc)}-2`;
+    const field =
+      group.orc === undefined ? `${segmentLabel('OBR', group.obr ?? 1)}-2` : `${segmentLabel('ORC', group.orc)}-2`;
     throw emptyField(field, 'no placer (ORC-2/OBR-2) or filler (ORC-3/OBR-3) order number');
   }
   for (const ipc of group.ipc) add('accession', firstField(message, [`IPC[${ipc}]-1.1`]));
@@ -217,7 +315,11 @@ function identifiersOf(message: Hl7Message, group: Group, systems: SystemsOwner)
   for (const ipc of group.ipc) {
     const uid = fieldText(message, `IPC[${ipc}]-3.1`);
     if (uid === undefined) continue;
-    if (!/^[0-9.]{1,64}$/.test(uid)) throw new Hl7MappingError(`${segmentLabel('IPC', ipc)}-3`, `${segmentLabel('IPC', ipc)}-3: '${uid}' is not a DICOM UID`);
+    if (!/^[0-9.]{1,64}$/.test(uid))
+      throw new Hl7MappingError(
+        `${segmentLabel('IPC', ipc)}-3`,
+        `${segmentLabel('IPC', ipc)}-3: '${uid}' is not a DICOM UID`,
+      );
     add('external', { value: `urn:oid:${uid}`, path: '' }, dicomUidSystem);
   }
   return { identifiers, identifierField: labelOf((placer ?? filler)!.path) };
@@ -235,17 +337,34 @@ function procedureOf(message: Hl7Message, group: Group, systems: SystemsOwner): 
 function codedProcedure(message: Hl7Message, obr: string, systems: SystemsOwner): Procedure | undefined {
   const code = fieldText(message, `${obr}.1`);
   const text = fieldText(message, `${obr}.2`);
-  if (code !== undefined) return withOptional({ code }, text, text ?? (/\s/.test(code) ? code : undefined), codingSystem(systems, fieldText(message, `${obr}.3`)));
+  if (code !== undefined)
+    return withOptional(
+      { code },
+      text,
+      text ?? (/\s/.test(code) ? code : undefined),
+      codingSystem(systems, fieldText(message, `${obr}.3`)),
+    );
   // CE-4..6, the alternate code, when the sender fills only that triplet.
   const altCode = fieldText(message, `${obr}.4`);
   const altText = fieldText(message, `${obr}.5`);
-  if (altCode !== undefined) return withOptional({ code: altCode }, altText, altText ?? text, codingSystem(systems, fieldText(message, `${obr}.6`)));
+  if (altCode !== undefined)
+    return withOptional(
+      { code: altCode },
+      altText,
+      altText ?? text,
+      codingSystem(systems, fieldText(message, `${obr}.6`)),
+    );
   // Text without a code (`^CT HEAD`): the text is the only key the facility gave, so it serves as the code.
   const onlyText = text ?? altText;
   return onlyText === undefined ? undefined : { code: onlyText, text: onlyText };
 }
 
-function withOptional(procedure: Procedure, display: string | undefined, text: string | undefined, system: string | undefined): Procedure {
+function withOptional(
+  procedure: Procedure,
+  display: string | undefined,
+  text: string | undefined,
+  system: string | undefined,
+): Procedure {
   if (display !== undefined) procedure.display = display;
   if (text !== undefined) procedure.text = text;
   if (system !== undefined) procedure.system = system;
@@ -264,12 +383,23 @@ function modalityOf(message: Hl7Message, group: Group): string | undefined {
 }
 
 function priorityOf(message: Hl7Message, group: Group): Priority | undefined {
-  const found = firstField(message, groupPaths(group, [['TQ1', '9.1'], ['ORC', '7.6'], ['OBR', '27.6']]));
+  const found = firstField(
+    message,
+    groupPaths(group, [
+      ['TQ1', '9.1'],
+      ['ORC', '7.6'],
+      ['OBR', '27.6'],
+    ]),
+  );
   if (!found) return undefined;
   const priority = priorityCodes[found.value.toUpperCase()];
   if (priority) return priority;
   const field = labelOf(found.path);
-  throw new Hl7MappingError(field, `${field}: unknown priority '${found.value}' (HL7 table 0027: S, A, R, P, T, C)`, 'unknown-code');
+  throw new Hl7MappingError(
+    field,
+    `${field}: unknown priority '${found.value}' (HL7 table 0027: S, A, R, P, T, C)`,
+    'unknown-code',
+  );
 }
 
 function statusOf(message: Hl7Message, group: Group, controlField: string): StatusReport {
@@ -277,13 +407,26 @@ function statusOf(message: Hl7Message, group: Group, controlField: string): Stat
   const orderStatus = orc === undefined ? undefined : fieldText(message, `ORC[${orc}]-5`)?.toUpperCase();
   if (orderStatus !== undefined) {
     const field = `${segmentLabel('ORC', orc!)}-5`;
-    if (!(orderStatus in orderStatuses)) throw new Hl7MappingError(field, `${field}: unsupported order status '${orderStatus}' (supported: ${Object.keys(orderStatuses).join(', ')})`, 'unsupported-code');
+    if (!(orderStatus in orderStatuses))
+      throw new Hl7MappingError(
+        field,
+        `${field}: unsupported order status '${orderStatus}' (supported: ${Object.keys(orderStatuses).join(', ')})`,
+        'unsupported-code',
+      );
     return { field, code: orderStatus, to: orderStatuses[orderStatus] };
   }
   const resultStatus = group.obr === undefined ? undefined : fieldText(message, `OBR[${group.obr}]-25`)?.toUpperCase();
-  if (resultStatus === undefined) throw emptyField(orc === undefined ? 'ORC-5' : `${segmentLabel('ORC', orc)}-5`, `${controlField} SC needs the order status (ORC-5 or OBR-25)`);
+  if (resultStatus === undefined)
+    throw emptyField(
+      orc === undefined ? 'ORC-5' : `${segmentLabel('ORC', orc)}-5`,
+      `${controlField} SC needs the order status (ORC-5 or OBR-25)`,
+    );
   const field = `${segmentLabel('OBR', group.obr!)}-25`;
-  if (!(resultStatus in resultStatuses)) throw new Hl7MappingError(field, `${field}: '${resultStatus}' is not an order status the hub takes from an order (supported: ${Object.keys(resultStatuses).join(', ')})`, 'unsupported-code');
+  if (!(resultStatus in resultStatuses))
+    throw new Hl7MappingError(
+      field,
+      `${field}: '${resultStatus}' is not an order status the hub takes from an order (supported: ${Object.keys(resultStatuses).join(', ')})`,
+      'unsupported-code',
+    );
   return { field, code: resultStatus, to: resultStatuses[resultStatus] };
 }
-

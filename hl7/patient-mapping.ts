@@ -32,7 +32,12 @@ interface Candidate {
  * is the number the facility's later messages (and its DICOM PatientID) use. An empty CX-4 is common in
  * single-facility feeds; the identifier then belongs to the sending facility. `label` names the field in errors.
  */
-export function identifiersFrom(message: Hl7Message, fieldPath: string, label: string, facility: FacilityNames): PatientIdentifier[] {
+export function identifiersFrom(
+  message: Hl7Message,
+  fieldPath: string,
+  label: string,
+  facility: FacilityNames,
+): PatientIdentifier[] {
   const candidates: Candidate[] = [];
   const count = repetitionCount(message, fieldPath);
   let valued = 0;
@@ -48,10 +53,14 @@ export function identifiersFrom(message: Hl7Message, fieldPath: string, label: s
     candidates.push({ id, rank: rankOf(authority ?? facility.code, type, facility) });
   }
   if (candidates.length === 0 && valued > 0) {
-    throw new Hl7MappingError(label, `${label}: no patient record identifier (CX-5 MR, PI, PT or empty) among its ${valued} identifiers`);
+    throw new Hl7MappingError(
+      label,
+      `${label}: no patient record identifier (CX-5 MR, PI, PT or empty) among its ${valued} identifiers`,
+    );
   }
   const unique = new Map<string, Candidate>();
-  for (const c of candidates.sort((a, b) => a.rank - b.rank)) unique.set(`${c.id.system}|${c.id.value}`, unique.get(`${c.id.system}|${c.id.value}`) ?? c);
+  for (const c of candidates.sort((a, b) => a.rank - b.rank))
+    unique.set(`${c.id.system}|${c.id.value}`, unique.get(`${c.id.system}|${c.id.value}`) ?? c);
   return [...unique.values()].map((c) => c.id);
 }
 
@@ -64,7 +73,9 @@ function authorityOf(message: Hl7Message, cx: string): string | undefined {
 }
 
 function rankOf(system: string, type: string, facility: FacilityNames): number {
-  const own = [facility.code, ...facility.sendingFacilities].some((name) => name.toUpperCase() === system.toUpperCase());
+  const own = [facility.code, ...facility.sendingFacilities].some(
+    (name) => name.toUpperCase() === system.toUpperCase(),
+  );
   const typeRank = type === 'MR' || type === 'MRT' ? 0 : type === '' ? 2 : 1;
   return (own ? 0 : 3) + typeRank;
 }
@@ -74,7 +85,8 @@ export function nameFrom(message: Hl7Message, pid: string): PersonName | undefin
   const count = repetitionCount(message, `${pid}-5`);
   let chosen: number | undefined;
   for (let r = 1; r <= count; r++) {
-    if (fieldText(message, `${pid}-5[${r}].1`) === undefined && fieldText(message, `${pid}-5[${r}].2`) === undefined) continue;
+    if (fieldText(message, `${pid}-5[${r}].1`) === undefined && fieldText(message, `${pid}-5[${r}].2`) === undefined)
+      continue;
     chosen ??= r;
     if (fieldText(message, `${pid}-5[${r}].7`)?.toUpperCase() === 'L') {
       chosen = r;
@@ -84,7 +96,9 @@ export function nameFrom(message: Hl7Message, pid: string): PersonName | undefin
   if (chosen === undefined) return undefined;
   // XPN-1 is ST in v2.3 and FN (surname&prefix…) from v2.4; the first subcomponent is the surname in both.
   const family = fieldText(message, `${pid}-5[${chosen}].1.1`);
-  const given = [fieldText(message, `${pid}-5[${chosen}].2`), fieldText(message, `${pid}-5[${chosen}].3`)].filter((g): g is string => g !== undefined);
+  const given = [fieldText(message, `${pid}-5[${chosen}].2`), fieldText(message, `${pid}-5[${chosen}].3`)].filter(
+    (g): g is string => g !== undefined,
+  );
   const name: PersonName = family === undefined ? { given } : { family, given };
   const use = nameUses[fieldText(message, `${pid}-5[${chosen}].7`)?.toUpperCase() ?? ''];
   if (use !== undefined) name.use = use;
@@ -92,11 +106,25 @@ export function nameFrom(message: Hl7Message, pid: string): PersonName | undefin
 }
 
 // XPN-7 name type (HL7 table 0200) -> R4 name-use, as the v2-to-FHIR mapping has it; others stay without a use.
-const nameUses: Readonly<Record<string, NameUse>> = { L: 'official', D: 'usual', M: 'maiden', N: 'nickname', S: 'anonymous', T: 'temp' };
+const nameUses: Readonly<Record<string, NameUse>> = {
+  L: 'official',
+  D: 'usual',
+  M: 'maiden',
+  N: 'nickname',
+  S: 'anonymous',
+  T: 'temp',
+};
 
 // PID-8, HL7 table 0001 (user-defined, so sites add their own codes): A (ambiguous) is other, N (not
 // applicable) and any site-specific code are unknown. The exam does not depend on it, so no code refuses an order.
-const sexCodes: Readonly<Record<string, Sex>> = { M: 'male', F: 'female', O: 'other', A: 'other', U: 'unknown', N: 'unknown' };
+const sexCodes: Readonly<Record<string, Sex>> = {
+  M: 'male',
+  F: 'female',
+  O: 'other',
+  A: 'other',
+  U: 'unknown',
+  N: 'unknown',
+};
 
 export function sexFrom(code: string | undefined): Sex | undefined {
   if (code === undefined) return undefined;
@@ -107,7 +135,8 @@ export function sexFrom(code: string | undefined): Sex | undefined {
 export function patientFrom(message: Hl7Message, facility: FacilityNames, occurrence = 1): PatientInput {
   const pid = segmentLabel('PID', occurrence);
   const path = `PID[${occurrence}]`;
-  if (message.segmentsNamed('PID').length < occurrence) throw new Hl7MappingError(pid, `${pid}: the message has no PID segment`);
+  if (message.segmentsNamed('PID').length < occurrence)
+    throw new Hl7MappingError(pid, `${pid}: the message has no PID segment`);
   const identifiers = identifiersFrom(message, `${path}-3`, `${pid}-3`, facility);
   if (identifiers.length === 0) throw emptyField(`${pid}-3`);
   const patient: PatientInput = { identifiers };

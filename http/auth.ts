@@ -77,7 +77,10 @@ export function requireAuth(auth: TokenAuthenticator) {
       const sent = bearerToken(ctx.get('authorization') || undefined) !== undefined;
       const reason = sent ? 'the bearer token is not valid' : 'a bearer token is required';
       const challenge = `Bearer realm="rso-hub", error="invalid_token", error_description="${reason}"`;
-      throw new HttpError(401, `unauthorized: ${reason}`, { code: 'login', headers: { 'WWW-Authenticate': challenge } });
+      throw new HttpError(401, `unauthorized: ${reason}`, {
+        code: 'login',
+        headers: { 'WWW-Authenticate': challenge },
+      });
     }
     (ctx.state as AuthState).user = user;
     await next();

@@ -6,19 +6,25 @@ import { HttpError } from './http-error.ts';
 
 export async function readBody(ctx: Context, limitBytes: number): Promise<Buffer> {
   const declared = Number(ctx.get('content-length') || NaN);
-  if (declared > limitBytes) throw new HttpError(413, `the body is larger than ${limitBytes} bytes`, { code: 'too-costly' });
+  if (declared > limitBytes)
+    throw new HttpError(413, `the body is larger than ${limitBytes} bytes`, { code: 'too-costly' });
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limitBytes) throw new HttpError(413, `the body is larger than ${limitBytes} bytes`, { code: 'too-costly' });
+    if (size > limitBytes)
+      throw new HttpError(413, `the body is larger than ${limitBytes} bytes`, { code: 'too-costly' });
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
 }
 
 /** `parse` replaces JSON.parse for a caller that must see the text too (fhir/validator.ts parseJsonBody). */
-export async function readJson(ctx: Context, limitBytes: number, parse: (text: string) => unknown = JSON.parse): Promise<unknown> {
+export async function readJson(
+  ctx: Context,
+  limitBytes: number,
+  parse: (text: string) => unknown = JSON.parse,
+): Promise<unknown> {
   const body = await readBody(ctx, limitBytes);
   if (body.length === 0) throw new HttpError(400, 'the body is empty; expected JSON', { code: 'structure' });
   const text = body.toString('utf8');

@@ -81,12 +81,25 @@ export function statusTitle(status: number): string {
  * Logs an error the caller is not told about, once. The message may name patient data (an error built from a
  * value), so it goes to debug only; the levels above get its class, code and stack frames, which do not.
  */
-export function logUnexposed(log: Logger, request: { method: string; path: string }, status: number, error: unknown): void {
+export function logUnexposed(
+  log: Logger,
+  request: { method: string; path: string },
+  status: number,
+  error: unknown,
+): void {
   const name = error instanceof Error ? error.name : typeof error;
   const fields = { method: request.method, path: request.path, status, error: name };
   const code = (error as { code?: unknown } | null)?.code;
   const stack = error instanceof Error ? (error.stack ?? '') : '';
-  const frames = stack.split('\n').filter((line) => /^\s+at /.test(line)).slice(0, 8).join('\n');
-  log.error('http request failed', { ...fields, ...(typeof code === 'string' ? { code } : {}), ...(frames ? { stack: frames } : {}) });
+  const frames = stack
+    .split('\n')
+    .filter((line) => /^\s+at /.test(line))
+    .slice(0, 8)
+    .join('\n');
+  log.error('http request failed', {
+    ...fields,
+    ...(typeof code === 'string' ? { code } : {}),
+    ...(frames ? { stack: frames } : {}),
+  });
   log.debug('http request failed', fields, { message: errorText(error) });
 }

@@ -10,8 +10,12 @@ import { collectedGauge, renderMetrics } from './metrics.ts';
  * channel and queue.
  */
 export function createMetricsRouter(auth: Middleware): Router {
-  collectedGauge('process_resident_memory_bytes', 'Resident memory size in bytes.', () => [{ labels: {}, value: process.memoryUsage.rss() }]);
-  collectedGauge('process_heap_used_bytes', 'V8 heap in use, in bytes.', () => [{ labels: {}, value: process.memoryUsage().heapUsed }]);
+  collectedGauge('process_resident_memory_bytes', 'Resident memory size in bytes.', () => [
+    { labels: {}, value: process.memoryUsage.rss() },
+  ]);
+  collectedGauge('process_heap_used_bytes', 'V8 heap in use, in bytes.', () => [
+    { labels: {}, value: process.memoryUsage().heapUsed },
+  ]);
   const router = new Router();
   router.get('/metrics', auth, requireMonitor, (ctx) => {
     ctx.type = 'text/plain; version=0.0.4; charset=utf-8';

@@ -59,7 +59,11 @@ export function gauge(name: string, help: string): Gauge {
 }
 
 /** A gauge read at scrape time, e.g. queue depth or memory. */
-export function collectedGauge(name: string, help: string, collect: () => Array<{ labels: Labels; value: number }>): void {
+export function collectedGauge(
+  name: string,
+  help: string,
+  collect: () => Array<{ labels: Labels; value: number }>,
+): void {
   family(name, help, 'gauge').collect = collect;
 }
 
@@ -80,5 +84,5 @@ export function renderMetrics(): string {
     const all = f.collect ? f.collect() : [...f.series.values()];
     for (const s of all) lines.push(sample(f.name, s.labels, s.value));
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

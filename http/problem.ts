@@ -28,7 +28,9 @@ export function problemResponses(log: Logger): Middleware {
       for (const [name, value] of Object.entries(known?.headers ?? {})) ctx.set(name, value);
       ctx.status = status;
       ctx.type = problemJson;
-      const body = known ? problemBody(known) : { type: 'about:blank', title: statusTitle(500), status, detail: generalText };
+      const body = known
+        ? problemBody(known)
+        : { type: 'about:blank', title: statusTitle(500), status, detail: generalText };
       ctx.body = JSON.stringify(body);
     }
   };

@@ -7,12 +7,15 @@ import Koa from 'koa';
 import { counter } from './metrics.ts';
 import { problemResponses } from './problem.ts';
 import { Listener, type TlsSettings } from '../runtime/listener.ts';
-import { errorText, type Logger } from '../runtime/log.ts';
+import type { Logger } from '../runtime/log.ts';
 
 export { ListenError } from '../runtime/listener.ts';
 
 const requests = counter('hub_http_requests_total', 'HTTP requests answered, by status class.');
-const limitHits = counter('hub_listener_limit_hits_total', 'Connections closed or refused by a listener limit, by listener and limit');
+const limitHits = counter(
+  'hub_listener_limit_hits_total',
+  'Connections closed or refused by a listener limit, by listener and limit',
+);
 
 export interface HttpLimits {
   maxConnections: number;
@@ -81,7 +84,10 @@ export class HttpServer {
         const callback = this.app.callback();
         // node:http checks headersTimeout and requestTimeout on this interval (30 s by default).
         const checks = { connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs) };
-        const server = tlsOptions === undefined ? http.createServer(checks, callback) : https.createServer({ ...tlsOptions, ...checks }, callback);
+        const server =
+          tlsOptions === undefined
+            ? http.createServer(checks, callback)
+            : https.createServer({ ...tlsOptions, ...checks }, callback);
         server.keepAliveTimeout = Math.min(5_000, limits.idleTimeoutMs);
         server.headersTimeout = limits.headersTimeoutMs;
         server.requestTimeout = limits.requestTimeoutMs;
@@ -95,7 +101,11 @@ export class HttpServer {
           if (timedOut) listener.guardOf(socket).hit('read-timeout', { ms: limits.headersTimeoutMs });
           // What node:http answers by itself without a clientError listener.
           if (socket.writable && !socket.writableEnded) {
-            const status = timedOut ? '408 Request Timeout' : error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+            const status = timedOut
+              ? '408 Request Timeout'
+              : error.code === 'HPE_HEADER_OVERFLOW'
+                ? '431 Request Header Fields Too Large'
+                : '400 Bad Request';
             socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
           }
           socket.destroy();

@@ -11,7 +11,7 @@ export async function instanceId(dataDir: string): Promise<string> {
   } catch {
     const id = randomUUID();
     try {
-      await writeFile(file, id + '\n', { flag: 'wx' });
+      await writeFile(file, `${id}\n`, { flag: 'wx' });
       return id;
     } catch {
       // Another process of this installation wrote it first; use theirs.

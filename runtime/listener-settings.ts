@@ -8,8 +8,10 @@ export function parseTlsSettings(input: unknown, path: string): TlsSettings | un
   if (input === undefined || input === null) return undefined;
   const value = expectObject(input, path);
   expectKeys(value, path, ['certFile', 'keyFile', 'caFile']);
-  if (value['certFile'] === undefined) throw new ValidationError(join(path, 'certFile'), 'required: the PEM certificate file');
-  if (value['keyFile'] === undefined) throw new ValidationError(join(path, 'keyFile'), 'required: the PEM private key file');
+  if (value['certFile'] === undefined)
+    throw new ValidationError(join(path, 'certFile'), 'required: the PEM certificate file');
+  if (value['keyFile'] === undefined)
+    throw new ValidationError(join(path, 'keyFile'), 'required: the PEM private key file');
   const settings: TlsSettings = {
     certFile: expectString(value['certFile'], join(path, 'certFile')),
     keyFile: expectString(value['keyFile'], join(path, 'keyFile')),
@@ -25,7 +27,12 @@ export interface LimitRange {
 }
 
 /** Reads `limits` with only the keys in `defaults`; every value an integer in its range. */
-export function parseLimits<K extends string>(input: unknown, path: string, defaults: Record<K, number>, ranges: NoInfer<Record<K, LimitRange>>): Record<K, number> {
+export function parseLimits<K extends string>(
+  input: unknown,
+  path: string,
+  defaults: Record<K, number>,
+  ranges: NoInfer<Record<K, LimitRange>>,
+): Record<K, number> {
   const keys = Object.keys(defaults) as K[];
   const out = { ...defaults };
   if (input === undefined || input === null) return out;

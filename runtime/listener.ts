@@ -90,7 +90,9 @@ export function serverTlsOptions(settings: TlsSettings): tls.TlsOptions {
       return readFileSync(file);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      throw new ListenError(`cannot read the TLS ${what} file ${file} (${code ?? errorText(error)})`, code, 'tls', { cause: error });
+      throw new ListenError(`cannot read the TLS ${what} file ${file} (${code ?? errorText(error)})`, code, 'tls', {
+        cause: error,
+      });
     }
   };
   const options: tls.TlsOptions = {
@@ -107,7 +109,9 @@ export function serverTlsOptions(settings: TlsSettings): tls.TlsOptions {
   try {
     tls.createSecureContext(options);
   } catch (error) {
-    throw new ListenError(`the TLS certificate or key cannot be used: ${errorText(error)}`, undefined, 'tls', { cause: error });
+    throw new ListenError(`the TLS certificate or key cannot be used: ${errorText(error)}`, undefined, 'tls', {
+      cause: error,
+    });
   }
   return options;
 }
@@ -138,7 +142,9 @@ export class Listener {
     const server = this.#create(tlsOptions);
     server.maxConnections = this.#options.limits.maxConnections;
     // Node closes a connection past maxConnections itself and says so with 'drop' (no socket to guard).
-    server.on('drop', (data?: { remoteAddress?: string }) => this.#count('connections', { remote: data?.remoteAddress ?? '?' }));
+    server.on('drop', (data?: { remoteAddress?: string }) =>
+      this.#count('connections', { remote: data?.remoteAddress ?? '?' }),
+    );
     server.on('connection', (socket: net.Socket) => this.#admit(socket));
     if (tlsOptions !== undefined) {
       server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
@@ -147,7 +153,12 @@ export class Listener {
     }
     await new Promise<void>((resolve, reject) => {
       const failed = (error: NodeJS.ErrnoException): void => {
-        const reason = error.code === 'EADDRINUSE' ? 'the port is already in use' : error.code === 'EACCES' ? 'permission denied' : errorText(error);
+        const reason =
+          error.code === 'EADDRINUSE'
+            ? 'the port is already in use'
+            : error.code === 'EACCES'
+              ? 'permission denied'
+              : errorText(error);
         reject(new ListenError(`${host}:${port}: ${reason}`, error.code, 'port', { cause: error }));
       };
       server.once('error', failed);
@@ -177,7 +188,10 @@ export class Listener {
     const allowHalfOpen = this.#options.allowHalfOpen ?? false;
     if (tlsOptions === undefined) return net.createServer({ noDelay: true, allowHalfOpen }, handOver);
     // The handshake gets the idle time too: a peer that connects and says nothing must not hold a slot.
-    const server = tls.createServer({ ...tlsOptions, handshakeTimeout: this.#options.limits.idleTimeoutMs, allowHalfOpen }, handOver);
+    const server = tls.createServer(
+      { ...tlsOptions, handshakeTimeout: this.#options.limits.idleTimeoutMs, allowHalfOpen },
+      handOver,
+    );
     return server;
   }
 
@@ -223,7 +237,12 @@ export class Listener {
         }
         if (seen.has(limit)) return;
         seen.add(limit);
-        this.#options.log.warn(`${this.#options.kind} connection limit hit`, { limit, remote, remotePort: socket.remotePort ?? 0, ...fields });
+        this.#options.log.warn(`${this.#options.kind} connection limit hit`, {
+          limit,
+          remote,
+          remotePort: socket.remotePort ?? 0,
+          ...fields,
+        });
       },
     };
   }

@@ -34,8 +34,15 @@ export function setLogSink(next: LogSink): void {
 export function createLogger(bound: LogFields = {}): Logger {
   const emit = (level: LogLevel, msg: string, fields?: LogFields, phi?: LogFields): void => {
     if (rank[level] < rank[threshold]) return;
-    const line = { time: new Date().toISOString(), level, msg, ...bound, ...fields, ...(level === 'debug' ? phi : undefined) };
-    sink.write(JSON.stringify(line) + '\n');
+    const line = {
+      time: new Date().toISOString(),
+      level,
+      msg,
+      ...bound,
+      ...fields,
+      ...(level === 'debug' ? phi : undefined),
+    };
+    sink.write(`${JSON.stringify(line)}\n`);
   };
   return {
     debug: (msg, fields, phi) => emit('debug', msg, fields, phi),

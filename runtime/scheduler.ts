@@ -82,20 +82,34 @@ export class Scheduler {
 
   async start(): Promise<void> {
     if (this.#running) return;
-    const backend = new MongoBackend({ mongo: this.#options.db as unknown as Db, collection: this.#options.collection ?? 'agendaJobs' });
+    const backend = new MongoBackend({
+      mongo: this.#options.db as unknown as Db,
+      collection: this.#options.collection ?? 'agendaJobs',
+    });
     const agenda = new Agenda({
       backend,
       name: this.#options.name ?? `hub-${process.pid}`,
       processEvery: this.#options.processEveryMs ?? 5_000,
-      ...(this.#options.defaultLockLifetimeMs === undefined ? {} : { defaultLockLifetime: this.#options.defaultLockLifetimeMs }),
+      ...(this.#options.defaultLockLifetimeMs === undefined
+        ? {}
+        : { defaultLockLifetime: this.#options.defaultLockLifetimeMs }),
     });
     agenda.on('error', (error: Error) => this.#log.error('scheduler error', { error: errorText(error) }));
     agenda.on('retry exhausted', (error: Error, job: Job) => {
-      this.#log.warn('job failed, no retries left', { job: job.attrs.name, jobId: String(job.attrs._id), failCount: job.attrs.failCount ?? 0 });
+      this.#log.warn('job failed, no retries left', {
+        job: job.attrs.name,
+        jobId: String(job.attrs._id),
+        failCount: job.attrs.failCount ?? 0,
+      });
       this.#log.debug('job failure detail', { jobId: String(job.attrs._id) }, { error: errorText(error) });
     });
     agenda.on('retry', (job: Job, details: { attempt: number; delay: number }) => {
-      this.#log.info('job retry scheduled', { job: job.attrs.name, jobId: String(job.attrs._id), attempt: details.attempt, delayMs: details.delay });
+      this.#log.info('job retry scheduled', {
+        job: job.attrs.name,
+        jobId: String(job.attrs._id),
+        attempt: details.attempt,
+        delayMs: details.delay,
+      });
     });
     for (const [name, definition] of this.#definitions) this.#defineOn(agenda, name, definition);
     await agenda.start();

@@ -31,7 +31,8 @@ export function expectObject(value: unknown, path: string): Plain {
 /** Refuses keys the schema does not know: a typo in a config key must not be silently ignored. */
 export function expectKeys(value: Plain, path: string, allowed: readonly string[]): void {
   for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) throw new ValidationError(join(path, key), `unknown key (expected one of: ${allowed.join(', ')})`);
+    if (!allowed.includes(key))
+      throw new ValidationError(join(path, key), `unknown key (expected one of: ${allowed.join(', ')})`);
   }
 }
 

@@ -48,7 +48,11 @@ export interface HubCollection<T extends Document = Document> {
   find(filter: Filter<T>, options?: FindOptions): HubCursor<WithId<T>>;
   updateOne(filter: Filter<T>, update: UpdateFilter<T>, options?: UpdateOptions): Promise<UpdateResult<T>>;
   updateMany(filter: Filter<T>, update: UpdateFilter<T>, options?: UpdateOptions): Promise<UpdateResult<T>>;
-  replaceOne(filter: Filter<T>, replacement: WithoutId<T>, options?: ReplaceOptions): Promise<UpdateResult<T> | Document>;
+  replaceOne(
+    filter: Filter<T>,
+    replacement: WithoutId<T>,
+    options?: ReplaceOptions,
+  ): Promise<UpdateResult<T> | Document>;
   deleteOne(filter: Filter<T>): Promise<DeleteResult>;
   deleteMany(filter: Filter<T>): Promise<DeleteResult>;
   findOneAndUpdate(

@@ -15,7 +15,8 @@ export interface OpenStoreOptions {
 export const EMBEDDED_FILE = 'hub.sqlite';
 
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
-  if (options.mongodbUrl !== undefined && options.mongodbUrl !== '') return MongoStore.connect(options.mongodbUrl, options.log);
+  if (options.mongodbUrl !== undefined && options.mongodbUrl !== '')
+    return MongoStore.connect(options.mongodbUrl, options.log);
   const file = path.join(options.dataDir, EMBEDDED_FILE);
   const store = new EmbeddedStore(file);
   options.log.info('store opened', { engine: 'embedded', file });

@@ -20,7 +20,10 @@ type CEchoRequest = Parameters<InstanceType<typeof Scp>['cEchoRequest']>[0];
 const storageDir = process.argv[2];
 if (storageDir === undefined) throw new Error('usage: dcmjs-scp-child.ts <storageDir>');
 dimse.log.setLevel('error');
-const uncompressed = new Set<string>([constants.TransferSyntax.ExplicitVRLittleEndian, constants.TransferSyntax.ImplicitVRLittleEndian]);
+const uncompressed = new Set<string>([
+  constants.TransferSyntax.ExplicitVRLittleEndian,
+  constants.TransferSyntax.ImplicitVRLittleEndian,
+]);
 
 class StreamingScp extends Scp {
   #association: Association | undefined;
@@ -35,7 +38,10 @@ class StreamingScp extends Scp {
     for (const { context } of association.getPresentationContexts()) {
       const abstract = context.getAbstractSyntaxUid();
       const transferSyntax = context.getTransferSyntaxUids().find((ts) => uncompressed.has(ts));
-      if ((abstract === constants.SopClass.Verification || isStorageSopClass(abstract)) && transferSyntax !== undefined) {
+      if (
+        (abstract === constants.SopClass.Verification || isStorageSopClass(abstract)) &&
+        transferSyntax !== undefined
+      ) {
         context.setResult(constants.PresentationContextResult.Accept, transferSyntax);
       } else {
         context.setResult(constants.PresentationContextResult.RejectAbstractSyntaxNotSupported);
@@ -44,7 +50,10 @@ class StreamingScp extends Scp {
     this.sendAssociationAccept();
   }
 
-  override cEchoRequest(request: CEchoRequest, callback: (response: InstanceType<typeof responses.CEchoResponse>) => void): void {
+  override cEchoRequest(
+    request: CEchoRequest,
+    callback: (response: InstanceType<typeof responses.CEchoResponse>) => void,
+  ): void {
     const response = responses.CEchoResponse.fromRequest(request);
     response.setStatus(constants.Status.Success);
     callback(response);
@@ -63,12 +72,19 @@ class StreamingScp extends Scp {
     return file;
   }
 
-  override createDatasetFromStoreWritableStream(writable: Writable, _context: PresentationContext, callback: (dataset: never) => void): void {
+  override createDatasetFromStoreWritableStream(
+    writable: Writable,
+    _context: PresentationContext,
+    callback: (dataset: never) => void,
+  ): void {
     // The library calls end(); the answer must wait until the bytes are in the file.
     writable.once('finish', () => callback(undefined as never));
   }
 
-  override cStoreRequest(request: CStoreRequest, callback: (response: InstanceType<typeof responses.CStoreResponse>) => void): void {
+  override cStoreRequest(
+    request: CStoreRequest,
+    callback: (response: InstanceType<typeof responses.CStoreResponse>) => void,
+  ): void {
     const response = responses.CStoreResponse.fromRequest(request);
     response.setStatus(constants.Status.Success);
     callback(response);

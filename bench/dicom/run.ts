@@ -45,7 +45,10 @@ async function makeWorkload(root: string, name: string, count: number, pixelByte
   const study = spec();
   for (let i = 0; i < count; i++) {
     const file = path.join(dir, `${String(i).padStart(4, '0')}.dcm`);
-    const bytes = await writeInstance(file, spec({ studyInstanceUid: study.studyInstanceUid, seriesInstanceUid: study.seriesInstanceUid, pixelBytes }));
+    const bytes = await writeInstance(
+      file,
+      spec({ studyInstanceUid: study.studyInstanceUid, seriesInstanceUid: study.seriesInstanceUid, pixelBytes }),
+    );
     totalBytes += bytes.length;
     files.push(file);
   }
@@ -87,7 +90,8 @@ async function startHubScp(dir: string, sync: 'sync' | 'nosync' = 'sync'): Promi
 /** Orthanc with its defaults: it fsyncs each file (SyncStorageArea) and indexes it in SQLite, as the hub does. */
 async function startOrthancReceiver(dir: string): Promise<Receiver> {
   const orthanc = await startOrthanc(dir, 'BENCH');
-  const stored = async (): Promise<number> => ((await orthanc.get('/statistics')) as { CountInstances: number }).CountInstances;
+  const stored = async (): Promise<number> =>
+    ((await orthanc.get('/statistics')) as { CountInstances: number }).CountInstances;
   return { port: orthanc.port, aeTitle: orthanc.aeTitle, child: orthanc.child, dir, stored };
 }
 
@@ -96,12 +100,17 @@ async function startOrthancReceiver(dir: string): Promise<Receiver> {
  * SCP, the study index, exam matching and the completion schedule, as in production.
  */
 async function startWholeHub(dir: string): Promise<Receiver> {
-  const hub = await startHub({ dataDir: dir, facilities: [await valleyFacility({ aeTitles: ['BENCH'] })], config: defaultTestConfig.replace('logLevel: info', 'logLevel: warn') });
+  const hub = await startHub({
+    dataDir: dir,
+    facilities: [await valleyFacility({ aeTitles: ['BENCH'] })],
+    config: defaultTestConfig.replace('logLevel: info', 'logLevel: warn'),
+  });
   await waitHealthy(hub);
   const stored = async (): Promise<number> => {
     const studies = path.join(dir, 'dicom', 'studies');
     let count = 0;
-    for (const study of await readdir(studies)) count += (await readdir(path.join(studies, study))).filter((name) => name.endsWith('.dcm')).length;
+    for (const study of await readdir(studies))
+      count += (await readdir(path.join(studies, study))).filter((name) => name.endsWith('.dcm')).length;
     return count;
   };
   return { port: hub.dicomPort, aeTitle: 'RSO_HUB', child: hub.child, dir, stored };
@@ -119,9 +128,16 @@ async function startDcmjsScp(dir: string): Promise<Receiver> {
 }
 
 /** Runs a sender under /usr/bin/time for its peak RSS; resolves with wall seconds and its stdout. */
-async function timed(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ seconds: number; rssMiB: number; stdout: string }> {
+async function timed(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ seconds: number; rssMiB: number; stdout: string }> {
   const started = performance.now();
-  const child = spawn('/usr/bin/time', ['-f', 'MAXRSS %M', command, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('/usr/bin/time', ['-f', 'MAXRSS %M', command, ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   let stdout = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -134,24 +150,43 @@ async function timed(command: string, args: string[], env: NodeJS.ProcessEnv): P
 }
 
 async function storescu(receiver: Receiver, workload: Workload): Promise<{ seconds: number; rssMiB: number }> {
-  return timed('storescu', ['-aet', 'BENCH', '-aec', receiver.aeTitle, '127.0.0.1', String(receiver.port), ...workload.files], dcmtkEnv);
+  return timed(
+    'storescu',
+    ['-aet', 'BENCH', '-aec', receiver.aeTitle, '127.0.0.1', String(receiver.port), ...workload.files],
+    dcmtkEnv,
+  );
 }
 
-async function hubScu(receiver: Receiver, workload: Workload, listFile: string): Promise<{ seconds: number; rssMiB: number }> {
+async function hubScu(
+  receiver: Receiver,
+  workload: Workload,
+  listFile: string,
+): Promise<{ seconds: number; rssMiB: number }> {
   await writeFile(listFile, workload.files.join('\n'));
-  const run = await timed(node, [path.join(here, 'scu-child.ts'), '127.0.0.1', String(receiver.port), receiver.aeTitle, listFile], process.env);
+  const run = await timed(
+    node,
+    [path.join(here, 'scu-child.ts'), '127.0.0.1', String(receiver.port), receiver.aeTitle, listFile],
+    process.env,
+  );
   const { seconds } = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}') as { seconds: number };
   return { seconds, rssMiB: run.rssMiB };
 }
 
-async function withReceiver(start: (dir: string) => Promise<Receiver>, dir: string, workload: Workload, send: (receiver: Receiver) => Promise<{ seconds: number; rssMiB: number }>): Promise<Run> {
+async function withReceiver(
+  start: (dir: string) => Promise<Receiver>,
+  dir: string,
+  workload: Workload,
+  send: (receiver: Receiver) => Promise<{ seconds: number; rssMiB: number }>,
+): Promise<Run> {
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   const receiver = await start(dir);
   try {
     const sent = await send(receiver);
     const receiverRssMiB = await vmHwmMiB(receiver.child.pid);
-    const stored = receiver.stored ? await receiver.stored() : (await readdir(dir)).filter((name) => name.endsWith('.dcm') || name.startsWith('CT.')).length;
+    const stored = receiver.stored
+      ? await receiver.stored()
+      : (await readdir(dir)).filter((name) => name.endsWith('.dcm') || name.startsWith('CT.')).length;
     if (stored !== workload.count) throw new Error(`${dir}: ${stored} instances stored, expected ${workload.count}`);
     return { seconds: sent.seconds, receiverRssMiB, senderRssMiB: sent.rssMiB };
   } finally {
@@ -173,7 +208,8 @@ function summarise(runs: Run[]): Run {
   };
 }
 
-const fmt = (value: number, digits = 0): string => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (value: number, digits = 0): string =>
+  value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 function row(path: string, workload: Workload, run: Run, reference: Run): string {
   const perSecond = workload.count / run.seconds;
@@ -204,7 +240,10 @@ function syncedWriteMs(dir: string, bytes: number, count: number): number {
 const root = await mkdtemp(path.join(os.tmpdir(), 'rso-bench-dicom-'));
 try {
   console.log('generating instances…');
-  const workloads = [await makeWorkload(root, '500 × 100 KB', 500, 100 * 1024), await makeWorkload(root, '20 × 20 MB', 20, 20 * 1024 * 1024)];
+  const workloads = [
+    await makeWorkload(root, '500 × 100 KB', 500, 100 * 1024),
+    await makeWorkload(root, '20 × 20 MB', 20, 20 * 1024 * 1024),
+  ];
   const lines: string[] = [];
   const verdicts: string[] = [];
   for (const workload of workloads) {
@@ -217,14 +256,47 @@ try {
     const send: Run[] = [];
     const listFile = path.join(root, 'files.txt');
     for (let round = 0; round < rounds; round++) {
-      reference.push(await withReceiver(startStorescpReceiver, path.join(root, 'in-storescp'), workload, (receiver) => storescu(receiver, workload)));
-      ingest.push(await withReceiver(startHubScp, path.join(root, 'in-hub'), workload, (receiver) => storescu(receiver, workload)));
-      ingestNoSync.push(await withReceiver((dir) => startHubScp(dir, 'nosync'), path.join(root, 'in-hub'), workload, (receiver) => storescu(receiver, workload)));
-      ingestDcmjs.push(await withReceiver(startDcmjsScp, path.join(root, 'in-dcmjs'), workload, (receiver) => storescu(receiver, workload)));
-      ingestHub.push(await withReceiver(startWholeHub, path.join(root, 'in-whole-hub'), workload, (receiver) => storescu(receiver, workload)));
-      ingestOrthanc.push(await withReceiver(startOrthancReceiver, path.join(root, 'in-orthanc'), workload, (receiver) => storescu(receiver, workload)));
-      send.push(await withReceiver(startStorescpReceiver, path.join(root, 'in-storescp'), workload, (receiver) => hubScu(receiver, workload, listFile)));
-      console.log(`${workload.name} round ${round + 1}: storescp ${reference.at(-1)?.seconds.toFixed(2)} s, hub SCP ${ingest.at(-1)?.seconds.toFixed(2)} s (no fsync ${ingestNoSync.at(-1)?.seconds.toFixed(2)} s), dcmjs-dimse Scp ${ingestDcmjs.at(-1)?.seconds.toFixed(2)} s, whole hub ${ingestHub.at(-1)?.seconds.toFixed(2)} s, Orthanc ${ingestOrthanc.at(-1)?.seconds.toFixed(2)} s, hub SCU ${send.at(-1)?.seconds.toFixed(2)} s`);
+      reference.push(
+        await withReceiver(startStorescpReceiver, path.join(root, 'in-storescp'), workload, (receiver) =>
+          storescu(receiver, workload),
+        ),
+      );
+      ingest.push(
+        await withReceiver(startHubScp, path.join(root, 'in-hub'), workload, (receiver) =>
+          storescu(receiver, workload),
+        ),
+      );
+      ingestNoSync.push(
+        await withReceiver(
+          (dir) => startHubScp(dir, 'nosync'),
+          path.join(root, 'in-hub'),
+          workload,
+          (receiver) => storescu(receiver, workload),
+        ),
+      );
+      ingestDcmjs.push(
+        await withReceiver(startDcmjsScp, path.join(root, 'in-dcmjs'), workload, (receiver) =>
+          storescu(receiver, workload),
+        ),
+      );
+      ingestHub.push(
+        await withReceiver(startWholeHub, path.join(root, 'in-whole-hub'), workload, (receiver) =>
+          storescu(receiver, workload),
+        ),
+      );
+      ingestOrthanc.push(
+        await withReceiver(startOrthancReceiver, path.join(root, 'in-orthanc'), workload, (receiver) =>
+          storescu(receiver, workload),
+        ),
+      );
+      send.push(
+        await withReceiver(startStorescpReceiver, path.join(root, 'in-storescp'), workload, (receiver) =>
+          hubScu(receiver, workload, listFile),
+        ),
+      );
+      console.log(
+        `${workload.name} round ${round + 1}: storescp ${reference.at(-1)?.seconds.toFixed(2)} s, hub SCP ${ingest.at(-1)?.seconds.toFixed(2)} s (no fsync ${ingestNoSync.at(-1)?.seconds.toFixed(2)} s), dcmjs-dimse Scp ${ingestDcmjs.at(-1)?.seconds.toFixed(2)} s, whole hub ${ingestHub.at(-1)?.seconds.toFixed(2)} s, Orthanc ${ingestOrthanc.at(-1)?.seconds.toFixed(2)} s, hub SCU ${send.at(-1)?.seconds.toFixed(2)} s`,
+      );
     }
     const ref = summarise(reference);
     const ours = summarise(ingest);
@@ -245,8 +317,12 @@ try {
     const probes = Math.min(300, workload.count);
     const syncedMs = syncedWriteMs(probeDir, Math.round(workload.totalBytes / workload.count), probes);
     await rm(probeDir, { recursive: true, force: true });
-    verdicts.push(`${workload.name}: storescp takes ${fmt((ref.seconds / workload.count) * 1000, 2)} ms per instance in all; creating, writing, fdatasyncing and closing one file of that size takes ${fmt(syncedMs, 2)} ms on this disk (median of ${probes}).`);
-    verdicts.push(`${workload.name}: ingest ${fmt(ref.seconds / ours.seconds, 2)}× (goal ≥ 0.9; ${fmt(ref.seconds / oursNoSync.seconds, 2)}× with fsync off; whole hub ${fmt(ref.seconds / whole.seconds, 2)}×, Orthanc ${fmt(ref.seconds / orthanc.seconds, 2)}×), send ${fmt(ref.seconds / sent.seconds, 2)}× (goal ≥ 0.8), hub SCP peak RSS ${fmt(ours.receiverRssMiB)} MiB, hub SCU peak RSS ${fmt(sent.senderRssMiB)} MiB (goal < 150).`);
+    verdicts.push(
+      `${workload.name}: storescp takes ${fmt((ref.seconds / workload.count) * 1000, 2)} ms per instance in all; creating, writing, fdatasyncing and closing one file of that size takes ${fmt(syncedMs, 2)} ms on this disk (median of ${probes}).`,
+    );
+    verdicts.push(
+      `${workload.name}: ingest ${fmt(ref.seconds / ours.seconds, 2)}× (goal ≥ 0.9; ${fmt(ref.seconds / oursNoSync.seconds, 2)}× with fsync off; whole hub ${fmt(ref.seconds / whole.seconds, 2)}×, Orthanc ${fmt(ref.seconds / orthanc.seconds, 2)}×), send ${fmt(ref.seconds / sent.seconds, 2)}× (goal ≥ 0.8), hub SCP peak RSS ${fmt(ours.receiverRssMiB)} MiB, hub SCU peak RSS ${fmt(sent.senderRssMiB)} MiB (goal < 150).`,
+    );
   }
   const markdown = `## DICOM C-STORE (hub SCP and SCU vs dcmtk ${'3.6.7'})
 

@@ -34,7 +34,11 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
       const req = http.request(url, {
         method: spec.method,
         agent,
-        headers: { authorization: `Bearer ${spec.token}`, 'content-type': 'application/fhir+json', ...(body ? { 'content-length': Buffer.byteLength(body) } : {}) },
+        headers: {
+          authorization: `Bearer ${spec.token}`,
+          'content-type': 'application/fhir+json',
+          ...(body ? { 'content-length': Buffer.byteLength(body) } : {}),
+        },
       });
       req.on('response', (res) => {
         res.resume();

@@ -16,17 +16,20 @@ export interface Echo {
 export async function startEcho(onFrame: () => void = () => undefined): Promise<Echo> {
   let received = 0;
   const server = net.createServer({ noDelay: true }, (socket) => {
-    const decoder = new MllpDecoder({ maxFrameBytes: 2 ** 20 }, {
-      frame: (frame) => {
-        received++;
-        const { text, charset } = decodeHl7(frame);
-        const ack = buildAck(ackRequestOf(Hl7Message.parse(text)), 'AA');
-        socket.write(encodeFrame(encodeHl7(ack.toString(), charset)));
-        onFrame();
+    const decoder = new MllpDecoder(
+      { maxFrameBytes: 2 ** 20 },
+      {
+        frame: (frame) => {
+          received++;
+          const { text, charset } = decodeHl7(frame);
+          const ack = buildAck(ackRequestOf(Hl7Message.parse(text)), 'AA');
+          socket.write(encodeFrame(encodeHl7(ack.toString(), charset)));
+          onFrame();
+        },
+        garbage: () => undefined,
+        oversize: () => undefined,
       },
-      garbage: () => undefined,
-      oversize: () => undefined,
-    });
+    );
     socket.on('data', (chunk: Buffer) => decoder.push(chunk));
     socket.on('error', () => undefined);
   });

@@ -40,17 +40,38 @@ interface Result {
 }
 
 /** Runs the senders in a child process, so the hub's event loop is its own, as in production. */
-async function drive(label: string, port: number, connections: number, prefix: string, delivered?: () => Promise<void>, hostileEvery = 0): Promise<Result> {
+async function drive(
+  label: string,
+  port: number,
+  connections: number,
+  prefix: string,
+  delivered?: () => Promise<void>,
+  hostileEvery = 0,
+): Promise<Result> {
   const started = performance.now();
   const cpu = process.threadCpuUsage();
-  const args = [path.join(import.meta.dirname, 'sender-child.ts'), String(port), String(connections), String(total), prefix, String(hostileEvery)];
+  const args = [
+    path.join(import.meta.dirname, 'sender-child.ts'),
+    String(port),
+    String(connections),
+    String(total),
+    prefix,
+    String(hostileEvery),
+  ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const [code] = (await once(child, 'exit')) as [number | null];
   if (code !== 0) throw new Error(`senders failed with ${code}`);
   const { perSecond, latencies } = JSON.parse(output) as { perSecond: number; latencies: number[] };
-  const result: Result = { label, connections, perSecond, p50: percentile(latencies, 50), p99: percentile(latencies, 99), mainCpuMicros: 0 };
+  const result: Result = {
+    label,
+    connections,
+    perSecond,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    mainCpuMicros: 0,
+  };
   if (delivered) {
     await delivered();
     result.deliveredPerSecond = total / ((performance.now() - started) / 1000);
@@ -61,8 +82,12 @@ async function drive(label: string, port: number, connections: number, prefix: s
 }
 
 /** The receiver downstream of the hub, in its own process; it reports each time another `expected` messages arrived. */
-async function startEchoChild(expected: number): Promise<{ port: number; allReceived: (rounds: number) => Promise<void>; close: () => Promise<void> }> {
-  const child = spawn(process.execPath, [path.join(import.meta.dirname, 'echo-child.ts'), String(expected)], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startEchoChild(
+  expected: number,
+): Promise<{ port: number; allReceived: (rounds: number) => Promise<void>; close: () => Promise<void> }> {
+  const child = spawn(process.execPath, [path.join(import.meta.dirname, 'echo-child.ts'), String(expected)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const lines = createInterface({ input: child.stdout });
   let reported = 0;
   let onReport: () => void = () => undefined;
@@ -100,15 +125,33 @@ async function startHub(dir: string, deliverTo?: number): Promise<{ port: number
   const engine = new ChannelEngine({ db: store.db, registry, log });
   await engine.start();
   const port = await freePort();
-  const definition = parseChannelDefinition({
-    id: 'bench-orders',
-    name: 'bench orders',
-    source: { type: 'mllp', settings: { host: '127.0.0.1', port } },
-    destinations: deliverTo === undefined ? [] : [{ name: 'ris', connector: { type: 'mllp', settings: { host: '127.0.0.1', port: deliverTo } }, queue: 'ordered' }],
-  }, registry);
+  const definition = parseChannelDefinition(
+    {
+      id: 'bench-orders',
+      name: 'bench orders',
+      source: { type: 'mllp', settings: { host: '127.0.0.1', port } },
+      destinations:
+        deliverTo === undefined
+          ? []
+          : [
+              {
+                name: 'ris',
+                connector: { type: 'mllp', settings: { host: '127.0.0.1', port: deliverTo } },
+                queue: 'ordered',
+              },
+            ],
+    },
+    registry,
+  );
   const [status] = await engine.deploy({ definition, revision: 0 });
   if (status?.status !== 'deployed') throw new Error(`bench channel not deployed: ${status?.error}`);
-  return { port, close: async () => { await engine.stop(); await store.close(); } };
+  return {
+    port,
+    close: async () => {
+      await engine.stop();
+      await store.close();
+    },
+  };
 }
 
 setLogLevel('error');
@@ -140,19 +183,35 @@ const hub = await startHub(path.join(dir, 'ingest'));
 await measureRows([
   (round) => drive('hub: mllp source -> durable store -> ACK', hub.port, 1, `H1${round}-`),
   (round) => drive('hub: mllp source -> durable store -> ACK', hub.port, 8, `H8${round}-`),
-  (round) => drive('hub, the same with one hostile ORM (PID-3 × 10,000) every 1,000', hub.port, 8, `X8${round}-`, undefined, 1000),
+  (round) =>
+    drive(
+      'hub, the same with one hostile ORM (PID-3 × 10,000) every 1,000',
+      hub.port,
+      8,
+      `X8${round}-`,
+      undefined,
+      1000,
+    ),
 ]);
 await hub.close();
 const ris = await startEchoChild(total);
 const relay = await startHub(path.join(dir, 'relay'), ris.port);
-await measureRows([(round) => drive('hub, plus queued delivery to an MLLP receiver', relay.port, 8, `R8${round}-`, () => ris.allReceived(round + 1))]);
+await measureRows([
+  (round) =>
+    drive('hub, plus queued delivery to an MLLP receiver', relay.port, 8, `R8${round}-`, () =>
+      ris.allReceived(round + 1),
+    ),
+]);
 await relay.close();
 await ris.close();
 clearInterval(rssTimer);
 await rm(dir, { recursive: true, force: true });
 
 const fmt = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
-const rows = results.map((r) => `| ${r.label} | ${r.connections} | ${fmt(r.perSecond)} | ${r.deliveredPerSecond === undefined ? '–' : fmt(r.deliveredPerSecond)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${fmt(r.mainCpuMicros)} |`);
+const rows = results.map(
+  (r) =>
+    `| ${r.label} | ${r.connections} | ${fmt(r.perSecond)} | ${r.deliveredPerSecond === undefined ? '–' : fmt(r.deliveredPerSecond)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${fmt(r.mainCpuMicros)} |`,
+);
 const echo8 = results[1]!.perSecond;
 const hub8 = results[3]!.perSecond;
 const hostile = results[4]!;

@@ -9,23 +9,34 @@ import path from 'node:path';
 import { encodeFrame, MllpDecoder } from '../../hl7/mllp-framer.ts';
 import { hostileOrder } from '../../test/support/hostile-hl7.ts';
 
-const [port, connections, total, prefix] = [Number(process.argv[2]), Number(process.argv[3]), Number(process.argv[4]), process.argv[5] ?? 'M'];
+const [port, connections, total, prefix] = [
+  Number(process.argv[2]),
+  Number(process.argv[3]),
+  Number(process.argv[4]),
+  process.argv[5] ?? 'M',
+];
 const hostileEvery = Number(process.argv[6] ?? 0);
 const hostileIds = new Set<string>();
-const template = (await readFile(path.join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'hl7', 'orm-o01.hl7'))).toString('latin1');
+const template = (
+  await readFile(path.join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'hl7', 'orm-o01.hl7'))
+).toString('latin1');
 
 async function sender(ids: string[], latencies: number[]): Promise<void> {
   const socket = net.connect({ host: '127.0.0.1', port, noDelay: true });
   await once(socket, 'connect');
   let wake: (() => void) | undefined;
-  const decoder = new MllpDecoder({ maxFrameBytes: 2 ** 20 }, {
-    frame: (frame) => {
-      if (!frame.includes('MSA|AA|') && !frame.includes('MSA|AE|')) throw new Error(`not an AA or AE: ${frame.toString('latin1')}`);
-      wake?.();
+  const decoder = new MllpDecoder(
+    { maxFrameBytes: 2 ** 20 },
+    {
+      frame: (frame) => {
+        if (!frame.includes('MSA|AA|') && !frame.includes('MSA|AE|'))
+          throw new Error(`not an AA or AE: ${frame.toString('latin1')}`);
+        wake?.();
+      },
+      garbage: () => undefined,
+      oversize: () => undefined,
     },
-    garbage: () => undefined,
-    oversize: () => undefined,
-  });
+  );
   socket.on('data', (chunk: Buffer) => decoder.push(chunk));
   for (const id of ids) {
     const started = performance.now();
@@ -45,4 +56,4 @@ const shares = Array.from({ length: connections }, (_, c) => ids.filter((_, i) =
 const started = performance.now();
 await Promise.all(shares.map((share) => sender(share, latencies)));
 const seconds = (performance.now() - started) / 1000;
-process.stdout.write(JSON.stringify({ perSecond: total / seconds, latencies }) + '\n');
+process.stdout.write(`${JSON.stringify({ perSecond: total / seconds, latencies })}\n`);

@@ -26,7 +26,13 @@ interface Doc {
 }
 
 function makeDoc(k: number): Doc {
-  return { k, patient: `PAT-${k.toString(36)}`, at: new Date(1_700_000_000_000 + k * 1000), modality: ['CT', 'MR', 'US', 'CR'][k % 4]!, tags: ['urgent', `f${k % 17}`] };
+  return {
+    k,
+    patient: `PAT-${k.toString(36)}`,
+    at: new Date(1_700_000_000_000 + k * 1000),
+    modality: ['CT', 'MR', 'US', 'CR'][k % 4]!,
+    tags: ['urgent', `f${k % 17}`],
+  };
 }
 
 /** The same PRNG sequence for both sides, so they look up the same keys. */
@@ -171,9 +177,17 @@ for (const size of sizes) {
   const { raw: rawTimes, embedded: embeddedTimes } = await measure(size);
   const line = (label: string, count: number, key: keyof Timings): string =>
     `| ${label} | ${size.toLocaleString('en-US')} | ${rate(count, embeddedTimes[key])} | ${rate(count, rawTimes[key])} | ${(embeddedTimes[key] / rawTimes[key]).toFixed(2)} |`;
-  rows.push(line(`insert, batches of ${BATCH.toLocaleString('en-US')} (all ${size.toLocaleString('en-US')})`, size, 'batched'));
+  rows.push(
+    line(`insert, batches of ${BATCH.toLocaleString('en-US')} (all ${size.toLocaleString('en-US')})`, size, 'batched'),
+  );
   rows.push(line(`insert, one commit each (${SINGLE_INSERTS.toLocaleString('en-US')})`, SINGLE_INSERTS, 'single'));
-  rows.push(line(`insertOne from ${WRITERS} concurrent callers (${SINGLE_INSERTS.toLocaleString('en-US')}; raw: one commit each)`, SINGLE_INSERTS, 'concurrent'));
+  rows.push(
+    line(
+      `insertOne from ${WRITERS} concurrent callers (${SINGLE_INSERTS.toLocaleString('en-US')}; raw: one commit each)`,
+      SINGLE_INSERTS,
+      'concurrent',
+    ),
+  );
   rows.push(line(`indexed lookup by k (${LOOKUPS.toLocaleString('en-US')})`, LOOKUPS, 'lookup'));
   console.log(rows.slice(-4).join('\n'));
 }

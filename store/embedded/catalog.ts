@@ -5,7 +5,14 @@ import type { DatabaseSync } from 'node:sqlite';
 import { Query } from 'mingo';
 import type { Document } from 'mongodb';
 import { decodeDocument, encodeDocument } from './codec.ts';
-import { createIndexTable, indexTableName, quoteIdentifier, type IndexField, type IndexInfo, type Prepare } from './indexes.ts';
+import {
+  createIndexTable,
+  indexTableName,
+  quoteIdentifier,
+  type IndexField,
+  type IndexInfo,
+  type Prepare,
+} from './indexes.ts';
 import { queryOptions } from './query-options.ts';
 
 export interface CollectionInfo {
@@ -81,9 +88,12 @@ export class Catalog {
   ensure(name: string): CollectionInfo {
     const known = this.#collections.get(name);
     if (known !== undefined) return known;
-    if (name.length === 0 || name.includes('\0') || name.startsWith('system.')) throw new Error(`collection name '${name}' is not allowed`);
+    if (name.length === 0 || name.includes('\0') || name.startsWith('system.'))
+      throw new Error(`collection name '${name}' is not allowed`);
     const table = collectionTableName(name);
-    this.#db.exec(`CREATE TABLE IF NOT EXISTS ${quoteIdentifier(table)} (rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, doc TEXT NOT NULL)`);
+    this.#db.exec(
+      `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(table)} (rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, doc TEXT NOT NULL)`,
+    );
     this.#prepare('INSERT OR IGNORE INTO _hub_collections (name) VALUES (?)').run(name);
     const info: CollectionInfo = { name, table, indexes: [] };
     this.#collections.set(name, info);
@@ -95,7 +105,9 @@ export class Catalog {
   addIndex(collection: CollectionInfo, spec: NewIndex): IndexInfo {
     const index = toIndexInfo(collection.name, spec, false);
     createIndexTable(this.#db, index);
-    this.#prepare('INSERT INTO _hub_indexes (collection, name, fields, is_unique, is_sparse, partial, multikey) VALUES (?, ?, ?, ?, ?, ?, 0)').run(
+    this.#prepare(
+      'INSERT INTO _hub_indexes (collection, name, fields, is_unique, is_sparse, partial, multikey) VALUES (?, ?, ?, ?, ?, ?, 0)',
+    ).run(
       collection.name,
       spec.name,
       JSON.stringify(spec.fields.map((field) => [field.path, field.direction])),
@@ -112,7 +124,10 @@ export class Catalog {
   markMultikey(collection: CollectionInfo, index: IndexInfo): void {
     if (index.multikey) return;
     index.multikey = true;
-    this.#prepare('UPDATE _hub_indexes SET multikey = 1 WHERE collection = ? AND name = ?').run(collection.name, index.name);
+    this.#prepare('UPDATE _hub_indexes SET multikey = 1 WHERE collection = ? AND name = ?').run(
+      collection.name,
+      index.name,
+    );
     this.#bump();
   }
 
@@ -138,7 +153,11 @@ export class Catalog {
       collections.set(row.name, { name: row.name, table: collectionTableName(row.name), indexes: [] });
     }
     for (const row of this.#prepare('SELECT * FROM _hub_indexes ORDER BY rowid').all() as unknown as IndexRow[]) {
-      const fields = (JSON.parse(row.fields) as Array<[string, 1 | -1]>).map(([path, direction]) => ({ path, parts: path.split('.'), direction }));
+      const fields = (JSON.parse(row.fields) as Array<[string, 1 | -1]>).map(([path, direction]) => ({
+        path,
+        parts: path.split('.'),
+        direction,
+      }));
       const spec: NewIndex = {
         name: row.name,
         fields,

@@ -28,7 +28,9 @@ function toTagged(value: unknown, field: string): unknown {
     case 'object':
       if (value === null) return null;
       if (Array.isArray(value)) return taggedArray(value, field);
-      return Object.getPrototypeOf(value) === Object.prototype ? taggedObject(value as Record<string, unknown>) : tagInstance(value);
+      return Object.getPrototypeOf(value) === Object.prototype
+        ? taggedObject(value as Record<string, unknown>)
+        : tagInstance(value);
     case 'undefined':
       // The driver's default (ignoreUndefined: false) stores undefined as null; keep the same document shape.
       return null;
@@ -112,7 +114,8 @@ function revive(value: unknown): unknown {
  */
 export function withDriverObjectIds<T>(value: T): T {
   if (typeof value !== 'object' || value === null) return value;
-  if (isObjectId(value)) return (value instanceof ObjectId ? value : ObjectId.createFromHexString((value as ObjectId).toHexString())) as T;
+  if (isObjectId(value))
+    return (value instanceof ObjectId ? value : ObjectId.createFromHexString((value as ObjectId).toHexString())) as T;
   if (Array.isArray(value)) {
     const mapped = value.map(withDriverObjectIds);
     return (mapped.every((item, i) => item === value[i]) ? value : mapped) as T;

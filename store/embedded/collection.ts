@@ -1,7 +1,7 @@
 // One collection of the embedded engine: a table (rid, id, doc) plus its index tables. Every public method
 // reads through engine.read; every write through engine.writeSoon (one transaction, possibly shared with other
 // writes of the same event-loop turn) and resolves only after its COMMIT.
-import { Aggregator, Query } from 'mingo';
+import { Aggregator } from 'mingo';
 import type {
   AggregateOptions,
   CountDocumentsOptions,
@@ -37,7 +37,14 @@ import { RowReader } from './reader.ts';
 import { project } from './projection.ts';
 import { orderedSql, planSql, readRows } from './rows.ts';
 import { normalizeSort } from './sort.ts';
-import { assertOperatorUpdate, assertReplacement, assertSameId, upsertSeed, withIdFirst, type UpdateSpec } from './update.ts';
+import {
+  assertOperatorUpdate,
+  assertReplacement,
+  assertSameId,
+  upsertSeed,
+  withIdFirst,
+  type UpdateSpec,
+} from './update.ts';
 import { RowWriter } from './writer.ts';
 
 export interface FindOneAndDeleteOptions {
@@ -76,7 +83,10 @@ export class EmbeddedCollection<T extends Document = Document> implements HubCol
     };
     const run = (current: FindSpec): Array<WithId<T>> => {
       const rows = this.#engine.read(() => this.#reader.select(this.#info(), filter, current));
-      return project(rows.map((row) => row.doc), current.projection) as Array<WithId<T>>;
+      return project(
+        rows.map((row) => row.doc),
+        current.projection,
+      ) as Array<WithId<T>>;
     };
     return new EmbeddedCursor(run, spec);
   }
@@ -85,7 +95,8 @@ export class EmbeddedCollection<T extends Document = Document> implements HubCol
     return this.#engine.read(() => {
       const info = this.#info();
       if (info === undefined) return 0;
-      if (Object.keys(filter).length === 0 && options.skip === undefined && options.limit === undefined) return this.#reader.count(info);
+      if (Object.keys(filter).length === 0 && options.skip === undefined && options.limit === undefined)
+        return this.#reader.count(info);
       return this.#reader.select(info, filter, { skip: options.skip, limit: options.limit }).length;
     });
   }
@@ -117,11 +128,14 @@ export class EmbeddedCollection<T extends Document = Document> implements HubCol
     return new EmbeddedAggregationCursor<R>(() =>
       this.#engine.read(() => {
         const first = pipeline[0];
-        const leadingMatch = isPlainObject(first) && isPlainObject(first['$match']) ? (first['$match'] as Document) : {};
+        const leadingMatch =
+          isPlainObject(first) && isPlainObject(first['$match']) ? (first['$match'] as Document) : {};
         const docs = this.#reader.matching(this.#info(), leadingMatch).map((row) => row.doc);
         const collectionResolver = (name: string): Document[] => {
           const info = this.#engine.catalog.get(name);
-          return info === undefined ? [] : readRows(this.#engine, info, { kind: 'scan' }).map((row) => decodeDocument(row.doc));
+          return info === undefined
+            ? []
+            : readRows(this.#engine, info, { kind: 'scan' }).map((row) => decodeDocument(row.doc));
         };
         return new Aggregator(pipeline, { ...queryOptions, collectionResolver }).run(docs) as R[];
       }),
@@ -159,11 +173,16 @@ export class EmbeddedCollection<T extends Document = Document> implements HubCol
       return { failure: undefined, insertedIds: inserted };
     });
     const insertedCount = Object.keys(insertedIds).length;
-    if (failure !== undefined) throw Object.assign(failure as Error, { insertedCount, insertedIds, result: { insertedCount, insertedIds } });
+    if (failure !== undefined)
+      throw Object.assign(failure as Error, { insertedCount, insertedIds, result: { insertedCount, insertedIds } });
     return { acknowledged: true, insertedCount, insertedIds: insertedIds as InsertManyResult<T>['insertedIds'] };
   }
 
-  async updateOne(filter: Filter<T>, update: UpdateFilter<T> | Document[], options: UpdateOptions & { sort?: Sort } = {}): Promise<UpdateResult<T>> {
+  async updateOne(
+    filter: Filter<T>,
+    update: UpdateFilter<T> | Document[],
+    options: UpdateOptions & { sort?: Sort } = {},
+  ): Promise<UpdateResult<T>> {
     assertOperatorUpdate(update);
     return this.#engine.writeSoon(() => {
       const info = options.upsert === true ? this.#engine.catalog.ensure(this.collectionName) : this.#info();
@@ -174,7 +193,11 @@ export class EmbeddedCollection<T extends Document = Document> implements HubCol
     });
   }
 
-  async updateMany(filter: Filter<T>, update: UpdateFilter<T> | Document[], options: UpdateOptions = {}): Promise<UpdateResult<T>> {
+  async updateMany(
+    filter: Filter<T>,
+    update: UpdateFilter<T> | Document[],
+    options: UpdateOptions = {},
+  ): Promise<UpdateResult<T>> {
     assertOperatorUpdate(update);
     // One transaction: unlike MongoDB, a failure half way (a duplicate key) leaves no document updated.
     return this.#engine.writeSoon(() => {
@@ -182,12 +205,17 @@ export class EmbeddedCollection<T extends Document = Document> implements HubCol
       const rows = this.#reader.select(info, filter, {});
       if (rows.length === 0) return this.#upsertResult(info, filter, update, options);
       let modifiedCount = 0;
-      for (const row of rows) if (this.#writer.update(info!, row, update, filter, options.arrayFilters, false).modified) modifiedCount++;
+      for (const row of rows)
+        if (this.#writer.update(info!, row, update, filter, options.arrayFilters, false).modified) modifiedCount++;
       return updateResult(rows.length, modifiedCount);
     });
   }
 
-  async replaceOne(filter: Filter<T>, replacement: WithoutId<T>, options: ReplaceOptions = {}): Promise<UpdateResult<T>> {
+  async replaceOne(
+    filter: Filter<T>,
+    replacement: WithoutId<T>,
+    options: ReplaceOptions = {},
+  ): Promise<UpdateResult<T>> {
     assertReplacement(replacement);
     return this.#engine.writeSoon(() => {
       const info = options.upsert === true ? this.#engine.catalog.ensure(this.collectionName) : this.#info();
@@ -238,7 +266,14 @@ export class EmbeddedCollection<T extends Document = Document> implements HubCol
         const inserted = this.#writer.upsert(info!, filter, update, options.arrayFilters as Document[] | undefined);
         return after ? inserted : null;
       }
-      const updated = this.#writer.update(info!, row, update, filter, options.arrayFilters as Document[] | undefined, !after);
+      const updated = this.#writer.update(
+        info!,
+        row,
+        update,
+        filter,
+        options.arrayFilters as Document[] | undefined,
+        !after,
+      );
       return after ? updated.doc : row.doc;
     });
     const value = result === null ? null : (project([result], options.projection)[0] as WithId<T>);
@@ -262,15 +297,24 @@ export class EmbeddedCollection<T extends Document = Document> implements HubCol
     const name = options.name ?? defaultIndexName(fields);
     if (fields.length === 1 && fields[0]!.path === '_id') return '_id_';
     if (options.expireAfterSeconds !== undefined) {
-      throw new Error(`createIndex ${name}: TTL indexes (expireAfterSeconds) are not supported by the embedded engine; use a scheduled job`);
+      throw new Error(
+        `createIndex ${name}: TTL indexes (expireAfterSeconds) are not supported by the embedded engine; use a scheduled job`,
+      );
     }
-    const wanted = { name, fields, unique: options.unique === true, sparse: options.sparse === true, partial: options.partialFilterExpression };
+    const wanted = {
+      name,
+      fields,
+      unique: options.unique === true,
+      sparse: options.sparse === true,
+      partial: options.partialFilterExpression,
+    };
     return this.#engine.writeSoon(() => {
       const info = this.#engine.catalog.ensure(this.collectionName);
       const existing = info.indexes.find((index) => index.name === name || sameFields(index, wanted.fields));
       if (existing !== undefined) return this.#existingIndex(existing, wanted);
       const index = this.#engine.catalog.addIndex(info, wanted);
-      for (const row of readRows(this.#engine, info, { kind: 'scan' })) this.#writer.indexRow(info, index, row.rid, decodeDocument(row.doc));
+      for (const row of readRows(this.#engine, info, { kind: 'scan' }))
+        this.#writer.indexRow(info, index, row.rid, decodeDocument(row.doc));
       return name;
     });
   }
@@ -279,18 +323,32 @@ export class EmbeddedCollection<T extends Document = Document> implements HubCol
    * Not part of HubDb: how the embedded engine would read `filter` (with an optional sort and limit) – the
    * plan, the SQL and SQLite's EXPLAIN QUERY PLAN lines. Tests use it to prove that indexed lookups do not scan.
    */
-  explain(filter: Filter<T> = {}, options: { sort?: Sort; limit?: number } = {}): { plan: string; index?: string; sql: string; queryPlan: string[] } {
+  explain(
+    filter: Filter<T> = {},
+    options: { sort?: Sort; limit?: number } = {},
+  ): { plan: string; index?: string; sql: string; queryPlan: string[] } {
     return this.#engine.read(() => {
       const info = this.#info();
       if (info === undefined) return { plan: 'nothing', sql: '', queryPlan: [] };
       const sort = normalizeSort(options.sort);
-      const ordered = sort !== undefined ? this.#reader.orderedPlan(info, filter, sort, options.limit !== undefined) : undefined;
+      const ordered =
+        sort !== undefined ? this.#reader.orderedPlan(info, filter, sort, options.limit !== undefined) : undefined;
       const plan = this.#reader.plan(info, filter);
       if (ordered === undefined && plan.kind === 'nothing') return { plan: 'nothing', sql: '', queryPlan: [] };
-      const query = ordered !== undefined ? orderedSql(info, ordered) : planSql(info, plan as Exclude<typeof plan, { kind: 'nothing' }>);
-      const lines = this.#engine.prepare(`EXPLAIN QUERY PLAN ${query.sql}`).all(...query.params) as Array<{ detail: string }>;
+      const query =
+        ordered !== undefined
+          ? orderedSql(info, ordered)
+          : planSql(info, plan as Exclude<typeof plan, { kind: 'nothing' }>);
+      const lines = this.#engine.prepare(`EXPLAIN QUERY PLAN ${query.sql}`).all(...query.params) as Array<{
+        detail: string;
+      }>;
       const index = ordered?.index.name ?? ('index' in plan ? plan.index.name : undefined);
-      return { plan: ordered !== undefined ? `ordered:${ordered.index.name}` : plan.kind, ...(index ? { index } : {}), sql: query.sql, queryPlan: lines.map((line) => line.detail) };
+      return {
+        plan: ordered !== undefined ? `ordered:${ordered.index.name}` : plan.kind,
+        ...(index ? { index } : {}),
+        sql: query.sql,
+        queryPlan: lines.map((line) => line.detail),
+      };
     });
   }
 
@@ -310,25 +368,48 @@ export class EmbeddedCollection<T extends Document = Document> implements HubCol
     return this.#engine.catalog.get(this.collectionName);
   }
 
-  #upsertResult(info: CollectionInfo | undefined, filter: Document, update: UpdateSpec, options: UpdateOptions): UpdateResult<T> {
+  #upsertResult(
+    info: CollectionInfo | undefined,
+    filter: Document,
+    update: UpdateSpec,
+    options: UpdateOptions,
+  ): UpdateResult<T> {
     if (options.upsert !== true || info === undefined) return updateResult(0, 0);
     const doc = this.#writer.upsert(info, filter, update, options.arrayFilters as Document[] | undefined);
     return { ...updateResult(0, 0), upsertedCount: 1, upsertedId: doc['_id'] as UpdateResult<T>['upsertedId'] };
   }
 
-  #existingIndex(existing: IndexInfo, wanted: { name: string; fields: IndexInfo['fields']; unique: boolean; sparse: boolean; partial: Document | undefined }): string {
-    const sameOptions = existing.unique === wanted.unique && existing.sparse === wanted.sparse && encodeDocument(existing.partial ?? null) === encodeDocument(wanted.partial ?? null);
+  #existingIndex(
+    existing: IndexInfo,
+    wanted: {
+      name: string;
+      fields: IndexInfo['fields'];
+      unique: boolean;
+      sparse: boolean;
+      partial: Document | undefined;
+    },
+  ): string {
+    const sameOptions =
+      existing.unique === wanted.unique &&
+      existing.sparse === wanted.sparse &&
+      encodeDocument(existing.partial ?? null) === encodeDocument(wanted.partial ?? null);
     if (existing.name === wanted.name && sameFields(existing, wanted.fields) && sameOptions) return existing.name;
     if (existing.name === wanted.name) {
-      throw new StoreError(86, 'IndexKeySpecsConflict', `An existing index has the same name as the requested index but different keys or options: ${wanted.name}`);
+      throw new StoreError(
+        86,
+        'IndexKeySpecsConflict',
+        `An existing index has the same name as the requested index but different keys or options: ${wanted.name}`,
+      );
     }
     throw new StoreError(85, 'IndexOptionsConflict', `Index already exists with a different name: ${existing.name}`);
   }
-
 }
 
 function sameFields(index: IndexInfo, fields: IndexInfo['fields']): boolean {
-  return index.fields.length === fields.length && index.fields.every((field, i) => field.path === fields[i]!.path && field.direction === fields[i]!.direction);
+  return (
+    index.fields.length === fields.length &&
+    index.fields.every((field, i) => field.path === fields[i]!.path && field.direction === fields[i]!.direction)
+  );
 }
 
 function updateResult<T extends Document>(matchedCount: number, modifiedCount: number): UpdateResult<T> {

@@ -28,7 +28,11 @@ export function duplicateKeyError(
   const shown = Object.entries(keyValue)
     .map(([field, value]) => `${field}: ${showValue(value)}`)
     .join(', ');
-  const error = new StoreError(DUPLICATE_KEY, 'DuplicateKey', `E11000 duplicate key error collection: ${namespace} index: ${indexName} dup key: { ${shown} }`);
+  const error = new StoreError(
+    DUPLICATE_KEY,
+    'DuplicateKey',
+    `E11000 duplicate key error collection: ${namespace} index: ${indexName} dup key: { ${shown} }`,
+  );
   error.keyPattern = keyPattern;
   error.keyValue = keyValue;
   return error;
@@ -37,7 +41,8 @@ export function duplicateKeyError(
 function showValue(value: unknown): string {
   if (value === undefined || value === null) return 'null';
   if (value instanceof Date) return `new Date(${value.getTime()})`;
-  if (typeof value === 'object' && (value as { _bsontype?: unknown })._bsontype === 'ObjectId') return `ObjectId('${String(value)}')`;
+  if (typeof value === 'object' && (value as { _bsontype?: unknown })._bsontype === 'ObjectId')
+    return `ObjectId('${String(value)}')`;
   return JSON.stringify(value) ?? String(value);
 }
 

@@ -4,7 +4,7 @@
 // without the field collide) – none of which an expression index over JSON text can express.
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Document, IndexSpecification } from 'mongodb';
-import { Query } from 'mingo';
+import type { Query } from 'mingo';
 import { badValue } from './errors.ts';
 import { keyPart, MISSING, valuesAtPath, type KeyPart } from './keys.ts';
 
@@ -46,12 +46,15 @@ export function parseIndexSpec(spec: IndexSpecification): IndexField[] {
     else if (typeof item === 'object' && item !== null) pairs.push(...Object.entries(item));
     else throw badValue(`createIndex: unexpected key specification ${JSON.stringify(item)}`);
   };
-  if (Array.isArray(spec) && !(spec.length === 2 && typeof spec[0] === 'string' && typeof spec[1] === 'number')) spec.forEach(addItem);
+  if (Array.isArray(spec) && !(spec.length === 2 && typeof spec[0] === 'string' && typeof spec[1] === 'number'))
+    spec.forEach(addItem);
   else addItem(spec);
   if (pairs.length === 0) throw badValue('createIndex: the key specification is empty');
   return pairs.map(([path, direction]) => {
     if (direction !== 1 && direction !== -1) {
-      throw new Error(`createIndex: index type ${JSON.stringify(direction)} on '${path}' is not supported by the embedded engine (only 1 and -1)`);
+      throw new Error(
+        `createIndex: index type ${JSON.stringify(direction)} on '${path}' is not supported by the embedded engine (only 1 and -1)`,
+      );
     }
     return { path, parts: path.split('.'), direction };
   });
@@ -66,7 +69,9 @@ export function createIndexTable(db: DatabaseSync, index: IndexInfo): void {
   const columns = index.fields.map((_field, i) => `t${i} INTEGER NOT NULL, v${i} NOT NULL`).join(', ');
   const keyColumns = index.fields.map((_field, i) => `t${i}, v${i}`).join(', ');
   const primaryKey = index.unique ? keyColumns : `${keyColumns}, rid`;
-  db.exec(`CREATE TABLE IF NOT EXISTS ${quoteIdentifier(index.table)} (${columns}, rid INTEGER NOT NULL, PRIMARY KEY (${primaryKey})) WITHOUT ROWID`);
+  db.exec(
+    `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(index.table)} (${columns}, rid INTEGER NOT NULL, PRIMARY KEY (${primaryKey})) WITHOUT ROWID`,
+  );
 }
 
 export interface DocumentKeys {
@@ -81,7 +86,8 @@ export function documentKeys(index: IndexInfo, doc: Document): DocumentKeys {
   if (index.partialQuery !== undefined && !index.partialQuery.test(doc)) return none;
   const perField = index.fields.map((field) => valuesAtPath(doc, field.parts));
   if (index.sparse && perField.every((values) => values.length === 1 && values[0] === MISSING)) return none;
-  const multikey = perField.some((values) => values.length > 1) || index.fields.some((field) => hasArrayOnPath(doc, field.parts));
+  const multikey =
+    perField.some((values) => values.length > 1) || index.fields.some((field) => hasArrayOnPath(doc, field.parts));
   let rows: KeyPart[][] = [[]];
   for (const values of perField) {
     const parts = values.map(keyPart);
@@ -127,7 +133,10 @@ function sqlFor(index: IndexInfo): IndexSql {
     const columns = index.fields.map((_field, i) => `t${i}, v${i}`).join(', ');
     const marks = index.fields.map(() => '?, ?').join(', ');
     const where = index.fields.map((_field, i) => `t${i} = ? AND v${i} = ?`).join(' AND ');
-    sql = { insert: `INSERT OR IGNORE INTO ${table} (${columns}, rid) VALUES (${marks}, ?)`, remove: `DELETE FROM ${table} WHERE ${where} AND rid = ?` };
+    sql = {
+      insert: `INSERT OR IGNORE INTO ${table} (${columns}, rid) VALUES (${marks}, ?)`,
+      remove: `DELETE FROM ${table} WHERE ${where} AND rid = ?`,
+    };
     sqlCache.set(index, sql);
   }
   return sql;
@@ -141,7 +150,12 @@ function rowParams(row: readonly KeyPart[], rid: number): Array<number | string>
 }
 
 /** Inserts the rows; returns the first row a unique index already holds for another document, or undefined. */
-export function insertIndexRows(prepare: Prepare, index: IndexInfo, rid: number, rows: readonly KeyPart[][]): KeyPart[] | undefined {
+export function insertIndexRows(
+  prepare: Prepare,
+  index: IndexInfo,
+  rid: number,
+  rows: readonly KeyPart[][],
+): KeyPart[] | undefined {
   if (rows.length === 0) return undefined;
   const insert = prepare(sqlFor(index).insert);
   for (const row of rows) {

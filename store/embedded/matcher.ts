@@ -30,7 +30,11 @@ function compileGeneral(given: Document): Matcher {
   }
   const exact = exactEqualities(filter);
   if (exact.length === 0) return query;
-  return { test: (doc) => query.test(doc) && exact.every(([parts, text]) => valuesForEquality(doc, parts, 0).some((value) => encodeDocument(value) === text)) };
+  return {
+    test: (doc) =>
+      query.test(doc) &&
+      exact.every(([parts, text]) => valuesForEquality(doc, parts, 0).some((value) => encodeDocument(value) === text)),
+  };
 }
 
 function isExactCondition(value: unknown): boolean {
@@ -46,7 +50,10 @@ function exactEqualities(filter: Document, out: Array<[string[], string]> = []):
     if (key === '$and' && Array.isArray(condition)) {
       for (const part of condition) if (isPlainObject(part)) exactEqualities(part, out);
     } else if (!key.startsWith('$')) {
-      const value = isPlainObject(condition) && Object.keys(condition).length === 1 && '$eq' in condition ? condition['$eq'] : condition;
+      const value =
+        isPlainObject(condition) && Object.keys(condition).length === 1 && '$eq' in condition
+          ? condition['$eq']
+          : condition;
       if (isExactCondition(value)) out.push([key.split('.'), encodeDocument(value)]);
     }
   }

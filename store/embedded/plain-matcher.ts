@@ -63,7 +63,8 @@ function conditionTest(condition: unknown): Meets | undefined {
     if (!Array.isArray(operand) || operand.length === 0 || !operand.every(isPlain)) return undefined;
     return (value) => operand.some((wanted) => same(value, wanted));
   }
-  if (operator === '$gt' || operator === '$gte' || operator === '$lt' || operator === '$lte') return comparison(operator, operand);
+  if (operator === '$gt' || operator === '$gte' || operator === '$lt' || operator === '$lte')
+    return comparison(operator, operand);
   return undefined;
 }
 
@@ -79,10 +80,14 @@ function comparison(operator: '$gt' | '$gte' | '$lt' | '$lte', operand: unknown)
     const order = compare(value);
     if (order === undefined || order === undecided) return order ?? false;
     switch (operator) {
-      case '$gt': return order > 0;
-      case '$gte': return order >= 0;
-      case '$lt': return order < 0;
-      case '$lte': return order <= 0;
+      case '$gt':
+        return order > 0;
+      case '$gte':
+        return order >= 0;
+      case '$lt':
+        return order < 0;
+      case '$lte':
+        return order <= 0;
     }
   };
 }

@@ -26,7 +26,11 @@ interface Step {
  * otherwise leaves `doc` untouched and returns undefined. All checks run before the first change, so a refusal
  * never leaves half an update. `paths`: plainUpdatePaths(operators), when the caller has it already.
  */
-export function applyPlainUpdate(doc: Document, operators: Document, paths = plainUpdatePaths(operators)): readonly string[] | undefined {
+export function applyPlainUpdate(
+  doc: Document,
+  operators: Document,
+  paths = plainUpdatePaths(operators),
+): readonly string[] | undefined {
   if (paths === undefined) return undefined;
   const steps: Step[] = [];
   for (const [operator, fields] of Object.entries(operators) as [string, Document][]) {
@@ -69,7 +73,10 @@ function plainOperand(operator: string, value: unknown): boolean {
   if (operator === '$inc') return typeof value === 'number';
   if (operator === '$max') return typeof value === 'number' || value instanceof Date;
   // One string, number or boolean: equal in BSON exactly when ===. Objects, arrays and $each go to mingo.
-  if (operator === '$addToSet') return typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && !Number.isNaN(value));
+  if (operator === '$addToSet')
+    return (
+      typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && !Number.isNaN(value))
+    );
   // undefined is the driver's ignoreUndefined business; leave it to the general path.
   return value !== undefined;
 }
@@ -111,7 +118,8 @@ function locate(doc: Document, operator: string, path: string, value: unknown): 
   }
   if (Array.isArray(parent)) {
     // Replacing an existing element is plain; $unset of one leaves a null in MongoDB, and a new index pads.
-    if (operator === '$unset' || child(parent, field) === absent || child(parent, field) === undefined) return undefined;
+    if (operator === '$unset' || child(parent, field) === absent || child(parent, field) === undefined)
+      return undefined;
   } else if (numericSegment.test(field)) {
     return undefined;
   }

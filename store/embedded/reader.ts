@@ -36,7 +36,9 @@ export class RowReader {
   /** Index entries for a keys plan, counted up to a cap (only which plan is smaller matters). */
   readonly #estimate: PlanEstimate = (plan) => {
     const lookup = `SELECT 1 FROM json_each(?) AS j JOIN ${quoteIdentifier(plan.index.table)} AS x ON x.t0 = j.value ->> 0 AND x.v0 = j.value ->> 1 LIMIT ${ESTIMATE_CAP}`;
-    const row = this.#engine.prepare(`SELECT count(*) AS n FROM (${lookup})`).get(JSON.stringify(plan.keys)) as { n: number };
+    const row = this.#engine.prepare(`SELECT count(*) AS n FROM (${lookup})`).get(JSON.stringify(plan.keys)) as {
+      n: number;
+    };
     return row.n;
   };
 
@@ -68,7 +70,12 @@ export class RowReader {
     if (plan.kind === 'range' && plan.bounds.length > 1 && !this.#engine.inTransaction) {
       return this.#engine.snapshot(() => this.take(this.#engine.catalog.get(info.name), filter, count, skip));
     }
-    return collect(iterateRows(this.#engine, info, plan), isExactPlan(plan, filter) ? everything : compileFilter(filter), skip, count);
+    return collect(
+      iterateRows(this.#engine, info, plan),
+      isExactPlan(plan, filter) ? everything : compileFilter(filter),
+      skip,
+      count,
+    );
   }
 
   select(info: CollectionInfo | undefined, filter: Document, selection: Selection): Row[] {
@@ -76,7 +83,8 @@ export class RowReader {
     const limit = selection.limit ?? Infinity;
     if (selection.sort === undefined) return this.take(info, filter, limit, skip);
     const ordered = this.orderedPlan(info, filter, selection.sort, limit !== Infinity);
-    if (ordered !== undefined) return collect(orderedRows(this.#engine, info!, ordered), compileFilter(filter), skip, limit, true);
+    if (ordered !== undefined)
+      return collect(orderedRows(this.#engine, info!, ordered), compileFilter(filter), skip, limit, true);
     const rows = this.matching(info, filter);
     const byDoc = new Map<Document, Row>(rows.map((row) => [row.doc, row]));
     let cursor = new Query({}, queryOptions).find<Document>(rows.map((row) => row.doc)).sort(selection.sort);
@@ -90,7 +98,12 @@ export class RowReader {
    * Without a limit the whole index would be read, so then only an index whose leading fields the filter fixes
    * (which narrows as well as sorts) is worth it.
    */
-  orderedPlan(info: CollectionInfo | undefined, filter: Document, sort: SortSpec, limited: boolean): OrderedPlan | undefined {
+  orderedPlan(
+    info: CollectionInfo | undefined,
+    filter: Document,
+    sort: SortSpec,
+    limited: boolean,
+  ): OrderedPlan | undefined {
     const ordered = planOrder(info, filter, sort);
     if (ordered === undefined || (!limited && ordered.equals.length === 0)) return undefined;
     const narrowed = planFilter(info, filter);
@@ -131,4 +144,3 @@ function collect(rows: Iterable<RawRow>, matcher: Matcher, skip: number, count: 
   }
   return found;
 }
-

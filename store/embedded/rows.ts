@@ -27,27 +27,36 @@ export type Window = { readonly offset: number; readonly limit: number };
 export function orderedSql(info: CollectionInfo, plan: OrderedPlan): SqlQuery {
   const where = plan.equals.map((_key, i) => `x.t${i} = ? AND x.v${i} = ?`).join(' AND ');
   const direction = (value: 1 | -1): string => (value === 1 ? 'ASC' : 'DESC');
-  const order = plan.order.map(({ column, direction: d }) => `x.t${column} ${direction(d)}, x.v${column} ${direction(d)}`);
+  const order = plan.order.map(
+    ({ column, direction: d }) => `x.t${column} ${direction(d)}, x.v${column} ${direction(d)}`,
+  );
   const sql =
     `SELECT c.rid AS rid, c.doc AS doc FROM ${quoteIdentifier(plan.index.table)} AS x JOIN ${quoteIdentifier(info.table)} AS c ON c.rid = x.rid` +
     `${where === '' ? '' : ` WHERE ${where}`} ORDER BY ${[...order, 'x.rid ASC'].join(', ')}`;
-  return { sql, params: plan.equals.flatMap(([type, value]) => [type, value]) };
+  return { sql, params: plan.equals.flat() };
 }
 
 export function planSql(info: CollectionInfo, plan: Exclude<Plan, { kind: 'nothing' }>, window?: Window): SqlQuery {
   const select = `SELECT rid, doc FROM ${quoteIdentifier(info.table)}`;
   switch (plan.kind) {
     case 'scan':
-      if (window !== undefined) return { sql: `${select} ORDER BY rid LIMIT ? OFFSET ?`, params: [window.limit, window.offset] };
+      if (window !== undefined)
+        return { sql: `${select} ORDER BY rid LIMIT ? OFFSET ?`, params: [window.limit, window.offset] };
       return { sql: `${select} ORDER BY rid`, params: [] };
     case 'ids':
       if (plan.keys.length === 1) return { sql: `${select} WHERE id = ?`, params: [plan.keys[0]!] };
-      return { sql: `${select} WHERE id IN (SELECT value FROM json_each(?)) ORDER BY rid`, params: [JSON.stringify(plan.keys)] };
+      return {
+        sql: `${select} WHERE id IN (SELECT value FROM json_each(?)) ORDER BY rid`,
+        params: [JSON.stringify(plan.keys)],
+      };
     case 'keys': {
       const index = quoteIdentifier(plan.index.table);
       if (plan.keys.length === 1) {
         const [type, value] = plan.keys[0]!;
-        return { sql: `${select} WHERE rid IN (SELECT rid FROM ${index} WHERE t0 = ? AND v0 = ?) ORDER BY rid`, params: [type, value] };
+        return {
+          sql: `${select} WHERE rid IN (SELECT rid FROM ${index} WHERE t0 = ? AND v0 = ?) ORDER BY rid`,
+          params: [type, value],
+        };
       }
       const lookup = `SELECT x.rid FROM json_each(?) AS j JOIN ${index} AS x ON x.t0 = j.value ->> 0 AND x.v0 = j.value ->> 1`;
       return { sql: `${select} WHERE rid IN (${lookup}) ORDER BY rid`, params: [JSON.stringify(plan.keys)] };
@@ -64,7 +73,12 @@ export function planSql(info: CollectionInfo, plan: Exclude<Plan, { kind: 'nothi
 }
 
 /** The candidate rows of a plan, read lazily (a limit stops the scan early). */
-export function iterateRows(engine: EmbeddedEngine, info: CollectionInfo, plan: Plan, window?: Window): Iterable<RawRow> {
+export function iterateRows(
+  engine: EmbeddedEngine,
+  info: CollectionInfo,
+  plan: Plan,
+  window?: Window,
+): Iterable<RawRow> {
   if (plan.kind === 'nothing') return [];
   const { sql, params } = planSql(info, plan, window);
   const statement = engine.prepare(sql);

@@ -39,7 +39,11 @@ function addArray(sort: unknown[], add: (field: string, value: unknown) => void)
     add(sort[0], sort[1]);
     return;
   }
-  if (sort.length === 2 && typeof sort[0] === 'string' && ['asc', 'desc', 'ascending', 'descending'].includes(String(sort[1]))) {
+  if (
+    sort.length === 2 &&
+    typeof sort[0] === 'string' &&
+    ['asc', 'desc', 'ascending', 'descending'].includes(String(sort[1]))
+  ) {
     add(sort[0], sort[1]);
     return;
   }

@@ -41,8 +41,10 @@ function isOperatorObject(value: unknown): value is Record<string, unknown> {
 
 /** The values the field must equal one of, or undefined when the condition is not a plain equality / $in. */
 function equalityValues(condition: unknown): unknown[] | undefined {
-  if (!isOperatorObject(condition)) return isPlainObject(condition) || Array.isArray(condition) ? undefined : [condition];
-  if ('$eq' in condition) return Array.isArray(condition['$eq']) || isPlainObject(condition['$eq']) ? undefined : [condition['$eq']];
+  if (!isOperatorObject(condition))
+    return isPlainObject(condition) || Array.isArray(condition) ? undefined : [condition];
+  if ('$eq' in condition)
+    return Array.isArray(condition['$eq']) || isPlainObject(condition['$eq']) ? undefined : [condition['$eq']];
   if ('$in' in condition && Array.isArray(condition['$in'])) return condition['$in'];
   return undefined;
 }
@@ -50,7 +52,12 @@ function equalityValues(condition: unknown): unknown[] | undefined {
 function idPlan(condition: unknown): Plan | undefined {
   const values = equalityValues(condition);
   if (values === undefined) return undefined;
-  if (!values.every((value) => value !== null && value !== undefined && !(value instanceof RegExp) && !Array.isArray(value))) return undefined;
+  if (
+    !values.every(
+      (value) => value !== null && value !== undefined && !(value instanceof RegExp) && !Array.isArray(value),
+    )
+  )
+    return undefined;
   return values.length === 0 ? { kind: 'nothing' } : { kind: 'ids', keys: values.map(idKey) };
 }
 
@@ -101,7 +108,10 @@ export function isExactPlan(plan: Plan, filter: Document): boolean {
   const values = equalityValues(condition);
   if (values === undefined) return false;
   if (plan.kind === 'ids') return keys[0] === '_id' && values.every((value) => isNarrowable(value));
-  return plan.index.fields[0]!.path === keys[0] && values.every((value) => isNarrowable(value) && (typeof value !== 'number' || Number.isFinite(value)));
+  return (
+    plan.index.fields[0]!.path === keys[0] &&
+    values.every((value) => isNarrowable(value) && (typeof value !== 'number' || Number.isFinite(value)))
+  );
 }
 
 /**
@@ -162,7 +172,11 @@ export interface OrderedPlan {
  * entry each qualify (not multikey, sparse or partial): then index order is MongoDB's sort order – the key
  * pairs sort by BSON type rank first, as MongoDB orders mixed types.
  */
-export function planOrder(info: CollectionInfo | undefined, filter: Document, sort: Record<string, 1 | -1>): OrderedPlan | undefined {
+export function planOrder(
+  info: CollectionInfo | undefined,
+  filter: Document,
+  sort: Record<string, 1 | -1>,
+): OrderedPlan | undefined {
   if (info === undefined) return undefined;
   const sortKeys = Object.entries(sort);
   const equalities = new Map<string, KeyPart>();

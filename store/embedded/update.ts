@@ -16,12 +16,14 @@ export function assertOperatorUpdate(update: unknown): asserts update is UpdateS
   if (Array.isArray(update)) return;
   if (!isPlainObject(update)) throw badValue('update: expected an object or a pipeline');
   const keys = Object.keys(update);
-  if (keys.length === 0 || !keys[0]!.startsWith('$')) throw new StoreError(9, 'FailedToParse', 'Update document requires atomic operators');
+  if (keys.length === 0 || !keys[0]!.startsWith('$'))
+    throw new StoreError(9, 'FailedToParse', 'Update document requires atomic operators');
 }
 
 export function assertReplacement(replacement: unknown): asserts replacement is Document {
   if (!isPlainObject(replacement)) throw badValue('replacement: expected an object');
-  if (Object.keys(replacement)[0]?.startsWith('$')) throw badValue('Replacement document must not contain atomic operators');
+  if (Object.keys(replacement)[0]?.startsWith('$'))
+    throw badValue('Replacement document must not contain atomic operators');
 }
 
 /**
@@ -29,7 +31,13 @@ export function assertReplacement(replacement: unknown): asserts replacement is 
  * update can have changed when they are known (the direct path), so a rewrite can leave the other indexes alone;
  * undefined means any field may have changed.
  */
-export function applyUpdate(doc: Document, update: UpdateSpec, filter: Document | undefined, arrayFilters: Document[] | undefined, inserting: boolean): readonly string[] | undefined {
+export function applyUpdate(
+  doc: Document,
+  update: UpdateSpec,
+  filter: Document | undefined,
+  arrayFilters: Document[] | undefined,
+  inserting: boolean,
+): readonly string[] | undefined {
   if (Array.isArray(update)) {
     const documents = [doc];
     try {
@@ -66,7 +74,9 @@ export function applyUpdate(doc: Document, update: UpdateSpec, filter: Document 
 
 /** True when a field path of the update has a positional `$` segment (`items.$.qty`), which the filter resolves. */
 function usesPositional(operators: Document): boolean {
-  return Object.values(operators).some((fields) => isPlainObject(fields) && Object.keys(fields).some((path) => path.split('.').includes('$')));
+  return Object.values(operators).some(
+    (fields) => isPlainObject(fields) && Object.keys(fields).some((path) => path.split('.').includes('$')),
+  );
 }
 
 /** mingo's messages are MongoDB's; give them the server's codes so callers can tell them apart. */
@@ -79,7 +89,11 @@ function asServerError(error: unknown): unknown {
 
 export function assertSameId(before: Document, after: Document): void {
   if (idKey(before['_id']) !== idKey(after['_id'])) {
-    throw new StoreError(66, 'ImmutableField', "Performing an update on the path '_id' would modify the immutable field '_id'");
+    throw new StoreError(
+      66,
+      'ImmutableField',
+      "Performing an update on the path '_id' would modify the immutable field '_id'",
+    );
   }
 }
 

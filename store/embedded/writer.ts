@@ -5,7 +5,15 @@ import type { CollectionInfo } from './catalog.ts';
 import { decodeDocument, encodeDocument, idKey } from './codec.ts';
 import type { EmbeddedEngine } from './engine.ts';
 import { duplicateKeyError, type StoreError } from './errors.ts';
-import { deleteIndexRows, documentKeys, insertIndexRows, quoteIdentifier, sameKeys, type DocumentKeys, type IndexInfo } from './indexes.ts';
+import {
+  deleteIndexRows,
+  documentKeys,
+  insertIndexRows,
+  quoteIdentifier,
+  sameKeys,
+  type DocumentKeys,
+  type IndexInfo,
+} from './indexes.ts';
 import { keyPart, MISSING, valuesAtPath, type KeyPart } from './keys.ts';
 import type { Row } from './reader.ts';
 import { applyPlainUpdate, plainUpdatePaths } from './plain-update.ts';
@@ -46,7 +54,8 @@ export class RowWriter {
   /** insertMany keeps the documents before a failing one, so a failed insert removes its own rows first. */
   #undoInsert(info: CollectionInfo, rid: number, doc: Document, failedIndex: number): void {
     const prepare = (sql: string) => this.#engine.prepare(sql);
-    for (const index of info.indexes.slice(0, failedIndex)) deleteIndexRows(prepare, index, rid, documentKeys(index, doc).rows);
+    for (const index of info.indexes.slice(0, failedIndex))
+      deleteIndexRows(prepare, index, rid, documentKeys(index, doc).rows);
     this.#engine.prepare(tableSql(info).remove).run(rid);
   }
 
@@ -56,7 +65,14 @@ export class RowWriter {
    * row.doc itself, after the keys it can change were read from it: a second decode of a message or an exam
    * (2-5 KB of JSON) was a tenth of what recording a delivery or publishing an event cost.
    */
-  update(info: CollectionInfo, row: Row, update: UpdateSpec, filter: Document, arrayFilters: Document[] | undefined, keepBefore: boolean): { doc: Document; modified: boolean } {
+  update(
+    info: CollectionInfo,
+    row: Row,
+    update: UpdateSpec,
+    filter: Document,
+    arrayFilters: Document[] | undefined,
+    keepBefore: boolean,
+  ): { doc: Document; modified: boolean } {
     if (!keepBefore && arrayFilters === undefined && !Array.isArray(update)) {
       const inPlace = this.#updateInPlace(info, row, update);
       if (inPlace !== undefined) return inPlace;
@@ -92,12 +108,19 @@ export class RowWriter {
    * without computing its keys twice (a queue item's lease or a message's delivery state touch 1 of 5-12 indexes).
    * `before`: the keys of exactly those indexes, read before row.doc itself was changed (#updateInPlace).
    */
-  rewrite(info: CollectionInfo, row: Row, next: Document, touched?: readonly string[], before?: ReadonlyMap<IndexInfo, DocumentKeys>): boolean {
+  rewrite(
+    info: CollectionInfo,
+    row: Row,
+    next: Document,
+    touched?: readonly string[],
+    before?: ReadonlyMap<IndexInfo, DocumentKeys>,
+  ): boolean {
     const text = encodeDocument(next);
     if (text === row.text) return false;
     this.#engine.prepare(tableSql(info).update).run(text, row.rid);
     const prepare = (sql: string) => this.#engine.prepare(sql);
-    const indexes = before !== undefined ? before.keys() : touched !== undefined ? indexesTouching(info, touched) : info.indexes;
+    const indexes =
+      before !== undefined ? before.keys() : touched !== undefined ? indexesTouching(info, touched) : info.indexes;
     for (const index of indexes) {
       const old = before?.get(index) ?? documentKeys(index, row.doc);
       const after = documentKeys(index, next);
@@ -161,10 +184,19 @@ function tableSql(info: CollectionInfo): TableSql {
 function indexesTouching(info: CollectionInfo, touched: readonly string[]): IndexInfo[] {
   const expanded = new Set(touched);
   for (const path of touched) {
-    if (/(^|\.)\d+(\.|$)/.test(path)) expanded.add(path.split('.').filter((segment) => !/^\d+$/.test(segment)).join('.'));
+    if (/(^|\.)\d+(\.|$)/.test(path))
+      expanded.add(
+        path
+          .split('.')
+          .filter((segment) => !/^\d+$/.test(segment))
+          .join('.'),
+      );
   }
   const paths = [...expanded];
-  return info.indexes.filter((index) => index.partial !== undefined || paths.some((path) => index.fields.some((field) => related(field.path, path))));
+  return info.indexes.filter(
+    (index) =>
+      index.partial !== undefined || paths.some((path) => index.fields.some((field) => related(field.path, path))),
+  );
 }
 
 function related(a: string, b: string): boolean {

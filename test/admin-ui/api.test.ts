@@ -3,7 +3,15 @@
 import test from 'ava';
 import { fixture, MllpTestClient, MllpTestListener } from '../hl7/mllp-peer.ts';
 import { mllpRelayChannel, until, withControlId } from '../support/channels.ts';
-import { api, defaultTestConfig, freePort, startHub, stopHub, waitHealthy, type HubProcess } from '../support/hub-process.ts';
+import {
+  api,
+  defaultTestConfig,
+  freePort,
+  startHub,
+  stopHub,
+  waitHealthy,
+  type HubProcess,
+} from '../support/hub-process.ts';
 
 // sha256 of "customer-token": a facility user, who must not reach the engine's administration.
 const customerConfig = defaultTestConfig.replace(
@@ -28,12 +36,22 @@ async function started(t: { teardown(fn: () => void): void }, ehrAnswer: () => '
 }
 
 async function messagesWith(hub: HubProcess, query: string) {
-  return json<{ total: number; items: Array<{ _id: string; controlId?: string; destinations: Array<{ name: string; state: string }> }> }>(await api(hub, `/api/messages?${query}`));
+  return json<{
+    total: number;
+    items: Array<{ _id: string; controlId?: string; destinations: Array<{ name: string; state: string }> }>;
+  }>(await api(hub, `/api/messages?${query}`));
 }
 
 test('the channel list shows the seeded channel deployed with its queue, and needs a staff role', async (t) => {
   const { hub } = await started(t);
-  const channels = await json<Array<{ id: string; status: string; revision: number; queues: Array<{ destination: string; depth: number; paused: boolean }> }>>(await api(hub, '/api/channels'));
+  const channels = await json<
+    Array<{
+      id: string;
+      status: string;
+      revision: number;
+      queues: Array<{ destination: string; depth: number; paused: boolean }>;
+    }>
+  >(await api(hub, '/api/channels'));
   t.is(channels.length, 1);
   t.like(channels[0], { id: 'relay', status: 'deployed', revision: 1 });
   t.deepEqual(channels[0]?.queues, [{ destination: 'ehr', depth: 0, paused: false }]);
@@ -62,7 +80,9 @@ test('a bad definition is refused with its JSON path and the running revision st
   const saved = await api(hub, '/api/channels/relay', { method: 'PUT', body: JSON.stringify(renamed) });
   t.is(saved.status, 200);
   t.like(await json<{ revision: number }>(saved), { revision: 2 });
-  const revisions = await json<Array<{ revision: number; author: string }>>(await api(hub, '/api/channels/relay/revisions'));
+  const revisions = await json<Array<{ revision: number; author: string }>>(
+    await api(hub, '/api/channels/relay/revisions'),
+  );
   t.deepEqual(revisions.map((r) => r.revision).sort(), [1, 2]);
   t.true(revisions.some((r) => r.revision === 2 && r.author === 'test-admin'));
 });
@@ -73,7 +93,11 @@ test('a paused destination holds its queue; resume delivers; the browser finds t
   t.is(paused.status, 200);
   const orm = await fixture('orm-o01.hl7');
   t.is((await client.exchange(withControlId(orm, 'PAUSE0001'))).get('MSA-1'), 'AA');
-  await until(async () => (await json<Array<{ depth: number }>>(await api(hub, '/api/channels/relay/queues')))[0]?.depth === 1, 5_000, 'queue depth 1');
+  await until(
+    async () => (await json<Array<{ depth: number }>>(await api(hub, '/api/channels/relay/queues')))[0]?.depth === 1,
+    5_000,
+    'queue depth 1',
+  );
   t.is(ehr.received.length, 0);
   await api(hub, '/api/channels/relay/destinations/ehr/resume', { method: 'POST' });
   await until(() => ehr.received.length === 1, 10_000, 'delivery after resume');
@@ -92,11 +116,30 @@ test('resend and reprocess deliver again, and every change is in the audit trail
   const [message] = (await messagesWith(hub, 'controlId=AGAIN0001')).items;
   if (!message) return t.fail('message not stored');
 
-  const resent = await api(hub, `/api/messages/${message._id}/resend`, { method: 'POST', body: JSON.stringify({ destination: 'ehr' }) });
+  const resent = await api(hub, `/api/messages/${message._id}/resend`, {
+    method: 'POST',
+    body: JSON.stringify({ destination: 'ehr' }),
+  });
   t.is(resent.status, 202);
   await until(() => ehr.received.length === 2, 10_000, 'resend delivery');
-  t.is((await api(hub, `/api/messages/${message._id}/resend`, { method: 'POST', body: JSON.stringify({ destination: 'pacs' }) })).status, 404);
-  t.is((await api(hub, '/api/messages/000000000000000000000000/resend', { method: 'POST', body: JSON.stringify({ destination: 'ehr' }) })).status, 404);
+  t.is(
+    (
+      await api(hub, `/api/messages/${message._id}/resend`, {
+        method: 'POST',
+        body: JSON.stringify({ destination: 'pacs' }),
+      })
+    ).status,
+    404,
+  );
+  t.is(
+    (
+      await api(hub, '/api/messages/000000000000000000000000/resend', {
+        method: 'POST',
+        body: JSON.stringify({ destination: 'ehr' }),
+      })
+    ).status,
+    404,
+  );
 
   const reprocessed = await api(hub, `/api/messages/${message._id}/reprocess`, { method: 'POST' });
   t.is(reprocessed.status, 200);

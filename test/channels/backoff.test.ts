@@ -4,7 +4,10 @@ import { WakeSignal } from '../../channels/wake-signal.ts';
 
 test('retry delays grow by the multiplier and stop at the maximum', (t) => {
   const policy = { initialDelayMs: 1000, maxDelayMs: 10_000, multiplier: 2 };
-  t.deepEqual([1, 2, 3, 4, 5, 6].map((attempt) => retryDelayMs(policy, attempt)), [1000, 2000, 4000, 8000, 10_000, 10_000]);
+  t.deepEqual(
+    [1, 2, 3, 4, 5, 6].map((attempt) => retryDelayMs(policy, attempt)),
+    [1000, 2000, 4000, 8000, 10_000, 10_000],
+  );
   t.is(retryDelayMs({ initialDelayMs: 500, maxDelayMs: 500, multiplier: 1 }, 40), 500);
 });
 

@@ -25,7 +25,9 @@ test('destination and channel names that are paths, hold separators or control c
     ['orders/../../etc', 'ris', 'name: a name may not hold a path separator (/ or \\)'],
   ];
   for (const [name, destination, message] of cases) {
-    const error = t.throws(() => parseChannelDefinition(channel(name, destination), registry), { instanceOf: ValidationError });
+    const error = t.throws(() => parseChannelDefinition(channel(name, destination), registry), {
+      instanceOf: ValidationError,
+    });
     t.is(error?.message, message);
   }
 });

@@ -20,18 +20,43 @@ test('deployment status: deployed, disabled, failed (with the reason), undeploye
   engine.events.on('deployment', (e) => events.push(e));
   await engine.saveDefinition(channelJson('on', [peerDestination('ris', 'ris')]));
   await engine.saveDefinition(channelJson('off', [peerDestination('ris', 'ris')], { enabled: false }));
-  await engine.saveDefinition({ ...channelJson('busy', [peerDestination('ris', 'ris')]), source: { type: 'test-source', settings: { name: 'busy', failStart: true } } });
+  await engine.saveDefinition({
+    ...channelJson('busy', [peerDestination('ris', 'ris')]),
+    source: { type: 'test-source', settings: { name: 'busy', failStart: true } },
+  });
   t.like(engine.channelStatus('on'), { status: 'deployed', revision: 1 });
   t.like(engine.channelStatus('off'), { status: 'disabled' });
   t.like(engine.channelStatus('busy'), { status: 'failed', error: 'listen EADDRINUSE 127.0.0.1:2575' });
   t.false(peers.sources.has('off'), 'a disabled channel does not listen');
-  t.deepEqual((await engine.listChannels()).map((c) => [c.id, c.status]), [['on', 'deployed'], ['off', 'disabled'], ['busy', 'failed']]);
-  t.deepEqual(engine.channelStatuses().map((c) => [c.id, c.status]), [['on', 'deployed'], ['off', 'disabled'], ['busy', 'failed']]);
+  t.deepEqual(
+    (await engine.listChannels()).map((c) => [c.id, c.status]),
+    [
+      ['on', 'deployed'],
+      ['off', 'disabled'],
+      ['busy', 'failed'],
+    ],
+  );
+  t.deepEqual(
+    engine.channelStatuses().map((c) => [c.id, c.status]),
+    [
+      ['on', 'deployed'],
+      ['off', 'disabled'],
+      ['busy', 'failed'],
+    ],
+  );
 
   await engine.undeploy('on');
   t.false(peers.sources.has('on'), 'undeploy stops the source');
   t.is(engine.channelStatus('on'), undefined);
-  t.deepEqual(events.map((e) => [e.channelId, e.status]), [['on', 'deployed'], ['off', 'disabled'], ['busy', 'failed'], ['on', 'undeployed']]);
+  t.deepEqual(
+    events.map((e) => [e.channelId, e.status]),
+    [
+      ['on', 'deployed'],
+      ['off', 'disabled'],
+      ['busy', 'failed'],
+      ['on', 'undeployed'],
+    ],
+  );
 });
 
 test('stop: the source stops first and a delivery in flight finishes and is recorded', async (t) => {
@@ -50,7 +75,7 @@ test('stop: the source stops first and a delivery in flight finishes and is reco
   await stopping;
   const stored = await engine.getMessage(outcome.status === 'accepted' ? outcome.messageId : '');
   t.is(stored?.destinations[0]?.state, 'sent');
-  t.is((await engine.queue.depth('orders', 'ris')), 0);
+  t.is(await engine.queue.depth('orders', 'ris'), 0);
 });
 
 test('a redeploy with a new revision keeps the queue: items enqueued under the old one are delivered', async (t) => {
@@ -63,8 +88,14 @@ test('a redeploy with a new revision keeps the queue: items enqueued under the o
   await engine.saveDefinition(channelJson('orders', [peerDestination('ris', 'ris', { maxAttempts: 10 })]));
   await peers.receive('orders', jsonMessage({ n: 2 }));
   await waitFor('both', () => peers.peer('ris').delivered.length === 2);
-  t.deepEqual(peers.peer('ris').delivered.map((m) => JSON.parse(m.content).n), [1, 2]);
-  t.deepEqual((await engine.searchMessages({ channelId: 'orders' })).items.map((m) => m.revision), [2, 1]);
+  t.deepEqual(
+    peers.peer('ris').delivered.map((m) => JSON.parse(m.content).n),
+    [1, 2],
+  );
+  t.deepEqual(
+    (await engine.searchMessages({ channelId: 'orders' })).items.map((m) => m.revision),
+    [2, 1],
+  );
 });
 
 test('stop does not hang on a peer that never answers; the delivery is redone after a restart', async (t) => {

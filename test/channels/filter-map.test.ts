@@ -26,15 +26,45 @@ test('filter rules: eq, ne, in, exists, matches on json paths', (t) => {
 test('filter groups combine with and/or, nested', (t) => {
   const doc = order();
   const filter = parseFilter(
-    { and: [{ path: 'messageType', operator: 'eq', value: 'ORM^O01' }, { or: [{ path: 'priority', operator: 'eq', value: 'STAT' }, { path: 'modality', operator: 'eq', value: 'ct' }] }] },
+    {
+      and: [
+        { path: 'messageType', operator: 'eq', value: 'ORM^O01' },
+        {
+          or: [
+            { path: 'priority', operator: 'eq', value: 'STAT' },
+            { path: 'modality', operator: 'eq', value: 'ct' },
+          ],
+        },
+      ],
+    },
     'filter',
   );
   t.true(evaluateFilter(filter, doc));
-  t.false(evaluateFilter(parseFilter({ or: [{ path: 'priority', operator: 'eq', value: 'STAT' }, { path: 'x', operator: 'exists' }] }, 'filter'), doc));
+  t.false(
+    evaluateFilter(
+      parseFilter(
+        {
+          or: [
+            { path: 'priority', operator: 'eq', value: 'STAT' },
+            { path: 'x', operator: 'exists' },
+          ],
+        },
+        'filter',
+      ),
+      doc,
+    ),
+  );
 });
 
 test('declarative mappings set constants and copy fields, in order', (t) => {
-  const map = new CompiledMap({ mappings: [{ target: 'routing.site', value: 'RSO-1' }, { target: 'mrn', from: 'patient.ids.1' }, { target: 'copy', from: 'mrn' }, { target: 'none', from: 'missing' }] });
+  const map = new CompiledMap({
+    mappings: [
+      { target: 'routing.site', value: 'RSO-1' },
+      { target: 'mrn', from: 'patient.ids.1' },
+      { target: 'copy', from: 'mrn' },
+      { target: 'none', from: 'missing' },
+    ],
+  });
   const result = map.apply(order(), jsonDataType).toJSON() as Record<string, unknown>;
   t.deepEqual(result['routing'], { site: 'RSO-1' });
   t.is(result['mrn'], 'ALT-55');
@@ -49,7 +79,9 @@ test('a mapping cannot write through __proto__', (t) => {
 });
 
 test('the script step modifies msg in place or returns a new value', (t) => {
-  const inPlace = new CompiledMap({ script: "msg.modality = msg.modality.toUpperCase(); msg.n = msg.patient.ids.length;" });
+  const inPlace = new CompiledMap({
+    script: 'msg.modality = msg.modality.toUpperCase(); msg.n = msg.patient.ids.length;',
+  });
   const out = inPlace.apply(order(), jsonDataType).toJSON() as Record<string, unknown>;
   t.is(out['modality'], 'CT');
   t.is(out['n'], 2);
@@ -77,7 +109,12 @@ test('a script that allocates without bound ends only the script thread; the nex
 });
 
 test('a script has no ArrayBuffer, typed arrays or WebAssembly, whose memory no heap limit counts', (t) => {
-  for (const source of ['new ArrayBuffer(2 ** 30)', 'new Float64Array(2 ** 27)', 'new SharedArrayBuffer(8)', 'new WebAssembly.Memory({ initial: 1 })']) {
+  for (const source of [
+    'new ArrayBuffer(2 ** 30)',
+    'new Float64Array(2 ** 27)',
+    'new SharedArrayBuffer(8)',
+    'new WebAssembly.Memory({ initial: 1 })',
+  ]) {
     const error = t.throws(() => new ScriptStep(source, 500).run({}), { instanceOf: ScriptError }, source);
     t.regex(error?.message ?? '', /is not defined/, source);
   }
@@ -90,7 +127,7 @@ test('a script cannot reach process, require or the host realm', (t) => {
     'return require("fs");',
     'return process.env;',
     "return (function(){ return this })().constructor.constructor('return process')().version;",
-    "return globalThis.process;",
+    'return globalThis.process;',
   ];
   for (const source of escapes) {
     let result: unknown;
@@ -107,7 +144,7 @@ test('a script cannot reach process, require or the host realm', (t) => {
 });
 
 test('a script that throws a hostile object does not run code outside the time limit', (t) => {
-  const source = "throw new Proxy({}, { get() { while (true) {} } });";
+  const source = 'throw new Proxy({}, { get() { while (true) {} } });';
   const error = t.throws(() => new ScriptStep(source, 100).run({}), { instanceOf: ScriptError });
   t.regex(error?.message ?? '', /longer than 100 ms|script error/);
 });
@@ -118,6 +155,8 @@ test('a script error names the step and the error', (t) => {
 });
 
 test('a script that replaces JSON in its context gets a script error, not a crash', (t) => {
-  const error = t.throws(() => new ScriptStep("JSON.stringify = () => 'not json'; return 1;", 500).run({}), { instanceOf: ScriptError });
+  const error = t.throws(() => new ScriptStep("JSON.stringify = () => 'not json'; return 1;", 500).run({}), {
+    instanceOf: ScriptError,
+  });
   t.is(error?.message, 'script error: the result is not JSON-serialisable');
 });

@@ -21,7 +21,14 @@ export async function openTestStore(dataDir: string): Promise<Store> {
 /** A store, an engine with fast polling and short leases, and a way to close both. */
 export async function startEngine(peers: TestPeers, dataDir: string, options: Partial<EngineOptions> = {}) {
   const store = await openTestStore(dataDir);
-  const engine = new ChannelEngine({ db: store.db, registry: peers.registry(), log: quietLog, pollIntervalMs: 50, leaseMs: 2000, ...options });
+  const engine = new ChannelEngine({
+    db: store.db,
+    registry: peers.registry(),
+    log: quietLog,
+    pollIntervalMs: 50,
+    leaseMs: 2000,
+    ...options,
+  });
   await engine.start();
   return {
     store,
@@ -32,4 +39,3 @@ export async function startEngine(peers: TestPeers, dataDir: string, options: Pa
     },
   };
 }
-

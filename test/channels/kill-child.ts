@@ -8,9 +8,23 @@ const [dataDir, outbox] = process.argv.slice(2);
 if (!dataDir || !outbox) throw new Error('usage: kill-child.ts <dataDir> <outbox>');
 const peers = new TestPeers();
 const store = await openTestStore(dataDir);
-const engine = new ChannelEngine({ db: store.db, registry: peers.registry(), log: quietLog, pollIntervalMs: 20, leaseMs: 1000, owner: 'child' });
+const engine = new ChannelEngine({
+  db: store.db,
+  registry: peers.registry(),
+  log: quietLog,
+  pollIntervalMs: 20,
+  leaseMs: 1000,
+  owner: 'child',
+});
 await engine.start();
-await engine.saveDefinition(channelJson('kill', [{ name: 'out', connector: { type: 'file', settings: { directory: outbox, fileName: '{messageId}.json', sync: false } } }]));
+await engine.saveDefinition(
+  channelJson('kill', [
+    {
+      name: 'out',
+      connector: { type: 'file', settings: { directory: outbox, fileName: '{messageId}.json', sync: false } },
+    },
+  ]),
+);
 for (let n = 1; ; n++) {
   const outcome = await peers.receive('kill', jsonMessage({ n }));
   process.stdout.write(`${outcome.status} ${n} ${outcome.messageId ?? '-'}\n`);

@@ -34,11 +34,18 @@ test('kill -9 of a hub process: every accepted message is stored and delivered a
   const { engine, close } = await startEngine(peers, dataDir, { owner: 'after-restart' });
   t.teardown(close);
   await engine.deployActive();
-  const delivered = async () => new Set((await readdir(outbox).catch(() => [] as string[])).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)));
-  await waitFor('every accepted message delivered', async () => {
-    const files = await delivered();
-    return [...accepted.keys()].every((id) => files.has(id));
-  }, 30_000);
+  const delivered = async () =>
+    new Set(
+      (await readdir(outbox).catch(() => [] as string[])).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)),
+    );
+  await waitFor(
+    'every accepted message delivered',
+    async () => {
+      const files = await delivered();
+      return [...accepted.keys()].every((id) => files.has(id));
+    },
+    30_000,
+  );
   for (const [id, n] of accepted) {
     const stored = await engine.getMessage(id);
     t.is(stored?.raw, JSON.stringify({ n }), `message ${n} is stored`);

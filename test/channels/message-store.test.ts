@@ -22,38 +22,78 @@ test('search by indexed fields, state, channel and time, with paging', async (t)
   await engine.saveDefinition(channelJson('orders', [peerDestination('ris', 'ris')]));
   await engine.saveDefinition(channelJson('adt', [peerDestination('ris', 'ris')]));
   for (let n = 1; n <= 5; n++) {
-    await peers.receive('orders', jsonMessage({ messageType: 'ORM^O01', controlId: `C${n}`, patientId: n % 2 ? 'MRN-ODD' : 'MRN-EVEN', accession: `ACC-${n}` }));
+    await peers.receive(
+      'orders',
+      jsonMessage({
+        messageType: 'ORM^O01',
+        controlId: `C${n}`,
+        patientId: n % 2 ? 'MRN-ODD' : 'MRN-EVEN',
+        accession: `ACC-${n}`,
+      }),
+    );
   }
-  await peers.receive('adt', { ...jsonMessage({ messageType: 'ADT^A08', patientId: 'MRN-ODD' }), index: { controlId: 'FROM-SOURCE' } });
+  await peers.receive('adt', {
+    ...jsonMessage({ messageType: 'ADT^A08', patientId: 'MRN-ODD' }),
+    index: { controlId: 'FROM-SOURCE' },
+  });
   await waitFor('all sent', () => peers.peer('ris').delivered.length === 6);
 
   t.is((await engine.searchMessages({ patientId: 'MRN-ODD' })).total, 4);
   t.is((await engine.searchMessages({ channelId: 'orders', patientId: 'MRN-ODD' })).total, 3);
-  t.deepEqual((await engine.searchMessages({ accession: 'ACC-4' })).items.map((m) => m.controlId), ['C4']);
-  t.is((await engine.searchMessages({ controlId: 'FROM-SOURCE' })).total, 1, "the source's index wins over the data type's");
+  t.deepEqual(
+    (await engine.searchMessages({ accession: 'ACC-4' })).items.map((m) => m.controlId),
+    ['C4'],
+  );
+  t.is(
+    (await engine.searchMessages({ controlId: 'FROM-SOURCE' })).total,
+    1,
+    "the source's index wins over the data type's",
+  );
   t.is((await engine.searchMessages({ messageType: 'ADT^A08' })).total, 1);
   await waitFor('sent states', async () => (await engine.searchMessages({ state: 'sent' })).total === 6);
 
   const page1 = await engine.searchMessages({ channelId: 'orders', limit: 2 });
   const page2 = await engine.searchMessages({ channelId: 'orders', limit: 2, skip: 2 });
   t.is(page1.total, 5);
-  t.deepEqual(page1.items.map((m) => m.controlId), ['C5', 'C4'], 'newest first');
-  t.deepEqual(page2.items.map((m) => m.controlId), ['C3', 'C2']);
+  t.deepEqual(
+    page1.items.map((m) => m.controlId),
+    ['C5', 'C4'],
+    'newest first',
+  );
+  t.deepEqual(
+    page2.items.map((m) => m.controlId),
+    ['C3', 'C2'],
+  );
   t.is((await engine.searchMessages({ receivedFrom: new Date(Date.now() + 60_000) })).total, 0);
-  t.is((await engine.searchMessages({ receivedTo: new Date(Date.now() + 60_000), receivedFrom: new Date(Date.now() - 60_000) })).total, 6);
+  t.is(
+    (
+      await engine.searchMessages({
+        receivedTo: new Date(Date.now() + 60_000),
+        receivedFrom: new Date(Date.now() - 60_000),
+      })
+    ).total,
+    6,
+  );
 });
 
 test('reprocess runs the raw content again as a new message linked to the original', async (t) => {
   const { engine, peers } = await setup(t);
-  await engine.saveDefinition(channelJson('orders', [peerDestination('ris', 'ris')], { map: { mappings: [{ target: 'version', value: 'v1' }] } }));
+  await engine.saveDefinition(
+    channelJson('orders', [peerDestination('ris', 'ris')], { map: { mappings: [{ target: 'version', value: 'v1' }] } }),
+  );
   const original = idOf(await peers.receive('orders', jsonMessage({ n: 1 })));
   await waitFor('first delivery', () => peers.peer('ris').delivered.length === 1);
   // The mapping was wrong; a new revision fixes it, and the message is reprocessed with it.
-  await engine.saveDefinition(channelJson('orders', [peerDestination('ris', 'ris')], { map: { mappings: [{ target: 'version', value: 'v2' }] } }));
+  await engine.saveDefinition(
+    channelJson('orders', [peerDestination('ris', 'ris')], { map: { mappings: [{ target: 'version', value: 'v2' }] } }),
+  );
   const outcome = await engine.reprocess(original);
   t.is(outcome.status, 'accepted');
   await waitFor('second delivery', () => peers.peer('ris').delivered.length === 2);
-  t.deepEqual(peers.peer('ris').delivered.map((m) => (JSON.parse(m.content) as { version: string }).version), ['v1', 'v2']);
+  t.deepEqual(
+    peers.peer('ris').delivered.map((m) => (JSON.parse(m.content) as { version: string }).version),
+    ['v1', 'v2'],
+  );
   const copy = await engine.getMessage(idOf(outcome));
   t.like(copy, { reprocessOf: original, revision: 2, raw: '{"n":1}' });
   t.not(idOf(outcome), original);
@@ -63,7 +103,10 @@ test('resend queues the stored destination content again for one destination', a
   const { engine, peers } = await setup(t);
   await engine.saveDefinition(channelJson('reports', [peerDestination('ehr', 'ehr'), peerDestination('fax', 'fax')]));
   const id = idOf(await peers.receive('reports', jsonMessage({ n: 7 })));
-  await waitFor('both sent', () => peers.peer('ehr').delivered.length === 1 && peers.peer('fax').delivered.length === 1);
+  await waitFor(
+    'both sent',
+    () => peers.peer('ehr').delivered.length === 1 && peers.peer('fax').delivered.length === 1,
+  );
   await engine.resend(id, 'fax');
   await waitFor('the resend', () => peers.peer('fax').delivered.length === 2);
   t.is(peers.peer('ehr').delivered.length, 1, 'other destinations are not resent');
@@ -74,7 +117,12 @@ test('resend queues the stored destination content again for one destination', a
 
 test('retention deletes messages older than the channel setting, errored ones included', async (t) => {
   const { engine, peers, store } = await setup(t);
-  await engine.saveDefinition(channelJson('short', [peerDestination('ris', 'ris')], { retentionDays: 2, map: { script: 'if (msg.fail) throw new Error("bad");' } }));
+  await engine.saveDefinition(
+    channelJson('short', [peerDestination('ris', 'ris')], {
+      retentionDays: 2,
+      map: { script: 'if (msg.fail) throw new Error("bad");' },
+    }),
+  );
   await engine.saveDefinition(channelJson('forever', [peerDestination('ris', 'ris')], { retentionDays: 0 }));
   const oldOk = idOf(await peers.receive('short', jsonMessage({ n: 1 })));
   const oldError = idOf(await peers.receive('short', jsonMessage({ fail: true })));
@@ -95,13 +143,19 @@ test('retention deletes messages older than the channel setting, errored ones in
 test('the channel overview and metrics show received, errors and queue depth', async (t) => {
   const { engine, peers } = await setup(t);
   peers.peer('ris').down = true;
-  await engine.saveDefinition(channelJson('overview', [peerDestination('ris', 'ris')], { map: { script: 'if (msg.fail) throw new Error("bad");' } }));
+  await engine.saveDefinition(
+    channelJson('overview', [peerDestination('ris', 'ris')], {
+      map: { script: 'if (msg.fail) throw new Error("bad");' },
+    }),
+  );
   await peers.receive('overview', jsonMessage({ n: 1 }));
   await peers.receive('overview', jsonMessage({ fail: true }));
   const [overview] = await engine.listChannels();
   t.like(overview, { id: 'overview', status: 'deployed', revision: 1, received: 2, errors: 1 });
   t.deepEqual(overview?.queues, [{ destination: 'ris', depth: 1, paused: false }]);
-  await waitFor('a depth sample', () => renderMetrics().includes('hub_channel_queue_depth{channel="overview",destination="ris"} 1'));
+  await waitFor('a depth sample', () =>
+    renderMetrics().includes('hub_channel_queue_depth{channel="overview",destination="ris"} 1'),
+  );
   t.regex(renderMetrics(), /hub_channel_messages_received_total\{channel="overview"\} 2/);
   t.regex(renderMetrics(), /hub_channel_processing_errors_total\{channel="overview"\} 1/);
 });

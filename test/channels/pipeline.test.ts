@@ -21,10 +21,20 @@ test('an order goes through filter and map to a file destination, written atomic
   const { engine, peers, dir } = await setup(t);
   const outbox = path.join(dir, 'outbox');
   await engine.saveDefinition(
-    channelJson('orders', [{ name: 'archive', connector: { type: 'file', settings: { directory: outbox, fileName: '{channelId}-{messageId}.json' } }, map: { mappings: [{ target: 'archived', value: 'yes' }] } }], {
-      filter: { path: 'messageType', operator: 'eq', value: 'ORM^O01' },
-      map: { script: 'msg.modality = msg.modality.toUpperCase(); delete msg.patient;' },
-    }),
+    channelJson(
+      'orders',
+      [
+        {
+          name: 'archive',
+          connector: { type: 'file', settings: { directory: outbox, fileName: '{channelId}-{messageId}.json' } },
+          map: { mappings: [{ target: 'archived', value: 'yes' }] },
+        },
+      ],
+      {
+        filter: { path: 'messageType', operator: 'eq', value: 'ORM^O01' },
+        map: { script: 'msg.modality = msg.modality.toUpperCase(); delete msg.patient;' },
+      },
+    ),
   );
   const outcome = await peers.receive('orders', { ...jsonMessage(order), dataType: 'json' });
   t.is(outcome.status, 'accepted');
@@ -40,13 +50,31 @@ test('an order goes through filter and map to a file destination, written atomic
   await waitFor('the sent state', async () => (await engine.getMessage(messageId))?.destinations[0]?.state === 'sent');
   const stored = await engine.getMessage(messageId);
   t.is(stored?.raw, JSON.stringify(order), 'the raw content is kept as received');
-  t.like(stored, { channelId: 'orders', revision: 1, state: 'processed', messageType: 'ORM^O01', controlId: 'MSG00042', patientId: 'MRN-1001', accession: 'ACC-77', orderNumber: 'ORD-9' });
-  t.like(stored?.destinations[0], { name: 'archive', state: 'sent', attempts: 1, response: `orders-${messageId}.json` });
+  t.like(stored, {
+    channelId: 'orders',
+    revision: 1,
+    state: 'processed',
+    messageType: 'ORM^O01',
+    controlId: 'MSG00042',
+    patientId: 'MRN-1001',
+    accession: 'ACC-77',
+    orderNumber: 'ORD-9',
+  });
+  t.like(stored?.destinations[0], {
+    name: 'archive',
+    state: 'sent',
+    attempts: 1,
+    response: `orders-${messageId}.json`,
+  });
 });
 
 test('the channel filter drops a message but it is stored and searchable as filtered', async (t) => {
   const { engine, peers } = await setup(t);
-  await engine.saveDefinition(channelJson('adt', [peerDestination('ris', 'ris')], { filter: { path: 'messageType', operator: 'matches', value: '^ADT' } }));
+  await engine.saveDefinition(
+    channelJson('adt', [peerDestination('ris', 'ris')], {
+      filter: { path: 'messageType', operator: 'matches', value: '^ADT' },
+    }),
+  );
   const outcome = await peers.receive('adt', jsonMessage(order));
   t.is(outcome.status, 'filtered');
   const found = await engine.searchMessages({ channelId: 'adt', state: 'filtered' });
@@ -68,7 +96,10 @@ test('destination filters and maps apply per destination, on separate copies', a
   );
   const outcome = await peers.receive('split', jsonMessage(order));
   t.is(outcome.status, 'accepted');
-  await waitFor('both deliveries', () => peers.peer('ris').delivered.length === 1 && peers.peer('pacs').delivered.length === 1);
+  await waitFor(
+    'both deliveries',
+    () => peers.peer('ris').delivered.length === 1 && peers.peer('pacs').delivered.length === 1,
+  );
   t.is((JSON.parse(peers.peer('ris').delivered[0]!.content) as Record<string, unknown>)['target'], 'ris');
   t.is((JSON.parse(peers.peer('pacs').delivered[0]!.content) as Record<string, unknown>)['target'], 'pacs');
   const stored = await engine.getMessage(outcome.status === 'accepted' ? outcome.messageId : '');
@@ -78,14 +109,21 @@ test('destination filters and maps apply per destination, on separate copies', a
 
 test('a failing or endless script is recorded on the message and the hub keeps receiving', async (t) => {
   const { engine, peers } = await setup(t);
-  await engine.saveDefinition(channelJson('bad-map', [peerDestination('ris', 'ris')], { map: { script: "if (msg.loop) { for (;;) {} } if (msg.boom) throw new Error('no facility for ' + msg.site);", scriptTimeoutMs: 50 } }));
+  await engine.saveDefinition(
+    channelJson('bad-map', [peerDestination('ris', 'ris')], {
+      map: {
+        script: "if (msg.loop) { for (;;) {} } if (msg.boom) throw new Error('no facility for ' + msg.site);",
+        scriptTimeoutMs: 50,
+      },
+    }),
+  );
   const thrown = await peers.receive('bad-map', jsonMessage({ boom: true, site: 'X1' }));
   t.like(thrown, { status: 'error', error: 'map failed: script error: Error: no facility for X1' });
   const looping = await peers.receive('bad-map', jsonMessage({ loop: true }));
   t.like(looping, { status: 'error', error: 'map failed: the script ran longer than 50 ms' });
   const fine = await peers.receive('bad-map', jsonMessage({ ok: true }));
   t.is(fine.status, 'accepted');
-  const stored = await engine.getMessage(looping.status === 'error' ? looping.messageId ?? '' : '');
+  const stored = await engine.getMessage(looping.status === 'error' ? (looping.messageId ?? '') : '');
   t.like(stored, { state: 'error', error: 'map failed: the script ran longer than 50 ms', raw: '{"loop":true}' });
   t.is((await engine.searchMessages({ channelId: 'bad-map', state: 'error' })).total, 2);
   await waitFor('the good message', () => peers.peer('ris').delivered.length === 1);

@@ -2,7 +2,16 @@ import test from 'ava';
 import path from 'node:path';
 import type { DeliveryEvent } from '../../channels/engine-events.ts';
 import { DeliveryQueue, destinationKey } from '../../channels/queue.ts';
-import { TestPeers, channelJson, jsonMessage, peerDestination, sleep, startEngine, tempDir, waitFor } from './harness.ts';
+import {
+  TestPeers,
+  channelJson,
+  jsonMessage,
+  peerDestination,
+  sleep,
+  startEngine,
+  tempDir,
+  waitFor,
+} from './harness.ts';
 
 async function setup(t: import('ava').ExecutionContext, peers = new TestPeers()) {
   const tmp = await tempDir('queue');
@@ -21,13 +30,18 @@ async function setup(t: import('ava').ExecutionContext, peers = new TestPeers())
   return { ...started, peers, restart, dataDir };
 }
 
-const numbers = (peer: { delivered: Array<{ content: string }> }) => peer.delivered.map((m) => (JSON.parse(m.content) as { n: number }).n);
+const numbers = (peer: { delivered: Array<{ content: string }> }) =>
+  peer.delivered.map((m) => (JSON.parse(m.content) as { n: number }).n);
 
 test('ordered: an outage blocks the head, then every message arrives once, in order', async (t) => {
   const { engine, peers } = await setup(t);
   const ris = peers.peer('ris');
   ris.down = true;
-  await engine.saveDefinition(channelJson('orders', [peerDestination('ris', 'ris', { retry: { initialDelayMs: 10, maxDelayMs: 40, multiplier: 2 } })]));
+  await engine.saveDefinition(
+    channelJson('orders', [
+      peerDestination('ris', 'ris', { retry: { initialDelayMs: 10, maxDelayMs: 40, multiplier: 2 } }),
+    ]),
+  );
   for (let n = 1; n <= 6; n++) t.is((await peers.receive('orders', jsonMessage({ n }))).status, 'accepted');
   await waitFor('several retries of the head', () => ris.attempts.length >= 4);
   t.deepEqual(new Set(ris.attempts.map((m) => m.messageId)).size, 1, 'only the head is tried while it fails');
@@ -40,7 +54,10 @@ test('ordered: an outage blocks the head, then every message arrives once, in or
   await waitFor('an empty queue', async () => (await engine.queueDepths('orders'))[0]?.depth === 0);
   const { items } = await engine.searchMessages({ channelId: 'orders' });
   t.true(items.every((m) => m.destinations[0]?.state === 'sent'));
-  t.true((items.find((m) => m.destinations[0]!.attempts > 1)?.destinations[0]?.lastError) === null, 'a later success clears the last error');
+  t.true(
+    items.find((m) => m.destinations[0]!.attempts > 1)?.destinations[0]?.lastError === null,
+    'a later success clears the last error',
+  );
 });
 
 test('ordered: a backlog longer than one read batch is delivered once, in order, and every delivery is recorded sent', async (t) => {
@@ -51,24 +68,44 @@ test('ordered: a backlog longer than one read batch is delivered once, in order,
   await engine.saveDefinition(channelJson('orders', [peerDestination('ris', 'ris')]));
   await engine.pauseDestination('orders', 'ris');
   // Received concurrently, as from several MLLP connections: the queue keeps the order they were stored in.
-  const outcomes = await Promise.all(Array.from({ length: 130 }, (_, i) => peers.receive('orders', jsonMessage({ n: i + 1 }))));
+  const outcomes = await Promise.all(
+    Array.from({ length: 130 }, (_, i) => peers.receive('orders', jsonMessage({ n: i + 1 }))),
+  );
   t.true(outcomes.every((o) => o.status === 'accepted'));
   await engine.resumeDestination('orders', 'ris');
   await waitFor('all delivered and recorded', () => sent.length === 130);
   t.is(ris.delivered.length, 130, 'nothing is sent twice');
   const order = new Map(outcomes.map((o, i) => [o.messageId, i]));
   const delivered = ris.delivered.map((m) => order.get(m.messageId) ?? -1);
-  t.deepEqual(delivered, [...delivered].sort((a, b) => a - b), 'in queue order');
-  t.deepEqual(sent, ris.delivered.map((m) => m.messageId), 'recorded in the order sent');
+  t.deepEqual(
+    delivered,
+    [...delivered].sort((a, b) => a - b),
+    'in queue order',
+  );
+  t.deepEqual(
+    sent,
+    ris.delivered.map((m) => m.messageId),
+    'recorded in the order sent',
+  );
   t.is((await engine.queueDepths('orders'))[0]?.depth, 0);
-  t.is((await engine.searchMessages({ channelId: 'orders', destination: 'ris', state: 'sent', limit: 500 })).total, 130);
+  t.is(
+    (await engine.searchMessages({ channelId: 'orders', destination: 'ris', state: 'sent', limit: 500 })).total,
+    130,
+  );
 });
 
 test('unordered: a failing item is moved aside and the others go ahead', async (t) => {
   const { engine, peers } = await setup(t);
   const pacs = peers.peer('pacs');
   pacs.failWhen = /"bad":true/;
-  await engine.saveDefinition(channelJson('images', [peerDestination('pacs', 'pacs', { queue: 'unordered', retry: { initialDelayMs: 200, maxDelayMs: 200, multiplier: 1 } })]));
+  await engine.saveDefinition(
+    channelJson('images', [
+      peerDestination('pacs', 'pacs', {
+        queue: 'unordered',
+        retry: { initialDelayMs: 200, maxDelayMs: 200, multiplier: 1 },
+      }),
+    ]),
+  );
   await peers.receive('images', jsonMessage({ n: 1, bad: true }));
   for (let n = 2; n <= 5; n++) await peers.receive('images', jsonMessage({ n }));
   await waitFor('the four good ones', () => pacs.delivered.length === 4);
@@ -88,7 +125,11 @@ test('max attempts: the delivery goes to error with an event, and the queue move
   ehr.failWhen = /"n":1\b/;
   const errors: DeliveryEvent[] = [];
   engine.events.on('delivery-error', (e) => errors.push(e));
-  await engine.saveDefinition(channelJson('reports', [peerDestination('ehr', 'ehr', { maxAttempts: 3, retry: { initialDelayMs: 5, maxDelayMs: 5, multiplier: 1 } })]));
+  await engine.saveDefinition(
+    channelJson('reports', [
+      peerDestination('ehr', 'ehr', { maxAttempts: 3, retry: { initialDelayMs: 5, maxDelayMs: 5, multiplier: 1 } }),
+    ]),
+  );
   const first = await peers.receive('reports', jsonMessage({ n: 1 }));
   await peers.receive('reports', jsonMessage({ n: 2 }));
   await waitFor('the second delivered', () => ehr.delivered.length === 1);
@@ -120,7 +161,15 @@ test("onExhausted 'pause' pauses the destination and keeps the head for a resume
   ehr.down = true;
   const paused: string[] = [];
   engine.events.on('destination-paused', (e) => paused.push(e.destination));
-  await engine.saveDefinition(channelJson('reports', [peerDestination('ehr', 'ehr', { maxAttempts: 2, onExhausted: 'pause', retry: { initialDelayMs: 5, maxDelayMs: 5, multiplier: 1 } })]));
+  await engine.saveDefinition(
+    channelJson('reports', [
+      peerDestination('ehr', 'ehr', {
+        maxAttempts: 2,
+        onExhausted: 'pause',
+        retry: { initialDelayMs: 5, maxDelayMs: 5, multiplier: 1 },
+      }),
+    ]),
+  );
   await peers.receive('reports', jsonMessage({ n: 1 }));
   await peers.receive('reports', jsonMessage({ n: 2 }));
   await waitFor('the pause', () => paused.length === 1);
@@ -171,16 +220,24 @@ test('restart: messages queued when the engine and store closed are delivered af
 test('ordered: a destination lock held by another live process is respected; once its lease expires it is taken over', async (t) => {
   const { engine, peers, store } = await setup(t);
   await engine.definitions.save(channelJson('orders', [peerDestination('ris', 'ris')]));
-  const locks = store.db.collection<{ _id: string; lockOwner: string | null; lockExpiresAt: Date | null }>('queue_destinations');
+  const locks = store.db.collection<{ _id: string; lockOwner: string | null; lockExpiresAt: Date | null }>(
+    'queue_destinations',
+  );
   // Another hub process holds the lock (as it would mid-delivery) with a long lease when this one deploys.
   await engine.queue.ensureDestination('orders', 'ris');
-  await locks.updateOne({ _id: destinationKey('orders', 'ris') }, { $set: { lockOwner: 'other-host:4242:dead', lockExpiresAt: new Date(Date.now() + 3_600_000) } });
+  await locks.updateOne(
+    { _id: destinationKey('orders', 'ris') },
+    { $set: { lockOwner: 'other-host:4242:dead', lockExpiresAt: new Date(Date.now() + 3_600_000) } },
+  );
   await engine.deployActive();
   await peers.receive('orders', jsonMessage({ n: 1 }));
   await sleep(300);
   t.is(peers.peer('ris').attempts.length, 0, 'no delivery while another process holds the destination');
   // That process was killed: its lease runs out and nobody renews it.
-  await locks.updateOne({ _id: destinationKey('orders', 'ris') }, { $set: { lockExpiresAt: new Date(Date.now() - 1) } });
+  await locks.updateOne(
+    { _id: destinationKey('orders', 'ris') },
+    { $set: { lockExpiresAt: new Date(Date.now() - 1) } },
+  );
   await waitFor('the takeover', () => peers.peer('ris').delivered.length === 1);
   const lock = await locks.findOne({ _id: destinationKey('orders', 'ris') });
   t.is(lock?.lockOwner, engine.owner);
@@ -191,8 +248,13 @@ test('unordered: an item leased by a crashed process is delivered after its leas
   await engine.saveDefinition(channelJson('images', [peerDestination('pacs', 'pacs', { queue: 'unordered' })]));
   await engine.pauseDestination('images', 'pacs');
   await peers.receive('images', jsonMessage({ n: 1 }));
-  const items = store.db.collection<{ _id: string; leaseOwner: string | null; leaseExpiresAt: Date | null }>('queue_items');
-  await items.updateMany({}, { $set: { leaseOwner: 'other-host:4242:dead', leaseExpiresAt: new Date(Date.now() + 3_600_000) } });
+  const items = store.db.collection<{ _id: string; leaseOwner: string | null; leaseExpiresAt: Date | null }>(
+    'queue_items',
+  );
+  await items.updateMany(
+    {},
+    { $set: { leaseOwner: 'other-host:4242:dead', leaseExpiresAt: new Date(Date.now() + 3_600_000) } },
+  );
   await engine.resumeDestination('images', 'pacs');
   await sleep(300);
   t.is(peers.peer('pacs').attempts.length, 0, 'a live lease is respected');
@@ -219,7 +281,10 @@ test('two engines on one store deliver every ordered message exactly once, in or
   for (let n = 1; n <= 20; n++) await peers.receive('orders', jsonMessage({ n }));
   await waitFor('all twenty', () => peers.peer('ris').delivered.length >= 20);
   await sleep(200);
-  t.deepEqual(numbers(peers.peer('ris')), Array.from({ length: 20 }, (_, i) => i + 1));
+  t.deepEqual(
+    numbers(peers.peer('ris')),
+    Array.from({ length: 20 }, (_, i) => i + 1),
+  );
 });
 
 test('a delivery recorded as queued whose item was never written (crash in between) is queued again at deploy', async (t) => {
@@ -246,8 +311,20 @@ test("a channel's queued message ids are its own, not those of a channel whose i
   const { store } = await setup(t);
   const queue = new DeliveryQueue(store.db);
   await queue.open();
-  const item = (channelId: string, destination: string, messageId: string) => ({ channelId, destination, destinationIndex: 0, messageId, content: '{}', dataType: 'json' });
-  await queue.enqueue([item('a', 'ris', 'm1'), item('a', 'pacs', 'm2'), item('ab', 'ris', 'm3'), item('b', 'ris', 'm4')]);
+  const item = (channelId: string, destination: string, messageId: string) => ({
+    channelId,
+    destination,
+    destinationIndex: 0,
+    messageId,
+    content: '{}',
+    dataType: 'json',
+  });
+  await queue.enqueue([
+    item('a', 'ris', 'm1'),
+    item('a', 'pacs', 'm2'),
+    item('ab', 'ris', 'm3'),
+    item('b', 'ris', 'm4'),
+  ]);
   t.deepEqual([...(await queue.queuedMessageIds('a'))].sort(), ['m1', 'm2']);
   t.deepEqual([...(await queue.queuedMessageIds('ab'))], ['m3']);
   t.deepEqual([...(await queue.queuedMessageIds('c'))], []);

@@ -3,7 +3,16 @@
 // past the time budget, it is parked as errored with the reason while the queue goes on.
 import test from 'ava';
 import path from 'node:path';
-import { TestPeers, channelJson, jsonMessage, peerDestination, sleep, startEngine, tempDir, waitFor } from './harness.ts';
+import {
+  TestPeers,
+  channelJson,
+  jsonMessage,
+  peerDestination,
+  sleep,
+  startEngine,
+  tempDir,
+  waitFor,
+} from './harness.ts';
 
 const never = new Promise<void>(() => {});
 
@@ -35,8 +44,15 @@ test('a replayed delivery whose attempts never ended twice is parked as errored 
   t.teardown(() => last.close());
   await last.engine.deployActive();
   await waitFor('the second message delivered', () => last.peers.peer('ris').delivered.length === 1);
-  t.deepEqual(last.peers.peer('ris').delivered.map((m) => JSON.parse(m.content) as unknown), [{ n: 2 }]);
-  t.deepEqual(last.peers.peer('ris').attempts.map((m) => JSON.parse(m.content) as unknown), [{ n: 2 }], 'the parked one is not tried');
+  t.deepEqual(
+    last.peers.peer('ris').delivered.map((m) => JSON.parse(m.content) as unknown),
+    [{ n: 2 }],
+  );
+  t.deepEqual(
+    last.peers.peer('ris').attempts.map((m) => JSON.parse(m.content) as unknown),
+    [{ n: 2 }],
+    'the parked one is not tried',
+  );
   const { items } = await last.engine.searchMessages({ channelId: 'orders', state: 'error' });
   t.is(items.length, 1);
   const delivery = items[0]!.destinations[0]!;
@@ -57,7 +73,10 @@ test('a delivery that fails twice after more than the time budget is parked as e
   t.teardown(close);
   await engine.saveDefinition(channelJson('orders', [peerDestination('ris', 'ris')]));
   t.is((await peers.receive('orders', jsonMessage({ n: 1 }))).status, 'accepted');
-  await waitFor('the delivery parked', async () => (await engine.searchMessages({ channelId: 'orders', state: 'error' })).total === 1);
+  await waitFor(
+    'the delivery parked',
+    async () => (await engine.searchMessages({ channelId: 'orders', state: 'error' })).total === 1,
+  );
   t.is(ris.attempts.length, 2);
   const delivery = (await engine.searchMessages({ channelId: 'orders' })).items[0]!.destinations[0]!;
   t.is(delivery.parked, true);

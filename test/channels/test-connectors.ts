@@ -3,7 +3,14 @@
 // command. Kept apart from the store so pure unit tests need no store.
 import { expectKeys, expectObject, expectPort, expectString, join } from '../../runtime/validate.ts';
 import type { Logger } from '../../runtime/log.ts';
-import type { DestinationConnectorType, InboundMessage, OutboundMessage, SendResult, SourceConnectorType, SourceContext } from '../../channels/connector.ts';
+import type {
+  DestinationConnectorType,
+  InboundMessage,
+  OutboundMessage,
+  SendResult,
+  SourceConnectorType,
+  SourceContext,
+} from '../../channels/connector.ts';
 import { registerBuiltinConnectors } from '../../channels/builtin-connectors.ts';
 import { ChannelRegistry } from '../../channels/registry.ts';
 
@@ -38,7 +45,9 @@ export class PeerBehaviour {
       this.delivered.push(message);
       return { status: 'sent', response: `ACK ${message.messageId}` };
     }
-    return this.permanent ? { status: 'failed', error: 'rejected by peer' } : { status: 'retry', error: 'peer unavailable' };
+    return this.permanent
+      ? { status: 'failed', error: 'rejected by peer' }
+      : { status: 'retry', error: 'peer unavailable' };
   }
 }
 
@@ -83,7 +92,10 @@ export class TestPeers {
       parseSettings: (input, settingsPath) => {
         const value = expectObject(input, settingsPath);
         expectKeys(value, settingsPath, ['name', 'failStart']);
-        return { name: expectString(value['name'], join(settingsPath, 'name')), failStart: value['failStart'] === true };
+        return {
+          name: expectString(value['name'], join(settingsPath, 'name')),
+          failStart: value['failStart'] === true,
+        };
       },
       create: (settings, context) => ({
         start: async () => {
@@ -135,12 +147,25 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** A channel definition for the in-test connectors, as a seed file or the admin UI would give it. */
-export function channelJson(id: string, destinations: Array<Record<string, unknown>>, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function channelJson(
+  id: string,
+  destinations: Array<Record<string, unknown>>,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return { id, name: `channel ${id}`, source: { type: 'test-source', settings: { name: id } }, destinations, ...extra };
 }
 
-export function peerDestination(name: string, peer: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { name, connector: { type: 'test-peer', settings: { peer } }, retry: { initialDelayMs: 20, maxDelayMs: 100, multiplier: 2 }, ...extra };
+export function peerDestination(
+  name: string,
+  peer: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    name,
+    connector: { type: 'test-peer', settings: { peer } },
+    retry: { initialDelayMs: 20, maxDelayMs: 100, multiplier: 2 },
+    ...extra,
+  };
 }
 
 export function jsonMessage(body: Record<string, unknown>): InboundMessage {

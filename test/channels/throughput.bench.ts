@@ -10,14 +10,22 @@ async function run(paused: boolean): Promise<number> {
   const tmp = await tempDir('bench');
   const peers = new TestPeers();
   const { engine, close } = await startEngine(peers, tmp.dir, { pollIntervalMs: 200 });
-  await engine.saveDefinition(channelJson('bench', [peerDestination('ris', 'ris'), peerDestination('pacs', 'pacs', { queue: 'unordered' })]));
+  await engine.saveDefinition(
+    channelJson('bench', [peerDestination('ris', 'ris'), peerDestination('pacs', 'pacs', { queue: 'unordered' })]),
+  );
   if (paused) {
     await engine.pauseDestination('bench', 'ris');
     await engine.pauseDestination('bench', 'pacs');
   }
   const start = performance.now();
-  for (let n = 0; n < count; n++) await peers.receive('bench', jsonMessage({ messageType: 'ORM^O01', controlId: `C${n}`, patientId: 'MRN-1', n }));
-  if (!paused) await waitFor('all delivered', () => peers.peer('ris').delivered.length === count && peers.peer('pacs').delivered.length === count, 600_000);
+  for (let n = 0; n < count; n++)
+    await peers.receive('bench', jsonMessage({ messageType: 'ORM^O01', controlId: `C${n}`, patientId: 'MRN-1', n }));
+  if (!paused)
+    await waitFor(
+      'all delivered',
+      () => peers.peer('ris').delivered.length === count && peers.peer('pacs').delivered.length === count,
+      600_000,
+    );
   const seconds = (performance.now() - start) / 1000;
   await close();
   await tmp.remove();
@@ -26,4 +34,11 @@ async function run(paused: boolean): Promise<number> {
 
 const receive = await run(true);
 const endToEnd = await run(false);
-console.log(JSON.stringify({ messages: count, receivePerSecond: receive, endToEndPerSecond: endToEnd, rssMB: Math.round(process.memoryUsage().rss / 1e6) }));
+console.log(
+  JSON.stringify({
+    messages: count,
+    receivePerSecond: receive,
+    endToEndPerSecond: endToEnd,
+    rssMB: Math.round(process.memoryUsage().rss / 1e6),
+  }),
+);

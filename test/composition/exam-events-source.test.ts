@@ -14,7 +14,12 @@ import { openTestHub, quietLog } from '../exams/setup.ts';
 
 async function order(exams: ExamService, placer: string) {
   return exams.createOrder(
-    { facility: 'VALLEYGEN', patient: { identifiers: [{ system: 'VALLEYGEN', value: `MRN-${placer}` }] }, identifiers: [{ kind: 'placer', value: placer }], procedure: { code: 'CTHEAD' } },
+    {
+      facility: 'VALLEYGEN',
+      patient: { identifiers: [{ system: 'VALLEYGEN', value: `MRN-${placer}` }] },
+      identifiers: [{ kind: 'placer', value: placer }],
+      procedure: { code: 'CTHEAD' },
+    },
     { actor: 'test', via: 'test' },
   );
 }
@@ -25,7 +30,9 @@ function channel(outDir: string) {
     name: 'new exams to a drop folder',
     enabled: true,
     source: { type: 'exam-events', settings: { types: ['exam.created'], pollMs: 20 } },
-    destinations: [{ name: 'drop', connector: { type: 'file', settings: { directory: outDir, fileName: '{messageId}.json' } } }],
+    destinations: [
+      { name: 'drop', connector: { type: 'file', settings: { directory: outDir, fileName: '{messageId}.json' } } },
+    ],
   };
 }
 
@@ -41,7 +48,11 @@ async function startEngine(exams: ExamService, db: HubDb) {
 async function droppedExamNumbers(dir: string): Promise<string[]> {
   // The file destination writes a hidden temp file and renames it: only finished files count.
   const names = (await readdir(dir).catch(() => [] as string[])).filter((name) => !name.startsWith('.'));
-  const events = await Promise.all(names.map(async (n) => JSON.parse(await readFile(path.join(dir, n), 'utf8')) as { type: string; examNumber: string }));
+  const events = await Promise.all(
+    names.map(
+      async (n) => JSON.parse(await readFile(path.join(dir, n), 'utf8')) as { type: string; examNumber: string },
+    ),
+  );
   return events.map((e) => e.examNumber).sort();
 }
 
@@ -63,7 +74,11 @@ test('each exam.created event reaches the channel once, across an engine restart
   t.teardown(() => engine.stop());
   await engine.deployActive();
   await until(async () => (await droppedExamNumbers(outDir)).length === 2, 10_000, 'the event created while stopped');
-  t.deepEqual(await droppedExamNumbers(outDir), [first.examNumber, second.examNumber].sort(), 'once each; exam.updated passed over');
+  t.deepEqual(
+    await droppedExamNumbers(outDir),
+    [first.examNumber, second.examNumber].sort(),
+    'once each; exam.updated passed over',
+  );
   const stored = await engine.searchMessages({ channelId: 'new-exams' });
   t.is(stored.total, 2);
   t.true(stored.items.every((m) => m.messageType === 'exam.created'));

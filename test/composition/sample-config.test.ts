@@ -26,7 +26,10 @@ test('the sample orders channel takes orders on 6661 into exams and copies them 
   const input: unknown = JSON.parse(await readFile(path.join(channelsDir, 'orders-mllp.json'), 'utf8'));
   const definition = parseChannelDefinition(input, hubRegistry(exams));
   t.like(definition.source, { type: 'mllp', settings: { host: '127.0.0.1', port: 6661 } });
-  t.deepEqual(definition.destinations.map((d) => d.connector.type), ['rso-exams', 'mllp']);
+  t.deepEqual(
+    definition.destinations.map((d) => d.connector.type),
+    ['rso-exams', 'mllp'],
+  );
   t.like(definition.destinations[1]?.connector.settings, { host: '127.0.0.1', port: 6662 });
 });
 

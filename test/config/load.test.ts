@@ -18,7 +18,13 @@ test('a valid file is read with every key typed and paths made absolute', async 
   t.deepEqual(config.auth.tokens[0]?.roles, ['analyst']);
   t.deepEqual(config.auth.tokens[0]?.facilities, ['VALLEYGEN']);
   t.is(config.channels.dir, path.join(cwd, 'config', 'channels'));
-  t.like(config.dicom, { enabled: true, aeTitle: 'RSO_HUB', port: 11112, storageDir: path.join(cwd, 'data-test', 'dicom'), studyQuietSeconds: 30 });
+  t.like(config.dicom, {
+    enabled: true,
+    aeTitle: 'RSO_HUB',
+    port: 11112,
+    storageDir: path.join(cwd, 'data-test', 'dicom'),
+    studyQuietSeconds: 30,
+  });
 });
 
 test('the shipped config/hub.yaml is valid', async (t) => {
@@ -28,7 +34,12 @@ test('the shipped config/hub.yaml is valid', async (t) => {
 });
 
 test('environment variables override the file', async (t) => {
-  const config = await load('valid.yaml', { HUB_HTTP_PORT: '9123', HUB_DATA_DIR: '/tmp/hub-data', MONGODB_URL: 'mongodb://127.0.0.1:27017/rso', LOG_LEVEL: 'debug' });
+  const config = await load('valid.yaml', {
+    HUB_HTTP_PORT: '9123',
+    HUB_DATA_DIR: '/tmp/hub-data',
+    MONGODB_URL: 'mongodb://127.0.0.1:27017/rso',
+    LOG_LEVEL: 'debug',
+  });
   t.is(config.http.port, 9123);
   t.is(config.dataDir, '/tmp/hub-data');
   t.is(config.store.mongodbUrl, 'mongodb://127.0.0.1:27017/rso');
@@ -43,10 +54,22 @@ const mistakes: Array<[string, string | NodeJS.ProcessEnv, RegExp]> = [
   ['not-yaml.yaml', {}, /not-yaml\.yaml: not valid YAML \(line \d+, column \d+\): /],
   ['plain-token.yaml', {}, /plain-token\.yaml: auth\.tokens\[0\]\.sha256: expected 64 hex digits/],
   ['unknown-role.yaml', {}, /unknown-role\.yaml: auth\.tokens\[0\]\.roles\[0\]: expected one of: admin, /],
-  ['bad-mongodb-url.yaml', {}, /bad-mongodb-url\.yaml: store\.mongodbUrl: expected a mongodb:\/\/ or mongodb\+srv:\/\/ URL$/],
-  ['bad-ae-title.yaml', {}, /bad-ae-title\.yaml: dicom\.aeTitle: expected an AE title: 1 to 16 printable ASCII characters, no backslash$/],
+  [
+    'bad-mongodb-url.yaml',
+    {},
+    /bad-mongodb-url\.yaml: store\.mongodbUrl: expected a mongodb:\/\/ or mongodb\+srv:\/\/ URL$/,
+  ],
+  [
+    'bad-ae-title.yaml',
+    {},
+    /bad-ae-title\.yaml: dicom\.aeTitle: expected an AE title: 1 to 16 printable ASCII characters, no backslash$/,
+  ],
   ['bad-limit.yaml', {}, /bad-limit\.yaml: http\.limits\.maxConnections: expected a whole number from 1 to 100000$/],
-  ['unknown-limit.yaml', {}, /unknown-limit\.yaml: dicom\.limits\.maxAssocations: unknown key \(expected one of: maxAssociations, /],
+  [
+    'unknown-limit.yaml',
+    {},
+    /unknown-limit\.yaml: dicom\.limits\.maxAssocations: unknown key \(expected one of: maxAssociations, /,
+  ],
   ['tls-without-key.yaml', {}, /tls-without-key\.yaml: http\.tls\.keyFile: required: the PEM private key file$/],
   ['top-level-list.yaml', {}, /top-level-list\.yaml: expected a mapping of settings at the top level$/],
   ['missing.yaml', {}, /missing\.yaml: cannot read the config file \(ENOENT\)$/],

@@ -21,7 +21,7 @@ for (const implicit of [false, true]) {
   test(`${vr} VR: the same values whether the bytes come whole, byte by byte or in odd pieces`, (t) => {
     const instance = spec({ implicitVr: implicit, undefinedLengthSequence: true, pixelBytes: 4096 });
     const bytes = buildDataset(instance);
-    for (const sizes of [() => bytes.length, () => 1, (index: number) => (index * 7919) % 13 + 1]) {
+    for (const sizes of [() => bytes.length, () => 1, (index: number) => ((index * 7919) % 13) + 1]) {
       const walker = walk(bytes, implicit, sizes);
       t.notThrows(() => walker.end());
       t.is(headerText(walker.values, 'sopInstanceUid'), instance.sopInstanceUid);

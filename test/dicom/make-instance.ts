@@ -110,15 +110,50 @@ export function buildDataset(spec: InstanceSpec): Buffer {
     { group: 0x0008, element: 0x0020, vr: 'DA', keyword: 'StudyDate', value: text('20240517', 'DA') },
     { group: 0x0008, element: 0x0050, vr: 'SH', keyword: 'AccessionNumber', value: text(spec.accessionNumber, 'SH') },
     { group: 0x0008, element: 0x0060, vr: 'CS', keyword: 'Modality', value: text('CT', 'CS') },
-    { group: 0x0008, element: 0x1110, vr: 'SQ', keyword: 'ReferencedStudySequence', value: referencedStudySequence(implicit, spec.undefinedLengthSequence === true), undefinedLength: spec.undefinedLengthSequence === true },
-    { group: 0x0010, element: 0x0010, vr: 'PN', keyword: 'PatientName', value: Buffer.from(padEven(spec.patientName), 'utf8') },
+    {
+      group: 0x0008,
+      element: 0x1110,
+      vr: 'SQ',
+      keyword: 'ReferencedStudySequence',
+      value: referencedStudySequence(implicit, spec.undefinedLengthSequence === true),
+      undefinedLength: spec.undefinedLengthSequence === true,
+    },
+    {
+      group: 0x0010,
+      element: 0x0010,
+      vr: 'PN',
+      keyword: 'PatientName',
+      value: Buffer.from(padEven(spec.patientName), 'utf8'),
+    },
     { group: 0x0010, element: 0x0020, vr: 'LO', keyword: 'PatientID', value: text(spec.patientId, 'LO') },
-    ...(spec.issuerOfPatientId === undefined ? [] : [{ group: 0x0010, element: 0x0021, vr: 'LO', keyword: 'IssuerOfPatientID', value: text(spec.issuerOfPatientId, 'LO') }]),
+    ...(spec.issuerOfPatientId === undefined
+      ? []
+      : [
+          {
+            group: 0x0010,
+            element: 0x0021,
+            vr: 'LO',
+            keyword: 'IssuerOfPatientID',
+            value: text(spec.issuerOfPatientId, 'LO'),
+          },
+        ]),
     { group: 0x0020, element: 0x000d, vr: 'UI', keyword: 'StudyInstanceUID', value: text(spec.studyInstanceUid, 'UI') },
-    { group: 0x0020, element: 0x000e, vr: 'UI', keyword: 'SeriesInstanceUID', value: text(spec.seriesInstanceUid, 'UI') },
+    {
+      group: 0x0020,
+      element: 0x000e,
+      vr: 'UI',
+      keyword: 'SeriesInstanceUID',
+      value: text(spec.seriesInstanceUid, 'UI'),
+    },
     { group: 0x0020, element: 0x0013, vr: 'IS', keyword: 'InstanceNumber', value: text('1', 'IS') },
     { group: 0x0028, element: 0x0002, vr: 'US', keyword: 'SamplesPerPixel', value: us(1) },
-    { group: 0x0028, element: 0x0004, vr: 'CS', keyword: 'PhotometricInterpretation', value: text('MONOCHROME2', 'CS') },
+    {
+      group: 0x0028,
+      element: 0x0004,
+      vr: 'CS',
+      keyword: 'PhotometricInterpretation',
+      value: text('MONOCHROME2', 'CS'),
+    },
     { group: 0x0028, element: 0x0010, vr: 'US', keyword: 'Rows', value: us(rows) },
     { group: 0x0028, element: 0x0011, vr: 'US', keyword: 'Columns', value: us(side) },
     { group: 0x0028, element: 0x0100, vr: 'US', keyword: 'BitsAllocated', value: us(16) },
@@ -126,11 +161,21 @@ export function buildDataset(spec: InstanceSpec): Buffer {
     { group: 0x0028, element: 0x0102, vr: 'US', keyword: 'HighBit', value: us(15) },
     { group: 0x0028, element: 0x0103, vr: 'US', keyword: 'PixelRepresentation', value: us(0) },
     spec.encapsulated === true
-      ? { group: 0x7fe0, element: 0x0010, vr: 'OB', keyword: 'PixelData', value: fragments(pixels), undefinedLength: true }
+      ? {
+          group: 0x7fe0,
+          element: 0x0010,
+          vr: 'OB',
+          keyword: 'PixelData',
+          value: fragments(pixels),
+          undefinedLength: true,
+        }
       : { group: 0x7fe0, element: 0x0010, vr: 'OW', keyword: 'PixelData', value: pixels },
   ];
   const omit = new Set(spec.omit ?? []);
-  return encode(elements.filter((item) => !omit.has(item.keyword)), implicit);
+  return encode(
+    elements.filter((item) => !omit.has(item.keyword)),
+    implicit,
+  );
 }
 
 /** Empty basic offset table item, one fragment, sequence delimiter (PS3.5 A.4). */
@@ -159,7 +204,12 @@ export function buildPart10(spec: InstanceSpec): Buffer {
   const meta = buildFileMeta({
     sopClassUid: ctImageStorage,
     sopInstanceUid: spec.sopInstanceUid,
-    transferSyntaxUid: spec.encapsulated === true ? jpegBaseline : spec.implicitVr === true ? transferSyntax.implicitLittle : transferSyntax.explicitLittle,
+    transferSyntaxUid:
+      spec.encapsulated === true
+        ? jpegBaseline
+        : spec.implicitVr === true
+          ? transferSyntax.implicitLittle
+          : transferSyntax.explicitLittle,
     sourceAe: 'MAKER',
   });
   return Buffer.concat([meta, buildDataset(spec)]);

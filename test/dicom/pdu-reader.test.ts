@@ -29,9 +29,12 @@ test('a command, a data set in two PDUs and a release survive every split point'
   const first = Buffer.alloc(100, 1);
   const second = Buffer.alloc(57, 2);
   const stream = Buffer.concat([
-    pDataHeader(1, command.length, true, true), command,
-    pDataHeader(1, first.length, false, false), first,
-    pDataHeader(1, second.length, false, true), second,
+    pDataHeader(1, command.length, true, true),
+    command,
+    pDataHeader(1, first.length, false, false),
+    first,
+    pDataHeader(1, second.length, false, true),
+    second,
     encodeReleaseRq(),
   ]);
   for (let cut = 0; cut <= stream.length; cut++) {

@@ -66,7 +66,10 @@ export async function waitForPort(port: number, what: string): Promise<void> {
 export async function startStorescp(outputDir: string): Promise<Peer> {
   await mkdir(outputDir, { recursive: true });
   const port = await freePort();
-  const child = spawn('storescp', ['+B', '-aet', 'STORESCP', '-od', outputDir, String(port)], { env: dcmtkEnv, stdio: 'ignore' });
+  const child = spawn('storescp', ['+B', '-aet', 'STORESCP', '-od', outputDir, String(port)], {
+    env: dcmtkEnv,
+    stdio: 'ignore',
+  });
   await waitForPort(port, 'storescp');
   return { port, aeTitle: 'STORESCP', child, stop: () => stopChild(child) };
 }

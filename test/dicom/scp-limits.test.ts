@@ -15,7 +15,10 @@ import { removedAfterTests, runTool } from './peers.ts';
 setLogLevel('error');
 const tempDir = removedAfterTests(test);
 
-async function startScp(t: ExecutionContext, options: Partial<ScpOptions> = {}): Promise<{ scp: DicomScp; stored: StoredInstance[] }> {
+async function startScp(
+  t: ExecutionContext,
+  options: Partial<ScpOptions> = {},
+): Promise<{ scp: DicomScp; stored: StoredInstance[] }> {
   const stored: StoredInstance[] = [];
   const scp = new DicomScp({
     aeTitle: 'RSO_HUB',
@@ -38,10 +41,25 @@ test('past maxAssociations an association is rejected transient, local limit exc
   // A raw socket holds the only slot.
   const holder = connect(scp.port, '127.0.0.1');
   await once(holder, 'connect');
-  holder.write(encodeAssociateRq({ calledAe: 'RSO_HUB', callingAe: 'CT_SCANNER', maxPduLength: 16384, contexts: [{ id: 1, abstractSyntax: '1.2.840.10008.1.1', transferSyntaxes: ['1.2.840.10008.1.2'] }] }));
+  holder.write(
+    encodeAssociateRq({
+      calledAe: 'RSO_HUB',
+      callingAe: 'CT_SCANNER',
+      maxPduLength: 16384,
+      contexts: [{ id: 1, abstractSyntax: '1.2.840.10008.1.1', transferSyntaxes: ['1.2.840.10008.1.2'] }],
+    }),
+  );
   const [ac] = (await once(holder, 'data')) as [Buffer];
   t.is(ac[0], 0x02, 'A-ASSOCIATE-AC');
-  const refused = await runTool('echoscu', ['-v', '-aet', 'CT_SCANNER', '-aec', 'RSO_HUB', '127.0.0.1', String(scp.port)]);
+  const refused = await runTool('echoscu', [
+    '-v',
+    '-aet',
+    'CT_SCANNER',
+    '-aec',
+    'RSO_HUB',
+    '127.0.0.1',
+    String(scp.port),
+  ]);
   const said = `${refused.stdout}${refused.stderr}`;
   t.regex(said, /Association Rejected/);
   t.regex(said, /Result: Rejected Transient/);
@@ -51,7 +69,8 @@ test('past maxAssociations an association is rejected transient, local limit exc
   await once(holder, 'close');
   let accepted = await runTool('echoscu', ['-aet', 'CT_SCANNER', '-aec', 'RSO_HUB', '127.0.0.1', String(scp.port)]);
   // The SCP sees the holder's close a moment after the holder does.
-  for (let i = 0; i < 20 && accepted.code !== 0; i++) accepted = await runTool('echoscu', ['-aet', 'CT_SCANNER', '-aec', 'RSO_HUB', '127.0.0.1', String(scp.port)]);
+  for (let i = 0; i < 20 && accepted.code !== 0; i++)
+    accepted = await runTool('echoscu', ['-aet', 'CT_SCANNER', '-aec', 'RSO_HUB', '127.0.0.1', String(scp.port)]);
   t.is(accepted.code, 0);
 });
 
@@ -64,7 +83,11 @@ test('100 parallel storescu associations end with every instance stored or its a
     await writeInstance(file, spec({ pixelBytes: 16 * 1024 }));
     files.push(file);
   }
-  const results = await Promise.all(files.map((file) => runTool('storescu', ['-v', '-aet', 'CT_SCANNER', '-aec', 'RSO_HUB', '127.0.0.1', String(scp.port), file])));
+  const results = await Promise.all(
+    files.map((file) =>
+      runTool('storescu', ['-v', '-aet', 'CT_SCANNER', '-aec', 'RSO_HUB', '127.0.0.1', String(scp.port), file]),
+    ),
+  );
   let storedCount = 0;
   let rejected = 0;
   for (const result of results) {
@@ -80,17 +103,55 @@ test('100 parallel storescu associations end with every instance stored or its a
 
 test('over TLS storescu with a client certificate of the configured CA stores; one from another CA is refused', async (t) => {
   const c = await makeCertificates();
-  const { scp, stored } = await startScp(t, { tls: { certFile: c.serverCert, keyFile: c.serverKey, caFile: c.caFile } });
+  const { scp, stored } = await startScp(t, {
+    tls: { certFile: c.serverCert, keyFile: c.serverKey, caFile: c.caFile },
+  });
   const file = path.join(await tempDir('dicom-tls'), 'ct.dcm');
   await writeInstance(file, spec({ pixelBytes: 8 * 1024 }));
-  const good = await runTool('storescu', ['-v', '+tls', c.clientKey, c.clientCert, '+cf', c.caFile, '-aet', 'CT_SCANNER', '-aec', 'RSO_HUB', '127.0.0.1', String(scp.port), file]);
+  const good = await runTool('storescu', [
+    '-v',
+    '+tls',
+    c.clientKey,
+    c.clientCert,
+    '+cf',
+    c.caFile,
+    '-aet',
+    'CT_SCANNER',
+    '-aec',
+    'RSO_HUB',
+    '127.0.0.1',
+    String(scp.port),
+    file,
+  ]);
   t.regex(`${good.stdout}${good.stderr}`, /Received Store Response \(Success\)/);
   t.is(stored.length, 1);
-  const stranger = await runTool('storescu', ['-v', '+tls', c.strangerKey, c.strangerCert, '+cf', c.caFile, '-aet', 'CT_SCANNER', '-aec', 'RSO_HUB', '127.0.0.1', String(scp.port), file]);
+  const stranger = await runTool('storescu', [
+    '-v',
+    '+tls',
+    c.strangerKey,
+    c.strangerCert,
+    '+cf',
+    c.caFile,
+    '-aet',
+    'CT_SCANNER',
+    '-aec',
+    'RSO_HUB',
+    '127.0.0.1',
+    String(scp.port),
+    file,
+  ]);
   t.not(stranger.code, 0);
   t.notRegex(`${stranger.stdout}${stranger.stderr}`, /Received Store Response/);
   t.is(stored.length, 1);
-  const plain = await runTool('storescu', ['-aet', 'CT_SCANNER', '-aec', 'RSO_HUB', '127.0.0.1', String(scp.port), file]);
+  const plain = await runTool('storescu', [
+    '-aet',
+    'CT_SCANNER',
+    '-aec',
+    'RSO_HUB',
+    '127.0.0.1',
+    String(scp.port),
+    file,
+  ]);
   t.not(plain.code, 0, 'plain TCP to a TLS listener fails');
   t.is(stored.length, 1);
 });

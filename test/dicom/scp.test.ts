@@ -20,7 +20,8 @@ const tempDir = removedAfterTests(test);
 
 test.before('dcmtk is installed (CI: apt-get install -y dcmtk)', (t) => {
   const missing = missingBinaries(['echoscu', 'storescu', 'dump2dcm', 'dcmdump']);
-  if (missing.length > 0) t.fail(`dcmtk binaries missing: ${missing.join(', ')}; install with apt-get install -y dcmtk`);
+  if (missing.length > 0)
+    t.fail(`dcmtk binaries missing: ${missing.join(', ')}; install with apt-get install -y dcmtk`);
   else t.pass();
 });
 
@@ -30,7 +31,10 @@ interface Hub {
   stored: StoredInstance[];
 }
 
-async function startHub(t: ExecutionContext, options: { refuseRecord?: (instance: StoredInstance) => boolean } = {}): Promise<Hub> {
+async function startHub(
+  t: ExecutionContext,
+  options: { refuseRecord?: (instance: StoredInstance) => boolean } = {},
+): Promise<Hub> {
   const storageDir = await tempDir('dicom-scp');
   const stored: StoredInstance[] = [];
   const scp = new DicomScp({
@@ -62,7 +66,15 @@ async function storageListing(dir: string): Promise<string[]> {
 
 test('echoscu from a known facility AE is accepted', async (t) => {
   const hub = await startHub(t);
-  const result = await runTool('echoscu', ['-v', '-aet', 'CT_SCANNER', '-aec', 'RSO_HUB', '127.0.0.1', String(hub.scp.port)]);
+  const result = await runTool('echoscu', [
+    '-v',
+    '-aet',
+    'CT_SCANNER',
+    '-aec',
+    'RSO_HUB',
+    '127.0.0.1',
+    String(hub.scp.port),
+  ]);
   t.is(result.code, 0, result.stderr);
   t.regex(result.stderr + result.stdout, /Received Echo Response \(Success\)/);
 });
@@ -77,7 +89,14 @@ test('echoscu from an unknown AE is rejected: calling AE title not recognised', 
 
 test('echoscu to another AE title is rejected: called AE title not recognised', async (t) => {
   const hub = await startHub(t);
-  const result = await runTool('echoscu', ['-aet', 'CT_SCANNER', '-aec', 'OTHER_PACS', '127.0.0.1', String(hub.scp.port)]);
+  const result = await runTool('echoscu', [
+    '-aet',
+    'CT_SCANNER',
+    '-aec',
+    'OTHER_PACS',
+    '127.0.0.1',
+    String(hub.scp.port),
+  ]);
   t.not(result.code, 0);
   t.regex(result.stderr, /Called AE Title Not Recognized/);
 });
@@ -96,20 +115,46 @@ test('storescu sends MR, implicit and explicit CT in one association, then a JPE
   await writeInstance(jpeg, spec({ encapsulated: true, pixelBytes: 200_001 }));
   const sources = [knee, implicit, explicit, jpeg];
 
-  const result = await runTool('storescu', ['-aet', 'CT_SCANNER', '-aec', 'RSO_HUB', '127.0.0.1', String(hub.scp.port), knee, implicit, explicit]);
+  const result = await runTool('storescu', [
+    '-aet',
+    'CT_SCANNER',
+    '-aec',
+    'RSO_HUB',
+    '127.0.0.1',
+    String(hub.scp.port),
+    knee,
+    implicit,
+    explicit,
+  ]);
   t.is(result.code, 0, result.stderr);
   // -xy: propose JPEG baseline too (storescu proposes only uncompressed syntaxes by default, and with -xy it
   // would transcode the implicit-VR file, so the JPEG goes in an association of its own).
-  const compressed = await runTool('storescu', ['-xy', '-aet', 'CT_SCANNER', '-aec', 'RSO_HUB', '127.0.0.1', String(hub.scp.port), jpeg]);
+  const compressed = await runTool('storescu', [
+    '-xy',
+    '-aet',
+    'CT_SCANNER',
+    '-aec',
+    'RSO_HUB',
+    '127.0.0.1',
+    String(hub.scp.port),
+    jpeg,
+  ]);
   t.is(compressed.code, 0, compressed.stderr);
 
   t.is(hub.stored.length, 4);
-  t.is(new Set(hub.stored.slice(0, 3).map((instance) => instance.associationId)).size, 1, 'the first three arrived in one association');
+  t.is(
+    new Set(hub.stored.slice(0, 3).map((instance) => instance.associationId)).size,
+    1,
+    'the first three arrived in one association',
+  );
   t.is(hub.stored[3]!.transferSyntaxUid, '1.2.840.10008.1.2.4.50', 'JPEG baseline kept, not transcoded');
   for (const [source, instance] of sources.map((file, index) => [file, hub.stored[index]] as const)) {
     const sent = await readFile(source);
     const kept = await readFile(instance!.filePath);
-    t.true(datasetOf(kept, instance!.filePath).equals(datasetOf(sent, source)), `${path.basename(source)}: stored data set differs from the sent one`);
+    t.true(
+      datasetOf(kept, instance!.filePath).equals(datasetOf(sent, source)),
+      `${path.basename(source)}: stored data set differs from the sent one`,
+    );
     t.is(instance!.transferSyntaxUid, parseFileMeta(sent, source).transferSyntaxUid);
   }
   const kneeRecord = hub.stored[0]!;
@@ -134,7 +179,10 @@ test('storescu sends MR, implicit and explicit CT in one association, then a JPE
   t.is(dump.code, 0, dump.stderr);
   t.regex(dump.stdout, /\(0002,0016\) AE \[CT_SCANNER\]/);
   t.regex(dump.stdout, /\(0010,0020\) LO \[RSO-2024-000871\]/);
-  t.deepEqual(await storageListing(hub.storageDir), hub.stored.map((instance) => path.basename(instance.filePath)).sort());
+  t.deepEqual(
+    await storageListing(hub.storageDir),
+    hub.stored.map((instance) => path.basename(instance.filePath)).sort(),
+  );
 });
 
 test('a truncated data set gets 0xC000 and leaves nothing behind; the association goes on', async (t) => {
@@ -147,12 +195,19 @@ test('a truncated data set gets 0xC000 and leaves nothing behind; the associatio
   await writeInstance(good, spec({ undefinedLengthSequence: true }));
 
   // dcmtk will not send a file it cannot parse, so the hub's SCU (which streams bytes unparsed) sends it.
-  const outcomes = await sendFiles({ host: '127.0.0.1', port: hub.scp.port, calledAe: 'RSO_HUB', callingAe: 'HUB_SCU' }, [truncated, good]);
+  const outcomes = await sendFiles(
+    { host: '127.0.0.1', port: hub.scp.port, calledAe: 'RSO_HUB', callingAe: 'HUB_SCU' },
+    [truncated, good],
+  );
   t.like(outcomes[0], { state: 'failure', status: 0xc000 });
   t.regex(outcomes[0]?.reason ?? '', /truncated/);
   t.like(outcomes[1], { state: 'success', status: 0 });
   t.is(hub.stored.length, 1);
-  t.deepEqual(await storageListing(hub.storageDir), [path.basename(hub.stored[0]!.filePath)], 'no .part or half-written file');
+  t.deepEqual(
+    await storageListing(hub.storageDir),
+    [path.basename(hub.stored[0]!.filePath)],
+    'no .part or half-written file',
+  );
 });
 
 test('a data set without SOP Instance UID gets 0xC000 naming (0008,0018)', async (t) => {
@@ -160,7 +215,10 @@ test('a data set without SOP Instance UID gets 0xC000 naming (0008,0018)', async
   const dir = await tempDir('dicom-src');
   const file = path.join(dir, 'no-uid.dcm');
   await writeInstance(file, spec({ omit: ['SOPInstanceUID'] }));
-  const [outcome] = await sendFiles({ host: '127.0.0.1', port: hub.scp.port, calledAe: 'RSO_HUB', callingAe: 'HUB_SCU' }, [file]);
+  const [outcome] = await sendFiles(
+    { host: '127.0.0.1', port: hub.scp.port, calledAe: 'RSO_HUB', callingAe: 'HUB_SCU' },
+    [file],
+  );
   t.like(outcome, { state: 'failure', status: 0xc000 });
   t.regex(outcome?.reason ?? '', /\(0008,0018\) SOP Instance UID is missing/);
   t.deepEqual(await storageListing(hub.storageDir), []);
@@ -175,7 +233,18 @@ test('when recording fails the sender gets 0xA700 (out of resources) and the fil
   await writeInstance(first, refused);
   await writeInstance(second, spec());
   // -nh: storescu halts on the first failure by default; the point here is that the association goes on.
-  const result = await runTool('storescu', ['-v', '-nh', '-aet', 'CT_SCANNER', '-aec', 'RSO_HUB', '127.0.0.1', String(hub.scp.port), first, second]);
+  const result = await runTool('storescu', [
+    '-v',
+    '-nh',
+    '-aet',
+    'CT_SCANNER',
+    '-aec',
+    'RSO_HUB',
+    '127.0.0.1',
+    String(hub.scp.port),
+    first,
+    second,
+  ]);
   t.regex(result.stderr + result.stdout, /Received Store Response \(Refused: OutOfResources\)/);
   t.regex(result.stderr + result.stdout, /Received Store Response \(Success\)/);
   t.is(hub.stored.length, 1);
@@ -191,7 +260,14 @@ test('stop() closes the listener and ends within its bound even with an idle ass
   idle.resume();
   await hub.scp.stop();
   await closed;
-  const refused = await runTool('echoscu', ['-aet', 'CT_SCANNER', '-aec', 'RSO_HUB', '127.0.0.1', String(hub.scp.port)]);
+  const refused = await runTool('echoscu', [
+    '-aet',
+    'CT_SCANNER',
+    '-aec',
+    'RSO_HUB',
+    '127.0.0.1',
+    String(hub.scp.port),
+  ]);
   t.not(refused.code, 0, 'nothing listens after stop()');
 });
 
@@ -203,18 +279,35 @@ test('a sender that vanishes mid-instance leaves no temp file behind', async (t)
   // A raw socket plays the sender, because no real SCU can be told to drop its connection half-way through.
   const socket = connect(hub.scp.port, '127.0.0.1');
   await new Promise((resolve) => socket.once('connect', resolve));
-  socket.write(encodeAssociateRq({ calledAe: 'RSO_HUB', callingAe: 'CT_SCANNER', maxPduLength: 16384, contexts: [{ id: 1, abstractSyntax: '1.2.840.10008.5.1.4.1.1.2', transferSyntaxes: ['1.2.840.10008.1.2.1'] }] }));
+  socket.write(
+    encodeAssociateRq({
+      calledAe: 'RSO_HUB',
+      callingAe: 'CT_SCANNER',
+      maxPduLength: 16384,
+      contexts: [{ id: 1, abstractSyntax: '1.2.840.10008.5.1.4.1.1.2', transferSyntaxes: ['1.2.840.10008.1.2.1'] }],
+    }),
+  );
   await new Promise((resolve) => socket.once('data', resolve));
   const command = encodeCStoreRq(1, '1.2.840.10008.5.1.4.1.1.2', instance.sopInstanceUid);
   const half = body.subarray(0, 1_000_000);
-  socket.write(Buffer.concat([pDataHeader(1, command.length, true, true), command, pDataHeader(1, half.length, false, false), half]));
+  socket.write(
+    Buffer.concat([
+      pDataHeader(1, command.length, true, true),
+      command,
+      pDataHeader(1, half.length, false, false),
+      half,
+    ]),
+  );
   await new Promise((resolve) => setTimeout(resolve, 200));
   const closed = new Promise((resolve) => socket.once('close', resolve));
   socket.destroy();
   await closed;
   // The hub notices the close a moment after the client does; give it up to a second to clean up.
   for (let attempt = 0; attempt < 50; attempt++) {
-    const clean = await storageListing(hub.storageDir).then((names) => names.length === 0, () => false);
+    const clean = await storageListing(hub.storageDir).then(
+      (names) => names.length === 0,
+      () => false,
+    );
     if (clean) break;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -225,10 +318,15 @@ test('a sender that vanishes mid-instance leaves no temp file behind', async (t)
 test('two modalities sending at the same time both get their instances stored', async (t) => {
   const hub = await startHub(t);
   const dir = await tempDir('dicom-src');
-  const batches = [['a1', 'a2', 'a3'], ['b1', 'b2', 'b3']].map((names) => names.map((name) => path.join(dir, `${name}.dcm`)));
+  const batches = [
+    ['a1', 'a2', 'a3'],
+    ['b1', 'b2', 'b3'],
+  ].map((names) => names.map((name) => path.join(dir, `${name}.dcm`)));
   for (const file of batches.flat()) await writeInstance(file, spec({ pixelBytes: 400_000 }));
   const results = await Promise.all(
-    batches.map((files) => runTool('storescu', ['-aet', 'CT_SCANNER', '-aec', 'RSO_HUB', '127.0.0.1', String(hub.scp.port), ...files])),
+    batches.map((files) =>
+      runTool('storescu', ['-aet', 'CT_SCANNER', '-aec', 'RSO_HUB', '127.0.0.1', String(hub.scp.port), ...files]),
+    ),
   );
   for (const result of results) t.is(result.code, 0, result.stderr);
   t.is(hub.stored.length, 6);
@@ -262,12 +360,31 @@ test('hand-over mode: onInstanceStored gets the complete, synced temp file to mo
   const files = [path.join(dir, 'a.dcm'), path.join(dir, 'b.dcm')];
   const sent = await writeInstance(files[0]!, { ...first, sopInstanceUid: '1.2.826.0.1.3680043.8.498.77.1' });
   await writeInstance(files[1]!, { ...spec({ pixelBytes: 1000 }), sopInstanceUid: '1.2.826.0.1.3680043.8.498.77.2' });
-  const result = await runTool('storescu', ['-v', '-nh', '-aet', 'CT_SCANNER', '-aec', 'RSO_HUB', '127.0.0.1', String(scp.port), ...files]);
+  const result = await runTool('storescu', [
+    '-v',
+    '-nh',
+    '-aet',
+    'CT_SCANNER',
+    '-aec',
+    'RSO_HUB',
+    '127.0.0.1',
+    String(scp.port),
+    ...files,
+  ]);
   t.regex(result.stderr + result.stdout, /Received Store Response \(Success\)/);
-  t.regex(result.stderr + result.stdout, /Received Store Response \(Refused: OutOfResources\)/, 'the refused instance gets a failure status');
+  t.regex(
+    result.stderr + result.stdout,
+    /Received Store Response \(Refused: OutOfResources\)/,
+    'the refused instance gets a failure status',
+  );
   t.is(handed.length, 2);
-  for (const handedPath of handed) t.is(path.dirname(handedPath), path.join(storageDir, '.incoming'), 'handed over from the temp folder');
+  for (const handedPath of handed)
+    t.is(path.dirname(handedPath), path.join(storageDir, '.incoming'), 'handed over from the temp folder');
   const moved = await readFile(path.join(kept, '1.2.826.0.1.3680043.8.498.77.1.dcm'));
   t.true(datasetOf(moved, 'moved').equals(datasetOf(sent, 'sent')), 'the handed-over file is the complete instance');
-  t.deepEqual(await storageListing(storageDir), ['kept'], 'nothing landed in the storage dir itself, and the refused temp file is gone');
+  t.deepEqual(
+    await storageListing(storageDir),
+    ['kept'],
+    'nothing landed in the storage dir itself, and the refused temp file is gone',
+  );
 });

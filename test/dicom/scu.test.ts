@@ -20,7 +20,8 @@ const tempDir = removedAfterTests(test);
 
 test.before('dcmtk and Orthanc are installed (CI: apt-get install -y dcmtk orthanc)', (t) => {
   const missing = missingBinaries(['storescp', 'dump2dcm', 'dcmconv', 'Orthanc']);
-  if (missing.length > 0) t.fail(`peer binaries missing: ${missing.join(', ')}; install with apt-get install -y dcmtk orthanc`);
+  if (missing.length > 0)
+    t.fail(`peer binaries missing: ${missing.join(', ')}; install with apt-get install -y dcmtk orthanc`);
   else t.pass();
 });
 
@@ -44,8 +45,14 @@ test('files sent to storescp arrive in one association with byte-identical data 
   const peer = await startStorescp(out);
   t.teardown(() => peer.stop());
 
-  const outcomes = await sendFiles({ host: '127.0.0.1', port: peer.port, calledAe: peer.aeTitle, callingAe: 'RSO_HUB' }, files);
-  t.deepEqual(outcomes.map((outcome) => outcome.state), ['success', 'success', 'success']);
+  const outcomes = await sendFiles(
+    { host: '127.0.0.1', port: peer.port, calledAe: peer.aeTitle, callingAe: 'RSO_HUB' },
+    files,
+  );
+  t.deepEqual(
+    outcomes.map((outcome) => outcome.state),
+    ['success', 'success', 'success'],
+  );
 
   const received = await readdir(out);
   t.is(received.length, 3);
@@ -55,8 +62,15 @@ test('files sent to storescp arrive in one association with byte-identical data 
     const match = received.find((name) => name.endsWith(uid));
     t.truthy(match, `${path.basename(file)} (${uid}) did not arrive`);
     const kept = await readFile(path.join(out, match!));
-    t.true(datasetOf(kept, match!).equals(datasetOf(sent, file)), `${path.basename(file)}: data set changed on the way`);
-    t.is(parseFileMeta(kept, match!).transferSyntaxUid, parseFileMeta(sent, file).transferSyntaxUid, 'sent in its stored transfer syntax');
+    t.true(
+      datasetOf(kept, match!).equals(datasetOf(sent, file)),
+      `${path.basename(file)}: data set changed on the way`,
+    );
+    t.is(
+      parseFileMeta(kept, match!).transferSyntaxUid,
+      parseFileMeta(sent, file).transferSyntaxUid,
+      'sent in its stored transfer syntax',
+    );
   }
 });
 
@@ -66,8 +80,14 @@ test('a study sent to Orthanc shows up in its REST API', async (t) => {
   const orthanc = await startOrthanc(dir, 'RSO_HUB');
   t.teardown(() => orthanc.stop());
 
-  const outcomes = await sendFiles({ host: '127.0.0.1', port: orthanc.port, calledAe: orthanc.aeTitle, callingAe: 'RSO_HUB' }, files);
-  t.deepEqual(outcomes.map((outcome) => outcome.state), ['success', 'success', 'success']);
+  const outcomes = await sendFiles(
+    { host: '127.0.0.1', port: orthanc.port, calledAe: orthanc.aeTitle, callingAe: 'RSO_HUB' },
+    files,
+  );
+  t.deepEqual(
+    outcomes.map((outcome) => outcome.state),
+    ['success', 'success', 'success'],
+  );
   const instances = (await orthanc.get('/instances')) as unknown[];
   t.is(instances.length, 3);
   const patients = (await orthanc.get('/patients?expand')) as { MainDicomTags: { PatientID?: string } }[];
@@ -77,7 +97,9 @@ test('a study sent to Orthanc shows up in its REST API', async (t) => {
 test('with the peer down every file is reported as not sent', async (t) => {
   const files = await study();
   const port = await freePort();
-  const outcomes = await sendFiles({ host: '127.0.0.1', port, calledAe: 'NOBODY', callingAe: 'RSO_HUB' }, files, { connectTimeoutMs: 2000 });
+  const outcomes = await sendFiles({ host: '127.0.0.1', port, calledAe: 'NOBODY', callingAe: 'RSO_HUB' }, files, {
+    connectTimeoutMs: 2000,
+  });
   t.is(outcomes.length, 3);
   for (const outcome of outcomes) {
     t.is(outcome.state, 'not-sent');
@@ -88,11 +110,24 @@ test('with the peer down every file is reported as not sent', async (t) => {
 test('a peer that rejects the association leaves every file not sent, with the reason', async (t) => {
   const files = await study();
   const storageDir = await tempDir('dicom-scp');
-  const scp = new DicomScp({ aeTitle: 'PACS', host: '127.0.0.1', port: 0, storageDir, isKnownCallingAe: () => false, onInstanceStored: async () => undefined });
+  const scp = new DicomScp({
+    aeTitle: 'PACS',
+    host: '127.0.0.1',
+    port: 0,
+    storageDir,
+    isKnownCallingAe: () => false,
+    onInstanceStored: async () => undefined,
+  });
   await scp.start();
   t.teardown(() => scp.stop());
-  const outcomes = await sendFiles({ host: '127.0.0.1', port: scp.port, calledAe: 'PACS', callingAe: 'RSO_HUB' }, files);
-  t.deepEqual(outcomes.map((outcome) => outcome.state), ['not-sent', 'not-sent', 'not-sent']);
+  const outcomes = await sendFiles(
+    { host: '127.0.0.1', port: scp.port, calledAe: 'PACS', callingAe: 'RSO_HUB' },
+    files,
+  );
+  t.deepEqual(
+    outcomes.map((outcome) => outcome.state),
+    ['not-sent', 'not-sent', 'not-sent'],
+  );
   t.regex(outcomes[0]?.reason ?? '', /calling AE title not recognised/);
 });
 
@@ -102,15 +137,29 @@ test('a file whose transfer syntax the peer refuses is not sent; the others are'
   const converted = await runTool('dcmconv', ['--write-xfer-big', files[0]!, bigEndian]);
   t.is(converted.code, 0, converted.stderr);
   const storageDir = await tempDir('dicom-scp');
-  const scp = new DicomScp({ aeTitle: 'PACS', host: '127.0.0.1', port: 0, storageDir, isKnownCallingAe: () => true, onInstanceStored: async () => undefined });
+  const scp = new DicomScp({
+    aeTitle: 'PACS',
+    host: '127.0.0.1',
+    port: 0,
+    storageDir,
+    isKnownCallingAe: () => true,
+    onInstanceStored: async () => undefined,
+  });
   await scp.start();
   t.teardown(() => scp.stop());
 
   // The hub SCP does not accept the retired explicit big endian syntax (it stores data sets unchanged).
-  const outcomes = await sendFiles({ host: '127.0.0.1', port: scp.port, calledAe: 'PACS', callingAe: 'RSO_HUB' }, [bigEndian, files[1]!, files[2]!]);
+  const outcomes = await sendFiles({ host: '127.0.0.1', port: scp.port, calledAe: 'PACS', callingAe: 'RSO_HUB' }, [
+    bigEndian,
+    files[1]!,
+    files[2]!,
+  ]);
   t.is(outcomes[0]?.state, 'not-sent');
   t.regex(outcomes[0]?.reason ?? '', /rejected presentation context .* 1\.2\.840\.10008\.1\.2\.2$/);
-  t.deepEqual(outcomes.slice(1).map((outcome) => outcome.state), ['success', 'success']);
+  t.deepEqual(
+    outcomes.slice(1).map((outcome) => outcome.state),
+    ['success', 'success'],
+  );
 });
 
 test('a deflated instance is forwarded deflated, stored as received, and its header still read', async (t) => {
@@ -120,13 +169,26 @@ test('a deflated instance is forwarded deflated, stored as received, and its hea
   t.is(converted.code, 0, converted.stderr);
   const storageDir = await tempDir('dicom-scp');
   const stored: StoredInstance[] = [];
-  const scp = new DicomScp({ aeTitle: 'PACS', host: '127.0.0.1', port: 0, storageDir, isKnownCallingAe: () => true, onInstanceStored: async (instance) => void stored.push(instance) });
+  const scp = new DicomScp({
+    aeTitle: 'PACS',
+    host: '127.0.0.1',
+    port: 0,
+    storageDir,
+    isKnownCallingAe: () => true,
+    onInstanceStored: async (instance) => void stored.push(instance),
+  });
   await scp.start();
   t.teardown(() => scp.stop());
 
-  const [outcome] = await sendFiles({ host: '127.0.0.1', port: scp.port, calledAe: 'PACS', callingAe: 'RSO_HUB' }, [deflated]);
+  const [outcome] = await sendFiles({ host: '127.0.0.1', port: scp.port, calledAe: 'PACS', callingAe: 'RSO_HUB' }, [
+    deflated,
+  ]);
   t.like(outcome, { state: 'success', status: 0 });
-  t.like(stored[0], { transferSyntaxUid: '1.2.840.10008.1.2.1.99', patientId: 'RSO-2024-000871', accessionNumber: 'A2024-0611-7' });
+  t.like(stored[0], {
+    transferSyntaxUid: '1.2.840.10008.1.2.1.99',
+    patientId: 'RSO-2024-000871',
+    accessionNumber: 'A2024-0611-7',
+  });
   const sent = await readFile(deflated);
   const kept = await readFile(stored[0]!.filePath);
   t.true(datasetOf(kept, 'stored').equals(datasetOf(sent, deflated)));
@@ -135,12 +197,23 @@ test('a deflated instance is forwarded deflated, stored as received, and its hea
 test('an unreadable file is not sent and does not stop the others', async (t) => {
   const files = await study();
   const storageDir = await tempDir('dicom-scp');
-  const scp = new DicomScp({ aeTitle: 'PACS', host: '127.0.0.1', port: 0, storageDir, isKnownCallingAe: () => true, onInstanceStored: async () => undefined });
+  const scp = new DicomScp({
+    aeTitle: 'PACS',
+    host: '127.0.0.1',
+    port: 0,
+    storageDir,
+    isKnownCallingAe: () => true,
+    onInstanceStored: async () => undefined,
+  });
   await scp.start();
   t.teardown(() => scp.stop());
   const missing = path.join(path.dirname(files[0]!), 'gone.dcm');
   const notDicom = path.join(fixtures, 'mr-knee.dump');
-  const outcomes = await sendFiles({ host: '127.0.0.1', port: scp.port, calledAe: 'PACS', callingAe: 'RSO_HUB' }, [missing, files[0]!, notDicom]);
+  const outcomes = await sendFiles({ host: '127.0.0.1', port: scp.port, calledAe: 'PACS', callingAe: 'RSO_HUB' }, [
+    missing,
+    files[0]!,
+    notDicom,
+  ]);
   t.like(outcomes[0], { state: 'not-sent' });
   t.regex(outcomes[0]?.reason ?? '', /ENOENT/);
   t.like(outcomes[1], { state: 'success', status: 0 });
@@ -155,7 +228,13 @@ test('a peer that accepts but never answers times out; every file is reported as
   const server = createServer((socket) => {
     socket.once('data', (chunk: Buffer) => {
       const rq = decodeAssociateRq(chunk.subarray(6));
-      socket.write(encodeAssociateAc(rq, rq.contexts.map((context) => ({ id: context.id, result: 0, transferSyntax: context.transferSyntaxes[0]! })), 16384));
+      socket.write(
+        encodeAssociateAc(
+          rq,
+          rq.contexts.map((context) => ({ id: context.id, result: 0, transferSyntax: context.transferSyntaxes[0]! })),
+          16384,
+        ),
+      );
       socket.resume();
     });
   });
@@ -164,8 +243,13 @@ test('a peer that accepts but never answers times out; every file is reported as
   t.teardown(() => server.close());
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
-  const outcomes = await sendFiles({ host: '127.0.0.1', port, calledAe: 'SILENT', callingAe: 'RSO_HUB' }, files, { responseTimeoutMs: 300 });
-  t.deepEqual(outcomes.map((outcome) => outcome.state), ['not-sent', 'not-sent', 'not-sent']);
+  const outcomes = await sendFiles({ host: '127.0.0.1', port, calledAe: 'SILENT', callingAe: 'RSO_HUB' }, files, {
+    responseTimeoutMs: 300,
+  });
+  t.deepEqual(
+    outcomes.map((outcome) => outcome.state),
+    ['not-sent', 'not-sent', 'not-sent'],
+  );
   t.regex(outcomes[0]?.reason ?? '', /no C-STORE-RSP within 300 ms/);
 });
 
@@ -179,11 +263,21 @@ test('a deflated instance whose bit stream is corrupt gets 0xC000 and is not sto
   bytes.fill(0xff, start + 4, start + 40);
   await writeFile(deflated, bytes);
   const storageDir = await tempDir('dicom-scp');
-  const scp = new DicomScp({ aeTitle: 'PACS', host: '127.0.0.1', port: 0, storageDir, isKnownCallingAe: () => true, onInstanceStored: async () => undefined });
+  const scp = new DicomScp({
+    aeTitle: 'PACS',
+    host: '127.0.0.1',
+    port: 0,
+    storageDir,
+    isKnownCallingAe: () => true,
+    onInstanceStored: async () => undefined,
+  });
   await scp.start();
   t.teardown(() => scp.stop());
 
-  const outcomes = await sendFiles({ host: '127.0.0.1', port: scp.port, calledAe: 'PACS', callingAe: 'RSO_HUB' }, [deflated, files[1]!]);
+  const outcomes = await sendFiles({ host: '127.0.0.1', port: scp.port, calledAe: 'PACS', callingAe: 'RSO_HUB' }, [
+    deflated,
+    files[1]!,
+  ]);
   t.like(outcomes[0], { state: 'failure', status: 0xc000 });
   t.like(outcomes[1], { state: 'success' });
   t.deepEqual((await readdir(storageDir)).filter((name) => name.endsWith('.dcm')).length, 1);
@@ -198,7 +292,13 @@ test('a peer that drops the connection mid-instance leaves that file and the res
     socket.on('data', (chunk: Buffer) => {
       if (received === 0) {
         const rq = decodeAssociateRq(chunk.subarray(6));
-        socket.write(encodeAssociateAc(rq, rq.contexts.map((context) => ({ id: context.id, result: 0, transferSyntax: context.transferSyntaxes[0]! })), 16384));
+        socket.write(
+          encodeAssociateAc(
+            rq,
+            rq.contexts.map((context) => ({ id: context.id, result: 0, transferSyntax: context.transferSyntaxes[0]! })),
+            16384,
+          ),
+        );
       }
       received += chunk.length;
       if (received > 1_000_000) socket.destroy();
@@ -209,7 +309,13 @@ test('a peer that drops the connection mid-instance leaves that file and the res
   t.teardown(() => server.close());
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
-  const outcomes = await sendFiles({ host: '127.0.0.1', port, calledAe: 'FLAKY', callingAe: 'RSO_HUB' }, [large, files[0]!]);
-  t.deepEqual(outcomes.map((outcome) => outcome.state), ['not-sent', 'not-sent']);
+  const outcomes = await sendFiles({ host: '127.0.0.1', port, calledAe: 'FLAKY', callingAe: 'RSO_HUB' }, [
+    large,
+    files[0]!,
+  ]);
+  t.deepEqual(
+    outcomes.map((outcome) => outcome.state),
+    ['not-sent', 'not-sent'],
+  );
   t.regex(outcomes[0]?.reason ?? '', /closed|reset|EPIPE/i);
 });

@@ -19,7 +19,10 @@ const config = dicomTestConfig.replace(
 
 const missing = [...missingBinaries(['Orthanc']), ...(existsSync(plugin) ? [] : [plugin])];
 const orthancTest = missing.length === 0 ? test : test.skip;
-if (missing.length > 0) console.log(`skipping the Orthanc DICOMweb test: ${missing.join(', ')} not installed (apt-get install orthanc-dicomweb)`);
+if (missing.length > 0)
+  console.log(
+    `skipping the Orthanc DICOMweb test: ${missing.join(', ')} not installed (apt-get install orthanc-dicomweb)`,
+  );
 
 orthancTest("Orthanc's DICOMweb client uploads a study to the hub by STOW-RS", async (t) => {
   const hub = await startHub({ config, facilities: [await valleyFacility()] });
@@ -38,7 +41,10 @@ orthancTest("Orthanc's DICOMweb client uploads a study to the hub by STOW-RS", a
   const study = await writeStudy(2, { patientId: 'V777001', accessionNumber: 'ACC-ORTHANC-1' });
   let orthancStudy = '';
   for (const file of study.files) {
-    const response = await fetch(`http://127.0.0.1:${orthanc.httpPort}/instances`, { method: 'POST', body: await readFile(file) });
+    const response = await fetch(`http://127.0.0.1:${orthanc.httpPort}/instances`, {
+      method: 'POST',
+      body: await readFile(file),
+    });
     t.is(response.status, 200);
     orthancStudy = ((await response.json()) as { ParentStudy: string }).ParentStudy;
   }

@@ -58,7 +58,10 @@ test('AccessionNumber and PatientID are replaced together, in tag order, for bot
     await writeCoerced(source, copy, { patientId: 'RSO-2026-000045', accessionNumber: 'ACC-ORDER-77' });
     const dump = await runTool('dcmdump', ['+P', '0008,0050', '+P', '0010,0020', copy]);
     t.is(dump.code, 0, dump.stderr);
-    t.deepEqual([...dump.stdout.matchAll(/\[([^\]]*)\]/g)].map((m) => m[1]), ['ACC-ORDER-77', 'RSO-2026-000045']);
+    t.deepEqual(
+      [...dump.stdout.matchAll(/\[([^\]]*)\]/g)].map((m) => m[1]),
+      ['ACC-ORDER-77', 'RSO-2026-000045'],
+    );
     const full = await runTool('dcmdump', ['-q', copy]);
     t.is(full.code, 0, `${implicitVr ? 'implicit' : 'explicit'}: dcmdump reads the whole copy: ${full.stderr}`);
   }
@@ -74,5 +77,7 @@ test('a deflated data set is not coerced', async (t) => {
   const deflated = path.join(dir, 'deflated.dcm');
   const converted = await runTool('dcmconv', ['+td', source, deflated]);
   t.is(converted.code, 0, converted.stderr);
-  await t.throwsAsync(writeWithPatientId(deflated, path.join(dir, 'copy.dcm'), 'RSO-2026-000044'), { instanceOf: CoercionUnsupported });
+  await t.throwsAsync(writeWithPatientId(deflated, path.join(dir, 'copy.dcm'), 'RSO-2026-000044'), {
+    instanceOf: CoercionUnsupported,
+  });
 });

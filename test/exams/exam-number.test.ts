@@ -6,7 +6,11 @@ import { ExamNumbers, examNumberPattern, formatExamNumber } from '../../exams/ex
 import { openTestHub } from './setup.ts';
 
 function runWorker(dataDir: string, count: number, name: string): Promise<string[]> {
-  const child = spawn(process.execPath, [path.join(import.meta.dirname, 'number-worker.ts'), dataDir, String(count), name], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [path.join(import.meta.dirname, 'number-worker.ts'), dataDir, String(count), name],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   let err = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -34,10 +38,14 @@ test('numbers come in order; the next block is reserved once half of one is used
   t.is((await counter())?.seq, 10, 'half a block used: nothing reserved ahead yet');
   const rest = [];
   for (let i = 0; i < 25; i++) rest.push(await numbers.next(year));
-  t.deepEqual([...first, ...rest], Array.from({ length: 30 }, (_, i) => formatExamNumber(2030, i + 1)));
+  t.deepEqual(
+    [...first, ...rest],
+    Array.from({ length: 30 }, (_, i) => formatExamNumber(2030, i + 1)),
+  );
   // 30 used: blocks 1-3 used, the 4th reserved ahead once the 3rd was half used.
   const deadline = Date.now() + 10_000;
-  while ((await counter())?.seq !== 40 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  while ((await counter())?.seq !== 40 && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 10));
   t.is((await counter())?.seq, 40);
 });
 
@@ -46,13 +54,23 @@ test('with blocks of one, numbers have no gaps', async (t) => {
   const numbers = new ExamNumbers(store.db, { prefix: 'gapless', blockSize: 1 });
   const year = new Date(Date.UTC(2030, 5, 1));
   const got = await Promise.all(Array.from({ length: 5 }, () => numbers.next(year)));
-  t.deepEqual(got.sort(), ['RSO-2030-000001', 'RSO-2030-000002', 'RSO-2030-000003', 'RSO-2030-000004', 'RSO-2030-000005']);
+  t.deepEqual(got.sort(), [
+    'RSO-2030-000001',
+    'RSO-2030-000002',
+    'RSO-2030-000003',
+    'RSO-2030-000004',
+    'RSO-2030-000005',
+  ]);
 });
 
 test('two hub processes creating exams on one store at once never get the same number', async (t) => {
   const { dataDir, exams } = await openTestHub(t);
   const first = await exams.createOrder(
-    { facility: 'VALLEYGEN', patient: { identifiers: [{ system: 'VALLEYGEN', value: 'MRN-PARENT' }] }, procedure: { code: 'CTHEAD' } },
+    {
+      facility: 'VALLEYGEN',
+      patient: { identifiers: [{ system: 'VALLEYGEN', value: 'MRN-PARENT' }] },
+      procedure: { code: 'CTHEAD' },
+    },
     { actor: 'parent', via: 'test' },
   );
   const [a, b] = await Promise.all([runWorker(dataDir, 60, 'a'), runWorker(dataDir, 60, 'b')]);

@@ -8,7 +8,12 @@ async function newExam(exams: ExamService, placer: string) {
   return exams.createOrder(
     {
       facility: 'VALLEYGEN',
-      patient: { identifiers: [{ system: 'VALLEYGEN', value: `MRN-${placer}`, facility: 'VALLEYGEN' }], name: { family: 'Doe', given: ['Jane'] }, birthDate: '1970-04-01', sex: 'female' },
+      patient: {
+        identifiers: [{ system: 'VALLEYGEN', value: `MRN-${placer}`, facility: 'VALLEYGEN' }],
+        name: { family: 'Doe', given: ['Jane'] },
+        birthDate: '1970-04-01',
+        sex: 'female',
+      },
       identifiers: [{ kind: 'placer', value: placer }],
       procedure: { code: 'CTHEAD', text: 'CT head without contrast' },
       modality: 'CT',
@@ -35,11 +40,27 @@ test('an exam walks the whole lifecycle and every step is in its history with wh
   const { exams } = await openTestHub(t);
   const exam = await newExam(exams, 'P1001');
   t.is(exam.status, 'requested');
-  await exams.attachStudy(exam.examNumber, { studyInstanceUid: '1.2.840.113619.2.55.3.1001', modality: 'CT', instanceCount: 120, sourceAeTitle: 'VALLEY_CT' }, { actor: 'dicom-scp', via: 'dicom' });
+  await exams.attachStudy(
+    exam.examNumber,
+    { studyInstanceUid: '1.2.840.113619.2.55.3.1001', modality: 'CT', instanceCount: 120, sourceAeTitle: 'VALLEY_CT' },
+    { actor: 'dicom-scp', via: 'dicom' },
+  );
   await exams.assign(exam.examNumber, 'rad-chen', userSource);
-  await exams.attachReport(exam.examNumber, { id: 'R-1', status: 'preliminary', author: 'rad-chen' }, { actor: 'rad-chen', via: 'admin-ui' });
-  await exams.attachReport(exam.examNumber, { id: 'R-2', status: 'final', author: 'rad-chen' }, { actor: 'rad-chen', via: 'admin-ui' });
-  await exams.attachReport(exam.examNumber, { id: 'R-3', status: 'amended', author: 'rad-chen' }, { actor: 'rad-chen', via: 'admin-ui' });
+  await exams.attachReport(
+    exam.examNumber,
+    { id: 'R-1', status: 'preliminary', author: 'rad-chen' },
+    { actor: 'rad-chen', via: 'admin-ui' },
+  );
+  await exams.attachReport(
+    exam.examNumber,
+    { id: 'R-2', status: 'final', author: 'rad-chen' },
+    { actor: 'rad-chen', via: 'admin-ui' },
+  );
+  await exams.attachReport(
+    exam.examNumber,
+    { id: 'R-3', status: 'amended', author: 'rad-chen' },
+    { actor: 'rad-chen', via: 'admin-ui' },
+  );
   const done = await exams.changeStatus(exam.examNumber, 'completed', userSource);
   t.is(done.status, 'completed');
   const stored = await exams.require(exam.examNumber);
@@ -57,7 +78,10 @@ test('an exam walks the whole lifecycle and every step is in its history with wh
     ],
   );
   t.is(stored.radiologistId, 'rad-chen');
-  t.deepEqual(stored.reports.map((r) => r.id), ['R-1', 'R-2', 'R-3']);
+  t.deepEqual(
+    stored.reports.map((r) => r.id),
+    ['R-1', 'R-2', 'R-3'],
+  );
   t.is(stored.studies[0]?.studyInstanceUid, '1.2.840.113619.2.55.3.1001');
 });
 
@@ -65,14 +89,20 @@ test('a refused transition names from and to and leaves the stored exam unchange
   const { exams } = await openTestHub(t);
   const exam = await newExam(exams, 'P1002');
   const before = await exams.require(exam.examNumber);
-  const error = await t.throwsAsync(exams.changeStatus(exam.examNumber, 'final', userSource), { instanceOf: TransitionRefusedError });
+  const error = await t.throwsAsync(exams.changeStatus(exam.examNumber, 'final', userSource), {
+    instanceOf: TransitionRefusedError,
+  });
   t.is(error?.from, 'requested');
   t.is(error?.to, 'final');
   t.regex(error?.message ?? '', /requested -> final is not allowed/);
   t.deepEqual(await exams.require(exam.examNumber), before);
   await exams.cancel(exam.examNumber, userSource, { reason: 'ordered twice' });
-  await t.throwsAsync(exams.attachReport(exam.examNumber, { id: 'R-9', status: 'final' }, userSource), { instanceOf: TransitionRefusedError });
-  await t.throwsAsync(exams.updateOrder(exam.examNumber, { priority: 'stat' }, userSource), { instanceOf: TransitionRefusedError });
+  await t.throwsAsync(exams.attachReport(exam.examNumber, { id: 'R-9', status: 'final' }, userSource), {
+    instanceOf: TransitionRefusedError,
+  });
+  await t.throwsAsync(exams.updateOrder(exam.examNumber, { priority: 'stat' }, userSource), {
+    instanceOf: TransitionRefusedError,
+  });
   const cancelled = await exams.require(exam.examNumber);
   t.is(cancelled.status, 'cancelled');
   t.is(cancelled.version, 2);
@@ -83,16 +113,24 @@ test('images for a completed exam reactivate it; a pinned old version is refused
   const { exams } = await openTestHub(t);
   const exam = await newExam(exams, 'P1003');
   await exams.cancel(exam.examNumber, userSource);
-  const reopened = await exams.attachStudy(exam.examNumber, { studyInstanceUid: '1.2.3.4.5' }, { actor: 'dicom-scp', via: 'dicom' });
+  const reopened = await exams.attachStudy(
+    exam.examNumber,
+    { studyInstanceUid: '1.2.3.4.5' },
+    { actor: 'dicom-scp', via: 'dicom' },
+  );
   t.is(reopened.status, 'reactivated');
-  await t.throwsAsync(exams.changeStatus(exam.examNumber, 'assigned', userSource, { expectedVersion: 1 }), { message: /expected version 1 but the stored version is 3/ });
+  await t.throwsAsync(exams.changeStatus(exam.examNumber, 'assigned', userSource, { expectedVersion: 1 }), {
+    message: /expected version 1 but the stored version is 3/,
+  });
   t.is((await exams.require(exam.examNumber)).status, 'reactivated');
 });
 
 test('a duplicate placer number at the same facility is refused, naming the exam that has it', async (t) => {
   const { exams } = await openTestHub(t);
   const exam = await newExam(exams, 'P1004');
-  await t.throwsAsync(newExam(exams, 'P1004'), { message: new RegExp(`placer number at VALLEYGEN P1004 is already used by exam ${exam.examNumber}`) });
+  await t.throwsAsync(newExam(exams, 'P1004'), {
+    message: new RegExp(`placer number at VALLEYGEN P1004 is already used by exam ${exam.examNumber}`),
+  });
   t.is((await exams.findByIdentifier('VALLEYGEN', 'placer', 'P1004'))?.examNumber, exam.examNumber);
 });
 
@@ -100,6 +138,7 @@ test('two orders with one placer number at the same moment: one exam, the other 
   const { exams } = await openTestHub(t);
   const results = await Promise.allSettled([newExam(exams, 'P1005'), newExam(exams, 'P1005'), newExam(exams, 'P1005')]);
   t.is(results.filter((r) => r.status === 'fulfilled').length, 1);
-  for (const result of results) if (result.status === 'rejected') t.true(result.reason instanceof DuplicateError, String(result.reason));
+  for (const result of results)
+    if (result.status === 'rejected') t.true(result.reason instanceof DuplicateError, String(result.reason));
   t.is((await exams.findExams({ identifier: { value: 'P1005' } })).total, 1);
 });

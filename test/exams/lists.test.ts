@@ -35,10 +35,22 @@ test('the work lists: active (most urgent first), completed, technician, excepti
   await exams.changeStatus(reopened.examNumber, 'reactivated', userSource, { reason: 'more images' });
 
   const active = await exams.lists.facilityActive('VALLEYGEN');
-  t.deepEqual(active.map((e) => e.examNumber), [stat.examNumber, reopened.examNumber, routine.examNumber]);
+  t.deepEqual(
+    active.map((e) => e.examNumber),
+    [stat.examNumber, reopened.examNumber, routine.examNumber],
+  );
   t.false('history' in active[0]!, 'lists leave out the history');
-  t.deepEqual((await exams.lists.facilityCompleted('VALLEYGEN')).map((e) => e.examNumber), [done.examNumber]);
-  t.deepEqual((await exams.lists.technicianActive('tech-maria')).map((e) => e.examNumber), [routine.examNumber]);
-  t.deepEqual((await exams.lists.exceptions('VALLEYGEN')).map((e) => e.examNumber), [reopened.examNumber]);
+  t.deepEqual(
+    (await exams.lists.facilityCompleted('VALLEYGEN')).map((e) => e.examNumber),
+    [done.examNumber],
+  );
+  t.deepEqual(
+    (await exams.lists.technicianActive('tech-maria')).map((e) => e.examNumber),
+    [routine.examNumber],
+  );
+  t.deepEqual(
+    (await exams.lists.exceptions('VALLEYGEN')).map((e) => e.examNumber),
+    [reopened.examNumber],
+  );
   t.deepEqual(await exams.lists.facilityActive('OTHER'), []);
 });

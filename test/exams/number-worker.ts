@@ -13,7 +13,10 @@ for (let i = 0; i < Number(countText); i++) {
   const exam = await exams.createOrder(
     {
       facility: 'VALLEYGEN',
-      patient: { identifiers: [{ system: 'VALLEYGEN', value: `MRN-${worker}-${i}`, facility: 'VALLEYGEN' }], name: { family: 'Test', given: ['Worker'] } },
+      patient: {
+        identifiers: [{ system: 'VALLEYGEN', value: `MRN-${worker}-${i}`, facility: 'VALLEYGEN' }],
+        name: { family: 'Test', given: ['Worker'] },
+      },
       identifiers: [{ kind: 'placer', value: `P-${worker}-${i}` }],
       procedure: { code: 'CTHEAD', text: 'CT head without contrast' },
       modality: 'CT',
@@ -23,4 +26,4 @@ for (let i = 0; i < Number(countText); i++) {
   numbers.push(exam.examNumber);
 }
 await store.close();
-process.stdout.write(JSON.stringify(numbers) + '\n');
+process.stdout.write(`${JSON.stringify(numbers)}\n`);

@@ -28,7 +28,10 @@ test('events wait inside the changed exam until published, then a subscriber rea
   const sub = exams.outbox.subscription('routes');
   const events = await sub.pull();
   const examEvents = events.filter((e) => e.examNumber === exam.examNumber);
-  t.deepEqual(examEvents.map((e) => e.type), ['exam.created', 'exam.study-attached', 'exam.status-changed']);
+  t.deepEqual(
+    examEvents.map((e) => e.type),
+    ['exam.created', 'exam.study-attached', 'exam.status-changed'],
+  );
   t.deepEqual(examEvents[2]?.data, { studyInstanceUid: '1.2.3.2001', from: 'requested', to: 'images-received' });
   t.is(examEvents[1]?.by.actor, 'dicom-scp');
   t.true(events.every((e, i) => i === 0 || e.seq > events[i - 1]!.seq));
@@ -53,7 +56,10 @@ test('an unacknowledged event is delivered again after a restart; acknowledged o
   const exams = new ExamService(store.db, { log: quietLog, outboxPollMs: 60_000 });
   const again = await exams.outbox.subscription('fax').pull(10);
   t.is(again[0]?.id, batch[1]?.id, 'starts with the first unacknowledged event');
-  t.deepEqual(again.map((e) => e.type), ['exam.cancelled', 'patient.created']);
+  t.deepEqual(
+    again.map((e) => e.type),
+    ['exam.cancelled', 'patient.created'],
+  );
   await exams.outbox.subscription('fax').ack(again.at(-1)!.seq);
   t.deepEqual(await exams.outbox.subscription('fax').pull(10), []);
   t.is((await exams.outbox.subscription('other').pull(10)).length, 3, 'each subscriber has its own cursor');
@@ -62,13 +68,20 @@ test('an unacknowledged event is delivered again after a restart; acknowledged o
 test('a publisher that crashed after copying an event publishes it exactly once', async (t) => {
   const { exams, store } = await openTestHub(t);
   const exam = await exams.createOrder(order('P2003'), hl7Source);
-  const pending = (await store.db.collection<Doc>('exams').findOne({ _id: exam.examNumber }))?.['outbox'] as Array<{ id: string }>;
+  const pending = (await store.db.collection<Doc>('exams').findOne({ _id: exam.examNumber }))?.['outbox'] as Array<{
+    id: string;
+  }>;
   // Simulate the crash window: the event reached the log, but was not yet removed from the exam.
-  await store.db.collection<Doc>('exam_events').insertOne({ ...pending[0], _id: pending[0]!.id, seq: 999, publishedAt: new Date().toISOString() });
+  await store.db
+    .collection<Doc>('exam_events')
+    .insertOne({ ...pending[0], _id: pending[0]!.id, seq: 999, publishedAt: new Date().toISOString() });
   await exams.outbox.publishPending();
   const events = await store.db.collection<Doc>('exam_events').find({ examNumber: exam.examNumber }).toArray();
   t.is(events.length, 1);
-  t.is(((await store.db.collection<Doc>('exams').findOne({ _id: exam.examNumber }))?.['outbox'] as unknown[]).length, 0);
+  t.is(
+    ((await store.db.collection<Doc>('exams').findOne({ _id: exam.examNumber }))?.['outbox'] as unknown[]).length,
+    0,
+  );
 });
 
 test('the running publisher moves events without being asked', async (t) => {

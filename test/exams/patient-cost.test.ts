@@ -7,7 +7,11 @@ import { measureWork } from '../support/work-meter.ts';
 import { hl7Source, openTestHub } from './setup.ts';
 
 function identifiers(prefix: string, count: number) {
-  return Array.from({ length: count }, (_, i) => ({ system: 'VALLEYGEN', value: `${prefix}${i}`, facility: 'VALLEYGEN' }));
+  return Array.from({ length: count }, (_, i) => ({
+    system: 'VALLEYGEN',
+    value: `${prefix}${i}`,
+    facility: 'VALLEYGEN',
+  }));
 }
 
 test('recording a patient with 30 to 480 identifiers, again, and with as many new ones costs work in proportion to them', async (t) => {
@@ -16,11 +20,13 @@ test('recording a patient with 30 to 480 identifiers, again, and with as many ne
   // The first round pays for what runs once (prepared statements, first index pages): it is not counted.
   for (const n of [30, 30, 480]) {
     const ids = identifiers(`N${work.length}-`, n);
-    work.push(await measureWork(async () => {
-      await exams.patients.record({ identifiers: ids }, hl7Source);
-      await exams.patients.record({ identifiers: ids, name: { family: 'Doe', given: [] } }, hl7Source);
-      await exams.patients.record({ identifiers: [...ids, ...identifiers(`M${work.length}-`, n)] }, hl7Source);
-    }));
+    work.push(
+      await measureWork(async () => {
+        await exams.patients.record({ identifiers: ids }, hl7Source);
+        await exams.patients.record({ identifiers: ids, name: { family: 'Doe', given: [] } }, hl7Source);
+        await exams.patients.record({ identifiers: [...ids, ...identifiers(`M${work.length}-`, n)] }, hl7Source);
+      }),
+    );
   }
   work.shift();
   // Work that does not depend on n (other parts of the hub run meanwhile) only lowers the ratio: over 16× is
@@ -31,9 +37,13 @@ test('recording a patient with 30 to 480 identifiers, again, and with as many ne
 
 test('a patient with more identifiers than the bound is refused, and so is an update that would pass it', async (t) => {
   const { exams } = await openTestHub(t);
-  await t.throwsAsync(exams.recordPatient({ identifiers: identifiers('X', maxPatientIdentifiers + 1) }, hl7Source), { message: /at most 1000/ });
+  await t.throwsAsync(exams.recordPatient({ identifiers: identifiers('X', maxPatientIdentifiers + 1) }, hl7Source), {
+    message: /at most 1000/,
+  });
   const first = identifiers('Y', 600);
   await exams.recordPatient({ identifiers: first }, hl7Source);
-  await t.throwsAsync(exams.recordPatient({ identifiers: [first[0]!, ...identifiers('Z', 500)] }, hl7Source), { message: /has 600 identifiers and would get 500 more/ });
-  t.is((await exams.patients.findByIdentifier('VALLEYGEN', 'Z1')), undefined);
+  await t.throwsAsync(exams.recordPatient({ identifiers: [first[0]!, ...identifiers('Z', 500)] }, hl7Source), {
+    message: /has 600 identifiers and would get 500 more/,
+  });
+  t.is(await exams.patients.findByIdentifier('VALLEYGEN', 'Z1'), undefined);
 });

@@ -6,10 +6,23 @@ const adt = { actor: 'channel:valley-adt', via: 'hl7' };
 
 test('recording a patient by identifier creates once, then updates and adds identifiers', async (t) => {
   const { exams } = await openTestHub(t);
-  const first = await exams.recordPatient({ identifiers: [{ system: 'VALLEYGEN', value: 'MRN-1', facility: 'VALLEYGEN' }], name: { family: 'Doe', given: ['Jane'] } }, adt);
+  const first = await exams.recordPatient(
+    {
+      identifiers: [{ system: 'VALLEYGEN', value: 'MRN-1', facility: 'VALLEYGEN' }],
+      name: { family: 'Doe', given: ['Jane'] },
+    },
+    adt,
+  );
   t.true(first.created);
   const second = await exams.recordPatient(
-    { identifiers: [{ system: 'VALLEYGEN', value: 'MRN-1' }, { system: 'urn:oid:2.16.840.1.113883.4.1', value: '123-45-6789' }], name: { family: 'Doe-Smith', given: ['Jane'] }, birthDate: '1970-04-01' },
+    {
+      identifiers: [
+        { system: 'VALLEYGEN', value: 'MRN-1' },
+        { system: 'urn:oid:2.16.840.1.113883.4.1', value: '123-45-6789' },
+      ],
+      name: { family: 'Doe-Smith', given: ['Jane'] },
+      birthDate: '1970-04-01',
+    },
     adt,
   );
   t.false(second.created);
@@ -20,13 +33,20 @@ test('recording a patient by identifier creates once, then updates and adds iden
   t.deepEqual(second.patient.history.at(-1)?.by, adt);
   const same = await exams.recordPatient({ identifiers: [{ system: 'VALLEYGEN', value: 'MRN-1' }] }, adt);
   t.is(same.patient.version, 2, 'nothing new: no write');
-  await t.throwsAsync(exams.recordPatient({ identifiers: [{ system: 'VALLEYGEN', value: 'MRN-2' }], birthDate: '04/01/1970' }, adt), { message: /patient.birthDate: expected YYYY-MM-DD/ });
+  await t.throwsAsync(
+    exams.recordPatient({ identifiers: [{ system: 'VALLEYGEN', value: 'MRN-2' }], birthDate: '04/01/1970' }, adt),
+    { message: /patient.birthDate: expected YYYY-MM-DD/ },
+  );
 });
 
 test('the same new patient recorded twice at once becomes one patient', async (t) => {
   const { exams } = await openTestHub(t);
   const input = { identifiers: [{ system: 'VALLEYGEN', value: 'MRN-RACE' }], name: { family: 'Race', given: ['Ray'] } };
-  const results = await Promise.all([exams.recordPatient(input, adt), exams.recordPatient(input, adt), exams.recordPatient(input, adt)]);
+  const results = await Promise.all([
+    exams.recordPatient(input, adt),
+    exams.recordPatient(input, adt),
+    exams.recordPatient(input, adt),
+  ]);
   t.is(new Set(results.map((r) => r.patient._id)).size, 1);
   t.is(results.filter((r) => r.created).length, 1);
   t.is((await exams.findPatients({ identifier: { value: 'MRN-RACE' } })).total, 1);
@@ -34,10 +54,28 @@ test('the same new patient recorded twice at once becomes one patient', async (t
 
 test('merging A into B marks A with a link to B and moves all of its exams, closed ones too', async (t) => {
   const { exams } = await openTestHub(t);
-  const a = (await exams.recordPatient({ identifiers: [{ system: 'VALLEYGEN', value: 'MRN-A' }], name: { family: 'Doe', given: ['J'] } }, adt)).patient;
-  const b = (await exams.recordPatient({ identifiers: [{ system: 'VALLEYGEN', value: 'MRN-B' }], name: { family: 'Doe', given: ['Jane'] } }, adt)).patient;
+  const a = (
+    await exams.recordPatient(
+      { identifiers: [{ system: 'VALLEYGEN', value: 'MRN-A' }], name: { family: 'Doe', given: ['J'] } },
+      adt,
+    )
+  ).patient;
+  const b = (
+    await exams.recordPatient(
+      { identifiers: [{ system: 'VALLEYGEN', value: 'MRN-B' }], name: { family: 'Doe', given: ['Jane'] } },
+      adt,
+    )
+  ).patient;
   const order = (placer: string, patientId: string) =>
-    exams.createOrder({ facility: 'VALLEYGEN', patient: { id: patientId }, identifiers: [{ kind: 'placer', value: placer }], procedure: { code: 'CTHEAD' } }, hl7Source);
+    exams.createOrder(
+      {
+        facility: 'VALLEYGEN',
+        patient: { id: patientId },
+        identifiers: [{ kind: 'placer', value: placer }],
+        procedure: { code: 'CTHEAD' },
+      },
+      hl7Source,
+    );
   const open = await order('M1', a._id);
   const closed = await order('M2', a._id);
   await exams.cancel(closed.examNumber, adt);
@@ -53,11 +91,25 @@ test('merging A into B marks A with a link to B and moves all of its exams, clos
   t.is((await exams.findExams({ patientIds: [a._id] })).total, 0);
 
   // An order for the old MRN lands on the survivor; a merged patient cannot be merged again.
-  const late = await exams.createOrder({ facility: 'VALLEYGEN', patient: { identifiers: [{ system: 'VALLEYGEN', value: 'MRN-A' }] }, procedure: { code: 'CTHEAD' } }, hl7Source);
+  const late = await exams.createOrder(
+    {
+      facility: 'VALLEYGEN',
+      patient: { identifiers: [{ system: 'VALLEYGEN', value: 'MRN-A' }] },
+      procedure: { code: 'CTHEAD' },
+    },
+    hl7Source,
+  );
   t.is(late.patientId, b._id);
-  await t.throwsAsync(exams.mergePatients(a._id, (await exams.recordPatient({ identifiers: [{ system: 'X', value: '1' }] }, adt)).patient._id, adt), {
-    instanceOf: MergedPatientError,
-  });
+  await t.throwsAsync(
+    exams.mergePatients(
+      a._id,
+      (await exams.recordPatient({ identifiers: [{ system: 'X', value: '1' }] }, adt)).patient._id,
+      adt,
+    ),
+    {
+      instanceOf: MergedPatientError,
+    },
+  );
   const again = await exams.mergePatients(a._id, b._id, adt);
   t.deepEqual(again.movedExams, [], 'a repeated merge finds nothing left to move');
   await exams.outbox.publishPending();
@@ -71,13 +123,26 @@ test('facilities load from config and are found by AE title and MSH-4', async (t
   t.is((await exams.facilities.findByAeTitle('VALLEY_CT'))?.name, 'Valley General');
   t.is((await exams.facilities.findBySendingFacility('VALLEYGEN'))?.radiologistPacs?.aeTitle, 'RSO_PACS');
   t.is(await exams.facilities.findByAeTitle('UNKNOWN_AE'), undefined);
-  await t.throwsAsync(exams.facilities.save({ code: 'BAD', name: 'Bad', aeTitles: ['THIS_AE_TITLE_IS_TOO_LONG'] }), { message: /aeTitles\[0\]: expected an AE title/ });
-  await t.throwsAsync(exams.facilities.save({ code: 'BAD', name: 'Bad', radiologistPacs: { aeTitle: 'X', host: 'h', port: 'x' } }), { message: /radiologistPacs.port: expected a port/ });
+  await t.throwsAsync(exams.facilities.save({ code: 'BAD', name: 'Bad', aeTitles: ['THIS_AE_TITLE_IS_TOO_LONG'] }), {
+    message: /aeTitles\[0\]: expected an AE title/,
+  });
+  await t.throwsAsync(
+    exams.facilities.save({ code: 'BAD', name: 'Bad', radiologistPacs: { aeTitle: 'X', host: 'h', port: 'x' } }),
+    { message: /radiologistPacs.port: expected a port/ },
+  );
 });
 
 test('a facility saved again is what the next order sees, at once', async (t) => {
   const { exams } = await openTestHub(t);
-  const order = () => exams.createOrder({ facility: 'VALLEYGEN', patient: { identifiers: [{ system: 'VALLEYGEN', value: 'MRN-F' }] }, procedure: { code: 'CTHEAD' } }, hl7Source);
+  const order = () =>
+    exams.createOrder(
+      {
+        facility: 'VALLEYGEN',
+        patient: { identifiers: [{ system: 'VALLEYGEN', value: 'MRN-F' }] },
+        procedure: { code: 'CTHEAD' },
+      },
+      hl7Source,
+    );
   await order();
   const facility = await exams.facilities.require('VALLEYGEN');
   await exams.facilities.save({ ...facility, active: false });

@@ -26,7 +26,10 @@ test('CapabilityStatement is open; everything else needs a token and says so in 
   t.regex(anonymous.body.issue[0].details.text, /bearer token is required/);
   t.truthy(anonymous.headers.get('www-authenticate'));
   t.is((await fhir.request('GET', '/Patient', { token: 'wrong' })).status, 401);
-  const readOnly = await fhir.request('POST', '/Patient', { token: tokens.reader, body: await fixture('patient-jane-doe.json') });
+  const readOnly = await fhir.request('POST', '/Patient', {
+    token: tokens.reader,
+    body: await fixture('patient-jane-doe.json'),
+  });
   t.is(readOnly.status, 403);
   t.is(readOnly.body.resourceType, 'OperationOutcome');
 });
@@ -60,23 +63,36 @@ test('create, read and update a ServiceRequest: it is the exam, versioned with E
   t.is(moved.body.meta.versionId, '2');
   t.is(moved.body.extension[0].valueCode, 'images-received');
 
-  const stale = await fhir.request('PUT', `/ServiceRequest/${id}`, { body: { ...read.body, priority: 'stat' }, headers: { 'if-match': 'W/"1"' } });
+  const stale = await fhir.request('PUT', `/ServiceRequest/${id}`, {
+    body: { ...read.body, priority: 'stat' },
+    headers: { 'if-match': 'W/"1"' },
+  });
   t.is(stale.status, 412);
   t.is(stale.body.resourceType, 'OperationOutcome');
   t.is((await fhir.exams.require(id)).priority, 'urgent', 'a refused update stores nothing');
 
   const { extension, ...withoutExtension } = moved.body;
-  const updated = await fhir.request('PUT', `/ServiceRequest/${id}`, { body: { ...withoutExtension, priority: 'stat' }, headers: { 'if-match': 'W/"2"' } });
+  const updated = await fhir.request('PUT', `/ServiceRequest/${id}`, {
+    body: { ...withoutExtension, priority: 'stat' },
+    headers: { 'if-match': 'W/"2"' },
+  });
   t.is(updated.status, 200, JSON.stringify(updated.body));
   t.is(updated.body.priority, 'stat');
   t.is(updated.headers.get('etag'), 'W/"3"');
   t.is((await fhir.request('GET', `/ServiceRequest/${id}/_history/3`)).status, 200);
   t.is((await fhir.request('GET', `/ServiceRequest/${id}/_history/1`)).status, 404);
 
-  const revoked = await fhir.request('PUT', `/ServiceRequest/${id}`, { body: { ...updated.body, extension: undefined, status: 'revoked' } });
+  const revoked = await fhir.request('PUT', `/ServiceRequest/${id}`, {
+    body: { ...updated.body, extension: undefined, status: 'revoked' },
+  });
   t.is(revoked.status, 200, JSON.stringify(revoked.body));
   t.is((await fhir.exams.require(id)).status, 'cancelled');
-  const refused = await fhir.request('PUT', `/ServiceRequest/${id}`, { body: { ...revoked.body, extension: [{ url: 'urn:rso-hub:fhir:StructureDefinition:exam-status', valueCode: 'final' }] } });
+  const refused = await fhir.request('PUT', `/ServiceRequest/${id}`, {
+    body: {
+      ...revoked.body,
+      extension: [{ url: 'urn:rso-hub:fhir:StructureDefinition:exam-status', valueCode: 'final' }],
+    },
+  });
   t.is(refused.status, 409);
   t.regex(refused.body.issue[0].details.text, /cancelled -> final is not allowed/);
   t.deepEqual(refused.body.issue[0].expression, ['ServiceRequest.status']);
@@ -117,8 +133,14 @@ test('conditional create finds the existing patient instead of making a second o
   t.is(plain.status, 409, 'a plain create of a known identifier is a conflict');
   t.is((await fhir.exams.findPatients({})).total, 1);
   const order = await orderFor(jane.id);
-  const first = await fhir.request('POST', '/ServiceRequest', { body: order, headers: { 'if-none-exist': 'identifier=urn:oid:2.16.840.1.113883.3.9999.2|ORD-555001' } });
-  const second = await fhir.request('POST', '/ServiceRequest', { body: order, headers: { 'if-none-exist': 'identifier=urn:oid:2.16.840.1.113883.3.9999.2|ORD-555001' } });
+  const first = await fhir.request('POST', '/ServiceRequest', {
+    body: order,
+    headers: { 'if-none-exist': 'identifier=urn:oid:2.16.840.1.113883.3.9999.2|ORD-555001' },
+  });
+  const second = await fhir.request('POST', '/ServiceRequest', {
+    body: order,
+    headers: { 'if-none-exist': 'identifier=urn:oid:2.16.840.1.113883.3.9999.2|ORD-555001' },
+  });
   t.is(first.status, 201);
   t.is(second.status, 200);
   t.is(second.body.id, first.body.id);
@@ -129,31 +151,54 @@ test('search: identifier, patient, status, authored, _lastUpdated, _sort and pag
   const fhir = await startFhirServer(t);
   const jane = await createJane(fhir);
   const ids: string[] = [];
-  for (let i = 0; i < 5; i++) ids.push((await fhir.request('POST', '/ServiceRequest', { body: await orderFor(jane.id, `ORD-S${i}`) })).body.id);
+  for (let i = 0; i < 5; i++)
+    ids.push((await fhir.request('POST', '/ServiceRequest', { body: await orderFor(jane.id, `ORD-S${i}`) })).body.id);
   await fhir.exams.cancel(ids[4]!, { actor: 'test', via: 'test' });
 
-  const byIdentifier = await fhir.request('GET', '/ServiceRequest?identifier=urn:oid:2.16.840.1.113883.3.9999.2|ORD-S2');
+  const byIdentifier = await fhir.request(
+    'GET',
+    '/ServiceRequest?identifier=urn:oid:2.16.840.1.113883.3.9999.2|ORD-S2',
+  );
   t.is(byIdentifier.body.type, 'searchset');
   t.is(byIdentifier.body.total, 1);
   t.is(byIdentifier.body.entry[0].resource.id, ids[2]);
   t.is(byIdentifier.body.entry[0].fullUrl, `${fhir.base}/ServiceRequest/${ids[2]}`);
 
-  const active = await fhir.request('GET', `/ServiceRequest?patient=Patient/${jane.id}&status=active&_sort=authored&_count=2`);
+  const active = await fhir.request(
+    'GET',
+    `/ServiceRequest?patient=Patient/${jane.id}&status=active&_sort=authored&_count=2`,
+  );
   t.is(active.body.total, 4);
-  t.deepEqual(active.body.entry.map((e: any) => e.resource.id), ids.slice(0, 2));
+  t.deepEqual(
+    active.body.entry.map((e: any) => e.resource.id),
+    ids.slice(0, 2),
+  );
   const next = active.body.link.find((l: any) => l.relation === 'next');
   t.truthy(next);
   const page2 = await fhir.request('GET', next.url.slice(fhir.base.length));
-  t.deepEqual(page2.body.entry.map((e: any) => e.resource.id), ids.slice(2, 4));
+  t.deepEqual(
+    page2.body.entry.map((e: any) => e.resource.id),
+    ids.slice(2, 4),
+  );
   t.falsy(page2.body.link.find((l: any) => l.relation === 'next'));
   t.truthy(page2.body.link.find((l: any) => l.relation === 'previous'));
 
   const revoked = await fhir.request('GET', `/ServiceRequest?subject=${jane.id}&status=revoked`);
-  t.deepEqual(revoked.body.entry.map((e: any) => e.resource.id), [ids[4]]);
+  t.deepEqual(
+    revoked.body.entry.map((e: any) => e.resource.id),
+    [ids[4]],
+  );
   const year = new Date().getUTCFullYear();
-  t.is((await fhir.request('GET', `/ServiceRequest?authored=ge${year}-01-01&authored=lt${year + 1}-01-01`)).body.total, 5);
+  t.is(
+    (await fhir.request('GET', `/ServiceRequest?authored=ge${year}-01-01&authored=lt${year + 1}-01-01`)).body.total,
+    5,
+  );
   t.is((await fhir.request('GET', `/ServiceRequest?authored=lt${year}`)).body.total, 0);
-  t.is((await fhir.request('GET', '/ServiceRequest?_lastUpdated=gt2000-01-01&_sort=-_lastUpdated&_count=1')).body.entry[0].resource.id, ids[4]);
+  t.is(
+    (await fhir.request('GET', '/ServiceRequest?_lastUpdated=gt2000-01-01&_sort=-_lastUpdated&_count=1')).body.entry[0]
+      .resource.id,
+    ids[4],
+  );
   const bad = await fhir.request('GET', '/ServiceRequest?authored=yesterday');
   t.is(bad.status, 400);
   t.is(bad.body.resourceType, 'OperationOutcome');
@@ -168,9 +213,18 @@ test('search: identifier, patient, status, authored, _lastUpdated, _sort and pag
 
   // Naming Valley General's patient as the subject of an order does not reach her either: the answer is the one
   // for a patient that does not exist, by id or by identifier, and nothing is stored.
-  const order = { ...(await fixture('service-request-ct-head.json')), requester: { identifier: { system: 'urn:rso-hub:facility', value: 'OTHER' } } };
-  for (const subject of [{ reference: `Patient/${jane.id}` }, { identifier: { system: 'VALLEYGEN', value: 'VG-000123' } }]) {
-    const refused = await fhir.request('POST', '/ServiceRequest', { token: tokens.otherFacility, body: { ...order, subject } });
+  const order = {
+    ...(await fixture('service-request-ct-head.json')),
+    requester: { identifier: { system: 'urn:rso-hub:facility', value: 'OTHER' } },
+  };
+  for (const subject of [
+    { reference: `Patient/${jane.id}` },
+    { identifier: { system: 'VALLEYGEN', value: 'VG-000123' } },
+  ]) {
+    const refused = await fhir.request('POST', '/ServiceRequest', {
+      token: tokens.otherFacility,
+      body: { ...order, subject },
+    });
     t.is(refused.status, 422);
     t.regex(JSON.stringify(refused.body.issue), /does not exist|no patient has the identifier/);
   }
@@ -182,7 +236,10 @@ test('a Patient update needs the current version and replaces the demographics',
   const fhir = await startFhirServer(t);
   const jane = await createJane(fhir);
   const changed = { ...jane, name: [{ family: 'Doe-Smith', given: ['Jane'] }] };
-  t.is((await fhir.request('PUT', `/Patient/${jane.id}`, { body: changed, headers: { 'if-match': 'W/"7"' } })).status, 412);
+  t.is(
+    (await fhir.request('PUT', `/Patient/${jane.id}`, { body: changed, headers: { 'if-match': 'W/"7"' } })).status,
+    412,
+  );
   const updated = await fhir.request('PUT', `/Patient/${jane.id}`, { body: changed, headers: { 'if-match': 'W/"1"' } });
   t.is(updated.status, 200);
   t.is(updated.body.meta.versionId, '2');
@@ -196,8 +253,15 @@ test('an exam ordered over HL7 reads as a ServiceRequest with its placer number 
   const exam = await fhir.exams.createOrder(
     {
       facility: 'VALLEYGEN',
-      patient: { identifiers: [{ system: 'VALLEYGEN', value: 'MRN-4711', facility: 'VALLEYGEN' }], name: { family: 'Smith', given: ['Ann'] }, sex: 'female' },
-      identifiers: [{ kind: 'placer', value: 'ORM-4711', system: 'VALLEY_RIS' }, { kind: 'accession', value: 'ACC-4711' }],
+      patient: {
+        identifiers: [{ system: 'VALLEYGEN', value: 'MRN-4711', facility: 'VALLEYGEN' }],
+        name: { family: 'Smith', given: ['Ann'] },
+        sex: 'female',
+      },
+      identifiers: [
+        { kind: 'placer', value: 'ORM-4711', system: 'VALLEY_RIS' },
+        { kind: 'accession', value: 'ACC-4711' },
+      ],
       procedure: { code: 'MRKNEE', text: 'MR knee left' },
       modality: 'MR',
       priority: 'stat',
@@ -207,14 +271,32 @@ test('an exam ordered over HL7 reads as a ServiceRequest with its placer number 
   const read = await fhir.request('GET', `/ServiceRequest/${exam.examNumber}`);
   t.is(read.status, 200);
   t.deepEqual(read.body.identifier.slice(1), [
-    { system: 'VALLEY_RIS', value: 'ORM-4711', type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'PLAC', display: 'Placer Identifier' }] } },
-    { value: 'ACC-4711', type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'ACSN', display: 'Accession ID' }] } },
+    {
+      system: 'VALLEY_RIS',
+      value: 'ORM-4711',
+      type: {
+        coding: [
+          { system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'PLAC', display: 'Placer Identifier' },
+        ],
+      },
+    },
+    {
+      value: 'ACC-4711',
+      type: {
+        coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'ACSN', display: 'Accession ID' }],
+      },
+    },
   ]);
   t.is(read.body.priority, 'stat');
-  t.deepEqual(read.body.orderDetail[0].coding[0], { system: 'http://dicom.nema.org/resources/ontology/DCM', code: 'MR' });
+  t.deepEqual(read.body.orderDetail[0].coding[0], {
+    system: 'http://dicom.nema.org/resources/ontology/DCM',
+    code: 'MR',
+  });
   const patient = await fhir.request('GET', `/${read.body.subject.reference}`);
   t.is(patient.body.name[0].family, 'Smith');
-  t.deepEqual(patient.body.identifier[0].assigner, { identifier: { system: 'urn:rso-hub:facility', value: 'VALLEYGEN' } });
+  t.deepEqual(patient.body.identifier[0].assigner, {
+    identifier: { system: 'urn:rso-hub:facility', value: 'VALLEYGEN' },
+  });
   const found = await fhir.request('GET', '/ServiceRequest?identifier=ACC-4711');
   t.is(found.body.entry[0].resource.id, exam.examNumber);
 });

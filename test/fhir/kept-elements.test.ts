@@ -6,12 +6,23 @@ import { fixture, startFhirServer } from './server.ts';
 test('a Patient keeps its telecom, address, identifier type and name use, and reads back unchanged after a PUT', async (t) => {
   const fhir = await startFhirServer(t);
   const jane = await fixture('patient-jane-doe.json');
-  jane.identifier[0].type = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR', display: 'Medical record number' }] };
+  jane.identifier[0].type = {
+    coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR', display: 'Medical record number' }],
+  };
   jane.telecom = [
     { system: 'phone', value: '+1 217 555 0101', use: 'mobile' },
     { system: 'email', value: 'jane@example.org' },
   ];
-  jane.address = [{ use: 'home', line: ['12 Oak St', 'Apt 3'], city: 'Springfield', state: 'IL', postalCode: '62701', country: 'USA' }];
+  jane.address = [
+    {
+      use: 'home',
+      line: ['12 Oak St', 'Apt 3'],
+      city: 'Springfield',
+      state: 'IL',
+      postalCode: '62701',
+      country: 'USA',
+    },
+  ];
   const created = await fhir.request('POST', '/Patient', { body: jane });
   t.is(created.status, 201, JSON.stringify(created.body));
   const read = await fhir.request('GET', `/Patient/${created.body.id}`);
@@ -45,7 +56,8 @@ test('a ServiceRequest keeps its category and the display of its code', async (t
 test('the CapabilityStatement lists the Patient and ServiceRequest elements the hub does not keep', async (t) => {
   const fhir = await startFhirServer(t);
   const metadata = await fhir.request('GET', '/metadata', { token: null });
-  const documentation = (type: string): string => metadata.body.rest[0].resource.find((r: { type: string }) => r.type === type).documentation;
+  const documentation = (type: string): string =>
+    metadata.body.rest[0].resource.find((r: { type: string }) => r.type === type).documentation;
   t.regex(documentation('Patient'), /Not kept on write.*maritalStatus/);
   t.regex(documentation('Patient'), /urn:rso-hub:facility:<facility>:<authority\|namespace\|coding>:<code>/);
   t.regex(documentation('ServiceRequest'), /Not kept on write.*bodySite/);
@@ -59,5 +71,8 @@ test('ServiceRequest.authoredOn is when the request was authored, not when the h
   order.authoredOn = '2026-03-01T08:00:00Z';
   const created = await fhir.request('POST', '/ServiceRequest', { body: order });
   t.is(created.status, 201, JSON.stringify(created.body));
-  t.is(Date.parse((await fhir.request('GET', `/ServiceRequest/${created.body.id}`)).body.authoredOn), Date.parse(order.authoredOn));
+  t.is(
+    Date.parse((await fhir.request('GET', `/ServiceRequest/${created.body.id}`)).body.authoredOn),
+    Date.parse(order.authoredOn),
+  );
 });

@@ -9,10 +9,20 @@ const dicom = { actor: 'dicom-scp', via: 'dicom' } as const;
  * PatientID (VG-000123, Jane Doe's MRN at Valley General) is recorded under the facility's code.
  */
 async function examFromImages(exams: ExamService, accession?: string) {
-  const patient = { identifiers: [{ system: 'VALLEYGEN', value: 'VG-000123', facility: 'VALLEYGEN' }], name: { family: 'DOE', given: ['JANE'] } };
+  const patient = {
+    identifiers: [{ system: 'VALLEYGEN', value: 'VG-000123', facility: 'VALLEYGEN' }],
+    name: { family: 'DOE', given: ['JANE'] },
+  };
   const identifiers = accession ? [{ kind: 'accession' as const, value: accession }] : [];
-  const exam = await exams.createOrder({ facility: 'VALLEYGEN', patient, identifiers, procedure: { code: 'CT' }, modality: 'CT', origin: 'images' }, dicom);
-  return exams.attachStudy(exam.examNumber, { studyInstanceUid: '1.2.3.4242', modality: 'CT', ...(accession ? { accessionNumber: accession } : {}) }, dicom);
+  const exam = await exams.createOrder(
+    { facility: 'VALLEYGEN', patient, identifiers, procedure: { code: 'CT' }, modality: 'CT', origin: 'images' },
+    dicom,
+  );
+  return exams.attachStudy(
+    exam.examNumber,
+    { studyInstanceUid: '1.2.3.4242', modality: 'CT', ...(accession ? { accessionNumber: accession } : {}) },
+    dicom,
+  );
 }
 
 /** Jane Doe as the EHR knows her: her MRN under the EHR's own system, issued (assigner) by Valley General. */
@@ -27,7 +37,10 @@ async function order(patientId: string, accession?: string) {
   resource.subject.reference = `Patient/${patientId}`;
   resource.occurrenceDateTime = new Date().toISOString();
   if (accession) {
-    resource.identifier.push({ type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'ACSN' }] }, value: accession });
+    resource.identifier.push({
+      type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'ACSN' }] },
+      value: accession,
+    });
   }
   return resource;
 }
@@ -59,7 +72,11 @@ test('in a transaction, a ServiceRequest with the accession of an exam from imag
   const fhir = await startFhirServer(t);
   const fromImages = await examFromImages(fhir.exams, 'ACC-4343');
   const jane = await createJane(fhir);
-  const bundle = { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: await order(jane, 'ACC-4343'), request: { method: 'POST', url: 'ServiceRequest' } }] };
+  const bundle = {
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: [{ resource: await order(jane, 'ACC-4343'), request: { method: 'POST', url: 'ServiceRequest' } }],
+  };
   const answer = await fhir.request('POST', '', { body: bundle });
   t.is(answer.status, 200, JSON.stringify(answer.body));
   t.is(answer.body.entry[0].response.location.split('/')[1], fromImages.examNumber);

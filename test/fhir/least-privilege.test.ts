@@ -19,7 +19,10 @@ test('a search with an unsupported parameter is refused with 400 naming it', asy
   const refused = await fhir.request('GET', '/ServiceRequest?status=active&performer=Practitioner/1&code:text=head');
   t.is(refused.status, 400);
   t.is(refused.body.resourceType, 'OperationOutcome');
-  t.deepEqual(refused.body.issue.map((i: { expression: string[] }) => i.expression[0]), ['performer', 'code:text']);
+  t.deepEqual(
+    refused.body.issue.map((i: { expression: string[] }) => i.expression[0]),
+    ['performer', 'code:text'],
+  );
   t.regex(refused.body.issue[0].details.text, /"performer" is not supported/);
   t.is((await fhir.request('GET', '/Patient?gender=female')).status, 400);
   t.is((await fhir.request('GET', '/Patient?_summary=count')).status, 400);
@@ -28,7 +31,9 @@ test('a search with an unsupported parameter is refused with 400 naming it', asy
 test('with Prefer: handling=lenient an unsupported parameter is left out, also from the self link', async (t) => {
   const fhir = await startFhirServer(t);
   await janeWithOrder(fhir);
-  const lenient = await fhir.request('GET', '/ServiceRequest?status=active&performer=Practitioner/1', { headers: { prefer: 'handling=lenient' } });
+  const lenient = await fhir.request('GET', '/ServiceRequest?status=active&performer=Practitioner/1', {
+    headers: { prefer: 'handling=lenient' },
+  });
   t.is(lenient.status, 200);
   t.is(lenient.body.total, 1);
   const self: string = lenient.body.link.find((l: { relation: string }) => l.relation === 'self').url;
@@ -62,7 +67,10 @@ test('an absolute reference to another server is refused, not read as the local 
 
 test('a resource with a __proto__ key is refused at the JSON reader with 400 naming it', async (t) => {
   const fhir = await startFhirServer(t);
-  const text = JSON.stringify(await fixture('patient-jane-doe.json')).replace(/\}$/, ',"meta":{"tag":[{"__proto__":{"admin":true}}]}}');
+  const text = JSON.stringify(await fixture('patient-jane-doe.json')).replace(
+    /\}$/,
+    ',"meta":{"tag":[{"__proto__":{"admin":true}}]}}',
+  );
   const refused = await fhir.request('POST', '/Patient', { body: text });
   t.is(refused.status, 400);
   t.is(refused.body.resourceType, 'OperationOutcome');

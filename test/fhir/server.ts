@@ -11,11 +11,19 @@ import { hashToken, TokenAuthenticator } from '../../http/auth.ts';
 import { createFhirRouter } from '../../fhir/router.ts';
 import { openTestHub, quietLog, type TestHub } from '../exams/setup.ts';
 
-export const tokens = { integration: 'valley-ehr-token', reader: 'reader-token', otherFacility: 'other-facility-token' } as const;
+export const tokens = {
+  integration: 'valley-ehr-token',
+  reader: 'reader-token',
+  otherFacility: 'other-facility-token',
+} as const;
 
 export interface FhirServer extends TestHub {
   base: string;
-  request(method: string, pathname: string, options?: { body?: unknown; headers?: Record<string, string>; token?: string | null }): Promise<FhirResponse>;
+  request(
+    method: string,
+    pathname: string,
+    options?: { body?: unknown; headers?: Record<string, string>; token?: string | null },
+  ): Promise<FhirResponse>;
 }
 
 /** Bodies are JSON under test, checked field by field; `any` keeps the assertions readable (test code only). */
@@ -55,7 +63,9 @@ export async function startFhirServer(t: ExecutionContext): Promise<FhirServer> 
       const response = await fetch(`${base}${pathname}`, {
         method,
         headers,
-        ...(options.body === undefined ? {} : { body: typeof options.body === 'string' ? options.body : JSON.stringify(options.body) }),
+        ...(options.body === undefined
+          ? {}
+          : { body: typeof options.body === 'string' ? options.body : JSON.stringify(options.body) }),
       });
       const text = await response.text();
       return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };

@@ -9,9 +9,16 @@ test('a transaction creates a patient and an order that appears on the facility 
   const [patientEntry, orderEntry] = response.body.entry;
   t.is(patientEntry.response.status, '201 Created');
   t.is(orderEntry.response.status, '201 Created');
-  t.is(orderEntry.resource.subject.reference, `Patient/${patientEntry.resource.id}`, 'the urn:uuid became the stored id');
+  t.is(
+    orderEntry.resource.subject.reference,
+    `Patient/${patientEntry.resource.id}`,
+    'the urn:uuid became the stored id',
+  );
   const active = await fhir.exams.lists.facilityActive('VALLEYGEN');
-  t.deepEqual(active.map((e) => e.examNumber), [orderEntry.resource.id]);
+  t.deepEqual(
+    active.map((e) => e.examNumber),
+    [orderEntry.resource.id],
+  );
   t.is(active[0]?.priority, 'stat');
 
   // The same bundle again: the patient is matched by If-None-Exist, the order's placer number is taken.

@@ -33,7 +33,11 @@ test('each ACK gets its own MSH-10', async (t) => {
 
 test('a v2.5+ error ACK carries MSA-3 and ERR-2/3/4/8 with a table 0357 code', async (t) => {
   const ack = buildAck(await request('orm-o01.hl7'), 'AE', {
-    error: { condition: errorCodes.requiredFieldMissing, text: 'PID-3 is empty', location: { segment: 'PID', sequence: 1, field: 3 } },
+    error: {
+      condition: errorCodes.requiredFieldMissing,
+      text: 'PID-3 is empty',
+      location: { segment: 'PID', sequence: 1, field: 3 },
+    },
   });
   t.is(ack.get('MSA-1'), 'AE');
   t.is(ack.get('MSA-3'), 'PID-3 is empty');
@@ -46,7 +50,11 @@ test('a v2.5+ error ACK carries MSA-3 and ERR-2/3/4/8 with a table 0357 code', a
 
 test('a pre-2.5 error ACK uses ERR-1', async (t) => {
   const ack = buildAck(await request('orm-o01-v23.hl7'), 'AR', {
-    error: { condition: errorCodes.unsupportedMessageType, text: 'not here', location: { segment: 'MSH', sequence: 1, field: 9 } },
+    error: {
+      condition: errorCodes.unsupportedMessageType,
+      text: 'not here',
+      location: { segment: 'MSH', sequence: 1, field: 9 },
+    },
   });
   t.is(ack.getEncoded('ERR-1'), 'MSH^1^9^200&Unsupported message type&HL70357');
   t.is(ack.get('ERR-3'), undefined);
@@ -78,7 +86,11 @@ test('enhanced mode honours MSH-15 and MSH-16 (table 0155)', async (t) => {
 });
 
 test('a message the application refuses after storing it is AR or AE, and in enhanced mode committed first', async (t) => {
-  const error = { condition: errorCodes.requiredFieldMissing, text: 'PID-3 is empty', location: { segment: 'PID', sequence: 1, field: 3 } };
+  const error = {
+    condition: errorCodes.requiredFieldMissing,
+    text: 'PID-3 is empty',
+    location: { segment: 'PID', sequence: 1, field: 3 },
+  };
   const original = await request('orm-o01.hl7');
   t.deepEqual(ackCodesFor(original, { kind: 'refused', rejected: true, error }), ['AR']);
   t.deepEqual(ackCodesFor(original, { kind: 'refused', rejected: false, error }), ['AE']);
@@ -87,5 +99,9 @@ test('a message the application refuses after storing it is AR or AE, and in enh
   const alAl = { ...neAl, acceptAck: 'AL' };
   t.deepEqual(ackCodesFor(alAl, { kind: 'refused', rejected: false, error }), ['CA', 'AE']);
   const alNe = await request('orm-o01-enhanced-al-ne.hl7');
-  t.deepEqual(ackCodesFor(alNe, { kind: 'refused', rejected: true, error }), ['CA'], 'the sender asked for no application ACK');
+  t.deepEqual(
+    ackCodesFor(alNe, { kind: 'refused', rejected: true, error }),
+    ['CA'],
+    'the sender asked for no application ACK',
+  );
 });

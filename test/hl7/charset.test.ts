@@ -37,7 +37,9 @@ test('without MSH-18 the default applies: valid UTF-8 reads as UTF-8, other byte
 });
 
 test('an unknown charset or an unencodable character is refused with the reason', (t) => {
-  t.throws(() => decodeHl7(Buffer.from('MSH|^~\\&|||||||ADT^A01|1|P|2.5||||||ISO IR87\r')), { message: /MSH-18: unsupported character set "ISO IR87"/ });
+  t.throws(() => decodeHl7(Buffer.from('MSH|^~\\&|||||||ADT^A01|1|P|2.5||||||ISO IR87\r')), {
+    message: /MSH-18: unsupported character set "ISO IR87"/,
+  });
   t.throws(() => encodeHl7('Łódź', '8859/1'), { message: /U\+0141 cannot be sent as 8859\/1/ });
 });
 

@@ -17,7 +17,10 @@ test('line breaks travel as \\.br\\ and a bare CR as \\X0D\\', (t) => {
 
 test('hex escapes decode as bytes of the message charset', (t) => {
   t.is(unescapeValue('caf\\XE9\\', d), 'café');
-  t.is(unescapeValue('caf\\XC3A9\\', d, (bytes) => bytes.toString('utf8')), 'café');
+  t.is(
+    unescapeValue('caf\\XC3A9\\', d, (bytes) => bytes.toString('utf8')),
+    'café',
+  );
 });
 
 test('unknown or malformed sequences are kept as written', (t) => {

@@ -39,12 +39,15 @@ async function startChannel(t: ExecutionContext, sourceSettings: Record<string, 
   });
   await engine.start();
   const port = await freePort();
-  const definition = parseChannelDefinition({
-    id: channelId,
-    name: channelId,
-    source: { type: 'mllp', settings: { host: '127.0.0.1', port, ...sourceSettings } },
-    destinations: [{ name: 'ris', connector: { type: 'file', settings: { directory: outbox } } }],
-  }, registry);
+  const definition = parseChannelDefinition(
+    {
+      id: channelId,
+      name: channelId,
+      source: { type: 'mllp', settings: { host: '127.0.0.1', port, ...sourceSettings } },
+      destinations: [{ name: 'ris', connector: { type: 'file', settings: { directory: outbox } } }],
+    },
+    registry,
+  );
   const [status] = await engine.deploy({ definition, revision: 0 });
   t.is(status?.status, 'deployed', status?.error);
   const client = await MllpTestClient.connect(port);
@@ -57,12 +60,21 @@ function frame(text: string): Buffer {
 }
 
 /** The refused message is stored as errored with the ACK's reason; a good one sent after it is the only one delivered. */
-async function assertStoredNotSent(t: ExecutionContext, setup: Awaited<ReturnType<typeof startChannel>>, controlId: string, reason: RegExp) {
+async function assertStoredNotSent(
+  t: ExecutionContext,
+  setup: Awaited<ReturnType<typeof startChannel>>,
+  controlId: string,
+  reason: RegExp,
+) {
   const { engine, outbox, client, channelId } = setup;
   const errored = await engine.searchMessages({ channelId, controlId, state: 'error' });
   t.is(errored.total, 1, 'stored as errored');
   t.regex(errored.items[0]!.error ?? '', reason);
-  t.deepEqual(errored.items[0]!.destinations.map((d) => d.state), ['received'], 'queued for no destination');
+  t.deepEqual(
+    errored.items[0]!.destinations.map((d) => d.state),
+    ['received'],
+    'queued for no destination',
+  );
   const ok = await client.exchange(frame(hostileOrder(2, { controlId: 'GOOD1' })));
   t.is(ok.get('MSA-1'), 'AA');
   const delivered = async () => readdir(outbox).catch(() => [] as string[]);
@@ -102,7 +114,10 @@ test('the 100,000-repetition ORM of issue 10 is answered AE at once and stored a
 test('any field past maxRepetitions is answered AE naming the limit and the field', async (t) => {
   const setup = await startChannel(t, { messageLimits: { maxRepetitions: 5 } });
   const phones = Array.from({ length: 6 }, (_, i) => `555-010${i}`).join('~');
-  const text = hostileOrder(1, { controlId: 'REPS1' }).replace('|DOE^JOHN||19700101|M', `|DOE^JOHN||19700101|M|||||${phones}`);
+  const text = hostileOrder(1, { controlId: 'REPS1' }).replace(
+    '|DOE^JOHN||19700101|M',
+    `|DOE^JOHN||19700101|M|||||${phones}`,
+  );
   const ack = await setup.client.exchange(frame(text));
   assertErr(t, ack, 'PID^1^13', /PID-13 has more than 5 repetitions; the limit maxRepetitions is 5/);
   await assertStoredNotSent(t, setup, 'REPS1', /maxRepetitions/);
@@ -126,10 +141,21 @@ test('a message past maxFrameBytes is answered AE naming the limit, its head sto
 });
 
 test('limits within their ranges are taken; others are refused with their path', (t) => {
-  const parse = (messageLimits: unknown) => mllpSourceType.parseSettings({ port: 6661, messageLimits }, 'source.settings');
-  t.deepEqual(parse(undefined).messageLimits, { maxSegments: 5000, maxRepetitions: 1000, maxIdentifiersPerPatient: 100 });
-  t.deepEqual(parse({ maxRepetitions: 20 }).messageLimits, { maxSegments: 5000, maxRepetitions: 20, maxIdentifiersPerPatient: 100 });
-  t.throws(() => parse({ maxIdentifiersPerPatient: 5000 }), { message: /source\.settings\.messageLimits\.maxIdentifiersPerPatient/ });
+  const parse = (messageLimits: unknown) =>
+    mllpSourceType.parseSettings({ port: 6661, messageLimits }, 'source.settings');
+  t.deepEqual(parse(undefined).messageLimits, {
+    maxSegments: 5000,
+    maxRepetitions: 1000,
+    maxIdentifiersPerPatient: 100,
+  });
+  t.deepEqual(parse({ maxRepetitions: 20 }).messageLimits, {
+    maxSegments: 5000,
+    maxRepetitions: 20,
+    maxIdentifiersPerPatient: 100,
+  });
+  t.throws(() => parse({ maxIdentifiersPerPatient: 5000 }), {
+    message: /source\.settings\.messageLimits\.maxIdentifiersPerPatient/,
+  });
   t.throws(() => parse({ maxSegments: 0 }), { message: /source\.settings\.messageLimits\.maxSegments/ });
   t.throws(() => parse({ maxFields: 10 }), { message: /source\.settings\.messageLimits.*maxFields/ });
 });

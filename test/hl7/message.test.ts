@@ -61,8 +61,12 @@ test('toJSON and fromJSON round-trip, and fromJSON names what is wrong', async (
   const back = Hl7Message.fromJSON(json);
   t.is(back.get('PID-8'), 'F');
   t.is(back.get('NTE-3'), m.get('NTE-3'));
-  t.throws(() => Hl7Message.fromJSON({ segments: [['PID', '1']] }), { message: /segments\[0\]: expected the MSH segment first/ });
-  t.throws(() => Hl7Message.fromJSON({ segments: [json.segments[0], ['PID', 'a|b']] }), { message: /segments\[1\]\[1\]: holds a field separator/ });
+  t.throws(() => Hl7Message.fromJSON({ segments: [['PID', '1']] }), {
+    message: /segments\[0\]: expected the MSH segment first/,
+  });
+  t.throws(() => Hl7Message.fromJSON({ segments: [json.segments[0], ['PID', 'a|b']] }), {
+    message: /segments\[1\]\[1\]: holds a field separator/,
+  });
   t.throws(() => Hl7Message.fromJSON([]), { message: /segments: expected a list/ });
 });
 

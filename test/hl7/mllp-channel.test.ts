@@ -18,7 +18,12 @@ import { freePort, repoRoot } from '../support/hub-process.ts';
 import { fixture, MllpTestClient, MllpTestListener } from './mllp-peer.ts';
 
 /** A started engine on a fresh embedded store, with a receiver answering `answer`; all torn down after the test. */
-async function startRelay(t: ExecutionContext, name: string, answer: Parameters<typeof MllpTestListener.start>[0], engineOptions: { stopTimeoutMs?: number } = {}) {
+async function startRelay(
+  t: ExecutionContext,
+  name: string,
+  answer: Parameters<typeof MllpTestListener.start>[0],
+  engineOptions: { stopTimeoutMs?: number } = {},
+) {
   const dir = await mkdtemp(path.join(os.tmpdir(), `rso-${name}-`));
   const log = createLogger({ test: name });
   const store = await openStore({ dataDir: dir, log });
@@ -40,12 +45,20 @@ async function startRelay(t: ExecutionContext, name: string, answer: Parameters<
 test('an ORM over MLLP is stored, committed (CA) and delivered to the MLLP receiver', async (t) => {
   const { engine, registry, receiver } = await startRelay(t, 'hl7-e2e', () => 'AA');
   const port = await freePort();
-  const definition = parseChannelDefinition({
-    id: 'orders-mllp',
-    name: 'Orders in on MLLP',
-    source: { type: 'mllp', settings: { host: '127.0.0.1', port, messageTypes: ['ORM^O01'] } },
-    destinations: [{ name: 'ehr', connector: { type: 'mllp', settings: { host: '127.0.0.1', port: receiver.port, ackTimeoutMs: 5000 } } }],
-  }, registry);
+  const definition = parseChannelDefinition(
+    {
+      id: 'orders-mllp',
+      name: 'Orders in on MLLP',
+      source: { type: 'mllp', settings: { host: '127.0.0.1', port, messageTypes: ['ORM^O01'] } },
+      destinations: [
+        {
+          name: 'ehr',
+          connector: { type: 'mllp', settings: { host: '127.0.0.1', port: receiver.port, ackTimeoutMs: 5000 } },
+        },
+      ],
+    },
+    registry,
+  );
   const [status] = await engine.deploy({ definition, revision: 0 });
   t.is(status?.status, 'deployed', status?.error);
 
@@ -76,17 +89,22 @@ test('a backlog goes to the MLLP receiver as runs, in order: an AE is retried in
     return id === 'RUN060' ? 'AR' : 'AA';
   });
   const port = await freePort();
-  const definition = parseChannelDefinition({
-    id: 'orders-runs',
-    name: 'Orders in, relayed in order',
-    source: { type: 'mllp', settings: { host: '127.0.0.1', port } },
-    destinations: [{
-      name: 'ris',
-      connector: { type: 'mllp', settings: { host: '127.0.0.1', port: receiver.port, ackTimeoutMs: 5000 } },
-      queue: 'ordered',
-      retry: { initialDelayMs: 50, maxDelayMs: 100, multiplier: 2 },
-    }],
-  }, registry);
+  const definition = parseChannelDefinition(
+    {
+      id: 'orders-runs',
+      name: 'Orders in, relayed in order',
+      source: { type: 'mllp', settings: { host: '127.0.0.1', port } },
+      destinations: [
+        {
+          name: 'ris',
+          connector: { type: 'mllp', settings: { host: '127.0.0.1', port: receiver.port, ackTimeoutMs: 5000 } },
+          queue: 'ordered',
+          retry: { initialDelayMs: 50, maxDelayMs: 100, multiplier: 2 },
+        },
+      ],
+    },
+    registry,
+  );
   const [status] = await engine.deploy({ definition, revision: 0 });
   t.is(status?.status, 'deployed', status?.error);
   // Paused while 120 messages arrive, so resuming hands the sender runs of queued heads, not one at a time.
@@ -95,13 +113,19 @@ test('a backlog goes to the MLLP receiver as runs, in order: an AE is retried in
   const client = await MllpTestClient.connect(port);
   t.teardown(() => client.socket.destroy());
   const ids = Array.from({ length: 120 }, (_v, i) => `RUN${String(i + 1).padStart(3, '0')}`);
-  for (const id of ids) t.is((await client.exchange(Buffer.from(template.replace('MSG00001', id), 'latin1'))).get('MSA-1'), 'AA');
+  for (const id of ids)
+    t.is((await client.exchange(Buffer.from(template.replace('MSG00001', id), 'latin1'))).get('MSA-1'), 'AA');
   await engine.resumeDestination('orders-runs', 'ris');
 
   while (receiver.received.length < ids.length + 1) await new Promise((resolve) => setTimeout(resolve, 20));
   const expected = [...ids.slice(0, 30), 'RUN030', ...ids.slice(30)];
-  t.deepEqual(receiver.received.map((message) => message.get('MSH-10')), expected, 'the AE\'d message again in its place, then the rest once each, in order');
-  const settled = async (state: string): Promise<number> => (await engine.searchMessages({ channelId: 'orders-runs', state: state as never, limit: 500 })).total;
+  t.deepEqual(
+    receiver.received.map((message) => message.get('MSH-10')),
+    expected,
+    "the AE'd message again in its place, then the rest once each, in order",
+  );
+  const settled = async (state: string): Promise<number> =>
+    (await engine.searchMessages({ channelId: 'orders-runs', state: state as never, limit: 500 })).total;
   while ((await settled('sent')) < ids.length - 1) await new Promise((resolve) => setTimeout(resolve, 20));
   const refused = await engine.searchMessages({ channelId: 'orders-runs', controlId: 'RUN060' });
   t.is(refused.items[0]?.destinations[0]?.state, 'error', 'AR: given up, not retried');
@@ -112,7 +136,9 @@ test('a backlog goes to the MLLP receiver as runs, in order: an AE is retried in
 
 /** A port whose connects hang (test/support/stalled-listener.ts), its accept queue already full. */
 async function silentPort(t: ExecutionContext): Promise<number> {
-  const child = spawn(process.execPath, [path.join(repoRoot, 'test', 'support', 'stalled-listener.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [path.join(repoRoot, 'test', 'support', 'stalled-listener.ts')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   t.teardown(() => void child.kill('SIGKILL'));
   const [line] = (await once(child.stdout, 'data')) as [Buffer];
   const { port } = JSON.parse(line.toString()) as { port: number };
@@ -130,12 +156,21 @@ test('stop gives up a connection still being made to a silent receiver; the mess
   const { engine, registry } = await startRelay(t, 'hl7-silent', () => 'AA', { stopTimeoutMs: 600_000 });
   const port = await freePort();
   const silent = await silentPort(t);
-  const definition = parseChannelDefinition({
-    id: 'orders-silent',
-    name: 'Orders to a silent receiver',
-    source: { type: 'mllp', settings: { host: '127.0.0.1', port } },
-    destinations: [{ name: 'ris', connector: { type: 'mllp', settings: { host: '127.0.0.1', port: silent, connectTimeoutMs: 600_000 } }, queue: 'ordered' }],
-  }, registry);
+  const definition = parseChannelDefinition(
+    {
+      id: 'orders-silent',
+      name: 'Orders to a silent receiver',
+      source: { type: 'mllp', settings: { host: '127.0.0.1', port } },
+      destinations: [
+        {
+          name: 'ris',
+          connector: { type: 'mllp', settings: { host: '127.0.0.1', port: silent, connectTimeoutMs: 600_000 } },
+          queue: 'ordered',
+        },
+      ],
+    },
+    registry,
+  );
   await engine.deploy({ definition, revision: 0 });
   const client = await MllpTestClient.connect(port);
   t.teardown(() => client.socket.destroy());

@@ -2,12 +2,19 @@ import test from 'ava';
 import { encodeFrame, MllpDecoder } from '../../hl7/mllp-framer.ts';
 
 function collect(maxFrameBytes = 1024) {
-  const seen = { frames: [] as string[], garbage: [] as number[], oversize: [] as Array<{ head: string; size: number }> };
-  const decoder = new MllpDecoder({ maxFrameBytes, headBytes: 8 }, {
-    frame: (f) => seen.frames.push(f.toString('latin1')),
-    garbage: (n) => seen.garbage.push(n),
-    oversize: (head, size) => seen.oversize.push({ head: head.toString('latin1'), size }),
-  });
+  const seen = {
+    frames: [] as string[],
+    garbage: [] as number[],
+    oversize: [] as Array<{ head: string; size: number }>,
+  };
+  const decoder = new MllpDecoder(
+    { maxFrameBytes, headBytes: 8 },
+    {
+      frame: (f) => seen.frames.push(f.toString('latin1')),
+      garbage: (n) => seen.garbage.push(n),
+      oversize: (head, size) => seen.oversize.push({ head: head.toString('latin1'), size }),
+    },
+  );
   return { decoder, seen };
 }
 
@@ -43,7 +50,7 @@ test('a frame cut short by a new start byte is reported and the next frame is re
 
 test('an oversized frame is dropped with its head kept, and the decoder resynchronises', (t) => {
   const { decoder, seen } = collect(16);
-  const big = frame('MSH|' + 'x'.repeat(40));
+  const big = frame(`MSH|${'x'.repeat(40)}`);
   decoder.push(big.subarray(0, 10));
   decoder.push(big.subarray(10));
   decoder.push(frame('MSH|ok'));

@@ -26,15 +26,18 @@ export class MllpTestClient {
 
   private constructor(socket: net.Socket) {
     this.socket = socket;
-    const decoder = new MllpDecoder({ maxFrameBytes: 2 ** 24 }, {
-      frame: (frame) => {
-        const waiter = this.#waiting.shift();
-        if (waiter) waiter(frame);
-        else this.#frames.push(frame);
+    const decoder = new MllpDecoder(
+      { maxFrameBytes: 2 ** 24 },
+      {
+        frame: (frame) => {
+          const waiter = this.#waiting.shift();
+          if (waiter) waiter(frame);
+          else this.#frames.push(frame);
+        },
+        garbage: () => undefined,
+        oversize: () => undefined,
       },
-      garbage: () => undefined,
-      oversize: () => undefined,
-    });
+    );
     socket.on('data', (chunk: Buffer) => decoder.push(chunk));
   }
 
@@ -88,7 +91,10 @@ export class MllpTestListener {
   }
 
   /** `port` 0 picks a free one; a fixed port lets a test bring a peer back where a hub expects it. */
-  static async start(answer: (message: Hl7Message, index: number) => ListenerAnswer, port = 0): Promise<MllpTestListener> {
+  static async start(
+    answer: (message: Hl7Message, index: number) => ListenerAnswer,
+    port = 0,
+  ): Promise<MllpTestListener> {
     const server = net.createServer({ noDelay: true });
     const listener = new MllpTestListener(server, answer);
     server.on('connection', (socket) => listener.#serve(socket));
@@ -109,23 +115,30 @@ export class MllpTestListener {
     this.#sockets.add(socket);
     socket.on('close', () => this.#sockets.delete(socket));
     socket.on('error', () => undefined);
-    const decoder = new MllpDecoder({ maxFrameBytes: 2 ** 24 }, {
-      frame: (frame) => {
-        const { text, charset } = decodeHl7(frame);
-        const message = Hl7Message.parse(text);
-        this.received.push(message);
-        const code = this.answer(message, this.received.length - 1);
-        if (code === 'none') return;
-        if (code === 'close') {
-          socket.destroy();
-          return;
-        }
-        const ack = buildAck(ackRequestOf(message), code, code === 'AA' ? {} : { text: `test listener says ${code}` });
-        socket.write(encodeFrame(encodeHl7(ack.toString(), charset)));
+    const decoder = new MllpDecoder(
+      { maxFrameBytes: 2 ** 24 },
+      {
+        frame: (frame) => {
+          const { text, charset } = decodeHl7(frame);
+          const message = Hl7Message.parse(text);
+          this.received.push(message);
+          const code = this.answer(message, this.received.length - 1);
+          if (code === 'none') return;
+          if (code === 'close') {
+            socket.destroy();
+            return;
+          }
+          const ack = buildAck(
+            ackRequestOf(message),
+            code,
+            code === 'AA' ? {} : { text: `test listener says ${code}` },
+          );
+          socket.write(encodeFrame(encodeHl7(ack.toString(), charset)));
+        },
+        garbage: () => undefined,
+        oversize: () => undefined,
       },
-      garbage: () => undefined,
-      oversize: () => undefined,
-    });
+    );
     socket.on('data', (chunk: Buffer) => decoder.push(chunk));
   }
 
@@ -157,7 +170,8 @@ export class FileStoringContext implements SourceContext {
   async receive(message: InboundMessage): Promise<ReceiveOutcome> {
     const id = `m${this.messages.length + 1}`;
     // A refused message is stored as errored, as the pipeline does.
-    const refused: ReceiveOutcome | undefined = message.refusal === undefined ? undefined : { status: 'error', messageId: id, error: message.refusal };
+    const refused: ReceiveOutcome | undefined =
+      message.refusal === undefined ? undefined : { status: 'error', messageId: id, error: message.refusal };
     const outcome = this.#outcome?.(message, id) ?? refused ?? { status: 'accepted', messageId: id };
     if (outcome === 'throw') throw new Error('store exploded (test)');
     const handle = await open(this.file, 'a');
@@ -173,6 +187,9 @@ export class FileStoringContext implements SourceContext {
 
   async storedLines(): Promise<Array<{ id: string; raw: string }>> {
     const text = await readFile(this.file, 'utf8').catch(() => '');
-    return text.split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as { id: string; raw: string });
+    return text
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .map((l) => JSON.parse(l) as { id: string; raw: string });
   }
 }

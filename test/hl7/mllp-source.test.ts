@@ -10,7 +10,11 @@ import { MllpSource, mllpSourceType, type MllpLimits, type MllpSourceSettings } 
 import { renderMetrics } from '../../http/metrics.ts';
 import { FileStoringContext, fixture, MllpTestClient, type StoringContextOptions } from './mllp-peer.ts';
 
-async function startSource(t: import('ava').ExecutionContext, settings: Partial<Omit<MllpSourceSettings, 'limits'>> & { limits?: Partial<MllpLimits> } = {}, options: StoringContextOptions = {}) {
+async function startSource(
+  t: import('ava').ExecutionContext,
+  settings: Partial<Omit<MllpSourceSettings, 'limits'>> & { limits?: Partial<MllpLimits> } = {},
+  options: StoringContextOptions = {},
+) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'rso-hl7-'));
   const context = new FileStoringContext(path.join(dir, 'store.jsonl'), options);
   const parsed = mllpSourceType.parseSettings({ host: '127.0.0.1', port: 0, ...settings }, 'source.settings');
@@ -55,7 +59,11 @@ test('every ACK has a unique MSH-10', async (t) => {
 });
 
 test('AE with ERR and MSA-3 when the channel could not process the message', async (t) => {
-  const { client } = await startSource(t, {}, { outcome: (_m, id) => ({ status: 'error', messageId: id, error: 'map step failed: OBR-4 is empty' }) });
+  const { client } = await startSource(
+    t,
+    {},
+    { outcome: (_m, id) => ({ status: 'error', messageId: id, error: 'map step failed: OBR-4 is empty' }) },
+  );
   const ack = await client.exchange(await fixture('orm-o01.hl7'));
   t.is(ack.get('MSA-1'), 'AE');
   t.is(ack.get('MSA-2'), 'MSG00001');
@@ -66,7 +74,11 @@ test('AE with ERR and MSA-3 when the channel could not process the message', asy
 
 test('a receive() that throws is answered AE and the connection and process carry on', async (t) => {
   let calls = 0;
-  const { client } = await startSource(t, {}, { outcome: (_m, id) => (++calls === 1 ? 'throw' : { status: 'accepted', messageId: id }) });
+  const { client } = await startSource(
+    t,
+    {},
+    { outcome: (_m, id) => (++calls === 1 ? 'throw' : { status: 'accepted', messageId: id }) },
+  );
   const orm = await fixture('orm-o01.hl7');
   const first = await client.exchange(withControlId(orm, 'T1'));
   t.is(first.get('MSA-1'), 'AE');
@@ -83,7 +95,10 @@ test('AR for an unsupported message type (200) or event (201)', async (t) => {
   t.is(siu.get('MSA-2'), 'MSGSIU1');
   t.is(siu.get('ERR-3.1'), '200');
   t.regex(siu.get('MSA-3')!, /MSH-9: message type SIU is not accepted/);
-  const o02 = Buffer.from((await fixture('orm-o01.hl7')).toString('latin1').replace('ORM^O01^ORM_O01', 'ORM^O02^ORM_O01'), 'latin1');
+  const o02 = Buffer.from(
+    (await fixture('orm-o01.hl7')).toString('latin1').replace('ORM^O01^ORM_O01', 'ORM^O02^ORM_O01'),
+    'latin1',
+  );
   const ack = await client.exchange(o02);
   t.is(ack.get('MSA-1'), 'AR');
   t.is(ack.get('ERR-3.1'), '201');
@@ -105,7 +120,14 @@ test('enhanced mode: NE/AL gets only the application ACK, AL/NE only the commit 
   client.send(await fixture('orm-o01-enhanced-al-ne.hl7'));
   client.send(await fixture('orm-o01.hl7'));
   const acks = [await client.nextAck(), await client.nextAck(), await client.nextAck()];
-  t.deepEqual(acks.map((a) => [a.get('MSA-1'), a.get('MSA-2')]), [['AA', 'MSGENH1'], ['CA', 'MSGENH2'], ['AA', 'MSG00001']]);
+  t.deepEqual(
+    acks.map((a) => [a.get('MSA-1'), a.get('MSA-2')]),
+    [
+      ['AA', 'MSGENH1'],
+      ['CA', 'MSGENH2'],
+      ['AA', 'MSG00001'],
+    ],
+  );
 });
 
 test('three frames in one write are answered in order', async (t) => {
@@ -113,8 +135,14 @@ test('three frames in one write are answered in order', async (t) => {
   const orm = await fixture('orm-o01.hl7');
   client.write(Buffer.concat(['A1', 'A2', 'A3'].map((id) => encodeFrame(withControlId(orm, id)))));
   const acks = [await client.nextAck(), await client.nextAck(), await client.nextAck()];
-  t.deepEqual(acks.map((a) => a.get('MSA-2')), ['A1', 'A2', 'A3']);
-  t.deepEqual(context.messages.map((m) => m.document?.get('MSH-10')), ['A1', 'A2', 'A3']);
+  t.deepEqual(
+    acks.map((a) => a.get('MSA-2')),
+    ['A1', 'A2', 'A3'],
+  );
+  t.deepEqual(
+    context.messages.map((m) => m.document?.get('MSH-10')),
+    ['A1', 'A2', 'A3'],
+  );
 });
 
 test('a frame written byte by byte is answered once', async (t) => {
@@ -134,7 +162,9 @@ test('bytes outside a frame end the connection after the frames before them are 
   const { client } = await startSource(t);
   const orm = await fixture('orm-o01.hl7');
   const closed = new Promise<void>((resolve) => client.socket.once('close', () => resolve()));
-  client.write(Buffer.concat([encodeFrame(withControlId(orm, 'G1')), Buffer.from('noise'), encodeFrame(withControlId(orm, 'G2'))]));
+  client.write(
+    Buffer.concat([encodeFrame(withControlId(orm, 'G1')), Buffer.from('noise'), encodeFrame(withControlId(orm, 'G2'))]),
+  );
   t.is((await client.nextAck()).get('MSA-2'), 'G1');
   await closed;
   t.regex(renderMetrics(), /hl7_mllp_framing_errors_total\{channel="test-channel",kind="garbage"\} [1-9]/);
@@ -144,7 +174,7 @@ test('bytes outside a frame end the connection after the frames before them are 
 test('an oversized frame is answered AE naming maxFrameBytes, its head stored as errored, and the connection stays usable', async (t) => {
   const { context, client } = await startSource(t, { maxFrameBytes: 1024 });
   const orm = (await fixture('orm-o01.hl7')).toString('latin1');
-  const big = Buffer.from(orm.replace('MSG00001', 'BIG1') + `NTE|2||${'x'.repeat(5000)}\r`, 'latin1');
+  const big = Buffer.from(`${orm.replace('MSG00001', 'BIG1')}NTE|2||${'x'.repeat(5000)}\r`, 'latin1');
   const refused = await client.exchange(big);
   t.is(refused.get('MSA-1'), 'AE');
   t.is(refused.get('MSA-2'), 'BIG1');
@@ -215,7 +245,9 @@ test('stop() lets an in-flight message finish and be acknowledged', async (t) =>
 });
 
 function closedSocket(client: MllpTestClient): Promise<void> {
-  return client.socket.destroyed ? Promise.resolve() : new Promise((resolve) => client.socket.once('close', () => resolve()));
+  return client.socket.destroyed
+    ? Promise.resolve()
+    : new Promise((resolve) => client.socket.once('close', () => resolve()));
 }
 
 test('an HTTP request on the MLLP port closes the connection instead of leaving it open with no reply', async (t) => {
@@ -257,7 +289,10 @@ test('a sender that trickles a frame slower than readTimeoutMs is dropped, and a
 });
 
 test('unfinished frames past maxBufferedBytes close the connection that went over, not the others', async (t) => {
-  const { source, client } = await startSource(t, { maxFrameBytes: 1024 * 1024, limits: { maxBufferedBytes: 1024 * 1024 } });
+  const { source, client } = await startSource(t, {
+    maxFrameBytes: 1024 * 1024,
+    limits: { maxBufferedBytes: 1024 * 1024 },
+  });
   const other = await MllpTestClient.connect(source.port);
   t.teardown(() => other.socket.destroy());
   client.socket.on('error', () => undefined);
@@ -277,8 +312,15 @@ test('unfinished frames past maxBufferedBytes close the connection that went ove
 
 test('an unknown character set in MSH-18, alternates included, is answered AR with error code 102, as 8859 is', async (t) => {
   const { context, client } = await startSource(t);
-  for (const [id, charset] of [['CS1', '8859'], ['CS2', 'KLINGON'], ['CS3', 'ASCII~KLINGON'], ['CS4', '~KLINGON']] as const) {
-    const ack = await client.exchange(Buffer.from(`MSH|^~\\&|A|B|C|D|20240101||ADT^A01|${id}|P|2.5||||||${charset}\rPID|1||1\r`, 'latin1'));
+  for (const [id, charset] of [
+    ['CS1', '8859'],
+    ['CS2', 'KLINGON'],
+    ['CS3', 'ASCII~KLINGON'],
+    ['CS4', '~KLINGON'],
+  ] as const) {
+    const ack = await client.exchange(
+      Buffer.from(`MSH|^~\\&|A|B|C|D|20240101||ADT^A01|${id}|P|2.5||||||${charset}\rPID|1||1\r`, 'latin1'),
+    );
     t.is(ack.get('MSA-1'), 'AR', charset);
     t.is(ack.get('MSA-2'), id);
     t.is(ack.get('ERR-3.1'), '102');

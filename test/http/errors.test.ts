@@ -12,7 +12,9 @@ import { ValidationError } from '../../runtime/validate.ts';
 const lines: string[] = [];
 setLogSink({ write: (line) => void lines.push(line) });
 
-async function serve(t: { teardown(fn: () => Promise<void>): void }): Promise<(path: string, init?: RequestInit) => Promise<Response>> {
+async function serve(t: {
+  teardown(fn: () => Promise<void>): void;
+}): Promise<(path: string, init?: RequestInit) => Promise<Response>> {
   const router = new Router();
   router.get('/gone', () => {
     throw new HttpError(404, "channel 'x' not found");
@@ -41,7 +43,12 @@ test.serial('a thrown HttpError is answered as a problem with its status and tex
   const gone = await request('/gone');
   t.is(gone.status, 404);
   t.is(gone.headers.get('content-type'), 'application/problem+json');
-  t.deepEqual(await gone.json(), { type: 'about:blank', title: 'Not Found', status: 404, detail: "channel 'x' not found" });
+  t.deepEqual(await gone.json(), {
+    type: 'about:blank',
+    title: 'Not Found',
+    status: 404,
+    detail: "channel 'x' not found",
+  });
   const bad = await request('/bad-query');
   t.is(bad.status, 400);
   t.like(await bad.json(), { status: 400, detail: 'limit: expected a whole number', path: 'limit' });
@@ -63,7 +70,10 @@ test.serial('an unexpected error answers a generic 500 and logs no patient data 
   setLogLevel('debug');
   lines.length = 0;
   await request('/crash');
-  t.true(lines.some((line) => /DOE\^JANE MRN 4711/.test(line)), 'the message is written at debug');
+  t.true(
+    lines.some((line) => /DOE\^JANE MRN 4711/.test(line)),
+    'the message is written at debug',
+  );
   setLogLevel('info');
 });
 
@@ -76,7 +86,8 @@ test.serial('a 5xx HttpError is not shown to the caller unless it says it may be
 
 test.serial('a JSON body with a __proto__, constructor or prototype key is refused with 400 naming it', async (t) => {
   const request = await serve(t);
-  const post = (text: string) => request('/echo', { method: 'POST', body: text, headers: { 'content-type': 'application/json' } });
+  const post = (text: string) =>
+    request('/echo', { method: 'POST', body: text, headers: { 'content-type': 'application/json' } });
   const top = await post('{"name":"x","__proto__":{"isAdmin":true}}');
   t.is(top.status, 400);
   t.like(await top.json(), { path: '__proto__' });

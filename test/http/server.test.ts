@@ -13,7 +13,10 @@ import { makeCertificates } from '../support/certificates.ts';
 
 const log = createLogger({ test: 'http-server' });
 
-async function start(t: import('ava').ExecutionContext, options: { tls?: TlsSettings; headersTimeoutMs?: number } = {}): Promise<HttpServer> {
+async function start(
+  t: import('ava').ExecutionContext,
+  options: { tls?: TlsSettings; headersTimeoutMs?: number } = {},
+): Promise<HttpServer> {
   const server = new HttpServer({
     host: '127.0.0.1',
     port: 0,
@@ -51,7 +54,12 @@ test('over TLS openssl s_client gets the answer, with TLS 1.2 or newer', async (
   const c = await makeCertificates();
   const server = await start(t, { tls: { certFile: c.serverCert, keyFile: c.serverKey } });
   const output = await new Promise<string>((resolve) => {
-    const child = execFile('openssl', ['s_client', '-connect', `127.0.0.1:${server.port}`, '-CAfile', c.caFile, '-ign_eof', '-quiet'], { timeout: 20_000 }, (_e, stdout, stderr) => resolve(`${stdout}\n${stderr}`));
+    const child = execFile(
+      'openssl',
+      ['s_client', '-connect', `127.0.0.1:${server.port}`, '-CAfile', c.caFile, '-ign_eof', '-quiet'],
+      { timeout: 20_000 },
+      (_e, stdout, stderr) => resolve(`${stdout}\n${stderr}`),
+    );
     child.stdin?.end('GET /ping HTTP/1.1\r\nHost: hub\r\nConnection: close\r\n\r\n');
   });
   t.regex(output, /HTTP\/1\.1 200 OK/);

@@ -10,7 +10,10 @@ import { dicomTestConfig, imagingStudy, storescu, valleyFacility } from './dicom
 
 for (const mode of ['ignore', 'replace'] as const) {
   test(`duplicateInstances ${mode}: one index entry, the ${mode === 'ignore' ? 'first' : 'second'} copy on disk`, async (t) => {
-    const hub = await startHub({ config: `${dicomTestConfig}  duplicateInstances: ${mode}\n`, facilities: [await valleyFacility()] });
+    const hub = await startHub({
+      config: `${dicomTestConfig}  duplicateInstances: ${mode}\n`,
+      facilities: [await valleyFacility()],
+    });
     t.teardown(() => void stopHub(hub, 'SIGKILL'));
     await waitHealthy(hub);
     const dir = await tempDir('dicom-duplicate');
@@ -19,13 +22,18 @@ for (const mode of ['ignore', 'replace'] as const) {
     const second = path.join(dir, 'second.dcm');
     const firstBytes = await writeInstance(first, instance);
     const secondBytes = await writeInstance(second, instance);
-    t.false(datasetOf(firstBytes, 'first').equals(datasetOf(secondBytes, 'second')), 'the two copies differ in pixel data');
+    t.false(
+      datasetOf(firstBytes, 'first').equals(datasetOf(secondBytes, 'second')),
+      'the two copies differ in pixel data',
+    );
 
     t.is((await storescu(hub, 'VALLEY_CT', [first])).code, 0);
     t.is((await storescu(hub, 'VALLEY_CT', [second])).code, 0);
     await until(async () => (await imagingStudy(hub, instance.studyInstanceUid)) !== undefined, 15_000, 'the study');
     t.is((await imagingStudy(hub, instance.studyInstanceUid))?.numberOfInstances, 1);
-    const kept = await readFile(path.join(hub.dataDir, 'dicom', 'studies', instance.studyInstanceUid, `${instance.sopInstanceUid}.dcm`));
+    const kept = await readFile(
+      path.join(hub.dataDir, 'dicom', 'studies', instance.studyInstanceUid, `${instance.sopInstanceUid}.dcm`),
+    );
     const expected = mode === 'ignore' ? firstBytes : secondBytes;
     t.true(datasetOf(kept, 'kept').equals(datasetOf(expected, 'expected')));
   });

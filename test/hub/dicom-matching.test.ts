@@ -31,7 +31,9 @@ test.before(async () => {
         name: 'Valley orders to exams',
         enabled: true,
         source: { type: 'mllp', settings: { host: '127.0.0.1', port: mllpPort, messageTypes: ['ORM^O01'] } },
-        destinations: [{ name: 'exams', connector: { type: 'rso-exams', settings: { timeZone: 'UTC' } }, queue: 'ordered' }],
+        destinations: [
+          { name: 'exams', connector: { type: 'rso-exams', settings: { timeZone: 'UTC' } }, queue: 'ordered' },
+        ],
       },
     ],
   });
@@ -59,7 +61,11 @@ async function serviceRequestByPlacer(placer: string): Promise<ServiceRequest | 
 
 async function studyOnceMatched(studyInstanceUid: string): Promise<ImagingStudy> {
   let found: ImagingStudy | undefined;
-  await until(async () => (found = await imagingStudy(hub, studyInstanceUid)) !== undefined, 15_000, `ImagingStudy/${studyInstanceUid}`);
+  await until(
+    async () => (found = await imagingStudy(hub, studyInstanceUid)) !== undefined,
+    15_000,
+    `ImagingStudy/${studyInstanceUid}`,
+  );
   return found!;
 }
 
@@ -91,7 +97,10 @@ test('a study from a known AE is stored byte for byte and makes a new exam; an u
   const examNumber = imaging.basedOn?.[0]?.reference?.replace('ServiceRequest/', '');
   t.regex(examNumber ?? '', /^RSO-\d{4}-\d+$/);
   const exam = await fhir<ServiceRequest>(hub, `ServiceRequest/${examNumber}`);
-  t.is(exam.extension?.find((e) => e.url === 'urn:rso-hub:fhir:StructureDefinition:exam-status')?.valueCode, 'images-received');
+  t.is(
+    exam.extension?.find((e) => e.url === 'urn:rso-hub:fhir:StructureDefinition:exam-status')?.valueCode,
+    'images-received',
+  );
   t.is(exam.subject?.reference, `Patient/${(await patientByMrn('V777005')).id}`);
   t.is((await patientByMrn('V777005')).name?.[0]?.family, 'DOE');
 
@@ -99,9 +108,16 @@ test('a study from a known AE is stored byte for byte and makes a new exam; an u
     const uid = study.sopInstanceUids[i]!;
     const kept = await readFile(path.join(hub.dataDir, 'dicom', 'studies', study.studyInstanceUid, `${uid}.dcm`));
     const original = await readFile(file);
-    t.true(datasetOf(kept, uid).equals(datasetOf(original, file)), `${uid}: the stored data set (pixel data included) differs from what was sent`);
+    t.true(
+      datasetOf(kept, uid).equals(datasetOf(original, file)),
+      `${uid}: the stored data set (pixel data included) differs from what was sent`,
+    );
   }
-  await until(async () => (await imagingStudy(hub, study.studyInstanceUid))?.status === 'available', 15_000, 'the study complete after the quiet time');
+  await until(
+    async () => (await imagingStudy(hub, study.studyInstanceUid))?.status === 'available',
+    15_000,
+    'the study complete after the quiet time',
+  );
 
   // (a) full process: a second study whose PatientID is that exam number goes to the same exam.
   const followUp = await writeStudy(1, { patientId: examNumber!, accessionNumber: '' });
@@ -115,14 +131,24 @@ test('(b) an accession number of the facility matches its ordered exam', async (
   await order('orm-accession-order.hl7');
   await until(async () => (await serviceRequestByPlacer('VG-PLC-910')) !== undefined, 15_000, 'the order');
   const ordered = await serviceRequestByPlacer('VG-PLC-910');
-  const study = await writeStudy(2, { patientId: 'SOMETHING-ELSE', patientName: 'ROE^RICHARD', accessionNumber: 'ACC-B-10' });
+  const study = await writeStudy(2, {
+    patientId: 'SOMETHING-ELSE',
+    patientName: 'ROE^RICHARD',
+    accessionNumber: 'ACC-B-10',
+  });
   t.is((await storescu(hub, 'VALLEY_CT', study.files)).code, 0);
   const imaging = await studyOnceMatched(study.studyInstanceUid);
   t.is(methodOf(imaging), 'accession');
   t.is(imaging.basedOn?.[0]?.reference, `ServiceRequest/${ordered?.id}`);
   const search = await fhir<Bundle<ImagingStudy>>(hub, `ImagingStudy?identifier=ACC-B-10`);
-  t.deepEqual(search.entry?.map((e) => e.resource?.id), [study.studyInstanceUid]);
-  const byUid = await fhir<Bundle<ImagingStudy>>(hub, `ImagingStudy?identifier=urn:dicom:uid|urn:oid:${study.studyInstanceUid}`);
+  t.deepEqual(
+    search.entry?.map((e) => e.resource?.id),
+    [study.studyInstanceUid],
+  );
+  const byUid = await fhir<Bundle<ImagingStudy>>(
+    hub,
+    `ImagingStudy?identifier=urn:dicom:uid|urn:oid:${study.studyInstanceUid}`,
+  );
   t.is(byUid.total, 1);
 });
 
@@ -137,7 +163,10 @@ test('(b) the patient id and name of the facility match the patient open exam', 
   t.is(imaging.basedOn?.[0]?.reference, `ServiceRequest/${ordered?.id}`);
   const patient = await patientByMrn('V777020');
   const byPatient = await fhir<Bundle<ImagingStudy>>(hub, `ImagingStudy?patient=Patient/${patient.id}`);
-  t.deepEqual(byPatient.entry?.map((e) => e.resource?.id), [study.studyInstanceUid]);
+  t.deepEqual(
+    byPatient.entry?.map((e) => e.resource?.id),
+    [study.studyInstanceUid],
+  );
 });
 
 test('an HL7 order arriving after its images is merged into the exam the images made', async (t) => {
@@ -164,8 +193,14 @@ test('a FHIR ServiceRequest arriving after its images is merged into the exam th
   const examNumber = imaging.basedOn?.[0]?.reference?.replace('ServiceRequest/', '');
   const patient = await patientByMrn('V777002');
 
-  const body = (await fixture('late-order-service-request.json')).toString('utf8').replace('REPLACED-BY-TEST', patient.id!);
-  const response = await api(hub, '/fhir/R4/ServiceRequest', { method: 'POST', body, headers: { 'content-type': 'application/fhir+json' } });
+  const body = (await fixture('late-order-service-request.json'))
+    .toString('utf8')
+    .replace('REPLACED-BY-TEST', patient.id!);
+  const response = await api(hub, '/fhir/R4/ServiceRequest', {
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'application/fhir+json' },
+  });
   t.is(response.status, 201, await response.clone().text());
   const created = (await response.json()) as ServiceRequest;
   t.is(created.id, examNumber);

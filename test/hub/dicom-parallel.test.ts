@@ -11,7 +11,8 @@ test('100 parallel associations naming one order: every instance stored or its a
   t.teardown(() => void stopHub(hub, 'SIGKILL'));
   await waitHealthy(hub);
   const studies = [];
-  for (let i = 0; i < 100; i++) studies.push(await writeStudy(1, { accessionNumber: 'ACC-PARALLEL', patientId: 'PAT-PARALLEL' }));
+  for (let i = 0; i < 100; i++)
+    studies.push(await writeStudy(1, { accessionNumber: 'ACC-PARALLEL', patientId: 'PAT-PARALLEL' }));
   const results = await Promise.all(studies.map((study) => storescu(hub, 'VALLEY_CT', study.files)));
   let stored = 0;
   let rejected = 0;

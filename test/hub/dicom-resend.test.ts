@@ -182,11 +182,15 @@ test('with accession coercion the routed study carries the accession number the 
   await client.close();
   t.is(ack.get('MSA-1'), 'AA');
   let examNumber: string | undefined;
-  await until(async () => {
-    const found = await fhir<Bundle<ServiceRequest>>(hub, 'ServiceRequest?identifier=VG-PLC-910');
-    examNumber = found.entry?.[0]?.resource?.id;
-    return examNumber !== undefined;
-  }, 15_000, 'the order');
+  await until(
+    async () => {
+      const found = await fhir<Bundle<ServiceRequest>>(hub, 'ServiceRequest?identifier=VG-PLC-910');
+      examNumber = found.entry?.[0]?.resource?.id;
+      return examNumber !== undefined;
+    },
+    15_000,
+    'the order',
+  );
   const study = await writeStudy(2, { patientId: examNumber!, accessionNumber: '' });
   t.is((await storescu(hub, 'VALLEY_CT', study.files)).code, 0);
 
@@ -195,11 +199,15 @@ test('with accession coercion the routed study carries the accession number the 
     PatientMainDicomTags?: { PatientID?: string };
   };
   let atPacs: OrthancStudy | undefined;
-  await until(async () => {
-    const studies = (await orthanc.get('/studies?expand')) as OrthancStudy[];
-    atPacs = studies.find((s) => s.MainDicomTags.StudyInstanceUID === study.studyInstanceUid);
-    return atPacs !== undefined && (await pacsDelivery(hub))?.state === 'sent';
-  }, 60_000, 'the study at the PACS');
+  await until(
+    async () => {
+      const studies = (await orthanc.get('/studies?expand')) as OrthancStudy[];
+      atPacs = studies.find((s) => s.MainDicomTags.StudyInstanceUID === study.studyInstanceUid);
+      return atPacs !== undefined && (await pacsDelivery(hub))?.state === 'sent';
+    },
+    60_000,
+    'the study at the PACS',
+  );
   t.is(atPacs?.MainDicomTags.AccessionNumber, 'ACC-B-10');
   t.is(atPacs?.PatientMainDicomTags?.PatientID, examNumber);
 });

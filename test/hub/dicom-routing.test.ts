@@ -33,7 +33,9 @@ test.before('dcmtk and Orthanc are installed (CI: apt-get install -y dcmtk ortha
 async function hubFor(pacs: { aeTitle: string; port: number }, dataDir?: string): Promise<HubProcess> {
   const hub = await startHub({
     config: dicomTestConfig,
-    facilities: [await valleyFacility({ radiologistPacs: { aeTitle: pacs.aeTitle, host: '127.0.0.1', port: pacs.port } })],
+    facilities: [
+      await valleyFacility({ radiologistPacs: { aeTitle: pacs.aeTitle, host: '127.0.0.1', port: pacs.port } }),
+    ],
     channels: [studiesToPacsChannel()],
     ...(dataDir === undefined ? {} : { dataDir }),
   });
@@ -49,11 +51,18 @@ test('after the quiet time the whole study reaches the radiologist PACS, filed u
 
   const study = await writeStudy(6, { patientId: 'V888001', patientName: 'PACS^PETRA', accessionNumber: 'ACC-R-1' });
   t.is((await storescu(hub, 'VALLEY_CT', study.files)).code, 0);
-  await until(async () => (await orthancInstances(orthanc, study.studyInstanceUid)).uids.length === 6, 30_000, 'six instances at Orthanc');
+  await until(
+    async () => (await orthancInstances(orthanc, study.studyInstanceUid)).uids.length === 6,
+    30_000,
+    'six instances at Orthanc',
+  );
 
   const arrived = await orthancInstances(orthanc, study.studyInstanceUid);
   t.deepEqual([...arrived.uids].sort(), [...study.sopInstanceUids].sort());
-  const examNumber = (await imagingStudy(hub, study.studyInstanceUid))?.basedOn?.[0]?.reference?.replace('ServiceRequest/', '');
+  const examNumber = (await imagingStudy(hub, study.studyInstanceUid))?.basedOn?.[0]?.reference?.replace(
+    'ServiceRequest/',
+    '',
+  );
   t.deepEqual(arrived.patientIds, [examNumber], 'coercion: PatientID carries the exam number at the PACS');
   await until(async () => (await pacsDeliveries(hub)).some((d) => d.state === 'sent'), 10_000, 'the delivery recorded');
   const [delivery] = await pacsDeliveries(hub);
@@ -69,14 +78,22 @@ test('with the PACS down the study waits in the queue and is delivered once the 
 
   const study = await writeStudy(3, { patientId: 'V888002', accessionNumber: 'ACC-R-2' });
   t.is((await storescu(hub, 'VALLEY_CT', study.files)).code, 0);
-  await until(async () => (await pacsDeliveries(hub)).some((d) => d.attempts >= 2), 30_000, 'failed attempts while the PACS is down');
+  await until(
+    async () => (await pacsDeliveries(hub)).some((d) => d.attempts >= 2),
+    30_000,
+    'failed attempts while the PACS is down',
+  );
   const waiting = (await pacsDeliveries(hub))[0];
   t.is(waiting?.state, 'queued');
   t.regex(waiting?.lastError ?? '', /0\/3 instances stored at RSO_PACS; 0 refused, 3 not sent/);
 
   const orthanc = await startOrthanc(await tempDir('orthanc'), hubAe, { aeTitle: 'RSO_PACS', port });
   t.teardown(() => orthanc.stop());
-  await until(async () => (await orthancInstances(orthanc, study.studyInstanceUid)).uids.length === 3, 30_000, 'the study at the PACS');
+  await until(
+    async () => (await orthancInstances(orthanc, study.studyInstanceUid)).uids.length === 3,
+    30_000,
+    'the study at the PACS',
+  );
   await until(async () => (await pacsDeliveries(hub))[0]?.state === 'sent', 10_000, 'the delivery sent');
   t.is((await pacsDeliveries(hub))[0]?.response, '3/3 instances stored at RSO_PACS');
 });
@@ -104,17 +121,31 @@ test('a hub killed mid-study loses no instance it acknowledged: all of them reac
   // isAbandonedOwner); without that the study-complete event would wait 30 s for the lease to expire.
   const restarted = await hubFor({ aeTitle: 'RSO_PACS', port: orthanc.port }, dataDir);
   t.teardown(() => void stopHub(restarted, 'SIGKILL'));
-  await until(async () => {
-    const at = new Set((await orthancInstances(orthanc, study.studyInstanceUid)).uids);
-    return acked.every((uid) => at.has(uid));
-  }, 30_000, 'every acknowledged instance at the PACS');
-  const indexed = (await imagingStudy(restarted, study.studyInstanceUid))?.series?.flatMap((s) => s.instance?.map((i) => i.uid) ?? []) ?? [];
-  t.true(acked.every((uid) => indexed.includes(uid)), 'every acknowledged instance is in the index');
+  await until(
+    async () => {
+      const at = new Set((await orthancInstances(orthanc, study.studyInstanceUid)).uids);
+      return acked.every((uid) => at.has(uid));
+    },
+    30_000,
+    'every acknowledged instance at the PACS',
+  );
+  const indexed =
+    (await imagingStudy(restarted, study.studyInstanceUid))?.series?.flatMap(
+      (s) => s.instance?.map((i) => i.uid) ?? [],
+    ) ?? [];
+  t.true(
+    acked.every((uid) => indexed.includes(uid)),
+    'every acknowledged instance is in the index',
+  );
 
   // The modality sends the rest again; the study completes again and only the missing instances go out.
   const rest = study.files.filter((_, i) => !acked.includes(study.sopInstanceUids[i]!));
   if (rest.length > 0) t.is((await storescu(restarted, 'VALLEY_CT', rest)).code, 0);
-  await until(async () => (await orthancInstances(orthanc, study.studyInstanceUid)).uids.length === 40, 30_000, 'the whole study at the PACS');
+  await until(
+    async () => (await orthancInstances(orthanc, study.studyInstanceUid)).uids.length === 40,
+    30_000,
+    'the whole study at the PACS',
+  );
 });
 
 /**
@@ -151,7 +182,11 @@ test('a PACS that refuses some instances gets only those again, and the message 
   refuseOnce.add(study.sopInstanceUids[3]!);
   t.is((await storescu(hub, 'VALLEY_CT', study.files)).code, 0);
 
-  await until(async () => (await pacsDeliveries(hub))[0]?.state === 'sent', 30_000, 'the study delivered after the retry');
+  await until(
+    async () => (await pacsDeliveries(hub))[0]?.state === 'sent',
+    30_000,
+    'the study delivered after the retry',
+  );
   const delivery = (await pacsDeliveries(hub))[0];
   t.is(delivery?.response, '4/4 instances stored at FLAKY_PACS');
   t.true((delivery?.attempts ?? 0) >= 2);
@@ -171,8 +206,18 @@ test('a partial failure is recorded truthfully per instance while it waits for t
   const study = await writeStudy(3, { patientId: 'V888005', accessionNumber: 'ACC-R-5' });
   refused.add(study.sopInstanceUids[0]!);
   t.is((await storescu(hub, 'VALLEY_CT', study.files)).code, 0);
-  await until(async () => ((await pacsDeliveries(hub))[0]?.attempts ?? 0) >= 1 && (await pacsDeliveries(hub))[0]?.lastError !== undefined, 30_000, 'a failed attempt');
+  await until(
+    async () =>
+      ((await pacsDeliveries(hub))[0]?.attempts ?? 0) >= 1 && (await pacsDeliveries(hub))[0]?.lastError !== undefined,
+    30_000,
+    'a failed attempt',
+  );
   const delivery = (await pacsDeliveries(hub))[0];
   t.is(delivery?.state, 'queued');
-  t.regex(delivery?.lastError ?? '', new RegExp(`^2/3 instances stored at HALF_PACS; 1 refused, 0 not sent: ${study.sopInstanceUids[0]!.replaceAll('.', '\\.')}: failure 0xa700`));
+  t.regex(
+    delivery?.lastError ?? '',
+    new RegExp(
+      `^2/3 instances stored at HALF_PACS; 1 refused, 0 not sent: ${study.sopInstanceUids[0]!.replaceAll('.', '\\.')}: failure 0xa700`,
+    ),
+  );
 });

@@ -17,8 +17,12 @@ export const dicomTestConfig = `${defaultTestConfig}dicom:
   studyQuietSeconds: 1
 `;
 
-export async function valleyFacility(overrides: Record<string, unknown> = {}): Promise<{ code: string } & Record<string, unknown>> {
-  const facility = JSON.parse(await readFile(path.join(repoRoot, 'config', 'facilities', 'valley-general.json'), 'utf8')) as { code: string } & Record<string, unknown>;
+export async function valleyFacility(
+  overrides: Record<string, unknown> = {},
+): Promise<{ code: string } & Record<string, unknown>> {
+  const facility = JSON.parse(
+    await readFile(path.join(repoRoot, 'config', 'facilities', 'valley-general.json'), 'utf8'),
+  ) as { code: string } & Record<string, unknown>;
   return { ...facility, ...overrides };
 }
 
@@ -31,7 +35,10 @@ export function studiesToPacsChannel(extra: Record<string, unknown> = {}) {
     destinations: [
       {
         name: 'radiologist-pacs',
-        connector: { type: 'dicom-scu', settings: { target: 'facility-pacs', callingAe: hubAe, connectTimeoutMs: 1000, responseTimeoutMs: 10_000 } },
+        connector: {
+          type: 'dicom-scu',
+          settings: { target: 'facility-pacs', callingAe: hubAe, connectTimeoutMs: 1000, responseTimeoutMs: 10_000 },
+        },
         queue: 'ordered',
         retry: { initialDelayMs: 200, maxDelayMs: 500, multiplier: 2 },
         maxAttempts: 0,
@@ -55,7 +62,13 @@ export async function writeStudy(count: number, tags: Partial<InstanceSpec> = {}
   const files: string[] = [];
   const sopInstanceUids: string[] = [];
   for (let i = 0; i < count; i++) {
-    const instance = spec({ pixelBytes: 8 * 1024, ...tags, studyInstanceUid, seriesInstanceUid, sopInstanceUid: uid() });
+    const instance = spec({
+      pixelBytes: 8 * 1024,
+      ...tags,
+      studyInstanceUid,
+      seriesInstanceUid,
+      sopInstanceUid: uid(),
+    });
     const file = path.join(dir, `ct-${i}.dcm`);
     await writeInstance(file, instance);
     files.push(file);
@@ -64,8 +77,23 @@ export async function writeStudy(count: number, tags: Partial<InstanceSpec> = {}
   return { studyInstanceUid, files, sopInstanceUids };
 }
 
-export function storescu(hub: HubProcess, callingAe: string, files: string[], extra: string[] = []): Promise<CommandResult> {
-  return runTool('storescu', ['-v', '-aet', callingAe, '-aec', hubAe, ...extra, '127.0.0.1', String(hub.dicomPort), ...files]);
+export function storescu(
+  hub: HubProcess,
+  callingAe: string,
+  files: string[],
+  extra: string[] = [],
+): Promise<CommandResult> {
+  return runTool('storescu', [
+    '-v',
+    '-aet',
+    callingAe,
+    '-aec',
+    hubAe,
+    ...extra,
+    '127.0.0.1',
+    String(hub.dicomPort),
+    ...files,
+  ]);
 }
 
 /** SOP Instance UIDs storescu reported success for (its -v log: "Sending file", then the response). */
@@ -106,10 +134,14 @@ export interface DeliveryView {
 
 /** The studies-to-pacs messages of the hub, with the radiologist-pacs delivery of each (admin API). */
 export async function pacsDeliveries(hub: HubProcess): Promise<DeliveryView[]> {
-  const list = (await (await api(hub, '/api/messages?channelId=studies-to-pacs')).json()) as { items: Array<{ id?: string; _id?: string }> };
+  const list = (await (await api(hub, '/api/messages?channelId=studies-to-pacs')).json()) as {
+    items: Array<{ id?: string; _id?: string }>;
+  };
   const views: DeliveryView[] = [];
   for (const item of list.items) {
-    const message = (await (await api(hub, `/api/messages/${item.id ?? item._id}`)).json()) as { destinations: Array<DeliveryView & { name: string }> };
+    const message = (await (await api(hub, `/api/messages/${item.id ?? item._id}`)).json()) as {
+      destinations: Array<DeliveryView & { name: string }>;
+    };
     const delivery = message.destinations.find((d) => d.name === 'radiologist-pacs');
     if (delivery) views.push(delivery);
   }
@@ -117,10 +149,22 @@ export async function pacsDeliveries(hub: HubProcess): Promise<DeliveryView[]> {
 }
 
 /** SOP Instance UIDs Orthanc holds for the study. */
-export async function orthancInstances(orthanc: { get(pathname: string): Promise<unknown> }, studyInstanceUid: string): Promise<{ uids: string[]; patientIds: string[] }> {
-  const studies = (await orthanc.get('/studies?expand')) as Array<{ ID: string; MainDicomTags: { StudyInstanceUID?: string }; PatientMainDicomTags?: { PatientID?: string } }>;
+export async function orthancInstances(
+  orthanc: { get(pathname: string): Promise<unknown> },
+  studyInstanceUid: string,
+): Promise<{ uids: string[]; patientIds: string[] }> {
+  const studies = (await orthanc.get('/studies?expand')) as Array<{
+    ID: string;
+    MainDicomTags: { StudyInstanceUID?: string };
+    PatientMainDicomTags?: { PatientID?: string };
+  }>;
   const study = studies.find((s) => s.MainDicomTags.StudyInstanceUID === studyInstanceUid);
   if (!study) return { uids: [], patientIds: [] };
-  const instances = (await orthanc.get(`/studies/${study.ID}/instances`)) as Array<{ MainDicomTags: { SOPInstanceUID?: string } }>;
-  return { uids: instances.map((i) => i.MainDicomTags.SOPInstanceUID ?? ''), patientIds: [study.PatientMainDicomTags?.PatientID ?? ''] };
+  const instances = (await orthanc.get(`/studies/${study.ID}/instances`)) as Array<{
+    MainDicomTags: { SOPInstanceUID?: string };
+  }>;
+  return {
+    uids: instances.map((i) => i.MainDicomTags.SOPInstanceUID ?? ''),
+    patientIds: [study.PatientMainDicomTags?.PatientID ?? ''],
+  };
 }

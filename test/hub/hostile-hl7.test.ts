@@ -19,7 +19,15 @@ function ordersChannel(port: number, exams: Record<string, unknown>) {
     name: 'orders',
     enabled: true,
     source: { type: 'mllp', settings: { host: '127.0.0.1', port, messageLimits: { maxRepetitions: 200_000 } } },
-    destinations: [{ name: 'exams', connector: exams, queue: 'ordered', retry: { initialDelayMs: 200, maxDelayMs: 1000, multiplier: 2 }, maxAttempts: 0 }],
+    destinations: [
+      {
+        name: 'exams',
+        connector: exams,
+        queue: 'ordered',
+        retry: { initialDelayMs: 200, maxDelayMs: 1000, multiplier: 2 },
+        maxAttempts: 0,
+      },
+    ],
   };
 }
 
@@ -28,7 +36,10 @@ const toExams = { type: 'rso-exams', settings: { timeZone: 'UTC' } };
 /** An order whose patient has one record number and 100,000 names, which the mapping reads one by one. */
 function manyNames(controlId: string): Buffer {
   const names = Array.from({ length: 100_000 }, (_, i) => `DOE${i}^J`).join('~');
-  return Buffer.from(hostileOrder(1, { controlId, repetition: 'MRN-H1^^^VALLEYGEN^MR' }).replace('|DOE^JOHN|', `|${names}|`), 'latin1');
+  return Buffer.from(
+    hostileOrder(1, { controlId, repetition: 'MRN-H1^^^VALLEYGEN^MR' }).replace('|DOE^JOHN|', `|${names}|`),
+    'latin1',
+  );
 }
 
 /** Polls /health until it answers at all (503 while the hub still deploys its channels); returns the status. */
@@ -44,7 +55,9 @@ async function answered(hub: HubProcess): Promise<number> {
 }
 
 async function deliveryState(hub: HubProcess, controlId: string): Promise<string | undefined> {
-  const page = (await (await api(hub, `/api/messages?channelId=orders&controlId=${controlId}`)).json()) as { items: Array<{ destinations: Array<{ state: string }> }> };
+  const page = (await (await api(hub, `/api/messages?channelId=orders&controlId=${controlId}`)).json()) as {
+    items: Array<{ destinations: Array<{ state: string }> }>;
+  };
   return page.items[0]?.destinations[0]?.state;
 }
 
@@ -79,7 +92,11 @@ test('the 100,000-repetition ORM is answered, /health answers while and after it
   // PID-5 repeated 100,000 times, within this channel's limits: accepted, then mapped by the exams destination.
   const ack = await client.exchange(manyNames('HOSTILE-NAMES'));
   t.is(ack.get('MSA-1'), 'AA');
-  const processed = until(async () => (await deliveryState(hub, 'HOSTILE-NAMES')) === 'sent', 60_000, 'the order applied to exams');
+  const processed = until(
+    async () => (await deliveryState(hub, 'HOSTILE-NAMES')) === 'sent',
+    60_000,
+    'the order applied to exams',
+  );
   t.true((await healthWhile(hub, processed)) > 0);
   await processed;
   t.is((await fetch(hub.url('/health'))).status, 200);
@@ -101,12 +118,20 @@ test('a hub killed with the hostile order received but not processed serves /hea
   await first.exited;
 
   // Second run on the same data: `exams` is the RSO exams now, so the start replays the order into it.
-  const again = await startHub({ channels: [ordersChannel(port, toExams)], facilities: [await facility()], dataDir: first.dataDir });
+  const again = await startHub({
+    channels: [ordersChannel(port, toExams)],
+    facilities: [await facility()],
+    dataDir: first.dataDir,
+  });
   t.teardown(() => void stopHub(again, 'SIGKILL'));
   const firstAnswer = await answered(again);
   t.true(firstAnswer === 200 || firstAnswer === 503, 'up, or up and still deploying its channels');
   await waitHealthy(again);
-  await until(async () => (await deliveryState(again, 'REPLAY-1')) === 'sent', 60_000, 'the replayed order applied to exams');
+  await until(
+    async () => (await deliveryState(again, 'REPLAY-1')) === 'sent',
+    60_000,
+    'the replayed order applied to exams',
+  );
   const lines = again.stdout().split('\n');
   const listening = lines.findIndex((line) => line.includes('"http listening"'));
   const deployed = lines.findIndex((line) => line.includes('"channel deployed"') && line.includes('"orders"'));

@@ -35,14 +35,27 @@ test('after a SIGKILL with deliveries queued, a restarted hub delivers every ack
   t.teardown(() => void stopHub(again, 'SIGKILL'));
   await waitHealthy(again);
   await until(() => ehr.received.length >= sent.length, 30_000, 'all queued messages at the EHR');
-  t.deepEqual(ehr.received.map((m) => m.get('MSH-10')), sent, 'once each, in order');
+  t.deepEqual(
+    ehr.received.map((m) => m.get('MSH-10')),
+    sent,
+    'once each, in order',
+  );
 
-  const stored = (await (await api(again, '/api/messages?channelId=relay&limit=500')).json()) as { total: number; items: Array<{ controlId?: string; destinations: Array<{ state: string }> }> };
+  const stored = (await (await api(again, '/api/messages?channelId=relay&limit=500')).json()) as {
+    total: number;
+    items: Array<{ controlId?: string; destinations: Array<{ state: string }> }>;
+  };
   t.is(stored.total, sent.length);
   t.deepEqual(stored.items.map((m) => m.controlId).sort(), [...sent].sort());
-  await until(async () => {
-    const page = (await (await api(again, '/api/messages?channelId=relay&state=sent&limit=500')).json()) as { total: number };
-    return page.total === sent.length;
-  }, 10_000, 'every delivery recorded as sent');
+  await until(
+    async () => {
+      const page = (await (await api(again, '/api/messages?channelId=relay&state=sent&limit=500')).json()) as {
+        total: number;
+      };
+      return page.total === sent.length;
+    },
+    10_000,
+    'every delivery recorded as sent',
+  );
   t.is(await stopHub(again), 0);
 });

@@ -31,7 +31,9 @@ test.before(async () => {
         name: 'Valley orders to exams',
         enabled: true,
         source: { type: 'mllp', settings: { host: '127.0.0.1', port: mllpPort, messageTypes: ['ORM^O01'] } },
-        destinations: [{ name: 'exams', connector: { type: 'rso-exams', settings: { timeZone: 'UTC' } }, queue: 'ordered' }],
+        destinations: [
+          { name: 'exams', connector: { type: 'rso-exams', settings: { timeZone: 'UTC' } }, queue: 'ordered' },
+        ],
       },
     ],
   });
@@ -43,7 +45,8 @@ test.after.always(async () => {
 });
 
 test.afterEach.always((t) => {
-  if (hub && (hub.child.exitCode !== null || hub.child.signalCode !== null)) t.log(`the hub exited ${hub.child.exitCode}: ${hub.stderr().slice(-2000)}`);
+  if (hub && (hub.child.exitCode !== null || hub.child.signalCode !== null))
+    t.log(`the hub exited ${hub.child.exitCode}: ${hub.stderr().slice(-2000)}`);
 });
 
 async function sendHl7(name: string): Promise<void> {
@@ -57,12 +60,19 @@ async function sendHl7(name: string): Promise<void> {
 }
 
 async function fhirFixture(name: string): Promise<Record<string, unknown>> {
-  return JSON.parse(await readFile(path.join(repoRoot, 'test', 'fixtures', 'fhir', name), 'utf8')) as Record<string, unknown>;
+  return JSON.parse(await readFile(path.join(repoRoot, 'test', 'fixtures', 'fhir', name), 'utf8')) as Record<
+    string,
+    unknown
+  >;
 }
 
 async function matched(studyInstanceUid: string): Promise<ImagingStudy> {
   let found: ImagingStudy | undefined;
-  await until(async () => (found = await imagingStudy(hub, studyInstanceUid)) !== undefined, 20_000, `ImagingStudy/${studyInstanceUid}`);
+  await until(
+    async () => (found = await imagingStudy(hub, studyInstanceUid)) !== undefined,
+    20_000,
+    `ImagingStudy/${studyInstanceUid}`,
+  );
   return found!;
 }
 
@@ -70,7 +80,11 @@ async function matched(studyInstanceUid: string): Promise<ImagingStudy> {
 const absoluteUri = /^[A-Za-z][A-Za-z0-9+.-]*:\S+$/;
 
 /** Every Identifier.system and Coding.system in the resource, with its path (ContactPoint.system is a code). */
-function systemsOf(value: unknown, at: string, found: Array<{ at: string; system: string }> = []): Array<{ at: string; system: string }> {
+function systemsOf(
+  value: unknown,
+  at: string,
+  found: Array<{ at: string; system: string }> = [],
+): Array<{ at: string; system: string }> {
   if (Array.isArray(value)) value.forEach((item, i) => systemsOf(item, `${at}[${i}]`, found));
   else if (typeof value === 'object' && value !== null) {
     for (const [key, child] of Object.entries(value)) {
@@ -90,28 +104,60 @@ async function all<T extends Resource>(type: string): Promise<T[]> {
 test('HL7-, FHIR- and DICOM-made exams: every Patient, ServiceRequest and ImagingStudy passes the validator, and a GET then unchanged PUT succeeds', async (t) => {
   // HL7: an order whose patient has a second MRN from the `TEC MRN` authority.
   await sendHl7('identity/orm-tec-mrn.hl7');
-  await until(async () => ((await fhir<Bundle<ServiceRequest>>(hub, 'ServiceRequest?identifier=TEC-PLC-1')).total ?? 0) > 0, 20_000, 'the HL7 order');
+  await until(
+    async () => ((await fhir<Bundle<ServiceRequest>>(hub, 'ServiceRequest?identifier=TEC-PLC-1')).total ?? 0) > 0,
+    20_000,
+    'the HL7 order',
+  );
   const ordered = (await fhir<Bundle<ServiceRequest>>(hub, 'ServiceRequest?identifier=TEC-PLC-1')).entry![0]!.resource!;
 
   // DICOM: the same patient by PatientID + Issuer of Patient ID finds that order; an unknown one makes an exam.
-  const forOrder = await writeStudy(1, { patientId: 'T-1001', issuerOfPatientId: 'TEC MRN', patientName: 'TECH^TERRY', accessionNumber: '' });
+  const forOrder = await writeStudy(1, {
+    patientId: 'T-1001',
+    issuerOfPatientId: 'TEC MRN',
+    patientName: 'TECH^TERRY',
+    accessionNumber: '',
+  });
   t.is((await storescu(hub, 'VALLEY_CT', forOrder.files)).code, 0);
   const orderStudy = await matched(forOrder.studyInstanceUid);
-  t.is(orderStudy.basedOn?.[0]?.reference, `ServiceRequest/${ordered.id}`, 'matched to the HL7 order through the TEC MRN');
-  const unknown = await writeStudy(1, { patientId: 'T-2002', issuerOfPatientId: 'TEC MRN', patientName: 'NEW^NORA', accessionNumber: 'ACC-ID-2' });
+  t.is(
+    orderStudy.basedOn?.[0]?.reference,
+    `ServiceRequest/${ordered.id}`,
+    'matched to the HL7 order through the TEC MRN',
+  );
+  const unknown = await writeStudy(1, {
+    patientId: 'T-2002',
+    issuerOfPatientId: 'TEC MRN',
+    patientName: 'NEW^NORA',
+    accessionNumber: 'ACC-ID-2',
+  });
   const noId = await writeStudy(1, { patientId: '', patientName: '', accessionNumber: 'ACC-ID-3' });
   t.is((await storescu(hub, 'VALLEY_CT', [...unknown.files, ...noId.files])).code, 0);
   await matched(unknown.studyInstanceUid);
   await matched(noId.studyInstanceUid);
-  const byIssuer = await fhir<Bundle<Patient>>(hub, `Patient?identifier=${encodeURIComponent('urn:rso-hub:facility:VALLEYGEN:authority:TEC%20MRN|T-2002')}`);
+  const byIssuer = await fhir<Bundle<Patient>>(
+    hub,
+    `Patient?identifier=${encodeURIComponent('urn:rso-hub:facility:VALLEYGEN:authority:TEC%20MRN|T-2002')}`,
+  );
   t.is(byIssuer.total, 1, 'the DICOM-made patient has the TEC MRN system of the README fallback');
 
   // FHIR: a patient and an order.
-  const created = await api(hub, '/fhir/R4/Patient', { method: 'POST', body: JSON.stringify(await fhirFixture('patient-jane-doe.json')), headers: { 'content-type': 'application/fhir+json' } });
+  const created = await api(hub, '/fhir/R4/Patient', {
+    method: 'POST',
+    body: JSON.stringify(await fhirFixture('patient-jane-doe.json')),
+    headers: { 'content-type': 'application/fhir+json' },
+  });
   t.is(created.status, 201, await created.clone().text());
   const jane = (await created.json()) as Patient;
-  const request = { ...(await fhirFixture('service-request-ct-head.json')), subject: { reference: `Patient/${jane.id}` } };
-  const order = await api(hub, '/fhir/R4/ServiceRequest', { method: 'POST', body: JSON.stringify(request), headers: { 'content-type': 'application/fhir+json' } });
+  const request = {
+    ...(await fhirFixture('service-request-ct-head.json')),
+    subject: { reference: `Patient/${jane.id}` },
+  };
+  const order = await api(hub, '/fhir/R4/ServiceRequest', {
+    method: 'POST',
+    body: JSON.stringify(request),
+    headers: { 'content-type': 'application/fhir+json' },
+  });
   t.is(order.status, 201, await order.clone().text());
 
   const patients = await all<Patient>('Patient');
@@ -131,6 +177,7 @@ test('HL7-, FHIR- and DICOM-made exams: every Patient, ServiceRequest and Imagin
   for (const resource of [...patients, ...requests, ...studies]) {
     const name = `${resource.resourceType}/${resource.id}`;
     t.notThrows(() => validate(resource, [resource.resourceType]), `${name} passes the hub's validator`);
-    for (const { at, system } of systemsOf(resource, resource.resourceType)) t.regex(system, absoluteUri, `${name} ${at}: "${system}" is an absolute URI`);
+    for (const { at, system } of systemsOf(resource, resource.resourceType))
+      t.regex(system, absoluteUri, `${name} ${at}: "${system}" is an absolute URI`);
   }
 });

@@ -76,7 +76,10 @@ test('a bad config ends the process with one line naming the file, the key and t
   t.not(await hub.exited, 0);
   const lines = hub.stderr().trim().split('\n');
   t.is(lines.length, 1);
-  t.regex(lines[0] ?? '', /^rso-hub: .*hub\.yaml: http\.hots: unknown key \(expected one of: host, port, tls, limits\)$/);
+  t.regex(
+    lines[0] ?? '',
+    /^rso-hub: .*hub\.yaml: http\.hots: unknown key \(expected one of: host, port, tls, limits\)$/,
+  );
 });
 
 test('an HTTP port in use ends the process with one line naming the key', async (t) => {
@@ -90,5 +93,8 @@ test('an HTTP port in use ends the process with one line naming the key', async 
   t.not(await hub.exited, 0);
   const lines = hub.stderr().trim().split('\n');
   t.is(lines.length, 1);
-  t.regex(lines[0] ?? '', new RegExp(`^rso-hub: .*hub\\.yaml: http\\.port: 127\\.0\\.0\\.1:${address.port}: the port is already in use$`));
+  t.regex(
+    lines[0] ?? '',
+    new RegExp(`^rso-hub: .*hub\\.yaml: http\\.port: 127\\.0\\.0\\.1:${address.port}: the port is already in use$`),
+  );
 });

@@ -11,11 +11,19 @@ import { createLogger } from '../../runtime/log.ts';
 import { makeCertificates, type TestCertificates } from '../support/certificates.ts';
 
 const log = createLogger({ test: 'listener' });
-const hits = counter('hub_listener_limit_hits_total', 'Connections closed or refused by a listener limit, by listener and limit');
+const hits = counter(
+  'hub_listener_limit_hits_total',
+  'Connections closed or refused by a listener limit, by listener and limit',
+);
 const generous: ConnectionLimits = { maxConnections: 100, maxConnectionsPerAddress: 100, idleTimeoutMs: 60_000 };
 
 /** An echo listener: what a protocol would be, minus the protocol. */
-async function echo(t: import('ava').ExecutionContext, kind: string, limits: Partial<ConnectionLimits> = {}, tls?: TlsSettings): Promise<Listener> {
+async function echo(
+  t: import('ava').ExecutionContext,
+  kind: string,
+  limits: Partial<ConnectionLimits> = {},
+  tls?: TlsSettings,
+): Promise<Listener> {
   const listener = new Listener({
     kind,
     host: '127.0.0.1',
@@ -51,7 +59,9 @@ async function echoes(socket: net.Socket, text: string): Promise<string> {
 }
 
 function hitCount(kind: string, limit: string): number {
-  const line = renderMetrics().split('\n').find((l) => l.startsWith(`hub_listener_limit_hits_total{listener="${kind}",limit="${limit}"}`));
+  const line = renderMetrics()
+    .split('\n')
+    .find((l) => l.startsWith(`hub_listener_limit_hits_total{listener="${kind}",limit="${limit}"}`));
   return line === undefined ? 0 : Number(line.split(' ').at(-1));
 }
 
@@ -115,7 +125,14 @@ test('a port in use is a ListenError naming the address and the reason', async (
 });
 
 test('a TLS key file that is missing is a ListenError naming the file', async (t) => {
-  const listener = new Listener({ kind: 'tls', host: '127.0.0.1', port: 0, limits: generous, log, tls: { certFile: '/nonexistent/cert.pem', keyFile: '/nonexistent/key.pem' } });
+  const listener = new Listener({
+    kind: 'tls',
+    host: '127.0.0.1',
+    port: 0,
+    limits: generous,
+    log,
+    tls: { certFile: '/nonexistent/cert.pem', keyFile: '/nonexistent/key.pem' },
+  });
   const error = await t.throwsAsync(listener.start(), { instanceOf: ListenError });
   t.regex(error?.message ?? '', /cannot read the TLS certificate file \/nonexistent\/cert\.pem \(ENOENT\)/);
   t.is(error?.setting, 'tls');
@@ -129,9 +146,17 @@ interface SClient {
 /** openssl s_client: connects, sends `ping`, reports what it saw. */
 function sClient(port: number, args: string[]): Promise<SClient> {
   return new Promise((resolve) => {
-    const child = execFile('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-ign_eof', ...args], { timeout: 20_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, output: `${stdout}\n${stderr}` });
-    });
+    const child = execFile(
+      'openssl',
+      ['s_client', '-connect', `127.0.0.1:${port}`, '-ign_eof', ...args],
+      { timeout: 20_000 },
+      (error, stdout, stderr) => {
+        resolve({
+          code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1,
+          output: `${stdout}\n${stderr}`,
+        });
+      },
+    );
     child.stdin?.end('ping\n');
   });
 }
@@ -152,7 +177,7 @@ test('over TLS the listener speaks TLS 1.2 or newer and refuses TLS 1.1', async 
   t.notRegex(old.output, /Verify return code: 0 \(ok\)[\s\S]*ping/);
 });
 
-test('with a CA the listener accepts its client certificate and refuses another CA\'s', async (t) => {
+test("with a CA the listener accepts its client certificate and refuses another CA's", async (t) => {
   const c = await certs();
   const listener = await echo(t, 'mtls', {}, { certFile: c.serverCert, keyFile: c.serverKey, caFile: c.caFile });
   const good = await sClient(listener.port, ['-CAfile', c.caFile, '-cert', c.clientCert, '-key', c.clientKey]);

@@ -85,9 +85,16 @@ function register(engine: string, make: () => Reopenable): void {
       await scheduler.now('deliver-report', { exam: 'EX-1' });
       await waitFor('the third attempt to succeed', () => succeeded);
       t.deepEqual(attempts, [1, 2, 3]);
-      const retries = log.records.filter((record) => record.msg === 'job retry scheduled').map((record) => record.fields['delayMs']);
+      const retries = log.records
+        .filter((record) => record.msg === 'job retry scheduled')
+        .map((record) => record.fields['delayMs']);
       t.deepEqual(retries, [30, 60]);
-      await waitFor('the job state to be saved', async () => (await db.collection('agendaJobs').findOne({ name: 'deliver-report', lastFinishedAt: { $exists: true } })) !== null);
+      await waitFor(
+        'the job state to be saved',
+        async () =>
+          (await db.collection('agendaJobs').findOne({ name: 'deliver-report', lastFinishedAt: { $exists: true } })) !==
+          null,
+      );
       const job = (await db.collection('agendaJobs').findOne({ name: 'deliver-report' }))!;
       t.falsy(job['failCount']);
     } finally {
@@ -102,7 +109,12 @@ function register(engine: string, make: () => Reopenable): void {
     const target = make();
     try {
       const first = await target.open();
-      const before = new Scheduler({ db: first.db, log: recordingLogger(), processEveryMs: 20, defaultLockLifetimeMs: 1_000 });
+      const before = new Scheduler({
+        db: first.db,
+        log: recordingLogger(),
+        processEveryMs: 20,
+        defaultLockLifetimeMs: 1_000,
+      });
       await before.start();
       // No definition in the first process: it must not run the job, only store it.
       const id = await before.schedule(new Date(Date.now() + 200), 'send-reminder', { exam: 'EX-2' });
@@ -110,9 +122,17 @@ function register(engine: string, make: () => Reopenable): void {
       await first.close();
 
       const second = await target.open();
-      const after = new Scheduler({ db: second.db, log: recordingLogger(), processEveryMs: 20, defaultLockLifetimeMs: 1_000 });
+      const after = new Scheduler({
+        db: second.db,
+        log: recordingLogger(),
+        processEveryMs: 20,
+        defaultLockLifetimeMs: 1_000,
+      });
       const ran: Array<{ exam: string; jobId: string }> = [];
-      after.define<{ exam: string }>('send-reminder', async (data, run) => void ran.push({ exam: data.exam, jobId: run.jobId }));
+      after.define<{ exam: string }>(
+        'send-reminder',
+        async (data, run) => void ran.push({ exam: data.exam, jobId: run.jobId }),
+      );
       try {
         await after.start();
         await waitFor('the reminder to run', () => ran.length > 0);

@@ -15,7 +15,11 @@ for await (const line of lines) {
 }
 const claimed: number[] = [];
 for (;;) {
-  const doc = await queue.findOneAndUpdate({ state: 'queued' }, { $set: { state: 'claimed', by: worker } }, { sort: { n: 1 }, returnDocument: 'after' });
+  const doc = await queue.findOneAndUpdate(
+    { state: 'queued' },
+    { $set: { state: 'claimed', by: worker } },
+    { sort: { n: 1 }, returnDocument: 'after' },
+  );
   if (doc === null) break;
   claimed.push(doc['n'] as number);
 }

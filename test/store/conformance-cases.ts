@@ -23,7 +23,10 @@ function bare(docs: Document[]): Document[] {
 }
 
 async function names(c: HubCollection, filter: Document, sort: Document = { name: 1 }): Promise<string[]> {
-  const docs = await c.find(filter).sort(sort as never).toArray();
+  const docs = await c
+    .find(filter)
+    .sort(sort as never)
+    .toArray();
   return docs.map((doc) => String(doc['name']));
 }
 
@@ -83,7 +86,10 @@ add('insertMany returns insertedCount and insertedIds by position', async (t, c)
 add('ordered insertMany stops at the first duplicate and keeps the documents before it', async (t, c) => {
   const error = await rejects(t, c.insertMany([{ _id: 1, n: 1 }, { _id: 2 }, { _id: 1 }, { _id: 3 }] as never));
   t.true(isDuplicateKeyError(error));
-  t.deepEqual((await c.find({}).sort({ _id: 1 }).toArray()).map((doc) => doc['_id']), [1, 2]);
+  t.deepEqual(
+    (await c.find({}).sort({ _id: 1 }).toArray()).map((doc) => doc['_id']),
+    [1, 2],
+  );
 });
 
 add('Date and ObjectId values round-trip with their types', async (t, c) => {
@@ -177,15 +183,31 @@ add('$all and $size', async (t, c) => {
 
 add('$elemMatch needs one element to meet all conditions', async (t, c) => {
   await c.insertMany([
-    { name: 'p', results: [{ product: 'x', score: 8 }, { product: 'y', score: 3 }] },
-    { name: 'q', results: [{ product: 'x', score: 3 }, { product: 'y', score: 8 }] },
+    {
+      name: 'p',
+      results: [
+        { product: 'x', score: 8 },
+        { product: 'y', score: 3 },
+      ],
+    },
+    {
+      name: 'q',
+      results: [
+        { product: 'x', score: 3 },
+        { product: 'y', score: 8 },
+      ],
+    },
   ]);
   t.deepEqual(await names(c, { results: { $elemMatch: { product: 'x', score: { $gte: 8 } } } }), ['p']);
   t.deepEqual(await names(c, { 'results.product': 'x', 'results.score': { $gte: 8 } }), ['p', 'q']);
 });
 
 add('a range on an array field may be met by different elements', async (t, c) => {
-  await c.insertMany([{ name: 'p', dim: [14, 21] }, { name: 'q', dim: [16] }, { name: 'r', dim: [22, 30] }]);
+  await c.insertMany([
+    { name: 'p', dim: [14, 21] },
+    { name: 'q', dim: [16] },
+    { name: 'r', dim: [22, 30] },
+  ]);
   t.deepEqual(await names(c, { dim: { $gt: 15, $lt: 20 } }), ['p', 'q']);
 });
 
@@ -229,7 +251,10 @@ add('an exclusion projection drops the fields', async (t, c) => {
 
 add('_id: 0 removes _id from an inclusion projection', async (t, c) => {
   await seedPeople(c);
-  const docs = await c.find({ city: 'Berlin' }, { projection: { _id: 0, name: 1 } }).sort({ name: 1 }).toArray();
+  const docs = await c
+    .find({ city: 'Berlin' }, { projection: { _id: 0, name: 1 } })
+    .sort({ name: 1 })
+    .toArray();
   t.deepEqual(docs, [{ name: 'ann' }, { name: 'cid' }]);
 });
 
@@ -254,7 +279,10 @@ add('sort orders values of different types by BSON order: missing/null, numbers,
 add('skip and limit page through a sorted result', async (t, c) => {
   await c.insertMany(Array.from({ length: 10 }, (_v, i) => ({ i })));
   const docs = await c.find({}).sort({ i: -1 }).skip(2).limit(3).toArray();
-  t.deepEqual(docs.map((doc) => doc['i']), [7, 6, 5]);
+  t.deepEqual(
+    docs.map((doc) => doc['i']),
+    [7, 6, 5],
+  );
 });
 
 add('limit(0) means no limit', async (t, c) => {
@@ -275,8 +303,15 @@ add('cursor next() returns documents then null; for await iterates', async (t, c
 
 add('sort by _id follows ObjectId creation order', async (t, c) => {
   const ids = [new ObjectId(), new ObjectId(), new ObjectId()];
-  await c.insertMany([{ _id: ids[2], k: 2 }, { _id: ids[0], k: 0 }, { _id: ids[1], k: 1 }] as never);
-  t.deepEqual((await c.find({}).sort({ _id: 1 }).toArray()).map((doc) => doc['k']), [0, 1, 2]);
+  await c.insertMany([
+    { _id: ids[2], k: 2 },
+    { _id: ids[0], k: 0 },
+    { _id: ids[1], k: 1 },
+  ] as never);
+  t.deepEqual(
+    (await c.find({}).sort({ _id: 1 }).toArray()).map((doc) => doc['k']),
+    [0, 1, 2],
+  );
 });
 
 // ---- counts and distinct --------------------------------------------------------------------------------
@@ -430,7 +465,11 @@ add('arrayFilters choose the elements $[id] updates', async (t, c) => {
 });
 
 add('upsert inserts the filter equalities plus the update and reports upsertedId', async (t, c) => {
-  const result = await c.updateOne({ name: 'new', 'address.city': 'Oslo', age: { $gt: 10 } }, { $set: { status: 'A' } }, { upsert: true });
+  const result = await c.updateOne(
+    { name: 'new', 'address.city': 'Oslo', age: { $gt: 10 } },
+    { $set: { status: 'A' } },
+    { upsert: true },
+  );
   t.is(result.upsertedCount, 1);
   t.is(result.matchedCount, 0);
   t.true(result.upsertedId instanceof ObjectId);
@@ -511,15 +550,31 @@ add("findOneAndUpdate returnDocument: 'after' returns the updated document", asy
 });
 
 add('findOneAndUpdate with sort updates the first document in that order', async (t, c) => {
-  await c.insertMany([{ q: 'a', p: 2 }, { q: 'b', p: 9 }, { q: 'c', p: 5 }]);
-  const claimed = await c.findOneAndUpdate({ taken: { $exists: false } }, { $set: { taken: true } }, { sort: { p: -1 }, returnDocument: 'after' });
+  await c.insertMany([
+    { q: 'a', p: 2 },
+    { q: 'b', p: 9 },
+    { q: 'c', p: 5 },
+  ]);
+  const claimed = await c.findOneAndUpdate(
+    { taken: { $exists: false } },
+    { $set: { taken: true } },
+    { sort: { p: -1 }, returnDocument: 'after' },
+  );
   t.is(claimed?.['q'], 'b');
-  const next = await c.findOneAndUpdate({ taken: { $exists: false } }, { $set: { taken: true } }, { sort: { p: -1 }, returnDocument: 'after' });
+  const next = await c.findOneAndUpdate(
+    { taken: { $exists: false } },
+    { $set: { taken: true } },
+    { sort: { p: -1 }, returnDocument: 'after' },
+  );
   t.is(next?.['q'], 'c');
 });
 
 add('findOneAndUpdate upsert: after returns the new document, before returns null', async (t, c) => {
-  const inserted = await c.findOneAndUpdate({ key: 'k' }, { $set: { v: 1 } }, { upsert: true, returnDocument: 'after' });
+  const inserted = await c.findOneAndUpdate(
+    { key: 'k' },
+    { $set: { v: 1 } },
+    { upsert: true, returnDocument: 'after' },
+  );
   t.deepEqual(bare([inserted!]), [{ key: 'k', v: 1 }]);
   const none = await c.findOneAndUpdate({ key: 'j' }, { $set: { v: 2 } }, { upsert: true, returnDocument: 'before' });
   t.is(none, null);
@@ -528,7 +583,11 @@ add('findOneAndUpdate upsert: after returns the new document, before returns nul
 
 add('findOneAndUpdate applies a projection to the returned document', async (t, c) => {
   await c.insertOne({ name: 'x', n: 1, big: 'data' });
-  const doc = await c.findOneAndUpdate({ name: 'x' }, { $set: { n: 2 } }, { returnDocument: 'after', projection: { _id: 0, n: 1 } });
+  const doc = await c.findOneAndUpdate(
+    { name: 'x' },
+    { $set: { n: 2 } },
+    { returnDocument: 'after', projection: { _id: 0, n: 1 } },
+  );
   t.deepEqual(doc, { n: 2 });
 });
 
@@ -549,7 +608,13 @@ add('findOneAndDelete returns the deleted document', async (t, c) => {
 
 add('aggregate $match, $group with $sum, $sort', async (t, c) => {
   await seedPeople(c);
-  const rows = await c.aggregate([{ $match: { age: { $type: 'number' } } }, { $group: { _id: '$city', total: { $sum: '$age' }, n: { $sum: 1 } } }, { $sort: { _id: 1 } }]).toArray();
+  const rows = await c
+    .aggregate([
+      { $match: { age: { $type: 'number' } } },
+      { $group: { _id: '$city', total: { $sum: '$age' }, n: { $sum: 1 } } },
+      { $sort: { _id: 1 } },
+    ])
+    .toArray();
   t.deepEqual(rows, [
     { _id: 'Berlin', total: 65, n: 2 },
     { _id: 'Paris', total: 25, n: 1 },
@@ -558,7 +623,9 @@ add('aggregate $match, $group with $sum, $sort', async (t, c) => {
 
 add('aggregate $unwind and $project', async (t, c) => {
   await seedPeople(c);
-  const rows = await c.aggregate([{ $unwind: '$tags' }, { $project: { _id: 0, name: 1, tag: '$tags' } }, { $sort: { name: 1, tag: 1 } }]).toArray();
+  const rows = await c
+    .aggregate([{ $unwind: '$tags' }, { $project: { _id: 0, name: 1, tag: '$tags' } }, { $sort: { name: 1, tag: 1 } }])
+    .toArray();
   t.deepEqual(rows, [
     { name: 'ann', tag: 'a' },
     { name: 'ann', tag: 'b' },
@@ -568,16 +635,25 @@ add('aggregate $unwind and $project', async (t, c) => {
 
 add('aggregate $lookup joins another collection', async (t, c, db) => {
   const other = db.collection(`${c.collectionName}_facilities`);
-  await other.insertMany([{ code: 'F1', label: 'North' }, { code: 'F2', label: 'South' }]);
+  await other.insertMany([
+    { code: 'F1', label: 'North' },
+    { code: 'F2', label: 'South' },
+  ]);
   await c.insertMany([{ exam: 1, facility: 'F2' }]);
-  const rows = await c.aggregate([{ $lookup: { from: other.collectionName, localField: 'facility', foreignField: 'code', as: 'f' } }, { $project: { _id: 0, exam: 1, label: { $first: '$f.label' } } }]).toArray();
+  const rows = await c
+    .aggregate([
+      { $lookup: { from: other.collectionName, localField: 'facility', foreignField: 'code', as: 'f' } },
+      { $project: { _id: 0, exam: 1, label: { $first: '$f.label' } } },
+    ])
+    .toArray();
   t.deepEqual(rows, [{ exam: 1, label: 'South' }]);
 });
 
 add('aggregate iterates with for await', async (t, c) => {
   await c.insertMany([{ g: 'a' }, { g: 'b' }, { g: 'a' }]);
   const seen: string[] = [];
-  for await (const row of c.aggregate([{ $group: { _id: '$g' } }, { $sort: { _id: 1 } }])) seen.push(String(row['_id']));
+  for await (const row of c.aggregate([{ $group: { _id: '$g' } }, { $sort: { _id: 1 } }]))
+    seen.push(String(row['_id']));
   t.deepEqual(seen, ['a', 'b']);
 });
 
@@ -599,7 +675,10 @@ add('a unique index refuses a duplicate insert with E11000 naming the index and 
   await c.insertOne({ number: 'EX-1' });
   const error = await rejects(t, c.insertOne({ number: 'EX-1' }));
   t.is(error['code'], DUPLICATE_KEY);
-  t.regex(String(error['message']), /E11000 duplicate key error collection: .*index: number_1 dup key: \{ number: "EX-1" \}/);
+  t.regex(
+    String(error['message']),
+    /E11000 duplicate key error collection: .*index: number_1 dup key: \{ number: "EX-1" \}/,
+  );
   t.deepEqual(error['keyValue'], { number: 'EX-1' });
   t.is(await c.countDocuments(), 1);
 });
@@ -609,7 +688,10 @@ add('a unique index refuses an update that would duplicate a key', async (t, c) 
   await c.insertMany([{ number: 1 }, { number: 2 }]);
   const error = await rejects(t, c.updateOne({ number: 2 }, { $set: { number: 1 } }));
   t.is(error['code'], DUPLICATE_KEY);
-  t.deepEqual((await c.find({}).sort({ number: 1 }).toArray()).map((doc) => doc['number']), [1, 2]);
+  t.deepEqual(
+    (await c.find({}).sort({ number: 1 }).toArray()).map((doc) => doc['number']),
+    [1, 2],
+  );
   await c.updateOne({ number: 2 }, { $set: { number: 3 } });
   await c.insertOne({ number: 2 });
   t.is(await c.countDocuments(), 3);
@@ -631,7 +713,11 @@ add('a unique sparse index allows many documents without the field', async (t, c
 
 add('a unique partial index applies only to documents its filter matches', async (t, c) => {
   await c.createIndex({ accession: 1 }, { unique: true, partialFilterExpression: { active: true } });
-  await c.insertMany([{ accession: 'A', active: false }, { accession: 'A', active: true }, { accession: 'A', active: false }]);
+  await c.insertMany([
+    { accession: 'A', active: false },
+    { accession: 'A', active: true },
+    { accession: 'A', active: false },
+  ]);
   const error = await rejects(t, c.insertOne({ accession: 'A', active: true }));
   t.is(error['code'], DUPLICATE_KEY);
   t.is(await c.countDocuments({ accession: 'A' }), 3);
@@ -639,7 +725,11 @@ add('a unique partial index applies only to documents its filter matches', async
 
 add('a unique compound index refuses only the same combination', async (t, c) => {
   await c.createIndex({ facility: 1, number: 1 }, { unique: true });
-  await c.insertMany([{ facility: 'F1', number: 1 }, { facility: 'F2', number: 1 }, { facility: 'F1', number: 2 }]);
+  await c.insertMany([
+    { facility: 'F1', number: 1 },
+    { facility: 'F2', number: 1 },
+    { facility: 'F1', number: 2 },
+  ]);
   const error = await rejects(t, c.insertOne({ facility: 'F2', number: 1 }));
   t.is(error['code'], DUPLICATE_KEY);
   t.regex(String(error['message']), /index: facility_1_number_1/);
@@ -670,13 +760,22 @@ add('an indexed field that holds arrays still matches by element (multikey)', as
 
 add('an indexed range on an array field matches when different elements meet the bounds', async (t, c) => {
   await c.createIndex({ dim: 1 });
-  await c.insertMany([{ name: 'p', dim: [14, 21] }, { name: 'q', dim: 16 }, { name: 'r', dim: [22, 30] }]);
+  await c.insertMany([
+    { name: 'p', dim: [14, 21] },
+    { name: 'q', dim: 16 },
+    { name: 'r', dim: [22, 30] },
+  ]);
   t.deepEqual(await names(c, { dim: { $gt: 15, $lt: 20 } }), ['p', 'q']);
 });
 
 add('an indexed equality distinguishes numbers, strings and Dates', async (t, c) => {
   await c.createIndex({ v: 1 });
-  await c.insertMany([{ name: 'n', v: 5 }, { name: 's', v: '5' }, { name: 'd', v: new Date(5) }, { name: 'f', v: 5.0 }]);
+  await c.insertMany([
+    { name: 'n', v: 5 },
+    { name: 's', v: '5' },
+    { name: 'd', v: new Date(5) },
+    { name: 'f', v: 5.0 },
+  ]);
   t.deepEqual(await names(c, { v: 5 }), ['f', 'n']);
   t.deepEqual(await names(c, { v: '5' }), ['s']);
   t.deepEqual(await names(c, { v: new Date(5) }), ['d']);
@@ -693,28 +792,60 @@ add('an indexed Date range finds the documents in it', async (t, c) => {
 
 add('an indexed dotted path through an array of documents matches any element', async (t, c) => {
   await c.createIndex({ 'items.code': 1 });
-  await c.insertMany([{ name: 'o1', items: [{ code: 'CT' }, { code: 'MR' }] }, { name: 'o2', items: [{ code: 'US' }] }]);
+  await c.insertMany([
+    { name: 'o1', items: [{ code: 'CT' }, { code: 'MR' }] },
+    { name: 'o2', items: [{ code: 'US' }] },
+  ]);
   t.deepEqual(await names(c, { 'items.code': 'MR' }), ['o1']);
 });
 
 add('documents updated out of an indexed value are no longer found by it', async (t, c) => {
   await c.createIndex({ state: 1 });
-  await c.insertMany([{ name: 'a', state: 'queued' }, { name: 'b', state: 'queued' }]);
+  await c.insertMany([
+    { name: 'a', state: 'queued' },
+    { name: 'b', state: 'queued' },
+  ]);
   await c.updateOne({ name: 'a' }, { $set: { state: 'sent' } });
   await c.deleteOne({ name: 'b' });
   t.deepEqual(await names(c, { state: 'queued' }), []);
   t.deepEqual(await names(c, { state: 'sent' }), ['a']);
 });
 
-add('a sort on an indexed field orders mixed types as BSON does: missing/null, numbers, strings, Dates', async (t, c) => {
-  await c.createIndex({ v: 1 });
-  await c.insertMany([{ name: 'd', v: new Date(0) }, { name: 's', v: 'a' }, { name: 'm' }, { name: 'n2', v: 2.5 }, { name: 'n1', v: -1 }, { name: 'z', v: null }]);
-  const ascending = await c.find({}).sort({ v: 1 }).limit(10).toArray();
-  t.deepEqual(ascending.slice(2).map((doc) => doc['name']), ['n1', 'n2', 's', 'd']);
-  t.deepEqual(ascending.slice(0, 2).map((doc) => doc['name']).sort(), ['m', 'z']);
-  const descending = await c.find({ v: { $exists: true } }).sort({ v: -1 }).limit(3).toArray();
-  t.deepEqual(descending.map((doc) => doc['name']), ['d', 's', 'n2']);
-});
+add(
+  'a sort on an indexed field orders mixed types as BSON does: missing/null, numbers, strings, Dates',
+  async (t, c) => {
+    await c.createIndex({ v: 1 });
+    await c.insertMany([
+      { name: 'd', v: new Date(0) },
+      { name: 's', v: 'a' },
+      { name: 'm' },
+      { name: 'n2', v: 2.5 },
+      { name: 'n1', v: -1 },
+      { name: 'z', v: null },
+    ]);
+    const ascending = await c.find({}).sort({ v: 1 }).limit(10).toArray();
+    t.deepEqual(
+      ascending.slice(2).map((doc) => doc['name']),
+      ['n1', 'n2', 's', 'd'],
+    );
+    t.deepEqual(
+      ascending
+        .slice(0, 2)
+        .map((doc) => doc['name'])
+        .sort(),
+      ['m', 'z'],
+    );
+    const descending = await c
+      .find({ v: { $exists: true } })
+      .sort({ v: -1 })
+      .limit(3)
+      .toArray();
+    t.deepEqual(
+      descending.map((doc) => doc['name']),
+      ['d', 's', 'n2'],
+    );
+  },
+);
 
 add('queue claims with a compound index take the oldest queued item first', async (t, c) => {
   await c.createIndex({ state: 1, at: 1 });
@@ -722,7 +853,11 @@ add('queue claims with a compound index take the oldest queued item first', asyn
   await c.updateOne({ at: 1 }, { $set: { state: 'sent' } });
   const order: unknown[] = [];
   for (;;) {
-    const claimed = await c.findOneAndUpdate({ state: 'queued' }, { $set: { state: 'sending' } }, { sort: { at: 1 }, returnDocument: 'after' });
+    const claimed = await c.findOneAndUpdate(
+      { state: 'queued' },
+      { $set: { state: 'sending' } },
+      { sort: { at: 1 }, returnDocument: 'after' },
+    );
     if (claimed === null) break;
     order.push(claimed['at']);
   }
@@ -734,12 +869,18 @@ add('findOne with a sort and skip on an indexed field pages in order', async (t,
   await c.createIndex({ n: -1 });
   await c.insertMany(Array.from({ length: 20 }, (_v, n) => ({ n, even: n % 2 === 0 })));
   t.is((await c.findOne({ even: true }, { sort: { n: -1 }, skip: 2 }))?.['n'], 14);
-  t.deepEqual((await c.find({ even: false }).sort({ n: 1 }).skip(1).limit(3).toArray()).map((doc) => doc['n']), [3, 5, 7]);
+  t.deepEqual(
+    (await c.find({ even: false }).sort({ n: 1 }).skip(1).limit(3).toArray()).map((doc) => doc['n']),
+    [3, 5, 7],
+  );
 });
 
 add('an indexed equality combined with another operator on the same field applies both', async (t, c) => {
   await c.createIndex({ code: 1 });
-  await c.insertMany([{ code: 'A', n: 1 }, { code: 'B', n: 2 }]);
+  await c.insertMany([
+    { code: 'A', n: 1 },
+    { code: 'B', n: 2 },
+  ]);
   t.is(await c.countDocuments({ code: { $eq: 'A', $ne: 'A' } }), 0);
   t.is(await c.countDocuments({ code: { $in: ['A', 'B'], $nin: ['B'] } }), 1);
   t.is(await c.countDocuments({ _id: { $in: (await c.find({}).toArray()).map((doc) => doc._id), $exists: false } }), 0);
@@ -754,10 +895,19 @@ add('a sorted find without a limit on a compound index returns every match in or
     { queue: 'a', seq: 2, due: 1 },
     { queue: 'a', seq: 4, due: 1 },
   ]);
-  const docs = await c.find({ queue: 'a', due: { $lte: 2 } }).sort({ seq: 1 }).toArray();
-  t.deepEqual(docs.map((doc) => doc['seq']), [2, 3, 4]);
+  const docs = await c
+    .find({ queue: 'a', due: { $lte: 2 } })
+    .sort({ seq: 1 })
+    .toArray();
+  t.deepEqual(
+    docs.map((doc) => doc['seq']),
+    [2, 3, 4],
+  );
   const reversed = await c.find({ queue: 'a' }).sort({ seq: -1 }).toArray();
-  t.deepEqual(reversed.map((doc) => doc['seq']), [4, 3, 2, 1]);
+  t.deepEqual(
+    reversed.map((doc) => doc['seq']),
+    [4, 3, 2, 1],
+  );
 });
 
 // Index maintenance under updates that touch one field: reads through each index see the new values only
@@ -784,23 +934,26 @@ add('updateMany and findOneAndUpdate keep indexes right and return the image ask
   t.deepEqual(await keys({ status: 'new' }), []);
 });
 
-add('updates keep every index right: array-position, nested and unrelated fields, and whole-object replacement', async (t, c) => {
-  await c.createIndex({ 'destinations.state': 1 });
-  await c.createIndex({ 'lease.owner': 1 });
-  await c.createIndex({ kind: 1 });
-  await c.insertMany([
-    { key: 'm1', kind: 'orm', lease: { owner: 'p1' }, destinations: [{ state: 'queued' }, { state: 'queued' }] },
-    { key: 'm2', kind: 'adt', lease: { owner: 'p1' }, destinations: [{ state: 'queued' }] },
-  ]);
-  await c.updateOne({ key: 'm1' }, { $set: { 'destinations.1.state': 'sent' } });
-  await c.updateOne({ key: 'm2' }, { $set: { lease: { owner: 'p2' } }, $inc: { tries: 1 } });
-  await c.updateOne({ key: 'm1' }, { $set: { note: 'unrelated' } });
-  const ids = async (filter: Document) => (await c.find(filter).sort({ key: 1 }).toArray()).map((doc) => doc['key']);
-  t.deepEqual(await ids({ 'destinations.state': 'sent' }), ['m1']);
-  t.deepEqual(await ids({ 'destinations.state': 'queued' }), ['m1', 'm2'], 'm1 still has a queued destination');
-  await c.updateOne({ key: 'm1' }, { $set: { 'destinations.0.state': 'sent' } });
-  t.deepEqual(await ids({ 'destinations.state': 'queued' }), ['m2']);
-  t.deepEqual(await ids({ 'lease.owner': 'p1' }), ['m1']);
-  t.deepEqual(await ids({ 'lease.owner': 'p2' }), ['m2']);
-  t.deepEqual(await ids({ kind: 'orm' }), ['m1']);
-});
+add(
+  'updates keep every index right: array-position, nested and unrelated fields, and whole-object replacement',
+  async (t, c) => {
+    await c.createIndex({ 'destinations.state': 1 });
+    await c.createIndex({ 'lease.owner': 1 });
+    await c.createIndex({ kind: 1 });
+    await c.insertMany([
+      { key: 'm1', kind: 'orm', lease: { owner: 'p1' }, destinations: [{ state: 'queued' }, { state: 'queued' }] },
+      { key: 'm2', kind: 'adt', lease: { owner: 'p1' }, destinations: [{ state: 'queued' }] },
+    ]);
+    await c.updateOne({ key: 'm1' }, { $set: { 'destinations.1.state': 'sent' } });
+    await c.updateOne({ key: 'm2' }, { $set: { lease: { owner: 'p2' } }, $inc: { tries: 1 } });
+    await c.updateOne({ key: 'm1' }, { $set: { note: 'unrelated' } });
+    const ids = async (filter: Document) => (await c.find(filter).sort({ key: 1 }).toArray()).map((doc) => doc['key']);
+    t.deepEqual(await ids({ 'destinations.state': 'sent' }), ['m1']);
+    t.deepEqual(await ids({ 'destinations.state': 'queued' }), ['m1', 'm2'], 'm1 still has a queued destination');
+    await c.updateOne({ key: 'm1' }, { $set: { 'destinations.0.state': 'sent' } });
+    t.deepEqual(await ids({ 'destinations.state': 'queued' }), ['m2']);
+    t.deepEqual(await ids({ 'lease.owner': 'p1' }), ['m1']);
+    t.deepEqual(await ids({ 'lease.owner': 'p2' }), ['m2']);
+    t.deepEqual(await ids({ kind: 'orm' }), ['m1']);
+  },
+);

@@ -27,7 +27,11 @@ test('inserts acknowledged before a SIGKILL are all there after reopening', asyn
     const messages = store.db.collection('messages');
     const stored = new Set((await messages.find({}).toArray()).map((doc) => doc['n'] as number));
     t.true(acknowledged.length >= 300);
-    t.deepEqual(acknowledged.filter((n) => !stored.has(n)), [], 'every acknowledged insert survived');
+    t.deepEqual(
+      acknowledged.filter((n) => !stored.has(n)),
+      [],
+      'every acknowledged insert survived',
+    );
     // The unique index is intact too: inserting an acknowledged number again is refused.
     await t.throwsAsync(messages.insertOne({ n: acknowledged[0] }), { message: /E11000/ });
   } finally {

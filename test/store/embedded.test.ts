@@ -22,7 +22,14 @@ test('indexed equality, $in, range, _id and sorted claims read through indexes, 
     await c.createIndex({ accession: 1 }, { unique: true });
     await c.createIndex({ receivedAt: 1 });
     await c.createIndex({ state: 1, receivedAt: 1 });
-    await c.insertMany(Array.from({ length: 200 }, (_v, i) => ({ accession: `A${i}`, receivedAt: new Date(i * 1000), state: i % 2 ? 'queued' : 'sent', note: `n${i}` })));
+    await c.insertMany(
+      Array.from({ length: 200 }, (_v, i) => ({
+        accession: `A${i}`,
+        receivedAt: new Date(i * 1000),
+        state: i % 2 ? 'queued' : 'sent',
+        note: `n${i}`,
+      })),
+    );
 
     const cases = [
       { filter: { accession: 'A7' }, plan: 'keys' },
@@ -35,12 +42,21 @@ test('indexed equality, $in, range, _id and sorted claims read through indexes, 
       const explained = c.explain(filter);
       t.is(explained.plan, plan, JSON.stringify(filter));
       t.false(scansCollection(explained.queryPlan), `${JSON.stringify(filter)}: ${explained.queryPlan.join(' / ')}`);
-      t.true(explained.queryPlan.some((line) => line.startsWith('SEARCH')), explained.queryPlan.join(' / '));
+      t.true(
+        explained.queryPlan.some((line) => line.startsWith('SEARCH')),
+        explained.queryPlan.join(' / '),
+      );
     }
     const claim = c.explain({ state: 'queued' }, { sort: { receivedAt: 1 }, limit: 1 });
     t.is(claim.plan, 'ordered:state_1_receivedAt_1');
-    t.true(claim.queryPlan.some((line) => line.startsWith('SEARCH x USING PRIMARY KEY')), claim.queryPlan.join(' / '));
-    t.false(claim.queryPlan.some((line) => line.includes('TEMP B-TREE')), 'no sort step: the index is in order');
+    t.true(
+      claim.queryPlan.some((line) => line.startsWith('SEARCH x USING PRIMARY KEY')),
+      claim.queryPlan.join(' / '),
+    );
+    t.false(
+      claim.queryPlan.some((line) => line.includes('TEMP B-TREE')),
+      'no sort step: the index is in order',
+    );
 
     // The check above can fail: a filter on an unindexed field does scan.
     const unindexed = c.explain({ note: 'n3' });
@@ -58,10 +74,20 @@ test('of two equality indexes the planner reads the one with fewer entries for t
     const c = (engine.db as EmbeddedStore['db']).collection('exams');
     await c.createIndex({ facility: 1, status: 1 });
     await c.createIndex({ patientId: 1 });
-    await c.insertMany(Array.from({ length: 300 }, (_v, i) => ({ facility: 'VALLEYGEN', status: 'requested', patientId: `p${i % 100}` })));
+    await c.insertMany(
+      Array.from({ length: 300 }, (_v, i) => ({
+        facility: 'VALLEYGEN',
+        status: 'requested',
+        patientId: `p${i % 100}`,
+      })),
+    );
     t.is(c.explain({ facility: 'VALLEYGEN', patientId: 'p7' }).index, 'patientId_1');
     t.is(c.explain({ patientId: 'p7', facility: 'VALLEYGEN' }).index, 'patientId_1');
-    t.is(c.explain({ facility: 'ELSEWHERE', patientId: 'p7' }).index, 'facility_1_status_1', 'no entries at all is cheaper still');
+    t.is(
+      c.explain({ facility: 'ELSEWHERE', patientId: 'p7' }).index,
+      'facility_1_status_1',
+      'no entries at all is cheaper still',
+    );
     t.is(await c.countDocuments({ facility: 'VALLEYGEN', patientId: 'p7' }), 3);
   } finally {
     await engine.close();
@@ -73,7 +99,11 @@ test('the store runs in WAL mode with synchronous=NORMAL (the WAL is fsynced off
   const store = new EmbeddedStore(engine.file);
   try {
     t.is(store.pragma('journal_mode'), 'wal');
-    t.is(store.pragma('synchronous'), 1, 'NORMAL: the engine fsyncs the WAL itself before a write resolves (durability.test.ts)');
+    t.is(
+      store.pragma('synchronous'),
+      1,
+      'NORMAL: the engine fsyncs the WAL itself before a write resolves (durability.test.ts)',
+    );
     t.true(Number(store.pragma('busy_timeout')) >= 1000);
     t.true(await store.ping());
   } finally {
@@ -117,10 +147,21 @@ test('an index, and its multikey state, created through one connection is used b
     const theirs = other.db.collection('sizes');
     await mine.createIndex({ dim: 1 });
     await mine.insertOne({ name: 'q', dim: 16 });
-    t.deepEqual((await theirs.find({ dim: { $gt: 15, $lt: 20 } }).toArray()).map((doc) => doc['name']), ['q']);
+    t.deepEqual(
+      (await theirs.find({ dim: { $gt: 15, $lt: 20 } }).toArray()).map((doc) => doc['name']),
+      ['q'],
+    );
     // The other connection makes the index multikey; this one must stop using both bounds in one scan.
     await mine.insertOne({ name: 'p', dim: [14, 21] });
-    t.deepEqual((await theirs.find({ dim: { $gt: 15, $lt: 20 } }).sort({ name: 1 }).toArray()).map((doc) => doc['name']), ['p', 'q']);
+    t.deepEqual(
+      (
+        await theirs
+          .find({ dim: { $gt: 15, $lt: 20 } })
+          .sort({ name: 1 })
+          .toArray()
+      ).map((doc) => doc['name']),
+      ['p', 'q'],
+    );
     await theirs.createIndex({ code: 1 }, { unique: true, sparse: true });
     await theirs.insertOne({ code: 'X' });
     const error = await t.throwsAsync(mine.insertOne({ code: 'X' }));
@@ -159,9 +200,15 @@ test('a group with a failing write is run again write by write: what the first r
       orders.insertOne({ number: [2, 3] }),
       orders.insertOne({ number: 1 }),
     ]);
-    t.deepEqual(results.map((result) => result.status), ['fulfilled', 'fulfilled', 'rejected']);
+    t.deepEqual(
+      results.map((result) => result.status),
+      ['fulfilled', 'fulfilled', 'rejected'],
+    );
     t.is(await engine.db.collection('fresh').countDocuments(), 1);
-    t.deepEqual((await orders.find({ number: 3 }).toArray()).map((doc) => doc['number']), [[2, 3]]);
+    t.deepEqual(
+      (await orders.find({ number: 3 }).toArray()).map((doc) => doc['number']),
+      [[2, 3]],
+    );
     t.is(await orders.countDocuments(), 2);
   } finally {
     await engine.close();
@@ -171,7 +218,9 @@ test('a group with a failing write is run again write by write: what the first r
 test('a TTL index is refused with a message saying what to do instead', async (t) => {
   const engine = openEmbedded();
   try {
-    await t.throwsAsync(engine.db.collection('logs').createIndex({ at: 1 }, { expireAfterSeconds: 60 }), { message: /TTL.*scheduled job/ });
+    await t.throwsAsync(engine.db.collection('logs').createIndex({ at: 1 }, { expireAfterSeconds: 60 }), {
+      message: /TTL.*scheduled job/,
+    });
   } finally {
     await engine.close();
   }
@@ -194,7 +243,15 @@ test('writes issued together share one commit, and a failing one is refused alon
     t.is(((refused as PromiseRejectedResult).reason as { code: number }).code, 11000);
     t.is(await messages.countDocuments(), 49);
 
-    const claims = await Promise.all(Array.from({ length: 60 }, () => messages.findOneAndUpdate({ claimed: { $exists: false } }, { $set: { claimed: true } }, { returnDocument: 'after' })));
+    const claims = await Promise.all(
+      Array.from({ length: 60 }, () =>
+        messages.findOneAndUpdate(
+          { claimed: { $exists: false } },
+          { $set: { claimed: true } },
+          { returnDocument: 'after' },
+        ),
+      ),
+    );
     const claimed = claims.filter((doc) => doc !== null).map((doc) => doc['controlId']);
     t.is(claimed.length, 49, 'eleven claims found nothing left');
     t.is(new Set(claimed).size, 49, 'no document claimed twice within one group');

@@ -15,9 +15,16 @@ const docs: Document[] = [
   { _id: 1, status: 'active', facility: 'VALLEY', n: 5, flag: true, at: when, ref: id },
   { _id: 2, status: 'active', facility: 'NORTH', n: 5.0, flag: false, at: new Date(when.getTime() + 1) },
   { _id: 3, status: ['active', 'draft'], tags: [], n: [1, [5]], nested: { deep: { v: 'x' } } },
-  { _id: 4, identifiers: [{ system: 'a', value: 'X1' }, { system: 'b', value: 'X2' }], items: [{ code: ['p', 'q'] }, { code: 'r' }] },
+  {
+    _id: 4,
+    identifiers: [
+      { system: 'a', value: 'X1' },
+      { system: 'b', value: 'X2' },
+    ],
+    items: [{ code: ['p', 'q'] }, { code: 'r' }],
+  },
   { _id: 5, status: null, facility: { code: 'VALLEY' }, n: '5', ref: new ObjectId('65a000000000000000000002') },
-  { _id: 6, nested: { deep: [{ v: 'x' }, { v: 'y' }] }, 'n': -0, items: { 0: { code: 'r' } } },
+  { _id: 6, nested: { deep: [{ v: 'x' }, { v: 'y' }] }, n: -0, items: { 0: { code: 'r' } } },
   { _id: 7 },
 ];
 
@@ -83,7 +90,9 @@ test('a BSON number wrapper in a document is left to mingo, which compares it by
     asked++;
     return new Query({ n: 5 }, queryOptions);
   });
-  t.true(matcher!.test({ n: Long.fromNumber(5) }) === new Query({ n: 5 }, queryOptions).test({ n: Long.fromNumber(5) }));
+  t.true(
+    matcher!.test({ n: Long.fromNumber(5) }) === new Query({ n: 5 }, queryOptions).test({ n: Long.fromNumber(5) }),
+  );
   t.is(asked, 1);
   t.true(compileFilter({ n: 5 }).test({ n: 5 }));
 });
@@ -95,15 +104,34 @@ test('a string beyond U+D7FF in a document is left to mingo (UTF-8 and UTF-16 or
     asked++;
     return new Query(filter, queryOptions);
   });
-  for (const name of ['😀', '\uFF5A', 'b']) t.is(matcher!.test({ name }), new Query(filter, queryOptions).test({ name }), name);
+  for (const name of ['😀', '\uFF5A', 'b'])
+    t.is(matcher!.test({ name }), new Query(filter, queryOptions).test({ name }), name);
   t.is(asked, 1);
 });
 
 test('filters with other operators, documents, arrays, null or regexes as values are not taken', (t) => {
   const general = () => ({ test: () => true });
   // Two comparisons on one path may be met by two different array elements; strings compare by UTF-8 bytes.
-  const comparisons = [{ a: { $gt: 1, $lt: 5 } }, { a: { $gt: '\uFF5A' } }, { a: { $lt: '😀' } }, { a: { $gt: null } }, { a: { $lt: NaN } }, { a: { $gte: new Date(Number.NaN) } }, { a: { $ne: 1 } }];
-  for (const filter of [...comparisons, { $or: [{ a: 1 }] }, { a: { b: 1 } }, { a: [1, 2] }, { a: null }, { a: /x/ }, { a: { $in: [] } }, { a: { $in: [{ b: 1 }] } }, { a: NaN }]) {
+  const comparisons = [
+    { a: { $gt: 1, $lt: 5 } },
+    { a: { $gt: '\uFF5A' } },
+    { a: { $lt: '😀' } },
+    { a: { $gt: null } },
+    { a: { $lt: NaN } },
+    { a: { $gte: new Date(Number.NaN) } },
+    { a: { $ne: 1 } },
+  ];
+  for (const filter of [
+    ...comparisons,
+    { $or: [{ a: 1 }] },
+    { a: { b: 1 } },
+    { a: [1, 2] },
+    { a: null },
+    { a: /x/ },
+    { a: { $in: [] } },
+    { a: { $in: [{ b: 1 }] } },
+    { a: NaN },
+  ]) {
     t.is(plainMatcher(filter as Document, general), undefined, JSON.stringify(filter));
   }
 });

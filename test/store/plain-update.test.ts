@@ -44,7 +44,11 @@ for (const [name, update] of direct) {
   test(`direct: ${name}`, (t) => {
     const ours = base();
     const theirs = base();
-    t.deepEqual(applyPlainUpdate(ours, update), Object.values(update).flatMap((fields) => Object.keys(fields as Document)), 'applied, naming every path it updated');
+    t.deepEqual(
+      applyPlainUpdate(ours, update),
+      Object.values(update).flatMap((fields) => Object.keys(fields as Document)),
+      'applied, naming every path it updated',
+    );
     mingoUpdate(theirs, update, undefined, undefined, { queryOptions });
     // Byte-equal BSON: same values, same types, same field order.
     t.deepEqual(serialize(ours), serialize(theirs));

@@ -25,17 +25,25 @@ for (const projection of projections) {
   test(`same fields and values as mingo, in the document's order: ${JSON.stringify(projection)}`, (t) => {
     const theirs = new Query({}, queryOptions).find<Document>(docs, projection).all();
     const ours = project(docs, projection);
-    const sorted = (rows: Document[]) => rows.map((doc) => Object.fromEntries(Object.entries(doc).sort(([a], [b]) => a.localeCompare(b))));
+    const sorted = (rows: Document[]) =>
+      rows.map((doc) => Object.fromEntries(Object.entries(doc).sort(([a], [b]) => a.localeCompare(b))));
     t.deepEqual(sorted(ours), sorted(theirs));
     ours.forEach((doc, i) => {
       const order = Object.keys(docs[i]!);
-      t.deepEqual(Object.keys(doc), [...Object.keys(doc)].sort((a, b) => order.indexOf(a) - order.indexOf(b)));
+      t.deepEqual(
+        Object.keys(doc),
+        [...Object.keys(doc)].sort((a, b) => order.indexOf(a) - order.indexOf(b)),
+      );
     });
   });
 }
 
 test('projections it does not take are left to mingo', (t) => {
   for (const projection of [{ 'nested.x': 1 }, { nested: 0 }, { _id: 1 }, { outbox: { $slice: 1 } }, { _id: 0 }]) {
-    t.deepEqual(project(docs, projection), new Query({}, queryOptions).find<Document>(docs, projection).all(), JSON.stringify(projection));
+    t.deepEqual(
+      project(docs, projection),
+      new Query({}, queryOptions).find<Document>(docs, projection).all(),
+      JSON.stringify(projection),
+    );
   }
 });

@@ -26,7 +26,9 @@ function startWorker(file: string, name: string): { ready: Promise<void>; go(): 
       else last = line;
     });
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(last) as Claims) : reject(new Error(`worker ${name} exited with ${code}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(last) as Claims) : reject(new Error(`worker ${name} exited with ${code}`)),
+    );
   });
   return { ready, result, go: () => child.stdin.end('go\n') };
 }
@@ -53,7 +55,8 @@ test('two processes claiming 10,000 queued documents claim each exactly once', a
     t.is(await queue.countDocuments({ state: 'claimed', by: 'a' }), claimsA.claimed.length);
     t.is(await queue.countDocuments({ state: 'claimed', by: 'b' }), claimsB.claimed.length);
     // Each process takes the queue head in order, so its own claims ascend.
-    for (const claims of [claimsA, claimsB]) t.true(claims.claimed.every((n, i) => i === 0 || n > claims.claimed[i - 1]!));
+    for (const claims of [claimsA, claimsB])
+      t.true(claims.claimed.every((n, i) => i === 0 || n > claims.claimed[i - 1]!));
   } finally {
     await engine.close();
   }

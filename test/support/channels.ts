@@ -8,7 +8,10 @@ export function mllpRelayChannel(id: string, inPort: number, outPort: number, ex
     destinations: [
       {
         name: 'ehr',
-        connector: { type: 'mllp', settings: { host: '127.0.0.1', port: outPort, ackTimeoutMs: 2000, connectTimeoutMs: 1000 } },
+        connector: {
+          type: 'mllp',
+          settings: { host: '127.0.0.1', port: outPort, ackTimeoutMs: 2000, connectTimeoutMs: 1000 },
+        },
         queue: 'ordered',
         retry: { initialDelayMs: 100, maxDelayMs: 500, multiplier: 2 },
         maxAttempts: 0,
@@ -23,7 +26,11 @@ export function withControlId(orm: Buffer, controlId: string): Buffer {
   return Buffer.from(orm.toString('latin1').replace('|MSG00001|', `|${controlId}|`), 'latin1');
 }
 
-export async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+export async function until(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

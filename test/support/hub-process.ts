@@ -108,7 +108,17 @@ export async function startHub(options: HubOptions = {}): Promise<HubProcess> {
   const reap = () => child.kill('SIGKILL');
   process.once('exit', reap);
   void exited.then(() => process.off('exit', reap));
-  return { child, port, dicomPort, dataDir, configFile, stdout: () => out, stderr: () => err, url: (p) => `http://127.0.0.1:${port}${p}`, exited };
+  return {
+    child,
+    port,
+    dicomPort,
+    dataDir,
+    configFile,
+    stdout: () => out,
+    stderr: () => err,
+    url: (p) => `http://127.0.0.1:${port}${p}`,
+    exited,
+  };
 }
 
 async function writeAll<T>(dir: string, items: readonly T[], name: (item: T) => string): Promise<void> {

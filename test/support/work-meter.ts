@@ -15,7 +15,11 @@ interface Patched {
 export async function measureWork(run: () => unknown): Promise<number> {
   let work = 0;
   const patched: Patched[] = [];
-  const patch = (target: object, name: string, cost: (self: { length: number }, args: unknown[], result: unknown) => number): void => {
+  const patch = (
+    target: object,
+    name: string,
+    cost: (self: { length: number }, args: unknown[], result: unknown) => number,
+  ): void => {
     const original = (target as Record<string, Method>)[name]!;
     patched.push({ target, name, original });
     Object.defineProperty(target, name, {

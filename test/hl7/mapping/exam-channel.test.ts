@@ -30,12 +30,18 @@ test('orders and ADT over MLLP become exams and patients; a refused change is an
   t.teardown(() => engine.stop());
   await engine.start();
   const port = await freePort();
-  const definition = parseChannelDefinition({
-    id: channelId,
-    name: 'Valley orders and ADT to exams',
-    source: { type: 'mllp', settings: { host: '127.0.0.1', port, messageTypes: ['ORM^O01', 'OMI^O23', 'ADT^A04', 'ADT^A08', 'ADT^A40'] } },
-    destinations: [{ name: 'exams', connector: { type: 'rso-exams', settings: { timeZone: 'America/New_York' } } }],
-  }, registry);
+  const definition = parseChannelDefinition(
+    {
+      id: channelId,
+      name: 'Valley orders and ADT to exams',
+      source: {
+        type: 'mllp',
+        settings: { host: '127.0.0.1', port, messageTypes: ['ORM^O01', 'OMI^O23', 'ADT^A04', 'ADT^A08', 'ADT^A40'] },
+      },
+      destinations: [{ name: 'exams', connector: { type: 'rso-exams', settings: { timeZone: 'America/New_York' } } }],
+    },
+    registry,
+  );
   const [status] = await engine.deploy({ definition, revision: 0 });
   t.is(status?.status, 'deployed', status?.error);
   const client = await MllpTestClient.connect(port);
@@ -45,7 +51,10 @@ test('orders and ADT over MLLP become exams and patients; a refused change is an
   const deliver = async (fixture: string): Promise<DeliveryRecord> => {
     const payload = await readFile(path.join(mappingFixtures, fixture));
     const ack = await client.exchange(payload);
-    t.true(['AA', 'CA'].includes(ack.get('MSA-1') ?? ''), `${fixture}: ACK ${ack.get('MSA-1')} ${ack.get('MSA-3') ?? ''}`);
+    t.true(
+      ['AA', 'CA'].includes(ack.get('MSA-1') ?? ''),
+      `${fixture}: ACK ${ack.get('MSA-1')} ${ack.get('MSA-3') ?? ''}`,
+    );
     const controlId = ack.get('MSA-2')!;
     for (;;) {
       const found = await engine.searchMessages({ channelId, controlId });
@@ -64,7 +73,11 @@ test('orders and ADT over MLLP become exams and patients; a refused change is an
   t.truthy(second);
   t.regex(nw.response ?? '', new RegExp(`exam ${first!.examNumber} created; exam ${second!.examNumber} created`));
   t.like(first, { status: 'requested', priority: 'routine', modality: 'CT' });
-  t.deepEqual(first!.history[0]?.by, { actor: `channel:${channelId}`, via: 'hl7', messageId: (await engine.searchMessages({ channelId, controlId: 'VG24-1001' })).items[0]?._id });
+  t.deepEqual(first!.history[0]?.by, {
+    actor: `channel:${channelId}`,
+    via: 'hl7',
+    messageId: (await engine.searchMessages({ channelId, controlId: 'VG24-1001' })).items[0]?._id,
+  });
 
   const xo = await deliver('orders/orm-xo-v24.hl7');
   t.is(xo.state, 'sent', xo.lastError ?? '');

@@ -9,7 +9,14 @@ import { mapExamMessage } from '../../../hl7/exam-mapping.ts';
 import { Hl7MappingError } from '../../../hl7/mapping-error.ts';
 import { Hl7Message } from '../../../hl7/message.ts';
 import { openStore } from '../../../store/open.ts';
-import { examDestination, loadTestFacilities, mappingFixtures, openMappingHub, quietLog, sendFixture } from './exam-hub.ts';
+import {
+  examDestination,
+  loadTestFacilities,
+  mappingFixtures,
+  openMappingHub,
+  quietLog,
+  sendFixture,
+} from './exam-hub.ts';
 
 const valley = { code: 'VALLEYGEN', sendingFacilities: ['VALLEYGEN'] };
 
@@ -19,14 +26,19 @@ async function fixtureMessage(relative: string): Promise<Hl7Message> {
 
 test('mapping errors are typed and name the field', async (t) => {
   const message = await fixtureMessage('orders/orm-error-unsupported-control.hl7');
-  const error = t.throws(() => mapExamMessage(message, { facility: valley, timeZone: 'UTC' }), { instanceOf: Hl7MappingError });
+  const error = t.throws(() => mapExamMessage(message, { facility: valley, timeZone: 'UTC' }), {
+    instanceOf: Hl7MappingError,
+  });
   t.is(error?.field, 'ORC-1');
 });
 
 test('a v2.3 ORM without ORC whose OBR-25 says X (cancelled) maps to a cancel', async (t) => {
   const message = await fixtureMessage('orders/orm-nw-v23-no-orc.hl7');
   message.set('OBR-25', 'X');
-  const mapped = mapExamMessage(message, { facility: { code: 'NORTH', sendingFacilities: ['NORTH CLINIC'] }, timeZone: 'UTC' });
+  const mapped = mapExamMessage(message, {
+    facility: { code: 'NORTH', sendingFacilities: ['NORTH CLINIC'] },
+    timeZone: 'UTC',
+  });
   t.is(mapped.kind, 'orders');
   if (mapped.kind !== 'orders') return;
   t.like(mapped.orders[0], { action: 'cancel', orderControl: 'CA', controlField: 'OBR-25' });
@@ -35,7 +47,14 @@ test('a v2.3 ORM without ORC whose OBR-25 says X (cancelled) maps to a cancel', 
 test('content that is not HL7 fails for good', async (t) => {
   const { exams } = await openMappingHub(t);
   const destination = examDestination(exams, {});
-  const result = await destination.send({ messageId: 'm1', channelId: 'c', destinationName: 'exams', content: '{"resourceType":"Patient"}', dataType: 'json', attempt: 1 });
+  const result = await destination.send({
+    messageId: 'm1',
+    channelId: 'c',
+    destinationName: 'exams',
+    content: '{"resourceType":"Patient"}',
+    dataType: 'json',
+    attempt: 1,
+  });
   t.like(result, { status: 'failed', error: 'MSH: the message does not start with an MSH segment' });
 });
 

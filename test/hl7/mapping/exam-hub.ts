@@ -44,9 +44,17 @@ export async function openMappingHub(t: ExecutionContext): Promise<MappingHub> {
   return { store, exams };
 }
 
-export function examDestination(exams: ExamService, settings: unknown, channelId = 'orders-test'): DestinationConnector {
+export function examDestination(
+  exams: ExamService,
+  settings: unknown,
+  channelId = 'orders-test',
+): DestinationConnector {
   const type = examDestinationType(exams);
-  return type.create(type.parseSettings(settings, 'destinations[0].connector.settings'), { channelId, destinationName: 'exams', log: quietLog });
+  return type.create(type.parseSettings(settings, 'destinations[0].connector.settings'), {
+    channelId,
+    destinationName: 'exams',
+    log: quietLog,
+  });
 }
 
 let sent = 0;
@@ -55,12 +63,25 @@ let sent = 0;
 export async function sendFixture(destination: DestinationConnector, relative: string): Promise<SendResult> {
   const content = await readFile(path.join(mappingFixtures, relative), 'utf8');
   sent++;
-  return destination.send({ messageId: `msg-${sent}`, channelId: 'orders-test', destinationName: 'exams', content, dataType: 'hl7v2', attempt: 1 });
+  return destination.send({
+    messageId: `msg-${sent}`,
+    channelId: 'orders-test',
+    destinationName: 'exams',
+    content,
+    dataType: 'hl7v2',
+    attempt: 1,
+  });
 }
 
 /** Asks the destination's check about one fixture file, as the pipeline does before the ACK (an empty queue). */
 export async function checkFixture(destination: DestinationConnector, relative: string): Promise<Refusal | undefined> {
   const content = await readFile(path.join(mappingFixtures, relative), 'utf8');
   if (!destination.check) throw new Error('the destination has no check');
-  return destination.check({ channelId: 'orders-test', destinationName: 'exams', content, dataType: 'hl7v2', queued: async () => [] });
+  return destination.check({
+    channelId: 'orders-test',
+    destinationName: 'exams',
+    content,
+    dataType: 'hl7v2',
+    queued: async () => [],
+  });
 }

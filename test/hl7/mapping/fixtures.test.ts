@@ -59,7 +59,9 @@ test('there are at least 20 fixtures, each with its expected state', (t) => {
 });
 
 function readExpected(name: string): Expected {
-  return JSON.parse(readFileSync(path.join(mappingFixtures, name.replace(/\.hl7$/, '.expected.json')), 'utf8')) as Expected;
+  return JSON.parse(
+    readFileSync(path.join(mappingFixtures, name.replace(/\.hl7$/, '.expected.json')), 'utf8'),
+  ) as Expected;
 }
 
 async function patientIdOf(t: ExecutionContext, exams: ExamService, key: PatientKey): Promise<string | undefined> {
@@ -74,14 +76,25 @@ async function checkExam(t: ExecutionContext, exams: ExamService, expected: Expe
   if (!exam) return void t.fail(`no exam at ${facility} with ${kind} ${value}`);
   if (expected.expect) t.like(exam as unknown as Record<string, unknown>, expected.expect, `exam ${kind} ${value}`);
   for (const key of expected.absent ?? []) t.false(key in exam, `exam ${kind} ${value} has no ${key}`);
-  if (expected.patient) t.is<string | undefined, string | undefined>(exam.patientId, await patientIdOf(t, exams, expected.patient), `exam ${kind} ${value} belongs to ${expected.patient.value}`);
+  if (expected.patient)
+    t.is<string | undefined, string | undefined>(
+      exam.patientId,
+      await patientIdOf(t, exams, expected.patient),
+      `exam ${kind} ${value} belongs to ${expected.patient.value}`,
+    );
 }
 
 async function checkPatient(t: ExecutionContext, exams: ExamService, expected: ExpectedPatient): Promise<void> {
   const patient = await exams.patients.findByIdentifier(expected.find.system, expected.find.value);
   if (!patient) return void t.fail(`no patient ${expected.find.system}|${expected.find.value}`);
-  if (expected.expect) t.like(patient as unknown as Record<string, unknown>, expected.expect, `patient ${expected.find.value}`);
-  if (expected.mergedInto) t.is<string | undefined, string | undefined>(patient.mergedInto, await patientIdOf(t, exams, expected.mergedInto), `patient ${expected.find.value} merged`);
+  if (expected.expect)
+    t.like(patient as unknown as Record<string, unknown>, expected.expect, `patient ${expected.find.value}`);
+  if (expected.mergedInto)
+    t.is<string | undefined, string | undefined>(
+      patient.mergedInto,
+      await patientIdOf(t, exams, expected.mergedInto),
+      `patient ${expected.find.value} merged`,
+    );
 }
 
 for (const name of all) {
@@ -101,9 +114,18 @@ for (const name of all) {
     }
     const result = await sendFixture(destination, name);
     t.is(result.status, expected.result, result.status === 'sent' ? result.response : result.error);
-    if (expected.error !== undefined) t.true(result.status !== 'sent' && result.error.includes(expected.error), `error "${result.status === 'sent' ? '' : result.error}" says "${expected.error}"`);
-    if (expected.response !== undefined) t.true(result.status === 'sent' && (result.response ?? '').includes(expected.response), `response "${result.status === 'sent' ? result.response : ''}" says "${expected.response}"`);
-    if (expected.examCount !== undefined) t.is((await exams.findExams({ limit: 0 })).total, expected.examCount, 'number of exams');
+    if (expected.error !== undefined)
+      t.true(
+        result.status !== 'sent' && result.error.includes(expected.error),
+        `error "${result.status === 'sent' ? '' : result.error}" says "${expected.error}"`,
+      );
+    if (expected.response !== undefined)
+      t.true(
+        result.status === 'sent' && (result.response ?? '').includes(expected.response),
+        `response "${result.status === 'sent' ? result.response : ''}" says "${expected.response}"`,
+      );
+    if (expected.examCount !== undefined)
+      t.is((await exams.findExams({ limit: 0 })).total, expected.examCount, 'number of exams');
     for (const exam of expected.exams ?? []) await checkExam(t, exams, exam);
     for (const patient of expected.patients ?? []) await checkPatient(t, exams, patient);
   });

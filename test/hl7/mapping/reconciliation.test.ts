@@ -10,7 +10,14 @@ let sent = 0;
 function send(destination: DestinationConnector, segments: string[]) {
   sent++;
   const content = segments.join('\r');
-  return destination.send({ messageId: `rec-${sent}`, channelId: 'orders-test', destinationName: 'exams', content, dataType: 'hl7v2', attempt: 1 });
+  return destination.send({
+    messageId: `rec-${sent}`,
+    channelId: 'orders-test',
+    destinationName: 'exams',
+    content,
+    dataType: 'hl7v2',
+    attempt: 1,
+  });
 }
 
 /** An ORM^O01 (v2.4) for patient V100 at Valley General; OBR-18 is the accession number. */
@@ -27,12 +34,26 @@ function orm(control: string, placer: string, accession: string, mrn = 'V100', p
 async function examFromImages(exams: ExamService, mrn: string, accession: string, uid: string) {
   // A PatientID without Issuer of Patient ID is the facility's own MRN, under the system its config names.
   const system = authoritySystem(await exams.facilities.require('VALLEYGEN'), undefined);
-  const patient = { identifiers: [{ system, value: mrn, facility: 'VALLEYGEN' }], name: { family: 'DOE', given: ['JANE'] } };
+  const patient = {
+    identifiers: [{ system, value: mrn, facility: 'VALLEYGEN' }],
+    name: { family: 'DOE', given: ['JANE'] },
+  };
   const exam = await exams.createOrder(
-    { facility: 'VALLEYGEN', patient, identifiers: [{ kind: 'accession', value: accession }], procedure: { code: 'CT' }, modality: 'CT', origin: 'images' },
+    {
+      facility: 'VALLEYGEN',
+      patient,
+      identifiers: [{ kind: 'accession', value: accession }],
+      procedure: { code: 'CT' },
+      modality: 'CT',
+      origin: 'images',
+    },
     dicom,
   );
-  return exams.attachStudy(exam.examNumber, { studyInstanceUid: uid, modality: 'CT', accessionNumber: accession }, dicom);
+  return exams.attachStudy(
+    exam.examNumber,
+    { studyInstanceUid: uid, modality: 'CT', accessionNumber: accession },
+    dicom,
+  );
 }
 
 test('an ORM with the accession of the exam its images made takes that exam and ends its wait in the same write', async (t) => {
@@ -68,6 +89,10 @@ test('a cancel for an order the hub does not know is refused and leaves no patie
   const destination = examDestination(exams, {});
   const result = await send(destination, orm('CA', 'PLC-UNKNOWN', '', 'V-NEW-1'));
   t.not(result.status, 'sent');
-  t.is(await exams.patients.findByIdentifier('VALLEYGEN', 'V-NEW-1'), undefined, 'the refused message created no patient');
+  t.is(
+    await exams.patients.findByIdentifier('VALLEYGEN', 'V-NEW-1'),
+    undefined,
+    'the refused message created no patient',
+  );
   t.is((await exams.findPatients({})).total, 0);
 });
