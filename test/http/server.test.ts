@@ -71,7 +71,9 @@ test.serial('clients that reset the connection right after their request leave n
   const printed: string[] = [];
   const original = console.error;
   console.error = (...args: unknown[]) => void printed.push(args.map(String).join(' '));
-  t.teardown(() => void (console.error = original));
+  t.teardown(() => {
+    console.error = original;
+  });
   for (let i = 0; i < 200; i++) {
     const socket = net.connect({ host: '127.0.0.1', port: server.port });
     socket.on('error', () => undefined);
