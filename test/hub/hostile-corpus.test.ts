@@ -324,6 +324,10 @@ function httpInput(name: string): { body: Buffer; contentType?: string } {
     }
     case 'stow-text-part':
       return { body: multipart('hostile-part', [{ type: 'text/plain', body: Buffer.from('hello, PACS\n') }]) };
+    case 'stow-text-as-dicom':
+      return {
+        body: multipart('hostile-part', [{ type: 'application/dicom', body: Buffer.from('MSH|^~\\&|not DICOM\r') }]),
+      };
     case 'broken-preamble': {
       // PS3.10 7.1: 128 bytes of preamble, then "DICM".
       part10.write('DICX', 128, 'latin1');
