@@ -203,13 +203,13 @@ export class Hl7Message {
         'segments[0]: MSH[1] must be the field separator and MSH[2] the 4 or 5 encoding characters',
       );
     }
-    segments.forEach((segment, i) =>
-      segment.fields.forEach((text, f) => {
-        if (i === 0 && f <= 2) return;
+    for (const [i, segment] of segments.entries()) {
+      for (const [f, text] of segment.fields.entries()) {
+        if (i === 0 && f <= 2) continue;
         if (text.includes(field) || /[\r\n]/.test(text))
           throw new Hl7ParseError(`segments[${i}][${f}]: holds a field separator or line break (escape it)`);
-      }),
-    );
+      }
+    }
     return new Hl7Message(segments, delimitersFrom(field, encoding), decodeHex);
   }
 
