@@ -90,8 +90,7 @@ function systemsOf(
 ): Array<{ at: string; system: string }> {
   if (Array.isArray(value)) {
     for (const [i, item] of value.entries()) systemsOf(item, `${at}[${i}]`, found);
-  }
-  else if (typeof value === 'object' && value !== null) {
+  } else if (typeof value === 'object' && value !== null) {
     for (const [key, child] of Object.entries(value)) {
       if (key === 'telecom') continue;
       if (key === 'system' && typeof child === 'string') found.push({ at: `${at}.system`, system: child });
