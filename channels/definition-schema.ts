@@ -55,8 +55,17 @@ function expectName(input: unknown, path: string): string {
   const name = expectString(input, path);
   if (/[/\\]/.test(name)) throw new ValidationError(path, 'a name may not hold a path separator (/ or \\)');
   if (/^\.+$/.test(name.trim())) throw new ValidationError(path, 'a name may not be only dots');
-  if (/[\u0000-\u001f\u007f]/.test(name)) throw new ValidationError(path, 'a name may not hold control characters');
+  if (hasControlCharacter(name)) throw new ValidationError(path, 'a name may not hold control characters');
   return name;
+}
+
+/** C0 controls (U+0000..U+001F) and DEL (U+007F). */
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code <= 0x1f || code === 0x7f) return true;
+  }
+  return false;
 }
 
 export function parseChannelDefinition(input: unknown, registry: ChannelRegistry, path = ''): ChannelDefinition {

@@ -6,16 +6,27 @@ import { hostname } from 'node:os';
 import { deadOwnersOf, leaseOwner } from './lease-owner.ts';
 import type { HubDb } from '../store/db.ts';
 import { errorText, type Logger } from '../runtime/log.ts';
-import type { DestinationConnector, ReceiveOutcome, SourceConnector } from './connector.ts';
+import type { ReceiveOutcome } from './connector.ts';
 import type { ChannelDefinition } from './definition.ts';
 import { DefinitionStore, type StoredDefinition } from './definition-store.ts';
-import type { DeploymentStatus, EngineEvents } from './engine-events.ts';
+import type { EngineEvents } from './engine-events.ts';
 import { MessageStore, type MessageDoc, type MessageQuery, type MessageSummary } from './message-store.ts';
-import { ChannelPipeline } from './pipeline.ts';
 import { DeliveryQueue } from './queue.ts';
-import { QueueWorker } from './queue-worker.ts';
 import type { ChannelRegistry } from './registry.ts';
 import { stopScriptThread } from './script-thread.ts';
+import {
+  startDeployment,
+  statusOf,
+  stopConnectors,
+  stopSource,
+  stopWorkers,
+  teardown,
+  type ChannelStatus,
+  type Deployment,
+  type DeploymentContext,
+} from './deployment.ts';
+
+export type { ChannelStatus } from './deployment.ts';
 
 export interface EngineOptions {
   db: HubDb;
@@ -39,27 +50,6 @@ export interface EngineOptions {
 export interface Deployable {
   definition: ChannelDefinition;
   revision: number;
-}
-
-interface Deployment {
-  definition: ChannelDefinition;
-  revision: number;
-  status: DeploymentStatus;
-  error?: string;
-  deployedAt: Date;
-  pipeline?: ChannelPipeline;
-  source?: SourceConnector;
-  connectors: DestinationConnector[];
-  workers: Map<string, QueueWorker>;
-}
-
-export interface ChannelStatus {
-  id: string;
-  name: string;
-  revision: number;
-  status: DeploymentStatus;
-  error?: string;
-  deployedAt: Date;
 }
 
 export interface DestinationQueueStatus {
@@ -125,9 +115,9 @@ export class ChannelEngine {
   async stop(): Promise<void> {
     await this.#exclusive(async () => {
       const deployments = [...this.#deployments.values()];
-      await Promise.all(deployments.map((d) => this.#stopSource(d)));
-      await Promise.all(deployments.map((d) => this.#stopWorkers(d)));
-      await Promise.all(deployments.map((d) => this.#stopConnectors(d)));
+      await Promise.all(deployments.map((d) => stopSource(d, this.#log)));
+      await Promise.all(deployments.map((d) => stopWorkers(d)));
+      await Promise.all(deployments.map((d) => stopConnectors(d, this.#log)));
       await stopScriptThread();
       for (const d of deployments) d.status = 'undeployed';
       this.#deployments.clear();
@@ -168,7 +158,7 @@ export class ChannelEngine {
     await this.#exclusive(async () => {
       const deployment = this.#deployments.get(channelId);
       if (!deployment) return;
-      await this.#teardown(deployment);
+      await teardown(deployment, this.#log);
       this.#deployments.delete(channelId);
       this.events.emit('deployment', { channelId, revision: deployment.revision, status: 'undeployed' });
     });
@@ -299,6 +289,22 @@ export class ChannelEngine {
       throw new Error(`channel '${channelId}' has no destination '${destination}'`);
   }
 
+  #deploymentContext(): DeploymentContext {
+    return {
+      registry: this.#registry,
+      messages: this.messages,
+      queue: this.queue,
+      events: this.events,
+      log: this.#log,
+      owner: this.owner,
+      leaseMs: this.#leaseMs,
+      pollMs: this.#pollMs,
+      stopTimeoutMs: this.#stopTimeoutMs,
+      budgetMs: this.#budgetMs,
+      startedAt: this.#startedAt,
+    };
+  }
+
   #exclusive<T>(run: () => Promise<T>): Promise<T> {
     const next = this.#serial.then(run, run);
     this.#serial = next.catch(() => {});
@@ -307,7 +313,7 @@ export class ChannelEngine {
 
   async #deployOne({ definition, revision }: Deployable): Promise<ChannelStatus> {
     const previous = this.#deployments.get(definition.id);
-    if (previous) await this.#teardown(previous);
+    if (previous) await teardown(previous, this.#log);
     const deployment: Deployment = {
       definition,
       revision,
@@ -319,13 +325,13 @@ export class ChannelEngine {
     this.#deployments.set(definition.id, deployment);
     if (definition.enabled) {
       try {
-        await this.#startDeployment(deployment);
+        await startDeployment(deployment, this.#deploymentContext());
         deployment.status = 'deployed';
       } catch (error) {
         deployment.status = 'failed';
         deployment.error = errorText(error);
         this.#log.error('channel deploy failed', { channelId: definition.id, revision, error: deployment.error });
-        await this.#teardown(deployment);
+        await teardown(deployment, this.#log);
       }
     }
     this.events.emit('deployment', {
@@ -341,7 +347,7 @@ export class ChannelEngine {
   async #markFailed(channelId: string, error: string): Promise<ChannelStatus> {
     const previous = this.#deployments.get(channelId);
     if (previous) {
-      await this.#teardown(previous);
+      await teardown(previous, this.#log);
       previous.status = 'failed';
       previous.error = error;
       return statusOf(previous);
@@ -349,143 +355,4 @@ export class ChannelEngine {
     this.#log.error('channel definition no longer valid', { channelId, error });
     return { id: channelId, name: channelId, revision: 0, status: 'failed', error, deployedAt: new Date() };
   }
-
-  async #startDeployment(deployment: Deployment): Promise<void> {
-    const { definition } = deployment;
-    const channelLog = this.#log.child({ channelId: definition.id });
-    await this.#recoverUnqueued(definition.id, channelLog);
-    // Workers first: whatever is still queued from before a restart starts moving even if the source fails.
-    for (const destination of definition.destinations) {
-      const type = this.#registry.destination(destination.connector.type);
-      if (!type)
-        throw new Error(`destination '${destination.name}': unknown connector type '${destination.connector.type}'`);
-      const log = channelLog.child({ destination: destination.name });
-      const connector = type.create(destination.connector.settings, {
-        channelId: definition.id,
-        destinationName: destination.name,
-        log,
-      });
-      deployment.connectors.push(connector);
-      const worker = new QueueWorker({
-        channelId: definition.id,
-        destination,
-        connector,
-        queue: this.queue,
-        messages: this.messages,
-        events: this.events,
-        log,
-        owner: this.owner,
-        leaseMs: this.#leaseMs,
-        pollMs: this.#pollMs,
-        stopTimeoutMs: this.#stopTimeoutMs,
-        // What was queued before this engine started may have been in the middle of delivery when it stopped.
-        replayBefore: this.#startedAt,
-        ...(this.#budgetMs === undefined ? {} : { budgetMs: this.#budgetMs }),
-      });
-      await worker.start();
-      deployment.workers.set(destination.name, worker);
-    }
-    const pipeline = new ChannelPipeline({
-      definition,
-      revision: deployment.revision,
-      registry: this.#registry,
-      messages: this.messages,
-      queue: this.queue,
-      log: channelLog,
-      wake: (name) => deployment.workers.get(name)?.wake(),
-      connectors: deployment.connectors,
-      events: this.events,
-    });
-    deployment.pipeline = pipeline;
-    const sourceType = this.#registry.source(definition.source.type);
-    if (!sourceType) throw new Error(`unknown source connector type '${definition.source.type}'`);
-    const source = sourceType.create(
-      definition.source.settings,
-      pipeline.context(channelLog.child({ part: 'source' })),
-    );
-    deployment.source = source;
-    await source.start();
-  }
-
-  /**
-   * The pipeline records 'queued' on the message and then writes the queue items; a crash between the two
-   * leaves deliveries with no item. Messages received before this engine started and still 'queued' without
-   * an item get it now. The item ids are fixed per delivery, so racing another process's pipeline is harmless;
-   * the worst case is a second delivery, which at-least-once delivery allows.
-   */
-  async #recoverUnqueued(channelId: string, log: Logger): Promise<void> {
-    const queued = await this.queue.queuedMessageIds(channelId);
-    const candidates = await this.messages.withQueuedDeliveries(channelId, this.#startedAt);
-    let recovered = 0;
-    for (const message of candidates) {
-      if (queued.has(message._id)) continue;
-      const items = message.destinations.flatMap((d, destinationIndex) =>
-        d.state === 'queued' && d.content !== undefined
-          ? [
-              {
-                channelId,
-                destination: d.name,
-                destinationIndex,
-                messageId: message._id,
-                content: d.content,
-                dataType: message.dataType,
-                seq: message.receivedAt.getTime() * 1000,
-              },
-            ]
-          : [],
-      );
-      await this.queue.enqueue(items);
-      recovered += items.length;
-    }
-    if (recovered > 0) log.warn('re-queued deliveries lost in a crash', { count: recovered });
-  }
-
-  async #teardown(deployment: Deployment): Promise<void> {
-    await this.#stopSource(deployment);
-    await this.#stopWorkers(deployment);
-    await this.#stopConnectors(deployment);
-  }
-
-  async #stopSource(deployment: Deployment): Promise<void> {
-    const source = deployment.source;
-    deployment.source = undefined;
-    if (!source) return;
-    await source
-      .stop()
-      .catch((error: unknown) =>
-        this.#log.error('source stop failed', { channelId: deployment.definition.id, error: errorText(error) }),
-      );
-  }
-
-  async #stopWorkers(deployment: Deployment): Promise<void> {
-    const workers = [...deployment.workers.values()];
-    deployment.workers.clear();
-    await Promise.all(workers.map((w) => w.stop()));
-  }
-
-  async #stopConnectors(deployment: Deployment): Promise<void> {
-    const connectors = deployment.connectors;
-    deployment.connectors = [];
-    await Promise.all(
-      connectors.map((c) =>
-        c.stop().catch((error: unknown) =>
-          this.#log.error('destination stop failed', {
-            channelId: deployment.definition.id,
-            error: errorText(error),
-          }),
-        ),
-      ),
-    );
-  }
-}
-
-function statusOf(d: Deployment): ChannelStatus {
-  return {
-    id: d.definition.id,
-    name: d.definition.name,
-    revision: d.revision,
-    status: d.status,
-    ...(d.error === undefined ? {} : { error: d.error }),
-    deployedAt: d.deployedAt,
-  };
 }

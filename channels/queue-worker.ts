@@ -7,14 +7,14 @@
 // is not bound by the store's commit latency; only a failed attempt waits for those records (see #settle).
 import type { EventEmitter } from 'node:events';
 import { errorText, type Logger } from '../runtime/log.ts';
-import { retryDelayMs } from './backoff.ts';
-import { deliveryErrorsTotal, forgetQueueDepth, retriesTotal, sentTotal, setQueueDepth } from './channel-metrics.ts';
+import { forgetQueueDepth, setQueueDepth } from './channel-metrics.ts';
 import type { AttemptResult, DestinationConnector, OutboundMessage, SendResult } from './connector.ts';
 import type { DestinationDefinition } from './definition.ts';
 import type { EngineEvents } from './engine-events.ts';
 import type { MessageStore } from './message-store.ts';
 import type { DeliveryQueue, QueueItem } from './queue.ts';
-import { SentRecorder, type SentDelivery } from './sent-recorder.ts';
+import { DeliveryOutcomes } from './delivery-outcomes.ts';
+import { SentRecorder } from './sent-recorder.ts';
 import { WakeSignal } from './wake-signal.ts';
 
 export interface QueueWorkerOptions {
@@ -66,6 +66,7 @@ export class QueueWorker {
   /** Unordered: due candidates to claim. */
   #candidates: string[] = [];
   readonly #recorder: SentRecorder;
+  readonly #outcomes: DeliveryOutcomes;
   /** Local clock time before which this worker surely holds the ordered destination's lock. */
   #lockValidUntil = 0;
   #heartbeat: NodeJS.Timeout | undefined;
@@ -73,11 +74,12 @@ export class QueueWorker {
 
   constructor(options: QueueWorkerOptions) {
     this.#o = options;
+    this.#outcomes = new DeliveryOutcomes(options);
     this.#recorder = new SentRecorder({
       queue: options.queue,
       messages: options.messages,
       log: options.log,
-      recorded: (d) => this.#recordedSent(d),
+      recorded: (d) => this.#outcomes.recordedSent(d),
     });
   }
 
@@ -226,19 +228,7 @@ export class QueueWorker {
   async #parkedBeforeSending(item: QueueItem): Promise<boolean> {
     if ((item.unfinished ?? 0) < maxUnfinished) return false;
     await this.#recorder.settled();
-    const reason = `parked: ${item.unfinished} attempts to process this message did not end (the hub stopped during them, or they failed after more than ${this.#budgetMs} ms); it is not tried again by itself${item.lastError ? `; last error: ${item.lastError}` : ''}`;
-    await this.#o.messages.updateDelivery(item.messageId, item.destinationIndex, {
-      state: 'error',
-      attempts: item.attempts,
-      lastError: reason,
-      parked: true,
-    });
-    await this.#o.queue.remove(item._id);
-    this.#o.log.error('delivery parked: its attempts did not end', {
-      messageId: item.messageId,
-      unfinished: item.unfinished,
-    });
-    this.#errored(item, item.attempts, reason);
+    await this.#outcomes.park(item, this.#budgetMs);
     return true;
   }
 
@@ -393,94 +383,15 @@ export class QueueWorker {
       return true;
     }
     if (!exhausted) {
-      await this.#retry(item, attempts, result.error, result.response, unfinished);
+      await this.#outcomes.retry(item, attempts, result.error, result.response, unfinished);
       return false;
     }
     if (result.status === 'retry' && destination.onExhausted === 'pause') {
-      await this.#pauseOnExhausted(item, attempts, result.error, result.response);
+      await this.#outcomes.pauseOnExhausted(item, attempts, result.error, result.response);
       return false;
     }
-    await this.#giveUp(item, attempts, result.error, result.response);
+    await this.#outcomes.giveUp(item, attempts, result.error, result.response);
     return true;
-  }
-
-  #recordedSent({ item, attempts }: SentDelivery): void {
-    sentTotal.inc(this.#labels());
-    this.#o.events.emit('delivery-sent', {
-      channelId: item.channelId,
-      destination: item.destination,
-      messageId: item.messageId,
-      attempts,
-    });
-  }
-
-  async #retry(
-    item: QueueItem,
-    attempts: number,
-    error: string,
-    response: string | undefined,
-    unfinished: number,
-  ): Promise<void> {
-    const delay = retryDelayMs(this.#o.destination.retry, attempts);
-    await this.#o.queue.reschedule(item._id, attempts, new Date(Date.now() + delay), error, unfinished);
-    await this.#o.messages.updateDelivery(item.messageId, item.destinationIndex, {
-      state: 'queued',
-      attempts,
-      lastError: error,
-      response: response ?? null,
-    });
-    retriesTotal.inc(this.#labels());
-    // The peer's or the mapping's error text may quote the message (order numbers, patient ids): debug only.
-    this.#o.log.warn('delivery failed, will retry', { messageId: item.messageId, attempts, retryInMs: delay });
-    this.#o.log.debug('delivery failed, will retry', { messageId: item.messageId }, { error });
-    this.#o.events.emit('delivery-retry', this.#event(item, attempts, error));
-  }
-
-  async #giveUp(item: QueueItem, attempts: number, error: string, response: string | undefined): Promise<void> {
-    await this.#o.messages.updateDelivery(item.messageId, item.destinationIndex, {
-      state: 'error',
-      attempts,
-      lastError: error,
-      response: response ?? null,
-    });
-    await this.#o.queue.remove(item._id);
-    this.#errored(item, attempts, error);
-  }
-
-  async #pauseOnExhausted(
-    item: QueueItem,
-    attempts: number,
-    error: string,
-    response: string | undefined,
-  ): Promise<void> {
-    const { queue, channelId, destination } = this.#o;
-    await this.#o.messages.updateDelivery(item.messageId, item.destinationIndex, {
-      state: 'error',
-      attempts,
-      lastError: error,
-      response: response ?? null,
-    });
-    // The item stays at the head with a fresh attempt count, so resuming retries it in order.
-    await queue.reschedule(item._id, 0, new Date(), error);
-    await queue.setPaused(channelId, destination.name, true);
-    this.#errored(item, attempts, error);
-    this.#o.log.warn('destination paused after max attempts', { messageId: item.messageId });
-    this.#o.events.emit('destination-paused', { channelId, destination: destination.name });
-  }
-
-  #errored(item: QueueItem, attempts: number, error: string): void {
-    deliveryErrorsTotal.inc(this.#labels());
-    this.#o.log.error('delivery failed for good', { messageId: item.messageId, attempts });
-    this.#o.log.debug('delivery failed for good', { messageId: item.messageId }, { error });
-    this.#o.events.emit('delivery-error', this.#event(item, attempts, error));
-  }
-
-  #event(item: QueueItem, attempts: number, error: string): EngineEvents['delivery-error'][0] {
-    return { channelId: item.channelId, destination: item.destination, messageId: item.messageId, attempts, error };
-  }
-
-  #labels(): Record<string, string> {
-    return { channel: this.#o.channelId, destination: this.#o.destination.name };
   }
 
   async #refreshDepth(): Promise<void> {

@@ -7,7 +7,7 @@ import { open } from 'node:fs/promises';
 import { createInflateRaw } from 'node:zlib';
 import { DatasetWalker, headerText, type HeaderKey } from './dataset-walker.ts';
 import type { IngestInstance } from './ingest.ts';
-import { parseFileMeta, transferSyntax } from './part10.ts';
+import { type FileMeta, parseFileMeta, transferSyntax } from './part10.ts';
 import { acceptedTransferSyntaxes, isStorageSopClass } from './sop-classes.ts';
 
 /** PS3.18 10.5.3 Failure Reason (0008,1197) values, the C-STORE statuses of PS3.4 B.2.3 plus two of PS3.7. */
@@ -48,7 +48,7 @@ export async function describePart10File(filePath: string, what: string): Promis
   } finally {
     await handle.close();
   }
-  let meta;
+  let meta: FileMeta;
   try {
     meta = parseFileMeta(head, what);
   } catch (error) {

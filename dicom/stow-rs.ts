@@ -22,7 +22,7 @@ import { HttpError } from '../http/http-error.ts';
 import type { Facility } from '../exams/facility.ts';
 import type { ExamService } from '../exams/service.ts';
 import { errorText, type Logger } from '../runtime/log.ts';
-import type { StudyIngest } from './ingest.ts';
+import type { IngestInstance, StudyIngest } from './ingest.ts';
 import {
   boundaryOf,
   maxBoundaryLength,
@@ -186,7 +186,7 @@ async function storePart(
   if (type !== undefined && type !== 'application/dicom') {
     return { reason: failureReason.cannotUnderstand, text: `${what}: Content-Type ${type} is not application/dicom` };
   }
-  let instance;
+  let instance: IngestInstance;
   try {
     instance = await describePart10File(part.filePath, what);
   } catch (error) {

@@ -13,6 +13,30 @@ import {
 } from './errors.ts';
 import { pendingEvent } from './outbox.ts';
 import { writeChange, type VersionedDoc } from './versioned.ts';
+import {
+  addressTypes,
+  addressUses,
+  nameUses,
+  telecomSystems,
+  telecomUses,
+  type Address,
+  type Concept,
+  type PersonName,
+  type Telecom,
+} from './demographics.ts';
+
+export {
+  addressTypes,
+  addressUses,
+  nameUses,
+  telecomSystems,
+  telecomUses,
+  type Address,
+  type Concept,
+  type NameUse,
+  type PersonName,
+  type Telecom,
+} from './demographics.ts';
 
 export const sexes = ['male', 'female', 'other', 'unknown'] as const;
 export type Sex = (typeof sexes)[number];
@@ -25,48 +49,6 @@ export interface PatientIdentifier {
   facility?: string;
   /** The kind of identifier (FHIR Identifier.type, HL7 CX-5 from table 0203 such as MR). */
   type?: Concept;
-}
-
-/** One coded value as FHIR's Coding and HL7's CE hold it; a bare `text` when there is no code. */
-export interface Concept {
-  system?: string;
-  code?: string;
-  display?: string;
-  text?: string;
-}
-
-/** R4 name-use (HL7 XPN-7 name type code, table 0200). */
-export const nameUses = ['usual', 'official', 'temp', 'nickname', 'anonymous', 'old', 'maiden'] as const;
-export type NameUse = (typeof nameUses)[number];
-
-export interface PersonName {
-  family?: string;
-  given: string[];
-  use?: NameUse;
-}
-
-/** R4 ContactPoint (HL7 XTN in PID-13 home, PID-14 business). */
-export const telecomSystems = ['phone', 'fax', 'email', 'pager', 'url', 'sms', 'other'] as const;
-export const telecomUses = ['home', 'work', 'temp', 'old', 'mobile'] as const;
-export interface Telecom {
-  system?: (typeof telecomSystems)[number];
-  value: string;
-  use?: (typeof telecomUses)[number];
-}
-
-/** R4 Address (HL7 XAD in PID-11). */
-export const addressUses = ['home', 'work', 'temp', 'old', 'billing'] as const;
-export const addressTypes = ['postal', 'physical', 'both'] as const;
-export interface Address {
-  use?: (typeof addressUses)[number];
-  type?: (typeof addressTypes)[number];
-  text?: string;
-  line?: string[];
-  city?: string;
-  district?: string;
-  state?: string;
-  postalCode?: string;
-  country?: string;
 }
 
 export interface PatientInput {

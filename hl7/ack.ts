@@ -142,7 +142,7 @@ export interface AckOptions {
  */
 export function buildAck(request: AckRequest, code: AckCode, options: AckOptions = {}): Hl7Message {
   const d = request.delimiters;
-  const escape = (value: string): string => escapeValue(value, d);
+  const escaped = (value: string): string => escapeValue(value, d);
   const msh = [
     'MSH',
     d.field,
@@ -156,13 +156,13 @@ export function buildAck(request: AckRequest, code: AckCode, options: AckOptions
     messageType(request),
     nextControlId(),
     request.processingId || 'P',
-    escape(request.version || '2.5.1'),
+    escaped(request.version || '2.5.1'),
   ];
   // MSH-13..17 stay empty; MSH-18 echoes the sender's character set.
-  if (request.charset) msh.push('', '', '', '', '', escape(request.charset));
-  const msa = ['MSA', code, escape(request.controlId)];
+  if (request.charset) msh.push('', '', '', '', '', escaped(request.charset));
+  const msa = ['MSA', code, escaped(request.controlId)];
   const text = options.text ?? options.error?.text;
-  if (text && code !== 'AA' && code !== 'CA') msa.push(escape(text));
+  if (text && code !== 'AA' && code !== 'CA') msa.push(escaped(text));
   const segments: Segment[] = [{ fields: msh }, { fields: msa }];
   if (options.error) segments.push({ fields: errorSegment(request.version, options.error, d) });
   return new Hl7Message(segments, d);
@@ -179,21 +179,21 @@ function messageType(request: AckRequest): string {
 
 function errorSegment(version: string, error: AckError, d: Delimiters): string[] {
   const { condition, location } = error;
-  const escape = (value: string): string => escapeValue(value, d);
-  const where = location === undefined ? [] : [escape(location.segment)];
+  const escaped = (value: string): string => escapeValue(value, d);
+  const where = location === undefined ? [] : [escaped(location.segment)];
   if (versionNumber(version) < 250) {
     // Before v2.5, ERR-1 (ELD) carries segment^sequence^field^code&text&table.
     if (location?.sequence !== undefined) where[1] = String(location.sequence);
     if (location?.field !== undefined) where[2] = String(location.field);
-    where[3] = [condition.code, escape(condition.text), 'HL70357'].join(d.subcomponent);
+    where[3] = [condition.code, escaped(condition.text), 'HL70357'].join(d.subcomponent);
     return ['ERR', joinParts(where, d.component)];
   }
   if (location !== undefined) {
     where[1] = String(location.sequence ?? 1);
     if (location.field !== undefined) where[2] = String(location.field);
   }
-  const code = [condition.code, escape(condition.text), 'HL70357'].join(d.component);
-  return ['ERR', '', joinParts(where, d.component), code, 'E', '', '', '', escape(error.text)];
+  const code = [condition.code, escaped(condition.text), 'HL70357'].join(d.component);
+  return ['ERR', '', joinParts(where, d.component), code, 'E', '', '', '', escaped(error.text)];
 }
 
 /** Joins components, holes (never set) reading as empty ones. */

@@ -26,12 +26,12 @@ export function delimiterText(d: Delimiters): string {
 }
 
 export function delimitersFrom(field: string, encodingCharacters: string): Delimiters {
-  const [component, repetition, escape, subcomponent, truncation] = [...encodingCharacters];
+  const [component, repetition, escapeCharacter, subcomponent, truncation] = [...encodingCharacters];
   return {
     field,
     component: component ?? '^',
     repetition: repetition ?? '~',
-    escape: escape ?? '\\',
+    escape: escapeCharacter ?? '\\',
     subcomponent: subcomponent ?? '&',
     truncation: truncation ?? '',
   };

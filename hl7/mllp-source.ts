@@ -5,9 +5,9 @@
 // Rules: frames of one connection are handled one at a time, in order (HL7 senders rely on the sequence);
 // connections run concurrently. AA only once ctx.receive() resolved, i.e. the message is durably stored and
 // passed the channel's checks (a refusal answers AE/AR with the destination's ERR).
-// The socket comes from runtime/listener.ts (TLS, connection limits, idle time); what only MLLP knows is here:
-// bytes before a start block close the connection (the peer does not speak MLLP: an HTTP request, NULs), a
-// frame must be complete within readTimeoutMs, and frames held in memory are bounded per connection and in total.
+// The socket comes from runtime/listener.ts (TLS, connection limits, idle time); the per-connection MLLP rules
+// (bytes before a start block, read timeout, frames held in memory) live in mllp-connection.ts, and the settings
+// a channel gives the source in mllp-source-settings.ts.
 import type net from 'node:net';
 import type {
   InboundMessage,
@@ -17,20 +17,8 @@ import type {
   SourceContext,
 } from '../channels/connector.ts';
 import { counter } from '../http/metrics.ts';
-import { Listener, type ConnectionGuard, type TlsSettings } from '../runtime/listener.ts';
-import { limitRanges, parseLimits, parseTlsSettings } from '../runtime/listener-settings.ts';
+import { Listener, type ConnectionGuard } from '../runtime/listener.ts';
 import { errorText, type Logger } from '../runtime/log.ts';
-import {
-  expectArray,
-  expectKeys,
-  expectObject,
-  expectOneOf,
-  expectInteger,
-  expectPort,
-  expectString,
-  join,
-  ValidationError,
-} from '../runtime/validate.ts';
 import {
   ackCodesFor,
   ackRequestOf,
@@ -44,109 +32,27 @@ import {
   type AckRequest,
   type Disposition,
 } from './ack.ts';
-import { CharsetError, decodeHl7, defaultCharsets, encodeHl7, hexDecoderFor, type DefaultCharset } from './charset.ts';
+import { CharsetError, decodeHl7, encodeHl7, hexDecoderFor } from './charset.ts';
 import { hl7Document } from './hl7-data-type.ts';
 import { Hl7Message, Hl7ParseError } from './message.ts';
-import { limitProblem, parseHl7Limits, type Hl7Limits } from './message-limits.ts';
-import { encodeFrame, MllpDecoder } from './mllp-framer.ts';
+import { limitProblem } from './message-limits.ts';
+import { framingErrors, MllpConnection, type Frame, type MllpConnectionSource } from './mllp-connection.ts';
+import { parseMllpSourceSettings, type MllpSourceSettings } from './mllp-source-settings.ts';
 
-export interface MllpSourceSettings {
-  host: string;
-  port: number;
-  /** Accepted MSH-9 values: `ORM^O01`, `ORM` or `ORM^*` (any event); empty accepts every type. */
-  messageTypes: string[];
-  /** Accepted MSH-12 versions, e.g. `2.3`, `2.5.1`; empty accepts every version. */
-  versions: string[];
-  maxFrameBytes: number;
-  /** How to read a message whose MSH-18 is empty. */
-  charset: DefaultCharset;
-  tls?: TlsSettings;
-  /** Connections, idle and read time, bytes held: what the listener enforces. */
-  limits: MllpLimits;
-  /** Segments, repetitions and patient identifiers one message may have (message-limits.ts). */
-  messageLimits: Hl7Limits;
-}
-
-export interface MllpLimits {
-  maxConnections: number;
-  maxConnectionsPerAddress: number;
-  /** No byte either way, and no message of ours in progress, for this long closes the connection. */
-  idleTimeoutMs: number;
-  /** A frame must be complete this long after its first byte (a 1 byte/s sender is dropped). */
-  readTimeoutMs: number;
-  /** Bytes all connections of this source may hold in unfinished and unanswered frames together. */
-  maxBufferedBytes: number;
-}
-
-/** Safe defaults: an EHR keeps one or a few connections; a 16 MiB frame arrives in seconds on any link. */
-export const defaultMllpLimits: MllpLimits = {
-  maxConnections: 200,
-  maxConnectionsPerAddress: 20,
-  idleTimeoutMs: 600_000,
-  readTimeoutMs: 60_000,
-  maxBufferedBytes: 128 * 2 ** 20,
-};
+export {
+  defaultMllpLimits,
+  parseMllpSourceSettings,
+  type MllpLimits,
+  type MllpSourceSettings,
+} from './mllp-source-settings.ts';
 
 const framesReceived = counter('hl7_mllp_frames_received_total', 'MLLP frames received by MLLP sources');
 const acksSent = counter('hl7_mllp_acks_sent_total', 'HL7 ACKs sent by MLLP sources, by MSA-1 code');
-const framingErrors = counter(
-  'hl7_mllp_framing_errors_total',
-  'Bytes outside frames and oversized frames seen by MLLP sources',
-);
 
 const limitHits = counter(
   'hub_listener_limit_hits_total',
   'Connections closed or refused by a listener limit, by listener and limit',
 );
-
-const settingKeys = [
-  'host',
-  'port',
-  'messageTypes',
-  'versions',
-  'maxFrameBytes',
-  'charset',
-  'tls',
-  'limits',
-  'messageLimits',
-] as const;
-
-function stringList(value: unknown, path: string): string[] {
-  if (value === undefined) return [];
-  return expectArray(value, path).map((item, i) => expectString(item, join(path, i)));
-}
-
-export function parseMllpSourceSettings(input: unknown, path: string): MllpSourceSettings {
-  const value = expectObject(input, path);
-  expectKeys(value, path, settingKeys);
-  const messageTypes = stringList(value['messageTypes'], join(path, 'messageTypes'));
-  messageTypes.forEach((type, i) => {
-    if (!/^[A-Z0-9]{3}(\^([A-Z0-9]{3}|\*))?$/.test(type))
-      throw new ValidationError(
-        join(join(path, 'messageTypes'), i),
-        'expected a message type like ORM^O01, ORM or ORM^*',
-      );
-  });
-  return {
-    host: value['host'] === undefined ? '127.0.0.1' : expectString(value['host'], join(path, 'host')),
-    port: expectPort(value['port'], join(path, 'port')),
-    messageTypes,
-    versions: stringList(value['versions'], join(path, 'versions')),
-    maxFrameBytes:
-      value['maxFrameBytes'] === undefined
-        ? 16 * 2 ** 20
-        : expectInteger(value['maxFrameBytes'], join(path, 'maxFrameBytes'), 64, 2 ** 30),
-    charset:
-      value['charset'] === undefined ? 'auto' : expectOneOf(value['charset'], join(path, 'charset'), defaultCharsets),
-    ...withTls(parseTlsSettings(value['tls'], join(path, 'tls'))),
-    limits: parseLimits(value['limits'], join(path, 'limits'), defaultMllpLimits, limitRanges),
-    messageLimits: parseHl7Limits(value['messageLimits'], join(path, 'messageLimits')),
-  };
-}
-
-function withTls(tls: TlsSettings | undefined): { tls?: TlsSettings } {
-  return tls === undefined ? {} : { tls };
-}
 
 /** Why a message is refused before it reaches the channel (ch. 2.9.2: AR/CR), or undefined to accept it. */
 function headerProblem(message: Hl7Message, settings: MllpSourceSettings): AckError | undefined {
@@ -241,174 +147,7 @@ function encodeAck(text: string, charset: string): Buffer {
   }
 }
 
-interface Frame {
-  kind: 'frame' | 'oversize';
-  bytes: Buffer;
-  size: number;
-}
-
-/**
- * Above this many unhandled frames, or twice the largest frame in unhandled bytes, the socket is paused, so a
- * fast sender cannot fill memory (64 frames of the default 16 MiB would be 1 GiB per connection).
- */
-const highWater = 64;
-const lowWater = 8;
-
-class MllpConnection {
-  readonly #socket: net.Socket;
-  readonly #source: MllpSource;
-  readonly #log: Logger;
-  readonly #guard: ConnectionGuard;
-  readonly #decoder: MllpDecoder;
-  #tail: Promise<void> = Promise.resolve();
-  #pending = 0;
-  #pendingBytes = 0;
-  readonly #maxPendingBytes: number;
-  #paused = false;
-  /** Bytes this connection counts against the source's total (unfinished frame + unanswered frames). */
-  #held = 0;
-  #readTimer: NodeJS.Timeout | undefined;
-  #closing = false;
-
-  constructor(socket: net.Socket, source: MllpSource, log: Logger, guard: ConnectionGuard) {
-    this.#socket = socket;
-    this.#source = source;
-    this.#log = log;
-    this.#guard = guard;
-    const maxFrameBytes = source.settings.maxFrameBytes;
-    this.#maxPendingBytes = 2 * maxFrameBytes;
-    this.#decoder = new MllpDecoder(
-      { maxFrameBytes },
-      {
-        frame: (bytes) => this.#enqueue({ kind: 'frame', bytes, size: bytes.length }),
-        garbage: (count, where) => {
-          framingErrors.inc({ channel: source.channelId, kind: 'garbage' });
-          if (where === 'outside') return this.#refuseUnframed(count);
-          this.#log.warn('MLLP frame cut short by a new start block, skipped', { bytes: count });
-        },
-        oversize: (head, size) => this.#enqueue({ kind: 'oversize', bytes: head, size }),
-      },
-    );
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    // Half-open: a sender may end its side after the last frame and still wait for the ACKs.
-    socket.on('end', () => void this.#tail.then(() => socket.end()));
-    socket.on('error', (error) => this.#log.warn('MLLP connection error', { error: errorText(error) }));
-    socket.on('close', () => {
-      clearTimeout(this.#readTimer);
-      this.#account(0);
-    });
-  }
-
-  /** Frames are being handled: the connection waits for our ACK, which is not the peer being idle. */
-  get busy(): boolean {
-    return this.#pending > 0;
-  }
-
-  /** Waits for the frames already received, then closes; stop() uses it. */
-  async close(): Promise<void> {
-    this.#socket.pause();
-    await this.#tail;
-    if (this.#socket.destroyed) return;
-    const closed = new Promise<void>((resolve) => this.#socket.once('close', () => resolve()));
-    this.#socket.end();
-    const timer = setTimeout(() => this.#socket.destroy(), 2000);
-    await closed;
-    clearTimeout(timer);
-  }
-
-  #onData(chunk: Buffer): void {
-    if (this.#closing) return;
-    this.#decoder.push(chunk);
-    if (this.#closing || this.#socket.destroyed) return;
-    this.#account(this.#decoder.buffered + this.#pendingBytes);
-    if (this.#source.overBudget()) {
-      this.#guard.hit('bytes-total', { maxBufferedBytes: this.#source.settings.limits.maxBufferedBytes });
-      return this.#drop();
-    }
-    this.#watchRead();
-  }
-
-  /** A frame that started must end within readTimeoutMs, however slowly its bytes trickle in. */
-  #watchRead(): void {
-    if (!this.#decoder.inFrame) {
-      clearTimeout(this.#readTimer);
-      this.#readTimer = undefined;
-      return;
-    }
-    if (this.#readTimer !== undefined) return;
-    const ms = this.#source.settings.limits.readTimeoutMs;
-    this.#readTimer = setTimeout(() => {
-      this.#guard.hit('read-timeout', { ms });
-      this.#drop();
-    }, ms);
-  }
-
-  /** Bytes before a start block: not an MLLP peer. The frames before them are answered, then the socket ends. */
-  #refuseUnframed(count: number): void {
-    if (this.#closing) return;
-    this.#closing = true;
-    this.#guard.hit('bytes-outside-frame', { bytes: count });
-    this.#socket.pause();
-    void this.#tail.then(() => {
-      if (this.#socket.destroyed) return;
-      this.#socket.end();
-      setTimeout(() => this.#socket.destroy(), 2000).unref();
-    });
-  }
-
-  #drop(): void {
-    this.#closing = true;
-    clearTimeout(this.#readTimer);
-    this.#socket.destroy();
-    this.#account(0);
-  }
-
-  #account(bytes: number): void {
-    this.#source.buffered += bytes - this.#held;
-    this.#held = bytes;
-  }
-
-  #enqueue(frame: Frame): void {
-    this.#pending++;
-    this.#pendingBytes += frame.bytes.length;
-    if ((this.#pending >= highWater || this.#pendingBytes >= this.#maxPendingBytes) && !this.#paused) {
-      this.#paused = true;
-      this.#socket.pause();
-    }
-    this.#tail = this.#tail.then(() => this.#handleSafely(frame)).then(() => this.#settled(frame));
-  }
-
-  #settled(frame: Frame): void {
-    this.#pending--;
-    this.#pendingBytes -= frame.bytes.length;
-    if (!this.#socket.destroyed) this.#account(this.#decoder.buffered + this.#pendingBytes);
-    if (
-      this.#paused &&
-      this.#pending <= lowWater &&
-      this.#pendingBytes < this.#maxPendingBytes / 2 &&
-      !this.#source.stopping &&
-      !this.#closing
-    ) {
-      this.#paused = false;
-      this.#socket.resume();
-    }
-  }
-
-  async #handleSafely(frame: Frame): Promise<void> {
-    try {
-      const replies = await this.#source.handle(frame, this.#socket, this.#log);
-      for (const reply of replies) {
-        if (!this.#socket.writable) return;
-        this.#socket.write(encodeFrame(reply));
-      }
-    } catch (error) {
-      // Nothing a peer sends may take the process down; the frame goes unanswered and the sender times out.
-      this.#log.error('MLLP frame handling failed', { error: errorText(error) });
-    }
-  }
-}
-
-export class MllpSource implements SourceConnector {
+export class MllpSource implements SourceConnector, MllpConnectionSource {
   readonly #settings: MllpSourceSettings;
   readonly #context: SourceContext;
   readonly #connections = new Map<net.Socket, MllpConnection>();

@@ -50,12 +50,20 @@ export interface Gauge {
 
 export function counter(name: string, help: string): Counter {
   const f = family(name, help, 'counter');
-  return { inc: (labels = {}, by = 1) => void (seriesOf(f, labels).value += by) };
+  return {
+    inc: (labels = {}, by = 1) => {
+      seriesOf(f, labels).value += by;
+    },
+  };
 }
 
 export function gauge(name: string, help: string): Gauge {
   const f = family(name, help, 'gauge');
-  return { set: (labels, value) => void (seriesOf(f, labels).value = value) };
+  return {
+    set: (labels, value) => {
+      seriesOf(f, labels).value = value;
+    },
+  };
 }
 
 /** A gauge read at scrape time, e.g. queue depth or memory. */

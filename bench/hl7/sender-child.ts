@@ -51,7 +51,9 @@ async function sender(ids: string[], latencies: number[]): Promise<void> {
 
 const latencies: number[] = [];
 const ids = Array.from({ length: total }, (_, i) => `${prefix}${i}`);
-if (hostileEvery > 0) ids.forEach((id, i) => (i + 1) % hostileEvery === 0 && hostileIds.add(id));
+if (hostileEvery > 0) {
+  for (const [i, id] of ids.entries()) if ((i + 1) % hostileEvery === 0) hostileIds.add(id);
+}
 const shares = Array.from({ length: connections }, (_, c) => ids.filter((_, i) => i % connections === c));
 const started = performance.now();
 await Promise.all(shares.map((share) => sender(share, latencies)));

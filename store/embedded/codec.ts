@@ -51,7 +51,9 @@ function taggedArray(array: unknown[], field: string): unknown[] {
   for (let i = 0; i < array.length; i++) {
     const item = array[i];
     const tagged = toTagged(item, field);
-    if (tagged !== item) (copy ??= array.slice())[i] = tagged;
+    if (tagged === item) continue;
+    copy ??= array.slice();
+    copy[i] = tagged;
   }
   return copy ?? array;
 }
@@ -61,7 +63,9 @@ function taggedObject(object: Record<string, unknown>): Record<string, unknown> 
   for (const key in object) {
     const item = object[key];
     const tagged = toTagged(item, key);
-    if (tagged !== item) (copy ??= { ...object })[key] = tagged;
+    if (tagged === item) continue;
+    copy ??= { ...object };
+    copy[key] = tagged;
   }
   return copy ?? object;
 }
@@ -124,7 +128,9 @@ export function withDriverObjectIds<T>(value: T): T {
   let copy: Record<string, unknown> | undefined;
   for (const [key, item] of Object.entries(value)) {
     const mapped = withDriverObjectIds(item);
-    if (mapped !== item) (copy ??= { ...(value as Record<string, unknown>) })[key] = mapped;
+    if (mapped === item) continue;
+    copy ??= { ...(value as Record<string, unknown>) };
+    copy[key] = mapped;
   }
   return (copy ?? value) as T;
 }

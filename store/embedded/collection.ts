@@ -35,7 +35,7 @@ import { isPlainObject, keyPart, MISSING, valuesAtPath } from './keys.ts';
 import { queryOptions } from './query-options.ts';
 import { RowReader } from './reader.ts';
 import { project } from './projection.ts';
-import { orderedSql, planSql, readRows } from './rows.ts';
+import { readRows } from './rows.ts';
 import { normalizeSort } from './sort.ts';
 import {
   assertOperatorUpdate,
@@ -45,6 +45,7 @@ import {
   withIdFirst,
   type UpdateSpec,
 } from './update.ts';
+import { explainRead, type Explained } from './explain.ts';
 import { RowWriter } from './writer.ts';
 
 export interface FindOneAndDeleteOptions {
@@ -323,33 +324,8 @@ export class EmbeddedCollection<T extends Document = Document> implements HubCol
    * Not part of HubDb: how the embedded engine would read `filter` (with an optional sort and limit) – the
    * plan, the SQL and SQLite's EXPLAIN QUERY PLAN lines. Tests use it to prove that indexed lookups do not scan.
    */
-  explain(
-    filter: Filter<T> = {},
-    options: { sort?: Sort; limit?: number } = {},
-  ): { plan: string; index?: string; sql: string; queryPlan: string[] } {
-    return this.#engine.read(() => {
-      const info = this.#info();
-      if (info === undefined) return { plan: 'nothing', sql: '', queryPlan: [] };
-      const sort = normalizeSort(options.sort);
-      const ordered =
-        sort !== undefined ? this.#reader.orderedPlan(info, filter, sort, options.limit !== undefined) : undefined;
-      const plan = this.#reader.plan(info, filter);
-      if (ordered === undefined && plan.kind === 'nothing') return { plan: 'nothing', sql: '', queryPlan: [] };
-      const query =
-        ordered !== undefined
-          ? orderedSql(info, ordered)
-          : planSql(info, plan as Exclude<typeof plan, { kind: 'nothing' }>);
-      const lines = this.#engine.prepare(`EXPLAIN QUERY PLAN ${query.sql}`).all(...query.params) as Array<{
-        detail: string;
-      }>;
-      const index = ordered?.index.name ?? ('index' in plan ? plan.index.name : undefined);
-      return {
-        plan: ordered !== undefined ? `ordered:${ordered.index.name}` : plan.kind,
-        ...(index ? { index } : {}),
-        sql: query.sql,
-        queryPlan: lines.map((line) => line.detail),
-      };
-    });
+  explain(filter: Filter<T> = {}, options: { sort?: Sort; limit?: number } = {}): Explained {
+    return this.#engine.read(() => explainRead(this.#engine, this.#reader, this.#info(), filter, options));
   }
 
   /** Not part of HubDb: for tests and tools that need an empty collection. */

@@ -1,3 +1,4 @@
+import type { Bundle, ServiceRequest } from '@medplum/fhirtypes';
 import test from 'ava';
 import type { ExamService } from '../../exams/service.ts';
 import { fixture, startFhirServer, type FhirServer } from './server.ts';
@@ -28,19 +29,23 @@ async function examFromImages(exams: ExamService, accession?: string) {
 /** Jane Doe as the EHR knows her: her MRN under the EHR's own system, issued (assigner) by Valley General. */
 async function createJane(fhir: FhirServer): Promise<string> {
   const created = await fhir.request('POST', '/Patient', { body: await fixture('patient-jane-doe.json') });
-  if (created.status !== 201) throw new Error(JSON.stringify(created.body));
-  return created.body.id;
+  const { id } = created.body;
+  if (created.status !== 201 || id === undefined) throw new Error(JSON.stringify(created.body));
+  return id;
 }
 
-async function order(patientId: string, accession?: string) {
-  const resource = await fixture('service-request-ct-head.json');
+async function order(patientId: string, accession?: string): Promise<ServiceRequest> {
+  const resource = await fixture<ServiceRequest>('service-request-ct-head.json');
   resource.subject.reference = `Patient/${patientId}`;
   resource.occurrenceDateTime = new Date().toISOString();
   if (accession) {
-    resource.identifier.push({
-      type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'ACSN' }] },
-      value: accession,
-    });
+    resource.identifier = [
+      ...(resource.identifier ?? []),
+      {
+        type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'ACSN' }] },
+        value: accession,
+      },
+    ];
   }
   return resource;
 }
@@ -77,7 +82,7 @@ test('in a transaction, a ServiceRequest with the accession of an exam from imag
     type: 'transaction',
     entry: [{ resource: await order(jane, 'ACC-4343'), request: { method: 'POST', url: 'ServiceRequest' } }],
   };
-  const answer = await fhir.request('POST', '', { body: bundle });
+  const answer = await fhir.request<Bundle>('POST', '', { body: bundle });
   t.is(answer.status, 200, JSON.stringify(answer.body));
-  t.is(answer.body.entry[0].response.location.split('/')[1], fromImages.examNumber);
+  t.is(answer.body.entry?.[0]?.response?.location?.split('/')[1], fromImages.examNumber);
 });

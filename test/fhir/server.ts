@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { ExecutionContext } from 'ava';
 import Koa from 'koa';
 import { hashToken, TokenAuthenticator } from '../../http/auth.ts';
@@ -19,22 +20,43 @@ export const tokens = {
 
 export interface FhirServer extends TestHub {
   base: string;
-  request(
+  /** `T` is the resource the test expects back (an OperationOutcome when it expects a refusal); it is not checked. */
+  request<T extends Resource = Resource>(
     method: string,
     pathname: string,
     options?: { body?: unknown; headers?: Record<string, string>; token?: string | null },
-  ): Promise<FhirResponse>;
+  ): Promise<FhirResponse<T>>;
 }
 
-/** Bodies are JSON under test, checked field by field; `any` keeps the assertions readable (test code only). */
-export interface FhirResponse {
+/** Bodies are JSON under test, typed as the resource the test expects and checked field by field by its assertions. */
+export interface FhirResponse<T extends Resource = Resource> {
   status: number;
   headers: Headers;
-  body: any;
+  body: T;
 }
 
-export async function fixture(name: string): Promise<any> {
-  return JSON.parse(await readFile(path.join(import.meta.dirname, '..', 'fixtures', 'fhir', name), 'utf8'));
+export async function fixture<T extends Resource = Resource>(name: string): Promise<T> {
+  return JSON.parse(await readFile(path.join(import.meta.dirname, '..', 'fixtures', 'fhir', name), 'utf8')) as T;
+}
+
+/** The text of an OperationOutcome's first issue ('' when it has none, so a pattern assertion on it fails). */
+export function issueText(outcome: OperationOutcome): string {
+  return outcome.issue?.[0]?.details?.text ?? '';
+}
+
+/** The FHIRPath expressions of an OperationOutcome's first issue. */
+export function issueExpression(outcome: OperationOutcome): string[] | undefined {
+  return outcome.issue?.[0]?.expression;
+}
+
+/** The ids of a Bundle's entry resources, in order. */
+export function entryIds(bundle: Bundle): Array<string | undefined> {
+  return (bundle.entry ?? []).map((entry) => entry.resource?.id);
+}
+
+/** The url of a Bundle's link with this relation (`next`, `previous`, `self`), if it has one. */
+export function linkUrl(bundle: Bundle, relation: string): string | undefined {
+  return bundle.link?.find((link) => link.relation === relation)?.url;
 }
 
 export async function startFhirServer(t: ExecutionContext): Promise<FhirServer> {

@@ -1,23 +1,31 @@
+import type { Bundle, OperationOutcome, ServiceRequest } from '@medplum/fhirtypes';
 import test from 'ava';
-import { fixture, startFhirServer } from './server.ts';
+import { fixture, issueExpression, startFhirServer } from './server.ts';
+
+/** The fixture bundle's second entry, the order. */
+function orderOf(bundle: Bundle): ServiceRequest {
+  return bundle.entry?.[1]?.resource as ServiceRequest;
+}
 
 test('a transaction creates a patient and an order that appears on the facility active list', async (t) => {
   const fhir = await startFhirServer(t);
-  const response = await fhir.request('POST', '/', { body: await fixture('transaction-new-patient-and-order.json') });
+  const response = await fhir.request<Bundle>('POST', '/', {
+    body: await fixture('transaction-new-patient-and-order.json'),
+  });
   t.is(response.status, 200, JSON.stringify(response.body));
   t.is(response.body.type, 'transaction-response');
-  const [patientEntry, orderEntry] = response.body.entry;
-  t.is(patientEntry.response.status, '201 Created');
-  t.is(orderEntry.response.status, '201 Created');
+  const [patientEntry, orderEntry] = response.body.entry ?? [];
+  t.is(patientEntry?.response?.status, '201 Created');
+  t.is(orderEntry?.response?.status, '201 Created');
   t.is(
-    orderEntry.resource.subject.reference,
-    `Patient/${patientEntry.resource.id}`,
+    (orderEntry?.resource as ServiceRequest | undefined)?.subject.reference,
+    `Patient/${patientEntry?.resource?.id}`,
     'the urn:uuid became the stored id',
   );
   const active = await fhir.exams.lists.facilityActive('VALLEYGEN');
   t.deepEqual(
     active.map((e) => e.examNumber),
-    [orderEntry.resource.id],
+    [orderEntry?.resource?.id],
   );
   t.is(active[0]?.priority, 'stat');
 
@@ -31,20 +39,20 @@ test('a transaction creates a patient and an order that appears on the facility 
 
 test('one bad entry fails the whole transaction and nothing is stored', async (t) => {
   const fhir = await startFhirServer(t);
-  const bundle = await fixture('transaction-new-patient-and-order.json');
-  bundle.entry[1].resource.code = { text: 'no code' };
-  const missingCode = await fhir.request('POST', '/', { body: bundle });
+  const bundle = await fixture<Bundle>('transaction-new-patient-and-order.json');
+  orderOf(bundle).code = { text: 'no code' };
+  const missingCode = await fhir.request<OperationOutcome>('POST', '/', { body: bundle });
   t.is(missingCode.status, 422);
-  t.deepEqual(missingCode.body.issue[0].expression, ['Bundle.entry[1].resource.code']);
+  t.deepEqual(issueExpression(missingCode.body), ['Bundle.entry[1].resource.code']);
 
-  const invalid = await fixture('transaction-new-patient-and-order.json');
-  invalid.entry[1].resource.priority = 42;
-  const structural = await fhir.request('POST', '/', { body: invalid });
+  const invalid = await fixture<Bundle>('transaction-new-patient-and-order.json');
+  Object.assign(orderOf(invalid), { priority: 42 });
+  const structural = await fhir.request<OperationOutcome>('POST', '/', { body: invalid });
   t.is(structural.status, 400);
-  t.regex(structural.body.issue[0].expression[0], /^Bundle\.entry\[1\]\.resource\.priority/);
+  t.regex(issueExpression(structural.body)?.[0] ?? '', /^Bundle\.entry\[1\]\.resource\.priority/);
 
-  const dangling = await fixture('transaction-new-patient-and-order.json');
-  dangling.entry[1].resource.subject.reference = 'urn:uuid:00000000-0000-0000-0000-000000000000';
+  const dangling = await fixture<Bundle>('transaction-new-patient-and-order.json');
+  orderOf(dangling).subject.reference = 'urn:uuid:00000000-0000-0000-0000-000000000000';
   t.is((await fhir.request('POST', '/', { body: dangling })).status, 400);
 
   t.is((await fhir.exams.findPatients({})).total, 0);

@@ -1,5 +1,6 @@
 // The validation thread must answer exactly as validate() on the calling thread: same acceptance, same 400
 // OperationOutcome. Compared on the FHIR fixtures and on broken variants of them.
+import type { ServiceRequest } from '@medplum/fhirtypes';
 import test from 'ava';
 import { HttpError } from '../../http/http-error.ts';
 import { outcomeOf } from '../../fhir/outcome.ts';
@@ -48,7 +49,7 @@ test('the validation thread accepts and refuses exactly what inline validation d
 test('a stopped validation thread fails what it held, and the next validation starts a new one', async (t) => {
   const thread = new ValidationThread();
   t.teardown(() => thread.stop());
-  const order = await fixture('service-request-ct-head.json');
+  const order = await fixture<ServiceRequest>('service-request-ct-head.json');
   const held = thread.validate(order, ['ServiceRequest']);
   await thread.stop();
   await t.throwsAsync(held, { message: /stopped/ });

@@ -25,7 +25,9 @@ async function start(
     limits: { ...defaultHttpLimits, headersTimeoutMs: options.headersTimeoutMs ?? defaultHttpLimits.headersTimeoutMs },
   });
   const router = new Router();
-  router.get('/ping', (ctx) => void (ctx.body = 'pong'));
+  router.get('/ping', (ctx) => {
+    ctx.body = 'pong';
+  });
   server.mount(router);
   await server.start();
   t.teardown(() => server.stop());

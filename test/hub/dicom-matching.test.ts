@@ -62,7 +62,10 @@ async function serviceRequestByPlacer(placer: string): Promise<ServiceRequest | 
 async function studyOnceMatched(studyInstanceUid: string): Promise<ImagingStudy> {
   let found: ImagingStudy | undefined;
   await until(
-    async () => (found = await imagingStudy(hub, studyInstanceUid)) !== undefined,
+    async () => {
+      found = await imagingStudy(hub, studyInstanceUid);
+      return found !== undefined;
+    },
     15_000,
     `ImagingStudy/${studyInstanceUid}`,
   );

@@ -69,7 +69,10 @@ async function fhirFixture(name: string): Promise<Record<string, unknown>> {
 async function matched(studyInstanceUid: string): Promise<ImagingStudy> {
   let found: ImagingStudy | undefined;
   await until(
-    async () => (found = await imagingStudy(hub, studyInstanceUid)) !== undefined,
+    async () => {
+      found = await imagingStudy(hub, studyInstanceUid);
+      return found !== undefined;
+    },
     20_000,
     `ImagingStudy/${studyInstanceUid}`,
   );
@@ -85,8 +88,9 @@ function systemsOf(
   at: string,
   found: Array<{ at: string; system: string }> = [],
 ): Array<{ at: string; system: string }> {
-  if (Array.isArray(value)) value.forEach((item, i) => systemsOf(item, `${at}[${i}]`, found));
-  else if (typeof value === 'object' && value !== null) {
+  if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) systemsOf(item, `${at}[${i}]`, found);
+  } else if (typeof value === 'object' && value !== null) {
     for (const [key, child] of Object.entries(value)) {
       if (key === 'telecom') continue;
       if (key === 'system' && typeof child === 'string') found.push({ at: `${at}.system`, system: child });
