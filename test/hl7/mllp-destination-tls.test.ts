@@ -23,12 +23,7 @@ async function tlsSource(t: import('ava').ExecutionContext, clientCa?: string) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'rso-hl7-tls-'));
   const stored = new FileStoringContext(path.join(dir, 'store.jsonl'));
   const tls = { certFile: c.serverCert, keyFile: c.serverKey, ...(clientCa ? { caFile: clientCa } : {}) };
-  const settings = mllpSourceType.parseSettings(
-    // A handshake the destination drops (it refused our certificate) holds the listener's close() until the
-    // handshake timeout, which is the idle limit: keep it short.
-    { host: '127.0.0.1', port: 0, tls, limits: { idleTimeoutMs: 1000 } },
-    'source.settings',
-  );
+  const settings = mllpSourceType.parseSettings({ host: '127.0.0.1', port: 0, tls }, 'source.settings');
   const source = mllpSourceType.create(settings, stored) as MllpSource;
   await source.start();
   t.teardown(() => source.stop());
@@ -78,6 +73,18 @@ test('a listener certificate from another CA is a retry naming the TLS failure, 
   const refused = await wrong.send(await message('W1'));
   t.is(refused.status, 'retry');
   t.regex(refused.status === 'retry' ? refused.error : '', /could not connect .*TLS failed: .*certificate/);
+});
+
+test("the hub's MLLP source refused for its certificate stores nothing, still stops, and takes the retry", async (t) => {
+  const c = await certificates;
+  const { source, stored } = await tlsSource(t);
+  const wrong = destinationTo(t, source.port, { caFile: path.join(c.dir, 'other-ca.crt') });
+  t.is((await wrong.send(await message('W2'))).status, 'retry');
+  t.is(stored.messages.length, 0);
+  const right = destinationTo(t, source.port, { caFile: c.caFile });
+  t.is((await right.send(await message('W2'))).status, 'sent');
+  t.is(stored.messages.length, 1);
+  // teardown stops the source: a dropped handshake must not hold its close() (runtime/listener.ts).
 });
 
 test('a listener certificate for another host name is refused unless servername names it', async (t) => {
