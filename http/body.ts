@@ -1,6 +1,8 @@
 // Koa has no body parser of its own; this one enforces a size limit before buffering, so a huge upload is
 // refused with 413 instead of filling memory. JSON keys that would reach an object's prototype when a body is
-// merged or copied (`__proto__`, `constructor`, `prototype`) are refused here, at the one JSON reader.
+// merged or copied (`__proto__`, `constructor`, `prototype`) are refused here, at the one JSON reader, and so is
+// JSON nested deeper than any resource or definition is: JSON.parse takes it, but every recursive step after it
+// (validation, structuredClone to a worker, JSON.stringify into the store) overflows the stack.
 import type { Context } from 'koa';
 import { HttpError } from './http-error.ts';
 
@@ -28,6 +30,9 @@ export async function readJson(
   const body = await readBody(ctx, limitBytes);
   if (body.length === 0) throw new HttpError(400, 'the body is empty; expected JSON', { code: 'structure' });
   const text = body.toString('utf8');
+  const depth = nestingDepth(text, maxJsonDepth);
+  if (depth > maxJsonDepth)
+    throw new HttpError(400, `the JSON is nested more than ${maxJsonDepth} levels deep`, { code: 'too-costly' });
   let value: unknown;
   try {
     value = parse(text);
@@ -45,6 +50,29 @@ export async function readJson(
     });
   }
   return value;
+}
+
+/** A FHIR Bundle with contained resources and nested extensions stays below 30 levels. */
+export const maxJsonDepth = 100;
+
+/** How deep objects and arrays nest in `text` (brackets inside strings do not count), up to `stopAbove` + 1. */
+function nestingDepth(text: string, stopAbove: number): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      depth++;
+      if (depth > deepest) deepest = depth;
+      if (deepest > stopAbove) return deepest;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return deepest;
 }
 
 const prototypeKeys = new Set(['__proto__', 'constructor', 'prototype']);

@@ -7,7 +7,7 @@ import Koa from 'koa';
 import { counter } from './metrics.ts';
 import { problemResponses } from './problem.ts';
 import { Listener, type TlsSettings } from '../runtime/listener.ts';
-import type { Logger } from '../runtime/log.ts';
+import { errorText, type Logger } from '../runtime/log.ts';
 
 export { ListenError } from '../runtime/listener.ts';
 
@@ -45,6 +45,9 @@ export interface HttpServerOptions {
   limits?: HttpLimits;
 }
 
+/** A peer that hung up before its answer was written: routine on any network, not the hub's fault. */
+const clientGone = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
+
 export class HttpServer {
   readonly app = new Koa();
   readonly #options: HttpServerOptions;
@@ -53,6 +56,12 @@ export class HttpServer {
   constructor(options: HttpServerOptions) {
     this.#options = options;
     this.app.proxy = false;
+    // Without a listener Koa prints every error of writing an answer as a stack trace on stderr: one per client
+    // that resets its connection, so a peer dropping connections could fill the disk with them.
+    this.app.on('error', (error: NodeJS.ErrnoException) => {
+      if (clientGone.has(error.code ?? '')) options.log.debug('client left before its answer', { code: error.code });
+      else options.log.warn('http answer failed', { error: errorText(error) });
+    });
     // Counts every answer; errors no router rendered become RFC 9457 problems (FHIR renders its own first).
     const problems = problemResponses(options.log);
     this.app.use(async (ctx, next) => {

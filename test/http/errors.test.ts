@@ -102,3 +102,17 @@ test.serial('a JSON body with a __proto__, constructor or prototype key is refus
   const fine = await post('{"note":"the constructor of the prototype"}');
   t.is(fine.status, 200);
 });
+
+test.serial(
+  'a JSON body nested deeper than 100 levels is refused with 400, brackets inside strings do not count',
+  async (t) => {
+    const request = await serve(t);
+    const post = (text: string) =>
+      request('/echo', { method: 'POST', body: text, headers: { 'content-type': 'application/json' } });
+    const deep = await post(`{"a":${'['.repeat(101)}${']'.repeat(101)}}`);
+    t.is(deep.status, 400);
+    t.like(await deep.json(), { status: 400, detail: 'the JSON is nested more than 100 levels deep' });
+    const deepest = await post(`{"a":${'['.repeat(99)}${']'.repeat(99)},"b":"${'[{'.repeat(200)}\\""}`);
+    t.is(deepest.status, 200);
+  },
+);

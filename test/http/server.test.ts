@@ -65,3 +65,27 @@ test('over TLS openssl s_client gets the answer, with TLS 1.2 or newer', async (
   t.regex(output, /HTTP\/1\.1 200 OK/);
   t.regex(output, /pong/);
 });
+
+test.serial('clients that reset the connection right after their request leave no stack trace on stderr', async (t) => {
+  const server = await start(t);
+  const printed: string[] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => void printed.push(args.map(String).join(' '));
+  t.teardown(() => {
+    console.error = original;
+  });
+  for (let i = 0; i < 200; i++) {
+    const socket = net.connect({ host: '127.0.0.1', port: server.port });
+    socket.on('error', () => undefined);
+    await once(socket, 'connect');
+    await new Promise((resolve) => socket.write('GET /ping HTTP/1.1\r\nHost: x\r\n\r\n', resolve));
+    socket.resetAndDestroy();
+    await once(socket, 'close');
+  }
+  // The last answers are written (and fail) a moment after the last reset.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  t.deepEqual(
+    printed.filter((line) => /ECONNRESET|EPIPE/.test(line)),
+    [],
+  );
+});
