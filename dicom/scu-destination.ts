@@ -6,7 +6,7 @@
 // resend does the same (only what is not confirmed stored) unless it asks for all of it (OutboundMessage.resendAll:
 // the PACS lost the study): then the first attempt sends every instance, and its retries only what is missing.
 //
-// settings: { target: 'facility-pacs' | { aeTitle, host, port }, callingAe?, connectTimeoutMs?, responseTimeoutMs? }
+// settings: { target: 'facility-pacs' | { aeTitle, host, port, tls? }, callingAe?, connectTimeoutMs?, responseTimeoutMs? }
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,7 +30,8 @@ import {
   optionalString,
   ValidationError,
 } from '../runtime/validate.ts';
-import { sendFiles, type SendOutcome } from './scu.ts';
+import { parseSenderTlsSettings } from '../runtime/listener-settings.ts';
+import { type ScuPeer, sendFiles, type SendOutcome } from './scu.ts';
 import { isStored, type DeliveryRecord, type InstanceRecord, type StudyIndex } from './study-index.ts';
 import { canCoerce, CoercionUnsupported, writeCoerced, type TagChanges } from './tag-coercion.ts';
 
@@ -65,12 +66,14 @@ function parseSettings(defaultCallingAe: string) {
     if (raw['target'] === 'facility-pacs') target = 'facility-pacs';
     else if (typeof raw['target'] === 'object' && raw['target'] !== null) {
       const pacs = expectObject(raw['target'], targetAt);
-      expectKeys(pacs, targetAt, ['aeTitle', 'host', 'port']);
+      expectKeys(pacs, targetAt, ['aeTitle', 'host', 'port', 'tls']);
       target = {
         aeTitle: parseAe(pacs['aeTitle'], join(targetAt, 'aeTitle')),
         host: expectString(pacs['host'], join(targetAt, 'host')),
         port: expectPort(pacs['port'], join(targetAt, 'port')),
       };
+      const tls = parseSenderTlsSettings(pacs['tls'], join(targetAt, 'tls'));
+      if (tls !== undefined) target.tls = tls;
     } else throw new ValidationError(targetAt, `expected "facility-pacs" or { aeTitle, host, port }`);
     const callingAe = optionalString(raw['callingAe'], join(at, 'callingAe'));
     return {
@@ -197,7 +200,13 @@ class ScuDestination implements DestinationConnector {
         copies === undefined || changes === undefined
           ? pending.map((instance) => instance.filePath)
           : await this.#coerced(pending, copies, changes);
-      const peer = { host: pacs.host, port: pacs.port, calledAe: pacs.aeTitle, callingAe: this.#settings.callingAe };
+      const peer: ScuPeer = {
+        host: pacs.host,
+        port: pacs.port,
+        calledAe: pacs.aeTitle,
+        callingAe: this.#settings.callingAe,
+        ...(pacs.tls === undefined ? {} : { tls: pacs.tls }),
+      };
       const outcomes = await sendFiles(peer, files, {
         log: this.#log,
         connectTimeoutMs: this.#settings.connectTimeoutMs,

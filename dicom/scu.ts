@@ -6,8 +6,10 @@
 import { once } from 'node:events';
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import type { Logger } from '../runtime/log.ts';
 import { createLogger, errorText } from '../runtime/log.ts';
+import { type SenderTlsSettings, senderTlsOptions, tlsFailureText } from '../runtime/tls-sender.ts';
 import { commandField, decodeCommand, encodeCStoreRq, type Command } from './command.ts';
 import { BlockPool, DatasetSource } from './dataset-source.ts';
 import { readFileMetaSync, type FileMeta } from './part10.ts';
@@ -30,6 +32,8 @@ export interface ScuPeer {
   port: number;
   calledAe: string;
   callingAe: string;
+  /** DICOM over TLS (PS3.15 B.9): the peer's certificate is verified, a client certificate sent if set. */
+  tls?: SenderTlsSettings;
 }
 
 export interface ScuOptions {
@@ -325,7 +329,11 @@ class ScuLink {
   }
 
   async #connect(): Promise<Socket> {
-    const socket = connect({ host: this.#peer.host, port: this.#peer.port, noDelay: true });
+    const { host, port, tls } = this.#peer;
+    const socket =
+      tls === undefined
+        ? connect({ host, port, noDelay: true })
+        : tlsConnect({ host, port, ...senderTlsOptions(tls, host) });
     this.#socket = socket;
     socket.on('data', (chunk: Buffer) => {
       try {
@@ -335,9 +343,12 @@ class ScuLink {
         socket.end(encodeAbort(0, 0));
       }
     });
-    socket.on('error', (error) =>
-      this.#fail(new Error(`connection to ${this.#peer.host}:${this.#peer.port} failed: ${error.message}`)),
-    );
+    let tcpUp = false;
+    socket.once('connect', () => (tcpUp = true));
+    socket.on('error', (error) => {
+      const why = tls !== undefined && tcpUp ? tlsFailureText(error) : error.message;
+      this.#fail(new Error(`connection to ${host}:${port} failed: ${why}`));
+    });
     socket.on('close', () => {
       this.#fail(new Error('connection closed by peer'));
       for (const block of [...this.#inFlight.keys()]) this.#returnBlock(block);
@@ -346,11 +357,15 @@ class ScuLink {
     const timer = setTimeout(() => socket.destroy(new Error(`connect timeout after ${timeoutMs} ms`)), timeoutMs);
     try {
       await Promise.race([
-        once(socket, 'connect'),
+        // Under TLS the association starts once the handshake is done (the peer's certificate verified).
+        once(socket, tls === undefined ? 'connect' : 'secureConnect'),
         once(socket, 'close').then(() => {
           throw this.#failure ?? new Error('connection closed');
         }),
       ]);
+    } catch (error) {
+      // once() rejects with the bare socket error; the recorded failure says where (and that TLS failed).
+      throw this.#failure ?? error;
     } finally {
       clearTimeout(timer);
     }

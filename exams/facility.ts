@@ -19,6 +19,8 @@ import {
 } from '../runtime/validate.ts';
 import { InvalidInputError, NotFoundError } from './errors.ts';
 import { parseIdentitySystems, type IdentitySystems } from './identity-systems.ts';
+import { parseSenderTlsSettings } from '../runtime/listener-settings.ts';
+import type { SenderTlsSettings } from '../runtime/tls-sender.ts';
 
 export interface StaffMember {
   /** Stable id used on exams (technicianId, radiologistId). */
@@ -32,6 +34,8 @@ export interface PacsEndpoint {
   aeTitle: string;
   host: string;
   port: number;
+  /** DICOM over TLS (PS3.15 B.9); absent: plain TCP. */
+  tls?: SenderTlsSettings;
 }
 
 export interface MllpEndpoint {
@@ -171,12 +175,15 @@ function staffList(value: unknown, at: string): StaffMember[] {
 
 function parsePacs(value: unknown, at: string): PacsEndpoint {
   const raw = expectObject(value, at);
-  expectKeys(raw, at, ['aeTitle', 'host', 'port']);
-  return {
+  expectKeys(raw, at, ['aeTitle', 'host', 'port', 'tls']);
+  const pacs: PacsEndpoint = {
     aeTitle: expectAeTitle(expectString(raw['aeTitle'], join(at, 'aeTitle')), join(at, 'aeTitle')),
     host: expectString(raw['host'], join(at, 'host')),
     port: expectPort(raw['port'], join(at, 'port')),
   };
+  const tls = parseSenderTlsSettings(raw['tls'], join(at, 'tls'));
+  if (tls !== undefined) pacs.tls = tls;
+  return pacs;
 }
 
 function parseCoercion(value: unknown, at: string): TagCoercion {

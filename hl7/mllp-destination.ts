@@ -15,7 +15,10 @@
 //   on a later connect – a hidden second copy after we already reported 'retry'. We only call it when the
 //   connection is connected, and discard the whole connection (with its queue) on any failure.
 // - Its ACK decoder is fixed to UTF-8 and joins ACKs that arrive in one TCP read; we split them by MSH.
+// - Its `tls` option goes to tls.connect() as is, but it reports 'connect' when TCP is up, before the handshake:
+//   with `tls` set we wait for the socket's 'secureConnect', so a refused certificate is a failed connect.
 import net from 'node:net';
+import { TLSSocket } from 'node:tls';
 import type { Connection as Hl7Connection, HL7Version, InboundResponse } from 'node-hl7-client';
 import type {
   DestinationConnector,
@@ -24,7 +27,9 @@ import type {
   OutboundMessage,
   SendResult,
 } from '../channels/connector.ts';
+import { parseSenderTlsSettings } from '../runtime/listener-settings.ts';
 import { errorText } from '../runtime/log.ts';
+import { type SenderTlsSettings, senderTlsOptions, tlsFailureText } from '../runtime/tls-sender.ts';
 import { expectInteger, expectKeys, expectObject, expectPort, expectString, join } from '../runtime/validate.ts';
 import { bufferEncodingFor } from './charset.ts';
 import { Hl7Message, Hl7ParseError } from './message.ts';
@@ -35,19 +40,24 @@ export interface MllpDestinationSettings {
   port: number;
   ackTimeoutMs: number;
   connectTimeoutMs: number;
+  /** TLS to the receiver (runtime/tls-sender.ts); absent: plain TCP. */
+  tls?: SenderTlsSettings;
 }
 
 export function parseMllpDestinationSettings(input: unknown, path: string): MllpDestinationSettings {
   const value = expectObject(input, path);
-  expectKeys(value, path, ['host', 'port', 'ackTimeoutMs', 'connectTimeoutMs']);
+  expectKeys(value, path, ['host', 'port', 'ackTimeoutMs', 'connectTimeoutMs', 'tls']);
   const optional = (key: string, fallback: number): number =>
     value[key] === undefined ? fallback : expectInteger(value[key], join(path, key), 1, 600_000);
-  return {
+  const settings: MllpDestinationSettings = {
     host: expectString(value['host'], join(path, 'host')),
     port: expectPort(value['port'], join(path, 'port')),
     ackTimeoutMs: optional('ackTimeoutMs', 30_000),
     connectTimeoutMs: optional('connectTimeoutMs', 10_000),
   };
+  const tls = parseSenderTlsSettings(value['tls'], join(path, 'tls'));
+  if (tls !== undefined) settings.tls = tls;
+  return settings;
 }
 
 type Library = typeof import('node-hl7-client');
@@ -232,7 +242,19 @@ export class MllpDestination implements DestinationConnector {
     const key = `${prepared.version}/${prepared.encoding}`;
     if (this.#link && !this.#link.broken && this.#link.key === key) return this.#link;
     await this.#closeLink();
-    const client = new lib.Client({ host: this.#settings.host, version: prepared.version, connectionTimeout: 0 });
+    const { host, tls } = this.#settings;
+    let tlsOptions: ReturnType<typeof senderTlsOptions> | undefined;
+    try {
+      tlsOptions = tls === undefined ? undefined : senderTlsOptions(tls, host);
+    } catch (error) {
+      return { status: 'retry', error: `could not connect to ${this.#address()}: ${errorText(error)}` };
+    }
+    const client = new lib.Client({
+      host,
+      version: prepared.version,
+      connectionTimeout: 0,
+      ...(tlsOptions === undefined ? {} : { tls: tlsOptions }),
+    });
     let link: Link | undefined;
     const connection = client.createConnection(
       { port: this.#settings.port, version: prepared.version, encoding: prepared.encoding, waitAck: true },
@@ -241,13 +263,18 @@ export class MllpDestination implements DestinationConnector {
     link = new Link(key, connection);
     this.#link = link;
     const connected = new Promise<'connected' | 'stopping' | Error>((resolve) => {
-      connection.once('connect', () => resolve('connected'));
+      const socket = socketOf(link);
+      if (tlsOptions === undefined) connection.once('connect', () => resolve('connected'));
+      else socket?.once('secureConnect', () => resolve('connected'));
       // A refused or reset connect closes the socket at once, which the library does not report (see above):
       // without this the send would wait out connectTimeoutMs for a peer that already said no.
-      const socket = socketOf(link);
-      let failure: Error | undefined;
-      socket?.once('error', (error) => (failure = error));
-      socket?.once('close', () => resolve(new Error(failure === undefined ? 'connection closed' : errorText(failure))));
+      let failure: string | undefined;
+      let tcpUp = false;
+      socket?.once('connect', () => (tcpUp = true));
+      socket?.once('error', (error) => {
+        failure = tlsOptions !== undefined && tcpUp ? tlsFailureText(error) : errorText(error);
+      });
+      socket?.once('close', () => resolve(new Error(failure ?? 'connection closed')));
       this.#abandonConnect = () => resolve('stopping');
       if (this.#stopped) resolve('stopping');
     });
@@ -283,7 +310,14 @@ export class MllpDestination implements DestinationConnector {
  * socket's own 'close' marks the link broken and fails the waiting send at once instead of at the ACK timeout.
  */
 function watchSocket(link: Link): void {
-  socketOf(link)?.once('close', () => link.fail('the receiver closed the connection'));
+  const socket = socketOf(link);
+  // Under TLS 1.3 a client certificate is judged after the client's handshake is done: the refusal is an alert.
+  let failure = '';
+  socket?.once(
+    'error',
+    (error) => (failure = `: ${socket instanceof TLSSocket ? tlsFailureText(error) : errorText(error)}`),
+  );
+  socket?.once('close', () => link.fail(`the receiver closed the connection${failure}`));
 }
 
 /** The library's socket (made in its constructor, so present right after createConnection). */

@@ -3,22 +3,43 @@
 // defaults; a key it does not enforce is refused, so a setting never silently does nothing.
 import { ValidationError, expectInteger, expectKeys, expectObject, expectString, join } from './validate.ts';
 import type { TlsSettings } from './listener.ts';
+import type { SenderTlsSettings } from './tls-sender.ts';
 
 export function parseTlsSettings(input: unknown, path: string): TlsSettings | undefined {
-  if (input === undefined || input === null) return undefined;
-  const value = expectObject(input, path);
-  expectKeys(value, path, ['certFile', 'keyFile', 'caFile']);
-  if (value['certFile'] === undefined)
-    throw new ValidationError(join(path, 'certFile'), 'required: the PEM certificate file');
-  if (value['keyFile'] === undefined)
-    throw new ValidationError(join(path, 'keyFile'), 'required: the PEM private key file');
-  const settings: TlsSettings = {
-    certFile: expectString(value['certFile'], join(path, 'certFile')),
-    keyFile: expectString(value['keyFile'], join(path, 'keyFile')),
-  };
-  if (value['caFile'] !== undefined) settings.caFile = expectString(value['caFile'], join(path, 'caFile'));
+  const read = readTls(input, path, 'listener');
+  if (read === undefined) return undefined;
+  const settings: TlsSettings = { certFile: read.certFile!, keyFile: read.keyFile! };
+  if (read.caFile !== undefined) settings.caFile = read.caFile;
   return settings;
 }
+
+/** A sender's `tls` (MLLP destination, DICOM SCU): the peer is always verified; a client certificate is optional. */
+export function parseSenderTlsSettings(input: unknown, path: string): SenderTlsSettings | undefined {
+  return readTls(input, path, 'sender');
+}
+
+/**
+ * The one reader of a `tls` object. A listener must have its certificate and key (caFile then asks clients for
+ * theirs); a sender may name the peer's CA (default: Node's bundled CAs), a client certificate and key (both or
+ * neither) and the name to check the peer's certificate against (default: the host, when it is a name).
+ */
+function readTls(input: unknown, path: string, side: 'listener' | 'sender'): SenderTlsSettings | undefined {
+  if (input === undefined || input === null) return undefined;
+  const value = expectObject(input, path);
+  expectKeys(value, path, side === 'listener' ? ['certFile', 'keyFile', 'caFile'] : senderKeys);
+  const out: SenderTlsSettings = {};
+  for (const key of senderKeys) {
+    if (value[key] !== undefined) out[key] = expectString(value[key], join(path, key));
+  }
+  const pair = side === 'listener' || out.certFile !== undefined || out.keyFile !== undefined;
+  if (pair && out.certFile === undefined)
+    throw new ValidationError(join(path, 'certFile'), 'required: the PEM certificate file');
+  if (pair && out.keyFile === undefined)
+    throw new ValidationError(join(path, 'keyFile'), 'required: the PEM private key file');
+  return out;
+}
+
+const senderKeys = ['caFile', 'certFile', 'keyFile', 'servername'] as const;
 
 /** One numeric limit: its lowest and highest sane value; a default comes from the caller. */
 export interface LimitRange {

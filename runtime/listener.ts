@@ -188,9 +188,14 @@ export class Listener {
     const allowHalfOpen = this.#options.allowHalfOpen ?? false;
     if (tlsOptions === undefined) return net.createServer({ noDelay: true, allowHalfOpen }, handOver);
     // The handshake gets the idle time too: a peer that connects and says nothing must not hold a slot.
+    // Half-open is switched on only once the handshake is done: a TLS server created with allowHalfOpen never
+    // closes a socket whose client dropped the handshake (Node 24: it holds a connection slot and close() for ever).
     const server = tls.createServer(
-      { ...tlsOptions, handshakeTimeout: this.#options.limits.idleTimeoutMs, allowHalfOpen },
-      handOver,
+      { ...tlsOptions, handshakeTimeout: this.#options.limits.idleTimeoutMs },
+      (socket: tls.TLSSocket) => {
+        socket.allowHalfOpen = allowHalfOpen;
+        handOver(socket);
+      },
     );
     return server;
   }
