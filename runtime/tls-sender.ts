@@ -4,7 +4,7 @@
 // a renewed certificate needs no restart; an unreadable file names the file and never its content.
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import { errorText } from './log.ts';
 
 export interface SenderTlsSettings {

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { mllpDestinationType } from '../../hl7/mllp-destination.ts';
-import { MllpSource, mllpSourceType } from '../../hl7/mllp-source.ts';
+import { type MllpSource, mllpSourceType } from '../../hl7/mllp-source.ts';
 import { createLogger } from '../../runtime/log.ts';
 import { ValidationError } from '../../runtime/validate.ts';
 import { makeCertificates } from '../support/certificates.ts';
