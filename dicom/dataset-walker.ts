@@ -30,6 +30,25 @@ export const headerTags = {
 
 export type HeaderKey = keyof typeof headerTags;
 
+/** The header keys an instance may lack; the SCP and the Part-10 reader both copy them when present. */
+export const optionalHeaderKeys = [
+  'patientId',
+  'issuerOfPatientId',
+  'patientName',
+  'patientBirthDate',
+  'patientSex',
+  'accessionNumber',
+  'studyDate',
+  'studyTime',
+  'studyId',
+  'studyDescription',
+  'seriesDescription',
+  'seriesNumber',
+  'instanceNumber',
+  'modality',
+  'institutionName',
+] as const satisfies readonly HeaderKey[];
+
 const keyByTag = new Map<number, HeaderKey>(Object.entries(headerTags).map(([key, tag]) => [tag, key as HeaderKey]));
 
 /** Explicit VRs whose length field is 4 bytes after 2 reserved bytes (PS3.5 table 7.1-1). */

@@ -5,7 +5,7 @@ import { unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { createInflateRaw, type InflateRaw } from 'node:zlib';
 import type { Command } from './command.ts';
-import { DatasetWalker, headerText, type HeaderKey } from './dataset-walker.ts';
+import { DatasetWalker, headerText, optionalHeaderKeys, type HeaderKey } from './dataset-walker.ts';
 import { InstanceFile } from './instance-file.ts';
 import { buildFileMeta, transferSyntax } from './part10.ts';
 import type { TempFiles } from './temp-files.ts';
@@ -231,32 +231,9 @@ export class IncomingInstance {
       transferSyntaxUid: this.#context.transferSyntaxUid,
       sizeBytes: this.#file.bytes,
     };
-    const optional: HeaderKey[] = [
-      'patientId',
-      'issuerOfPatientId',
-      'patientName',
-      'patientBirthDate',
-      'patientSex',
-      'accessionNumber',
-      'studyDate',
-      'studyTime',
-      'studyId',
-      'studyDescription',
-      'seriesDescription',
-      'seriesNumber',
-      'instanceNumber',
-      'modality',
-      'institutionName',
-    ];
-    for (const key of optional) {
+    for (const key of optionalHeaderKeys) {
       const value = headerText(values, key);
-      if (value !== undefined)
-        instance[
-          key as Exclude<
-            HeaderKey,
-            'specificCharacterSet' | 'sopClassUid' | 'sopInstanceUid' | 'studyInstanceUid' | 'seriesInstanceUid'
-          >
-        ] = value;
+      if (value !== undefined) instance[key] = value;
     }
     return instance;
   }

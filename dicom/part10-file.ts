@@ -5,7 +5,7 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createInflateRaw } from 'node:zlib';
-import { DatasetWalker, headerText, type HeaderKey } from './dataset-walker.ts';
+import { DatasetWalker, headerText, optionalHeaderKeys, type HeaderKey } from './dataset-walker.ts';
 import type { IngestInstance } from './ingest.ts';
 import { type FileMeta, parseFileMeta, transferSyntax } from './part10.ts';
 import { acceptedTransferSyntaxes, isStorageSopClass } from './sop-classes.ts';
@@ -101,24 +101,7 @@ export async function describePart10File(filePath: string, what: string): Promis
     transferSyntaxUid: meta.transferSyntaxUid,
     sizeBytes: size,
   };
-  const optional = [
-    'patientId',
-    'issuerOfPatientId',
-    'patientName',
-    'patientBirthDate',
-    'patientSex',
-    'accessionNumber',
-    'studyDate',
-    'studyTime',
-    'studyId',
-    'studyDescription',
-    'seriesDescription',
-    'seriesNumber',
-    'instanceNumber',
-    'modality',
-    'institutionName',
-  ] as const;
-  for (const key of optional) {
+  for (const key of optionalHeaderKeys) {
     const value = text(key);
     if (value !== undefined) instance[key] = value;
   }
