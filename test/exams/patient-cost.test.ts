@@ -29,10 +29,12 @@ test('recording a patient with 30 to 480 identifiers, again, and with as many ne
     );
   }
   work.shift();
-  // Work that does not depend on n (other parts of the hub run meanwhile) only lowers the ratio: over 16× is
-  // more than proportional.
+  // Linear work gives 16×. The meter also counts what the hub's background parts (the outbox publisher) happen to
+  // do during one window and not the other, some of it in proportion to the identifiers, so a linear run lands
+  // a little either side of 16× (16.5× seen in CI). The quadratic code this guards against gave 40×; the bound
+  // is 24×, as in test/hl7/mapping-cost.test.ts.
   const ratio = work[1]! / work[0]!;
-  t.true(ratio <= 16, `work grew ${ratio.toFixed(1)}× for 16× the identifiers (${work.join(', ')})`);
+  t.true(ratio < 24, `work grew ${ratio.toFixed(1)}× for 16× the identifiers (${work.join(', ')})`);
 });
 
 test('a patient with more identifiers than the bound is refused, and so is an update that would pass it', async (t) => {
