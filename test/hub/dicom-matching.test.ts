@@ -7,10 +7,9 @@ import test from 'ava';
 import type { Bundle, ImagingStudy, Patient, ServiceRequest } from '@medplum/fhirtypes';
 import { MllpTestClient } from '../hl7/mllp-peer.ts';
 import { until } from '../support/channels.ts';
-import { api, freePort, repoRoot, startHub, stopHub, waitHealthy, type HubProcess } from '../support/hub-process.ts';
-import { missingBinaries } from '../dicom/peers.ts';
+import { api, repoRoot, stopHub, type HubProcess } from '../support/hub-process.ts';
 import { datasetOf } from '../dicom/make-instance.ts';
-import { dicomTestConfig, fhir, imagingStudy, storescu, valleyFacility, writeStudy } from './dicom-support.ts';
+import { fhir, imagingStudy, startOrdersHub, storescu, writeStudy } from './dicom-support.ts';
 
 const fixture = (name: string) => readFile(path.join(repoRoot, 'test', 'fixtures', 'dicom', name));
 const matchExtension = 'urn:rso-hub:fhir:StructureDefinition:study-match';
@@ -19,25 +18,7 @@ let hub: HubProcess;
 let mllpPort: number;
 
 test.before(async () => {
-  const missing = missingBinaries(['storescu']);
-  if (missing.length > 0) throw new Error(`missing ${missing.join(', ')}: apt-get install -y dcmtk`);
-  mllpPort = await freePort();
-  hub = await startHub({
-    config: dicomTestConfig,
-    facilities: [await valleyFacility()],
-    channels: [
-      {
-        id: 'valley-orders',
-        name: 'Valley orders to exams',
-        enabled: true,
-        source: { type: 'mllp', settings: { host: '127.0.0.1', port: mllpPort, messageTypes: ['ORM^O01'] } },
-        destinations: [
-          { name: 'exams', connector: { type: 'rso-exams', settings: { timeZone: 'UTC' } }, queue: 'ordered' },
-        ],
-      },
-    ],
-  });
-  await waitHealthy(hub);
+  ({ hub, mllpPort } = await startOrdersHub());
 });
 
 test.after.always(async () => {

@@ -7,14 +7,13 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import type { Bundle, ServiceRequest } from '@medplum/fhirtypes';
-import { DicomScp, type StoredInstance } from '../../dicom/scp.ts';
 import { setLogLevel } from '../../runtime/log.ts';
 import { MllpTestClient } from '../hl7/mllp-peer.ts';
 import { until } from '../support/channels.ts';
 import { api, freePort, repoRoot, startHub, stopHub, tempDir, waitHealthy } from '../support/hub-process.ts';
 import type { HubProcess } from '../support/hub-process.ts';
 import { missingBinaries, startOrthanc } from '../dicom/peers.ts';
-import { dicomTestConfig, fhir, hubAe, storescu, valleyFacility, writeStudy } from './dicom-support.ts';
+import { dicomTestConfig, fhir, hubAe, refusingPacs, storescu, valleyFacility, writeStudy } from './dicom-support.ts';
 
 setLogLevel('error');
 
@@ -68,26 +67,6 @@ async function resend(hub: HubProcess, messageId: string, body: Record<string, u
   if (response.status !== 202) throw new Error(`resend: ${response.status} ${await response.text()}`);
 }
 
-/** The hub's SCP as a PACS answering 0xA700 for the instances in `refused`; `received` lists every attempt. */
-async function refusingPacs(t: ExecutionContext, aeTitle: string, refused: Set<string>) {
-  const received: string[] = [];
-  const pacs = new DicomScp({
-    aeTitle,
-    host: '127.0.0.1',
-    port: 0,
-    storageDir: await tempDir('refusing-pacs'),
-    syncStorage: false,
-    isKnownCallingAe: () => true,
-    onInstanceStored: async (instance: StoredInstance) => {
-      received.push(instance.sopInstanceUid);
-      if (refused.has(instance.sopInstanceUid)) throw new Error('refused for the test');
-    },
-  });
-  await pacs.start();
-  t.teardown(() => pacs.stop());
-  return { port: pacs.port, received };
-}
-
 async function hubFor(t: ExecutionContext, pacs: { aeTitle: string; port: number }): Promise<HubProcess> {
   const hub = await startHub({
     config: dicomTestConfig,
@@ -101,8 +80,8 @@ async function hubFor(t: ExecutionContext, pacs: { aeTitle: string; port: number
 
 test('after a partial delivery the analyst’s resend sends only the instances the PACS did not store', async (t) => {
   const refused = new Set<string>();
-  const pacs = await refusingPacs(t, 'HALF_PACS', refused);
-  const hub = await hubFor(t, { aeTitle: 'HALF_PACS', port: pacs.port });
+  const pacs = await refusingPacs(t, 'HALF_PACS', (uid) => refused.has(uid));
+  const hub = await hubFor(t, { aeTitle: 'HALF_PACS', port: pacs.pacs.port });
   const study = await writeStudy(4, { patientId: 'V666001', accessionNumber: 'ACC-RS-1' });
   refused.add(study.sopInstanceUids[2]!);
   t.is((await storescu(hub, 'VALLEY_CT', study.files)).code, 0);
@@ -118,8 +97,8 @@ test('after a partial delivery the analyst’s resend sends only the instances t
 });
 
 test('a resend the analyst asks for in full sends every instance again, even ones the PACS stored', async (t) => {
-  const pacs = await refusingPacs(t, 'LOST_PACS', new Set());
-  const hub = await hubFor(t, { aeTitle: 'LOST_PACS', port: pacs.port });
+  const pacs = await refusingPacs(t, 'LOST_PACS', () => false);
+  const hub = await hubFor(t, { aeTitle: 'LOST_PACS', port: pacs.pacs.port });
   const study = await writeStudy(3, { patientId: 'V666002', accessionNumber: 'ACC-RS-2' });
   t.is((await storescu(hub, 'VALLEY_CT', study.files)).code, 0);
   await until(async () => (await pacsDelivery(hub))?.state === 'sent', 60_000, 'the study delivered');

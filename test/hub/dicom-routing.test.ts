@@ -4,8 +4,7 @@
 // mid-study loses nothing it acknowledged, and a PACS that refuses some instances gets only those again.
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import test, { type ExecutionContext } from 'ava';
-import { DicomScp, type StoredInstance } from '../../dicom/scp.ts';
+import test from 'ava';
 import { setLogLevel } from '../../runtime/log.ts';
 import { until } from '../support/channels.ts';
 import { freePort, startHub, stopHub, tempDir, waitHealthy, type HubProcess } from '../support/hub-process.ts';
@@ -17,6 +16,7 @@ import {
   imagingStudy,
   orthancInstances,
   pacsDeliveries,
+  refusingPacs,
   storescu,
   studiesToPacsChannel,
   valleyFacility,
@@ -147,29 +147,6 @@ test('a hub killed mid-study loses no instance it acknowledged: all of them reac
     'the whole study at the PACS',
   );
 });
-
-/**
- * The hub's own SCP as a PACS that answers 0xA700 for the instances `refuse` picks: neither dcmtk's storescp nor
- * Orthanc can be told to refuse individual instances from the command line. `received` lists every attempt.
- */
-async function refusingPacs(t: ExecutionContext, aeTitle: string, refuse: (sopInstanceUid: string) => boolean) {
-  const received: string[] = [];
-  const pacs = new DicomScp({
-    aeTitle,
-    host: '127.0.0.1',
-    port: 0,
-    storageDir: await tempDir('refusing-pacs'),
-    syncStorage: false,
-    isKnownCallingAe: () => true,
-    onInstanceStored: async (instance: StoredInstance) => {
-      received.push(instance.sopInstanceUid);
-      if (refuse(instance.sopInstanceUid)) throw new Error('refused for the test');
-    },
-  });
-  await pacs.start();
-  t.teardown(() => pacs.stop());
-  return { pacs, received };
-}
 
 test('a PACS that refuses some instances gets only those again, and the message tells which', async (t) => {
   const refuseOnce = new Set<string>();

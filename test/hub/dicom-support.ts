@@ -4,9 +4,20 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ImagingStudy } from '@medplum/fhirtypes';
+import type { ExecutionContext } from 'ava';
+import { DicomScp, type StoredInstance } from '../../dicom/scp.ts';
 import { spec, uid, writeInstance, type InstanceSpec } from '../dicom/make-instance.ts';
-import { runTool, type CommandResult } from '../dicom/peers.ts';
-import { api, defaultTestConfig, repoRoot, tempDir, type HubProcess } from '../support/hub-process.ts';
+import { missingBinaries, runTool, type CommandResult } from '../dicom/peers.ts';
+import {
+  api,
+  defaultTestConfig,
+  freePort,
+  repoRoot,
+  startHub,
+  tempDir,
+  waitHealthy,
+  type HubProcess,
+} from '../support/hub-process.ts';
 
 export const hubAe = 'RSO_HUB';
 
@@ -167,4 +178,51 @@ export async function orthancInstances(
     uids: instances.map((i) => i.MainDicomTags.SOPInstanceUID ?? ''),
     patientIds: [study.PatientMainDicomTags?.PatientID ?? ''],
   };
+}
+
+/**
+ * The hub's own SCP as a PACS that answers 0xA700 for the instances `refuse` picks: neither dcmtk's storescp nor
+ * Orthanc can be told to refuse individual instances from the command line. `received` lists every attempt.
+ */
+export async function refusingPacs(t: ExecutionContext, aeTitle: string, refuse: (sopInstanceUid: string) => boolean) {
+  const received: string[] = [];
+  const pacs = new DicomScp({
+    aeTitle,
+    host: '127.0.0.1',
+    port: 0,
+    storageDir: await tempDir('refusing-pacs'),
+    syncStorage: false,
+    isKnownCallingAe: () => true,
+    onInstanceStored: async (instance: StoredInstance) => {
+      received.push(instance.sopInstanceUid);
+      if (refuse(instance.sopInstanceUid)) throw new Error('refused for the test');
+    },
+  });
+  await pacs.start();
+  t.teardown(() => pacs.stop());
+  return { pacs, received };
+}
+
+/** A healthy hub with the DICOM listener and an MLLP orders channel into the exams: orders first, then images. */
+export async function startOrdersHub(): Promise<{ hub: HubProcess; mllpPort: number }> {
+  const missing = missingBinaries(['storescu']);
+  if (missing.length > 0) throw new Error(`missing ${missing.join(', ')}: apt-get install -y dcmtk`);
+  const mllpPort = await freePort();
+  const hub = await startHub({
+    config: dicomTestConfig,
+    facilities: [await valleyFacility()],
+    channels: [
+      {
+        id: 'valley-orders',
+        name: 'Valley orders to exams',
+        enabled: true,
+        source: { type: 'mllp', settings: { host: '127.0.0.1', port: mllpPort, messageTypes: ['ORM^O01'] } },
+        destinations: [
+          { name: 'exams', connector: { type: 'rso-exams', settings: { timeZone: 'UTC' } }, queue: 'ordered' },
+        ],
+      },
+    ],
+  });
+  await waitHealthy(hub);
+  return { hub, mllpPort };
 }

@@ -9,9 +9,8 @@ import type { Bundle, ImagingStudy, Patient, Resource, ServiceRequest } from '@m
 import { loadDefinitions, validate } from '../../fhir/validator.ts';
 import { MllpTestClient } from '../hl7/mllp-peer.ts';
 import { until } from '../support/channels.ts';
-import { api, freePort, repoRoot, startHub, stopHub, waitHealthy, type HubProcess } from '../support/hub-process.ts';
-import { missingBinaries } from '../dicom/peers.ts';
-import { dicomTestConfig, fhir, imagingStudy, storescu, valleyFacility, writeStudy } from './dicom-support.ts';
+import { api, repoRoot, stopHub, type HubProcess } from '../support/hub-process.ts';
+import { fhir, imagingStudy, startOrdersHub, storescu, writeStudy } from './dicom-support.ts';
 
 let hub: HubProcess;
 let mllpPort: number;
@@ -19,25 +18,7 @@ let mllpPort: number;
 test.before(async () => {
   // Indexing the definitions takes seconds on a busy machine: not between two requests on a kept-alive socket.
   loadDefinitions();
-  const missing = missingBinaries(['storescu']);
-  if (missing.length > 0) throw new Error(`missing ${missing.join(', ')}: apt-get install -y dcmtk`);
-  mllpPort = await freePort();
-  hub = await startHub({
-    config: dicomTestConfig,
-    facilities: [await valleyFacility()],
-    channels: [
-      {
-        id: 'valley-orders',
-        name: 'Valley orders to exams',
-        enabled: true,
-        source: { type: 'mllp', settings: { host: '127.0.0.1', port: mllpPort, messageTypes: ['ORM^O01'] } },
-        destinations: [
-          { name: 'exams', connector: { type: 'rso-exams', settings: { timeZone: 'UTC' } }, queue: 'ordered' },
-        ],
-      },
-    ],
-  });
-  await waitHealthy(hub);
+  ({ hub, mllpPort } = await startOrdersHub());
 });
 
 test.after.always(async () => {
