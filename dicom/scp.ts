@@ -10,7 +10,7 @@
 import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import path from 'node:path';
-import { counter } from '../http/metrics.ts';
+import { listenerLimitHits } from '../http/metrics.ts';
 import { Listener, type ConnectionGuard, type TlsSettings } from '../runtime/listener.ts';
 import type { Logger } from '../runtime/log.ts';
 import { createLogger } from '../runtime/log.ts';
@@ -19,11 +19,6 @@ import { ScpAssociation } from './scp-association.ts';
 import { TempFiles } from './temp-files.ts';
 
 export type { StoredInstance } from './incoming-instance.ts';
-
-const limitHits = counter(
-  'hub_listener_limit_hits_total',
-  'Connections closed or refused by a listener limit, by listener and limit',
-);
 
 export interface ScpOptions {
   aeTitle: string;
@@ -117,7 +112,7 @@ export class DicomScp {
         idleTimeoutMs: options.idleTimeoutMs ?? 120_000,
       },
       log: this.#log,
-      counter: limitHits,
+      counter: listenerLimitHits,
       onConnection: (socket, guard) => this.#accept(socket, guard, directory, temps),
       onIdle: (socket) => this.#associations.get(socket)?.idle() ?? false,
     });

@@ -16,7 +16,7 @@ import type {
   SourceConnectorType,
   SourceContext,
 } from '../channels/connector.ts';
-import { counter } from '../http/metrics.ts';
+import { counter, listenerLimitHits } from '../http/metrics.ts';
 import { Listener, type ConnectionGuard } from '../runtime/listener.ts';
 import { errorText, type Logger } from '../runtime/log.ts';
 import {
@@ -48,11 +48,6 @@ export {
 
 const framesReceived = counter('hl7_mllp_frames_received_total', 'MLLP frames received by MLLP sources');
 const acksSent = counter('hl7_mllp_acks_sent_total', 'HL7 ACKs sent by MLLP sources, by MSA-1 code');
-
-const limitHits = counter(
-  'hub_listener_limit_hits_total',
-  'Connections closed or refused by a listener limit, by listener and limit',
-);
 
 /** Why a message is refused before it reaches the channel (ch. 2.9.2: AR/CR), or undefined to accept it. */
 function headerProblem(message: Hl7Message, settings: MllpSourceSettings): AckError | undefined {
@@ -187,7 +182,7 @@ export class MllpSource implements SourceConnector, MllpConnectionSource {
       ...(tls === undefined ? {} : { tls }),
       limits,
       log: this.#context.log.child({ connector: 'mllp' }),
-      counter: limitHits,
+      counter: listenerLimitHits,
       allowHalfOpen: true,
       onConnection: (socket, guard) => this.#accept(socket, guard),
       onIdle: (socket) => this.#connections.get(socket)?.busy ?? false,

@@ -94,3 +94,9 @@ export function renderMetrics(): string {
   }
   return `${lines.join('\n')}\n`;
 }
+
+/** Shared by every listener (MLLP, DICOM, HTTP), told apart by its `listener` label. */
+export const listenerLimitHits = counter(
+  'hub_listener_limit_hits_total',
+  'Connections closed or refused by a listener limit, by listener and limit',
+);

@@ -4,7 +4,7 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import type Router from '@koa/router';
 import Koa from 'koa';
-import { counter } from './metrics.ts';
+import { counter, listenerLimitHits } from './metrics.ts';
 import { problemResponses } from './problem.ts';
 import { Listener, type TlsSettings } from '../runtime/listener.ts';
 import { errorText, type Logger } from '../runtime/log.ts';
@@ -12,11 +12,6 @@ import { errorText, type Logger } from '../runtime/log.ts';
 export { ListenError } from '../runtime/listener.ts';
 
 const requests = counter('hub_http_requests_total', 'HTTP requests answered, by status class.');
-const limitHits = counter(
-  'hub_listener_limit_hits_total',
-  'Connections closed or refused by a listener limit, by listener and limit',
-);
-
 export interface HttpLimits {
   maxConnections: number;
   maxConnectionsPerAddress: number;
@@ -88,7 +83,7 @@ export class HttpServer {
       ...(tls === undefined ? {} : { tls }),
       limits,
       log,
-      counter: limitHits,
+      counter: listenerLimitHits,
       createServer: (tlsOptions) => {
         const callback = this.app.callback();
         // node:http checks headersTimeout and requestTimeout on this interval (30 s by default).
