@@ -8,6 +8,12 @@ export function fieldText(message: Hl7Message, path: string): string | undefined
   return value === undefined || value === '' || value === '""' ? undefined : value;
 }
 
+/** fieldText of one repetition of `path` (which names none): PID-5.7 of the third name is (PID-5.7, 3). */
+export function repetitionText(message: Hl7Message, path: string, repetition: number): string | undefined {
+  const value = message.getRepetition(path, repetition)?.trim();
+  return value === undefined || value === '' || value === '""' ? undefined : value;
+}
+
 /** The first non-empty value among the paths, with the path it came from (for error texts). */
 export function firstField(message: Hl7Message, paths: readonly string[]): { value: string; path: string } | undefined {
   for (const path of paths) {

@@ -166,6 +166,15 @@ export class Hl7Message {
     return this.#valueIn(segment, p, p.repetition ?? 1);
   }
 
+  /** `get` of one repetition of a repetition-free path: a mapping walking 1,000 repetitions reuses one parsed
+   *  path instead of parsing `PID-5[517].1` a thousand times. */
+  getRepetition(path: string, repetition: number): string | undefined {
+    const p = parsePath(path);
+    const segment = this.segmentsNamed(p.segment)[(p.occurrence ?? 1) - 1];
+    if (!segment) return undefined;
+    return this.#valueIn(segment, p, repetition);
+  }
+
   /** Every non-empty decoded value at a path: all occurrences of the segment and all repetitions, unless indexed. */
   getAll(path: string): string[] {
     const p = parsePath(path);

@@ -5,7 +5,7 @@
 import { authoritySystem, hl7TableSystem, type IdentitySystems } from '../exams/identity-systems.ts';
 import type { NameUse, PatientIdentifier, PatientInput, PersonName, Sex } from '../exams/patient.ts';
 import { addressesFrom, telecomFrom } from './contact-mapping.ts';
-import { fieldText, repetitionCount, segmentLabel } from './field-text.ts';
+import { fieldText, repetitionCount, repetitionText, segmentLabel } from './field-text.ts';
 import { hl7Date } from './hl7-dates.ts';
 import { emptyField, Hl7MappingError } from './mapping-error.ts';
 import type { Hl7Message } from './message.ts';
@@ -85,10 +85,13 @@ export function nameFrom(message: Hl7Message, pid: string): PersonName | undefin
   const count = repetitionCount(message, `${pid}-5`);
   let chosen: number | undefined;
   for (let r = 1; r <= count; r++) {
-    if (fieldText(message, `${pid}-5[${r}].1`) === undefined && fieldText(message, `${pid}-5[${r}].2`) === undefined)
+    if (
+      repetitionText(message, `${pid}-5.1`, r) === undefined &&
+      repetitionText(message, `${pid}-5.2`, r) === undefined
+    )
       continue;
     chosen ??= r;
-    if (fieldText(message, `${pid}-5[${r}].7`)?.toUpperCase() === 'L') {
+    if (repetitionText(message, `${pid}-5.7`, r)?.toUpperCase() === 'L') {
       chosen = r;
       break;
     }

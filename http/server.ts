@@ -92,7 +92,10 @@ export class HttpServer {
           tlsOptions === undefined
             ? http.createServer(checks, callback)
             : https.createServer({ ...tlsOptions, ...checks }, callback);
-        server.keepAliveTimeout = Math.min(5_000, limits.idleTimeoutMs);
+        // Longer than the 60 s idle timeout of the usual reverse proxies, so the proxy closes an idle connection
+        // first and never sends a request down one the hub is closing. Node's 5 s default also loses requests
+        // after any stall over 5 s: timers run before reads, so the socket closes with the next request unread.
+        server.keepAliveTimeout = Math.min(65_000, limits.idleTimeoutMs);
         server.headersTimeout = limits.headersTimeoutMs;
         server.requestTimeout = limits.requestTimeoutMs;
         server.timeout = limits.idleTimeoutMs;

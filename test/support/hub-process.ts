@@ -77,7 +77,19 @@ export function api(hub: HubProcess, pathname: string, init: RequestInit = {}): 
   const headers = new Headers(init.headers);
   headers.set('authorization', `Bearer ${adminToken}`);
   if (init.body !== undefined && !headers.has('content-type')) headers.set('content-type', 'application/json');
-  return fetch(hub.url(pathname), { ...init, headers });
+  return fetch(hub.url(pathname), { ...init, headers }).catch((error: unknown) => {
+    throw new Error(`${init.method ?? 'GET'} ${pathname} failed: ${describeFailure(hub, error)}`, { cause: error });
+  });
+}
+
+/** Why a fetch to the hub failed, with what the hub was doing: "fetch failed" alone says nothing in a CI log. */
+function describeFailure(hub: HubProcess, error: unknown): string {
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);
+  const state =
+    hub.child.exitCode !== null || hub.child.signalCode !== null
+      ? `hub exited (${hub.child.exitCode ?? hub.child.signalCode})`
+      : 'hub running';
+  return `${cause}; ${state}; stderr tail: ${hub.stderr().slice(-2000)}; stdout tail: ${hub.stdout().slice(-2000)}`;
 }
 
 export async function startHub(options: HubOptions = {}): Promise<HubProcess> {
