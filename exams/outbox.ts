@@ -35,6 +35,13 @@ export const examEventTypes = [
   'exam.patient-changed',
   /** All instances of a DICOM study arrived (no new instance for the quiet time): data { studyInstanceUid, instanceCount }. */
   'exam.study-complete',
+  /** A report was created or its draft content changed: data { reportId, state }. Nothing leaves the hub. */
+  'report.saved',
+  /**
+   * A report became preliminary, final, amended, cancelled or entered-in-error: data { reportId, state, from }.
+   * The report channel delivers on it (ORU^R01, DiagnosticReport, fax, e-mail); an amendment goes out again.
+   */
+  'report.issued',
   'patient.created',
   'patient.updated',
   'patient.merged',
