@@ -77,7 +77,9 @@ async function assertStoredNotSent(
   );
   const ok = await client.exchange(frame(hostileOrder(2, { controlId: 'GOOD1' })));
   t.is(ok.get('MSA-1'), 'AA');
-  const delivered = async () => readdir(outbox).catch(() => [] as string[]);
+  // The file destination writes a hidden temp file and renames it: only finished files count.
+  const delivered = async () =>
+    (await readdir(outbox).catch(() => [] as string[])).filter((name) => !name.startsWith('.'));
   await until(async () => (await delivered()).length > 0, 10_000, 'the good message in the outbox');
   const files = await delivered();
   t.is(files.length, 1);
