@@ -15,7 +15,7 @@ const notSource = new Set(['node_modules', 'data', '.tmp', '.git']);
 /** Harnesses: they may import any floor, and no floor may import them. Not held to the line limit either. */
 const harnesses = new Set(['test', 'bench']);
 
-const protocols = ['hl7', 'fhir', 'dicom', 'admin-ui'];
+const protocols = ['hl7', 'fhir', 'dicom', 'admin-ui', 'mail', 'sms', 'fax', 'upload', 'files'];
 const belowProtocols = ['channels', 'exams', 'store', 'http', 'runtime'];
 
 /**
@@ -27,6 +27,8 @@ const layers: Record<string, { readonly floor: number; readonly mayImport: reado
   runtime: { floor: 0, mayImport: [] },
   store: { floor: 1, mayImport: ['runtime'] },
   http: { floor: 1, mayImport: ['runtime'] },
+  // Documents the hub renders (the report PDF): plain inputs in, bytes out; no domain, no transport.
+  documents: { floor: 1, mayImport: ['runtime'] },
   exams: { floor: 2, mayImport: ['store', 'runtime'] },
   channels: { floor: 3, mayImport: ['store', 'http', 'runtime'] },
   ...Object.fromEntries(protocols.map((p) => [p, { floor: 4, mayImport: belowProtocols }])),
