@@ -19,16 +19,10 @@ import {
 } from '../runtime/validate.ts';
 import { InvalidInputError, NotFoundError } from './errors.ts';
 import { parseIdentitySystems, type IdentitySystems } from './identity-systems.ts';
+import { parseReportDestinations, type ReportDestinations } from './report-destinations.ts';
+import { parseStaffList, type StaffMember } from './facility-staff.ts';
 import { parseSenderTlsSettings } from '../runtime/listener-settings.ts';
 import type { SenderTlsSettings } from '../runtime/tls-sender.ts';
-
-export interface StaffMember {
-  /** Stable id used on exams (technicianId, radiologistId). */
-  id: string;
-  name: string;
-  email?: string;
-  phone?: string;
-}
 
 export interface PacsEndpoint {
   aeTitle: string;
@@ -36,18 +30,6 @@ export interface PacsEndpoint {
   port: number;
   /** DICOM over TLS (PS3.15 B.9); absent: plain TCP. */
   tls?: SenderTlsSettings;
-}
-
-export interface MllpEndpoint {
-  host: string;
-  port: number;
-}
-
-export interface ReportDestinations {
-  ehrMllp?: MllpEndpoint;
-  ehrFhirBaseUrl?: string;
-  fax?: string;
-  email?: string;
 }
 
 /** A price for matching exams; the first matching rule wins, `*` or an absent key matches anything. */
@@ -121,9 +103,9 @@ export function parseFacility(value: unknown, at = ''): Facility {
       expectAeTitle(ae, join(join(at, 'aeTitles'), i)),
     ),
     sendingFacilities: stringList(raw['sendingFacilities'], join(at, 'sendingFacilities')),
-    technicians: staffList(raw['technicians'], join(at, 'technicians')),
-    radiologists: staffList(raw['radiologists'], join(at, 'radiologists')),
-    reportDestinations: parseDestinations(raw['reportDestinations'], join(at, 'reportDestinations')),
+    technicians: parseStaffList(raw['technicians'], join(at, 'technicians')),
+    radiologists: parseStaffList(raw['radiologists'], join(at, 'radiologists')),
+    reportDestinations: parseReportDestinations(raw['reportDestinations'], join(at, 'reportDestinations')),
     billingRules: billingList(raw['billingRules'], join(at, 'billingRules')),
     active: raw['active'] === undefined ? true : raw['active'] === true,
   };
@@ -155,24 +137,6 @@ function stringList(value: unknown, at: string): string[] {
   return expectArray(value, at).map((item, i) => expectString(item, join(at, i)));
 }
 
-function staffList(value: unknown, at: string): StaffMember[] {
-  if (value === undefined) return [];
-  return expectArray(value, at).map((item, i) => {
-    const path = join(at, i);
-    const raw = expectObject(item, path);
-    expectKeys(raw, path, ['id', 'name', 'email', 'phone']);
-    const member: StaffMember = {
-      id: expectString(raw['id'], join(path, 'id')),
-      name: expectString(raw['name'], join(path, 'name')),
-    };
-    const email = optionalString(raw['email'], join(path, 'email'));
-    const phone = optionalString(raw['phone'], join(path, 'phone'));
-    if (email !== undefined) member.email = email;
-    if (phone !== undefined) member.phone = phone;
-    return member;
-  });
-}
-
 function parsePacs(value: unknown, at: string): PacsEndpoint {
   const raw = expectObject(value, at);
   expectKeys(raw, at, ['aeTitle', 'host', 'port', 'tls']);
@@ -199,34 +163,6 @@ function parseCoercion(value: unknown, at: string): TagCoercion {
     coercion.accessionFromOrder = expectBoolean(raw['accessionFromOrder'], join(at, 'accessionFromOrder'));
   }
   return coercion;
-}
-
-function parseDestinations(value: unknown, at: string): ReportDestinations {
-  if (value === undefined) return {};
-  const raw = expectObject(value, at);
-  expectKeys(raw, at, ['ehrMllp', 'ehrFhirBaseUrl', 'fax', 'email']);
-  const destinations: ReportDestinations = {};
-  if (raw['ehrMllp'] !== undefined) {
-    const mllp = expectObject(raw['ehrMllp'], join(at, 'ehrMllp'));
-    expectKeys(mllp, join(at, 'ehrMllp'), ['host', 'port']);
-    destinations.ehrMllp = {
-      host: expectString(mllp['host'], join(at, 'ehrMllp.host')),
-      port: expectPort(mllp['port'], join(at, 'ehrMllp.port')),
-    };
-  }
-  const fhir = optionalString(raw['ehrFhirBaseUrl'], join(at, 'ehrFhirBaseUrl'));
-  if (fhir !== undefined) {
-    if (!/^https?:\/\//.test(fhir)) throw new ValidationError(join(at, 'ehrFhirBaseUrl'), 'expected an http(s) URL');
-    destinations.ehrFhirBaseUrl = fhir;
-  }
-  const fax = optionalString(raw['fax'], join(at, 'fax'));
-  if (fax !== undefined) destinations.fax = fax;
-  const email = optionalString(raw['email'], join(at, 'email'));
-  if (email !== undefined) {
-    if (!email.includes('@')) throw new ValidationError(join(at, 'email'), 'expected an e-mail address');
-    destinations.email = email;
-  }
-  return destinations;
 }
 
 function billingList(value: unknown, at: string): BillingRule[] {
