@@ -13,6 +13,7 @@ import type { HubConfig } from './config/hub-config.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { InvalidInputError } from './exams/errors.ts';
 import { ExamService } from './exams/service.ts';
+import { keepYoungGenerationSmall } from './runtime/heap-settings.ts';
 import { instanceId } from './runtime/instance-id.ts';
 import { Lifecycle } from './runtime/lifecycle.ts';
 import { createLogger, errorText, setLogLevel, type Logger } from './runtime/log.ts';
@@ -89,6 +90,7 @@ async function seeding<T>(load: () => Promise<T>): Promise<T> {
 }
 
 async function main(): Promise<void> {
+  keepYoungGenerationSmall();
   const log = createLogger();
   let config: HubConfig;
   try {
