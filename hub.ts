@@ -40,6 +40,8 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
     // A restarted hub takes the event publisher's lease from its own crashed process at once (not after 30 s).
     outboxOwner: leaseOwner(instance),
     isAbandonedOwner: (owner) => deadOwnersOf(instance, [owner]).length > 0,
+    dataDir: config.dataDir,
+    maxAttachmentBytes: config.reports.maxAttachmentBytes,
   });
   await parts.start('exams', exams, async (service) => {
     await service.start();
