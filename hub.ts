@@ -9,6 +9,7 @@ import { scheduleRetention } from './channels/retention.ts';
 import { hubRegistry } from './composition/connectors.ts';
 import { openDicom } from './composition/dicom.ts';
 import { startHttpApi } from './composition/http-api.ts';
+import { wireReports } from './composition/reports.ts';
 import type { HubConfig } from './config/hub-config.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { InvalidInputError } from './exams/errors.ts';
@@ -43,6 +44,7 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
     dataDir: config.dataDir,
     maxAttachmentBytes: config.reports.maxAttachmentBytes,
   });
+  wireReports(exams);
   await parts.start('exams', exams, async (service) => {
     await service.start();
     await seeding(() => service.facilities.loadDir(config.facilities.dir));
