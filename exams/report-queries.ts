@@ -5,7 +5,11 @@ import type { HubCollection } from '../store/db.ts';
 import type { DateRange, Page } from './exam-queries.ts';
 import type { Report, ReportState } from './report.ts';
 
-export type ReportSummary = Omit<Report, 'history' | 'outbox' | 'pendingExam'>;
+/** The keys a type names, without the index signature stored documents carry (Omit over one keeps only that). */
+type NamedKeys<T> = keyof { [K in keyof T as string extends K ? never : number extends K ? never : K]: T[K] };
+
+/** A report as lists and searches return it: without its history, pending events and exam step. */
+export type ReportSummary = Pick<Report, Exclude<NamedKeys<Report>, 'history' | 'outbox' | 'pendingExam'>>;
 
 export const reportSortFields = ['createdAt', 'updatedAt', 'signedAt', '_id'] as const;
 export type ReportSortField = (typeof reportSortFields)[number];
