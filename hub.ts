@@ -9,6 +9,7 @@ import { scheduleRetention } from './channels/retention.ts';
 import { hubRegistry } from './composition/connectors.ts';
 import { openDicom } from './composition/dicom.ts';
 import { startHttpApi } from './composition/http-api.ts';
+import { wireReports } from './composition/reports.ts';
 import type { HubConfig } from './config/hub-config.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { InvalidInputError } from './exams/errors.ts';
@@ -41,7 +42,10 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
     // A restarted hub takes the event publisher's lease from its own crashed process at once (not after 30 s).
     outboxOwner: leaseOwner(instance),
     isAbandonedOwner: (owner) => deadOwnersOf(instance, [owner]).length > 0,
+    dataDir: config.dataDir,
+    maxAttachmentBytes: config.reports.maxAttachmentBytes,
   });
+  wireReports(exams);
   await parts.start('exams', exams, async (service) => {
     await service.start();
     await seeding(() => service.facilities.loadDir(config.facilities.dir));
