@@ -230,6 +230,10 @@ function studyHeader(instance: IngestInstance): StudyHeader {
     ...(instance.studyDescription ? { studyDescription: instance.studyDescription } : {}),
     ...(instance.studyId ? { studyId: instance.studyId } : {}),
     ...(instance.patientId ? { dicomPatientId: instance.patientId } : {}),
+    ...(instance.patientName ? { patientName: instance.patientName } : {}),
+    ...(instance.patientBirthDate ? { patientBirthDate: instance.patientBirthDate } : {}),
+    ...(instance.patientSex ? { patientSex: instance.patientSex } : {}),
+    ...(instance.studyTime ? { studyTime: instance.studyTime } : {}),
   };
 }
 

@@ -40,6 +40,13 @@ export interface StudyHeader {
   studyDescription?: string;
   studyId?: string;
   dicomPatientId?: string;
+  /** As sent (PN, PS3.5 6.2), for DICOMweb QIDO and the worklist; patient data, never logged above debug. */
+  patientName?: string;
+  /** DA as sent: YYYYMMDD. */
+  patientBirthDate?: string;
+  patientSex?: string;
+  /** TM as sent: HHMMSS.FFFFFF. */
+  studyTime?: string;
 }
 
 export interface StudyRecord extends StudyHeader {
