@@ -44,13 +44,12 @@ const common = (url: string): JsonDataset => ({
   '00081190': { vr: 'UR', Value: [url] },
 });
 
-export function studyJson(study: StudyRecord, base: string): JsonDataset {
-  return sorted({
-    ...common(`${base}/studies/${study._id}`),
+/** The study's own attributes, which series and instance results repeat (as Orthanc's and dcm4chee's do). */
+function studyAttributes(study: StudyRecord): JsonDataset {
+  return {
     '00080020': element('DA', da(study.studyDate)),
     '00080030': element('TM', study.studyTime),
     '00080050': element('SH', study.accessionNumber),
-    '00080061': study.modalities.length > 0 ? { vr: 'CS', Value: [...study.modalities] } : { vr: 'CS' },
     // Not kept by the index; type 2 in the QIDO study result (PS3.18 table 10.6.3-3), so present and empty.
     '00080090': { vr: 'PN' },
     '00081030': element('LO', study.studyDescription),
@@ -60,6 +59,14 @@ export function studyJson(study: StudyRecord, base: string): JsonDataset {
     '00100040': element('CS', study.patientSex),
     '0020000D': element('UI', study._id),
     '00200010': element('SH', study.studyId),
+  };
+}
+
+export function studyJson(study: StudyRecord, base: string): JsonDataset {
+  return sorted({
+    ...common(`${base}/studies/${study._id}`),
+    ...studyAttributes(study),
+    '00080061': study.modalities.length > 0 ? { vr: 'CS', Value: [...study.modalities] } : { vr: 'CS' },
     '00201206': element('IS', study.seriesUids.length),
     '00201208': element('IS', study.instanceCount),
   });
@@ -82,26 +89,33 @@ export function summariseSeries(instances: readonly InstanceRecord[]): SeriesSum
   return [...series.values()];
 }
 
-export function seriesJson(studyUid: string, series: SeriesSummary, base: string): JsonDataset {
+export function seriesJson(study: StudyRecord, series: SeriesSummary, base: string): JsonDataset {
   return sorted({
-    ...common(`${base}/studies/${studyUid}/series/${series.seriesInstanceUid}`),
+    ...studyAttributes(study),
+    ...common(`${base}/studies/${study._id}/series/${series.seriesInstanceUid}`),
     '00080060': element('CS', series.modality),
     '0008103E': element('LO', series.seriesDescription),
-    '0020000D': element('UI', studyUid),
     '0020000E': element('UI', series.seriesInstanceUid),
     '00200011': element('IS', series.seriesNumber),
     '00201209': element('IS', series.instanceCount),
   });
 }
 
-export function instanceJson(instance: InstanceRecord, base: string): JsonDataset {
+export function instanceJson(study: StudyRecord, instance: InstanceRecord, base: string): JsonDataset {
   return sorted({
+    ...studyAttributes(study),
     ...common(instanceUrl(instance, base)),
+    '00080060': element('CS', instance.modality),
+    '0008103E': element('LO', instance.seriesDescription),
+    '00200011': element('IS', instance.seriesNumber),
     '00080016': element('UI', instance.sopClassUid),
     '00080018': element('UI', instance._id),
-    '0020000D': element('UI', instance.studyInstanceUid),
     '0020000E': element('UI', instance.seriesInstanceUid),
     '00200013': element('IS', instance.instanceNumber),
+    ...(instance.numberOfFrames === undefined ? {} : { '00280008': element('IS', instance.numberOfFrames) }),
+    '00280010': element('US', instance.rows),
+    '00280011': element('US', instance.columns),
+    '00280100': element('US', instance.bitsAllocated),
   });
 }
 

@@ -37,6 +37,10 @@ export interface StoredInstance {
   instanceNumber?: string;
   modality?: string;
   institutionName?: string;
+  numberOfFrames?: string;
+  rows?: string;
+  columns?: string;
+  bitsAllocated?: string;
 }
 
 /**

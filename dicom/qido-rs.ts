@@ -31,7 +31,7 @@ export async function searchSeries(ctx: Context, scope: DicomwebScope): Promise<
   );
   answer(
     ctx,
-    series.slice(query.offset, query.offset + query.limit).map((summary) => seriesJson(study._id, summary, scope.base)),
+    series.slice(query.offset, query.offset + query.limit).map((summary) => seriesJson(study, summary, scope.base)),
   );
 }
 
@@ -45,7 +45,9 @@ export async function searchInstances(ctx: Context, scope: DicomwebScope): Promi
   );
   answer(
     ctx,
-    instances.slice(query.offset, query.offset + query.limit).map((instance) => instanceJson(instance, scope.base)),
+    instances
+      .slice(query.offset, query.offset + query.limit)
+      .map((instance) => instanceJson(study, instance, scope.base)),
   );
 }
 

@@ -25,6 +25,11 @@ export interface InstanceRecord {
   seriesDescription?: string;
   patientId?: string;
   accessionNumber?: string;
+  /** Image size, for DICOMweb instance searches (PS3.18 table 10.6.3-5). */
+  rows?: number;
+  columns?: number;
+  bitsAllocated?: number;
+  numberOfFrames?: number;
 }
 
 /**
