@@ -8,6 +8,7 @@ import { createWorklistRouter } from '../admin-ui/worklists.ts';
 import { createReportRouter } from '../admin-ui/reports.ts';
 import type { ChannelEngine } from '../channels/engine.ts';
 import type { HubConfig } from '../config/hub-config.ts';
+import { createDicomwebRouter } from '../dicom/dicomweb.ts';
 import { createStowRouter } from '../dicom/stow-rs.ts';
 import type { ExamService } from '../exams/service.ts';
 import { createFhirRouter } from '../fhir/router.ts';
@@ -77,6 +78,7 @@ export async function startHttpApi(config: HubConfig, deps: HttpApiDeps): Promis
       log: log.child({ part: 'stow-rs' }),
     }),
   );
+  http.mount(createDicomwebRouter({ studies: dicom.studies, auth }));
   await listening(config, 'http', () => deps.parts.start('http', http, (server) => server.start()));
 }
 
