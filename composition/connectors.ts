@@ -5,6 +5,8 @@ import { ChannelRegistry } from '../channels/registry.ts';
 import type { ExamService } from '../exams/service.ts';
 import { registerHl7Connectors, registerHl7ExamMapping } from '../hl7/register.ts';
 import { dicomScuDestinationType } from '../dicom/scu-destination.ts';
+import { smtpDestination } from '../mail/smtp-destination.ts';
+import { smsDestination } from '../sms/sms-destination.ts';
 import type { DicomPart } from './dicom.ts';
 import { examEventsSourceType } from './exam-events-source.ts';
 
@@ -15,6 +17,8 @@ export function hubRegistry(exams: ExamService, dicom?: Pick<DicomPart, 'studies
   registerHl7Connectors(registry);
   registerHl7ExamMapping(registry, exams);
   registry.addSource(examEventsSourceType(exams));
+  registry.addDestination(smtpDestination);
+  registry.addDestination(smsDestination);
   registry.addDestination(
     dicomScuDestinationType(
       dicom === undefined
