@@ -8,6 +8,7 @@ import { deadOwnersOf, leaseOwner } from './channels/lease-owner.ts';
 import { scheduleRetention } from './channels/retention.ts';
 import { hubRegistry } from './composition/connectors.ts';
 import { openDicom } from './composition/dicom.ts';
+import { openGateways } from './composition/gateways.ts';
 import { startHttpApi } from './composition/http-api.ts';
 import type { HubConfig } from './config/hub-config.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
@@ -49,7 +50,7 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
 
   const engine = new ChannelEngine({
     db: store.db,
-    registry: hubRegistry(exams, dicom),
+    registry: hubRegistry(exams, dicom, openGateways(store.db, scheduler, log)),
     instance,
     log: log.child({ part: 'channels' }),
   });
