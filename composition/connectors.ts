@@ -11,6 +11,8 @@ import { smsDestination } from '../sms/sms-destination.ts';
 import type { DicomPart } from './dicom.ts';
 import { examEventsSourceType } from './exam-events-source.ts';
 import type { Gateways } from './gateways.ts';
+import { dispatchEscalationDestinationType } from './dispatch-escalation.ts';
+import { technicianNotifyDestinationType } from './technician-notify-destination.ts';
 
 /**
  * Without `dicom` (a registry that only checks definitions) `dicom-scu` parses settings but cannot send; without
@@ -29,6 +31,8 @@ export function hubRegistry(
   registry.addDestination(smtpDestination);
   registry.addDestination(smsDestination);
   registry.addDestination(soapFaxDestinationType(gateways?.faxJobs));
+  registry.addDestination(technicianNotifyDestinationType(exams, gateways));
+  registry.addDestination(dispatchEscalationDestinationType(exams, gateways?.escalation));
   registry.addDestination(
     dicomScuDestinationType(
       dicom === undefined

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { createAdminApiRouter } from '../admin-ui/api.ts';
 import { AuditLog } from '../admin-ui/audit.ts';
 import { createWorklistRouter } from '../admin-ui/worklists.ts';
+import { createDispatchRouter } from '../admin-ui/dispatch-routes.ts';
 import type { ChannelEngine } from '../channels/engine.ts';
 import type { HubConfig } from '../config/hub-config.ts';
 import { createStowRouter } from '../dicom/stow-rs.ts';
@@ -56,6 +57,7 @@ export async function startHttpApi(config: HubConfig, deps: HttpApiDeps): Promis
   await audit.open();
   http.mount(createAdminApiRouter({ engine, audit, auth }));
   http.mount(createWorklistRouter(exams, auth));
+  http.mount(createDispatchRouter(exams, auth));
   // The FHIR definitions cost ~0.6 s and ~300 MB: loaded on the first FHIR request, not by every hub.
   http.mount(
     createFhirRouter({
