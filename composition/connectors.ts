@@ -12,6 +12,7 @@ import type { DicomPart } from './dicom.ts';
 import { examEventsSourceType } from './exam-events-source.ts';
 import type { Gateways } from './gateways.ts';
 import { dispatchEscalationDestinationType } from './dispatch-escalation.ts';
+import { reportEmailDestinationType, reportFaxDestinationType } from './report-delivery-destinations.ts';
 import { technicianNotifyDestinationType } from './technician-notify-destination.ts';
 
 /**
@@ -33,6 +34,8 @@ export function hubRegistry(
   registry.addDestination(soapFaxDestinationType(gateways?.faxJobs));
   registry.addDestination(technicianNotifyDestinationType(exams, gateways));
   registry.addDestination(dispatchEscalationDestinationType(exams, gateways?.escalation));
+  registry.addDestination(reportEmailDestinationType(exams, gateways));
+  registry.addDestination(reportFaxDestinationType(exams, gateways));
   registry.addDestination(
     dicomScuDestinationType(
       dicom === undefined
