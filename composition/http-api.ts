@@ -6,6 +6,7 @@ import { createAdminApiRouter } from '../admin-ui/api.ts';
 import { AuditLog } from '../admin-ui/audit.ts';
 import { createWorklistRouter } from '../admin-ui/worklists.ts';
 import { createReportRouter } from '../admin-ui/reports.ts';
+import { createDispatchRouter } from '../admin-ui/dispatch-routes.ts';
 import type { ChannelEngine } from '../channels/engine.ts';
 import type { HubConfig } from '../config/hub-config.ts';
 import { createDicomwebRouter } from '../dicom/dicomweb.ts';
@@ -59,6 +60,7 @@ export async function startHttpApi(config: HubConfig, deps: HttpApiDeps): Promis
   http.mount(createAdminApiRouter({ engine, audit, auth }));
   http.mount(createWorklistRouter(exams, auth));
   http.mount(createReportRouter(exams, auth));
+  http.mount(createDispatchRouter(exams, auth));
   // The FHIR definitions cost ~0.6 s and ~300 MB: loaded on the first FHIR request, not by every hub.
   http.mount(
     createFhirRouter({
