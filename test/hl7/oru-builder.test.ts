@@ -1,7 +1,7 @@
 import test from 'ava';
 import { buildOru } from '../../hl7/oru-builder.ts';
 import { readWithPythonHl7 } from '../support/python-hl7.ts';
-import { testExam, testFacility, testPatient, testReport } from '../reports/report-fixtures.ts';
+import { testExam, testFacility, testPatient, testReport } from '../support/report-fixtures.ts';
 
 const keys = [
   'MSH.F9.R1.C1',
