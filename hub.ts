@@ -12,6 +12,7 @@ import { startHttpApi } from './composition/http-api.ts';
 import type { HubConfig } from './config/hub-config.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { InvalidInputError } from './exams/errors.ts';
+import { StoreReportReader } from './exams/report-reader.ts';
 import { ExamService } from './exams/service.ts';
 import { instanceId } from './runtime/instance-id.ts';
 import { Lifecycle } from './runtime/lifecycle.ts';
@@ -49,7 +50,7 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
 
   const engine = new ChannelEngine({
     db: store.db,
-    registry: hubRegistry(exams, dicom),
+    registry: hubRegistry(exams, dicom, new StoreReportReader(store.db, config.dataDir)),
     instance,
     log: log.child({ part: 'channels' }),
   });
