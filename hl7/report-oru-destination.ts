@@ -1,6 +1,7 @@
 // The `report-oru` destination: a `report.issued` exam event in, an ORU^R01 out to the EHR of the report's
 // facility (its reportDestinations.ehrMllp), sent by the `mllp` destination's own sender, so the ACK rules are
-// the engine's (ch. 2.9.2: AA delivered, AE retried, AR failed). One channel destination serves every facility,
+// the engine's (ch. 2.9.2: AA delivered, AE retried, AR failed), on the process's one MLLP sender thread. One
+// channel destination serves every facility,
 // as `dicom-scu` with target facility-pacs does; a facility without an MLLP EHR has nothing to receive, which
 // is recorded as delivered with that reason rather than failed. Version and PDF come from the facility's entry;
 // the destination's settings override them for every facility.
@@ -26,7 +27,7 @@ import {
   optionalString,
 } from '../runtime/validate.ts';
 import { nextControlId } from './ack.ts';
-import { MllpDestination } from './mllp-destination.ts';
+import { MllpSender } from './mllp-sender.ts';
 import { buildOru } from './oru-builder.ts';
 
 export interface ReportOruSettings {
@@ -66,7 +67,7 @@ class ReportOruDestination implements DestinationConnector {
   readonly #settings: ReportOruSettings;
   readonly #context: DestinationContext;
   /** One sender per EHR endpoint: a connection stays open to each facility's EHR. */
-  readonly #senders = new Map<string, MllpDestination>();
+  readonly #senders = new Map<string, MllpSender>();
   #stopped = false;
 
   constructor(deps: ReportDeliveryDeps, settings: ReportOruSettings, context: DestinationContext) {
@@ -113,11 +114,11 @@ class ReportOruDestination implements DestinationConnector {
     });
   }
 
-  #senderFor(endpoint: MllpEndpoint): MllpDestination {
+  #senderFor(endpoint: MllpEndpoint): MllpSender {
     const key = JSON.stringify([endpoint.host, endpoint.port, endpoint.tls ?? null]);
     let sender = this.#senders.get(key);
     if (sender === undefined) {
-      sender = new MllpDestination(
+      sender = new MllpSender(
         {
           host: endpoint.host,
           port: endpoint.port,

@@ -102,6 +102,13 @@ test('with the EHR down, a final amended meanwhile is not sent stale: only the c
   await until(async () => (await deliveries('ehr-hl7'))[0]?.state === 'queued', 10_000, 'the final queued for the EHR');
   await issueReport(seed, exam, 'rep-21', 'amended', { impression: 'Current impression.' });
   await until(async () => (await deliveries('ehr-hl7')).length === 2, 10_000, 'the amendment queued behind it');
+  // With the EHR still down, the only way the final's delivery ends is as superseded: nothing of it went out.
+  // (An attempt already under way when the amendment was written still carries the final, which is then current.)
+  await until(
+    async () => (await deliveries('ehr-hl7'))[0]?.state === 'sent',
+    10_000,
+    'the final dropped as superseded',
+  );
   const ehr = await MllpTestListener.start(() => 'AA', mllpPort);
   t.teardown(() => ehr.stop());
   await until(
