@@ -15,7 +15,8 @@ import type { HubDb } from '../../store/db.ts';
 export interface ReportHub {
   dataDir: string;
   db: HubDb;
-  exams: ExamService;
+  /** Publishes at once; without it (a hub in another process owns the publisher) its next poll does. */
+  exams?: ExamService;
 }
 
 export async function orderExam(exams: ExamService, placer: string, facility = 'VALLEYGEN'): Promise<Exam> {
@@ -119,10 +120,10 @@ export async function issueReport(
   const events = hub.db.collection<ExamEvent & { _id: string }>('exam_events');
   // A publisher run already under way (kicked by the order) may have read the exam before the push: run again.
   let published = null;
-  for (let round = 0; round < 50 && published === null; round++) {
-    await hub.exams.outbox.publishPending();
+  for (let round = 0; round < 300 && published === null; round++) {
+    await hub.exams?.outbox.publishPending();
     published = await events.findOne({ _id: event.id });
-    if (published === null) await new Promise((resolve) => setTimeout(resolve, 20));
+    if (published === null) await new Promise((resolve) => setTimeout(resolve, 50));
   }
   if (published === null) throw new Error(`event ${event.id} was not published`);
   const { _id, ...rest } = published;
