@@ -33,7 +33,7 @@ function staff(...allowed: Role[]): Middleware {
     await role(ctx, next);
   };
 }
-const readers = staff('admin', 'analyst', 'integration');
+const readers = staff('admin', 'analyst', 'integration', 'viewer');
 const writers = staff('admin', 'analyst');
 const bodyLimit = 1024 * 1024;
 
