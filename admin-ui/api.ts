@@ -107,8 +107,16 @@ export function createAdminApiRouter({ engine, audit, auth }: AdminApiOptions): 
     if (typeof input !== 'object' || input === null || (input as { id?: unknown }).id !== id) {
       throw new ValidationError('id', `expected '${id}', the channel id in the URL`);
     }
+    const before = await engine.definitions.active(id);
     const saved = await engine.saveDefinition(input, userOf(ctx));
-    await audit.record(userOf(ctx), 'channel.save', `channel:${id}`, { revision: saved.revision });
+    const after = await engine.definitions.active(id);
+    await audit.record(
+      userOf(ctx),
+      'channel.save',
+      `channel:${id}`,
+      { revision: saved.revision },
+      { before: before?.definition ?? null, after: after?.definition ?? null },
+    );
     ctx.body = saved;
   });
 
@@ -186,11 +194,6 @@ export function createAdminApiRouter({ engine, audit, auth }: AdminApiOptions): 
     await audit.record(userOf(ctx), 'message.resend', `message:${id}`, { destination, all: all === true });
     ctx.status = 202;
     ctx.body = { queued: true };
-  });
-
-  router.get('/audit', staff('admin'), async (ctx) => {
-    const target = typeof ctx.query['target'] === 'string' ? ctx.query['target'] : undefined;
-    ctx.body = await audit.recent(200, target);
   });
 
   return router;

@@ -49,7 +49,10 @@ export function createUserRouter({ users, sessions, audit, auth }: UserRouteOpti
     const user = parseNewUser(await readJson(ctx, bodyLimit));
     try {
       const created = await users.create(user);
-      await audit.record(actor(ctx), 'user.create', `user:${created._id}`, { roles: created.roles.join(',') });
+      await audit.record(actor(ctx), 'user.create', `user:${created._id}`, undefined, {
+        before: null,
+        after: publicUser(created),
+      });
       ctx.status = 201;
       ctx.body = publicUser(created);
     } catch (error) {
@@ -61,12 +64,18 @@ export function createUserRouter({ users, sessions, audit, auth }: UserRouteOpti
   router.patch('/:username', async (ctx) => {
     const username = parseUsername(ctx.params['username'], 'username');
     const change = parseUserChange(await readJson(ctx, bodyLimit));
-    const updated = await users.update(username, change);
-    if (!updated) throw new HttpError(404, `user '${username}' not found`, { code: 'not-found' });
+    const before = await users.get(username);
+    const updated = before && (await users.update(username, change));
+    if (!before || !updated) throw new HttpError(404, `user '${username}' not found`, { code: 'not-found' });
     if (change.password !== undefined) await sessions.endAllOf(username);
-    await audit.record(actor(ctx), 'user.update', `user:${username}`, {
-      fields: Object.keys(change).join(','),
-    });
+    // A password is never audited, only that it was reset.
+    await audit.record(
+      actor(ctx),
+      'user.update',
+      `user:${username}`,
+      { fields: Object.keys(change).join(',') },
+      { before: publicUser(before), after: publicUser(updated) },
+    );
     ctx.body = publicUser(updated);
   });
 
@@ -74,10 +83,14 @@ export function createUserRouter({ users, sessions, audit, auth }: UserRouteOpti
     const username = parseUsername(ctx.params['username'], 'username');
     if (username === actor(ctx))
       throw new HttpError(409, 'you cannot delete yourself; another admin can', { code: 'conflict' });
-    if (!(await users.delete(username)))
+    const before = await users.get(username);
+    if (!before || !(await users.delete(username)))
       throw new HttpError(404, `user '${username}' not found`, { code: 'not-found' });
     await sessions.endAllOf(username);
-    await audit.record(actor(ctx), 'user.delete', `user:${username}`);
+    await audit.record(actor(ctx), 'user.delete', `user:${username}`, undefined, {
+      before: publicUser(before),
+      after: null,
+    });
     ctx.status = 204;
   });
 

@@ -6,6 +6,7 @@ import type Router from '@koa/router';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AuditLog } from '../admin-ui/audit.ts';
+import { createAuditRouter } from '../admin-ui/audit-routes.ts';
 import { randomPassword } from '../admin-ui/passwords.ts';
 import { createSessionRouter, passwordChangePaths } from '../admin-ui/session-routes.ts';
 import { SessionStore } from '../admin-ui/sessions.ts';
@@ -47,6 +48,7 @@ export async function openConsoleAuth(
       return [
         createSessionRouter({ users, sessions, throttle, audit, auth, log: log.child({ part: 'console' }) }),
         createUserRouter({ users, sessions, audit, auth }),
+        createAuditRouter(audit, auth),
       ];
     },
   };

@@ -147,7 +147,9 @@ test('resend and reprocess deliver again, and every change is in the audit trail
   await until(() => ehr.received.length === 3, 10_000, 'reprocessed delivery');
   t.is((await messagesWith(hub, 'controlId=AGAIN0001')).total, 2, 'reprocessing makes a new message');
 
-  const audit = await json<Array<{ user: string; action: string; target: string }>>(await api(hub, '/api/audit'));
+  const { items: audit } = await json<{ items: Array<{ user: string; action: string; target: string }> }>(
+    await api(hub, '/api/audit'),
+  );
   t.deepEqual(audit.map((a) => a.action).sort(), ['message.reprocess', 'message.resend']);
   t.true(audit.every((a) => a.user === 'test-admin' && a.target === `message:${message._id}`));
 });
