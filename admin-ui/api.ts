@@ -4,13 +4,15 @@
 // thrown (HttpError, ValidationError) and answered as RFC 9457 problems by http/problem.ts.
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import { requireRole, type AuthState, type Role } from '../http/auth.ts';
+import type { AuthState } from '../http/auth.ts';
 import { readJson } from '../http/body.ts';
 import { HttpError } from '../http/http-error.ts';
 import type { ChannelEngine } from '../channels/engine.ts';
 import type { MessageQuery } from '../channels/message-store.ts';
 import { ValidationError } from '../runtime/validate.ts';
 import type { AuditLog } from './audit.ts';
+import { staffReaders, staffWriters } from './staff.ts';
+import { undeployedChannels } from '../channels/channel-admin.ts';
 
 export interface AdminApiOptions {
   engine: ChannelEngine;
@@ -18,23 +20,8 @@ export interface AdminApiOptions {
   auth: Middleware;
 }
 
-/**
- * The engine's administration shows every facility's raw messages: besides the role, the token must not be
- * limited to some facilities.
- */
-function staff(...allowed: Role[]): Middleware {
-  const role = requireRole(...allowed);
-  return async (ctx, next) => {
-    if ((ctx.state as AuthState).user.facilities !== undefined) {
-      throw new HttpError(403, 'a token limited to some facilities cannot use the engine administration', {
-        code: 'forbidden',
-      });
-    }
-    await role(ctx, next);
-  };
-}
-const readers = staff('admin', 'analyst', 'integration', 'viewer');
-const writers = staff('admin', 'analyst');
+const readers = staffReaders;
+const writers = staffWriters;
 const bodyLimit = 1024 * 1024;
 
 function userOf(ctx: Context): string {
@@ -88,7 +75,7 @@ export function createAdminApiRouter({ engine, audit, auth }: AdminApiOptions): 
   router.use(auth);
 
   router.get('/channels', readers, async (ctx) => {
-    ctx.body = await engine.listChannels();
+    ctx.body = [...(await engine.listChannels()), ...(await undeployedChannels(engine))];
   });
 
   router.get('/channels/:id', readers, async (ctx) => {

@@ -7,12 +7,14 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AuditLog } from '../admin-ui/audit.ts';
 import { createAuditRouter } from '../admin-ui/audit-routes.ts';
+import { createChannelRouter } from '../admin-ui/channel-routes.ts';
 import { randomPassword } from '../admin-ui/passwords.ts';
 import { createSessionRouter, passwordChangePaths } from '../admin-ui/session-routes.ts';
 import { SessionStore } from '../admin-ui/sessions.ts';
 import { SignInThrottle } from '../admin-ui/sign-in-throttle.ts';
 import { createUserRouter } from '../admin-ui/user-routes.ts';
 import { UserStore } from '../admin-ui/users.ts';
+import type { ChannelEngine } from '../channels/engine.ts';
 import type { HubConfig } from '../config/hub-config.ts';
 import { requireAuth, type TokenAuthenticator } from '../http/auth.ts';
 import type { SessionOptions } from '../http/session-auth.ts';
@@ -23,7 +25,8 @@ export interface ConsoleAuth {
   users: UserStore;
   sessions: SessionStore;
   sessionOptions: SessionOptions;
-  routers(auth: TokenAuthenticator, audit: AuditLog): Router[];
+  /** The console's routers; those over the channel engine only when it is given. */
+  routers(auth: TokenAuthenticator, audit: AuditLog, engine?: ChannelEngine): Router[];
 }
 
 /** `now` is for tests, which move the clock past an expiry instead of waiting for it. */
@@ -43,9 +46,11 @@ export async function openConsoleAuth(
     users,
     sessions,
     sessionOptions,
-    routers: (authenticator, audit) => {
+    routers: (authenticator, audit, engine) => {
       const auth = requireAuth(authenticator, sessionOptions);
+      const engineRouters = engine ? [createChannelRouter(engine, audit, auth)] : [];
       return [
+        ...engineRouters,
         createSessionRouter({ users, sessions, throttle, audit, auth, log: log.child({ part: 'console' }) }),
         createUserRouter({ users, sessions, audit, auth }),
         createAuditRouter(audit, auth),
