@@ -8,7 +8,6 @@ import type { AuthState } from '../http/auth.ts';
 import { readJson } from '../http/body.ts';
 import { HttpError } from '../http/http-error.ts';
 import type { ChannelEngine } from '../channels/engine.ts';
-import type { MessageQuery } from '../channels/message-store.ts';
 import { ValidationError } from '../runtime/validate.ts';
 import type { AuditLog } from './audit.ts';
 import { staffReaders, staffWriters } from './staff.ts';
@@ -26,48 +25,6 @@ const bodyLimit = 1024 * 1024;
 
 function userOf(ctx: Context): string {
   return (ctx.state as AuthState).user.name;
-}
-
-const stateNames = ['received', 'filtered', 'processed', 'queued', 'sent', 'error'] as const;
-
-function messageQuery(query: Context['query']): MessageQuery {
-  const text = (name: string): string | undefined => {
-    const value = query[name];
-    return typeof value === 'string' && value !== '' ? value : undefined;
-  };
-  const date = (name: string): Date | undefined => {
-    const value = text(name);
-    if (value === undefined) return undefined;
-    const parsed = new Date(value);
-    if (Number.isNaN(parsed.getTime())) throw new ValidationError(name, 'expected an ISO 8601 date-time');
-    return parsed;
-  };
-  const integer = (name: string): number | undefined => {
-    const value = text(name);
-    if (value === undefined) return undefined;
-    if (!/^\d+$/.test(value)) throw new ValidationError(name, 'expected a whole number');
-    return Number(value);
-  };
-  const state = text('state');
-  if (state !== undefined && !(stateNames as readonly string[]).includes(state))
-    throw new ValidationError('state', `expected one of: ${stateNames.join(', ')}`);
-  const result: MessageQuery = {};
-  const set = <K extends keyof MessageQuery>(key: K, value: MessageQuery[K] | undefined): void => {
-    if (value !== undefined) result[key] = value;
-  };
-  set('channelId', text('channelId'));
-  set('state', state as MessageQuery['state']);
-  set('destination', text('destination'));
-  set('messageType', text('messageType'));
-  set('controlId', text('controlId'));
-  set('patientId', text('patientId'));
-  set('accession', text('accession'));
-  set('orderNumber', text('orderNumber'));
-  set('receivedFrom', date('receivedFrom'));
-  set('receivedTo', date('receivedTo'));
-  set('skip', integer('skip'));
-  set('limit', integer('limit'));
-  return result;
 }
 
 export function createAdminApiRouter({ engine, audit, auth }: AdminApiOptions): Router {
@@ -140,16 +97,6 @@ export function createAdminApiRouter({ engine, audit, auth }: AdminApiOptions): 
       ctx.body = await engine.queueDepths(id);
     });
   }
-
-  router.get('/messages', readers, async (ctx) => {
-    ctx.body = await engine.searchMessages(messageQuery(ctx.query));
-  });
-
-  router.get('/messages/:id', readers, async (ctx) => {
-    const message = await engine.getMessage(ctx.params['id']!);
-    if (!message) throw new HttpError(404, `message '${ctx.params['id']}' not found`);
-    ctx.body = message;
-  });
 
   router.post('/messages/:id/reprocess', writers, async (ctx) => {
     const id = ctx.params['id']!;

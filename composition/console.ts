@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { AuditLog } from '../admin-ui/audit.ts';
 import { createAuditRouter } from '../admin-ui/audit-routes.ts';
 import { createChannelRouter } from '../admin-ui/channel-routes.ts';
+import { createMessageRouter } from '../admin-ui/message-routes.ts';
 import { randomPassword } from '../admin-ui/passwords.ts';
 import { createSessionRouter, passwordChangePaths } from '../admin-ui/session-routes.ts';
 import { SessionStore } from '../admin-ui/sessions.ts';
@@ -16,17 +17,23 @@ import { createUserRouter } from '../admin-ui/user-routes.ts';
 import { UserStore } from '../admin-ui/users.ts';
 import type { ChannelEngine } from '../channels/engine.ts';
 import type { HubConfig } from '../config/hub-config.ts';
+import type { FacilityRegistry } from '../exams/facility.ts';
 import { requireAuth, type TokenAuthenticator } from '../http/auth.ts';
 import type { SessionOptions } from '../http/session-auth.ts';
 import type { Logger } from '../runtime/log.ts';
 import { isDuplicateKeyError, type HubDb } from '../store/db.ts';
 
+export interface ConsoleHubParts {
+  engine: ChannelEngine;
+  facilities: FacilityRegistry;
+}
+
 export interface ConsoleAuth {
   users: UserStore;
   sessions: SessionStore;
   sessionOptions: SessionOptions;
-  /** The console's routers; those over the channel engine only when it is given. */
-  routers(auth: TokenAuthenticator, audit: AuditLog, engine?: ChannelEngine): Router[];
+  /** The console's routers; those over the engine and the facilities only when they are given. */
+  routers(auth: TokenAuthenticator, audit: AuditLog, hub?: ConsoleHubParts): Router[];
 }
 
 /** `now` is for tests, which move the clock past an expiry instead of waiting for it. */
@@ -46,9 +53,14 @@ export async function openConsoleAuth(
     users,
     sessions,
     sessionOptions,
-    routers: (authenticator, audit, engine) => {
+    routers: (authenticator, audit, hub) => {
       const auth = requireAuth(authenticator, sessionOptions);
-      const engineRouters = engine ? [createChannelRouter(engine, audit, auth)] : [];
+      const engineRouters = hub
+        ? [
+            createChannelRouter(hub.engine, audit, auth),
+            createMessageRouter({ engine: hub.engine, facilities: hub.facilities, audit, auth }),
+          ]
+        : [];
       return [
         ...engineRouters,
         createSessionRouter({ users, sessions, throttle, audit, auth, log: log.child({ part: 'console' }) }),
