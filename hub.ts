@@ -9,6 +9,7 @@ import { scheduleRetention } from './channels/retention.ts';
 import { hubRegistry } from './composition/connectors.ts';
 import { openDicom } from './composition/dicom.ts';
 import { startHttpApi } from './composition/http-api.ts';
+import { openUpload } from './composition/upload.ts';
 import type { HubConfig } from './config/hub-config.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { InvalidInputError } from './exams/errors.ts';
@@ -46,6 +47,7 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
     await seeding(() => service.facilities.loadDir(config.facilities.dir));
   });
   const dicom = await openDicom(config, { db: store.db, exams, scheduler, log, parts });
+  const upload = await openUpload(config, { db: store.db, exams, dicom, log, parts });
 
   const engine = new ChannelEngine({
     db: store.db,
@@ -69,8 +71,9 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
   );
 
   await dicom.listen();
+  await upload.listen();
   let deployed = false;
-  await startHttpApi(config, { store, scheduler, engine, exams, dicom, log, parts, deployed: () => deployed });
+  await startHttpApi(config, { store, scheduler, engine, exams, dicom, upload, log, parts, deployed: () => deployed });
   // Channels deploy once /health answers: a deploy starts the queues, which replay what the last run left
   // undelivered, and no replayed message may keep the hub from showing that it is up (issue 10).
   await engine.deployActive();

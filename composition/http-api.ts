@@ -21,6 +21,8 @@ import type { Store } from '../store/db.ts';
 import { generatedAdminToken } from './admin-token.ts';
 import type { DicomPart } from './dicom.ts';
 import { listening } from './listening.ts';
+import type { UploadPart } from './upload.ts';
+import { createUploadsRouter } from '../upload/uploads-route.ts';
 
 export interface HttpApiDeps {
   readonly store: Store;
@@ -28,6 +30,7 @@ export interface HttpApiDeps {
   readonly engine: ChannelEngine;
   readonly exams: ExamService;
   readonly dicom: DicomPart;
+  readonly upload?: UploadPart;
   readonly log: Logger;
   readonly parts: Lifecycle;
   /** False while hub.ts still deploys the channels (after /health is up): /health then says so, with 503. */
@@ -47,6 +50,7 @@ export async function startHttpApi(config: HubConfig, deps: HttpApiDeps): Promis
         { name: 'scheduler', essential: true, check: async () => ({ ok: scheduler.isRunning() }) },
         { name: 'channels', essential: false, check: async () => channelHealth(engine) },
         { name: 'dicom', essential: false, check: async () => dicom.health() },
+        { name: 'upload', essential: false, check: async () => deps.upload?.health() ?? { ok: true } },
       ],
       authenticator,
     ),
@@ -75,6 +79,7 @@ export async function startHttpApi(config: HubConfig, deps: HttpApiDeps): Promis
       log: log.child({ part: 'stow-rs' }),
     }),
   );
+  if (deps.upload) http.mount(createUploadsRouter(deps.upload.uploads, auth));
   await listening(config, 'http', () => deps.parts.start('http', http, (server) => server.start()));
 }
 

@@ -3,6 +3,7 @@ import type { LogLevel } from '../runtime/log.ts';
 import type { Role } from '../http/auth.ts';
 import type { HttpLimits } from '../http/server.ts';
 import type { TlsSettings } from '../runtime/listener.ts';
+import type { UploadConfig } from './upload-config.ts';
 
 export interface TokenConfig {
   name: string;
@@ -26,6 +27,7 @@ export interface HubConfig {
   /** Absolute. */
   facilities: { dir: string };
   dicom: DicomConfig;
+  upload: UploadConfig;
 }
 
 export interface DicomConfig {

@@ -22,6 +22,7 @@ import {
 import { defaultHttpLimits } from '../http/server.ts';
 import { limitRanges, parseLimits, parseTlsSettings } from '../runtime/listener-settings.ts';
 import { defaultDicomLimits, type HubConfig, type TokenConfig } from './hub-config.ts';
+import { parseUploadConfig } from './upload-config.ts';
 
 export class ConfigError extends Error {
   constructor(message: string, options?: ErrorOptions) {
@@ -116,6 +117,7 @@ const topKeys = [
   'channels',
   'facilities',
   'dicom',
+  'upload',
 ] as const;
 
 export function parseConfig(input: Plain, file: string, cwd: string): HubConfig {
@@ -171,6 +173,7 @@ export function parseConfig(input: Plain, file: string, cwd: string): HubConfig 
       ...(dicomTls === undefined ? {} : { tls: dicomTls }),
       limits: parseLimits(dicom['limits'], 'dicom.limits', defaultDicomLimits, limitRanges),
     },
+    upload: parseUploadConfig(input['upload'], dataDir),
   };
 }
 
