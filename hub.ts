@@ -51,7 +51,7 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
 
   const engine = new ChannelEngine({
     db: store.db,
-    registry: hubRegistry(exams, dicom),
+    registry: hubRegistry(exams, dicom, store.db),
     instance,
     log: log.child({ part: 'channels' }),
   });

@@ -7,14 +7,22 @@ import { registerHl7Connectors, registerHl7ExamMapping } from '../hl7/register.t
 import { dicomScuDestinationType } from '../dicom/scu-destination.ts';
 import type { DicomPart } from './dicom.ts';
 import { examEventsSourceType } from './exam-events-source.ts';
+import { fileDropDeps } from './files.ts';
+import { fileDropSourceType } from '../files/file-drop-source.ts';
+import type { HubDb } from '../store/db.ts';
 
 /** Without `dicom` (a registry that only checks definitions) `dicom-scu` parses settings but cannot send. */
-export function hubRegistry(exams: ExamService, dicom?: Pick<DicomPart, 'studies' | 'aeTitle'>): ChannelRegistry {
+export function hubRegistry(
+  exams: ExamService,
+  dicom?: Pick<DicomPart, 'studies' | 'aeTitle'>,
+  db?: HubDb,
+): ChannelRegistry {
   const registry = new ChannelRegistry();
   registerBuiltinConnectors(registry);
   registerHl7Connectors(registry);
   registerHl7ExamMapping(registry, exams);
   registry.addSource(examEventsSourceType(exams));
+  registry.addSource(fileDropSourceType(fileDropDeps(db)));
   registry.addDestination(
     dicomScuDestinationType(
       dicom === undefined
