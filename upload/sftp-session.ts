@@ -37,6 +37,10 @@ interface DirHandleState {
 }
 
 const deferredSuffix = '.filepart';
+/** Open files and folders per session; OpenSSH's sftp holds one or two. */
+const maxHandles = 64;
+
+class HandleLimit extends Error {}
 
 export class SftpSession {
   readonly #sftp: SFTPWrapper;
@@ -187,6 +191,11 @@ export class SftpSession {
   }
 
   #add(state: FileHandleState | DirHandleState): Buffer {
+    // Each handle holds a descriptor: a client that opens without closing must not exhaust the hub's.
+    if (this.#handles.size >= maxHandles) {
+      if (state.kind === 'file') void state.fd.close().then(() => unlink(state.path.real).catch(() => undefined));
+      throw new HandleLimit();
+    }
     const number = this.#nextHandle++;
     this.#handles.set(number, state);
     const handle = Buffer.alloc(4);
@@ -203,13 +212,15 @@ export class SftpSession {
     const answer =
       error instanceof JailError
         ? { status: status.permissionDenied, text: error.message }
-        : code === 'ENOENT' || code === 'ENOTDIR'
-          ? { status: status.noSuchFile, text: 'no such file or folder' }
-          : code === 'ELOOP'
-            ? { status: status.permissionDenied, text: 'symbolic links are not followed' }
-            : code === 'EEXIST' || code === 'ENOTEMPTY' || code === 'EISDIR'
-              ? { status: status.failure, text: code }
-              : { status: status.failure, text: 'the hub could not do that' };
+        : error instanceof HandleLimit
+          ? { status: status.failure, text: `at most ${maxHandles} files and folders open at once` }
+          : code === 'ENOENT' || code === 'ENOTDIR'
+            ? { status: status.noSuchFile, text: 'no such file or folder' }
+            : code === 'ELOOP'
+              ? { status: status.permissionDenied, text: 'symbolic links are not followed' }
+              : code === 'EEXIST' || code === 'ENOTEMPTY' || code === 'EISDIR'
+                ? { status: status.failure, text: code }
+                : { status: status.failure, text: 'the hub could not do that' };
     if (answer.text === 'the hub could not do that')
       this.#options.log.warn('sftp request failed', { error: errorText(error) });
     try {

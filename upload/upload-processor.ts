@@ -72,27 +72,40 @@ export class UploadProcessor {
     this.#options = options;
   }
 
+  /**
+   * A Part-10 file is ingested where it is: the ingest moves it into the study store by rename (the upload folder
+   * is on the same file system by default). A ZIP is unpacked into a work folder of its own.
+   */
   async process(upload: FinishedUpload): Promise<UploadResult> {
-    const work = path.join(this.#options.workDir, randomUUID());
-    await mkdir(work, { recursive: true });
-    try {
-      const file = path.join(work, 'upload.bin');
-      await moveFile(upload.filePath, file);
-      return await this.#processFile(upload, file, work);
-    } finally {
-      await rm(work, { recursive: true, force: true });
-    }
-  }
-
-  async #processFile(upload: FinishedUpload, file: string, work: string): Promise<UploadResult> {
+    const file = upload.filePath;
     const { head, size } = await readHead(file);
     const kind = isPart10(head) ? 'dicom' : looksLikeZip(head) ? 'zip' : 'other';
     const tally: Tally = { stored: 0, refusals: [], studies: new Set() };
     const facility = await this.#options.facility(upload.facility);
     if (!facility?.active) tally.refusals.push(`facility ${upload.facility} is not an active facility`);
     else if (kind === 'dicom') await this.#instance(file, upload.fileName, facility, upload, tally);
-    else if (kind === 'zip') await this.#zip(file, work, facility, upload, tally);
+    else if (kind === 'zip') await this.#inWorkFolder((work) => this.#zip(file, work, facility, upload, tally));
     else tally.refusals.push(`${upload.fileName}: not a DICOM Part-10 file (no "DICM" at byte 128) nor a ZIP of them`);
+    return this.#finish(upload, file, kind, size, tally);
+  }
+
+  async #inWorkFolder(work: (dir: string) => Promise<void>): Promise<void> {
+    const dir = path.join(this.#options.workDir, randomUUID());
+    await mkdir(dir, { recursive: true });
+    try {
+      await work(dir);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  async #finish(
+    upload: FinishedUpload,
+    file: string,
+    kind: UploadRecord['kind'],
+    size: number,
+    tally: Tally,
+  ): Promise<UploadResult> {
     const record: UploadRecord = {
       _id: randomUUID(),
       at: new Date(),
@@ -127,6 +140,8 @@ export class UploadProcessor {
       { id: record._id },
       { fileName: upload.fileName, reason: record.reason },
     );
+    // A stored ZIP (its instances were unpacked) is not kept.
+    if (tally.refusals.length === 0 && kind === 'zip') await unlink(file).catch(() => undefined);
     const ok = tally.refusals.length === 0;
     return { ok, message: ok ? `stored ${tally.stored} instance(s)` : (record.reason ?? 'refused'), record };
   }
