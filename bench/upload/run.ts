@@ -150,6 +150,13 @@ ${row('hub: SFTP -> fsync, check, ingest, record', times.hub)}
 
 Hub vs the plain copy: ${(median(times.plain) / median(times.hub)).toFixed(2)}×; vs the fsynced copy:
 ${(median(times.fsync) / median(times.hub)).toFixed(2)}× (goal ≥ 0.7×). Peak RSS of the hub process: ${hubRss.toFixed(0)} MiB.
+
+The gap is the durability the hub promises, paid file by file: OpenSSH's sftp puts one file at a time and waits for
+each CLOSE, and the hub answers it after three sync waits in a row (the file's fsync; the study folder's fsync after
+the move side by side with the store commit of the instance and study records; the upload log's commit), where
+\`put -f\` waits for one. On this shared host (load average ~19 on 2 cores while measuring) a sync costs several milliseconds, so latency,
+not bandwidth, sets the rate. Not yet tried: answering the CLOSE before the upload-log commit (the instance is
+already recorded), and clients that upload over several connections at once (the hub takes them in parallel).
 `;
   console.log(markdown);
   await writeSection('upload', markdown);
