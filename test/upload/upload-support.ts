@@ -25,7 +25,13 @@ export interface UploadHub {
   uploadDir: string;
 }
 
-export async function startUploadHub(): Promise<UploadHub> {
+export interface UploadHubOptions {
+  /** Overrides of the Valley General facility (e.g. its radiologist PACS). */
+  facility?: Record<string, unknown>;
+  channels?: Array<{ id: string } & Record<string, unknown>>;
+}
+
+export async function startUploadHub(options: UploadHubOptions = {}): Promise<UploadHub> {
   const clientDir = await tempDir('upload-client');
   const userKey = path.join(clientDir, 'id_ed25519');
   await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', userKey]);
@@ -44,7 +50,11 @@ export async function startUploadHub(): Promise<UploadHub> {
   sftp: { enabled: true, port: ${sftpPort} }
   ftps: { enabled: true, port: ${ftpsPort}, passivePorts: "${passive}-${passive + 20}" }
 `;
-  const hub = await startHub({ config, facilities: [await valleyFacility()] });
+  const hub = await startHub({
+    config,
+    facilities: [await valleyFacility(options.facility)],
+    ...(options.channels === undefined ? {} : { channels: options.channels }),
+  });
   await waitHealthy(hub);
   const hostKey = (await readFile(path.join(hub.dataDir, 'upload', 'ssh_host_ecdsa_key.pub'), 'utf8')).trim();
   const knownHosts = path.join(clientDir, 'known_hosts');
