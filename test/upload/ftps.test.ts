@@ -143,3 +143,12 @@ test.serial('wrong passwords are refused and lock the account for that address',
   t.not(locked.code, 0);
   t.regex(locked.stderr, /too many failed logins/);
 });
+
+test.serial(
+  'SIGTERM stops the hub in order with both upload listeners open (ftp-srv does not exit it first)',
+  async (t) => {
+    t.is(await stopHub(up.hub, 'SIGTERM'), 0);
+    // ftp-srv's own SIGTERM handler would have ended the process before the hub logs its orderly stop.
+    t.regex(up.hub.stdout(), /"msg":"stopped".*"clean":true/);
+  },
+);
