@@ -51,7 +51,7 @@ async function setUp(t: ExecutionContext) {
       ehrFhirBaseUrl: fhir.baseUrl,
     },
   });
-  const registry = hubRegistry(hub.exams, undefined, undefined, new StoreReportReader(hub.store.db, hub.dataDir));
+  const registry = hubRegistry(hub.exams, { reports: new StoreReportReader(hub.store.db, hub.dataDir) });
   const engine = new ChannelEngine({ db: hub.store.db, registry, log: quietLog, pollIntervalMs: 50 });
   await engine.start();
   t.teardown(() => engine.stop());
