@@ -44,7 +44,12 @@ test('a final DiagnosticReport gets its PDF on disk, served by /api, and both su
   t.is(created.status, 201);
   const body = (await created.json()) as DiagnosticReport;
   t.is(body.presentedForm?.[0]?.contentType, 'application/pdf');
-  const file = path.join(hub.dataDir, 'reports', body.id!, `rendered-${body.meta?.versionId}.pdf`);
+  const stored = (await (await api(hub, `/api/reports/${body.id}`)).json()) as {
+    documentId: string;
+    attachments: Array<{ id: string; path: string }>;
+  };
+  t.is(stored.documentId, `rendered-${body.meta?.versionId}.pdf`);
+  const file = path.join(hub.dataDir, stored.attachments.find((a) => a.id === stored.documentId)!.path);
   t.true((await stat(file)).size > 1000);
   const document = await api(hub, `/api/reports/${body.id}/document`);
   t.is(document.headers.get('content-type'), 'application/pdf');
