@@ -7,15 +7,10 @@ import { registerHl7Connectors, registerHl7ExamMapping } from '../hl7/register.t
 import { dicomScuDestinationType } from '../dicom/scu-destination.ts';
 import type { DicomPart } from './dicom.ts';
 import { examEventsSourceType } from './exam-events-source.ts';
-import type { ReportReader } from '../exams/report-reader.ts';
 import { registerReportDestinations } from './reports-out.ts';
 
 /** Without `dicom` (a registry that only checks definitions) `dicom-scu` parses settings but cannot send. */
-export function hubRegistry(
-  exams: ExamService,
-  dicom?: Pick<DicomPart, 'studies' | 'aeTitle'>,
-  reports?: ReportReader,
-): ChannelRegistry {
+export function hubRegistry(exams: ExamService, dicom?: Pick<DicomPart, 'studies' | 'aeTitle'>): ChannelRegistry {
   const registry = new ChannelRegistry();
   registerBuiltinConnectors(registry);
   registerHl7Connectors(registry);
@@ -28,6 +23,6 @@ export function hubRegistry(
         : { exams, index: dicom.studies, defaultCallingAe: dicom.aeTitle },
     ),
   );
-  registerReportDestinations(registry, exams, reports);
+  registerReportDestinations(registry, exams);
   return registry;
 }

@@ -1,21 +1,17 @@
 // The report path through the real hub process, as a facility sees it: an order (ORM NW) over MLLP, a final
 // report on its exam, then ORU^R01 at the facility EHR's MLLP listener and the DiagnosticReport at its FHIR
 // server; an amendment follows as a correction; and a hub killed (SIGKILL) between a final report and its
-// delivery delivers it after the restart. Until the report service's API is on main, the report is put into
-// the hub's store the way the service writes it (test/support/report-seeding.ts), from this process: the
-// embedded store is safe for two processes.
+// delivery delivers it after the restart. The radiologist signs and amends through the hub's FHIR
+// DiagnosticReport API.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
-import type { Exam } from '../../exams/exam.ts';
-import { openStore } from '../../store/open.ts';
-import { quietLog } from '../exams/setup.ts';
+import type { Bundle, DiagnosticReport, ServiceRequest } from '@medplum/fhirtypes';
 import { MllpTestClient, MllpTestListener } from '../hl7/mllp-peer.ts';
 import { until } from '../support/channels.ts';
 import { FhirReportReceiver } from '../support/fhir-report-receiver.ts';
 import { api, freePort, repoRoot, startHub, stopHub, waitHealthy, type HubProcess } from '../support/hub-process.ts';
 import { readWithPythonHl7 } from '../support/python-hl7.ts';
-import { issueReport } from '../support/report-seeding.ts';
 
 const sample = async (...parts: string[]) =>
   JSON.parse(await readFile(path.join(repoRoot, 'config', ...parts), 'utf8')) as Record<string, unknown> & {
@@ -65,31 +61,51 @@ function orm(placer: string, controlId: string): Buffer {
   );
 }
 
-async function examOf(hub: HubProcess, placer: string): Promise<Exam> {
-  const store = await openStore({ dataDir: hub.dataDir, log: quietLog });
-  try {
-    let exam: Exam | null = null;
-    await until(
-      async () => {
-        exam = await store.db.collection<Exam>('exams').findOne({ 'identifiers.value': placer });
-        return exam !== null;
-      },
-      15_000,
-      `the exam of order ${placer}`,
-    );
-    return exam!;
-  } finally {
-    await store.close();
-  }
+async function fhir<T>(hub: HubProcess, pathname: string, init?: RequestInit): Promise<T> {
+  const response = await api(hub, `/fhir/R4/${pathname}`, {
+    ...init,
+    headers: { 'content-type': 'application/fhir+json', ...(init?.headers as Record<string, string>) },
+  });
+  if (!response.ok) throw new Error(`${pathname}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
 }
 
-async function issue(hub: HubProcess, exam: Exam, id: string, state: 'final' | 'amended', impression: string) {
-  const store = await openStore({ dataDir: hub.dataDir, log: quietLog });
-  try {
-    await issueReport({ dataDir: hub.dataDir, db: store.db }, exam, id, state, { impression });
-  } finally {
-    await store.close();
-  }
+/** The exam number of the order, as FHIR serves it (the ServiceRequest id). */
+async function examOf(hub: HubProcess, placer: string): Promise<string> {
+  let id: string | undefined;
+  await until(
+    async () => {
+      const bundle = await fhir<Bundle<ServiceRequest>>(hub, `ServiceRequest?identifier=${placer}`);
+      id = bundle.entry?.[0]?.resource?.id;
+      return id !== undefined;
+    },
+    15_000,
+    `the exam of order ${placer}`,
+  );
+  return id!;
+}
+
+/** A radiologist signs a final report over FHIR, as a reading workstation does. */
+function signFinal(hub: HubProcess, examNumber: string, impression: string): Promise<DiagnosticReport> {
+  const report: DiagnosticReport = {
+    resourceType: 'DiagnosticReport',
+    status: 'final',
+    basedOn: [{ reference: `ServiceRequest/${examNumber}` }],
+    code: { text: 'CT head' },
+    resultsInterpreter: [{ reference: 'Practitioner/rad-chen' }],
+    conclusion: impression,
+    presentedForm: [{ contentType: 'text/plain', data: Buffer.from('Ventricles normal.').toString('base64') }],
+  };
+  return fhir<DiagnosticReport>(hub, 'DiagnosticReport', { method: 'POST', body: JSON.stringify(report) });
+}
+
+async function amend(hub: HubProcess, id: string, impression: string): Promise<DiagnosticReport> {
+  const current = await fhir<DiagnosticReport>(hub, `DiagnosticReport/${id}`);
+  return fhir<DiagnosticReport>(hub, `DiagnosticReport/${id}`, {
+    method: 'PUT',
+    headers: { 'if-match': `W/"${current.meta?.versionId}"` },
+    body: JSON.stringify({ ...current, status: 'amended', conclusion: impression }),
+  });
 }
 
 async function reportDeliveries(hub: HubProcess) {
@@ -116,14 +132,14 @@ test('order in, final report out as ORU^R01 and DiagnosticReport, amendment as c
   await client.close();
   const exam = await examOf(hub, 'VG-R-1');
 
-  await issue(hub, exam, 'rep-w1', 'final', 'No acute findings.');
+  const report = await signFinal(hub, exam, 'No acute findings.');
   await until(() => ehr.received.length === 1 && fhir.reports.length === 1, 30_000, 'the final at the EHR');
   const final = await readWithPythonHl7(ehr.received[0]!.toString(), ['OBR.F25', 'OBR.F2.R1.C1', 'OBR.F18', 'MSH.F12']);
   t.like(final.fields, { 'OBR.F25': 'F', 'OBR.F2.R1.C1': 'VG-R-1', 'OBR.F18': 'ACC-VG-R-1', 'MSH.F12': '2.5.1' });
   t.true(final.obx.some((o) => o.type === 'ED'));
   t.is(fhir.reports[0]!.resource.status, 'final');
 
-  await issue(hub, exam, 'rep-w1', 'amended', 'Amended: small left pleural effusion.');
+  await amend(hub, report.id!, 'Amended: small left pleural effusion.');
   await until(() => ehr.received.length === 2 && fhir.reports[0]?.versionId === 2, 30_000, 'the amendment');
   const amended = await readWithPythonHl7(ehr.received[1]!.toString(), ['OBR.F25']);
   t.is(amended.fields['OBR.F25'], 'C');
@@ -134,7 +150,7 @@ test('order in, final report out as ORU^R01 and DiagnosticReport, amendment as c
   // The EHR goes down; a final report is queued for it; the hub is killed before it could deliver.
   await ehr.stop();
   const second = await examOf(hub, 'VG-R-2');
-  await issue(hub, second, 'rep-w2', 'final', 'Second exam: normal.');
+  await signFinal(hub, second, 'Second exam: normal.');
   await until(
     async () =>
       (await reportDeliveries(hub)).some((d) => d.name === 'ehr-hl7' && d.state === 'queued' && d.attempts > 0),
