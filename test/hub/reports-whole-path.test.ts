@@ -19,8 +19,8 @@ const sample = async (...parts: string[]) =>
     code: string;
   };
 
-/** The sample channels, with the orders source on `ordersPort`, no RIS copy, and quick retries. */
-async function channels(ordersPort: number) {
+/** The sample channels, with the orders and dictation sources on free ports, no RIS copy, and quick retries. */
+async function channels(ordersPort: number, dictationPort: number) {
   const orders = (await sample('channels', 'orders-mllp.json')) as Awaited<ReturnType<typeof sample>> & {
     source: { settings: Record<string, unknown> };
     destinations: Array<{ name: string }>;
@@ -37,7 +37,11 @@ async function channels(ordersPort: number) {
         ? { connectTimeoutMs: 1000, ackTimeoutMs: 5000 }
         : { timeoutMs: 5000 };
   }
-  return [orders, reports];
+  const dictation = (await sample('channels', 'dictation-mllp.json')) as Awaited<ReturnType<typeof sample>> & {
+    source: { settings: Record<string, unknown> };
+  };
+  dictation.source.settings['port'] = dictationPort;
+  return [orders, reports, dictation];
 }
 
 async function facility(ehrPort: number, fhirBase: string) {
@@ -116,10 +120,13 @@ async function reportDeliveries(hub: HubProcess) {
 }
 
 test('order in, final report out as ORU^R01 and DiagnosticReport, amendment as correction, SIGKILL loses nothing', async (t) => {
-  const [ordersPort, ehrPort] = [await freePort(), await freePort()];
+  const [ordersPort, ehrPort, dictationPort] = [await freePort(), await freePort(), await freePort()];
   const fhir = await FhirReportReceiver.start();
   t.teardown(() => fhir.stop());
-  const options = { channels: await channels(ordersPort), facilities: [await facility(ehrPort, fhir.baseUrl)] };
+  const options = {
+    channels: await channels(ordersPort, dictationPort),
+    facilities: [await facility(ehrPort, fhir.baseUrl)],
+  };
   const hub = await startHub(options);
   t.teardown(() => void stopHub(hub, 'SIGKILL'));
   await waitHealthy(hub);
@@ -149,8 +156,21 @@ test('order in, final report out as ORU^R01 and DiagnosticReport, amendment as c
 
   // The EHR goes down; a final report is queued for it; the hub is killed before it could deliver.
   await ehr.stop();
-  const second = await examOf(hub, 'VG-R-2');
-  await signFinal(hub, second, 'Second exam: normal.');
+  // The second exam's report comes from the dictation system, as ORU^R01 over MLLP.
+  await examOf(hub, 'VG-R-2');
+  const dictation = await MllpTestClient.connect(dictationPort);
+  const dictated = await readFile(
+    path.join(repoRoot, 'test', 'fixtures', 'hl7', 'corpus', 'results', 'v23-tx-lines-final.hl7'),
+  );
+  const oru = Buffer.from(
+    dictated
+      .toString('latin1')
+      .replaceAll('VG-D-1', 'VG-R-2')
+      .replace(/RSO-2026-000101/g, 'NONE'),
+    'latin1',
+  );
+  t.is((await dictation.exchange(oru)).get('MSA-1'), 'AA');
+  await dictation.close();
   await until(
     async () =>
       (await reportDeliveries(hub)).some((d) => d.name === 'ehr-hl7' && d.state === 'queued' && d.attempts > 0),
@@ -165,6 +185,8 @@ test('order in, final report out as ORU^R01 and DiagnosticReport, amendment as c
   t.teardown(() => void stopHub(again, 'SIGKILL'));
   await waitHealthy(again);
   await until(() => ehr.received.length === 1, 30_000, 'the queued ORU after the restart');
+  const impression = (await readWithPythonHl7(ehr.received[0]!.toString(), [])).obx.at(-2)?.value;
+  t.is(impression, 'Normal CT of the head.', 'the dictated impression reached the EHR');
   const after = await readWithPythonHl7(ehr.received[0]!.toString(), ['OBR.F25', 'OBR.F2.R1.C1']);
   t.like(after.fields, { 'OBR.F25': 'F', 'OBR.F2.R1.C1': 'VG-R-2' });
   await until(
