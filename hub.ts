@@ -8,6 +8,7 @@ import { deadOwnersOf, leaseOwner } from './channels/lease-owner.ts';
 import { scheduleRetention } from './channels/retention.ts';
 import { hubRegistry } from './composition/connectors.ts';
 import { openDicom } from './composition/dicom.ts';
+import { openGateways } from './composition/gateways.ts';
 import { startHttpApi } from './composition/http-api.ts';
 import { wireReports } from './composition/reports.ts';
 import type { HubConfig } from './config/hub-config.ts';
@@ -54,7 +55,7 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
 
   const engine = new ChannelEngine({
     db: store.db,
-    registry: hubRegistry(exams, dicom),
+    registry: hubRegistry(exams, dicom, openGateways(store.db, config.dataDir, scheduler, exams, log)),
     instance,
     log: log.child({ part: 'channels' }),
   });

@@ -84,6 +84,10 @@ export interface Exam extends VersionedDoc {
   reason?: string;
   status: ExamStatus;
   technicianId?: string;
+  /** Technician dispatch (dispatch-commands.ts): when the responsible technician acknowledged the exam. */
+  acknowledgedAt?: string;
+  /** How often dispatch escalated the exam to the next technician for want of an acknowledgement. */
+  escalations?: number;
   radiologistId?: string;
   studies: StudyRef[];
   reports: ReportRef[];

@@ -4,6 +4,7 @@
 // variables that hold them, read at each send, so a rotated token needs no restart and no file holds it.
 import { parseSenderTlsSettings } from '../runtime/listener-settings.ts';
 import type { SenderTlsSettings } from '../runtime/tls-sender.ts';
+import { expectE164, expectEmailAddress } from '../runtime/addresses.ts';
 import {
   ValidationError,
   expectBoolean,
@@ -62,13 +63,9 @@ export function parseReportDestinations(value: unknown, at: string): ReportDesti
     if (fhir === undefined) throw new ValidationError(join(at, 'ehrFhirAuth'), 'needs ehrFhirBaseUrl');
     destinations.ehrFhirAuth = parseFhirPushAuth(raw['ehrFhirAuth'], join(at, 'ehrFhirAuth'));
   }
-  const fax = optionalString(raw['fax'], join(at, 'fax'));
-  if (fax !== undefined) destinations.fax = fax;
-  const email = optionalString(raw['email'], join(at, 'email'));
-  if (email !== undefined) {
-    if (!email.includes('@')) throw new ValidationError(join(at, 'email'), 'expected an e-mail address');
-    destinations.email = email;
-  }
+  // Checked here, when the facility is saved, so a wrong number is refused with its path, not failed at the gateway.
+  if (raw['fax'] !== undefined) destinations.fax = expectE164(raw['fax'], join(at, 'fax'));
+  if (raw['email'] !== undefined) destinations.email = expectEmailAddress(raw['email'], join(at, 'email'));
   return destinations;
 }
 

@@ -8,6 +8,7 @@ import type { HubDb } from '../store/db.ts';
 import type { Logger } from '../runtime/log.ts';
 import type { ChangeSource } from './change.ts';
 import type { Exam, ExamIdentifierKind, OrderChanges, OrderInput, PatientRef } from './exam.ts';
+import { DispatchCommands } from './dispatch-commands.ts';
 import { ExamNumbers } from './exam-number.ts';
 import { ExamQueries, type ExamQuery, type Page, type PatientQuery } from './exam-queries.ts';
 import { ExamWrites, type CommandOptions } from './exam-writes.ts';
@@ -50,6 +51,8 @@ export class ExamService {
   readonly outbox: Outbox;
   readonly lists: ExamLists;
   readonly reports: ReportService;
+  /** Technician dispatch: assignment, acknowledgement, escalation (dispatch-commands.ts). */
+  readonly dispatch: DispatchCommands;
   readonly #writes: ExamWrites;
   readonly #queries: ExamQueries;
   readonly #orders: OrderCommands;
@@ -72,6 +75,7 @@ export class ExamService {
     });
     this.lists = new ExamLists(db);
     const writes = new ExamWrites(db, this.outbox);
+    this.dispatch = new DispatchCommands(writes, this.facilities);
     const checks = new OrderChecks(writes, this.facilities);
     const patientCommands = new PatientCommands(writes, this.patients);
     const lateOrders = new LateOrders(writes, checks, patientCommands, this.patients, options.log);
