@@ -15,7 +15,6 @@ import { openUpload } from './composition/upload.ts';
 import type { HubConfig } from './config/hub-config.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { InvalidInputError } from './exams/errors.ts';
-import { StoreReportReader } from './exams/report-reader.ts';
 import { ExamService } from './exams/service.ts';
 import { keepYoungGenerationSmall } from './runtime/heap-settings.ts';
 import { instanceId } from './runtime/instance-id.ts';
@@ -61,7 +60,6 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
     registry: hubRegistry(exams, {
       dicom,
       gateways: openGateways(store.db, config.dataDir, scheduler, exams, log),
-      reports: new StoreReportReader(store.db, config.dataDir),
       db: store.db,
     }),
     instance,

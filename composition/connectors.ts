@@ -11,7 +11,6 @@ import { smsDestination } from '../sms/sms-destination.ts';
 import type { DicomPart } from './dicom.ts';
 import { examEventsSourceType } from './exam-events-source.ts';
 import type { Gateways } from './gateways.ts';
-import type { ReportReader } from '../exams/report-reader.ts';
 import { registerReportDestinations } from './reports-out.ts';
 import { dispatchEscalationDestinationType } from './dispatch-escalation.ts';
 import { reportEmailDestinationType, reportFaxDestinationType } from './report-delivery-destinations.ts';
@@ -26,14 +25,12 @@ export interface RegistryParts {
   dicom?: Pick<DicomPart, 'studies' | 'aeTitle'>;
   /** Without it `soap-fax` cannot follow its fax jobs. */
   gateways?: Gateways;
-  /** Without it the report destinations cannot read reports. */
-  reports?: ReportReader;
   /** Without it a file drop resumed after a restart is read whole again (the message store says what it holds). */
   db?: HubDb;
 }
 
 export function hubRegistry(exams: ExamService, parts: RegistryParts = {}): ChannelRegistry {
-  const { dicom, gateways, reports, db } = parts;
+  const { dicom, gateways, db } = parts;
   const registry = new ChannelRegistry();
   registerBuiltinConnectors(registry);
   registerHl7Connectors(registry);
@@ -54,6 +51,6 @@ export function hubRegistry(exams: ExamService, parts: RegistryParts = {}): Chan
         : { exams, index: dicom.studies, defaultCallingAe: dicom.aeTitle },
     ),
   );
-  registerReportDestinations(registry, exams, reports);
+  registerReportDestinations(registry, exams);
   return registry;
 }
