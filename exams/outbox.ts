@@ -388,7 +388,7 @@ export class Subscription {
 
 /** Builds an event for a change; the id is fixed now so publication can be repeated safely. */
 export function pendingEvent(
-  aggregate: 'exam' | 'patient',
+  aggregate: 'exam' | 'patient' | 'report',
   key: string,
   version: number,
   index: number,
