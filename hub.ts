@@ -55,7 +55,7 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
 
   const engine = new ChannelEngine({
     db: store.db,
-    registry: hubRegistry(exams, dicom, openGateways(store.db, config.dataDir, scheduler, exams, log)),
+    registry: hubRegistry(exams, dicom, openGateways(store.db, scheduler, exams, log)),
     instance,
     log: log.child({ part: 'channels' }),
   });

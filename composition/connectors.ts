@@ -34,7 +34,7 @@ export function hubRegistry(
   registry.addDestination(soapFaxDestinationType(gateways?.faxJobs));
   registry.addDestination(technicianNotifyDestinationType(exams, gateways));
   registry.addDestination(dispatchEscalationDestinationType(exams, gateways?.escalation));
-  registry.addDestination(reportEmailDestinationType(exams, gateways));
+  registry.addDestination(reportEmailDestinationType(exams));
   registry.addDestination(reportFaxDestinationType(exams, gateways));
   registry.addDestination(
     dicomScuDestinationType(
