@@ -141,7 +141,8 @@ test('a job at the gateway survives a restart of the hub: polled on, delivered, 
   const delivery = await hub.settled(id);
   t.is(delivery.state, 'sent');
   t.is(hub.gateway.faxes.length, 1, 'the restarted hub waited for the job it had, not a new fax');
-  t.is(hub.gateway.faxes[0]!.polls, statuses.length);
+  // A poll that was running when the first hub stopped may run again after its lock lapses: at least, not exactly.
+  t.true(hub.gateway.faxes[0]!.polls >= statuses.length);
 });
 
 test('a gateway that never answers times out and is retried; the engine stops cleanly', async (t) => {
