@@ -6,6 +6,7 @@ import { apiRoles, requireRole, type AuthState } from '../http/auth.ts';
 import { HttpError } from '../http/http-error.ts';
 import type { ExamService } from '../exams/service.ts';
 import type { ListOptions } from '../exams/lists.ts';
+import { reportDeliveriesOf, type MessageSearch } from './report-deliveries.ts';
 
 function listOptions(ctx: Context): ListOptions {
   const options: ListOptions = {};
@@ -29,7 +30,8 @@ function checkMaySee(ctx: Context, facility: string): void {
   throw new HttpError(403, `this token may not see facility '${facility}'`, { code: 'forbidden' });
 }
 
-export function createWorklistRouter(exams: ExamService, auth: Middleware): Router {
+/** `messages` reads the report channels' deliveries for the completed list; without it the list has none. */
+export function createWorklistRouter(exams: ExamService, auth: Middleware, messages?: MessageSearch): Router {
   const router = new Router({ prefix: '/api' });
   router.use(auth, requireRole(...apiRoles));
 
@@ -44,7 +46,13 @@ export function createWorklistRouter(exams: ExamService, auth: Middleware): Rout
     const code = ctx.params['code']!;
     const options = listOptions(ctx);
     checkMaySee(ctx, code);
-    ctx.body = await exams.lists.facilityCompleted(code, options);
+    const completed = await exams.lists.facilityCompleted(code, options);
+    ctx.body = await Promise.all(
+      completed.map(async (exam) => ({
+        ...exam,
+        reportDeliveries: messages === undefined ? [] : await reportDeliveriesOf(messages, exam.examNumber),
+      })),
+    );
   });
 
   router.get('/technicians/:id/active', async (ctx) => {

@@ -66,7 +66,7 @@ export async function startHttpApi(config: HubConfig, deps: HttpApiDeps): Promis
   for (const router of consoleAuth.routers(authenticator, audit, { engine, facilities: exams.facilities }))
     http.mount(router);
   http.mount(createAdminApiRouter({ engine, audit, auth }));
-  http.mount(createWorklistRouter(exams, auth));
+  http.mount(createWorklistRouter(exams, auth, (query) => engine.searchMessages(query)));
   http.mount(createReportRouter(exams, auth));
   http.mount(createDispatchRouter(exams, auth));
   // The FHIR definitions cost ~0.6 s and ~300 MB: loaded on the first FHIR request, not by every hub.

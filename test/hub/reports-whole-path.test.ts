@@ -195,5 +195,16 @@ test('order in, final report out as ORU^R01 and DiagnosticReport, amendment as c
     'every report delivery recorded as sent',
   );
   t.is(fhir.reports.length, 2, 'one DiagnosticReport per report, however often sent');
+  // The facility's completed list says where each report went, per way out.
+  const completed = (await (await api(again, '/api/facilities/VALLEYGEN/completed')).json()) as Array<{
+    reportDeliveries: Array<{ channelId: string; destination: string; state: string }>;
+  }>;
+  t.is(completed.length, 2);
+  for (const exam of completed) {
+    t.deepEqual(exam.reportDeliveries.map((d) => `${d.channelId}/${d.destination}: ${d.state}`).sort(), [
+      'reports-to-ehr/ehr-fhir: sent',
+      'reports-to-ehr/ehr-hl7: sent',
+    ]);
+  }
   t.is(await stopHub(again), 0);
 });
