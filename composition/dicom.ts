@@ -7,6 +7,7 @@ import type { HubConfig } from '../config/hub-config.ts';
 import { StudyIngest } from '../dicom/ingest.ts';
 import { DicomScp } from '../dicom/scp.ts';
 import { findSopClasses } from '../dicom/scp-find.ts';
+import { studyFindService } from '../dicom/study-find.ts';
 import { worklistService } from '../dicom/worklist.ts';
 import { StudyCompletion } from '../dicom/study-completion.ts';
 import { StudyIndex } from '../dicom/study-index.ts';
@@ -50,7 +51,7 @@ export class DicomPart {
   async listen(): Promise<void> {
     if (!this.#config.dicom.enabled) return;
     const { exams, log, parts } = this.#deps;
-    this.#listener = await startScp(this.#config, exams, this.ingest, log, parts);
+    this.#listener = await startScp(this.#config, exams, this.ingest, this.studies, log, parts);
   }
 
   /** The /health entry: the listener's state, or that it is off. */
@@ -122,12 +123,13 @@ class ScpListener {
 
 /**
  * The SCP: known calling AE titles only (a facility's), every stored instance through the ingest, and the
- * facility's Modality Worklist by C-FIND.
+ * facility's Modality Worklist and its studies (Study Root, study level) by C-FIND.
  */
 async function startScp(
   config: HubConfig,
   exams: ExamService,
   ingest: StudyIngest,
+  studies: StudyIndex,
   log: Logger,
   parts: Lifecycle,
 ): Promise<ScpListener> {
@@ -142,7 +144,10 @@ async function startScp(
     handOver: true,
     log: log.child({ part: 'dicom' }),
     isKnownCallingAe: async (ae) => (await exams.facilities.findByAeTitle(ae)) !== undefined,
-    findServices: new Map([[findSopClasses.worklist, worklistService(exams)]]),
+    findServices: new Map([
+      [findSopClasses.worklist, worklistService(exams)],
+      [findSopClasses.studyRoot, studyFindService(studies, exams.facilities, config.dicom.aeTitle)],
+    ]),
     onInstanceStored: async (instance) => {
       const facility = await exams.facilities.findByAeTitle(instance.callingAe);
       if (!facility) throw new Error(`calling AE ${instance.callingAe} no longer belongs to an active facility`);

@@ -28,6 +28,10 @@ function loadCodecs(): Promise<void> {
   const build = path.dirname(createRequire(import.meta.url).resolve('dcmjs-imaging'));
   codecs ??= imaging.NativePixelDecoder.initializeAsync({
     webAssemblyModulePathOrUrl: path.join(build, 'dcmjs-native-codecs.wasm'),
+  }).catch((error: unknown) => {
+    // Not cached: the next rendering tries again instead of failing for the life of the process.
+    codecs = undefined;
+    throw error;
   });
   return codecs;
 }

@@ -14,7 +14,8 @@ import type { Facility } from '../exams/facility.ts';
 import { authoritySystem } from '../exams/identity-systems.ts';
 import type { Patient } from '../exams/patient.ts';
 import type { ExamService } from '../exams/service.ts';
-import { type DataElement, type Dataset, textOf, vrOf } from './dataset-codec.ts';
+import { type Dataset, textOf, vrOf } from './dataset-codec.ts';
+import { project } from './find-answer.ts';
 import { wildcardSource } from './qido-query.ts';
 import { FindRefusal, type FindRequest, type FindService, findStatus } from './scp-find.ts';
 
@@ -163,33 +164,4 @@ export function studyUidOf(examNumber: string): string {
   uuid[6] = (uuid[6]! & 0x0f) | 0x80;
   uuid[8] = (uuid[8]! & 0x3f) | 0x80;
   return `2.25.${BigInt(`0x${uuid.toString('hex')}`)}`;
-}
-
-/**
- * The answer holds exactly the keys the query asked for (PS3.4 C.2.2.1.3), sequence items included; a key the
- * hub has no value for is returned empty. Text is UTF-8, so (0008,0005) is always ISO_IR 192.
- */
-function project(query: Dataset, full: Dataset): Dataset {
-  const out: Dataset = new Map();
-  for (const [tag, element] of query) {
-    if (tag.endsWith('0000') || tag === '00080005') continue;
-    out.set(tag, projected(element, full.get(tag)));
-  }
-  out.set('00080005', { vr: 'CS', value: 'ISO_IR 192' });
-  return out;
-}
-
-function projected(asked: DataElement, have: DataElement | undefined): DataElement {
-  if (asked.vr === 'SQ') {
-    const template = Array.isArray(asked.value) ? asked.value[0] : undefined;
-    const items = Array.isArray(have?.value) ? have.value : [];
-    return { vr: 'SQ', value: template === undefined ? items : items.map((item) => projectItem(template, item)) };
-  }
-  return have ?? { vr: asked.vr, value: '' };
-}
-
-function projectItem(template: Dataset, item: Dataset): Dataset {
-  const out: Dataset = new Map();
-  for (const [tag, element] of template) if (!tag.endsWith('0000')) out.set(tag, projected(element, item.get(tag)));
-  return out;
 }
