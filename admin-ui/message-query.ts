@@ -30,6 +30,9 @@ export function messageSearch(query: Context['query'], maxLimit: number, default
     if (Number.isNaN(parsed.getTime())) throw new ValidationError(name, 'expected an ISO 8601 date-time');
     return parsed;
   };
+  // Paging was by skip before the cursor: an old client must not silently get the first page again and again.
+  if (query['skip'] !== undefined)
+    throw new ValidationError('skip', 'paging is by cursor: pass the `next` of the last page');
   const limitText = text('limit');
   if (limitText !== undefined && (!/^\d+$/.test(limitText) || +limitText < 1 || +limitText > maxLimit))
     throw new ValidationError('limit', `expected a whole number from 1 to ${maxLimit}`);

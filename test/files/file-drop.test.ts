@@ -34,12 +34,14 @@ interface Summary {
 
 async function messages(hub: HubProcess): Promise<Summary[]> {
   const all: Summary[] = [];
-  for (let skip = 0; ; skip += 500) {
-    const response = await api(hub, `/api/messages?channelId=drops&limit=500&skip=${skip}`);
-    const page = (await response.json()) as { total: number; items: Summary[] };
+  let cursor: string | undefined;
+  do {
+    const query = `/api/messages?channelId=drops&limit=500${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
+    const page = (await (await api(hub, query)).json()) as { items: Summary[]; next?: string | null };
     all.push(...page.items);
-    if (all.length >= page.total || page.items.length === 0) return all;
-  }
+    cursor = page.next ?? undefined;
+  } while (cursor !== undefined);
+  return all;
 }
 
 /** Written under a dot name and renamed in, as a well-behaved sender does; the drop ignores dot files. */
