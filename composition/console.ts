@@ -9,6 +9,7 @@ import type { AuditLog } from '../admin-ui/audit.ts';
 import { createAuditRouter } from '../admin-ui/audit-routes.ts';
 import { createChannelRouter } from '../admin-ui/channel-routes.ts';
 import { createMessageRouter } from '../admin-ui/message-routes.ts';
+import { createQueueRouter } from '../admin-ui/queue-routes.ts';
 import { randomPassword } from '../admin-ui/passwords.ts';
 import { createSessionRouter, passwordChangePaths } from '../admin-ui/session-routes.ts';
 import { SessionStore } from '../admin-ui/sessions.ts';
@@ -59,6 +60,7 @@ export async function openConsoleAuth(
         ? [
             createChannelRouter(hub.engine, audit, auth),
             createMessageRouter({ engine: hub.engine, facilities: hub.facilities, audit, auth }),
+            createQueueRouter(hub.engine, audit, auth),
           ]
         : [];
       return [
