@@ -10,6 +10,7 @@ import { createAuditRouter } from '../admin-ui/audit-routes.ts';
 import { createChannelRouter } from '../admin-ui/channel-routes.ts';
 import { createMessageRouter } from '../admin-ui/message-routes.ts';
 import { createQueueRouter } from '../admin-ui/queue-routes.ts';
+import { createFacilityRouter } from '../admin-ui/facility-routes.ts';
 import { randomPassword } from '../admin-ui/passwords.ts';
 import { createSessionRouter, passwordChangePaths } from '../admin-ui/session-routes.ts';
 import { SessionStore } from '../admin-ui/sessions.ts';
@@ -18,7 +19,7 @@ import { createUserRouter } from '../admin-ui/user-routes.ts';
 import { UserStore } from '../admin-ui/users.ts';
 import type { ChannelEngine } from '../channels/engine.ts';
 import type { HubConfig } from '../config/hub-config.ts';
-import type { FacilityRegistry } from '../exams/facility.ts';
+import type { ExamService } from '../exams/service.ts';
 import { requireAuth, type TokenAuthenticator } from '../http/auth.ts';
 import type { SessionOptions } from '../http/session-auth.ts';
 import type { Logger } from '../runtime/log.ts';
@@ -26,7 +27,7 @@ import { isDuplicateKeyError, type HubDb } from '../store/db.ts';
 
 export interface ConsoleHubParts {
   engine: ChannelEngine;
-  facilities: FacilityRegistry;
+  exams: ExamService;
 }
 
 export interface ConsoleAuth {
@@ -59,8 +60,9 @@ export async function openConsoleAuth(
       const engineRouters = hub
         ? [
             createChannelRouter(hub.engine, audit, auth),
-            createMessageRouter({ engine: hub.engine, facilities: hub.facilities, audit, auth }),
+            createMessageRouter({ engine: hub.engine, facilities: hub.exams.facilities, audit, auth }),
             createQueueRouter(hub.engine, audit, auth),
+            createFacilityRouter(hub.exams, audit, auth),
           ]
         : [];
       return [

@@ -56,8 +56,7 @@ export async function startHttpApi(config: HubConfig, deps: HttpApiDeps): Promis
   http.mount(createMetricsRouter(auth));
   const audit = new AuditLog(store.db);
   await audit.open();
-  for (const router of consoleAuth.routers(authenticator, audit, { engine, facilities: exams.facilities }))
-    http.mount(router);
+  for (const router of consoleAuth.routers(authenticator, audit, { engine, exams })) http.mount(router);
   http.mount(createAdminApiRouter({ engine, audit, auth }));
   http.mount(createWorklistRouter(exams, auth));
   // The FHIR definitions cost ~0.6 s and ~300 MB: loaded on the first FHIR request, not by every hub.
