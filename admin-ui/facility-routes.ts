@@ -32,7 +32,7 @@ function mayRead(ctx: Context, code: string): boolean {
 function mayChange(ctx: Context, code: string): boolean {
   const { roles, facilities } = user(ctx);
   if (roles.includes('admin') && facilities === undefined) return true;
-  return roles.includes('client-admin') && facilities !== undefined && facilities.includes(code);
+  return roles.includes('client-admin') && facilities?.includes(code) === true;
 }
 
 const unlimitedAdmin: Middleware = async (ctx, next) => {
