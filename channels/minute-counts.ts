@@ -51,10 +51,10 @@ export class MinuteCounts {
       if (minute >= from || minute < windowStart) this.#buckets.delete(minute);
     for (const message of messages) {
       const minute = Math.floor(message.receivedAt.getTime() / minuteMs) * minuteMs;
-      let channels = this.#buckets.get(minute);
-      if (!channels) this.#buckets.set(minute, (channels = new Map()));
-      let counts = channels.get(message.channelId);
-      if (!counts) channels.set(message.channelId, (counts = empty()));
+      const channels = this.#buckets.get(minute) ?? new Map<string, Counts>();
+      this.#buckets.set(minute, channels);
+      const counts = channels.get(message.channelId) ?? empty();
+      channels.set(message.channelId, counts);
       add(counts, message);
     }
     this.#frozenBefore = current - (liveMinutes - 1) * minuteMs;
@@ -66,12 +66,13 @@ export class MinuteCounts {
     const channels: MinuteSeries['channels'] = {};
     minutes.forEach((minute, i) => {
       for (const [channelId, counts] of this.#buckets.get(minute) ?? []) {
-        const series = (channels[channelId] ??= {
+        const series = channels[channelId] ?? {
           received: new Array<number>(windowMinutes).fill(0),
           filtered: new Array<number>(windowMinutes).fill(0),
           sent: new Array<number>(windowMinutes).fill(0),
           errored: new Array<number>(windowMinutes).fill(0),
-        });
+        };
+        channels[channelId] = series;
         for (const key of ['received', 'filtered', 'sent', 'errored'] as const) series[key][i] = counts[key];
       }
     });
