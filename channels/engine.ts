@@ -12,6 +12,7 @@ import { DefinitionStore, type StoredDefinition } from './definition-store.ts';
 import type { EngineEvents } from './engine-events.ts';
 import { MessageStore, type MessageDoc, type MessageQuery, type MessageSummary } from './message-store.ts';
 import { DeliveryQueue } from './queue.ts';
+import type { QueueWorker } from './queue-worker.ts';
 import type { ChannelRegistry } from './registry.ts';
 import { stopScriptThread } from './script-thread.ts';
 import {
@@ -175,6 +176,11 @@ export class ChannelEngine {
     if (!this.#started) return { id: stored.definition.id, revision: stored.revision };
     const [status] = await this.deploy(stored);
     return status!;
+  }
+
+  /** This process's worker of a deployed destination (queue-admin.ts runs console changes between its steps). */
+  worker(channelId: string, destination: string): QueueWorker | undefined {
+    return this.#deployments.get(channelId)?.workers.get(destination);
   }
 
   channelStatus(channelId: string): ChannelStatus | undefined {

@@ -56,6 +56,13 @@ export type MessageSummary = Omit<MessageDoc, 'raw' | 'mapped' | 'destinations'>
   destinations: Array<Omit<DeliveryRecord, 'content'>>;
 };
 
+export interface MessageStates {
+  channelId: string;
+  receivedAt: Date;
+  state: MessageState;
+  destinations: Array<{ state: DeliveryState }>;
+}
+
 export interface NewMessage {
   channelId: string;
   revision: number;
@@ -179,6 +186,14 @@ export class MessageStore {
   async summaries(filter: Filter<MessageDoc>, limit: number): Promise<MessageSummary[]> {
     const docs = await this.#messages.find(filter).sort({ receivedAt: -1, _id: -1 }).limit(limit).toArray();
     return docs.map(summary);
+  }
+
+  /** Channel, time and states of the messages received since `from`: what the dashboard counts. */
+  async statesSince(from: Date): Promise<MessageStates[]> {
+    return this.#messages
+      .find({ receivedAt: { $gte: from } })
+      .project<MessageStates>({ _id: 0, channelId: 1, receivedAt: 1, state: 1, 'destinations.state': 1 })
+      .toArray();
   }
 
   /** Whole messages by id, for an export. */

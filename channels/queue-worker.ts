@@ -15,6 +15,8 @@ import type { MessageStore } from './message-store.ts';
 import type { DeliveryQueue, QueueItem } from './queue.ts';
 import { DeliveryOutcomes } from './delivery-outcomes.ts';
 import { SentRecorder } from './sent-recorder.ts';
+import { settlesWithin } from './settles-within.ts';
+import { StepGate } from './step-gate.ts';
 import { WakeSignal } from './wake-signal.ts';
 
 export interface QueueWorkerOptions {
@@ -71,6 +73,7 @@ export class QueueWorker {
   #lockValidUntil = 0;
   #heartbeat: NodeJS.Timeout | undefined;
   #pauseCheckedAt = 0;
+  readonly #gate = new StepGate();
 
   constructor(options: QueueWorkerOptions) {
     this.#o = options;
@@ -96,6 +99,17 @@ export class QueueWorker {
   /** Called after an enqueue or a resume in this process. */
   wake(): void {
     this.#signal.wake();
+  }
+
+  /** Runs a console change to this destination's items between two steps, then reads the queue again. */
+  between<T>(change: () => Promise<T>): Promise<T> {
+    return this.#gate.between(
+      () => this.#recorder.settled().then(change),
+      () => {
+        this.#forgetRead();
+        this.#signal.wake();
+      },
+    );
   }
 
   /** Lets a delivery in flight finish and record its result, then stops. */
@@ -124,14 +138,14 @@ export class QueueWorker {
     while (this.#running) {
       let waitMs: number;
       try {
-        waitMs = this.#o.destination.queue === 'ordered' ? await this.#orderedStep() : await this.#unorderedStep();
+        const ordered = this.#o.destination.queue === 'ordered';
+        waitMs = await this.#gate.step(() => (ordered ? this.#orderedStep() : this.#unorderedStep()));
         await this.#refreshDepth();
       } catch (error) {
         // A store hiccup must not end the worker: the items are durable, so try again after a poll.
         this.#o.log.error('queue worker step failed', { error: errorText(error) });
         // What was read before may be stale now (a head whose failure could not be recorded): read again.
-        this.#forgetHeads();
-        this.#candidates = [];
+        this.#forgetRead();
         waitMs = this.#o.pollMs;
       }
       if (waitMs > 0 && this.#running) await this.#signal.wait(waitMs);
@@ -284,6 +298,11 @@ export class QueueWorker {
     this.#lastSentSeq = undefined;
   }
 
+  #forgetRead(): void {
+    this.#forgetHeads();
+    this.#candidates = [];
+  }
+
   async #holdLock(): Promise<boolean> {
     if (Date.now() < this.#lockValidUntil - this.#o.leaseMs / 2) return true;
     return this.#takeLock();
@@ -408,14 +427,4 @@ export class QueueWorker {
 function unfinishedAfter(item: QueueItem, marked: boolean, overran: boolean): number {
   if (!overran) return 0;
   return marked ? (item.unfinished ?? 1) : (item.unfinished ?? 0) + 1;
-}
-
-async function settlesWithin(promise: Promise<void> | undefined, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([(promise ?? Promise.resolve()).then(() => true as const), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

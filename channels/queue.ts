@@ -301,6 +301,29 @@ export class DeliveryQueue {
     return this.#items.countDocuments({ queue: destinationKey(channelId, destination) });
   }
 
+  /** The item that holds a message for a destination, if it is still queued. */
+  async itemFor(channelId: string, destination: string, messageId: string): Promise<QueueItem | null> {
+    return this.#items.findOne({ queue: destinationKey(channelId, destination), messageId });
+  }
+
+  /** Makes an item due now, unless a delivery of it is in flight (its lease); true when it was changed. */
+  async dueNow(itemId: string): Promise<boolean> {
+    const now = new Date();
+    const result = await this.#items.updateOne(
+      { _id: itemId, $or: [{ leaseOwner: null }, { leaseExpiresAt: { $lt: now } }] },
+      { $set: { nextAttemptAt: now } },
+    );
+    return result.matchedCount === 1;
+  }
+
+  /** Takes an item out of the queue unless a delivery of it is in flight; the item when it was taken. */
+  async takeOut(itemId: string): Promise<QueueItem | null> {
+    return this.#items.findOneAndDelete({
+      _id: itemId,
+      $or: [{ leaseOwner: null }, { leaseExpiresAt: { $lt: new Date() } }],
+    });
+  }
+
   async items(channelId: string, destination: string, limit = 100): Promise<QueueItem[]> {
     return this.#items
       .find({ queue: destinationKey(channelId, destination) })

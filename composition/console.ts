@@ -9,6 +9,9 @@ import type { AuditLog } from '../admin-ui/audit.ts';
 import { createAuditRouter } from '../admin-ui/audit-routes.ts';
 import { createChannelRouter } from '../admin-ui/channel-routes.ts';
 import { createMessageRouter } from '../admin-ui/message-routes.ts';
+import { createQueueRouter } from '../admin-ui/queue-routes.ts';
+import { createFacilityRouter } from '../admin-ui/facility-routes.ts';
+import { createDashboardRouter, type ListenerState } from '../admin-ui/dashboard-routes.ts';
 import { randomPassword } from '../admin-ui/passwords.ts';
 import { createSessionRouter, passwordChangePaths } from '../admin-ui/session-routes.ts';
 import { SessionStore } from '../admin-ui/sessions.ts';
@@ -17,7 +20,7 @@ import { createUserRouter } from '../admin-ui/user-routes.ts';
 import { UserStore } from '../admin-ui/users.ts';
 import type { ChannelEngine } from '../channels/engine.ts';
 import type { HubConfig } from '../config/hub-config.ts';
-import type { FacilityRegistry } from '../exams/facility.ts';
+import type { ExamService } from '../exams/service.ts';
 import { requireAuth, type TokenAuthenticator } from '../http/auth.ts';
 import type { SessionOptions } from '../http/session-auth.ts';
 import type { Logger } from '../runtime/log.ts';
@@ -25,7 +28,9 @@ import { isDuplicateKeyError, type HubDb } from '../store/db.ts';
 
 export interface ConsoleHubParts {
   engine: ChannelEngine;
-  facilities: FacilityRegistry;
+  exams: ExamService;
+  /** Listeners besides the channels' sources (the DICOM SCP), for the dashboard. */
+  listeners?: () => Promise<ListenerState[]>;
 }
 
 export interface ConsoleAuth {
@@ -58,7 +63,10 @@ export async function openConsoleAuth(
       const engineRouters = hub
         ? [
             createChannelRouter(hub.engine, audit, auth),
-            createMessageRouter({ engine: hub.engine, facilities: hub.facilities, audit, auth }),
+            createMessageRouter({ engine: hub.engine, facilities: hub.exams.facilities, audit, auth }),
+            createQueueRouter(hub.engine, audit, auth),
+            createFacilityRouter(hub.exams, audit, auth),
+            createDashboardRouter({ engine: hub.engine, auth, ...(hub.listeners ? { listeners: hub.listeners } : {}) }),
           ]
         : [];
       return [

@@ -63,7 +63,11 @@ export async function startHttpApi(config: HubConfig, deps: HttpApiDeps): Promis
   http.mount(createMetricsRouter(auth));
   const audit = new AuditLog(store.db);
   await audit.open();
-  for (const router of consoleAuth.routers(authenticator, audit, { engine, facilities: exams.facilities }))
+  for (const router of consoleAuth.routers(authenticator, audit, {
+    engine,
+    exams,
+    listeners: async () => dicomListener(dicom),
+  }))
     http.mount(router);
   http.mount(createAdminApiRouter({ engine, audit, auth }));
   http.mount(createWorklistRouter(exams, auth, (query) => engine.searchMessages(query)));
@@ -99,6 +103,12 @@ async function tokensFor(config: HubConfig, log: Logger): Promise<TokenEntry[]> 
   const { entry, file } = await generatedAdminToken(config.dataDir);
   log.warn('no auth.tokens configured: using the generated admin token', { file: path.relative(process.cwd(), file) });
   return [entry];
+}
+
+function dicomListener(dicom: DicomPart): Array<{ name: string; up: boolean; detail?: string }> {
+  const health = dicom.health();
+  if (health['enabled'] === false) return [];
+  return [{ name: 'dicom', up: health['ok'] === true, detail: `${health['aeTitle']}@${health['port']}` }];
 }
 
 async function channelHealth(engine: ChannelEngine): Promise<Record<string, number | boolean>> {

@@ -262,6 +262,18 @@ export class FacilityRegistry {
     return facility;
   }
 
+  /** Forgets a facility; true when it existed. The console refuses this while exams name the facility. */
+  async remove(code: string): Promise<boolean> {
+    this.#saves++;
+    this.#cache.delete(code);
+    try {
+      return (await this.#facilities.deleteOne({ _id: code })).deletedCount === 1;
+    } finally {
+      this.#saves++;
+      this.#cache.delete(code);
+    }
+  }
+
   /** The facility by code; unknown codes are never cached, so a facility saved elsewhere is found at once. */
   async get(code: string): Promise<Facility | undefined> {
     const now = Date.now();

@@ -50,8 +50,8 @@ const maxLines = 400;
  */
 const knownLongFiles = new Set([
   'dicom/scu.ts', // 402 lines: association setup and the C-STORE send loop
-  // 421 lines: what a delivery's end writes is in delivery-outcomes.ts; the ordered lock and head reading
-  // (#holdLock, #takeLock, #readHeads) against the unordered claims are the next cut.
+  // 430 lines: what a delivery's end writes is in delivery-outcomes.ts, the console's gate in step-gate.ts; the
+  // ordered lock and head reading (#holdLock, #takeLock, #readHeads) against the unordered claims are the next cut.
   'channels/queue-worker.ts',
 ]);
 
