@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { createAdminApiRouter } from '../admin-ui/api.ts';
 import { AuditLog } from '../admin-ui/audit.ts';
+import { createWebAppRouter } from '../admin-ui/web-app.ts';
 import { createWorklistRouter } from '../admin-ui/worklists.ts';
 import type { ChannelEngine } from '../channels/engine.ts';
 import type { HubConfig } from '../config/hub-config.ts';
@@ -75,6 +76,8 @@ export async function startHttpApi(config: HubConfig, deps: HttpApiDeps): Promis
       log: log.child({ part: 'stow-rs' }),
     }),
   );
+  // Last: the web console answers every address the APIs above left alone.
+  http.mount(createWebAppRouter());
   await listening(config, 'http', () => deps.parts.start('http', http, (server) => server.start()));
 }
 

@@ -1,0 +1,106 @@
+// Every destination queue: depth, whether it runs, its oldest item and next retry; pause and resume for those
+// who may act on queues. Refreshes every five seconds.
+import { Badge, Button, Group, Stack, Table, Title } from '@mantine/core';
+import { useState } from 'react';
+import { get, post } from '../api/client.ts';
+import type { ChannelOverview, QueueStatus } from '../api/types.ts';
+import { useSession } from '../session.tsx';
+import { formatAge, formatCount, formatDateTime } from '../ui/format.ts';
+import { ErrorNote, Loadable } from '../ui/states.tsx';
+import { useLoad } from '../ui/use-load.ts';
+
+interface QueueRow extends QueueStatus {
+  channelId: string;
+  channelName: string;
+}
+
+async function loadQueues(): Promise<QueueRow[]> {
+  const channels = await get<ChannelOverview[]>('/api/channels');
+  return channels.flatMap((c) => c.queues.map((q) => ({ ...q, channelId: c.id, channelName: c.name })));
+}
+
+export function QueuesScreen() {
+  const { may } = useSession();
+  const queues = useLoad(loadQueues, [], 5_000);
+  const [busy, setBusy] = useState<string>();
+  const [failure, setFailure] = useState<unknown>();
+
+  const act = async (row: QueueRow, action: 'pause' | 'resume') => {
+    const key = `${row.channelId}/${row.destination}`;
+    setBusy(key);
+    setFailure(undefined);
+    try {
+      await post(
+        `/api/channels/${encodeURIComponent(row.channelId)}/destinations/${encodeURIComponent(row.destination)}/${action}`,
+      );
+      queues.reload();
+    } catch (error) {
+      setFailure(error);
+    } finally {
+      setBusy(undefined);
+    }
+  };
+
+  return (
+    <Stack>
+      <Title order={2}>Queues</Title>
+      {failure !== undefined && <ErrorNote error={failure} title="The action failed" />}
+      <Loadable loaded={queues} isEmpty={(rows) => rows.length === 0} empty="No deployed channel has a destination.">
+        {(rows) => (
+          <Table striped>
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>Channel</Table.Th>
+                <Table.Th>Destination</Table.Th>
+                <Table.Th ta="right">Depth</Table.Th>
+                <Table.Th>State</Table.Th>
+                <Table.Th>Oldest queued</Table.Th>
+                <Table.Th>Next retry</Table.Th>
+                {may('queues') && <Table.Th>Actions</Table.Th>}
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {rows.map((row) => {
+                const key = `${row.channelId}/${row.destination}`;
+                return (
+                  <Table.Tr key={key} data-testid={`queue-${key}`}>
+                    <Table.Td>{row.channelName}</Table.Td>
+                    <Table.Td>{row.destination}</Table.Td>
+                    <Table.Td ta="right">{formatCount(row.depth)}</Table.Td>
+                    <Table.Td>
+                      <Badge color={row.paused ? 'orange' : 'teal'} variant="light" data-testid="queue-state">
+                        {row.paused ? 'paused' : (row.state ?? 'running')}
+                      </Badge>
+                    </Table.Td>
+                    <Table.Td>{formatAge(row.oldestQueuedAt)}</Table.Td>
+                    <Table.Td>{row.nextAttemptAt ? formatDateTime(row.nextAttemptAt) : '–'}</Table.Td>
+                    {may('queues') && (
+                      <Table.Td>
+                        <Group gap="xs" wrap="nowrap">
+                          {row.paused ? (
+                            <Button size="xs" loading={busy === key} onClick={() => act(row, 'resume')}>
+                              Resume {row.destination}
+                            </Button>
+                          ) : (
+                            <Button
+                              size="xs"
+                              variant="default"
+                              loading={busy === key}
+                              onClick={() => act(row, 'pause')}
+                            >
+                              Pause {row.destination}
+                            </Button>
+                          )}
+                        </Group>
+                      </Table.Td>
+                    )}
+                  </Table.Tr>
+                );
+              })}
+            </Table.Tbody>
+          </Table>
+        )}
+      </Loadable>
+    </Stack>
+  );
+}
