@@ -2,6 +2,7 @@
 // with the nonce it puts into index.html's csp-nonce meta, so Mantine's own <style> tags carry it too.
 import '@mantine/core/styles.css';
 import 'uplot/dist/uPlot.min.css';
+import './console.css';
 import { createTheme, MantineProvider } from '@mantine/core';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';

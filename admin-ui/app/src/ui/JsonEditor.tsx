@@ -1,7 +1,7 @@
 // A JSON document edited as text, with its problems listed under it at their place: a syntax error at its line,
 // each of the hub's validation issues at its JSON path and line. Choosing a problem puts the cursor there.
 import { Alert, Anchor, List, Stack, Text, Textarea } from '@mantine/core';
-import { useMemo, useRef } from 'react';
+import { useEffect, useMemo, useRef } from 'react';
 import type { ApiIssue } from '../api/client.ts';
 import { lineAndColumn, positionOf, syntaxErrorLine } from './json-position.ts';
 
@@ -39,6 +39,12 @@ export function JsonEditor({ label, value, onChange, issues, readOnly = false }:
     const end = value.indexOf('\n', offset);
     element.setSelectionRange(offset, end === -1 ? value.length : end);
   };
+  // A refused save puts the cursor on the first problem's line, selected.
+  const first = located.find((l) => l.at !== undefined)?.at?.offset;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: only a new answer from the hub moves the cursor
+  useEffect(() => {
+    if (first !== undefined) goTo(first);
+  }, [issues]);
   const goToLine = (line: number) => {
     const lines = value.split('\n').slice(0, line - 1);
     goTo(lines.reduce((sum, l) => sum + l.length + 1, 0));
@@ -57,7 +63,7 @@ export function JsonEditor({ label, value, onChange, issues, readOnly = false }:
         maxRows={32}
         spellCheck={false}
         styles={{ input: { fontFamily: 'var(--mantine-font-family-monospace)', fontSize: 13 } }}
-        error={'error' in parsed || issues.length > 0}
+        aria-invalid={'error' in parsed || issues.length > 0}
         aria-describedby="json-problems"
       />
       <div id="json-problems" aria-live="polite">

@@ -24,7 +24,10 @@ export function ThroughputChart({ data, label }: { data: Throughput; label: stri
       height: 180,
       scales: { y: { range: (_u, _min, max) => [0, Math.max(5, Math.ceil(max * 1.2))] } },
       axes: [{}, { label: 'per minute', size: 50 }],
-      series: [{}, { label: 'messages', stroke: '#4c6ef5', fill: 'rgba(76, 110, 245, 0.15)', width: 2 }],
+      series: [
+        {},
+        { label: 'messages', stroke: '#4c6ef5', fill: 'rgba(76, 110, 245, 0.15)', width: 2, points: { show: false } },
+      ],
       legend: { show: false },
       cursor: { drag: { x: false, y: false } },
     };
