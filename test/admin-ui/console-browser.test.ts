@@ -14,11 +14,11 @@ import { adminToken, freePort, type HubProcess, startHub, stopHub, waitHealthy }
  * sends the test's bearer token and this stands in for the session answers only; every other request reaches the
  * real hub. Remove it when the session API lands.
  */
-async function interimSession(page: Page): Promise<void> {
+async function interimSession(page: Page, roles: string[] = ['admin']): Promise<void> {
   await page.context().setExtraHTTPHeaders({ authorization: `Bearer ${adminToken}` });
   let signedIn = false;
   const session = {
-    user: { username: 'analyst', name: 'Ana Lyst', roles: ['admin'], mustChangePassword: false },
+    user: { username: 'analyst', name: 'Ana Lyst', roles, mustChangePassword: false },
     csrfToken: 'interim',
   };
   await page.route('**/api/session', async (route) => {
@@ -124,5 +124,52 @@ test('an analyst signs in, watches a message arrive, edits and deploys a channel
   t.notRegex((await page.content()) ?? '', /at \w+ \(.*:\d+:\d+\)/);
   await screenshot(page, '08-error');
 
+  // A tablet held upright (820 × 1180).
+  await page.setViewportSize({ width: 820, height: 1180 });
+  await page.goto(hub.url('/'));
+  await page.getByTestId('channel-card-relay').waitFor();
+  await screenshot(page, '09-tablet-dashboard');
+  await page.setViewportSize({ width: 1280, height: 800 });
+
+  // A 401 from any request (here the hub's own, once the credentials are gone) returns to sign-in.
+  await page.context().setExtraHTTPHeaders({});
+  await page.getByRole('link', { name: 'Channels' }).click();
+  await page.getByRole('heading', { name: 'Sign in to the RSO hub' }).waitFor();
+  await page.getByText('Your session has ended').waitFor();
+
   t.deepEqual(unexpected(problems, [400, 401, 404]), [], 'no script error and no CSP violation on any screen');
+});
+
+test('a read-only user sees the channels, messages and queues but no button that changes them', async (t) => {
+  const { hub, client } = await started(t);
+  t.is((await client.exchange(withControlId(await fixture('orm-o01.hl7'), 'RO000001'))).get('MSA-1'), 'AA');
+  const browser = await launch(t);
+  const { page, problems } = await openPage(browser);
+  await interimSession(page, ['read-only']);
+  await signIn(page, hub);
+
+  await page.getByRole('link', { name: 'Channels' }).click();
+  await page.getByTestId('channel-row-relay').waitFor();
+  t.is(await page.getByRole('button', { name: /deploy/i }).count(), 0);
+  await page.getByTestId('channel-row-relay').getByRole('link', { name: 'relay relay' }).click();
+  await page.getByLabel('Channel definition (JSON)').waitFor();
+  t.true(
+    await page
+      .getByLabel('Channel definition (JSON)')
+      .isEditable()
+      .then((editable) => !editable),
+  );
+  t.is(await page.getByRole('button', { name: /save|deploy/i }).count(), 0);
+  await screenshot(page, '10-read-only-channel');
+
+  await page.getByRole('link', { name: 'Queues' }).click();
+  await page.getByTestId('queue-relay/ehr').waitFor();
+  t.is(await page.getByRole('button', { name: /pause|resume/i }).count(), 0);
+
+  await page.getByRole('link', { name: 'Messages' }).click();
+  await page.getByTestId('message-row').getByRole('link').click();
+  await page.getByTestId('destination-ehr').waitFor();
+  t.is(await page.getByRole('button', { name: /resend|reprocess/i }).count(), 0);
+  t.is(await page.getByRole('link', { name: 'Users' }).count(), 0, 'the admin sections are not offered');
+  t.deepEqual(unexpected(problems, [401]), []);
 });
