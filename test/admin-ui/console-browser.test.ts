@@ -140,12 +140,12 @@ test('an analyst signs in, watches a message arrive, edits and deploys a channel
   t.deepEqual(unexpected(problems, [400, 401, 404]), [], 'no script error and no CSP violation on any screen');
 });
 
-test('a read-only user sees the channels, messages and queues but no button that changes them', async (t) => {
+test('a viewer (read-only) sees the channels, messages and queues but no button that changes them', async (t) => {
   const { hub, client } = await started(t);
   t.is((await client.exchange(withControlId(await fixture('orm-o01.hl7'), 'RO000001'))).get('MSA-1'), 'AA');
   const browser = await launch(t);
   const { page, problems } = await openPage(browser);
-  await interimSession(page, ['read-only']);
+  await interimSession(page, ['viewer']);
   await signIn(page, hub);
 
   await page.getByRole('link', { name: 'Channels' }).click();

@@ -11,6 +11,7 @@ import { Dashboard } from './screens/Dashboard.tsx';
 import { FacilitiesScreen } from './screens/Facilities.tsx';
 import { MessageDetailScreen } from './screens/MessageDetail.tsx';
 import { MessagesScreen } from './screens/Messages.tsx';
+import { NewChannel } from './screens/NewChannel.tsx';
 import { QueuesScreen } from './screens/Queues.tsx';
 import { SignIn } from './screens/SignIn.tsx';
 import { UsersScreen } from './screens/Users.tsx';
@@ -27,6 +28,7 @@ export function App() {
       <Route element={<Layout />}>
         <Route index element={<Dashboard />} />
         <Route path="channels" element={<ChannelsScreen />} />
+        <Route path="channels/new" element={<NewChannel />} />
         <Route path="channels/:id" element={<ChannelEditor />} />
         <Route path="messages" element={<MessagesScreen />} />
         <Route path="messages/:id" element={<MessageDetailScreen />} />

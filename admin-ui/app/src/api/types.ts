@@ -5,7 +5,7 @@ export type Role =
   | 'admin'
   | 'analyst'
   | 'client-admin'
-  | 'read-only'
+  | 'viewer'
   | 'customer'
   | 'technician'
   | 'radiologist'

@@ -2,11 +2,12 @@
 // its revisions with a diff and revert, and a dry run of a sample message. Read-only users see the JSON only.
 import { Alert, Badge, Button, Group, Stack, Tabs, Text, Title } from '@mantine/core';
 import { useEffect, useState } from 'react';
-import { Link, useParams } from 'react-router';
-import { ApiError, type ApiIssue, get, post, put } from '../api/client.ts';
+import { Link, useNavigate, useParams } from 'react-router';
+import { ApiError, type ApiIssue, del, get, post, put } from '../api/client.ts';
 import type { StoredChannel } from '../api/types.ts';
 import { useSession } from '../session.tsx';
 import { formatDateTime, stateColor } from '../ui/format.ts';
+import { downloadJson } from '../ui/files.ts';
 import { JsonEditor, parseJson } from '../ui/JsonEditor.tsx';
 import { ErrorNote, Loadable } from '../ui/states.tsx';
 import { useLoad } from '../ui/use-load.ts';
@@ -44,6 +45,21 @@ function Editor({ stored, path, reload }: { stored: StoredChannel; path: string;
   const [busy, setBusy] = useState<'save' | 'deploy'>();
   useEffect(() => setText(original), [original]);
   const changed = text !== original;
+  const navigate = useNavigate();
+  const id = stored.definition.id;
+  const clone = () => {
+    const copy = { ...stored.definition, id: `${id}-copy`, name: `${stored.definition.name} (copy)`, enabled: false };
+    navigate('/channels/new', { state: { text: JSON.stringify(copy, null, 2), from: `A copy of ${id}.` } });
+  };
+  const remove = async () => {
+    if (!window.confirm(`Delete channel ${id}? Its stored messages stay.`)) return;
+    try {
+      await del(path);
+      navigate('/channels');
+    } catch (error) {
+      setFailure(error);
+    }
+  };
 
   const run = async (what: 'save' | 'deploy', action: () => Promise<string>) => {
     setBusy(what);
@@ -121,6 +137,15 @@ function Editor({ stored, path, reload }: { stored: StoredChannel; path: string;
                 </Button>
                 <Button variant="subtle" disabled={!changed} onClick={() => setText(original)}>
                   Discard changes
+                </Button>
+                <Button variant="default" onClick={clone}>
+                  Clone
+                </Button>
+                <Button variant="default" onClick={() => downloadJson(`${id}.json`, text)}>
+                  Export
+                </Button>
+                <Button variant="subtle" color="red" onClick={remove}>
+                  Delete
                 </Button>
               </Group>
             )}

@@ -1,7 +1,7 @@
 // Every channel with its deployed state and counts; deploy and undeploy for those who may change channels.
-import { Badge, Button, Group, Stack, Table, Text, Title } from '@mantine/core';
+import { Badge, Button, FileButton, Group, Stack, Table, Text, Title } from '@mantine/core';
 import { useState } from 'react';
-import { Link } from 'react-router';
+import { Link, useNavigate } from 'react-router';
 import { get, post } from '../api/client.ts';
 import type { ChannelOverview } from '../api/types.ts';
 import { useSession } from '../session.tsx';
@@ -14,6 +14,11 @@ export function ChannelsScreen() {
   const channels = useLoad(() => get<ChannelOverview[]>('/api/channels'), []);
   const [busy, setBusy] = useState<string>();
   const [failure, setFailure] = useState<unknown>();
+  const navigate = useNavigate();
+  const importFile = async (file: File | null) => {
+    if (!file) return;
+    navigate('/channels/new', { state: { text: await file.text(), from: `Imported from ${file.name}.` } });
+  };
 
   const act = async (channel: ChannelOverview, action: 'deploy' | 'undeploy') => {
     setBusy(channel.id);
@@ -30,7 +35,23 @@ export function ChannelsScreen() {
 
   return (
     <Stack>
-      <Title order={2}>Channels</Title>
+      <Group justify="space-between">
+        <Title order={2}>Channels</Title>
+        {may('channels') && (
+          <Group gap="xs">
+            <FileButton onChange={importFile} accept="application/json,.json">
+              {(props) => (
+                <Button variant="default" {...props}>
+                  Import JSON file
+                </Button>
+              )}
+            </FileButton>
+            <Button component={Link} to="/channels/new">
+              New channel
+            </Button>
+          </Group>
+        )}
+      </Group>
       {failure !== undefined && <ErrorNote error={failure} title="The action failed" />}
       <Loadable loaded={channels} isEmpty={(list) => list.length === 0} empty="No channel is deployed.">
         {(list) => (

@@ -22,7 +22,7 @@ import { formatDateTime } from '../ui/format.ts';
 import { ErrorNote, Loadable } from '../ui/states.tsx';
 import { useLoad } from '../ui/use-load.ts';
 
-const consoleRoles: Role[] = ['admin', 'analyst', 'client-admin', 'read-only'];
+const consoleRoles: Role[] = ['admin', 'analyst', 'client-admin', 'viewer'];
 
 interface Draft {
   username: string;
@@ -31,7 +31,7 @@ interface Draft {
   facilities: string[];
   password: string;
 }
-const empty: Draft = { username: '', name: '', roles: ['read-only'], facilities: [], password: '' };
+const empty: Draft = { username: '', name: '', roles: ['viewer'], facilities: [], password: '' };
 
 export function UsersScreen() {
   const { may, user: me } = useSession();
@@ -68,6 +68,8 @@ export function UsersScreen() {
         ? post('/api/users', { username: draft.username, password: draft.password, ...fields })
         : patch(`/api/users/${encodeURIComponent(editing)}`, {
             ...fields,
+            // null lifts a facility scope; leaving the key out would keep it.
+            ...(draft.facilities.length === 0 ? { facilities: null } : {}),
             ...(draft.password ? { password: draft.password } : {}),
           }),
     );
