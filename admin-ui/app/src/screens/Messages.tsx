@@ -1,13 +1,13 @@
 // The message browser: filters kept in the address (so a search can be bookmarked or shared), results a page at a
 // time. The hub pages by cursor (`next`) where it offers one, else by skip with a total.
-import { Badge, Button, Group, Paper, Select, SimpleGrid, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Button, Group, Paper, Select, SimpleGrid, Stack, Text, TextInput, Title } from '@mantine/core';
 import { type FormEvent, useState } from 'react';
-import { Link, useSearchParams } from 'react-router';
+import { useSearchParams } from 'react-router';
 import { get, query } from '../api/client.ts';
 import type { ChannelOverview, MessageSummary, Page } from '../api/types.ts';
-import { formatDateTime, stateColor } from '../ui/format.ts';
 import { Loadable } from '../ui/states.tsx';
 import { useLoad } from '../ui/use-load.ts';
+import { MessageTable } from './MessageTable.tsx';
 
 const pageSize = 50;
 const textFilters = [
@@ -111,7 +111,7 @@ export function MessagesScreen() {
       <Loadable loaded={page} isEmpty={(p) => p.items.length === 0} empty="No message matches this search.">
         {(p) => (
           <>
-            <MessageTable items={p.items} />
+            <MessageTable key={path} items={p.items} />
             <Group justify="space-between">
               <Text size="sm" c="dimmed">
                 {p.total !== undefined
@@ -143,50 +143,5 @@ export function MessagesScreen() {
         )}
       </Loadable>
     </Stack>
-  );
-}
-
-function MessageTable({ items }: { items: MessageSummary[] }) {
-  return (
-    <Table striped highlightOnHover>
-      <Table.Thead>
-        <Table.Tr>
-          <Table.Th>Received</Table.Th>
-          <Table.Th>Channel</Table.Th>
-          <Table.Th>Type</Table.Th>
-          <Table.Th>Control id</Table.Th>
-          <Table.Th>Accession</Table.Th>
-          <Table.Th>State</Table.Th>
-          <Table.Th>Destinations</Table.Th>
-        </Table.Tr>
-      </Table.Thead>
-      <Table.Tbody>
-        {items.map((m) => (
-          <Table.Tr key={m._id} data-testid="message-row">
-            <Table.Td>
-              <Link to={`/messages/${m._id}`}>{formatDateTime(m.receivedAt)}</Link>
-            </Table.Td>
-            <Table.Td>{m.channelId}</Table.Td>
-            <Table.Td>{m.messageType ?? m.dataType}</Table.Td>
-            <Table.Td>{m.controlId ?? '–'}</Table.Td>
-            <Table.Td>{m.accession ?? '–'}</Table.Td>
-            <Table.Td>
-              <Badge color={stateColor[m.state] ?? 'gray'} variant="light">
-                {m.state}
-              </Badge>
-            </Table.Td>
-            <Table.Td>
-              <Group gap={4}>
-                {m.destinations.map((d) => (
-                  <Badge key={d.name} color={stateColor[d.state] ?? 'gray'} variant="outline" tt="none">
-                    {d.name}: {d.state}
-                  </Badge>
-                ))}
-              </Group>
-            </Table.Td>
-          </Table.Tr>
-        ))}
-      </Table.Tbody>
-    </Table>
   );
 }
