@@ -1,6 +1,6 @@
-// Every destination queue: depth, whether it runs, its oldest item and next retry; pause and resume for those
-// who may act on queues. Refreshes every five seconds.
-import { Badge, Button, Group, Stack, Table, Title } from '@mantine/core';
+// Every destination queue: depth, whether it runs, its oldest item and next retry; pause, resume, retry now and give
+// up (with a reason, for the audit log) for those who may act on queues. Refreshes every five seconds.
+import { Badge, Button, Group, Modal, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useState } from 'react';
 import { get, post } from '../api/client.ts';
 import type { ChannelOverview, QueueStatus } from '../api/types.ts';
@@ -25,14 +25,16 @@ export function QueuesScreen() {
   const [busy, setBusy] = useState<string>();
   const [failure, setFailure] = useState<unknown>();
 
-  const act = async (row: QueueRow, action: 'pause' | 'resume') => {
+  const [givingUp, setGivingUp] = useState<QueueRow>();
+  const [reason, setReason] = useState('');
+
+  const act = async (row: QueueRow, action: 'pause' | 'resume' | 'retry-now' | 'give-up', body?: unknown) => {
     const key = `${row.channelId}/${row.destination}`;
     setBusy(key);
     setFailure(undefined);
     try {
-      await post(
-        `/api/channels/${encodeURIComponent(row.channelId)}/destinations/${encodeURIComponent(row.destination)}/${action}`,
-      );
+      const destination = `/api/channels/${encodeURIComponent(row.channelId)}/destinations/${encodeURIComponent(row.destination)}`;
+      await post(`${destination}/${action}`, body);
       queues.reload();
     } catch (error) {
       setFailure(error);
@@ -45,6 +47,41 @@ export function QueuesScreen() {
     <Stack>
       <Title order={2}>Queues</Title>
       {failure !== undefined && <ErrorNote error={failure} title="The action failed" />}
+      <Modal
+        opened={givingUp !== undefined}
+        onClose={() => setGivingUp(undefined)}
+        title="Give up the head of the queue"
+      >
+        <form
+          onSubmit={(event) => {
+            event.preventDefault();
+            if (givingUp) void act(givingUp, 'give-up', { reason });
+            setGivingUp(undefined);
+          }}
+        >
+          <Stack>
+            <Text size="sm">
+              The first queued message for {givingUp?.destination} is marked as failed and not sent; the reason goes
+              into the audit log.
+            </Text>
+            <TextInput
+              label="Reason"
+              required
+              value={reason}
+              onChange={(e) => setReason(e.currentTarget.value)}
+              data-autofocus
+            />
+            <Group justify="flex-end">
+              <Button variant="default" onClick={() => setGivingUp(undefined)}>
+                Cancel
+              </Button>
+              <Button type="submit" color="red">
+                Give up
+              </Button>
+            </Group>
+          </Stack>
+        </form>
+      </Modal>
       <Loadable loaded={queues} isEmpty={(rows) => rows.length === 0} empty="No deployed channel has a destination.">
         {(rows) => (
           <Table striped>
@@ -91,6 +128,26 @@ export function QueuesScreen() {
                               Pause {row.destination}
                             </Button>
                           )}
+                          <Button
+                            size="xs"
+                            variant="default"
+                            disabled={row.depth === 0 || busy === key}
+                            onClick={() => act(row, 'retry-now')}
+                          >
+                            Retry now
+                          </Button>
+                          <Button
+                            size="xs"
+                            variant="subtle"
+                            color="red"
+                            disabled={row.depth === 0 || busy === key}
+                            onClick={() => {
+                              setReason('');
+                              setGivingUp(row);
+                            }}
+                          >
+                            Give up
+                          </Button>
                         </Group>
                       </Table.Td>
                     )}
