@@ -84,13 +84,15 @@ test('an analyst signs in, watches a message arrive, edits and deploys a channel
   await issue.waitFor();
   t.regex((await issue.textContent()) ?? '', /Line \d+ · destinations\[0\]\.connector\.settings\.port: /);
   await screenshot(page, '03-channel-error-at-path');
-  await editor.fill(definition.replace('"name": "relay relay"', '"name": "relay to the EHR"'));
+  await editor.fill(definition);
+  await page.getByLabel('Name', { exact: true }).fill('relay to the EHR');
+  t.regex(await editor.inputValue(), /"name": "relay to the EHR"/, 'the form edits the JSON');
   await page.getByRole('button', { name: 'Save' }).click();
   await page.getByText('Saved as revision 2').waitFor();
   await page.getByRole('button', { name: 'Deploy revision 2' }).click();
   await page.getByText('Revision 2 is deployed.').waitFor();
   await page.getByRole('heading', { name: 'relay to the EHR' }).waitFor();
-  await screenshot(page, '04-channel-deployed');
+  await screenshot(page, '04-channel-deployed', { top: true });
 
   // Message browser: found by accession; resend sends it to the EHR a second time.
   await page.getByRole('link', { name: 'Messages' }).click();

@@ -50,9 +50,10 @@ export function unexpected(problems: readonly string[], expectedStatuses: readon
   );
 }
 
-export async function screenshot(page: Page, name: string): Promise<string> {
+export async function screenshot(page: Page, name: string, options: { top?: boolean } = {}): Promise<string> {
   await mkdir(artifactsDir, { recursive: true });
   const file = path.join(artifactsDir, `${name}.png`);
+  if (options.top) await page.evaluate('window.scrollTo(0, 0)');
   // The viewport, as a person sees it: a full-page shot draws the fixed header over the middle of long pages.
   await page.screenshot({ path: file, animations: 'disabled' });
   return file;

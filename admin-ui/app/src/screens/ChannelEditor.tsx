@@ -6,6 +6,7 @@ import { Link, useNavigate, useParams } from 'react-router';
 import { ApiError, type ApiIssue, del, get, post, put } from '../api/client.ts';
 import type { StoredChannel } from '../api/types.ts';
 import { useSession } from '../session.tsx';
+import { CommonSettings } from '../ui/CommonSettings.tsx';
 import { formatDateTime, stateColor } from '../ui/format.ts';
 import { downloadJson } from '../ui/files.ts';
 import { JsonEditor, parseJson } from '../ui/JsonEditor.tsx';
@@ -117,6 +118,7 @@ function Editor({ stored, path, reload }: { stored: StoredChannel; path: string;
         </Tabs.List>
         <Tabs.Panel value="definition" pt="md">
           <Stack>
+            <CommonSettings text={text} onChange={setText} readOnly={!writable} />
             <JsonEditor
               label="Channel definition (JSON)"
               value={text}

@@ -60,7 +60,7 @@ export function JsonEditor({ label, value, onChange, issues, readOnly = false }:
         readOnly={readOnly}
         autosize
         minRows={16}
-        maxRows={32}
+        maxRows={24}
         spellCheck={false}
         styles={{ input: { fontFamily: 'var(--mantine-font-family-monospace)', fontSize: 13 } }}
         aria-invalid={'error' in parsed || issues.length > 0}
