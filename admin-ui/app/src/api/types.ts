@@ -143,8 +143,18 @@ export interface Facility {
   [key: string]: unknown;
 }
 
-export interface DryRunResult {
+export interface DryRunDestination {
+  name: string;
   filtered: boolean;
-  output?: unknown;
-  error?: string;
+  output: string | null;
+  error: string | null;
+}
+
+export interface DryRunResult {
+  /** The channel's filter dropped the message. */
+  filtered: boolean;
+  /** The message after the channel's map. */
+  output: string | null;
+  error: string | null;
+  destinations?: DryRunDestination[];
 }

@@ -1,6 +1,6 @@
 // Test a channel: a pasted sample message goes through the definition being edited (filter and map, each
 // destination's filter and map) on the hub without being stored or sent, and the result is shown per destination.
-import { Alert, Badge, Button, Code, Stack, Text, Textarea } from '@mantine/core';
+import { Alert, Badge, Button, Card, Code, Group, Stack, Text, Textarea } from '@mantine/core';
 import { useState } from 'react';
 import { post } from '../api/client.ts';
 import type { DryRunResult } from '../api/types.ts';
@@ -54,21 +54,45 @@ export function DryRun({ definitionText }: { definitionText: string }) {
       </Button>
       {failure !== undefined && <ErrorNote error={failure} title="The test could not run" />}
       {result && (
-        <Stack gap="xs" data-testid="dry-run-result">
-          {result.error ? (
-            <Alert color="red" title="The channel failed on this message">
-              {result.error}
-            </Alert>
-          ) : (
-            <Badge color={result.filtered ? 'gray' : 'teal'}>{result.filtered ? 'filtered out' : 'accepted'}</Badge>
-          )}
-          {result.output !== undefined && (
-            <Code block>
-              {typeof result.output === 'string' ? result.output : JSON.stringify(result.output, null, 2)}
-            </Code>
-          )}
+        <Stack gap="sm" data-testid="dry-run-result">
+          <Outcome title="The channel" filtered={result.filtered} output={result.output} error={result.error} />
+          {(result.destinations ?? []).map((d) => (
+            <Outcome
+              key={d.name}
+              title={`Destination ${d.name}`}
+              filtered={d.filtered}
+              output={d.output}
+              error={d.error}
+            />
+          ))}
         </Stack>
       )}
     </Stack>
+  );
+}
+
+interface OutcomeProps {
+  title: string;
+  filtered: boolean;
+  output: string | null;
+  error: string | null;
+}
+
+/** What one step made of the message: its error, or filtered out, or the mapped output. */
+function Outcome({ title, filtered, output, error }: OutcomeProps) {
+  const state = error ? 'failed' : filtered ? 'filtered out' : 'accepted';
+  return (
+    <Card withBorder data-testid="dry-run-step">
+      <Group gap="sm" mb={error || output ? 'xs' : 0}>
+        <Text fw={600}>{title}</Text>
+        <Badge color={error ? 'red' : filtered ? 'gray' : 'teal'}>{state}</Badge>
+      </Group>
+      {error && (
+        <Alert color="red" variant="light">
+          {error}
+        </Alert>
+      )}
+      {!error && output && <Code block>{output.replace(/\r\n?/g, '\n')}</Code>}
+    </Card>
   );
 }

@@ -44,9 +44,8 @@ export function NewChannel() {
     setBusy(true);
     setFailure(undefined);
     try {
-      const saved = await post<{ revision: number; definition?: { id: string } }>('/api/channels', parsed.value);
-      const id = saved.definition?.id ?? (parsed.value as { id?: string }).id ?? '';
-      navigate(`/channels/${encodeURIComponent(id)}`);
+      const saved = await post<{ id: string; revision: number }>('/api/channels', parsed.value);
+      navigate(`/channels/${encodeURIComponent(saved.id)}`);
     } catch (error) {
       if (error instanceof ApiError && (error.status === 400 || error.status === 409)) setIssues(error.issues);
       else setFailure(error);
