@@ -20,7 +20,7 @@ export function parseJson(text: string): { value: unknown } | { error: string; l
     return { value: JSON.parse(text) as unknown };
   } catch (error) {
     const syntax = error instanceof SyntaxError ? error : new SyntaxError(String(error));
-    return { error: syntax.message, line: syntaxErrorLine(text, syntax) };
+    return { error: syntax.message, line: syntaxErrorLine(text) };
   }
 }
 

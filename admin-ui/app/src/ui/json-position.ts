@@ -10,12 +10,7 @@ export interface Position {
 
 export function positionOf(text: string, path: string): Position | undefined {
   const offsets = new Map<string, number>();
-  try {
-    const scanner = new Scanner(text, offsets);
-    scanner.value('');
-  } catch {
-    return undefined;
-  }
+  if (scan(text, offsets) !== undefined) return undefined;
   // The deepest part of the path that exists: a missing key is reported at its parent object.
   let probe = path;
   while (true) {
@@ -36,6 +31,25 @@ export function lineAndColumn(text: string, offset: number): Position {
   return { offset, line: before.length, column: (before.at(-1)?.length ?? 0) + 1 };
 }
 
+/** Scans the whole text; the offset where it stops being JSON, or undefined when it is JSON. */
+function scan(text: string, offsets: Map<string, number>): number | undefined {
+  const scanner = new Scanner(text, offsets);
+  try {
+    scanner.document();
+    return undefined;
+  } catch (error) {
+    return error instanceof NotJson ? error.at : 0;
+  }
+}
+
+class NotJson extends Error {
+  readonly at: number;
+  constructor(at: number) {
+    super(`not JSON at ${at}`);
+    this.at = at;
+  }
+}
+
 class Scanner {
   #at = 0;
   readonly #text: string;
@@ -46,6 +60,12 @@ class Scanner {
     this.#offsets = offsets;
   }
 
+  document(): void {
+    this.value('');
+    this.#space();
+    if (this.#at < this.#text.length) throw new NotJson(this.#at);
+  }
+
   value(path: string): void {
     this.#space();
     this.#offsets.set(path, this.#at);
@@ -54,7 +74,7 @@ class Scanner {
     if (char === '[') return this.#array(path);
     if (char === '"') return void this.#string();
     const literal = /^(-?\d+(\.\d+)?([eE][+-]?\d+)?|true|false|null)/.exec(this.#text.slice(this.#at, this.#at + 64));
-    if (!literal) throw new Error('not JSON');
+    if (!literal) throw new NotJson(this.#at);
     this.#at += literal[0].length;
   }
 
@@ -91,14 +111,18 @@ class Scanner {
     const start = this.#at;
     while (this.#at < this.#text.length && this.#text[this.#at] !== '"')
       this.#at += this.#text[this.#at] === '\\' ? 2 : 1;
-    if (this.#at >= this.#text.length) throw new Error('unterminated string');
+    if (this.#at >= this.#text.length) throw new NotJson(start - 1);
     const raw = this.#text.slice(start, this.#at);
     this.#at++;
-    return JSON.parse(`"${raw}"`) as string;
+    try {
+      return JSON.parse(`"${raw}"`) as string;
+    } catch {
+      throw new NotJson(start - 1);
+    }
   }
 
   #expect(char: string): void {
-    if (this.#text[this.#at] !== char) throw new Error(`expected ${char}`);
+    if (this.#text[this.#at] !== char) throw new NotJson(this.#at);
     this.#at++;
   }
 
@@ -107,10 +131,8 @@ class Scanner {
   }
 }
 
-/** The line of a JSON.parse failure, from V8's "… at position N" or "(line L column C)". */
-export function syntaxErrorLine(text: string, error: SyntaxError): number | undefined {
-  const lineColumn = /line (\d+) column/.exec(error.message);
-  if (lineColumn) return Number(lineColumn[1]);
-  const position = /position (\d+)/.exec(error.message);
-  return position ? lineAndColumn(text, Number(position[1])).line : undefined;
+/** The line where a text stops being JSON (V8's JSON.parse message often gives no position). */
+export function syntaxErrorLine(text: string): number | undefined {
+  const at = scan(text, new Map());
+  return at === undefined ? undefined : lineAndColumn(text, at).line;
 }
