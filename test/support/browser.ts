@@ -59,11 +59,22 @@ export async function screenshot(page: Page, name: string, options: { top?: bool
   return file;
 }
 
-/** Signs in through the form and waits until the console's frame shows the user. */
-export async function signIn(page: Page, baseUrl: string, username: string, password: string): Promise<void> {
+/**
+ * Signs in through the form and waits until the console's frame shows the user. A user who must change the
+ * password first (the generated admin, a new user) is taken through that screen with `newPassword`.
+ */
+export async function signIn(page: Page, baseUrl: string, username: string, password: string, newPassword?: string) {
   await page.goto(baseUrl);
   await page.getByLabel('User name').fill(username);
   await page.getByLabel(/^Password/).fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
+  const forced = page.getByRole('heading', { name: 'Choose a new password' });
+  await page.getByTestId('signed-in-user').or(forced).waitFor();
+  if (!(await forced.isVisible())) return;
+  if (newPassword === undefined) throw new Error(`${username} must change the password first: give newPassword`);
+  await page.getByLabel(/^Current password/).fill(password);
+  await page.getByLabel(/^New password$|^New password \*/).fill(newPassword);
+  await page.getByLabel(/^New password again/).fill(newPassword);
+  await page.getByRole('button', { name: 'Change password' }).click();
   await page.getByTestId('signed-in-user').waitFor();
 }

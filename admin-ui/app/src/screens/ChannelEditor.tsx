@@ -114,7 +114,7 @@ function Editor({ stored, path, reload }: { stored: StoredChannel; path: string;
         <Tabs.List>
           <Tabs.Tab value="definition">Definition</Tabs.Tab>
           <Tabs.Tab value="revisions">Revisions</Tabs.Tab>
-          <Tabs.Tab value="test">Test a message</Tabs.Tab>
+          {writable && <Tabs.Tab value="test">Test a message</Tabs.Tab>}
         </Tabs.List>
         <Tabs.Panel value="definition" pt="md">
           <Stack>
