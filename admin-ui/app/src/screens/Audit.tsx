@@ -13,15 +13,27 @@ function pageOf(answer: Page<AuditEntry> | AuditEntry[]): Page<AuditEntry> {
   return Array.isArray(answer) ? { items: answer } : answer;
 }
 
+interface Filters {
+  target: string;
+  user: string;
+  action: string;
+}
+const noFilters: Filters = { target: '', user: '', action: '' };
+const filterFields: ReadonlyArray<[keyof Filters, string, string]> = [
+  ['target', 'Target', 'channel:orders'],
+  ['user', 'User', 'admin'],
+  ['action', 'Action', 'channel.save'],
+];
+
 const pretty = (value: unknown): string => (value === undefined ? '' : JSON.stringify(value, null, 2));
 
 export function AuditScreen() {
-  const [target, setTarget] = useState('');
-  const [applied, setApplied] = useState('');
+  const [filters, setFilters] = useState<Filters>(noFilters);
+  const [applied, setApplied] = useState<Filters>(noFilters);
   const [cursors, setCursors] = useState<string[]>([]);
   const cursor = cursors.at(-1);
   const page = useLoad(
-    async () => pageOf(await get<Page<AuditEntry> | AuditEntry[]>(`/api/audit${query({ target: applied, cursor })}`)),
+    async () => pageOf(await get<Page<AuditEntry> | AuditEntry[]>(`/api/audit${query({ ...applied, cursor })}`)),
     [applied, cursor],
   );
   const [open, setOpen] = useState<number>();
@@ -35,15 +47,21 @@ export function AuditScreen() {
         onSubmit={(e) => {
           e.preventDefault();
           setCursors([]);
-          setApplied(target);
+          setApplied(filters);
         }}
       >
-        <TextInput
-          label="Target"
-          placeholder="channel:orders"
-          value={target}
-          onChange={(e) => setTarget(e.currentTarget.value)}
-        />
+        {filterFields.map(([key, label, example]) => (
+          <TextInput
+            key={key}
+            label={label}
+            placeholder={example}
+            value={filters[key]}
+            onChange={(e) => {
+              const value = e.currentTarget.value;
+              setFilters((f) => ({ ...f, [key]: value }));
+            }}
+          />
+        ))}
         <Button type="submit" variant="default">
           Filter
         </Button>
