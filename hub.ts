@@ -8,11 +8,14 @@ import { deadOwnersOf, leaseOwner } from './channels/lease-owner.ts';
 import { scheduleRetention } from './channels/retention.ts';
 import { hubRegistry } from './composition/connectors.ts';
 import { openDicom } from './composition/dicom.ts';
+import { openGateways } from './composition/gateways.ts';
 import { startHttpApi } from './composition/http-api.ts';
+import { wireReports } from './composition/reports.ts';
 import type { HubConfig } from './config/hub-config.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { InvalidInputError } from './exams/errors.ts';
 import { ExamService } from './exams/service.ts';
+import { keepYoungGenerationSmall } from './runtime/heap-settings.ts';
 import { instanceId } from './runtime/instance-id.ts';
 import { Lifecycle } from './runtime/lifecycle.ts';
 import { createLogger, errorText, setLogLevel, type Logger } from './runtime/log.ts';
@@ -40,7 +43,10 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
     // A restarted hub takes the event publisher's lease from its own crashed process at once (not after 30 s).
     outboxOwner: leaseOwner(instance),
     isAbandonedOwner: (owner) => deadOwnersOf(instance, [owner]).length > 0,
+    dataDir: config.dataDir,
+    maxAttachmentBytes: config.reports.maxAttachmentBytes,
   });
+  wireReports(exams);
   await parts.start('exams', exams, async (service) => {
     await service.start();
     await seeding(() => service.facilities.loadDir(config.facilities.dir));
@@ -49,7 +55,7 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
 
   const engine = new ChannelEngine({
     db: store.db,
-    registry: hubRegistry(exams, dicom),
+    registry: hubRegistry(exams, dicom, openGateways(store.db, config.dataDir, scheduler, exams, log)),
     instance,
     log: log.child({ part: 'channels' }),
   });
@@ -89,6 +95,7 @@ async function seeding<T>(load: () => Promise<T>): Promise<T> {
 }
 
 async function main(): Promise<void> {
+  keepYoungGenerationSmall();
   const log = createLogger();
   let config: HubConfig;
   try {

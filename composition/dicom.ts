@@ -6,6 +6,8 @@ import { mkdir } from 'node:fs/promises';
 import type { HubConfig } from '../config/hub-config.ts';
 import { StudyIngest } from '../dicom/ingest.ts';
 import { DicomScp } from '../dicom/scp.ts';
+import { findSopClasses } from '../dicom/scp-find.ts';
+import { worklistService } from '../dicom/worklist.ts';
 import { StudyCompletion } from '../dicom/study-completion.ts';
 import { StudyIndex } from '../dicom/study-index.ts';
 import type { ExamService } from '../exams/service.ts';
@@ -118,7 +120,10 @@ class ScpListener {
   }
 }
 
-/** The C-STORE SCP: known calling AE titles only (a facility's), every stored instance through the ingest. */
+/**
+ * The SCP: known calling AE titles only (a facility's), every stored instance through the ingest, and the
+ * facility's Modality Worklist by C-FIND.
+ */
 async function startScp(
   config: HubConfig,
   exams: ExamService,
@@ -137,6 +142,7 @@ async function startScp(
     handOver: true,
     log: log.child({ part: 'dicom' }),
     isKnownCallingAe: async (ae) => (await exams.facilities.findByAeTitle(ae)) !== undefined,
+    findServices: new Map([[findSopClasses.worklist, worklistService(exams)]]),
     onInstanceStored: async (instance) => {
       const facility = await exams.facilities.findByAeTitle(instance.callingAe);
       if (!facility) throw new Error(`calling AE ${instance.callingAe} no longer belongs to an active facility`);

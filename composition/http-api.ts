@@ -6,8 +6,11 @@ import { createAdminApiRouter } from '../admin-ui/api.ts';
 import { AuditLog } from '../admin-ui/audit.ts';
 import { createWebAppRouter } from '../admin-ui/web-app.ts';
 import { createWorklistRouter } from '../admin-ui/worklists.ts';
+import { createReportRouter } from '../admin-ui/reports.ts';
+import { createDispatchRouter } from '../admin-ui/dispatch-routes.ts';
 import type { ChannelEngine } from '../channels/engine.ts';
 import type { HubConfig } from '../config/hub-config.ts';
+import { createDicomwebRouter } from '../dicom/dicomweb.ts';
 import { createStowRouter } from '../dicom/stow-rs.ts';
 import type { ExamService } from '../exams/service.ts';
 import { createFhirRouter } from '../fhir/router.ts';
@@ -57,6 +60,8 @@ export async function startHttpApi(config: HubConfig, deps: HttpApiDeps): Promis
   await audit.open();
   http.mount(createAdminApiRouter({ engine, audit, auth }));
   http.mount(createWorklistRouter(exams, auth));
+  http.mount(createReportRouter(exams, auth));
+  http.mount(createDispatchRouter(exams, auth));
   // The FHIR definitions cost ~0.6 s and ~300 MB: loaded on the first FHIR request, not by every hub.
   http.mount(
     createFhirRouter({
@@ -76,6 +81,7 @@ export async function startHttpApi(config: HubConfig, deps: HttpApiDeps): Promis
       log: log.child({ part: 'stow-rs' }),
     }),
   );
+  http.mount(createDicomwebRouter({ studies: dicom.studies, auth }));
   // Last: the web console answers every address the APIs above left alone.
   http.mount(createWebAppRouter());
   await listening(config, 'http', () => deps.parts.start('http', http, (server) => server.start()));

@@ -26,6 +26,8 @@ export interface HubConfig {
   /** Absolute. */
   facilities: { dir: string };
   dicom: DicomConfig;
+  /** Report files (issue 12): the largest upload kept with a report (a scanned PDF, TIFF or JPEG). */
+  reports: { maxAttachmentBytes: number };
 }
 
 export interface DicomConfig {

@@ -116,6 +116,7 @@ const topKeys = [
   'channels',
   'facilities',
   'dicom',
+  'reports',
 ] as const;
 
 export function parseConfig(input: Plain, file: string, cwd: string): HubConfig {
@@ -137,6 +138,7 @@ export function parseConfig(input: Plain, file: string, cwd: string): HubConfig 
     'tls',
     'limits',
   ]);
+  const reports = section(input, 'reports', ['maxAttachmentBytes']);
   const httpTls = parseTlsSettings(http['tls'], 'http.tls');
   const dicomTls = parseTlsSettings(dicom['tls'], 'dicom.tls');
   const dataDir = path.resolve(cwd, expectString(input['dataDir'] ?? 'data', 'dataDir'));
@@ -170,6 +172,14 @@ export function parseConfig(input: Plain, file: string, cwd: string): HubConfig 
       ] as const),
       ...(dicomTls === undefined ? {} : { tls: dicomTls }),
       limits: parseLimits(dicom['limits'], 'dicom.limits', defaultDicomLimits, limitRanges),
+    },
+    reports: {
+      maxAttachmentBytes: expectInteger(
+        reports['maxAttachmentBytes'] ?? 20 * 1024 * 1024,
+        'reports.maxAttachmentBytes',
+        1024,
+        1024 * 1024 * 1024,
+      ),
     },
   };
 }

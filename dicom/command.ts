@@ -1,11 +1,14 @@
 // DIMSE command sets (PS3.7 section 9.3, annex E): always implicit VR little endian, group 0000 only, with the
-// group length (0000,0000) first. Only the fields C-ECHO and C-STORE need are modelled.
+// group length (0000,0000) first. Only the fields C-ECHO, C-STORE and C-FIND (with C-CANCEL) need are modelled.
 
 export const commandField = {
   cStoreRq: 0x0001,
   cStoreRsp: 0x8001,
   cEchoRq: 0x0030,
   cEchoRsp: 0x8030,
+  cFindRq: 0x0020,
+  cFindRsp: 0x8020,
+  cCancelRq: 0x0fff,
 } as const;
 
 /** (0000,0800): 0x0101 means "no data set follows" (PS3.7 E.1). */
@@ -77,13 +80,15 @@ export function encodeCEchoRq(messageId: number): Buffer {
   ]);
 }
 
-export function encodeResponse(request: Command, status: number, errorComment?: string): Buffer {
-  const responseField = request.commandField === commandField.cEchoRq ? commandField.cEchoRsp : commandField.cStoreRsp;
+/** A response to `request` (its command field with the response bit, PS3.7 E.1); `withDataSet` for C-FIND pending. */
+export function encodeResponse(request: Command, status: number, errorComment?: string, withDataSet = false): Buffer {
+  const responseField = request.commandField | 0x8000;
   const values: Value[] = [
     { tag: tag(0, 0x0002), kind: 'uid', value: request.affectedSopClassUid },
     { tag: tag(0, 0x0100), kind: 'us', value: responseField },
     { tag: tag(0, 0x0120), kind: 'us', value: request.messageId },
-    { tag: tag(0, 0x0800), kind: 'us', value: noDataSet },
+    // Any value but 0x0101 says a data set follows (PS3.7 E.1); dcmtk writes 0x0000 too.
+    { tag: tag(0, 0x0800), kind: 'us', value: withDataSet ? 0x0000 : noDataSet },
     { tag: tag(0, 0x0900), kind: 'us', value: status },
   ];
   // (0000,0902) Error Comment is LO: 64 characters at most (PS3.7 C.4.2).

@@ -26,6 +26,10 @@ export const headerTags = {
   studyId: 0x00200010,
   seriesNumber: 0x00200011,
   instanceNumber: 0x00200013,
+  numberOfFrames: 0x00280008,
+  rows: 0x00280010,
+  columns: 0x00280011,
+  bitsAllocated: 0x00280100,
 } as const;
 
 export type HeaderKey = keyof typeof headerTags;
@@ -47,7 +51,14 @@ export const optionalHeaderKeys = [
   'instanceNumber',
   'modality',
   'institutionName',
+  'numberOfFrames',
+  'rows',
+  'columns',
+  'bitsAllocated',
 ] as const satisfies readonly HeaderKey[];
+
+/** US values (binary, little endian in every transfer syntax the hub stores), given as decimal text. */
+const unsignedShortKeys: ReadonlySet<HeaderKey> = new Set(['rows', 'columns', 'bitsAllocated']);
 
 const keyByTag = new Map<number, HeaderKey>(Object.entries(headerTags).map(([key, tag]) => [tag, key as HeaderKey]));
 
@@ -178,6 +189,7 @@ function hexTag(tag: number): string {
 export function headerText(values: ReadonlyMap<HeaderKey, Buffer>, key: HeaderKey): string | undefined {
   const bytes = values.get(key);
   if (bytes === undefined) return undefined;
+  if (unsignedShortKeys.has(key)) return bytes.length >= 2 ? String(bytes.readUInt16LE(0)) : undefined;
   const charset = values.get('specificCharacterSet')?.toString('latin1') ?? '';
   const encoding = charset.includes('ISO_IR 192') ? 'utf8' : 'latin1';
   const text = bytes

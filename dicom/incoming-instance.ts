@@ -4,7 +4,8 @@
 import { unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { createInflateRaw, type InflateRaw } from 'node:zlib';
-import type { Command } from './command.ts';
+import type { Logger } from '../runtime/log.ts';
+import { type Command, commandField } from './command.ts';
 import { DatasetWalker, headerText, optionalHeaderKeys, type HeaderKey } from './dataset-walker.ts';
 import { InstanceFile } from './instance-file.ts';
 import { buildFileMeta, transferSyntax } from './part10.ts';
@@ -37,6 +38,10 @@ export interface StoredInstance {
   instanceNumber?: string;
   modality?: string;
   institutionName?: string;
+  numberOfFrames?: string;
+  rows?: string;
+  columns?: string;
+  bitsAllocated?: string;
 }
 
 /**
@@ -257,4 +262,28 @@ function errorCode(error: unknown): string {
 
 async function removeQuietly(filePath: string): Promise<void> {
   await unlink(filePath).catch(() => undefined);
+}
+
+/** The log line of an answered C-ECHO or C-STORE: patient data only at debug level. */
+export function logStoreOutcome(log: Logger, command: Command, outcome: StoreResult): void {
+  if (command.commandField === commandField.cEchoRq) return log.debug('C-ECHO answered');
+  const fields = {
+    sopInstanceUid: command.affectedSopInstanceUid,
+    status: `0x${outcome.status.toString(16).padStart(4, '0')}`,
+  };
+  if (outcome.status !== 0) {
+    // The comment may name values from the data set (an accession number, a patient id): debug only.
+    log.warn('C-STORE failed', fields);
+    return log.debug('C-STORE failed', fields, { reason: outcome.comment });
+  }
+  const instance = outcome.instance;
+  log.debug(
+    'C-STORE stored',
+    { ...fields, bytes: instance?.sizeBytes },
+    {
+      patientId: instance?.patientId,
+      patientName: instance?.patientName,
+      accessionNumber: instance?.accessionNumber,
+    },
+  );
 }

@@ -217,6 +217,10 @@ function instanceRecord(
   if (instance.seriesDescription) record.seriesDescription = instance.seriesDescription;
   if (instance.patientId) record.patientId = instance.patientId;
   if (instance.accessionNumber) record.accessionNumber = instance.accessionNumber;
+  for (const key of ['rows', 'columns', 'bitsAllocated', 'numberOfFrames'] as const) {
+    const value = integer(instance[key]);
+    if (value !== undefined) record[key] = value;
+  }
   return record;
 }
 
@@ -230,6 +234,10 @@ function studyHeader(instance: IngestInstance): StudyHeader {
     ...(instance.studyDescription ? { studyDescription: instance.studyDescription } : {}),
     ...(instance.studyId ? { studyId: instance.studyId } : {}),
     ...(instance.patientId ? { dicomPatientId: instance.patientId } : {}),
+    ...(instance.patientName ? { patientName: instance.patientName } : {}),
+    ...(instance.patientBirthDate ? { patientBirthDate: instance.patientBirthDate } : {}),
+    ...(instance.patientSex ? { patientSex: instance.patientSex } : {}),
+    ...(instance.studyTime ? { studyTime: instance.studyTime } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
-// One accepted TCP connection on the SCP: association negotiation (PS3.8 9.1), then C-ECHO and C-STORE
-// (PS3.7 9.1.1, 9.1.5) one message at a time, then release or abort. The socket is paused whenever the disk
+// One accepted TCP connection on the SCP: association negotiation (PS3.8 9.1), then C-ECHO, C-STORE and C-FIND
+// (PS3.7 9.1.1, 9.1.5, 9.1.2; the query itself in dicom/scp-find.ts) one message at a time, then release or abort. The socket is paused whenever the disk
 // falls behind, so the peer is slowed by TCP flow control instead of by our memory.
 import { randomUUID } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
@@ -8,7 +8,8 @@ import type { ConnectionGuard } from '../runtime/listener.ts';
 import type { Logger } from '../runtime/log.ts';
 import { errorText } from '../runtime/log.ts';
 import { commandField, decodeCommand, encodeResponse, verificationSopClass, type Command } from './command.ts';
-import { IncomingInstance, type StoredInstance, type StoreResult } from './incoming-instance.ts';
+import { FindExchange, type FindService } from './scp-find.ts';
+import { IncomingInstance, logStoreOutcome, type StoredInstance, type StoreResult } from './incoming-instance.ts';
 import {
   contextResult,
   decodeAssociateRq,
@@ -26,6 +27,7 @@ import {
   type AssociateRq,
 } from './pdu.ts';
 import { PduReader } from './pdu-reader.ts';
+import { transferSyntax as transferSyntaxes } from './part10.ts';
 import { acceptedTransferSyntaxes, isStorageSopClass } from './sop-classes.ts';
 import type { TempFiles } from './temp-files.ts';
 
@@ -42,6 +44,7 @@ export interface AssociationSettings {
   idleTimeoutMs: number;
   isKnownCallingAe(ae: string): boolean | Promise<boolean>;
   onInstanceStored(instance: StoredInstance): Promise<void>;
+  findServices: ReadonlyMap<string, FindService>;
   /** Takes one of the SCP's association slots; false when all are in use. */
   admit(): boolean;
   /** Gives the slot back. */
@@ -70,6 +73,11 @@ export class ScpAssociation {
   #commandLength = 0;
   #pending: { command: Command; contextId: number } | undefined;
   #instance: IncomingInstance | undefined;
+  /** The C-FIND whose identifier is arriving, then the ones being answered (by message id, for C-CANCEL). */
+  #find: FindExchange | undefined;
+  readonly #finds = new Map<number, FindExchange>();
+  /** The peer's largest PDU (PS3.8 D.1): C-FIND identifiers are cut to fit it. */
+  #peerMaxPdu = 0;
   /** Responses go out in request order; each store's finish() is chained on the previous one. */
   #responses: Promise<void> = Promise.resolve();
   #artim: NodeJS.Timeout;
@@ -154,6 +162,7 @@ export class ScpAssociation {
     }
     this.#callingAe = rq.callingAe;
     this.#calledAe = rq.calledAe;
+    this.#peerMaxPdu = rq.maxPduLength;
     this.#log = this.#log.child({ callingAe: rq.callingAe });
     const reason = await this.#rejectReason(rq);
     if (reason !== undefined) {
@@ -209,10 +218,16 @@ export class ScpAssociation {
   }
 
   #negotiateContext(id: number, abstractSyntax: string, proposed: string[]): AcceptedContext {
-    const supported = abstractSyntax === verificationSopClass || isStorageSopClass(abstractSyntax);
+    const query = this.#settings.findServices.has(abstractSyntax);
+    const supported = abstractSyntax === verificationSopClass || isStorageSopClass(abstractSyntax) || query;
     if (!supported) return { id, result: contextResult.abstractSyntax, transferSyntax: proposed[0] ?? '' };
-    // The proposer lists its preference first (PS3.8 9.3.2.2); take the first we can store unchanged.
-    const transferSyntax = proposed.find((ts) => acceptedTransferSyntaxes.has(ts));
+    // The proposer lists its preference first (PS3.8 9.3.2.2); take the first we can store unchanged (an
+    // identifier only in the uncompressed syntaxes dicom/dataset-codec.ts reads).
+    const transferSyntax = proposed.find((ts) =>
+      query
+        ? ts === transferSyntaxes.implicitLittle || ts === transferSyntaxes.explicitLittle
+        : acceptedTransferSyntaxes.has(ts),
+    );
     if (transferSyntax === undefined)
       return { id, result: contextResult.transferSyntaxes, transferSyntax: proposed[0] ?? '' };
     this.#contexts.set(id, { abstractSyntax, transferSyntax });
@@ -222,6 +237,7 @@ export class ScpAssociation {
   #onPdv(contextId: number, isCommand: boolean, piece: Buffer, endOfMessage: boolean): void {
     if (this.#phase !== 'established') throw new Error(`P-DATA-TF in phase ${this.#phase}`);
     if (isCommand) return this.#onCommandPiece(contextId, piece, endOfMessage);
+    if (this.#find !== undefined) return this.#onIdentifierPiece(contextId, piece, endOfMessage);
     const pending = this.#pending;
     const instance = this.#instance;
     if (pending === undefined || instance === undefined) throw new Error('data set fragment without a C-STORE command');
@@ -246,6 +262,14 @@ export class ScpAssociation {
       this.#respond(contextId, command, Promise.resolve({ status: 0 }));
       return;
     }
+    // PS3.7 9.3.2.3: C-CANCEL-RQ names the C-FIND it cancels; one already answered is ignored.
+    if (command.commandField === commandField.cCancelRq)
+      return void this.#finds.get(command.messageIdBeingRespondedTo)?.cancel();
+    if (command.commandField === commandField.cFindRq && this.#settings.findServices.has(context.abstractSyntax)) {
+      if (this.#find !== undefined) throw new Error('a new command arrived before the C-FIND identifier ended');
+      this.#find = new FindExchange(command, contextId, context.transferSyntax);
+      return;
+    }
     if (command.commandField !== commandField.cStoreRq)
       throw new Error(`command field 0x${command.commandField.toString(16)} is not supported`);
     if (command.affectedSopClassUid !== context.abstractSyntax)
@@ -266,6 +290,41 @@ export class ScpAssociation {
     });
   }
 
+  #onIdentifierPiece(contextId: number, piece: Buffer, endOfMessage: boolean): void {
+    const find = this.#find!;
+    if (find.contextId !== contextId)
+      throw new Error(`identifier on context ${contextId}, C-FIND on ${find.contextId}`);
+    find.push(piece);
+    if (!endOfMessage) return;
+    this.#find = undefined;
+    const service = this.#settings.findServices.get(this.#contexts.get(contextId)?.abstractSyntax ?? '')!;
+    const { messageId } = find.command;
+    this.#finds.set(messageId, find);
+    this.#outstanding++;
+    const write = (command: Buffer, dataset?: Buffer) => this.#writeMessage(contextId, command, dataset);
+    this.#responses = this.#responses
+      .then(() => find.run(service, this.#callingAe, write, this.#log))
+      .finally(() => {
+        this.#finds.delete(messageId);
+        this.#outstanding--;
+      });
+  }
+
+  /** A command and its data set, the data set cut into PDVs that fit the peer's largest PDU. */
+  #writeMessage(contextId: number, command: Buffer, dataset?: Buffer): void {
+    if (this.#phase === 'closed' || this.#socket.destroyed) return;
+    this.#socket.cork();
+    this.#socket.write(pDataHeader(contextId, command.length, true, true));
+    this.#socket.write(command);
+    const room = this.#peerMaxPdu > 12 ? this.#peerMaxPdu - 6 : 16 * 1024;
+    for (let at = 0; dataset !== undefined && at < Math.max(dataset.length, 1); at += room) {
+      const piece = dataset.subarray(at, at + room);
+      this.#socket.write(pDataHeader(contextId, piece.length, false, at + room >= dataset.length));
+      this.#socket.write(piece);
+    }
+    this.#socket.uncork();
+  }
+
   #storeComplete(pending: { command: Command; contextId: number }, instance: IncomingInstance): void {
     this.#pending = undefined;
     this.#instance = undefined;
@@ -278,39 +337,11 @@ export class ScpAssociation {
     this.#responses = this.#responses
       .then(async () => {
         const outcome = await result;
-        this.#logOutcome(command, outcome);
-        if (this.#phase === 'closed') return;
-        const response = encodeResponse(command, outcome.status, outcome.comment);
-        this.#socket.cork();
-        this.#socket.write(pDataHeader(contextId, response.length, true, true));
-        this.#socket.write(response);
-        this.#socket.uncork();
+        logStoreOutcome(this.#log, command, outcome);
+        this.#writeMessage(contextId, encodeResponse(command, outcome.status, outcome.comment));
       })
       .catch((error: unknown) => this.#abort(`cannot answer: ${errorText(error)}`))
       .finally(() => this.#outstanding--);
-  }
-
-  #logOutcome(command: Command, outcome: StoreResult): void {
-    if (command.commandField === commandField.cEchoRq) return this.#log.debug('C-ECHO answered');
-    const fields = {
-      sopInstanceUid: command.affectedSopInstanceUid,
-      status: `0x${outcome.status.toString(16).padStart(4, '0')}`,
-    };
-    if (outcome.status !== 0) {
-      // The comment may name values from the data set (an accession number, a patient id): debug only.
-      this.#log.warn('C-STORE failed', fields);
-      return this.#log.debug('C-STORE failed', fields, { reason: outcome.comment });
-    }
-    const instance = outcome.instance;
-    this.#log.debug(
-      'C-STORE stored',
-      { ...fields, bytes: instance?.sizeBytes },
-      {
-        patientId: instance?.patientId,
-        patientName: instance?.patientName,
-        accessionNumber: instance?.accessionNumber,
-      },
-    );
   }
 
   async #release(): Promise<void> {
@@ -341,5 +372,6 @@ export class ScpAssociation {
     this.#instance = undefined;
     this.#pending = undefined;
     instance?.abandon();
+    for (const find of this.#finds.values()) find.cancel();
   }
 }

@@ -15,6 +15,7 @@ import { Listener, type ConnectionGuard, type TlsSettings } from '../runtime/lis
 import type { Logger } from '../runtime/log.ts';
 import { createLogger } from '../runtime/log.ts';
 import type { StoredInstance } from './incoming-instance.ts';
+import type { FindService } from './scp-find.ts';
 import { ScpAssociation } from './scp-association.ts';
 import { TempFiles } from './temp-files.ts';
 
@@ -29,6 +30,8 @@ export interface ScpOptions {
   storageDir: string;
   isKnownCallingAe(ae: string): boolean | Promise<boolean>;
   onInstanceStored(instance: StoredInstance): Promise<void>;
+  /** Query services by SOP class (dicom/scp-find.ts findSopClasses); a class not named here is not negotiated. */
+  findServices?: ReadonlyMap<string, FindService>;
   log?: Logger;
   /** Largest P-DATA-TF we accept (PS3.8 D.1); bigger PDUs mean fewer headers for the same data. */
   maxPduLength?: number;
@@ -165,6 +168,7 @@ export class DicomScp {
       idleTimeoutMs: options.idleTimeoutMs ?? 120_000,
       isKnownCallingAe: (ae) => options.isKnownCallingAe(ae),
       onInstanceStored: (instance) => options.onInstanceStored(instance),
+      findServices: options.findServices ?? new Map(),
       admit: () => {
         if (this.#admitted >= maxAssociations) return false;
         this.#admitted++;

@@ -72,6 +72,9 @@ export class StudyIndex {
     await this.studies.createIndex({ examNumber: 1 });
     await this.studies.createIndex({ complete: 1, completeDueAt: 1 });
     await this.studies.createIndex({ accessionNumber: 1 });
+    // QIDO-RS study searches (dicom/qido-rs.ts): by facility and date, and by patient.
+    await this.studies.createIndex({ facility: 1, studyDate: -1 });
+    await this.studies.createIndex({ dicomPatientId: 1 });
     await this.#deliveries.createIndex({ destination: 1, studyInstanceUid: 1 });
   }
 

@@ -31,7 +31,7 @@ export class InvalidInputError extends ExamError {
 }
 
 export class NotFoundError extends ExamError {
-  constructor(what: 'exam' | 'patient' | 'facility', key: string) {
+  constructor(what: 'exam' | 'patient' | 'facility' | 'report', key: string) {
     super('not-found', what, `${what} ${key} does not exist`);
     this.name = 'NotFoundError';
   }
@@ -53,6 +53,18 @@ export class TransitionRefusedError extends ExamError {
   constructor(examNumber: string, from: string, to: string, reason: string) {
     super('transition-refused', 'status', `exam ${examNumber}: status ${from} -> ${to} is not allowed: ${reason}`);
     this.name = 'TransitionRefusedError';
+    this.from = from;
+    this.to = to;
+  }
+}
+
+/** A report change its state table (report.ts) or the exam does not allow: the reason names which. */
+export class ReportRefusedError extends ExamError {
+  readonly from: string;
+  readonly to: string;
+  constructor(reportId: string, from: string, to: string, reason: string) {
+    super('transition-refused', 'status', `report ${reportId}: ${from} -> ${to} is not allowed: ${reason}`);
+    this.name = 'ReportRefusedError';
     this.from = from;
     this.to = to;
   }

@@ -24,6 +24,9 @@ export interface ExamQuery {
   facilities?: readonly string[];
   created?: DateRange[];
   updated?: DateRange[];
+  /** scheduledAt within the range (the Modality Worklist's Scheduled Procedure Step Start Date). */
+  scheduled?: DateRange;
+  modalities?: readonly string[];
   sort?: Array<{ field: ExamSortField; direction: 1 | -1 }>;
   skip?: number;
   limit?: number;
@@ -144,6 +147,8 @@ function examFilter(query: ExamQuery): Record<string, unknown> {
   if (query.facilities) filter['facility'] = { $in: [...query.facilities] };
   for (const range of query.created ?? []) and.push({ createdAt: rangeFilter(range) });
   for (const range of query.updated ?? []) and.push({ updatedAt: rangeFilter(range) });
+  if (query.scheduled) and.push({ scheduledAt: rangeFilter(query.scheduled) });
+  if (query.modalities) filter['modality'] = { $in: [...query.modalities] };
   if (and.length > 0) filter['$and'] = and;
   return filter;
 }

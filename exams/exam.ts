@@ -2,7 +2,8 @@
 // number; every number other systems gave it (HL7 placer/filler order numbers, the DICOM accession number,
 // FHIR identifiers) is kept as an identifier, so a message in any protocol finds the same exam.
 import { InvalidInputError } from './errors.ts';
-import type { ExamStatus, ReportStatus } from './lifecycle.ts';
+import type { ExamStatus } from './lifecycle.ts';
+import type { ReportState } from './report.ts';
 import type { Concept, PatientInput } from './patient.ts';
 import type { VersionedDoc } from './versioned.ts';
 
@@ -51,9 +52,11 @@ export interface StudyRef {
 }
 
 export interface ReportRef {
-  /** The report's id in whatever holds it (the report store, a DiagnosticReport id). */
+  /** The report's id in the `reports` collection (= the DiagnosticReport id). */
   id: string;
-  status: ReportStatus;
+  status: ReportState;
+  /** The report version the ref shows (report-exam-sync.ts applies a change once). */
+  reportVersion?: number;
   issuedAt: string;
   author?: string;
   location?: string;
@@ -81,6 +84,10 @@ export interface Exam extends VersionedDoc {
   reason?: string;
   status: ExamStatus;
   technicianId?: string;
+  /** Technician dispatch (dispatch-commands.ts): when the responsible technician acknowledged the exam. */
+  acknowledgedAt?: string;
+  /** How often dispatch escalated the exam to the next technician for want of an acknowledgement. */
+  escalations?: number;
   radiologistId?: string;
   studies: StudyRef[];
   reports: ReportRef[];

@@ -20,7 +20,7 @@ import {
 import { InvalidInputError, NotFoundError } from './errors.ts';
 import { parseIdentitySystems, type IdentitySystems } from './identity-systems.ts';
 import { parseReportDestinations, type ReportDestinations } from './report-destinations.ts';
-import { parseStaffList, type StaffMember } from './facility-staff.ts';
+import { parseDispatchTemplates, parseStaffList, type DispatchTemplates, type StaffMember } from './facility-staff.ts';
 import { parseSenderTlsSettings } from '../runtime/listener-settings.ts';
 import type { SenderTlsSettings } from '../runtime/tls-sender.ts';
 
@@ -68,6 +68,8 @@ export interface Facility {
   /** URIs of the facility's assigning authorities, order number namespaces and coding systems (identity-systems.ts). */
   identitySystems?: IdentitySystems;
   reportDestinations: ReportDestinations;
+  /** Texts of the technician dispatch notices (facility-staff.ts). */
+  dispatchTemplates?: DispatchTemplates;
   billingRules: BillingRule[];
   active: boolean;
 }
@@ -88,6 +90,7 @@ const facilityKeys = [
   'coercion',
   'identitySystems',
   'reportDestinations',
+  'dispatchTemplates',
   'billingRules',
   'active',
 ];
@@ -112,6 +115,8 @@ export function parseFacility(value: unknown, at = ''): Facility {
   if (raw['radiologistPacs'] !== undefined)
     facility.radiologistPacs = parsePacs(raw['radiologistPacs'], join(at, 'radiologistPacs'));
   if (raw['coercion'] !== undefined) facility.coercion = parseCoercion(raw['coercion'], join(at, 'coercion'));
+  const templates = parseDispatchTemplates(raw['dispatchTemplates'], join(at, 'dispatchTemplates'));
+  if (templates !== undefined) facility.dispatchTemplates = templates;
   if (raw['identitySystems'] !== undefined)
     facility.identitySystems = parseIdentitySystems(raw['identitySystems'], join(at, 'identitySystems'));
   return facility;

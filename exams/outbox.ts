@@ -35,6 +35,15 @@ export const examEventTypes = [
   'exam.patient-changed',
   /** All instances of a DICOM study arrived (no new instance for the quiet time): data { studyInstanceUid, instanceCount }. */
   'exam.study-complete',
+  /** A technician was assigned the exam (dispatch): data { technicianId }. Notifies that technician alone. */
+  'exam.technician-assigned',
+  /** The responsible technician acknowledged the exam: data { technicianId }. Stops escalation. */
+  'exam.acknowledged',
+  /**
+   * Not acknowledged in time: data { technicianId (the next one, now responsible), previousTechnicianId, round }.
+   * Both are notified.
+   */
+  'exam.escalated',
   /** A report was created or its draft content changed: data { reportId, state }. Nothing leaves the hub. */
   'report.saved',
   /**
@@ -379,7 +388,7 @@ export class Subscription {
 
 /** Builds an event for a change; the id is fixed now so publication can be repeated safely. */
 export function pendingEvent(
-  aggregate: 'exam' | 'patient',
+  aggregate: 'exam' | 'patient' | 'report',
   key: string,
   version: number,
   index: number,

@@ -1,5 +1,6 @@
 // Where a facility's reports go: its EHR over MLLP (ORU^R01) or FHIR (DiagnosticReport), a fax number, an e-mail
 // address. Each way is a destination on the report channel.
+import { expectE164, expectEmailAddress } from '../runtime/addresses.ts';
 import {
   ValidationError,
   expectKeys,
@@ -40,12 +41,8 @@ export function parseReportDestinations(value: unknown, at: string): ReportDesti
     if (!/^https?:\/\//.test(fhir)) throw new ValidationError(join(at, 'ehrFhirBaseUrl'), 'expected an http(s) URL');
     destinations.ehrFhirBaseUrl = fhir;
   }
-  const fax = optionalString(raw['fax'], join(at, 'fax'));
-  if (fax !== undefined) destinations.fax = fax;
-  const email = optionalString(raw['email'], join(at, 'email'));
-  if (email !== undefined) {
-    if (!email.includes('@')) throw new ValidationError(join(at, 'email'), 'expected an e-mail address');
-    destinations.email = email;
-  }
+  // Checked here, when the facility is saved, so a wrong number is refused with its path, not failed at the gateway.
+  if (raw['fax'] !== undefined) destinations.fax = expectE164(raw['fax'], join(at, 'fax'));
+  if (raw['email'] !== undefined) destinations.email = expectEmailAddress(raw['email'], join(at, 'email'));
   return destinations;
 }

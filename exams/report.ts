@@ -73,4 +73,22 @@ export interface Report extends VersionedDoc {
   documentId?: string;
   /** Why it was amended, cancelled or marked entered-in-error. */
   reason?: string;
+  /**
+   * The exam step of the last change, written with the report and removed once the exam shows it: a report and
+   * its exam are two documents, so a crash between the two writes leaves this behind, and the service's start
+   * (report-exam-sync.ts) finishes the exam step. Readers of the report ignore it.
+   */
+  pendingExam?: PendingExamStep;
+}
+
+/** What the exam must show for a report change (report-exam-sync.ts). */
+export interface PendingExamStep {
+  /** The report version whose change this is; the exam's ref records it, so applying twice changes nothing. */
+  reportVersion: number;
+  state: ReportState;
+  /** The exam status the change moves the exam to, when it moves it. */
+  examStatus?: string;
+  author?: string;
+  at: string;
+  by: { actor: string; via: string; messageId?: string };
 }

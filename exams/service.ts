@@ -2,11 +2,13 @@
 // admin UI). It knows no protocol: inputs are plain typed objects, failures are the typed errors of errors.ts.
 // Every change is one atomic write of the document with its history entry and its events (see outbox.ts),
 // through exam-writes.ts. This class only composes the parts, one concept each: order-commands.ts,
-// late-order.ts, patient-commands.ts, study-commands.ts, report-commands.ts and exam-queries.ts.
+// late-order.ts, patient-commands.ts, study-commands.ts and exam-queries.ts; reports are `reports`
+// (report-service.ts), a part of their own with their own collection.
 import type { HubDb } from '../store/db.ts';
 import type { Logger } from '../runtime/log.ts';
 import type { ChangeSource } from './change.ts';
 import type { Exam, ExamIdentifierKind, OrderChanges, OrderInput, PatientRef } from './exam.ts';
+import { DispatchCommands } from './dispatch-commands.ts';
 import { ExamNumbers } from './exam-number.ts';
 import { ExamQueries, type ExamQuery, type Page, type PatientQuery } from './exam-queries.ts';
 import { ExamWrites, type CommandOptions } from './exam-writes.ts';
@@ -19,12 +21,11 @@ import { OrderCommands } from './order-commands.ts';
 import { Outbox } from './outbox.ts';
 import { PatientCommands } from './patient-commands.ts';
 import { PatientRecords, type Patient, type PatientInput } from './patient.ts';
-import { ReportCommands, type ReportInput } from './report-commands.ts';
+import { ReportService } from './report-service.ts';
 import { StudyCommands, type StudyCompletion, type StudyInput } from './study-commands.ts';
 
 export type { CommandOptions } from './exam-writes.ts';
 export type { DateRange, ExamQuery, ExamSortField, Page, PatientQuery } from './exam-queries.ts';
-export type { ReportInput } from './report-commands.ts';
 export type { StudyCompletion, StudyInput } from './study-commands.ts';
 
 export interface ExamServiceOptions {
@@ -38,6 +39,10 @@ export interface ExamServiceOptions {
   /** Publisher lease identity and the exited-holder check (outbox.ts OutboxOptions). */
   outboxOwner?: string;
   isAbandonedOwner?: (owner: string) => boolean;
+  /** Where report files are kept (reports/<id>/ under it); without it reports take no files and get no PDF. */
+  dataDir?: string;
+  /** Largest report attachment accepted (config `reports.maxAttachmentBytes`). */
+  maxAttachmentBytes?: number;
 }
 
 export class ExamService {
@@ -45,12 +50,14 @@ export class ExamService {
   readonly patients: PatientRecords;
   readonly outbox: Outbox;
   readonly lists: ExamLists;
+  readonly reports: ReportService;
+  /** Technician dispatch: assignment, acknowledgement, escalation (dispatch-commands.ts). */
+  readonly dispatch: DispatchCommands;
   readonly #writes: ExamWrites;
   readonly #queries: ExamQueries;
   readonly #orders: OrderCommands;
   readonly #patientCommands: PatientCommands;
   readonly #studies: StudyCommands;
-  readonly #reports: ReportCommands;
 
   constructor(db: HubDb, options: ExamServiceOptions) {
     const numbers = new ExamNumbers(db, {
@@ -61,12 +68,14 @@ export class ExamService {
     this.patients = new PatientRecords(db);
     this.outbox = new Outbox(db, {
       log: options.log,
+      sources: ['exams', 'patients', 'reports'],
       ...(options.outboxPollMs === undefined ? {} : { pollMs: options.outboxPollMs }),
       ...(options.outboxOwner === undefined ? {} : { owner: options.outboxOwner }),
       ...(options.isAbandonedOwner === undefined ? {} : { isAbandonedOwner: options.isAbandonedOwner }),
     });
     this.lists = new ExamLists(db);
     const writes = new ExamWrites(db, this.outbox);
+    this.dispatch = new DispatchCommands(writes, this.facilities);
     const checks = new OrderChecks(writes, this.facilities);
     const patientCommands = new PatientCommands(writes, this.patients);
     const lateOrders = new LateOrders(writes, checks, patientCommands, this.patients, options.log);
@@ -85,7 +94,15 @@ export class ExamService {
       log: options.log,
     });
     this.#studies = new StudyCommands(writes);
-    this.#reports = new ReportCommands(writes);
+    this.reports = new ReportService({
+      db,
+      writes,
+      facilities: this.facilities,
+      patients: this.patients,
+      log: options.log,
+      ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+      ...(options.maxAttachmentBytes === undefined ? {} : { maxAttachmentBytes: options.maxAttachmentBytes }),
+    });
   }
 
   /** Creates indexes and starts the outbox publisher. */
@@ -110,6 +127,7 @@ export class ExamService {
     await this.facilities.ensureIndexes();
     await this.patients.ensureIndexes();
     await this.outbox.start();
+    await this.reports.start();
   }
 
   async stop(): Promise<void> {
@@ -193,7 +211,7 @@ export class ExamService {
     return this.#orders.assign(examNumber, radiologistId, by, options);
   }
 
-  // ---- studies and reports (study-commands.ts, report-commands.ts) ---------------------------------------
+  // ---- studies (study-commands.ts) -----------------------------------------------------------------------
 
   /**
    * A DICOM study arrived for the exam. The first study moves a requested exam to images-received; a study for
@@ -211,11 +229,6 @@ export class ExamService {
    */
   completeStudy(examNumber: string, study: StudyCompletion, by: ChangeSource): Promise<Exam> {
     return this.#studies.completeStudy(examNumber, study, by);
-  }
-
-  /** A report (preliminary, final or amended) was issued; the exam takes the report's status. */
-  attachReport(examNumber: string, report: ReportInput, by: ChangeSource, options: CommandOptions = {}): Promise<Exam> {
-    return this.#reports.attachReport(examNumber, report, by, options);
   }
 
   // ---- patients (patient-commands.ts) --------------------------------------------------------------------

@@ -25,6 +25,11 @@ export interface InstanceRecord {
   seriesDescription?: string;
   patientId?: string;
   accessionNumber?: string;
+  /** Image size, for DICOMweb instance searches (PS3.18 table 10.6.3-5). */
+  rows?: number;
+  columns?: number;
+  bitsAllocated?: number;
+  numberOfFrames?: number;
 }
 
 /**
@@ -40,6 +45,13 @@ export interface StudyHeader {
   studyDescription?: string;
   studyId?: string;
   dicomPatientId?: string;
+  /** As sent (PN, PS3.5 6.2), for DICOMweb QIDO and the worklist; patient data, never logged above debug. */
+  patientName?: string;
+  /** DA as sent: YYYYMMDD. */
+  patientBirthDate?: string;
+  patientSex?: string;
+  /** TM as sent: HHMMSS.FFFFFF. */
+  studyTime?: string;
 }
 
 export interface StudyRecord extends StudyHeader {

@@ -1,4 +1,5 @@
-// The FHIR R4 REST API at /fhir/R4 (R4 http.html): Patient and ServiceRequest create/read/vread/update/search,
+// The FHIR R4 REST API at /fhir/R4 (R4 http.html): Patient, ServiceRequest and DiagnosticReport
+// create/read/vread/update/search, ImagingStudy read/search,
 // conditional create, versioning with ETag/If-Match, and Bundle transactions. Every answer is
 // application/fhir+json; every error is an OperationOutcome. The resources are views of the exam domain: this
 // router stores nothing of its own.
@@ -27,6 +28,7 @@ import { runTransaction } from './transaction.ts';
 import { parseJsonBody } from './validator.ts';
 import { sharedValidationThread } from './validation-thread.ts';
 import { ImagingStudyResource } from './imaging-study-resource.ts';
+import { DiagnosticReportResource } from './diagnostic-report-resource.ts';
 import type { StudyReader } from '../exams/study-records.ts';
 
 export const fhirPrefix = '/fhir/R4';
@@ -47,7 +49,9 @@ export interface FhirRouterOptions {
 
 /** Roles that may create and change orders and patients; the others only read. */
 const writers: readonly Role[] = ['admin', 'integration', 'client-admin', 'customer', 'technician'];
-const types = ['Patient', 'ServiceRequest', 'ImagingStudy'] as const;
+/** Reports are written by the RSO's readers and typists, and by integrations (a dictation system, an EHR). */
+const reportWriters: readonly Role[] = ['admin', 'integration', 'radiologist', 'transcriber'];
+const types = ['Patient', 'ServiceRequest', 'ImagingStudy', 'DiagnosticReport'] as const;
 type FhirType = (typeof types)[number];
 
 export function createFhirRouter(options: FhirRouterOptions): Router {
@@ -56,6 +60,7 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
   const router = new Router({ prefix: fhirPrefix });
   const patients = new PatientResource(options.exams, validator);
   const serviceRequests = new ServiceRequestResource(options.exams, validator);
+  const reports = new DiagnosticReportResource(options.exams, validator);
   const imagingStudies =
     options.studies === undefined ? undefined : new ImagingStudyResource(options.exams, options.studies);
   const studiesOnly = (): ImagingStudyResource => {
@@ -111,6 +116,7 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
     const lenient = lenientHandling(ctx.get('prefer') || undefined);
     const params = supportedParameters(type, new URLSearchParams(ctx.querystring), searchParameterNames(type), lenient);
     if (type === 'ImagingStudy') return send(ctx, 200, await studiesOnly().search(params, context));
+    if (type === 'DiagnosticReport') return send(ctx, 200, await reports.search(params, context));
     send(
       ctx,
       200,
@@ -122,6 +128,10 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
     const type = readOnly(typeOf(ctx.params['type']));
     const context = contextOf(ctx);
     const resource = await body(ctx);
+    if (type === 'DiagnosticReport') {
+      const created = await reports.create(resource, context);
+      return sendVersioned(ctx, created.status, created.resource, created.version, context.base);
+    }
     const ifNoneExist = ctx.get('if-none-exist') || undefined;
     const result =
       type === 'Patient'
@@ -157,6 +167,10 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
     const id = ctx.params['id']!;
     const version = parseIfMatch(ctx.get('if-match') || undefined);
     const resource = await body(ctx);
+    if (type === 'DiagnosticReport') {
+      const updated = await reports.update(id, resource, context, version);
+      return sendVersioned(ctx, updated.status, updated.resource, updated.version);
+    }
     const result =
       type === 'Patient'
         ? await (await patients.planUpdate(id, resource, context, version)).apply()
@@ -174,6 +188,7 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
     context: FhirContext,
   ): Promise<{ resource: Resource; version: number }> {
     if (type === 'ImagingStudy') return studiesOnly().read(id, context);
+    if (type === 'DiagnosticReport') return reports.read(id, context);
     if (type === 'Patient') {
       const patient = await patients.read(id, context);
       return { resource: toFhirPatient(patient), version: patient.version };
@@ -196,8 +211,9 @@ function typeOf(name: string | undefined): FhirType {
 
 async function writer(ctx: Context, next: Next): Promise<void> {
   const user = (ctx.state as AuthState).user;
-  if (!user.roles.some((role) => writers.includes(role))) {
-    throw fhirError(403, 'forbidden', `changes need one of the roles: ${writers.join(', ')}`);
+  const allowed = ctx.params['type'] === 'DiagnosticReport' ? reportWriters : writers;
+  if (!user.roles.some((role) => allowed.includes(role))) {
+    throw fhirError(403, 'forbidden', `changes need one of the roles: ${allowed.join(', ')}`);
   }
   await next();
 }

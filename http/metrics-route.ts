@@ -16,6 +16,13 @@ export function createMetricsRouter(auth: Middleware): Router {
   collectedGauge('process_heap_used_bytes', 'V8 heap in use, in bytes.', () => [
     { labels: {}, value: process.memoryUsage().heapUsed },
   ]);
+  // What of RSS is neither: the V8 heap V8 holds (used or not), and memory outside it (Buffers, native objects).
+  collectedGauge('process_heap_total_bytes', 'V8 heap reserved, in use or not, in bytes.', () => [
+    { labels: {}, value: process.memoryUsage().heapTotal },
+  ]);
+  collectedGauge('process_external_memory_bytes', 'Memory of JavaScript objects held outside the V8 heap.', () => [
+    { labels: {}, value: process.memoryUsage().external },
+  ]);
   const router = new Router();
   router.get('/metrics', auth, requireMonitor, (ctx) => {
     ctx.type = 'text/plain; version=0.0.4; charset=utf-8';

@@ -24,6 +24,14 @@ export interface InstanceSpec {
   encapsulated?: boolean;
   /** Encode the sequence with undefined length (dcmtk re-encodes those with explicit length when sending). */
   undefinedLengthSequence?: boolean;
+  /** Default 20240517. */
+  studyDate?: string;
+  /** Default CT. */
+  modality?: string;
+  /** Written only when given, like the two below. */
+  studyDescription?: string;
+  patientBirthDate?: string;
+  patientSex?: string;
   /** Attributes to leave out, by keyword, to build broken instances. */
   omit?: string[];
 }
@@ -107,9 +115,10 @@ export function buildDataset(spec: InstanceSpec): Buffer {
     { group: 0x0008, element: 0x0005, vr: 'CS', keyword: 'SpecificCharacterSet', value: text('ISO_IR 192', 'CS') },
     { group: 0x0008, element: 0x0016, vr: 'UI', keyword: 'SOPClassUID', value: text(ctImageStorage, 'UI') },
     { group: 0x0008, element: 0x0018, vr: 'UI', keyword: 'SOPInstanceUID', value: text(spec.sopInstanceUid, 'UI') },
-    { group: 0x0008, element: 0x0020, vr: 'DA', keyword: 'StudyDate', value: text('20240517', 'DA') },
+    { group: 0x0008, element: 0x0020, vr: 'DA', keyword: 'StudyDate', value: text(spec.studyDate ?? '20240517', 'DA') },
     { group: 0x0008, element: 0x0050, vr: 'SH', keyword: 'AccessionNumber', value: text(spec.accessionNumber, 'SH') },
-    { group: 0x0008, element: 0x0060, vr: 'CS', keyword: 'Modality', value: text('CT', 'CS') },
+    { group: 0x0008, element: 0x0060, vr: 'CS', keyword: 'Modality', value: text(spec.modality ?? 'CT', 'CS') },
+    ...optional(0x0008, 0x1030, 'LO', 'StudyDescription', spec.studyDescription),
     {
       group: 0x0008,
       element: 0x1110,
@@ -137,6 +146,8 @@ export function buildDataset(spec: InstanceSpec): Buffer {
             value: text(spec.issuerOfPatientId, 'LO'),
           },
         ]),
+    ...optional(0x0010, 0x0030, 'DA', 'PatientBirthDate', spec.patientBirthDate),
+    ...optional(0x0010, 0x0040, 'CS', 'PatientSex', spec.patientSex),
     { group: 0x0020, element: 0x000d, vr: 'UI', keyword: 'StudyInstanceUID', value: text(spec.studyInstanceUid, 'UI') },
     {
       group: 0x0020,
@@ -176,6 +187,10 @@ export function buildDataset(spec: InstanceSpec): Buffer {
     elements.filter((item) => !omit.has(item.keyword)),
     implicit,
   );
+}
+
+function optional(group: number, element: number, vr: string, keyword: string, value: string | undefined): Element[] {
+  return value === undefined ? [] : [{ group, element, vr, keyword, value: text(value, vr) }];
 }
 
 /** Empty basic offset table item, one fragment, sequence delimiter (PS3.5 A.4). */

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { DuplicateError, TransitionRefusedError } from '../../exams/errors.ts';
+import { DuplicateError, ReportRefusedError, TransitionRefusedError } from '../../exams/errors.ts';
 import { allowedNext, examStatuses, refusal } from '../../exams/lifecycle.ts';
 import { hl7Source, openTestHub, userSource } from './setup.ts';
 import type { ExamService } from '../../exams/service.ts';
@@ -46,21 +46,13 @@ test('an exam walks the whole lifecycle and every step is in its history with wh
     { actor: 'dicom-scp', via: 'dicom' },
   );
   await exams.assign(exam.examNumber, 'rad-chen', userSource);
-  await exams.attachReport(
-    exam.examNumber,
-    { id: 'R-1', status: 'preliminary', author: 'rad-chen' },
-    { actor: 'rad-chen', via: 'admin-ui' },
+  const radiologist = { actor: 'rad-chen', via: 'admin-ui' };
+  const report = await exams.reports.create(
+    { examNumber: exam.examNumber, state: 'preliminary', author: 'rad-chen', impression: 'No bleed.' },
+    radiologist,
   );
-  await exams.attachReport(
-    exam.examNumber,
-    { id: 'R-2', status: 'final', author: 'rad-chen' },
-    { actor: 'rad-chen', via: 'admin-ui' },
-  );
-  await exams.attachReport(
-    exam.examNumber,
-    { id: 'R-3', status: 'amended', author: 'rad-chen' },
-    { actor: 'rad-chen', via: 'admin-ui' },
-  );
+  await exams.reports.sign(report._id, {}, radiologist);
+  await exams.reports.amend(report._id, { impression: 'No bleed. Small old infarct.' }, 'missed finding', radiologist);
   const done = await exams.changeStatus(exam.examNumber, 'completed', userSource);
   t.is(done.status, 'completed');
   const stored = await exams.require(exam.examNumber);
@@ -79,8 +71,8 @@ test('an exam walks the whole lifecycle and every step is in its history with wh
   );
   t.is(stored.radiologistId, 'rad-chen');
   t.deepEqual(
-    stored.reports.map((r) => r.id),
-    ['R-1', 'R-2', 'R-3'],
+    stored.reports.map((r) => [r.id, r.status]),
+    [[report._id, 'amended']],
   );
   t.is(stored.studies[0]?.studyInstanceUid, '1.2.840.113619.2.55.3.1001');
 });
@@ -97,9 +89,13 @@ test('a refused transition names from and to and leaves the stored exam unchange
   t.regex(error?.message ?? '', /requested -> final is not allowed/);
   t.deepEqual(await exams.require(exam.examNumber), before);
   await exams.cancel(exam.examNumber, userSource, { reason: 'ordered twice' });
-  await t.throwsAsync(exams.attachReport(exam.examNumber, { id: 'R-9', status: 'final' }, userSource), {
-    instanceOf: TransitionRefusedError,
-  });
+  await t.throwsAsync(
+    exams.reports.create(
+      { examNumber: exam.examNumber, state: 'final', author: 'rad-chen', impression: 'x' },
+      userSource,
+    ),
+    { instanceOf: ReportRefusedError, message: /is cancelled/ },
+  );
   await t.throwsAsync(exams.updateOrder(exam.examNumber, { priority: 'stat' }, userSource), {
     instanceOf: TransitionRefusedError,
   });

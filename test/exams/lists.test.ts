@@ -28,7 +28,10 @@ test('the work lists: active (most urgent first), completed, technician, excepti
   for (const exam of [done, reopened]) {
     await exams.attachStudy(exam.examNumber, { studyInstanceUid: `1.2.3.${exam.examNumber.slice(-3)}` }, userSource);
     await exams.assign(exam.examNumber, 'rad-chen', userSource);
-    await exams.attachReport(exam.examNumber, { id: `R-${exam.examNumber}`, status: 'final' }, userSource);
+    await exams.reports.create(
+      { examNumber: exam.examNumber, state: 'final', author: 'rad-chen', impression: 'Normal chest.' },
+      userSource,
+    );
     await exams.changeStatus(exam.examNumber, 'completed', userSource);
   }
   await exams.cancel(cancelled.examNumber, userSource);

@@ -26,7 +26,7 @@ export interface TestHub {
 export async function openTestHub(t: ExecutionContext, dataDir?: string): Promise<TestHub> {
   const dir = dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'rso-exams-')));
   const store = await openStore({ dataDir: dir, log: quietLog });
-  const exams = new ExamService(store.db, { log: quietLog, outboxPollMs: 60_000 });
+  const exams = new ExamService(store.db, { log: quietLog, outboxPollMs: 60_000, dataDir: dir });
   await exams.start();
   await exams.facilities.loadDir(facilitiesDir);
   t.teardown(async () => {

@@ -16,6 +16,8 @@ export const tokens = {
   integration: 'valley-ehr-token',
   reader: 'reader-token',
   otherFacility: 'other-facility-token',
+  otherRadiologist: 'other-radiologist-token',
+  radiologist: 'radiologist-token',
 } as const;
 
 export interface FhirServer extends TestHub {
@@ -65,6 +67,8 @@ export async function startFhirServer(t: ExecutionContext): Promise<FhirServer> 
     { name: 'valley-ehr', sha256: hashToken(tokens.integration), roles: ['integration'] },
     { name: 'viewer', sha256: hashToken(tokens.reader), roles: ['consultant'] },
     { name: 'elsewhere', sha256: hashToken(tokens.otherFacility), roles: ['customer'], facilities: ['OTHER'] },
+    { name: 'rad-other', sha256: hashToken(tokens.otherRadiologist), roles: ['radiologist'], facilities: ['OTHER'] },
+    { name: 'rad-chen', sha256: hashToken(tokens.radiologist), roles: ['radiologist'] },
   ]);
   const app = new Koa();
   const router = createFhirRouter({ exams: hub.exams, auth, log: quietLog });

@@ -1,0 +1,66 @@
+// What the report PDF shows, as plain values: the exam domain gathers them (report, exam, patient, facility) and
+// a renderer the composition root wires (documents/report-pdf.ts) turns them into bytes. exams/ cannot import
+// documents/ (one floor down, its own concept), so the renderer is a function type here, and
+// documents/report-pdf.ts's input has the same shape.
+import type { Exam } from './exam.ts';
+import type { Facility } from './facility.ts';
+import type { Patient } from './patient.ts';
+import type { Report } from './report.ts';
+
+export interface ReportDocumentInput {
+  facilityName: string;
+  patient: { name: string; id: string; birthDate?: string };
+  examNumber: string;
+  accession?: string;
+  procedure: string;
+  /** When the exam was ordered and when its images were taken (ISO 8601). */
+  orderedAt?: string;
+  studyDate?: string;
+  state: string;
+  findings?: string;
+  impression?: string;
+  radiologist?: string;
+  transcriber?: string;
+  signedAt?: string;
+  /** Shown as a banner with the reason: the report replaces one sent before. */
+  amended: boolean;
+  reason?: string;
+  reportId: string;
+  version: number;
+}
+
+export type ReportRenderer = (input: ReportDocumentInput) => Promise<Uint8Array>;
+
+export function documentInput(
+  report: Omit<Report, 'history' | 'outbox'>,
+  exam: Exam,
+  patient: Patient | undefined,
+  facility: Facility | undefined,
+): ReportDocumentInput {
+  const name = patient?.name;
+  const patientName = name ? [name.family, ...(name.given ?? [])].filter(Boolean).join(', ') : '';
+  const mrn = patient?.identifiers.find((id) => id.facility === exam.facility) ?? patient?.identifiers[0];
+  const input: ReportDocumentInput = {
+    facilityName: facility?.name ?? exam.facility,
+    patient: { name: patientName || '(no name)', id: mrn?.value ?? exam.patientId },
+    examNumber: exam.examNumber,
+    procedure: exam.procedure.text ?? exam.procedure.display ?? exam.procedure.code,
+    state: report.state,
+    amended: report.state === 'amended',
+    reportId: report._id,
+    version: report.version,
+  };
+  if (patient?.birthDate) input.patient.birthDate = patient.birthDate;
+  const accession = exam.identifiers.find((id) => id.kind === 'accession')?.value;
+  if (accession) input.accession = accession;
+  input.orderedAt = exam.authoredOn ?? exam.createdAt;
+  const studyDate = exam.studies.find((s) => s.studyDate)?.studyDate;
+  if (studyDate) input.studyDate = studyDate;
+  if (report.findings) input.findings = report.findings;
+  if (report.impression) input.impression = report.impression;
+  if (report.author) input.radiologist = report.author.name ?? report.author.id;
+  if (report.transcriber) input.transcriber = report.transcriber.name ?? report.transcriber.id;
+  if (report.signedAt) input.signedAt = report.signedAt;
+  if (report.reason) input.reason = report.reason;
+  return input;
+}

@@ -1,0 +1,167 @@
+// Fax jobs at the gateway, kept in the `fax_jobs` collection so they outlive a restart. A fax is not delivered
+// when the gateway takes it: the gateway dials, maybe several times, and only its status operation says delivered
+// or failed. So sending records the gateway's job id here, a scheduled job (agenda, runtime/scheduler.ts) polls
+// the status until it is final, and the delivery waits for that (soap-fax-sender.ts). A restart finds the job
+// here and the poll in the scheduler's collection, and neither faxes twice nor loses the outcome.
+import { EventEmitter } from 'node:events';
+import { errorText, type Logger } from '../runtime/log.ts';
+import type { Scheduler } from '../runtime/scheduler.ts';
+import type { HubCollection, HubDb } from '../store/db.ts';
+
+export type FaxFinal = 'delivered' | 'failed';
+
+export interface FaxJobDoc {
+  /** channelId, destination and message id: one job per delivery of a message. */
+  _id: string;
+  channelId: string;
+  destination: string;
+  gatewayJobId: string;
+  /** The gateway's last status word (queued, sending, …). */
+  status: string;
+  final?: FaxFinal;
+  detail?: string;
+  submittedAt: Date;
+  polls: number;
+  lastPollError?: string;
+  /** The delivery was told the final outcome: a later send of the same message (a resend) faxes again. */
+  reported?: boolean;
+}
+
+/** What one poll of the gateway found. */
+export type PollOutcome =
+  | { kind: 'pending'; status: string }
+  | { kind: 'final'; final: FaxFinal; status: string; detail?: string }
+  | { kind: 'error'; error: string };
+
+export interface FaxPoller {
+  readonly pollIntervalMs: number;
+  /** Past this long after submission with no final status the fax counts as failed. */
+  readonly giveUpAfterMs: number;
+  poll(gatewayJobId: string): Promise<PollOutcome>;
+}
+
+const pollJob = 'fax-status-poll';
+/** A job whose destination is not deployed (yet) is looked at again after this long. */
+const undeployedRetryMs = 30_000;
+
+export function faxJobKey(channelId: string, destination: string, messageId: string): string {
+  return `${channelId}\u0000${destination}\u0000${messageId}`;
+}
+
+export class FaxJobs {
+  readonly #jobs: HubCollection<FaxJobDoc>;
+  readonly #scheduler: Scheduler;
+  readonly #log: Logger;
+  readonly #pollers = new Map<string, FaxPoller>();
+  readonly #settled = new EventEmitter();
+
+  constructor(db: HubDb, scheduler: Scheduler, log: Logger) {
+    this.#jobs = db.collection<FaxJobDoc>('fax_jobs');
+    this.#scheduler = scheduler;
+    this.#log = log;
+    this.#settled.setMaxListeners(0);
+    scheduler.define<{ key: string }>(pollJob, (data) => this.#poll(data.key), { concurrency: 4 });
+  }
+
+  /** A deployed soap-fax destination answers the polls of its jobs. */
+  register(channelId: string, destination: string, poller: FaxPoller): () => void {
+    const key = `${channelId}\u0000${destination}`;
+    this.#pollers.set(key, poller);
+    return () => {
+      if (this.#pollers.get(key) === poller) this.#pollers.delete(key);
+    };
+  }
+
+  /** The job of this delivery that still counts (one not yet reported back), if any. */
+  async current(key: string): Promise<FaxJobDoc | null> {
+    return this.#jobs.findOne({ _id: key, reported: { $ne: true } });
+  }
+
+  async submitted(key: string, channelId: string, destination: string, gatewayJobId: string, firstPollMs: number) {
+    const doc: FaxJobDoc = {
+      _id: key,
+      channelId,
+      destination,
+      gatewayJobId,
+      status: 'submitted',
+      submittedAt: new Date(),
+      polls: 0,
+    };
+    await this.#jobs.replaceOne({ _id: key }, doc, { upsert: true });
+    await this.#scheduler.schedule(new Date(Date.now() + firstPollMs), pollJob, { key });
+  }
+
+  async reported(key: string): Promise<void> {
+    await this.#jobs.updateOne({ _id: key }, { $set: { reported: true } });
+  }
+
+  /** Resolves with the job once it is final, or undefined when `until` resolves first (the hub is stopping). */
+  async final(key: string, recheckMs: number, until: Promise<void>): Promise<FaxJobDoc | undefined> {
+    let stopped = false;
+    void until.then(() => {
+      stopped = true;
+      this.#settled.emit(key);
+    });
+    while (!stopped) {
+      const job = await this.#jobs.findOne({ _id: key });
+      if (job?.final !== undefined) return job;
+      // Woken by a poll in this process; the timer covers a poll that ran in another process.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, recheckMs);
+        function done(): void {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.#settled.once(key, done);
+      });
+      this.#settled.removeAllListeners(key);
+    }
+    return undefined;
+  }
+
+  async #poll(key: string): Promise<void> {
+    const job = await this.#jobs.findOne({ _id: key });
+    if (job === null || job.final !== undefined) return;
+    const poller = this.#pollers.get(`${job.channelId}\u0000${job.destination}`);
+    if (poller === undefined) {
+      await this.#scheduler.schedule(new Date(Date.now() + undeployedRetryMs), pollJob, { key });
+      return;
+    }
+    let outcome: PollOutcome;
+    try {
+      outcome = await poller.poll(job.gatewayJobId);
+    } catch (error) {
+      outcome = { kind: 'error', error: errorText(error) };
+    }
+    if (outcome.kind !== 'final' && Date.now() - job.submittedAt.getTime() > poller.giveUpAfterMs) {
+      outcome = {
+        kind: 'final',
+        final: 'failed',
+        status: job.status,
+        detail: `no final status from the fax gateway within ${poller.giveUpAfterMs} ms (last: ${job.status})`,
+      };
+    }
+    await this.#record(job, outcome);
+    if (outcome.kind === 'final') {
+      this.#settled.emit(key);
+      return;
+    }
+    await this.#scheduler.schedule(new Date(Date.now() + poller.pollIntervalMs), pollJob, { key });
+  }
+
+  async #record(job: FaxJobDoc, outcome: PollOutcome): Promise<void> {
+    const polls = job.polls + 1;
+    if (outcome.kind === 'error') {
+      // The gateway is unreachable for now: the fax may still go out there, so keep polling.
+      this.#log.warn('fax status poll failed; polling again', { gatewayJobId: job.gatewayJobId, polls });
+      await this.#jobs.updateOne({ _id: job._id }, { $set: { polls, lastPollError: outcome.error } });
+      return;
+    }
+    const set: Partial<FaxJobDoc> = { polls, status: outcome.status };
+    if (outcome.kind === 'final') {
+      set.final = outcome.final;
+      if (outcome.detail !== undefined) set.detail = outcome.detail;
+    }
+    await this.#jobs.updateOne({ _id: job._id }, { $set: set });
+  }
+}

@@ -1,0 +1,164 @@
+// Reports by e-mail and fax: a report.issued message on a channel with the report-email and report-fax
+// destinations sends the report's document (read from the data dir, checked against its SHA-256) to the
+// facility's reportDestinations.email through a real SMTP server and to its .fax through a SOAP fax gateway built
+// from the shipped WSDL. The PDF arrives byte for byte both ways; no patient data is in the subject or cover.
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+import { ChannelEngine } from '../../channels/engine.ts';
+import { hubRegistry } from '../../composition/connectors.ts';
+import { openGateways } from '../../composition/gateways.ts';
+import { textPdf } from '../../fax/text-pdf.ts';
+import { Scheduler } from '../../runtime/scheduler.ts';
+import { TestPeers, channelJson, jsonMessage, quietLog, waitFor } from '../channels/harness.ts';
+import { openTestHub } from '../exams/setup.ts';
+import { faxGateway, wsdlPath } from '../fax/fax-gateway.ts';
+
+async function mailbox(t: ExecutionContext) {
+  const mails: Array<{ to: string[]; parsed: ParsedMail }> = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    logger: false,
+    onData(stream, session, callback) {
+      simpleParser(stream).then((parsed) => {
+        mails.push({ to: session.envelope.rcptTo.map((r) => r.address), parsed });
+        callback();
+      }, callback);
+    },
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server.server, 'listening');
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { port: (server.server.address() as { port: number }).port, mails };
+}
+
+async function setup(t: ExecutionContext) {
+  const box = await mailbox(t);
+  const gateway = await faxGateway(t, {});
+  const { store, exams, dataDir } = await openTestHub(t);
+  const scheduler = new Scheduler({ db: store.db, log: quietLog, processEveryMs: 20, defaultLockLifetimeMs: 2000 });
+  const gateways = openGateways(store.db, dataDir, scheduler, exams, quietLog);
+  await scheduler.start();
+  const peers = new TestPeers();
+  const registry = hubRegistry(exams, undefined, gateways);
+  registry.addSource(peers.sourceType());
+  const engine = new ChannelEngine({ db: store.db, registry, log: quietLog, pollIntervalMs: 50, leaseMs: 2000 });
+  await engine.start();
+  t.teardown(async () => {
+    await engine.stop();
+    await scheduler.stop();
+  });
+  const retry = { initialDelayMs: 20, maxDelayMs: 100, multiplier: 2 };
+  await engine.saveDefinition(
+    channelJson('reports', [
+      {
+        name: 'email',
+        connector: {
+          type: 'report-email',
+          settings: { gateway: { host: '127.0.0.1', port: box.port, security: 'none', from: 'reports@rso.example' } },
+        },
+        queue: 'unordered',
+        retry,
+        maxAttempts: 5,
+      },
+      {
+        name: 'fax',
+        connector: {
+          type: 'report-fax',
+          settings: { gateway: { wsdl: wsdlPath, endpoint: gateway.endpoint, pollIntervalMs: 30 } },
+        },
+        queue: 'unordered',
+        retry,
+        maxAttempts: 5,
+      },
+    ]),
+  );
+  const issue = async (reportId: string) => {
+    const outcome = await peers.receive(
+      'reports',
+      jsonMessage({
+        type: 'report.issued',
+        examNumber: 'RSO-2026-000042',
+        facility: 'VALLEYGEN',
+        data: { reportId, state: 'final', from: 'preliminary' },
+      }),
+    );
+    if (outcome.status !== 'accepted') throw new Error(`not accepted: ${JSON.stringify(outcome)}`);
+    const deliveries = async () => (await engine.getMessage(outcome.messageId))?.destinations ?? [];
+    await waitFor('both deliveries to settle', async () =>
+      (await deliveries()).every((d) => d.state === 'sent' || d.state === 'error'),
+    );
+    return deliveries();
+  };
+  /** A stored report whose document is `bytes`, written where reports-core keeps it; `tamper` changes the file. */
+  const storeReport = async (reportId: string, bytes: Buffer, tamper = false) => {
+    const relative = path.join('reports', reportId, 'rendered-1.pdf');
+    await mkdir(path.join(dataDir, 'reports', reportId), { recursive: true });
+    await writeFile(path.join(dataDir, relative), tamper ? Buffer.concat([bytes, Buffer.from('x')]) : bytes);
+    await store.db.collection<{ _id: string } & Record<string, unknown>>('reports').insertOne({
+      _id: reportId,
+      examNumber: 'RSO-2026-000042',
+      facility: 'VALLEYGEN',
+      patientId: 'patient-1',
+      state: 'final',
+      findings: 'No acute findings.',
+      identifiers: [],
+      attachments: [
+        {
+          id: 'rendered-1.pdf',
+          contentType: 'application/pdf',
+          title: 'Signed report',
+          size: bytes.length,
+          sha256: createHash('sha256').update(bytes).digest('hex'),
+          path: relative,
+          rendered: true,
+          createdAt: new Date().toISOString(),
+        },
+      ],
+      documentId: 'rendered-1.pdf',
+      version: 1,
+      createdAt: new Date().toISOString(),
+      updatedAt: new Date().toISOString(),
+      history: [],
+    });
+  };
+  return { box, gateway, issue, storeReport };
+}
+
+test("a final report's PDF reaches the facility's e-mail address and fax number byte for byte", async (t) => {
+  const hub = await setup(t);
+  const pdf = await textPdf('Radiology report', 'Findings: no acute findings.\nImpression: normal.');
+  await hub.storeReport('rep-1', pdf);
+  const [email, fax] = await hub.issue('rep-1');
+  t.is(email?.state, 'sent');
+  t.is(fax?.state, 'sent');
+  t.is(fax?.response, 'fax job job-1: delivered');
+  t.is(hub.box.mails.length, 1);
+  const mail = hub.box.mails[0]!;
+  t.deepEqual(mail.to, ['radiology-reports@valleygeneral.example']);
+  t.is(mail.parsed.subject, 'Radiology report from RSO');
+  t.regex(mail.parsed.text ?? '', /final radiology report for exam RSO-2026-000042 at Valley General is attached/);
+  t.is(mail.parsed.attachments[0]?.filename, 'report-RSO-2026-000042.pdf');
+  t.true(mail.parsed.attachments[0]?.content.equals(pdf), 'the e-mailed PDF is the document, byte for byte');
+  t.is(hub.gateway.faxes.length, 1);
+  t.is(hub.gateway.faxes[0]!.recipient, '+15555550199');
+  t.is(hub.gateway.faxes[0]!.coverText, 'Radiology report (final) for exam RSO-2026-000042, Valley General.');
+  t.true(hub.gateway.faxes[0]!.document.equals(pdf), 'the faxed PDF is the document, byte for byte');
+});
+
+test('a document that does not match its SHA-256 is never sent: both deliveries fail naming the file', async (t) => {
+  const hub = await setup(t);
+  await hub.storeReport('rep-2', await textPdf('Radiology report', 'x'), true);
+  const deliveries = await hub.issue('rep-2');
+  for (const delivery of deliveries) {
+    t.is(delivery.state, 'error');
+    t.regex(delivery.lastError ?? '', /rendered-1\.pdf does not match its SHA-256/);
+  }
+  t.is(hub.box.mails.length, 0);
+  t.is(hub.gateway.faxes.length, 0);
+});

@@ -1,0 +1,143 @@
+// The `soap-fax` destination against a SOAP fax gateway built with soap.listen from the shipped WSDL, through the
+// channel engine's queue and the scheduler's status polls: a fax is sent only once the gateway reports it
+// delivered (queued -> sending -> delivered on later polls); a failed run and a fault fail the delivery with the
+// gateway's text; a busy gateway is retried; a job at the gateway survives a restart of the hub and is not sent
+// twice.
+import path from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import { FaxJobs } from '../../fax/fax-jobs.ts';
+import { soapFaxDestinationType } from '../../fax/soap-fax-destination.ts';
+import { Scheduler } from '../../runtime/scheduler.ts';
+import { TestPeers, channelJson, jsonMessage, quietLog, startEngine, tempDir, waitFor } from '../channels/harness.ts';
+import { type FaxScript, faxGateway, wsdlPath } from './fax-gateway.ts';
+
+const pdf = Buffer.concat([
+  Buffer.from('%PDF-1.4\n'),
+  Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) % 256)),
+]);
+
+async function startHub(dataDir: string, endpoint: string) {
+  const peers = new TestPeers();
+  const registry = peers.registry();
+  const started = await startEngine(peers, dataDir, { registry });
+  const scheduler = new Scheduler({
+    db: started.store.db,
+    log: quietLog,
+    processEveryMs: 20,
+    defaultLockLifetimeMs: 2000,
+  });
+  registry.addDestination(soapFaxDestinationType(new FaxJobs(started.store.db, scheduler, quietLog)));
+  await scheduler.start();
+  await started.engine.saveDefinition(
+    channelJson('fax', [
+      {
+        name: 'fax',
+        connector: { type: 'soap-fax', settings: { wsdl: wsdlPath, endpoint, pollIntervalMs: 30, timeoutMs: 2000 } },
+        queue: 'unordered',
+        retry: { initialDelayMs: 20, maxDelayMs: 100, multiplier: 2 },
+        maxAttempts: 3,
+      },
+    ]),
+  );
+  return {
+    ...started,
+    peers,
+    close: async () => {
+      await started.engine.stop();
+      await scheduler.stop();
+      await started.store.close();
+    },
+  };
+}
+
+async function setup(t: ExecutionContext, scripts: Record<string, FaxScript>) {
+  const gateway = await faxGateway(t, scripts);
+  const tmp = await tempDir('fax');
+  const dataDir = path.join(tmp.dir, 'data');
+  let hub = await startHub(dataDir, gateway.endpoint);
+  t.teardown(async () => {
+    await hub.close();
+    await tmp.remove();
+  });
+  const delivery = async (id: string) => (await hub.engine.getMessage(id))?.destinations[0];
+  return {
+    gateway,
+    delivery,
+    restart: async () => {
+      await hub.close();
+      hub = await startHub(dataDir, gateway.endpoint);
+    },
+    send: async (to: string) => {
+      const outcome = await hub.peers.receive(
+        'fax',
+        jsonMessage({
+          to,
+          coverText: 'Report for exam RSO-1, 1 page',
+          fileName: 'report.pdf',
+          documentBase64: pdf.toString('base64'),
+        }),
+      );
+      if (outcome.status !== 'accepted') throw new Error(`not accepted: ${JSON.stringify(outcome)}`);
+      return outcome.messageId;
+    },
+    settled: async (id: string) => {
+      await waitFor('the delivery to settle', async () =>
+        ['sent', 'error'].includes((await delivery(id))?.state ?? ''),
+      );
+      return (await delivery(id))!;
+    },
+  };
+}
+
+test('a fax is sent once the gateway reports it delivered, after queued and sending', async (t) => {
+  const hub = await setup(t, { '+15555550199': { statuses: ['queued', 'sending', 'sending', 'delivered'] } });
+  const id = await hub.send('+15555550199');
+  await waitFor('the gateway to report sending', () => (hub.gateway.faxes[0]?.polls ?? 0) >= 2);
+  t.is((await hub.delivery(id))?.state, 'queued', 'not sent while the gateway is still sending');
+  const delivery = await hub.settled(id);
+  t.is(delivery.state, 'sent');
+  t.is(delivery.attempts, 1);
+  t.is(delivery.response, 'fax job job-1: delivered');
+  t.is(hub.gateway.faxes.length, 1);
+  const fax = hub.gateway.faxes[0]!;
+  t.is(fax.recipient, '+15555550199');
+  t.is(fax.coverText, 'Report for exam RSO-1, 1 page');
+  t.true(fax.document.equals(pdf), 'the PDF arrives byte for byte');
+  t.is(fax.polls, 4);
+});
+
+test('a run that ends in failed fails the delivery with the gateway status', async (t) => {
+  const hub = await setup(t, { '+15555550198': { statuses: ['queued', 'sending', 'failed'] } });
+  const delivery = await hub.settled(await hub.send('+15555550198'));
+  t.is(delivery.state, 'error');
+  t.is(delivery.attempts, 1, 'a failed fax is not sent again by itself');
+  t.is(delivery.lastError, 'fax job job-1: failed (no answer after 3 tries)');
+});
+
+test('a SOAP fault fails the delivery with the fault string', async (t) => {
+  const hub = await setup(t, { '+15555550197': { fault: { code: 'soap:Client', text: 'number not in service' } } });
+  const delivery = await hub.settled(await hub.send('+15555550197'));
+  t.is(delivery.state, 'error');
+  t.is(delivery.attempts, 1);
+  t.is(delivery.lastError, 'fax gateway fault: soap:Client: number not in service');
+});
+
+test('a busy gateway is retried and the fax goes out on the next attempt', async (t) => {
+  const hub = await setup(t, { '+15555550196': { fault: { code: 'soap:Server', text: 'all lines busy', times: 1 } } });
+  const delivery = await hub.settled(await hub.send('+15555550196'));
+  t.is(delivery.state, 'sent');
+  t.is(delivery.attempts, 2);
+  t.is(hub.gateway.faxes.length, 1);
+});
+
+test('a job at the gateway survives a restart of the hub: polled on, delivered, and not faxed twice', async (t) => {
+  const statuses = Array.from({ length: 8 }, () => 'sending').concat(['delivered']);
+  const hub = await setup(t, { '+15555550195': { statuses } });
+  const id = await hub.send('+15555550195');
+  await waitFor('the first polls', () => (hub.gateway.faxes[0]?.polls ?? 0) >= 2);
+  await hub.restart();
+  const delivery = await hub.settled(id);
+  t.is(delivery.state, 'sent');
+  t.is(hub.gateway.faxes.length, 1, 'the restarted hub waited for the job it had, not a new fax');
+  t.is(hub.gateway.faxes[0]!.polls, statuses.length);
+});
