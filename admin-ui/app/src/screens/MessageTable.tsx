@@ -1,18 +1,17 @@
 // One page of the message browser, with a selection: the selected messages can be reprocessed together (each
-// becomes a new message through its channel's running revision) or exported as one JSON file with their content.
+// becomes a new message through its channel's running revision) or exported by the hub as one NDJSON file.
 import { Alert, Badge, Button, Checkbox, Group, Table, Text } from '@mantine/core';
 import { useState } from 'react';
 import { Link } from 'react-router';
-import { get, messageOf, post } from '../api/client.ts';
-import type { MessageDetail, MessageSummary } from '../api/types.ts';
+import { messageOf, post } from '../api/client.ts';
+import type { MessageSummary } from '../api/types.ts';
 import { useSession } from '../session.tsx';
-import { downloadJson } from '../ui/files.ts';
 import { formatDateTime, stateColor } from '../ui/format.ts';
 
 export function MessageTable({ items }: { items: MessageSummary[] }) {
   const { may } = useSession();
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
-  const [busy, setBusy] = useState<'reprocess' | 'export'>();
+  const [busy, setBusy] = useState<'reprocess'>();
   const [report, setReport] = useState<{ ok: boolean; text: string }>();
   const chosen = items.filter((m) => selected.has(m._id));
   const toggle = (id: string) =>
@@ -40,18 +39,12 @@ export function MessageTable({ items }: { items: MessageSummary[] }) {
     );
     setBusy(undefined);
   };
-  const exportSelected = async () => {
-    setBusy('export');
-    try {
-      const details = await Promise.all(
-        chosen.map((m) => get<MessageDetail>(`/api/messages/${encodeURIComponent(m._id)}`)),
-      );
-      downloadJson(`messages-${new Date().toISOString().slice(0, 19)}.json`, JSON.stringify(details, null, 2));
-    } catch (error) {
-      setReport({ ok: false, text: messageOf(error) });
-    } finally {
-      setBusy(undefined);
-    }
+  // The hub writes the export (NDJSON, one message a line, audited); the browser saves what it answers.
+  const exportSelected = () => {
+    const link = document.createElement('a');
+    link.href = `/api/messages/export?ids=${chosen.map((m) => m._id).join(',')}`;
+    link.download = '';
+    link.click();
   };
 
   return (
@@ -64,7 +57,7 @@ export function MessageTable({ items }: { items: MessageSummary[] }) {
               Reprocess selected
             </Button>
           )}
-          <Button size="xs" variant="default" loading={busy === 'export'} onClick={exportSelected}>
+          <Button size="xs" variant="default" onClick={exportSelected}>
             Export selected
           </Button>
         </Group>

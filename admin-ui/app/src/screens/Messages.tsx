@@ -16,6 +16,7 @@ const textFilters = [
   ['controlId', 'Control id (MSH-10)'],
   ['orderNumber', 'Order number'],
   ['messageType', 'Message type'],
+  ['text', 'Free text'],
 ] as const;
 const states = ['received', 'filtered', 'processed', 'queued', 'sent', 'error'];
 
