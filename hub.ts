@@ -14,6 +14,7 @@ import { wireReports } from './composition/reports.ts';
 import type { HubConfig } from './config/hub-config.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { InvalidInputError } from './exams/errors.ts';
+import { StoreReportReader } from './exams/report-reader.ts';
 import { ExamService } from './exams/service.ts';
 import { keepYoungGenerationSmall } from './runtime/heap-settings.ts';
 import { instanceId } from './runtime/instance-id.ts';
@@ -55,7 +56,12 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
 
   const engine = new ChannelEngine({
     db: store.db,
-    registry: hubRegistry(exams, dicom, openGateways(store.db, config.dataDir, scheduler, exams, log)),
+    registry: hubRegistry(
+      exams,
+      dicom,
+      openGateways(store.db, config.dataDir, scheduler, exams, log),
+      new StoreReportReader(store.db, config.dataDir),
+    ),
     instance,
     log: log.child({ part: 'channels' }),
   });

@@ -4,13 +4,14 @@
 // thrown (HttpError, ValidationError) and answered as RFC 9457 problems by http/problem.ts.
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import { requireRole, type AuthState, type Role } from '../http/auth.ts';
+import type { AuthState } from '../http/auth.ts';
 import { readJson } from '../http/body.ts';
 import { HttpError } from '../http/http-error.ts';
 import type { ChannelEngine } from '../channels/engine.ts';
-import type { MessageQuery } from '../channels/message-store.ts';
 import { ValidationError } from '../runtime/validate.ts';
 import type { AuditLog } from './audit.ts';
+import { staffReaders, staffWriters } from './staff.ts';
+import { undeployedChannels } from '../channels/channel-admin.ts';
 
 export interface AdminApiOptions {
   engine: ChannelEngine;
@@ -18,69 +19,12 @@ export interface AdminApiOptions {
   auth: Middleware;
 }
 
-/**
- * The engine's administration shows every facility's raw messages: besides the role, the token must not be
- * limited to some facilities.
- */
-function staff(...allowed: Role[]): Middleware {
-  const role = requireRole(...allowed);
-  return async (ctx, next) => {
-    if ((ctx.state as AuthState).user.facilities !== undefined) {
-      throw new HttpError(403, 'a token limited to some facilities cannot use the engine administration', {
-        code: 'forbidden',
-      });
-    }
-    await role(ctx, next);
-  };
-}
-const readers = staff('admin', 'analyst', 'integration');
-const writers = staff('admin', 'analyst');
+const readers = staffReaders;
+const writers = staffWriters;
 const bodyLimit = 1024 * 1024;
 
 function userOf(ctx: Context): string {
   return (ctx.state as AuthState).user.name;
-}
-
-const stateNames = ['received', 'filtered', 'processed', 'queued', 'sent', 'error'] as const;
-
-function messageQuery(query: Context['query']): MessageQuery {
-  const text = (name: string): string | undefined => {
-    const value = query[name];
-    return typeof value === 'string' && value !== '' ? value : undefined;
-  };
-  const date = (name: string): Date | undefined => {
-    const value = text(name);
-    if (value === undefined) return undefined;
-    const parsed = new Date(value);
-    if (Number.isNaN(parsed.getTime())) throw new ValidationError(name, 'expected an ISO 8601 date-time');
-    return parsed;
-  };
-  const integer = (name: string): number | undefined => {
-    const value = text(name);
-    if (value === undefined) return undefined;
-    if (!/^\d+$/.test(value)) throw new ValidationError(name, 'expected a whole number');
-    return Number(value);
-  };
-  const state = text('state');
-  if (state !== undefined && !(stateNames as readonly string[]).includes(state))
-    throw new ValidationError('state', `expected one of: ${stateNames.join(', ')}`);
-  const result: MessageQuery = {};
-  const set = <K extends keyof MessageQuery>(key: K, value: MessageQuery[K] | undefined): void => {
-    if (value !== undefined) result[key] = value;
-  };
-  set('channelId', text('channelId'));
-  set('state', state as MessageQuery['state']);
-  set('destination', text('destination'));
-  set('messageType', text('messageType'));
-  set('controlId', text('controlId'));
-  set('patientId', text('patientId'));
-  set('accession', text('accession'));
-  set('orderNumber', text('orderNumber'));
-  set('receivedFrom', date('receivedFrom'));
-  set('receivedTo', date('receivedTo'));
-  set('skip', integer('skip'));
-  set('limit', integer('limit'));
-  return result;
 }
 
 export function createAdminApiRouter({ engine, audit, auth }: AdminApiOptions): Router {
@@ -88,7 +32,7 @@ export function createAdminApiRouter({ engine, audit, auth }: AdminApiOptions): 
   router.use(auth);
 
   router.get('/channels', readers, async (ctx) => {
-    ctx.body = await engine.listChannels();
+    ctx.body = [...(await engine.listChannels()), ...(await undeployedChannels(engine))];
   });
 
   router.get('/channels/:id', readers, async (ctx) => {
@@ -107,8 +51,16 @@ export function createAdminApiRouter({ engine, audit, auth }: AdminApiOptions): 
     if (typeof input !== 'object' || input === null || (input as { id?: unknown }).id !== id) {
       throw new ValidationError('id', `expected '${id}', the channel id in the URL`);
     }
+    const before = await engine.definitions.active(id);
     const saved = await engine.saveDefinition(input, userOf(ctx));
-    await audit.record(userOf(ctx), 'channel.save', `channel:${id}`, { revision: saved.revision });
+    const after = await engine.definitions.active(id);
+    await audit.record(
+      userOf(ctx),
+      'channel.save',
+      `channel:${id}`,
+      { revision: saved.revision },
+      { before: before?.definition ?? null, after: after?.definition ?? null },
+    );
     ctx.body = saved;
   });
 
@@ -146,16 +98,6 @@ export function createAdminApiRouter({ engine, audit, auth }: AdminApiOptions): 
     });
   }
 
-  router.get('/messages', readers, async (ctx) => {
-    ctx.body = await engine.searchMessages(messageQuery(ctx.query));
-  });
-
-  router.get('/messages/:id', readers, async (ctx) => {
-    const message = await engine.getMessage(ctx.params['id']!);
-    if (!message) throw new HttpError(404, `message '${ctx.params['id']}' not found`);
-    ctx.body = message;
-  });
-
   router.post('/messages/:id/reprocess', writers, async (ctx) => {
     const id = ctx.params['id']!;
     const message = await engine.getMessage(id);
@@ -186,11 +128,6 @@ export function createAdminApiRouter({ engine, audit, auth }: AdminApiOptions): 
     await audit.record(userOf(ctx), 'message.resend', `message:${id}`, { destination, all: all === true });
     ctx.status = 202;
     ctx.body = { queued: true };
-  });
-
-  router.get('/audit', staff('admin'), async (ctx) => {
-    const target = typeof ctx.query['target'] === 'string' ? ctx.query['target'] : undefined;
-    ctx.body = await audit.recent(200, target);
   });
 
   return router;

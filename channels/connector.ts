@@ -11,6 +11,8 @@ export interface MessageIndex {
   patientId?: string;
   accession?: string;
   orderNumber?: string;
+  /** Who sent it (HL7 MSH-4.1): what a user limited to some facilities is shown by (admin-ui/message-routes.ts). */
+  sendingFacility?: string;
 }
 
 export interface InboundMessage {

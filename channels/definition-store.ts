@@ -98,6 +98,24 @@ export class DefinitionStore {
     return doc ? this.#parse(doc) : null;
   }
 
+  /** One saved revision, active or not; null when the channel never had it. */
+  async revision(channelId: string, revision: number): Promise<StoredDefinition | null> {
+    const doc = await this.#revisions.findOne({ channelId, revision });
+    return doc ? this.#parse(doc) : null;
+  }
+
+  /** Forgets a channel and all its revisions; the engine refuses this for a deployed channel. */
+  async remove(channelId: string): Promise<boolean> {
+    const removed = await this.#channels.deleteOne({ _id: channelId });
+    await this.#revisions.deleteMany({ channelId });
+    return removed.deletedCount === 1;
+  }
+
+  /** Checks a definition as save() does, saving nothing: for a dry run of unsaved edits. */
+  parse(input: unknown): ChannelDefinition {
+    return parseChannelDefinition(input, this.#registry);
+  }
+
   async channelIds(): Promise<string[]> {
     const channels = await this.#channels.find({}).sort({ _id: 1 }).toArray();
     return channels.map((c) => c._id);

@@ -97,6 +97,11 @@ export class ChannelEngine {
     this.#budgetMs = options.budgetMs;
   }
 
+  /** The connector and data types channels may name: for a dry run (dry-run.ts). */
+  get registry(): ChannelRegistry {
+    return this.#registry;
+  }
+
   /** Creates the indexes; deploys nothing. */
   async start(): Promise<void> {
     await this.definitions.open();

@@ -102,6 +102,7 @@ const indexPaths: Record<keyof MessageIndex, string> = {
   patientId: 'patientId',
   accession: 'accession',
   orderNumber: 'orderNumber',
+  sendingFacility: 'sendingFacility',
 };
 
 export const jsonDataType: DataType = {

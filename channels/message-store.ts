@@ -94,7 +94,7 @@ export interface DeliveryUpdate {
   parked?: boolean;
 }
 
-const indexFields = ['messageType', 'controlId', 'patientId', 'accession', 'orderNumber'] as const;
+const indexFields = ['messageType', 'controlId', 'patientId', 'accession', 'orderNumber', 'sendingFacility'] as const;
 
 export class MessageStore {
   readonly #messages: HubCollection<MessageDoc>;
@@ -175,6 +175,20 @@ export class MessageStore {
     return { total, items: docs.map(summary) };
   }
 
+  /** Summaries of the messages a filter finds, newest first (message-search.ts pages with it). */
+  async summaries(filter: Filter<MessageDoc>, limit: number): Promise<MessageSummary[]> {
+    const docs = await this.#messages.find(filter).sort({ receivedAt: -1, _id: -1 }).limit(limit).toArray();
+    return docs.map(summary);
+  }
+
+  /** Whole messages by id, for an export. */
+  async many(ids: readonly string[]): Promise<MessageDoc[]> {
+    return this.#messages
+      .find({ _id: { $in: [...ids] } })
+      .sort({ receivedAt: -1, _id: -1 })
+      .toArray();
+  }
+
   /** Processed messages with a delivery still marked queued (crash recovery), oldest first. */
   async withQueuedDeliveries(channelId: string, receivedBefore: Date): Promise<MessageDoc[]> {
     return this.#messages
@@ -214,7 +228,7 @@ function cleanIndex(index: MessageIndex | undefined): MessageIndex {
   return clean;
 }
 
-function searchFilter(query: MessageQuery): Filter<MessageDoc> {
+export function searchFilter(query: MessageQuery): Filter<MessageDoc> {
   const filter: Record<string, unknown> = {};
   if (query.channelId !== undefined) filter['channelId'] = query.channelId;
   for (const field of indexFields) if (query[field] !== undefined) filter[field] = query[field];

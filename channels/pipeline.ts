@@ -1,5 +1,5 @@
 // One deployed channel revision's processing: receive -> channel filter -> channel map -> per destination:
-// filter -> map, all in memory; then each destination's check (destination-check.ts); then the raw message
+// filter -> map, all in memory (evaluate.ts); then each destination's check (destination-check.ts); then the raw message
 // with that outcome and its queue items are stored in one durable write group. receive() resolves only after
 // both are written (and, for a channel that answers after a destination, once that destination had its say),
 // so the source may answer its peer from the outcome; a message the hub refused or could not process is stored
@@ -7,20 +7,12 @@
 import type { EventEmitter } from 'node:events';
 import { errorText, type Logger } from '../runtime/log.ts';
 import { processingErrorsTotal, receivedTotal, refusedTotal } from './channel-metrics.ts';
-import type {
-  DataType,
-  DestinationConnector,
-  InboundMessage,
-  MessageIndex,
-  ReceiveOutcome,
-  SourceContext,
-} from './connector.ts';
-import type { ChannelDefinition, DestinationDefinition } from './definition.ts';
+import type { DestinationConnector, InboundMessage, ReceiveOutcome, SourceContext } from './connector.ts';
+import type { ChannelDefinition } from './definition.ts';
 import { checkDestinations, type DestinationRefusal } from './destination-check.ts';
 import type { EngineEvents } from './engine-events.ts';
-import { evaluateFilter } from './filter.ts';
-import { CompiledMap } from './map-step.ts';
-import type { DeliveryUpdate, MessageStore, ProcessingOutcome } from './message-store.ts';
+import { ChannelEvaluator } from './evaluate.ts';
+import type { DeliveryUpdate, MessageStore } from './message-store.ts';
 import type { DeliveryQueue, NewQueueItem } from './queue.ts';
 import type { ChannelRegistry } from './registry.ts';
 import { DeliveryWaits, type PendingWait } from './response-wait.ts';
@@ -48,34 +40,15 @@ interface AnswerAfter {
   waits: DeliveryWaits;
 }
 
-interface CompiledDestination {
-  definition: DestinationDefinition;
-  map: CompiledMap | undefined;
-}
-
-/** Processing failed with a reason to tell the sender and to record on the message. */
-class ProcessingError extends Error {
-  readonly step: string;
-  constructor(step: string, message: string) {
-    super(message);
-    this.step = step;
-  }
-}
-
 export class ChannelPipeline {
   readonly #o: PipelineOptions;
-  readonly #map: CompiledMap | undefined;
-  readonly #destinations: CompiledDestination[];
+  readonly #evaluator: ChannelEvaluator;
   readonly #answerAfter: AnswerAfter | undefined;
 
   constructor(options: PipelineOptions) {
     this.#o = options;
     const { definition } = options;
-    this.#map = definition.map ? new CompiledMap(definition.map) : undefined;
-    this.#destinations = definition.destinations.map((d) => ({
-      definition: d,
-      map: d.map ? new CompiledMap(d.map) : undefined,
-    }));
+    this.#evaluator = new ChannelEvaluator(definition, options.registry);
     this.#answerAfter = answerAfterOf(definition, options.events);
   }
 
@@ -86,7 +59,7 @@ export class ChannelPipeline {
 
   async receive(message: InboundMessage, reprocessOf?: string): Promise<ReceiveOutcome> {
     const { definition, revision, messages } = this.#o;
-    let outcome = this.#evaluate(message);
+    let outcome = this.#evaluator.evaluate(message);
     const refusal = outcome.state === 'processed' ? await this.#check(outcome.deliveries, message.dataType) : undefined;
     if (refusal) {
       const error = `refused by destination '${refusal.destination}': ${refusal.error}`;
@@ -181,63 +154,11 @@ export class ChannelPipeline {
     return { status: 'error', messageId, error: reason };
   }
 
-  /** Parse, index, filter and map in memory; nothing here waits for the store. */
-  #evaluate(message: InboundMessage): ProcessingOutcome {
-    if (message.refusal !== undefined) return this.#refusedAtSource(message, message.refusal);
-    let index: MessageIndex = {};
-    try {
-      const dataType = this.#o.registry.dataType(message.dataType);
-      if (!dataType) throw new ProcessingError('parse', `unknown data type '${message.dataType}'`);
-      const document = message.document ?? step('parse', () => dataType.parse(message.raw));
-      index = step('index', () => dataType.index(document));
-      const { definition } = this.#o;
-      if (definition.filter && !step('filter', () => evaluateFilter(definition.filter!, document)))
-        return { state: 'filtered', index };
-      const mapped = this.#map ? step('map', () => this.#map!.apply(document, dataType)) : document;
-      const mappedText = mapped.toString();
-      const deliveries = this.#destinations.map((d) => this.#destinationDelivery(d, mappedText, dataType));
-      return { state: 'processed', index, mapped: mappedText, deliveries };
-    } catch (error) {
-      const reason = error instanceof ProcessingError ? error.message : `internal error: ${errorText(error)}`;
-      return { state: 'error', index, error: reason };
-    }
-  }
-
-  /** A message its source refused: errored with the source's reason, indexed when the source parsed it. */
-  #refusedAtSource(message: InboundMessage, reason: string): ProcessingOutcome {
-    let index: MessageIndex = {};
-    try {
-      const dataType = this.#o.registry.dataType(message.dataType);
-      if (dataType && message.document) index = dataType.index(message.document);
-    } catch {
-      // The index only helps an analyst find the message; the refusal stands without it.
-    }
-    return { state: 'error', index, error: reason };
-  }
-
-  #destinationDelivery(destination: CompiledDestination, mappedText: string, dataType: DataType): DeliveryUpdate {
-    const { filter } = destination.definition;
-    try {
-      // Each destination gets its own copy: one destination's map must not change what another sees.
-      const document = destination.map || filter ? dataType.parse(mappedText) : undefined;
-      if (filter && document && !evaluateFilter(filter, document)) return { state: 'filtered' };
-      const content = destination.map && document ? destination.map.apply(document, dataType).toString() : mappedText;
-      return { state: 'queued', content, attempts: 0 };
-    } catch (error) {
-      // A destination's own filter or map failing is that destination's error; the others still get the message.
-      return {
-        state: 'error',
-        lastError: `destination ${destination.definition.name}: ${errorText(error)}`,
-        attempts: 0,
-      };
-    }
-  }
-
   #queueItems(messageId: string, dataType: string, deliveries: DeliveryUpdate[]): NewQueueItem[] {
     const items: NewQueueItem[] = [];
     deliveries.forEach((delivery, destinationIndex) => {
       if (delivery.state !== 'queued' || delivery.content === undefined) return;
-      const destination = this.#destinations[destinationIndex]!.definition.name;
+      const destination = this.#o.definition.destinations[destinationIndex]!.name;
       items.push({
         channelId: this.#o.definition.id,
         destination,
@@ -258,13 +179,4 @@ function answerAfterOf(definition: ChannelDefinition, events?: EventEmitter<Engi
   const index = definition.destinations.findIndex((d) => d.name === name);
   if (index < 0) return undefined;
   return { index, name, timeoutMs: response.timeoutMs, waits: new DeliveryWaits(events, definition.id, name) };
-}
-
-/** Runs one processing step, turning its failure into a reason that names the step. */
-function step<T>(name: string, run: () => T): T {
-  try {
-    return run();
-  } catch (error) {
-    throw new ProcessingError(name, `${name} failed: ${errorText(error)}`);
-  }
 }

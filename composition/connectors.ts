@@ -11,18 +11,21 @@ import { smsDestination } from '../sms/sms-destination.ts';
 import type { DicomPart } from './dicom.ts';
 import { examEventsSourceType } from './exam-events-source.ts';
 import type { Gateways } from './gateways.ts';
+import type { ReportReader } from '../exams/report-reader.ts';
+import { registerReportDestinations } from './reports-out.ts';
 import { dispatchEscalationDestinationType } from './dispatch-escalation.ts';
 import { reportEmailDestinationType, reportFaxDestinationType } from './report-delivery-destinations.ts';
 import { technicianNotifyDestinationType } from './technician-notify-destination.ts';
 
 /**
  * Without `dicom` (a registry that only checks definitions) `dicom-scu` parses settings but cannot send; without
- * `gateways`, `soap-fax` cannot follow its fax jobs.
+ * `gateways`, `soap-fax` cannot follow its fax jobs; without `reports`, the report destinations cannot read reports.
  */
 export function hubRegistry(
   exams: ExamService,
   dicom?: Pick<DicomPart, 'studies' | 'aeTitle'>,
   gateways?: Gateways,
+  reports?: ReportReader,
 ): ChannelRegistry {
   const registry = new ChannelRegistry();
   registerBuiltinConnectors(registry);
@@ -43,5 +46,6 @@ export function hubRegistry(
         : { exams, index: dicom.studies, defaultCallingAe: dicom.aeTitle },
     ),
   );
+  registerReportDestinations(registry, exams, reports);
   return registry;
 }

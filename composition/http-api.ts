@@ -23,6 +23,7 @@ import type { Logger } from '../runtime/log.ts';
 import type { Scheduler } from '../runtime/scheduler.ts';
 import type { Store } from '../store/db.ts';
 import { generatedAdminToken } from './admin-token.ts';
+import { openConsoleAuth } from './console.ts';
 import type { DicomPart } from './dicom.ts';
 import { listening } from './listening.ts';
 
@@ -41,7 +42,8 @@ export interface HttpApiDeps {
 export async function startHttpApi(config: HubConfig, deps: HttpApiDeps): Promise<void> {
   const { store, scheduler, engine, exams, dicom, log } = deps;
   const authenticator = new TokenAuthenticator(await tokensFor(config, log));
-  const auth = requireAuth(authenticator);
+  const consoleAuth = await openConsoleAuth(config, store.db, log);
+  const auth = requireAuth(authenticator, consoleAuth.sessionOptions);
   const http = new HttpServer({ ...config.http, log: log.child({ part: 'http' }) });
   http.mount(
     createHealthRouter(
@@ -58,6 +60,8 @@ export async function startHttpApi(config: HubConfig, deps: HttpApiDeps): Promis
   http.mount(createMetricsRouter(auth));
   const audit = new AuditLog(store.db);
   await audit.open();
+  for (const router of consoleAuth.routers(authenticator, audit, { engine, facilities: exams.facilities }))
+    http.mount(router);
   http.mount(createAdminApiRouter({ engine, audit, auth }));
   http.mount(createWorklistRouter(exams, auth));
   http.mount(createReportRouter(exams, auth));

@@ -3,6 +3,7 @@ import type { LogLevel } from '../runtime/log.ts';
 import type { Role } from '../http/auth.ts';
 import type { HttpLimits } from '../http/server.ts';
 import type { TlsSettings } from '../runtime/listener.ts';
+import type { ConsoleAuthConfig } from './console-auth.ts';
 
 export interface TokenConfig {
   name: string;
@@ -19,7 +20,7 @@ export interface HubConfig {
   logLevel: LogLevel;
   store: { mongodbUrl: string | null };
   http: { host: string; port: number; tls?: TlsSettings; limits: HttpLimits };
-  auth: { tokens: TokenConfig[] };
+  auth: { tokens: TokenConfig[] } & ConsoleAuthConfig;
   scheduler: { processEveryMs: number };
   /** Absolute. */
   channels: { dir: string };

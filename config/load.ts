@@ -21,6 +21,7 @@ import {
 } from '../runtime/validate.ts';
 import { defaultHttpLimits } from '../http/server.ts';
 import { limitRanges, parseLimits, parseTlsSettings } from '../runtime/listener-settings.ts';
+import { parseConsoleAuth } from './console-auth.ts';
 import { defaultDicomLimits, type HubConfig, type TokenConfig } from './hub-config.ts';
 
 export class ConfigError extends Error {
@@ -123,7 +124,7 @@ export function parseConfig(input: Plain, file: string, cwd: string): HubConfig 
   expectKeys(input, '', topKeys);
   const store = section(input, 'store', ['mongodbUrl']);
   const http = section(input, 'http', ['host', 'port', 'tls', 'limits']);
-  const auth = section(input, 'auth', ['tokens']);
+  const auth = section(input, 'auth', ['tokens', 'sessions', 'signIn']);
   const scheduler = section(input, 'scheduler', ['processEveryMs']);
   const channels = section(input, 'channels', ['dir']);
   const facilities = section(input, 'facilities', ['dir']);
@@ -153,7 +154,7 @@ export function parseConfig(input: Plain, file: string, cwd: string): HubConfig 
       ...(httpTls === undefined ? {} : { tls: httpTls }),
       limits: parseLimits(http['limits'], 'http.limits', defaultHttpLimits, limitRanges),
     },
-    auth: { tokens: tokens(auth['tokens'] ?? []) },
+    auth: { tokens: tokens(auth['tokens'] ?? []), ...parseConsoleAuth(auth['sessions'], auth['signIn']) },
     scheduler: {
       processEveryMs: expectInteger(scheduler['processEveryMs'] ?? 5000, 'scheduler.processEveryMs', 100, 3_600_000),
     },

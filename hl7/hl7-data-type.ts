@@ -69,6 +69,8 @@ function indexOf(message: Hl7Message): MessageIndex {
   if (accession) index.accession = accession;
   const orderNumber = firstOf(message, orderNumberPaths);
   if (orderNumber) index.orderNumber = orderNumber;
+  const sendingFacility = message.get('MSH-4.1');
+  if (sendingFacility) index.sendingFacility = sendingFacility;
   return index;
 }
 

@@ -4,7 +4,9 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import { HttpError } from './http-error.ts';
+import { sessionUser, type SessionOptions } from './session-auth.ts';
 
+// `viewer`: reads what analysts see in the console (channels, messages, queues, dashboard) and changes nothing.
 // `metrics`: a scrape job's token, which reads /metrics and /health details and nothing else.
 export const roles = [
   'admin',
@@ -16,6 +18,7 @@ export const roles = [
   'transcriber',
   'consultant',
   'integration',
+  'viewer',
   'metrics',
 ] as const;
 export type Role = (typeof roles)[number];
@@ -67,12 +70,16 @@ function bearerToken(header: string | undefined): string | undefined {
 }
 
 /**
- * Koa middleware: 401 with a WWW-Authenticate challenge (RFC 6750 3) unless a known bearer token is sent. The
- * HttpError is rendered by the API's own error middleware (a problem, or an OperationOutcome for FHIR).
+ * Koa middleware: 401 with a WWW-Authenticate challenge (RFC 6750 3) unless a known bearer token is sent, or,
+ * with `sessions`, the cookie of a live console session (http/session-auth.ts). A bearer token wins over a cookie.
+ * The HttpError is rendered by the API's own error middleware (a problem, or an OperationOutcome for FHIR).
  */
-export function requireAuth(auth: TokenAuthenticator) {
+export function requireAuth(auth: TokenAuthenticator, sessions?: SessionOptions) {
   return async (ctx: Context, next: Next): Promise<void> => {
-    const user = userOf(auth, ctx);
+    let user = userOf(auth, ctx);
+    if (!user && sessions && bearerToken(ctx.get('authorization') || undefined) === undefined) {
+      user = await sessionUser(ctx, sessions);
+    }
     if (!user) {
       const sent = bearerToken(ctx.get('authorization') || undefined) !== undefined;
       const reason = sent ? 'the bearer token is not valid' : 'a bearer token is required';

@@ -1,7 +1,8 @@
 // The error answer of the JSON APIs (/api, /dicomweb, /metrics, /health): RFC 9457 problem details, rendered here
 // once from the HttpError a route throws (http/http-error.ts). /fhir/R4 renders the same errors as
 // OperationOutcomes (fhir/outcome.ts). Members: type (about:blank: the status says it all, RFC 9457 4.2.1),
-// title, status, detail; and as extensions the `path` of the offending field and `issues` when there are several.
+// title, status, detail; and as extensions the `path` of the offending field, `issues` when there are several, and
+// for the web console `error` (the detail again) with the machine-readable `code` (`csrf`, `login`, ...).
 import type { Context, Middleware } from 'koa';
 import type { Logger } from '../runtime/log.ts';
 import { generalText, knownHttpError, logUnexposed, statusTitle, type HttpError } from './http-error.ts';
@@ -10,8 +11,10 @@ export const problemJson = 'application/problem+json';
 
 export function problemBody(error: HttpError): Record<string, unknown> {
   const body: Record<string, unknown> = { type: 'about:blank', title: statusTitle(error.status), status: error.status };
-  if (!error.expose) return { ...body, detail: generalText };
+  if (!error.expose) return { ...body, detail: generalText, error: generalText };
   body['detail'] = error.message;
+  body['error'] = error.message;
+  if (error.code !== undefined) body['code'] = error.code;
   if (error.path !== undefined) body['path'] = error.path;
   if (error.issues.length > 1) body['issues'] = error.issues;
   return body;
@@ -30,7 +33,7 @@ export function problemResponses(log: Logger): Middleware {
       ctx.type = problemJson;
       const body = known
         ? problemBody(known)
-        : { type: 'about:blank', title: statusTitle(500), status, detail: generalText };
+        : { type: 'about:blank', title: statusTitle(500), status, detail: generalText, error: generalText };
       ctx.body = JSON.stringify(body);
     }
   };

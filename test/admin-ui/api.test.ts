@@ -57,8 +57,11 @@ test('the channel list shows the seeded channel deployed with its queue, and nee
   t.deepEqual(channels[0]?.queues, [{ destination: 'ehr', depth: 0, paused: false }]);
   t.is((await fetch(hub.url('/api/channels'))).status, 401);
   t.is((await fetch(hub.url('/api/channels'), { headers: { authorization: 'Bearer customer-token' } })).status, 403);
-  // An integration token limited to one facility must not browse every facility's raw messages.
-  t.is((await fetch(hub.url('/api/messages'), { headers: { authorization: 'Bearer limited-token' } })).status, 403);
+  // An integration token limited to one facility browses only that facility's messages (test/admin-ui/messages).
+  const limited = await fetch(hub.url('/api/messages'), { headers: { authorization: 'Bearer limited-token' } });
+  t.is(limited.status, 200);
+  t.like(await limited.json(), { items: [], next: null, total: 0 });
+  t.is((await fetch(hub.url('/api/channels'), { headers: { authorization: 'Bearer limited-token' } })).status, 403);
 });
 
 test('a bad definition is refused with its JSON path and the running revision stays', async (t) => {
@@ -147,7 +150,9 @@ test('resend and reprocess deliver again, and every change is in the audit trail
   await until(() => ehr.received.length === 3, 10_000, 'reprocessed delivery');
   t.is((await messagesWith(hub, 'controlId=AGAIN0001')).total, 2, 'reprocessing makes a new message');
 
-  const audit = await json<Array<{ user: string; action: string; target: string }>>(await api(hub, '/api/audit'));
+  const { items: audit } = await json<{ items: Array<{ user: string; action: string; target: string }> }>(
+    await api(hub, '/api/audit'),
+  );
   t.deepEqual(audit.map((a) => a.action).sort(), ['message.reprocess', 'message.resend']);
   t.true(audit.every((a) => a.user === 'test-admin' && a.target === `message:${message._id}`));
 });

@@ -1,35 +1,16 @@
 // The web console as an analyst uses it, in Debian's Chromium against a real hub process with a real MLLP sender
-// and receiver: sign in, watch the dashboard count a message, edit a channel (a mistake shown at its JSON path,
-// then fixed, saved, deployed), find a message by accession and resend it, pause and resume a destination, and
-// see an error said plainly. Screenshots of each screen land in artifacts/console/.
+// and receiver: a wrong password, the first sign-in with the generated admin password and its forced change, the
+// dashboard counting a message, a channel edited (a mistake shown at its JSON path, then fixed, saved, deployed),
+// a message found by accession and resent, a destination paused and resumed, an error said plainly, sign-out; and
+// a read-only user who sees no button that changes anything. Screenshots land in artifacts/console/.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import test from 'ava';
 import type { Page } from 'playwright-core';
 import { fixture, MllpTestClient, MllpTestListener } from '../hl7/mllp-peer.ts';
-import { launch, openPage, screenshot, unexpected } from '../support/browser.ts';
+import { launch, openPage, screenshot, signIn, unexpected } from '../support/browser.ts';
 import { mllpRelayChannel, until, withControlId } from '../support/channels.ts';
-import { adminToken, freePort, type HubProcess, startHub, stopHub, waitHealthy } from '../support/hub-process.ts';
-
-/**
- * The session API (POST/GET/DELETE /api/session) is console-api's part and not on main yet. Until it is, the page
- * sends the test's bearer token and this stands in for the session answers only; every other request reaches the
- * real hub. Remove it when the session API lands.
- */
-async function interimSession(page: Page, roles: string[] = ['admin']): Promise<void> {
-  await page.context().setExtraHTTPHeaders({ authorization: `Bearer ${adminToken}` });
-  let signedIn = false;
-  const session = {
-    user: { username: 'analyst', name: 'Ana Lyst', roles, mustChangePassword: false },
-    csrfToken: 'interim',
-  };
-  await page.route('**/api/session', async (route) => {
-    const method = route.request().method();
-    if (method === 'POST') signedIn = true;
-    if (method === 'DELETE') signedIn = false;
-    if (method === 'DELETE') return route.fulfill({ status: 204 });
-    if (!signedIn) return route.fulfill({ status: 401, json: { error: 'not signed in' } });
-    return route.fulfill({ status: 200, json: session });
-  });
-}
+import { api, freePort, type HubProcess, startHub, stopHub, waitHealthy } from '../support/hub-process.ts';
 
 async function started(t: import('ava').ExecutionContext) {
   const [inPort, outPort] = [await freePort(), await freePort()];
@@ -43,25 +24,34 @@ async function started(t: import('ava').ExecutionContext) {
   return { hub, ehr, client };
 }
 
-async function signIn(page: Page, hub: HubProcess): Promise<void> {
-  await page.goto(hub.url('/'));
-  await page.getByLabel('User name').fill('analyst');
-  await page.getByLabel(/^Password/).fill('correct horse battery staple');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByTestId('signed-in-user').waitFor();
+/** The password the hub generated for `admin` on its first start (composition/console.ts). */
+async function firstAdminPassword(hub: HubProcess): Promise<string> {
+  return (await readFile(path.join(hub.dataDir, 'admin-password'), 'utf8')).trim();
 }
 
 test('an analyst signs in, watches a message arrive, edits and deploys a channel, resends a message and pauses a queue', async (t) => {
   const { hub, ehr, client } = await started(t);
   const browser = await launch(t);
   const { page, problems } = await openPage(browser);
-  await interimSession(page);
-
   await page.goto(hub.url('/'));
   await page.getByRole('heading', { name: 'Sign in to the RSO hub' }).waitFor();
-  await screenshot(page, '01-sign-in');
-  await signIn(page, hub);
-  t.is(await page.getByTestId('signed-in-user').textContent(), 'Ana Lyst');
+  await page.getByLabel('User name').fill('admin');
+  await page.getByLabel(/^Password/).fill('not the password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').filter({ hasText: 'The user name or password is wrong.' }).waitFor();
+  await screenshot(page, '01-sign-in-refused');
+
+  // The first sign-in with the generated password leads to the password change and nowhere else.
+  await page.getByLabel(/^Password/).fill(await firstAdminPassword(hub));
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
+  await screenshot(page, '01-first-sign-in');
+  await page.getByLabel(/^Current password/).fill(await firstAdminPassword(hub));
+  await page.getByLabel(/^New password( \*)?$/).fill('the analyst password');
+  await page.getByLabel(/^New password again/).fill('the analyst password');
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await page.getByTestId('signed-in-user').waitFor();
+  t.is(await page.getByTestId('signed-in-user').textContent(), 'Administrator');
 
   // Dashboard: the channel's card counts the message the test sends over MLLP, without a reload.
   const card = page.getByTestId('channel-card-relay');
@@ -133,11 +123,20 @@ test('an analyst signs in, watches a message arrive, edits and deploys a channel
   await screenshot(page, '09-tablet-dashboard');
   await page.setViewportSize({ width: 1280, height: 800 });
 
-  // A 401 from any request (here the hub's own, once the credentials are gone) returns to sign-in.
-  await page.context().setExtraHTTPHeaders({});
+  // A 401 from any request (here: the session cookie is gone) returns to sign-in.
+  await page.context().clearCookies();
   await page.getByRole('link', { name: 'Channels' }).click();
   await page.getByRole('heading', { name: 'Sign in to the RSO hub' }).waitFor();
   await page.getByText('Your session has ended').waitFor();
+
+  // Sign-out ends the session on the hub, not only in the page.
+  await signIn(page, hub.url('/'), 'admin', 'the analyst password');
+  const session = await page.context().cookies(hub.url('/'));
+  t.true(session.some((c) => c.name === 'rso_session' && c.httpOnly && c.sameSite === 'Strict'));
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('heading', { name: 'Sign in to the RSO hub' }).waitFor();
+  const cookie = session.map((c) => `${c.name}=${c.value}`).join('; ');
+  t.is((await fetch(hub.url('/api/session'), { headers: { cookie } })).status, 401, 'the old cookie is dead');
 
   t.deepEqual(unexpected(problems, [400, 401, 404]), [], 'no script error and no CSP violation on any screen');
 });
@@ -147,8 +146,12 @@ test('a viewer (read-only) sees the channels, messages and queues but no button 
   t.is((await client.exchange(withControlId(await fixture('orm-o01.hl7'), 'RO000001'))).get('MSA-1'), 'AA');
   const browser = await launch(t);
   const { page, problems } = await openPage(browser);
-  await interimSession(page, ['viewer']);
-  await signIn(page, hub);
+  const created = await api(hub, '/api/users', {
+    method: 'POST',
+    body: JSON.stringify({ username: 'vera', name: 'Vera Viewer', roles: ['viewer'], password: 'first password' }),
+  });
+  t.is(created.status, 201);
+  await signIn(page, hub.url('/'), 'vera', 'first password', 'vera reads only');
 
   await page.getByRole('link', { name: 'Channels' }).click();
   await page.getByTestId('channel-row-relay').waitFor();
@@ -173,5 +176,16 @@ test('a viewer (read-only) sees the channels, messages and queues but no button 
   await page.getByTestId('destination-ehr').waitFor();
   t.is(await page.getByRole('button', { name: /resend|reprocess/i }).count(), 0);
   t.is(await page.getByRole('link', { name: 'Users' }).count(), 0, 'the admin sections are not offered');
-  t.deepEqual(unexpected(problems, [401]), []);
+
+  // Trying anyway, with the session and its CSRF token, is refused by the hub.
+  const status = await page.evaluate(async () => {
+    const { csrfToken } = (await (await fetch('/api/session')).json()) as { csrfToken: string };
+    const answer = await fetch('/api/channels/relay/deploy', {
+      method: 'POST',
+      headers: { 'x-csrf-token': csrfToken },
+    });
+    return answer.status;
+  });
+  t.is(status, 403);
+  t.deepEqual(unexpected(problems, [401, 403]), []);
 });

@@ -3,7 +3,7 @@ import { decodeHl7 } from '../../hl7/charset.ts';
 import { hl7v2DataType } from '../../hl7/hl7-data-type.ts';
 import { fixture } from './mllp-peer.ts';
 
-test('index extracts message type, control id, patient id, accession and order number', async (t) => {
+test('index extracts message type, control id, patient id, accession, order number and sending facility', async (t) => {
   const document = hl7v2DataType.parse(decodeHl7(await fixture('orm-o01.hl7')).text);
   t.deepEqual(hl7v2DataType.index(document), {
     messageType: 'ORM^O01',
@@ -11,6 +11,7 @@ test('index extracts message type, control id, patient id, accession and order n
     patientId: 'MRN12345',
     accession: 'ACC778899',
     orderNumber: 'PLC1001',
+    sendingFacility: 'NORTH CLINIC',
   });
 });
 

@@ -48,6 +48,7 @@ test.serial('a thrown HttpError is answered as a problem with its status and tex
     title: 'Not Found',
     status: 404,
     detail: "channel 'x' not found",
+    error: "channel 'x' not found",
   });
   const bad = await request('/bad-query');
   t.is(bad.status, 400);
