@@ -6,7 +6,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
-import type { Page } from 'playwright-core';
 import { fixture, MllpTestClient, MllpTestListener } from '../hl7/mllp-peer.ts';
 import { launch, openPage, screenshot, signIn, unexpected } from '../support/browser.ts';
 import { mllpRelayChannel, until, withControlId } from '../support/channels.ts';

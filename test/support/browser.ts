@@ -37,17 +37,21 @@ export async function openPage(browser: Browser, viewport = { width: 1280, heigh
   const problems: string[] = [];
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+    // A failed request is logged by the browser too, without saying which: the response listener names it.
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource'))
+      problems.push(`console: ${message.text()}`);
+  });
+  page.on('response', (response) => {
+    if (response.status() < 400) return;
+    const url = new URL(response.url());
+    problems.push(`http ${response.status()} ${response.request().method()} ${url.pathname}${url.search}`);
   });
   return { page, context, problems };
 }
 
-/** Problems other than the HTTP errors a test provoked on purpose (the browser logs each failed request). */
+/** Problems other than the HTTP errors a test provoked on purpose. */
 export function unexpected(problems: readonly string[], expectedStatuses: readonly number[] = []): string[] {
-  return problems.filter(
-    (p) =>
-      !expectedStatuses.some((status) => p.includes(`status of ${status}`) && p.startsWith('console: Failed to load')),
-  );
+  return problems.filter((p) => !expectedStatuses.some((status) => p.startsWith(`http ${status} `)));
 }
 
 export async function screenshot(page: Page, name: string, options: { top?: boolean } = {}): Promise<string> {
