@@ -83,6 +83,18 @@ test('an analyst signs in, watches a message arrive, edits and deploys a channel
   await page.getByRole('heading', { name: 'relay to the EHR' }).waitFor();
   await screenshot(page, '04-channel-deployed', { top: true });
 
+  // Revisions: revision 1 beside the active one, then revert to it.
+  await page.getByRole('tab', { name: 'Revisions' }).click();
+  await page.getByRole('button', { name: 'Compare with active' }).click();
+  await page
+    .getByTestId('diff-summary')
+    .filter({ hasText: /changed line/ })
+    .waitFor();
+  t.true(await page.locator('[data-change="changed"]').filter({ hasText: 'relay to the EHR' }).isVisible());
+  await screenshot(page, '04-revision-diff');
+  await page.getByRole('button', { name: 'Revert to revision 1' }).click();
+  await page.getByRole('heading', { name: 'relay relay' }).waitFor();
+
   // Message browser: found by accession; resend sends it to the EHR a second time.
   await page.getByRole('link', { name: 'Messages' }).click();
   await page.getByLabel('Accession').fill('ACC778899');
@@ -121,6 +133,16 @@ test('an analyst signs in, watches a message arrive, edits and deploys a channel
   await page.getByTestId('channel-card-relay').waitFor();
   await screenshot(page, '09-tablet-dashboard');
   await page.setViewportSize({ width: 1280, height: 800 });
+
+  // The audit log has the channel's save with its before and after; the users list has the admin.
+  await page.getByRole('link', { name: 'Audit log' }).click();
+  const save = page.getByTestId('audit-row').filter({ hasText: 'channel.save' }).first();
+  await save.getByRole('button', { name: 'Show change' }).click();
+  await page.getByTestId('diff-summary').waitFor();
+  await screenshot(page, '09-audit');
+  await page.getByRole('link', { name: 'Users' }).click();
+  await page.getByRole('cell', { name: 'Administrator' }).waitFor();
+  await screenshot(page, '10-users');
 
   // A 401 from any request (here: the session cookie is gone) returns to sign-in.
   await page.context().clearCookies();
