@@ -143,6 +143,9 @@ test('an analyst signs in, watches a message arrive, edits and deploys a channel
   await page.getByRole('link', { name: 'Users' }).click();
   await page.getByRole('cell', { name: 'Administrator' }).waitFor();
   await screenshot(page, '10-users');
+  await page.getByRole('link', { name: 'Facilities' }).click();
+  await page.getByRole('heading', { name: 'Facilities' }).waitFor();
+  await screenshot(page, '11-facilities');
 
   // A 401 from any request (here: the session cookie is gone) returns to sign-in.
   await page.context().clearCookies();

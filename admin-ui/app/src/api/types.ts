@@ -131,7 +131,6 @@ export interface UserRecord {
   roles: Role[];
   facilities?: string[];
   locked?: boolean;
-  lastSignIn?: string;
 }
 
 export interface Facility {

@@ -1,6 +1,6 @@
 // Facilities: the list, and one facility edited as JSON (AE titles, MSH-4 codes, PACS, report destinations,
 // staff, billing rules) with the hub's validation, the same as for the seed files, shown at each field's path.
-import { Badge, Button, Group, Stack, Table, Text, Title } from '@mantine/core';
+import { Alert, Badge, Button, Group, Stack, Table, Text, Title } from '@mantine/core';
 import { useState } from 'react';
 import { ApiError, type ApiIssue, get, post, put } from '../api/client.ts';
 import type { Facility } from '../api/types.ts';
@@ -25,12 +25,13 @@ export function FacilitiesScreen() {
   const { may } = useSession();
   const facilities = useLoad(() => get<Facility[] | { items: Facility[] }>('/api/facilities'), []);
   const [editing, setEditing] = useState<{ code?: string; text: string }>();
+  const notOffered = facilities.error instanceof ApiError && facilities.error.status === 404;
 
   return (
     <Stack>
       <Group justify="space-between">
         <Title order={2}>Facilities</Title>
-        {may('facilities') && !editing && (
+        {may('facilities') && !editing && !notOffered && (
           <Button onClick={() => setEditing({ text: JSON.stringify(blank, null, 2) })}>New facility</Button>
         )}
       </Group>
@@ -45,50 +46,56 @@ export function FacilitiesScreen() {
           }}
         />
       )}
-      <Loadable
-        loaded={facilities}
-        isEmpty={(list) => (Array.isArray(list) ? list : list.items).length === 0}
-        empty="No facility is configured."
-      >
-        {(list) => (
-          <Table striped highlightOnHover>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>Code</Table.Th>
-                <Table.Th>Name</Table.Th>
-                <Table.Th>AE titles</Table.Th>
-                <Table.Th>MSH-4</Table.Th>
-                <Table.Th>State</Table.Th>
-                <Table.Th />
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {(Array.isArray(list) ? list : list.items).map((f) => (
-                <Table.Tr key={f.code}>
-                  <Table.Td>{f.code}</Table.Td>
-                  <Table.Td>{f.name}</Table.Td>
-                  <Table.Td>{f.aeTitles.join(', ') || '–'}</Table.Td>
-                  <Table.Td>{f.sendingFacilities.join(', ') || '–'}</Table.Td>
-                  <Table.Td>
-                    <Badge color={f.active ? 'teal' : 'gray'} variant="light">
-                      {f.active ? 'active' : 'inactive'}
-                    </Badge>
-                  </Table.Td>
-                  <Table.Td>
-                    <Button
-                      size="xs"
-                      variant="default"
-                      onClick={() => setEditing({ code: f.code, text: JSON.stringify(f, null, 2) })}
-                    >
-                      {may('facilities') ? 'Edit' : 'View'}
-                    </Button>
-                  </Table.Td>
+      {notOffered ? (
+        <Alert color="gray" variant="light" title="Facilities are not editable on this hub">
+          This hub has no facility API yet: its facilities come from the files in config/facilities.
+        </Alert>
+      ) : (
+        <Loadable
+          loaded={facilities}
+          isEmpty={(list) => (Array.isArray(list) ? list : list.items).length === 0}
+          empty="No facility is configured."
+        >
+          {(list) => (
+            <Table striped highlightOnHover>
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>Code</Table.Th>
+                  <Table.Th>Name</Table.Th>
+                  <Table.Th>AE titles</Table.Th>
+                  <Table.Th>MSH-4</Table.Th>
+                  <Table.Th>State</Table.Th>
+                  <Table.Th />
                 </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        )}
-      </Loadable>
+              </Table.Thead>
+              <Table.Tbody>
+                {(Array.isArray(list) ? list : list.items).map((f) => (
+                  <Table.Tr key={f.code}>
+                    <Table.Td>{f.code}</Table.Td>
+                    <Table.Td>{f.name}</Table.Td>
+                    <Table.Td>{f.aeTitles.join(', ') || '–'}</Table.Td>
+                    <Table.Td>{f.sendingFacilities.join(', ') || '–'}</Table.Td>
+                    <Table.Td>
+                      <Badge color={f.active ? 'teal' : 'gray'} variant="light">
+                        {f.active ? 'active' : 'inactive'}
+                      </Badge>
+                    </Table.Td>
+                    <Table.Td>
+                      <Button
+                        size="xs"
+                        variant="default"
+                        onClick={() => setEditing({ code: f.code, text: JSON.stringify(f, null, 2) })}
+                      >
+                        {may('facilities') ? 'Edit' : 'View'}
+                      </Button>
+                    </Table.Td>
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+          )}
+        </Loadable>
+      )}
     </Stack>
   );
 }

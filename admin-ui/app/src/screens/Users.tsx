@@ -18,7 +18,6 @@ import { type FormEvent, useState } from 'react';
 import { del, get, patch, post } from '../api/client.ts';
 import type { Role, UserRecord } from '../api/types.ts';
 import { useSession } from '../session.tsx';
-import { formatDateTime } from '../ui/format.ts';
 import { ErrorNote, Loadable } from '../ui/states.tsx';
 import { useLoad } from '../ui/use-load.ts';
 
@@ -140,7 +139,6 @@ export function UsersScreen() {
                 <Table.Th>Name</Table.Th>
                 <Table.Th>Roles</Table.Th>
                 <Table.Th>Facilities</Table.Th>
-                <Table.Th>Last sign-in</Table.Th>
                 {may('users') && <Table.Th>Actions</Table.Th>}
               </Table.Tr>
             </Table.Thead>
@@ -161,7 +159,6 @@ export function UsersScreen() {
                     </Group>
                   </Table.Td>
                   <Table.Td>{u.facilities?.join(', ') ?? 'all'}</Table.Td>
-                  <Table.Td>{formatDateTime(u.lastSignIn)}</Table.Td>
                   {may('users') && (
                     <Table.Td>
                       <Group gap="xs" wrap="nowrap">
