@@ -11,10 +11,10 @@ import { openDicom } from './composition/dicom.ts';
 import { openGateways } from './composition/gateways.ts';
 import { startHttpApi } from './composition/http-api.ts';
 import { wireReports } from './composition/reports.ts';
+import { openUpload } from './composition/upload.ts';
 import type { HubConfig } from './config/hub-config.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { InvalidInputError } from './exams/errors.ts';
-import { StoreReportReader } from './exams/report-reader.ts';
 import { ExamService } from './exams/service.ts';
 import { keepYoungGenerationSmall } from './runtime/heap-settings.ts';
 import { instanceId } from './runtime/instance-id.ts';
@@ -53,15 +53,15 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
     await seeding(() => service.facilities.loadDir(config.facilities.dir));
   });
   const dicom = await openDicom(config, { db: store.db, exams, scheduler, log, parts });
+  const upload = await openUpload(config, { db: store.db, exams, dicom, log, parts });
 
   const engine = new ChannelEngine({
     db: store.db,
-    registry: hubRegistry(
-      exams,
+    registry: hubRegistry(exams, {
       dicom,
-      openGateways(store.db, config.dataDir, scheduler, exams, log),
-      new StoreReportReader(store.db, config.dataDir),
-    ),
+      gateways: openGateways(store.db, config.dataDir, scheduler, exams, log),
+      db: store.db,
+    }),
     instance,
     log: log.child({ part: 'channels' }),
   });
@@ -81,8 +81,9 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
   );
 
   await dicom.listen();
+  await upload.listen();
   let deployed = false;
-  await startHttpApi(config, { store, scheduler, engine, exams, dicom, log, parts, deployed: () => deployed });
+  await startHttpApi(config, { store, scheduler, engine, exams, dicom, upload, log, parts, deployed: () => deployed });
   // Channels deploy once /health answers: a deploy starts the queues, which replay what the last run left
   // undelivered, and no replayed message may keep the hub from showing that it is up (issue 10).
   await engine.deployActive();

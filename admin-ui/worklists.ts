@@ -1,5 +1,5 @@
-// The RSO work lists over HTTP: what a facility is waiting for, what it got back, what a technician has to do,
-// and the exception list. A token limited to some facilities sees only theirs.
+// The RSO work lists over HTTP: what a facility is waiting for, what it got back (with each exam's report state),
+// what a technician has to do, what a radiologist has to read, and the exception list. A token limited to some facilities sees only theirs.
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { apiRoles, requireRole, type AuthState } from '../http/auth.ts';
@@ -52,6 +52,16 @@ export function createWorklistRouter(exams: ExamService, auth: Middleware): Rout
     const all = await exams.lists.technicianActive(ctx.params['id']!, options);
     const allowed = (ctx.state as AuthState).user.facilities;
     ctx.body = allowed === undefined ? all : all.filter((exam) => allowed.includes(exam.facility));
+  });
+
+  // Exams ready to read (a complete study, no final report) at the facilities the radiologist reads for.
+  router.get('/radiologists/:id/reading-list', async (ctx) => {
+    const options = listOptions(ctx);
+    const allowed = (ctx.state as AuthState).user.facilities;
+    ctx.body = await exams.lists.readingList(ctx.params['id']!, {
+      ...options,
+      ...(allowed === undefined ? {} : { facilities: allowed }),
+    });
   });
 
   router.get('/exceptions', async (ctx) => {

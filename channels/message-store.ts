@@ -197,6 +197,14 @@ export class MessageStore {
       .toArray();
   }
 
+  /** The `source` records of a channel's messages whose source has every given value (a file drop's claim). */
+  async sources(channelId: string, match: Record<string, string>): Promise<Array<Record<string, string>>> {
+    const filter: Record<string, unknown> = { channelId };
+    for (const [key, value] of Object.entries(match)) filter[`source.${key}`] = value;
+    const docs = await this.#messages.find(filter as Filter<MessageDoc>, { projection: { source: 1 } }).toArray();
+    return docs.map((doc) => doc.source);
+  }
+
   async count(filter: Filter<MessageDoc>): Promise<number> {
     return this.#messages.countDocuments(filter);
   }

@@ -11,22 +11,26 @@ import { smsDestination } from '../sms/sms-destination.ts';
 import type { DicomPart } from './dicom.ts';
 import { examEventsSourceType } from './exam-events-source.ts';
 import type { Gateways } from './gateways.ts';
-import type { ReportReader } from '../exams/report-reader.ts';
 import { registerReportDestinations } from './reports-out.ts';
 import { dispatchEscalationDestinationType } from './dispatch-escalation.ts';
 import { reportEmailDestinationType, reportFaxDestinationType } from './report-delivery-destinations.ts';
 import { technicianNotifyDestinationType } from './technician-notify-destination.ts';
+import { fileDropDeps } from './files.ts';
+import { fileDropSourceType } from '../files/file-drop-source.ts';
+import type { HubDb } from '../store/db.ts';
 
-/**
- * Without `dicom` (a registry that only checks definitions) `dicom-scu` parses settings but cannot send; without
- * `gateways`, `soap-fax` cannot follow its fax jobs; without `reports`, the report destinations cannot read reports.
- */
-export function hubRegistry(
-  exams: ExamService,
-  dicom?: Pick<DicomPart, 'studies' | 'aeTitle'>,
-  gateways?: Gateways,
-  reports?: ReportReader,
-): ChannelRegistry {
+/** The running parts the connectors need; a registry that only checks definitions is made without them. */
+export interface RegistryParts {
+  /** Without it `dicom-scu` parses settings but cannot send. */
+  dicom?: Pick<DicomPart, 'studies' | 'aeTitle'>;
+  /** Without it `soap-fax` cannot follow its fax jobs. */
+  gateways?: Gateways;
+  /** Without it a file drop resumed after a restart is read whole again (the message store says what it holds). */
+  db?: HubDb;
+}
+
+export function hubRegistry(exams: ExamService, parts: RegistryParts = {}): ChannelRegistry {
+  const { dicom, gateways, db } = parts;
   const registry = new ChannelRegistry();
   registerBuiltinConnectors(registry);
   registerHl7Connectors(registry);
@@ -39,6 +43,7 @@ export function hubRegistry(
   registry.addDestination(dispatchEscalationDestinationType(exams, gateways?.escalation));
   registry.addDestination(reportEmailDestinationType(exams, gateways));
   registry.addDestination(reportFaxDestinationType(exams, gateways));
+  registry.addSource(fileDropSourceType(fileDropDeps(db)));
   registry.addDestination(
     dicomScuDestinationType(
       dicom === undefined
@@ -46,6 +51,6 @@ export function hubRegistry(
         : { exams, index: dicom.studies, defaultCallingAe: dicom.aeTitle },
     ),
   );
-  registerReportDestinations(registry, exams, reports);
+  registerReportDestinations(registry, exams);
   return registry;
 }

@@ -26,6 +26,8 @@ import { generatedAdminToken } from './admin-token.ts';
 import { openConsoleAuth } from './console.ts';
 import type { DicomPart } from './dicom.ts';
 import { listening } from './listening.ts';
+import type { UploadPart } from './upload.ts';
+import { createUploadsRouter } from '../upload/uploads-route.ts';
 
 export interface HttpApiDeps {
   readonly store: Store;
@@ -33,6 +35,7 @@ export interface HttpApiDeps {
   readonly engine: ChannelEngine;
   readonly exams: ExamService;
   readonly dicom: DicomPart;
+  readonly upload?: UploadPart;
   readonly log: Logger;
   readonly parts: Lifecycle;
   /** False while hub.ts still deploys the channels (after /health is up): /health then says so, with 503. */
@@ -53,6 +56,7 @@ export async function startHttpApi(config: HubConfig, deps: HttpApiDeps): Promis
         { name: 'scheduler', essential: true, check: async () => ({ ok: scheduler.isRunning() }) },
         { name: 'channels', essential: false, check: async () => channelHealth(engine) },
         { name: 'dicom', essential: false, check: async () => dicom.health() },
+        { name: 'upload', essential: false, check: async () => deps.upload?.health() ?? { ok: true } },
       ],
       authenticator,
     ),
@@ -86,6 +90,7 @@ export async function startHttpApi(config: HubConfig, deps: HttpApiDeps): Promis
     }),
   );
   http.mount(createDicomwebRouter({ studies: dicom.studies, auth }));
+  if (deps.upload) http.mount(createUploadsRouter(deps.upload.uploads, auth));
   // Last: the web console answers every address the APIs above left alone.
   http.mount(createWebAppRouter());
   await listening(config, 'http', () => deps.parts.start('http', http, (server) => server.start()));

@@ -5,7 +5,7 @@ import { ConfigError } from '../config/load.ts';
 import { ListenError } from '../runtime/listener.ts';
 
 /** Runs `start`; a ListenError comes out as `<file>: <section>.port|tls: <reason>`. */
-export async function listening<T>(config: HubConfig, section: 'http' | 'dicom', start: () => Promise<T>): Promise<T> {
+export async function listening<T>(config: HubConfig, section: string, start: () => Promise<T>): Promise<T> {
   try {
     return await start();
   } catch (error) {

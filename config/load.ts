@@ -23,6 +23,7 @@ import { defaultHttpLimits } from '../http/server.ts';
 import { limitRanges, parseLimits, parseTlsSettings } from '../runtime/listener-settings.ts';
 import { parseConsoleAuth } from './console-auth.ts';
 import { defaultDicomLimits, type HubConfig, type TokenConfig } from './hub-config.ts';
+import { parseUploadConfig } from './upload-config.ts';
 
 export class ConfigError extends Error {
   constructor(message: string, options?: ErrorOptions) {
@@ -118,6 +119,7 @@ const topKeys = [
   'facilities',
   'dicom',
   'reports',
+  'upload',
 ] as const;
 
 export function parseConfig(input: Plain, file: string, cwd: string): HubConfig {
@@ -182,6 +184,7 @@ export function parseConfig(input: Plain, file: string, cwd: string): HubConfig 
         1024 * 1024 * 1024,
       ),
     },
+    upload: parseUploadConfig(input['upload'], dataDir),
   };
 }
 

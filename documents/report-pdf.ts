@@ -1,9 +1,11 @@
 // The radiology report as a PDF (issue 12): facility, patient, exam, findings, impression, the signing
 // radiologist, an AMENDED banner when it replaces an earlier report, and "page n of m" on every page. pdfkit
-// lays out and wraps the text and embeds a subset of the font, so pdftotext (and a facility's EHR) can read
-// it back. DejaVu Sans covers names PDF's standard fonts cannot show (Latin-1 only: "Zoë" yes, "Łukasz" or
-// "王" no); without it (fonts-dejavu-core not installed) the standard Helvetica is used and such characters
-// become "?". Plain inputs in, bytes out: this folder knows no exam, store or transport.
+// lays out and wraps the text, so pdftotext (and a facility's EHR) can read it back. Fonts: PDF's standard
+// Helvetica (not embedded) when every character is in its WinAnsi encoding (Latin-1 and the cp1252
+// punctuation: "Zoë", "–"), else DejaVu Sans (fonts-dejavu-core), embedded as a subset, for names such as
+// "Łukasiewicz". An embedded font costs several times the render time (fontkit lays out every line with the
+// font's tables: BENCHMARKS.md, report PDF), so it is used only when a report needs it. Without DejaVu
+// installed, such characters become "?". Plain inputs in, bytes out: no exam, store or transport here.
 import { readFileSync } from 'node:fs';
 import PDFDocument from 'pdfkit';
 
@@ -30,33 +32,64 @@ export interface ReportPdfInput {
 const fontDir = '/usr/share/fonts/truetype/dejavu';
 const margin = 56;
 
-interface Fonts {
-  regular: string | Buffer;
-  bold: string | Buffer;
-  /** The fonts cover Latin-1 only: other characters are replaced before they reach the PDF. */
-  latin1Only: boolean;
+/** What Helvetica can show: PDF 1.7 Annex D WinAnsiEncoding (Latin-1 printable and cp1252's punctuation). */
+const winAnsi = /^[\t\n\r\x20-\x7e\xa0-\xff€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ]*$/;
+const helvetica = { regular: 'Helvetica', bold: 'Helvetica-Bold' };
+
+/** A font as pdfkit takes it: a file's bytes, or the fontkit font it parsed them into (pdfkit 0.20 `open`). */
+type FontSource = Buffer;
+
+let dejaVu: { regular: FontSource; bold: FontSource } | null | undefined;
+
+/**
+ * Read and parsed once per process (null when not installed). pdfkit parses a font's bytes again for every
+ * document, and fontkit's parse and its glyph caches are most of an embedded-font render (about ten times the
+ * rest), so the parsed font is taken from a first document and handed to the next ones: pdfkit 0.20 accepts a
+ * fontkit font (anything with `layout`) in place of bytes. If a later pdfkit hides it, the bytes still work.
+ */
+function loadDejaVu(): { regular: FontSource; bold: FontSource } | null {
+  if (dejaVu !== undefined) return dejaVu;
+  try {
+    const parsed = (file: string): FontSource => {
+      const bytes = readFileSync(`${fontDir}/${file}`);
+      const probe = new PDFDocument({ autoFirstPage: false }).font(bytes);
+      const font = (probe as unknown as { _font?: { font?: { layout?: unknown } } })._font?.font;
+      return typeof font?.layout === 'function' ? (font as unknown as FontSource) : bytes;
+    };
+    dejaVu = { regular: parsed('DejaVuSans.ttf'), bold: parsed('DejaVuSans-Bold.ttf') };
+  } catch {
+    dejaVu = null;
+  }
+  return dejaVu;
 }
 
-let fonts: Fonts | undefined;
+/** The fonts for this report, and how text must be cut down to what they can show. */
+function fontsFor(input: ReportPdfInput) {
+  const unicode = winAnsi.test(textOf(input)) ? null : loadDejaVu();
+  if (unicode === null)
+    return { ...helvetica, text: (value: string) => [...value].map((c) => (winAnsi.test(c) ? c : '?')).join('') };
+  return { ...unicode, text: (value: string) => value };
+}
 
-/** Read once per process: each render then embeds its subset without touching the disk. */
-function loadFonts(): Fonts {
-  if (fonts !== undefined) return fonts;
-  try {
-    fonts = {
-      regular: readFileSync(`${fontDir}/DejaVuSans.ttf`),
-      bold: readFileSync(`${fontDir}/DejaVuSans-Bold.ttf`),
-      latin1Only: false,
-    };
-  } catch {
-    fonts = { regular: 'Helvetica', bold: 'Helvetica-Bold', latin1Only: true };
-  }
-  return fonts;
+function textOf(input: ReportPdfInput): string {
+  return [
+    input.facilityName,
+    input.patient.name,
+    input.patient.id,
+    input.examNumber,
+    input.accession,
+    input.procedure,
+    input.findings,
+    input.impression,
+    input.radiologist,
+    input.transcriber,
+    input.reason,
+    input.reportId,
+  ].join('\n');
 }
 
 export function renderReportPdf(input: ReportPdfInput): Promise<Buffer> {
-  const { regular, bold, latin1Only } = loadFonts();
-  const text = (value: string): string => (latin1Only ? value.replace(/[^\n\r\t\x20-\x7e\xa0-\xff]/g, '?') : value);
+  const { regular, bold, text } = fontsFor(input);
   const doc = new PDFDocument({
     size: 'A4',
     margin,

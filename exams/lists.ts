@@ -6,14 +6,24 @@
 // counts them as instances arrive: the exam's copy is only what it was told at attach and at completion.
 import type { HubDb } from '../store/db.ts';
 import type { Exam } from './exam.ts';
-import { closedStatuses } from './lifecycle.ts';
+import type { FacilityRegistry } from './facility.ts';
+import { closedStatuses, type ExamStatus } from './lifecycle.ts';
+import type { ReportState } from './report.ts';
+import type { NamedKeys } from './versioned.ts';
 
 export interface ListOptions {
   skip?: number;
   limit?: number;
 }
 
-export type ExamSummary = Omit<Exam, 'history' | 'outbox'>;
+export type ExamSummary = Pick<Exam, Exclude<NamedKeys<Exam>, 'history' | 'outbox'>> & {
+  /** The state of the exam's current report (the latest not withdrawn), when it has one. */
+  reportState?: ReportState;
+};
+
+/** Exams whose report went back to the facility: on its completed list, no longer on its active one. */
+const reportedBack: readonly ExamStatus[] = ['final', 'amended', 'completed'];
+const withdrawn: readonly ReportState[] = ['cancelled', 'entered-in-error'];
 
 /** Live counts per Study Instance UID; dicom/study-index.ts implements it (exams/ imports no protocol). */
 export interface StudyCounts {
@@ -24,10 +34,12 @@ const workOrder = { priorityRank: 1, createdAt: 1, _id: 1 } as const;
 
 export class ExamLists {
   readonly #db: HubDb;
+  readonly #facilities: FacilityRegistry | undefined;
   #counts: StudyCounts | undefined;
 
-  constructor(db: HubDb) {
+  constructor(db: HubDb, facilities?: FacilityRegistry) {
     this.#db = db;
+    this.#facilities = facilities;
   }
 
   /** Wired by the composition root once the study index exists (hub.ts). */
@@ -35,14 +47,33 @@ export class ExamLists {
     this.#counts = counts;
   }
 
-  /** Uncompleted exams of a facility (reactivated ones included). */
+  /** Exams a facility still waits for (reactivated ones included): not closed, and no final report back. */
   facilityActive(facility: string, options: ListOptions = {}): Promise<ExamSummary[]> {
-    return this.#list({ facility, status: { $nin: [...closedStatuses] } }, workOrder, options);
+    return this.#list({ facility, status: { $nin: [...closedStatuses, ...reportedBack] } }, workOrder, options);
   }
 
-  /** Completed exams of a facility, most recently finished first. */
+  /** Exams of a facility whose report came back (final, amended) or that are completed, latest first. */
   facilityCompleted(facility: string, options: ListOptions = {}): Promise<ExamSummary[]> {
-    return this.#list({ facility, status: 'completed' }, { updatedAt: -1, _id: 1 }, options);
+    return this.#list({ facility, status: { $in: [...reportedBack] } }, { updatedAt: -1, _id: 1 }, options);
+  }
+
+  /**
+   * A radiologist's reading list: exams with a complete study and no final report yet, at the facilities the
+   * radiologist reads for (whose radiologists name them), most urgent first.
+   */
+  async readingList(radiologistId: string, options: ListOptions & { facilities?: readonly string[] } = {}) {
+    const all = (await this.#facilities?.list()) ?? [];
+    const codes = all
+      .filter((f) => f.active && f.radiologists.some((r) => r.id === radiologistId))
+      .map((f) => f.code)
+      .filter((code) => options.facilities === undefined || options.facilities.includes(code));
+    if (codes.length === 0) return [];
+    const filter = {
+      facility: { $in: codes },
+      status: { $nin: [...closedStatuses, ...reportedBack] },
+      'studies.completedAt': { $exists: true },
+    };
+    return this.#list(filter, workOrder, options);
   }
 
   /** Open exams assigned to a technician. */
@@ -70,8 +101,16 @@ export class ExamLists {
       .skip(options.skip ?? 0)
       .limit(options.limit ?? 100)
       .toArray();
-    return this.#counts === undefined ? exams : withStudyCounts(exams, this.#counts);
+    const summaries = exams.map(withReportState);
+    return this.#counts === undefined ? summaries : withStudyCounts(summaries, this.#counts);
   }
+}
+
+/** The exam with the state of its current report: the latest ref not withdrawn, else the latest. */
+function withReportState(exam: ExamSummary): ExamSummary {
+  const refs = [...exam.reports].sort((a, b) => a.issuedAt.localeCompare(b.issuedAt));
+  const current = refs.filter((ref) => !withdrawn.includes(ref.status)).at(-1) ?? refs.at(-1);
+  return current === undefined ? exam : { ...exam, reportState: current.status };
 }
 
 /** The exams with each study's counts replaced by the live ones (one read for the whole page). */

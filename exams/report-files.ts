@@ -94,9 +94,9 @@ export class ReportFiles {
     reportId: string,
     id: string,
     bytes: Uint8Array,
-    meta: { contentType: AttachmentType; title: string; rendered: boolean },
+    meta: { contentType: AttachmentType; title: string; rendered: boolean; fileName?: string },
   ): Promise<ReportAttachment> {
-    const relative = path.join('reports', safeName(reportId), safeName(id));
+    const relative = path.join('reports', safeName(reportId), safeName(meta.fileName ?? id));
     const target = path.join(this.dataDir, relative);
     const directory = path.dirname(target);
     await mkdir(directory, { recursive: true });

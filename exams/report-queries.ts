@@ -4,9 +4,7 @@
 import type { HubCollection } from '../store/db.ts';
 import type { DateRange, Page } from './exam-queries.ts';
 import type { Report, ReportState } from './report.ts';
-
-/** The keys a type names, without the index signature stored documents carry (Omit over one keeps only that). */
-type NamedKeys<T> = keyof { [K in keyof T as string extends K ? never : number extends K ? never : K]: T[K] };
+import type { NamedKeys } from './versioned.ts';
 
 /** A report as lists and searches return it: without its history, pending events and exam step. */
 export type ReportSummary = Pick<Report, Exclude<NamedKeys<Report>, 'history' | 'outbox' | 'pendingExam'>>;

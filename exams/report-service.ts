@@ -4,6 +4,7 @@
 // history entry and its event (report.saved, or report.issued which the report channel delivers on), through
 // versioned.ts as exams are written; what the exam shows of it follows (report-exam-sync.ts). A final or amended
 // report's PDF is rendered and stored before the state change is written, so a delivery never waits for it.
+import { randomUUID } from 'node:crypto';
 import { isDuplicateKeyError, type HubDb } from '../store/db.ts';
 import type { Logger } from '../runtime/log.ts';
 export type { ReportContent } from './report-content.ts';
@@ -347,10 +348,13 @@ export class ReportService {
     const bytes = await this.#renderer(documentInput({ ...next, version }, exam, patient, facility));
     const id = `rendered-${version}.pdf`;
     const title = next.state === 'amended' ? 'Amended report' : 'Signed report';
+    // A file of its own per render: two writers racing for one version (or one report id) each render, and the
+    // loser's file must not replace the one the winner's document names.
     const attachment = await this.files.store(next._id, id, bytes, {
       contentType: 'application/pdf',
       title,
       rendered: true,
+      fileName: `rendered-${version}-${randomUUID().slice(0, 8)}.pdf`,
     });
     set.attachments = [...next.attachments.filter((a) => a.id !== id), attachment];
     const scan = next.attachments.some((a) => !a.rendered && a.id === next.documentId);

@@ -73,7 +73,7 @@ export class ExamService {
       ...(options.outboxOwner === undefined ? {} : { owner: options.outboxOwner }),
       ...(options.isAbandonedOwner === undefined ? {} : { isAbandonedOwner: options.isAbandonedOwner }),
     });
-    this.lists = new ExamLists(db);
+    this.lists = new ExamLists(db, this.facilities);
     const writes = new ExamWrites(db, this.outbox);
     this.dispatch = new DispatchCommands(writes, this.facilities);
     const checks = new OrderChecks(writes, this.facilities);

@@ -14,6 +14,9 @@ export interface VersionedDoc extends Document {
   outbox: PendingEvent[];
 }
 
+/** The keys a type names, without the index signature stored documents carry (Omit over one keeps only that). */
+export type NamedKeys<T> = keyof { [K in keyof T as string extends K ? never : number extends K ? never : K]: T[K] };
+
 export interface Change<T> {
   set: Partial<T>;
   unset?: ReadonlyArray<keyof T & string>;

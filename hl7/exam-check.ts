@@ -162,7 +162,7 @@ const problems: Readonly<Record<MappingProblem, { kind: Refusal['kind']; code: s
 };
 
 /** A refusal for an error about the message's content; undefined for anything else (the store failing). */
-function refusalOf(error: unknown): Refusal | undefined {
+export function refusalOf(error: unknown): Refusal | undefined {
   if (error instanceof Hl7MappingError) return { ...problems[error.problem], error: error.message, path: error.field };
   if (error instanceof Hl7ParseError) {
     return { kind: 'rejected', code: errorCodes.segmentSequence.code, error: error.message, path: 'MSH' };

@@ -5,6 +5,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
 import { createReportRouter } from '../../admin-ui/reports.ts';
+import { createWorklistRouter } from '../../admin-ui/worklists.ts';
 import { renderReportPdf } from '../../documents/report-pdf.ts';
 import { hashToken, requireAuth, TokenAuthenticator } from '../../http/auth.ts';
 import { HttpServer } from '../../http/server.ts';
@@ -36,6 +37,7 @@ async function started(t: ExecutionContext, maxAttachmentBytes?: number) {
   ]);
   const server = new HttpServer({ host: '127.0.0.1', port: 0, log: quietLog });
   server.mount(createReportRouter(exams, requireAuth(auth)));
+  server.mount(createWorklistRouter(exams, requireAuth(auth)));
   await server.start();
   t.teardown(() => server.stop());
   const call = (path: string, token: string, init: RequestInit = {}) =>
@@ -68,6 +70,18 @@ function form(bytes: Uint8Array, filename: string, type = 'application/pdf'): Fo
 test('a transcriber drafts, the radiologist edits with If-Match and signs; the PDF is served', async (t) => {
   const { exams, call, json } = await started(t);
   const exam = await orderedExam(exams, 'UI1');
+  const uid = (await exams.require(exam.examNumber)).studies[0]!.studyInstanceUid;
+  await exams.completeStudy(
+    exam.examNumber,
+    { studyInstanceUid: uid, instanceCount: 12 },
+    { actor: 'dicom', via: 'dicom' },
+  );
+  const readingList = async (token: string) =>
+    (
+      (await (await call('/api/radiologists/rad-chen/reading-list', token)).json()) as Array<{ examNumber: string }>
+    ).map((e) => e.examNumber);
+  t.deepEqual(await readingList(tokens.chen), [exam.examNumber]);
+  t.deepEqual(await readingList(tokens.other), [], 'a token of another facility sees none of it');
   const created = await json(`/api/exams/${exam.examNumber}/reports`, tokens.tina, 'POST', { findings: 'No bleed.' });
   t.is(created.status, 201);
   const draft = (await created.json()) as { _id: string; state: string; transcriber: { id: string } };
@@ -117,6 +131,7 @@ test('a transcriber drafts, the radiologist edits with If-Match and signs; the P
     '%PDF-',
   );
   t.is((await call(`/api/reports/${draft._id}`, tokens.other)).status, 404, 'another facility does not see it');
+  t.deepEqual(await readingList(tokens.chen), [], 'signed final: off the reading list');
   const read = await call(`/api/reports/${draft._id}`, tokens.tina);
   t.is(((await read.json()) as { state: string }).state, 'final');
 });

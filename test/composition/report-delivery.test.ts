@@ -45,7 +45,7 @@ async function setup(t: ExecutionContext) {
   const gateways = openGateways(store.db, dataDir, scheduler, exams, quietLog);
   await scheduler.start();
   const peers = new TestPeers();
-  const registry = hubRegistry(exams, undefined, gateways);
+  const registry = hubRegistry(exams, { gateways });
   registry.addSource(peers.sourceType());
   const engine = new ChannelEngine({ db: store.db, registry, log: quietLog, pollIntervalMs: 50, leaseMs: 2000 });
   await engine.start();

@@ -5,7 +5,6 @@ import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { ChannelEngine } from '../../channels/engine.ts';
 import { hubRegistry } from '../../composition/connectors.ts';
-import { StoreReportReader } from '../../exams/report-reader.ts';
 import { openTestHub, quietLog, repoRoot } from '../exams/setup.ts';
 import { MllpTestListener } from '../hl7/mllp-peer.ts';
 import { until } from '../support/channels.ts';
@@ -51,12 +50,12 @@ async function setUp(t: ExecutionContext) {
       ehrFhirBaseUrl: fhir.baseUrl,
     },
   });
-  const registry = hubRegistry(hub.exams, undefined, undefined, new StoreReportReader(hub.store.db, hub.dataDir));
+  const registry = hubRegistry(hub.exams);
   const engine = new ChannelEngine({ db: hub.store.db, registry, log: quietLog, pollIntervalMs: 50 });
   await engine.start();
   t.teardown(() => engine.stop());
   await engine.saveDefinition(await sampleChannel(), 'test');
-  const seed = { dataDir: hub.dataDir, db: hub.store.db, exams: hub.exams };
+  const seed = { db: hub.store.db, exams: hub.exams };
   const deliveries = async (name: string) =>
     (
       await hub.store.db.collection('messages').find({ channelId: 'reports-to-ehr' }).sort({ receivedAt: 1 }).toArray()

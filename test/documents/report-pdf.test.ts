@@ -82,6 +82,23 @@ test('an amended report has the banner with its reason, and a long report number
   await keepPage1(pdf, 'report-pdf-amended');
 });
 
+test('a Latin-1 report uses the standard Helvetica; a name beyond Latin-1 embeds DejaVu Sans', async (t) => {
+  const fonts = async (pdf: Buffer) => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'rso-pdf-'));
+    try {
+      await writeFile(path.join(dir, 'r.pdf'), pdf);
+      return (await run('pdffonts', [path.join(dir, 'r.pdf')])).stdout;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  };
+  const latin = await renderReportPdf({ ...input, patient: { ...input.patient, name: 'Müller, Zoë – Jr.' } });
+  t.regex(await fonts(latin), /Helvetica/);
+  t.notRegex(await fonts(latin), /DejaVu/);
+  t.true((await pdftotext(latin)).includes('Müller, Zoë – Jr.'));
+  t.regex(await fonts(await renderReportPdf(input)), /DejaVuSans/);
+});
+
 async function keepPage1(pdf: Buffer, name: string): Promise<void> {
   await mkdir(artifacts, { recursive: true });
   await writeFile(path.join(artifacts, `${name}.pdf`), pdf);

@@ -1,11 +1,10 @@
 import test, { type ExecutionContext } from 'ava';
 import type { Exam } from '../../exams/exam.ts';
-import type { ReportState } from '../../exams/report.ts';
-import { StoreReportReader } from '../../exams/report-reader.ts';
+import { reportReaderOf } from '../../composition/reports-out.ts';
 import { reportPushDestinationType } from '../../fhir/report-push-destination.ts';
 import { openTestHub, quietLog } from '../exams/setup.ts';
 import { FhirReportReceiver, type ReceiverOptions } from '../support/fhir-report-receiver.ts';
-import { issueReport, orderExam, tinyPdf } from '../support/report-seeding.ts';
+import { issueReport, orderExam, reportIdOf } from '../support/report-seeding.ts';
 
 async function setUp(t: ExecutionContext, options: ReceiverOptions = {}, auth?: Record<string, unknown>) {
   const hub = await openTestHub(t);
@@ -19,7 +18,7 @@ async function setUp(t: ExecutionContext, options: ReceiverOptions = {}, auth?: 
   await hub.exams.facilities.save({ ...facility, reportDestinations: { ehrFhirBaseUrl: ehr.baseUrl, ...ehrFhirAuth } });
   const type = reportPushDestinationType({
     exams: hub.exams,
-    reports: new StoreReportReader(hub.store.db, hub.dataDir),
+    reports: reportReaderOf(hub.exams),
   });
   const destination = type.create(type.parseSettings({ timeoutMs: 5000 }, 'settings'), {
     channelId: 'reports-to-ehr',
@@ -27,7 +26,7 @@ async function setUp(t: ExecutionContext, options: ReceiverOptions = {}, auth?: 
     log: quietLog,
   });
   t.teardown(() => destination.stop());
-  const seed = { dataDir: hub.dataDir, db: hub.store.db, exams: hub.exams };
+  const seed = { db: hub.store.db, exams: hub.exams };
   let n = 0;
   const send = (event: unknown) =>
     destination.send({
@@ -38,13 +37,13 @@ async function setUp(t: ExecutionContext, options: ReceiverOptions = {}, auth?: 
       dataType: 'json',
       attempt: 1,
     });
-  const deliver = async (exam: Exam, id: string, state: ReportState, impression?: string) =>
+  const deliver = async (exam: Exam, id: string, state: 'preliminary' | 'final' | 'amended', impression?: string) =>
     send(await issueReport(seed, exam, id, state, impression === undefined ? {} : { impression }));
   return { hub, ehr, send, deliver, seed };
 }
 
 test('a final report is created at the EHR as a valid DiagnosticReport with its PDF; the amendment updates the same one', async (t) => {
-  const { hub, ehr, deliver } = await setUp(t);
+  const { hub, ehr, deliver, seed } = await setUp(t);
   const exam = await orderExam(hub.exams, 'PL-10');
   const created = await deliver(exam, 'rep-10', 'final', 'First impression.');
   t.is(created.status, 'sent');
@@ -53,11 +52,13 @@ test('a final report is created at the EHR as a valid DiagnosticReport with its 
   const first = ehr.reports[0]!.resource;
   t.is(first.status, 'final');
   t.is(first.conclusion, 'First impression.');
-  t.deepEqual(first.identifier?.[0], { system: 'urn:rso-hub:report-id', value: 'rep-10' });
+  const id = reportIdOf(seed, 'rep-10');
+  t.deepEqual(first.identifier?.[0], { system: 'urn:rso-hub:report-id', value: id });
   t.is(first.subject?.identifier?.value, 'MRN-PL-10');
   t.is(first.basedOn?.[0]?.identifier?.value, 'PL-10');
   t.is(first.presentedForm?.[0]?.contentType, 'application/pdf');
-  t.deepEqual(Buffer.from(first.presentedForm?.[0]?.data ?? '', 'base64'), tinyPdf('rep-10 final v1'));
+  const { bytes } = await hub.exams.reports.document(id);
+  t.deepEqual(Buffer.from(first.presentedForm?.[0]?.data ?? '', 'base64'), Buffer.from(bytes));
 
   const amended = await deliver(exam, 'rep-10', 'amended', 'Corrected impression.');
   t.regex(amended.status === 'sent' ? (amended.response ?? '') : '', /^HTTP 200 /);

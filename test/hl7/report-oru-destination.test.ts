@@ -1,10 +1,9 @@
 import test, { type ExecutionContext } from 'ava';
-import { StoreReportReader } from '../../exams/report-reader.ts';
-import type { ReportState } from '../../exams/report.ts';
+import { reportReaderOf } from '../../composition/reports-out.ts';
 import { reportOruDestinationType } from '../../hl7/report-oru-destination.ts';
 import { openTestHub, quietLog } from '../exams/setup.ts';
 import { readWithPythonHl7 } from '../support/python-hl7.ts';
-import { issueReport, orderExam, tinyPdf } from '../support/report-seeding.ts';
+import { issueReport, orderExam, reportIdOf } from '../support/report-seeding.ts';
 import { type ListenerAnswer, MllpTestListener } from './mllp-peer.ts';
 
 async function setUp(t: ExecutionContext, ehrMllp: Record<string, unknown> | undefined, answer: () => ListenerAnswer) {
@@ -16,17 +15,20 @@ async function setUp(t: ExecutionContext, ehrMllp: Record<string, unknown> | und
     ...facility,
     reportDestinations: ehrMllp === undefined ? {} : { ehrMllp: { host: '127.0.0.1', port: ehr.port, ...ehrMllp } },
   });
-  const reports = new StoreReportReader(hub.store.db, hub.dataDir);
-  const type = reportOruDestinationType({ exams: hub.exams, reports });
+  const type = reportOruDestinationType({ exams: hub.exams, reports: reportReaderOf(hub.exams) });
   const destination = type.create(type.parseSettings({ ackTimeoutMs: 5000, connectTimeoutMs: 2000 }, 'settings'), {
     channelId: 'reports-to-ehr',
     destinationName: 'ehr-hl7',
     log: quietLog,
   });
   t.teardown(() => destination.stop());
-  const seed = { dataDir: hub.dataDir, db: hub.store.db, exams: hub.exams };
+  const seed = { db: hub.store.db, exams: hub.exams };
   let attempt = 0;
-  const deliver = async (exam: Awaited<ReturnType<typeof orderExam>>, id: string, state: ReportState) => {
+  const deliver = async (
+    exam: Awaited<ReturnType<typeof orderExam>>,
+    id: string,
+    state: 'preliminary' | 'final' | 'amended',
+  ) => {
     const event = await issueReport(seed, exam, id, state);
     return destination.send({
       messageId: `m-${++attempt}`,
@@ -41,7 +43,7 @@ async function setUp(t: ExecutionContext, ehrMllp: Record<string, unknown> | und
 }
 
 test('a final report reaches the EHR as ORU^R01 in the facility version, with the PDF, and AA delivers it', async (t) => {
-  const { hub, ehr, deliver } = await setUp(t, { version: '2.4', includePdf: true }, () => 'AA');
+  const { hub, ehr, deliver, seed } = await setUp(t, { version: '2.4', includePdf: true }, () => 'AA');
   const exam = await orderExam(hub.exams, 'PL-1');
   const result = await deliver(exam, 'rep-1', 'final');
   t.is(result.status, 'sent');
@@ -55,7 +57,8 @@ test('a final report reaches the EHR as ORU^R01 in the facility version, with th
   t.is(read.fields['PID.F3.R1.C1'], 'MRN-PL-1');
   const ed = read.obx.find((o) => o.type === 'ED');
   t.truthy(ed, 'the PDF is in an OBX ED');
-  t.deepEqual(Buffer.from(ed!.value.split('^')[4]!, 'base64'), tinyPdf('rep-1 final v1'));
+  const { bytes } = await hub.exams.reports.document(reportIdOf(seed, 'rep-1'));
+  t.deepEqual(Buffer.from(ed!.value.split('^')[4]!, 'base64'), Buffer.from(bytes), 'the rendered PDF, byte for byte');
 });
 
 test('AE from the EHR is a retry, AR a failure for good, as the mllp destination answers them', async (t) => {

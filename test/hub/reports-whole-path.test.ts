@@ -1,21 +1,17 @@
 // The report path through the real hub process, as a facility sees it: an order (ORM NW) over MLLP, a final
 // report on its exam, then ORU^R01 at the facility EHR's MLLP listener and the DiagnosticReport at its FHIR
 // server; an amendment follows as a correction; and a hub killed (SIGKILL) between a final report and its
-// delivery delivers it after the restart. Until the report service's API is on main, the report is put into
-// the hub's store the way the service writes it (test/support/report-seeding.ts), from this process: the
-// embedded store is safe for two processes.
+// delivery delivers it after the restart. The radiologist signs and amends through the hub's FHIR
+// DiagnosticReport API.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
-import type { Exam } from '../../exams/exam.ts';
-import { openStore } from '../../store/open.ts';
-import { quietLog } from '../exams/setup.ts';
+import type { Bundle, DiagnosticReport, ServiceRequest } from '@medplum/fhirtypes';
 import { MllpTestClient, MllpTestListener } from '../hl7/mllp-peer.ts';
 import { until } from '../support/channels.ts';
 import { FhirReportReceiver } from '../support/fhir-report-receiver.ts';
 import { api, freePort, repoRoot, startHub, stopHub, waitHealthy, type HubProcess } from '../support/hub-process.ts';
 import { readWithPythonHl7 } from '../support/python-hl7.ts';
-import { issueReport } from '../support/report-seeding.ts';
 
 const sample = async (...parts: string[]) =>
   JSON.parse(await readFile(path.join(repoRoot, 'config', ...parts), 'utf8')) as Record<string, unknown> & {
@@ -23,8 +19,8 @@ const sample = async (...parts: string[]) =>
     code: string;
   };
 
-/** The sample channels, with the orders source on `ordersPort`, no RIS copy, and quick retries. */
-async function channels(ordersPort: number) {
+/** The sample channels, with the orders and dictation sources on free ports, no RIS copy, and quick retries. */
+async function channels(ordersPort: number, dictationPort: number) {
   const orders = (await sample('channels', 'orders-mllp.json')) as Awaited<ReturnType<typeof sample>> & {
     source: { settings: Record<string, unknown> };
     destinations: Array<{ name: string }>;
@@ -41,7 +37,11 @@ async function channels(ordersPort: number) {
         ? { connectTimeoutMs: 1000, ackTimeoutMs: 5000 }
         : { timeoutMs: 5000 };
   }
-  return [orders, reports];
+  const dictation = (await sample('channels', 'dictation-mllp.json')) as Awaited<ReturnType<typeof sample>> & {
+    source: { settings: Record<string, unknown> };
+  };
+  dictation.source.settings['port'] = dictationPort;
+  return [orders, reports, dictation];
 }
 
 async function facility(ehrPort: number, fhirBase: string) {
@@ -65,31 +65,51 @@ function orm(placer: string, controlId: string): Buffer {
   );
 }
 
-async function examOf(hub: HubProcess, placer: string): Promise<Exam> {
-  const store = await openStore({ dataDir: hub.dataDir, log: quietLog });
-  try {
-    let exam: Exam | null = null;
-    await until(
-      async () => {
-        exam = await store.db.collection<Exam>('exams').findOne({ 'identifiers.value': placer });
-        return exam !== null;
-      },
-      15_000,
-      `the exam of order ${placer}`,
-    );
-    return exam!;
-  } finally {
-    await store.close();
-  }
+async function fhir<T>(hub: HubProcess, pathname: string, init?: RequestInit): Promise<T> {
+  const response = await api(hub, `/fhir/R4/${pathname}`, {
+    ...init,
+    headers: { 'content-type': 'application/fhir+json', ...(init?.headers as Record<string, string>) },
+  });
+  if (!response.ok) throw new Error(`${pathname}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
 }
 
-async function issue(hub: HubProcess, exam: Exam, id: string, state: 'final' | 'amended', impression: string) {
-  const store = await openStore({ dataDir: hub.dataDir, log: quietLog });
-  try {
-    await issueReport({ dataDir: hub.dataDir, db: store.db }, exam, id, state, { impression });
-  } finally {
-    await store.close();
-  }
+/** The exam number of the order, as FHIR serves it (the ServiceRequest id). */
+async function examOf(hub: HubProcess, placer: string): Promise<string> {
+  let id: string | undefined;
+  await until(
+    async () => {
+      const bundle = await fhir<Bundle<ServiceRequest>>(hub, `ServiceRequest?identifier=${placer}`);
+      id = bundle.entry?.[0]?.resource?.id;
+      return id !== undefined;
+    },
+    15_000,
+    `the exam of order ${placer}`,
+  );
+  return id!;
+}
+
+/** A radiologist signs a final report over FHIR, as a reading workstation does. */
+function signFinal(hub: HubProcess, examNumber: string, impression: string): Promise<DiagnosticReport> {
+  const report: DiagnosticReport = {
+    resourceType: 'DiagnosticReport',
+    status: 'final',
+    basedOn: [{ reference: `ServiceRequest/${examNumber}` }],
+    code: { text: 'CT head' },
+    resultsInterpreter: [{ reference: 'Practitioner/rad-chen' }],
+    conclusion: impression,
+    presentedForm: [{ contentType: 'text/plain', data: Buffer.from('Ventricles normal.').toString('base64') }],
+  };
+  return fhir<DiagnosticReport>(hub, 'DiagnosticReport', { method: 'POST', body: JSON.stringify(report) });
+}
+
+async function amend(hub: HubProcess, id: string, impression: string): Promise<DiagnosticReport> {
+  const current = await fhir<DiagnosticReport>(hub, `DiagnosticReport/${id}`);
+  return fhir<DiagnosticReport>(hub, `DiagnosticReport/${id}`, {
+    method: 'PUT',
+    headers: { 'if-match': `W/"${current.meta?.versionId}"` },
+    body: JSON.stringify({ ...current, status: 'amended', conclusion: impression }),
+  });
 }
 
 async function reportDeliveries(hub: HubProcess) {
@@ -100,10 +120,13 @@ async function reportDeliveries(hub: HubProcess) {
 }
 
 test('order in, final report out as ORU^R01 and DiagnosticReport, amendment as correction, SIGKILL loses nothing', async (t) => {
-  const [ordersPort, ehrPort] = [await freePort(), await freePort()];
+  const [ordersPort, ehrPort, dictationPort] = [await freePort(), await freePort(), await freePort()];
   const fhir = await FhirReportReceiver.start();
   t.teardown(() => fhir.stop());
-  const options = { channels: await channels(ordersPort), facilities: [await facility(ehrPort, fhir.baseUrl)] };
+  const options = {
+    channels: await channels(ordersPort, dictationPort),
+    facilities: [await facility(ehrPort, fhir.baseUrl)],
+  };
   const hub = await startHub(options);
   t.teardown(() => void stopHub(hub, 'SIGKILL'));
   await waitHealthy(hub);
@@ -116,14 +139,14 @@ test('order in, final report out as ORU^R01 and DiagnosticReport, amendment as c
   await client.close();
   const exam = await examOf(hub, 'VG-R-1');
 
-  await issue(hub, exam, 'rep-w1', 'final', 'No acute findings.');
+  const report = await signFinal(hub, exam, 'No acute findings.');
   await until(() => ehr.received.length === 1 && fhir.reports.length === 1, 30_000, 'the final at the EHR');
   const final = await readWithPythonHl7(ehr.received[0]!.toString(), ['OBR.F25', 'OBR.F2.R1.C1', 'OBR.F18', 'MSH.F12']);
   t.like(final.fields, { 'OBR.F25': 'F', 'OBR.F2.R1.C1': 'VG-R-1', 'OBR.F18': 'ACC-VG-R-1', 'MSH.F12': '2.5.1' });
   t.true(final.obx.some((o) => o.type === 'ED'));
   t.is(fhir.reports[0]!.resource.status, 'final');
 
-  await issue(hub, exam, 'rep-w1', 'amended', 'Amended: small left pleural effusion.');
+  await amend(hub, report.id!, 'Amended: small left pleural effusion.');
   await until(() => ehr.received.length === 2 && fhir.reports[0]?.versionId === 2, 30_000, 'the amendment');
   const amended = await readWithPythonHl7(ehr.received[1]!.toString(), ['OBR.F25']);
   t.is(amended.fields['OBR.F25'], 'C');
@@ -133,8 +156,21 @@ test('order in, final report out as ORU^R01 and DiagnosticReport, amendment as c
 
   // The EHR goes down; a final report is queued for it; the hub is killed before it could deliver.
   await ehr.stop();
-  const second = await examOf(hub, 'VG-R-2');
-  await issue(hub, second, 'rep-w2', 'final', 'Second exam: normal.');
+  // The second exam's report comes from the dictation system, as ORU^R01 over MLLP.
+  await examOf(hub, 'VG-R-2');
+  const dictation = await MllpTestClient.connect(dictationPort);
+  const dictated = await readFile(
+    path.join(repoRoot, 'test', 'fixtures', 'hl7', 'corpus', 'results', 'v23-tx-lines-final.hl7'),
+  );
+  const oru = Buffer.from(
+    dictated
+      .toString('latin1')
+      .replaceAll('VG-D-1', 'VG-R-2')
+      .replace(/RSO-2026-000101/g, 'NONE'),
+    'latin1',
+  );
+  t.is((await dictation.exchange(oru)).get('MSA-1'), 'AA');
+  await dictation.close();
   await until(
     async () =>
       (await reportDeliveries(hub)).some((d) => d.name === 'ehr-hl7' && d.state === 'queued' && d.attempts > 0),
@@ -149,6 +185,8 @@ test('order in, final report out as ORU^R01 and DiagnosticReport, amendment as c
   t.teardown(() => void stopHub(again, 'SIGKILL'));
   await waitHealthy(again);
   await until(() => ehr.received.length === 1, 30_000, 'the queued ORU after the restart');
+  const impression = (await readWithPythonHl7(ehr.received[0]!.toString(), [])).obx.at(-2)?.value;
+  t.is(impression, 'Normal CT of the head.', 'the dictated impression reached the EHR');
   const after = await readWithPythonHl7(ehr.received[0]!.toString(), ['OBR.F25', 'OBR.F2.R1.C1']);
   t.like(after.fields, { 'OBR.F25': 'F', 'OBR.F2.R1.C1': 'VG-R-2' });
   await until(

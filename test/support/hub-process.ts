@@ -154,7 +154,9 @@ export async function waitHealthy(hub: HubProcess, timeoutMs = 30_000): Promise<
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   hub.child.kill('SIGKILL');
-  throw new Error(`hub not healthy in ${timeoutMs} ms: ${hub.stderr()}`);
+  throw new Error(
+    `hub not healthy in ${timeoutMs} ms; stderr: ${hub.stderr().slice(-2000)}; stdout: ${hub.stdout().slice(-2000)}`,
+  );
 }
 
 export async function stopHub(hub: HubProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
