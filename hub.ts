@@ -59,7 +59,7 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
     db: store.db,
     registry: hubRegistry(exams, {
       dicom,
-      gateways: openGateways(store.db, config.dataDir, scheduler, exams, log),
+      gateways: openGateways(store.db, scheduler, exams, log),
       db: store.db,
     }),
     instance,

@@ -29,7 +29,8 @@ export class DispatchEscalation {
       checkJob,
       async ({ examNumber, round }) => {
         const escalated = await exams.dispatch.escalate(examNumber, round, by);
-        if (escalated) log.info('exam escalated to the next technician', { examNumber, round });
+        if (escalated)
+          log.info('exam escalated to the next technician', { round, technicianId: escalated.technicianId });
       },
       { retry: { maxAttempts: 5, initialDelayMs: 5000 } },
     );

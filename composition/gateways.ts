@@ -11,21 +11,10 @@ import { DispatchEscalation } from './dispatch-escalation.ts';
 export interface Gateways {
   readonly faxJobs: FaxJobs;
   readonly escalation: DispatchEscalation;
-  /** Where report documents are read from (reports/<id>/… under the data dir). */
-  readonly db: HubDb;
-  readonly dataDir: string;
 }
 
-export function openGateways(
-  db: HubDb,
-  dataDir: string,
-  scheduler: Scheduler,
-  exams: ExamService,
-  log: Logger,
-): Gateways {
+export function openGateways(db: HubDb, scheduler: Scheduler, exams: ExamService, log: Logger): Gateways {
   return {
-    db,
-    dataDir,
     faxJobs: new FaxJobs(db, scheduler, log.child({ part: 'fax' })),
     escalation: new DispatchEscalation(scheduler, exams, log.child({ part: 'dispatch' })),
   };

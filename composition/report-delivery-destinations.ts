@@ -63,18 +63,13 @@ interface Delivery {
 }
 
 /** The report of a report.issued message and its facility; a result when there is nothing to send (yet). */
-async function deliveryOf(
-  message: OutboundMessage,
-  exams: ExamService,
-  gateways: Gateways | undefined,
-): Promise<Delivery | SendResult> {
-  if (gateways === undefined) return { status: 'retry', error: 'report delivery is not wired in this process' };
+async function deliveryOf(message: OutboundMessage, exams: ExamService): Promise<Delivery | SendResult> {
   const event = JSON.parse(message.content) as ExamEvent;
   const reportId = event.data['reportId'];
   if (event.type !== 'report.issued' || typeof reportId !== 'string')
     return { status: 'failed', error: `expected a report.issued event with a reportId, not ${event.type}` };
   try {
-    const document = await loadReportDocument(gateways.db, gateways.dataDir, reportId);
+    const document = await loadReportDocument(exams, reportId);
     const facility = await exams.facilities.require(document.report.facility);
     const view = {
       examNumber: document.report.examNumber,
@@ -94,10 +89,7 @@ function fileName(d: Delivery): string {
   return `report-${d.document.report.examNumber}.pdf`.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
-export function reportEmailDestinationType(
-  exams: ExamService,
-  gateways: Gateways | undefined,
-): DestinationConnectorType<ReportEmailSettings> {
+export function reportEmailDestinationType(exams: ExamService): DestinationConnectorType<ReportEmailSettings> {
   return {
     type: 'report-email',
     parseSettings(input, at) {
@@ -113,7 +105,7 @@ export function reportEmailDestinationType(
       const smtp = new SmtpSender(settings.gateway);
       return {
         async send(message) {
-          const d = await deliveryOf(message, exams, gateways);
+          const d = await deliveryOf(message, exams);
           if ('status' in d) return d;
           const to = d.facility.reportDestinations.email;
           if (to === undefined) return { status: 'sent', response: `${d.facility.code} takes no reports by e-mail` };
@@ -150,7 +142,7 @@ export function reportFaxDestinationType(
       const line = new FaxLine(settings.gateway, gateways?.faxJobs, context);
       return {
         async send(message) {
-          const d = await deliveryOf(message, exams, gateways);
+          const d = await deliveryOf(message, exams);
           if ('status' in d) return d;
           const to = d.facility.reportDestinations.fax;
           if (to === undefined) return { status: 'sent', response: `${d.facility.code} takes no reports by fax` };

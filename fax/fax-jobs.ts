@@ -23,8 +23,6 @@ export interface FaxJobDoc {
   submittedAt: Date;
   polls: number;
   lastPollError?: string;
-  /** The delivery was told the final outcome: a later send of the same message (a resend) faxes again. */
-  reported?: boolean;
 }
 
 /** What one poll of the gateway found. */
@@ -72,9 +70,9 @@ export class FaxJobs {
     };
   }
 
-  /** The job of this delivery that still counts (one not yet reported back), if any. */
+  /** The job of this delivery not yet reported back to its delivery, if any. */
   async current(key: string): Promise<FaxJobDoc | null> {
-    return this.#jobs.findOne({ _id: key, reported: { $ne: true } });
+    return this.#jobs.findOne({ _id: key });
   }
 
   async submitted(key: string, channelId: string, destination: string, gatewayJobId: string, firstPollMs: number) {
@@ -91,8 +89,13 @@ export class FaxJobs {
     await this.#scheduler.schedule(new Date(Date.now() + firstPollMs), pollJob, { key });
   }
 
+  /**
+   * The delivery has the final outcome: the job is forgotten, so the collection holds only faxes in progress and
+   * a later send of the same message (an analyst's resend) faxes again. A crash before this leaves the final job,
+   * which the retried delivery reads instead of faxing twice.
+   */
   async reported(key: string): Promise<void> {
-    await this.#jobs.updateOne({ _id: key }, { $set: { reported: true } });
+    await this.#jobs.deleteOne({ _id: key });
   }
 
   /** Resolves with the job once it is final, or undefined when `until` resolves first (the hub is stopping). */

@@ -2,6 +2,7 @@
 // a 4xx reply (RFC 5321 4.2.1, transient) or no answer at all is retried, a 5xx reply fails with the server's
 // own text. Which recipients the server took and refused is kept on the delivery. nodemailer is imported on the
 // first send, so a hub that sends no mail does not load it.
+import { readFile } from 'node:fs/promises';
 import type { SendResult } from '../channels/connector.ts';
 import { errorText } from '../runtime/log.ts';
 import type { SmtpSettings } from './smtp-settings.ts';
@@ -89,6 +90,13 @@ export class SmtpSender {
     if (this.#transport !== undefined) return this.#transport;
     const s = this.#settings;
     const auth = credentials(s);
+    // Read when the transport is set up; a CA file that cannot be read is a retry, not a crash.
+    const ca = s.tls?.caFile === undefined ? undefined : await readFile(s.tls.caFile);
+    const tls = {
+      minVersion: 'TLSv1.2' as const,
+      ...(ca === undefined ? {} : { ca }),
+      ...(s.tls?.servername === undefined ? {} : { servername: s.tls.servername }),
+    };
     const { default: nodemailer } = await import('nodemailer');
     this.#transport = nodemailer.createTransport({
       host: s.host,
@@ -97,7 +105,7 @@ export class SmtpSender {
       secure: s.security === 'tls',
       requireTLS: s.security === 'starttls',
       ignoreTLS: s.security === 'none',
-      ...(s.tls === undefined ? {} : { tls: s.tls }),
+      tls,
       ...(auth === undefined ? {} : { auth }),
       connectionTimeout: s.timeoutMs,
       greetingTimeout: s.timeoutMs,

@@ -18,8 +18,8 @@ export interface SmtpSettings {
   port: number;
   security: 'starttls' | 'tls' | 'none';
   auth?: { userEnv: string; passwordEnv: string };
-  /** Only for a relay with a private CA or name: passed to node:tls. */
-  tls?: { servername?: string; rejectUnauthorized?: boolean };
+  /** A relay with a private CA (`caFile`, PEM) or another name on its certificate; the certificate is always verified. */
+  tls?: { caFile?: string; servername?: string };
   from: string;
   timeoutMs: number;
 }
@@ -52,15 +52,10 @@ export function parseSmtpSettings(value: Record<string, unknown>, at: string): S
   }
   if (value['tls'] !== undefined) {
     const tls = expectObject(value['tls'], join(at, 'tls'));
-    expectKeys(tls, join(at, 'tls'), ['servername', 'rejectUnauthorized']);
+    expectKeys(tls, join(at, 'tls'), ['caFile', 'servername']);
+    const caFile = optionalString(tls['caFile'], join(at, 'tls.caFile'));
     const servername = optionalString(tls['servername'], join(at, 'tls.servername'));
-    const reject = tls['rejectUnauthorized'];
-    if (reject !== undefined && typeof reject !== 'boolean')
-      throw new ValidationError(join(at, 'tls.rejectUnauthorized'), 'expected true or false');
-    settings.tls = {
-      ...(servername === undefined ? {} : { servername }),
-      ...(reject === undefined ? {} : { rejectUnauthorized: reject }),
-    };
+    settings.tls = { ...(caFile === undefined ? {} : { caFile }), ...(servername === undefined ? {} : { servername }) };
   }
   return settings;
 }

@@ -4,7 +4,8 @@
 // from the shipped WSDL. The PDF arrives byte for byte both ways; no patient data is in the subject or cover.
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { simpleParser, type ParsedMail } from 'mailparser';
@@ -15,7 +16,9 @@ import { openGateways } from '../../composition/gateways.ts';
 import { textPdf } from '../../fax/text-pdf.ts';
 import { Scheduler } from '../../runtime/scheduler.ts';
 import { TestPeers, channelJson, jsonMessage, quietLog, waitFor } from '../channels/harness.ts';
-import { openTestHub } from '../exams/setup.ts';
+import { ExamService } from '../../exams/service.ts';
+import { openStore } from '../../store/open.ts';
+import { facilitiesDir } from '../exams/setup.ts';
 import { faxGateway, wsdlPath } from '../fax/fax-gateway.ts';
 
 async function mailbox(t: ExecutionContext) {
@@ -40,9 +43,14 @@ async function mailbox(t: ExecutionContext) {
 async function setup(t: ExecutionContext) {
   const box = await mailbox(t);
   const gateway = await faxGateway(t, {});
-  const { store, exams, dataDir } = await openTestHub(t);
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'rso-report-delivery-'));
+  const store = await openStore({ dataDir, log: quietLog });
+  // The report service reads documents under its data dir (exams/report-files.ts).
+  const exams = new ExamService(store.db, { log: quietLog, outboxPollMs: 60_000, dataDir });
+  await exams.start();
+  await exams.facilities.loadDir(facilitiesDir);
   const scheduler = new Scheduler({ db: store.db, log: quietLog, processEveryMs: 20, defaultLockLifetimeMs: 2000 });
-  const gateways = openGateways(store.db, dataDir, scheduler, exams, quietLog);
+  const gateways = openGateways(store.db, scheduler, exams, quietLog);
   await scheduler.start();
   const peers = new TestPeers();
   const registry = hubRegistry(exams, { gateways });
@@ -52,6 +60,9 @@ async function setup(t: ExecutionContext) {
   t.teardown(async () => {
     await engine.stop();
     await scheduler.stop();
+    await exams.stop();
+    await store.close();
+    await rm(dataDir, { recursive: true, force: true });
   });
   const retry = { initialDelayMs: 20, maxDelayMs: 100, multiplier: 2 };
   await engine.saveDefinition(
@@ -151,13 +162,13 @@ test("a final report's PDF reaches the facility's e-mail address and fax number 
   t.true(hub.gateway.faxes[0]!.document.equals(pdf), 'the faxed PDF is the document, byte for byte');
 });
 
-test('a document that does not match its SHA-256 is never sent: both deliveries fail naming the file', async (t) => {
+test('a document that does not match its record is never sent: both deliveries fail naming the file', async (t) => {
   const hub = await setup(t);
   await hub.storeReport('rep-2', await textPdf('Radiology report', 'x'), true);
   const deliveries = await hub.issue('rep-2');
   for (const delivery of deliveries) {
     t.is(delivery.state, 'error');
-    t.regex(delivery.lastError ?? '', /rendered-1\.pdf does not match its SHA-256/);
+    t.regex(delivery.lastError ?? '', /rendered-1\.pdf does not match its record/);
   }
   t.is(hub.box.mails.length, 0);
   t.is(hub.gateway.faxes.length, 0);

@@ -167,7 +167,11 @@ test('a new exam notifies each technician their way; an assignment notifies only
   t.regex(mail.text, new RegExp(`Exam: ${examNumber}`));
   t.regex(mail.text, /Procedure: CT CHEST W CONTRAST/);
   t.regex(mail.text, /Priority: ROUTINE/);
-  t.regex(sms.texts[0]!.text, new RegExp(`a new exam was requested: exam ${examNumber} at Valley General`));
+  // The facility's own SMS template (config/facilities/valley-general.json dispatchTemplates.sms).
+  t.is(
+    sms.texts[0]!.text,
+    `RSO ROUTINE: a new exam was requested. Exam ${examNumber} at Valley General, CT CHEST W CONTRAST.`,
+  );
   for (const text of [...box.mails.map((m) => `${m.subject} ${m.text}`), ...sms.texts.map((s) => s.text)])
     t.notRegex(text, /OBRIEN|MARY|19800229/, 'no patient data in a notice');
 

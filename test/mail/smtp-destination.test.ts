@@ -4,11 +4,13 @@
 // the connection but never greets is a timeout that is retried.
 import { createServer, type Server } from 'node:net';
 import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { smtpDestination } from '../../mail/smtp-destination.ts';
+import { makeCertificates } from '../support/certificates.ts';
 import { TestPeers, channelJson, jsonMessage, startEngine, tempDir, waitFor } from '../channels/harness.ts';
 
 interface Received {
@@ -18,13 +20,19 @@ interface Received {
 }
 
 /** Answers DATA with the replies in `script` (a code and text), one per mail; past the end, 250. */
-async function smtpPeer(t: ExecutionContext, script: Array<[number, string]> = [], size?: number) {
+async function smtpPeer(
+  t: ExecutionContext,
+  script: Array<[number, string]> = [],
+  size?: number,
+  tls?: { key: Buffer; cert: Buffer },
+) {
   const received: Received[] = [];
   let dataCalls = 0;
   const server = new SMTPServer({
     authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
+    disabledCommands: tls === undefined ? ['STARTTLS', 'AUTH'] : ['AUTH'],
     logger: false,
+    ...(tls === undefined ? {} : tls),
     ...(size === undefined ? {} : { size }),
     onRcptTo(address, _session, callback) {
       if (address.address.startsWith('nobody@')) {
@@ -63,7 +71,7 @@ async function smtpPeer(t: ExecutionContext, script: Array<[number, string]> = [
   return { port, received, dataCalls: () => dataCalls };
 }
 
-async function setup(t: ExecutionContext, port: number, timeoutMs = 5000) {
+async function setup(t: ExecutionContext, port: number, timeoutMs = 5000, extra: Record<string, unknown> = {}) {
   const tmp = await tempDir('smtp');
   const peers = new TestPeers();
   const registry = peers.registry();
@@ -79,7 +87,7 @@ async function setup(t: ExecutionContext, port: number, timeoutMs = 5000) {
         name: 'mail',
         connector: {
           type: 'smtp',
-          settings: { host: '127.0.0.1', port, security: 'none', from: 'hub@rso.example', timeoutMs },
+          settings: { host: '127.0.0.1', port, security: 'none', from: 'hub@rso.example', timeoutMs, ...extra },
         },
         queue: 'ordered',
         retry: { initialDelayMs: 20, maxDelayMs: 100, multiplier: 2 },
@@ -180,4 +188,21 @@ test('a content that is no mail fails at once with the path of the problem', asy
   const delivery = await hub.settled(await hub.send({ subject: 'x', text: 'y', to: ['not-an-address'] }));
   t.is(delivery.state, 'error');
   t.regex(delivery.lastError ?? '', /content\.to\[0\]: expected an e-mail address/);
+});
+
+test("STARTTLS with the relay's private CA delivers; a relay whose certificate another CA signed is retried", async (t) => {
+  const certs = await makeCertificates();
+  const tls = { key: await readFile(certs.serverKey), cert: await readFile(certs.serverCert) };
+  const peer = await smtpPeer(t, [], undefined, tls);
+  const trusted = await setup(t, peer.port, 5000, { security: 'starttls', tls: { caFile: certs.caFile } });
+  const delivery = await trusted.settled(await trusted.send(mail({ to: ['reports@valley.example'] })));
+  t.is(delivery.state, 'sent');
+  t.is(peer.received.length, 1);
+
+  const stranger = await setup(t, peer.port, 5000, { security: 'starttls', tls: { caFile: certs.strangerCert } });
+  const refused = await stranger.settled(await stranger.send(mail({ to: ['reports@valley.example'] })));
+  t.is(refused.state, 'error', 'after maxAttempts');
+  t.is(refused.attempts, 3, 'a certificate failure is retried (the operator may fix the CA)');
+  t.regex(refused.lastError ?? '', /certificate|self.signed|issuer/i);
+  t.is(peer.received.length, 1, 'nothing was sent over the untrusted connection');
 });
