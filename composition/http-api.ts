@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { createAdminApiRouter } from '../admin-ui/api.ts';
 import { AuditLog } from '../admin-ui/audit.ts';
+import { createWebAppRouter } from '../admin-ui/web-app.ts';
 import { createWorklistRouter } from '../admin-ui/worklists.ts';
 import { createReportRouter } from '../admin-ui/reports.ts';
 import { createDispatchRouter } from '../admin-ui/dispatch-routes.ts';
@@ -94,6 +95,8 @@ export async function startHttpApi(config: HubConfig, deps: HttpApiDeps): Promis
   );
   http.mount(createDicomwebRouter({ studies: dicom.studies, auth }));
   if (deps.upload) http.mount(createUploadsRouter(deps.upload.uploads, auth));
+  // Last: the web console answers every address the APIs above left alone.
+  http.mount(createWebAppRouter());
   await listening(config, 'http', () => deps.parts.start('http', http, (server) => server.start()));
 }
 

@@ -10,8 +10,9 @@ import ts from 'typescript';
 
 const root = path.join(import.meta.dirname, '..', '..');
 
-/** Not source: installed packages, the hub's data, scratch space, test artifacts to look at (gitignored), VCS. */
-const notSource = new Set(['node_modules', 'data', '.tmp', 'artifacts', '.git']);
+/** Not source: installed packages, the hub's data, scratch space, test artifacts to look at (gitignored), VCS, the
+ * built web console (admin-ui/dist). */
+const notSource = new Set(['node_modules', 'data', '.tmp', 'artifacts', '.git', 'dist']);
 /** Harnesses: they may import any floor, and no floor may import them. Not held to the line limit either. */
 const harnesses = new Set(['test', 'bench']);
 
@@ -70,7 +71,7 @@ async function sourceFiles(): Promise<SourceFile[]> {
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) {
         if (!notSource.has(entry.name)) await walk(full);
-      } else if (/\.(ts|js|mjs)$/.test(entry.name)) {
+      } else if (/\.(ts|tsx|js|mjs)$/.test(entry.name)) {
         const name = path.relative(root, full).split(path.sep).join('/');
         files.push({ name, unit: name.split('/')[0] ?? name, text: await readFile(full, 'utf8') });
       }
