@@ -1,33 +1,14 @@
 // What the report PDF shows, as plain values: the exam domain gathers them (report, exam, patient, facility) and
-// a renderer the composition root wires (documents/report-pdf.ts) turns them into bytes. exams/ cannot import
-// documents/ (one floor down, its own concept), so the renderer is a function type here, and
-// documents/report-pdf.ts's input has the same shape.
+// the renderer the composition root wires (documents/report-pdf.ts) turns them into bytes. The input's shape is
+// the renderer's own (documents/ is a floor below); the renderer itself comes in as a function, so exams/ does
+// not load pdfkit.
+import type { ReportPdfInput } from '../documents/report-pdf.ts';
 import type { Exam } from './exam.ts';
 import type { Facility } from './facility.ts';
 import type { Patient } from './patient.ts';
 import type { Report } from './report.ts';
 
-export interface ReportDocumentInput {
-  facilityName: string;
-  patient: { name: string; id: string; birthDate?: string };
-  examNumber: string;
-  accession?: string;
-  procedure: string;
-  /** When the exam was ordered and when its images were taken (ISO 8601). */
-  orderedAt?: string;
-  studyDate?: string;
-  state: string;
-  findings?: string;
-  impression?: string;
-  radiologist?: string;
-  transcriber?: string;
-  signedAt?: string;
-  /** Shown as a banner with the reason: the report replaces one sent before. */
-  amended: boolean;
-  reason?: string;
-  reportId: string;
-  version: number;
-}
+export type ReportDocumentInput = ReportPdfInput;
 
 export type ReportRenderer = (input: ReportDocumentInput) => Promise<Uint8Array>;
 

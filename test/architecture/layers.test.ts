@@ -30,7 +30,8 @@ const layers: Record<string, { readonly floor: number; readonly mayImport: reado
   http: { floor: 1, mayImport: ['runtime'] },
   // Documents the hub renders (the report PDF): plain inputs in, bytes out; no domain, no transport.
   documents: { floor: 1, mayImport: ['runtime'] },
-  exams: { floor: 2, mayImport: ['store', 'runtime'] },
+  // documents/ for the report PDF's input shape only (exams/report-render.ts); the renderer is wired above.
+  exams: { floor: 2, mayImport: ['store', 'documents', 'runtime'] },
   channels: { floor: 3, mayImport: ['store', 'http', 'runtime'] },
   ...Object.fromEntries(protocols.map((p) => [p, { floor: 4, mayImport: belowProtocols }])),
   config: { floor: 5, mayImport: ['http', 'runtime'] },
