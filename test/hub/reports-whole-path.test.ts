@@ -6,12 +6,13 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
-import type { Bundle, DiagnosticReport, ServiceRequest } from '@medplum/fhirtypes';
+import type { Bundle, DiagnosticReport, ImagingStudy, ServiceRequest } from '@medplum/fhirtypes';
 import { MllpTestClient, MllpTestListener } from '../hl7/mllp-peer.ts';
 import { until } from '../support/channels.ts';
 import { FhirReportReceiver } from '../support/fhir-report-receiver.ts';
 import { api, freePort, repoRoot, startHub, stopHub, waitHealthy, type HubProcess } from '../support/hub-process.ts';
 import { readWithPythonHl7 } from '../support/python-hl7.ts';
+import { storescu, writeStudy } from './dicom-support.ts';
 
 const sample = async (...parts: string[]) =>
   JSON.parse(await readFile(path.join(repoRoot, 'config', ...parts), 'utf8')) as Record<string, unknown> & {
@@ -119,7 +120,7 @@ async function reportDeliveries(hub: HubProcess) {
   return page.items.flatMap((m) => m.destinations);
 }
 
-test('order in, final report out as ORU^R01 and DiagnosticReport, amendment as correction, SIGKILL loses nothing', async (t) => {
+test('order in, study by storescu, final report out as ORU^R01 and DiagnosticReport, amendment as correction, SIGKILL loses nothing', async (t) => {
   const [ordersPort, ehrPort, dictationPort] = [await freePort(), await freePort(), await freePort()];
   const fhir = await FhirReportReceiver.start();
   t.teardown(() => fhir.stop());
@@ -138,6 +139,25 @@ test('order in, final report out as ORU^R01 and DiagnosticReport, amendment as c
   t.is((await client.exchange(orm('VG-R-2', 'ORD2'))).get('MSA-1'), 'AA');
   await client.close();
   const exam = await examOf(hub, 'VG-R-1');
+  // The technician's images: a study by storescu, matched to the ordered exam by its accession.
+  const study = await writeStudy(3, {
+    patientId: 'MRN-VG-R-1',
+    patientName: 'RIVERA^ANA',
+    accessionNumber: 'ACC-VG-R-1',
+  });
+  t.is((await storescu(hub, 'VALLEY_CT', study.files)).code, 0);
+  let imaging: ImagingStudy | undefined;
+  await until(
+    async () => {
+      const response = await api(hub, '/fhir/R4/ImagingStudy?identifier=ACC-VG-R-1');
+      const found = (await response.json()) as Bundle<ImagingStudy>;
+      imaging = found.entry?.[0]?.resource;
+      return imaging?.basedOn !== undefined;
+    },
+    30_000,
+    'the study matched to the exam',
+  );
+  t.is(imaging?.basedOn?.[0]?.reference, `ServiceRequest/${exam}`);
 
   const report = await signFinal(hub, exam, 'No acute findings.');
   await until(() => ehr.received.length === 1 && fhir.reports.length === 1, 30_000, 'the final at the EHR');
