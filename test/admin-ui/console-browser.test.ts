@@ -20,7 +20,7 @@ async function started(t: import('ava').ExecutionContext) {
   await waitHealthy(hub);
   const client = await MllpTestClient.connect(inPort);
   t.teardown(() => void client.close());
-  return { hub, ehr, client };
+  return { hub, ehr, client, inPort };
 }
 
 /** The password the hub generated for `admin` on its first start (composition/console.ts). */
@@ -29,7 +29,7 @@ async function firstAdminPassword(hub: HubProcess): Promise<string> {
 }
 
 test('an analyst signs in, watches a message arrive, edits and deploys a channel, resends a message and pauses a queue', async (t) => {
-  const { hub, ehr, client } = await started(t);
+  const { hub, ehr, client, inPort } = await started(t);
   const browser = await launch(t);
   const { page, problems } = await openPage(browser);
   await page.goto(hub.url('/'));
@@ -116,8 +116,26 @@ test('an analyst signs in, watches a message arrive, edits and deploys a channel
   await queue.getByRole('button', { name: 'Pause ehr' }).click();
   await queue.getByTestId('queue-state').filter({ hasText: 'paused' }).waitFor();
   await screenshot(page, '07-queue-paused');
+  // While paused, a message waits at the head; giving it up (with a reason) takes it out, failed and never sent.
+  // The deploys above restarted the channel's listener, which closed the first connection: a sender reconnects.
+  const again = await MllpTestClient.connect(inPort);
+  t.teardown(() => void again.close());
+  t.is((await again.exchange(withControlId(await fixture('orm-o01.hl7'), 'UI000002'))).get('MSA-1'), 'AA');
+  await queue.getByRole('cell', { name: '1', exact: true }).waitFor();
+  await queue.getByRole('button', { name: 'Give up' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel(/^Reason/).fill('sent by phone instead');
+  await screenshot(page, '07-queue-give-up');
+  await dialog.getByRole('button', { name: 'Give up' }).click();
+  await queue.getByRole('cell', { name: '0', exact: true }).waitFor();
+  const given = await (await api(hub, '/api/messages?controlId=UI000002')).json();
+  t.is(
+    (given as { items: Array<{ destinations: Array<{ state: string }> }> }).items[0]?.destinations[0]?.state,
+    'error',
+  );
   await queue.getByRole('button', { name: 'Resume ehr' }).click();
   await queue.getByTestId('queue-state').filter({ hasText: 'running' }).waitFor();
+  t.is(ehr.received.length, 2, 'the message given up never reached the EHR');
 
   // An error is said in words, with a way to try again, and no stack trace.
   await page.goto(hub.url('/channels/no-such-channel'));

@@ -1,9 +1,11 @@
 // The web console's entry: Mantine's theme and styles, the session, the routes. The hub's CSP allows styles only
-// with the nonce it puts into index.html's csp-nonce meta, so Mantine's own <style> tags carry it too.
+// with the nonce it puts into index.html's csp-nonce meta, so Mantine's own <style> tags carry it too, and so does
+// the one its modals add to lock page scrolling (react-remove-scroll, which asks get-nonce).
 import '@mantine/core/styles.css';
 import 'uplot/dist/uPlot.min.css';
 import './console.css';
 import { createTheme, MantineProvider } from '@mantine/core';
+import { setNonce } from 'get-nonce';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { BrowserRouter } from 'react-router';
@@ -11,6 +13,7 @@ import { App } from './App.tsx';
 import { SessionProvider } from './session.tsx';
 
 const nonce = document.querySelector<HTMLMetaElement>('meta[name="csp-nonce"]')?.content || undefined;
+if (nonce) setNonce(nonce);
 
 const theme = createTheme({
   primaryColor: 'indigo',
