@@ -7,7 +7,9 @@ import type { HubConfig } from '../config/hub-config.ts';
 import { StudyIngest } from '../dicom/ingest.ts';
 import { DicomScp } from '../dicom/scp.ts';
 import { findSopClasses } from '../dicom/scp-find.ts';
+import { moveSopClasses } from '../dicom/scp-move.ts';
 import { studyFindService } from '../dicom/study-find.ts';
+import { studyMoveService } from '../dicom/study-move.ts';
 import { worklistService } from '../dicom/worklist.ts';
 import { StudyCompletion } from '../dicom/study-completion.ts';
 import { StudyIndex } from '../dicom/study-index.ts';
@@ -123,7 +125,8 @@ class ScpListener {
 
 /**
  * The SCP: known calling AE titles only (a facility's), every stored instance through the ingest, and the
- * facility's Modality Worklist and its studies (Study Root, study level) by C-FIND.
+ * facility's Modality Worklist and its studies (Study Root, study level) by C-FIND, and its studies to its own
+ * move destinations by C-MOVE.
  */
 async function startScp(
   config: HubConfig,
@@ -147,6 +150,9 @@ async function startScp(
     findServices: new Map([
       [findSopClasses.worklist, worklistService(exams)],
       [findSopClasses.studyRoot, studyFindService(studies, exams.facilities, config.dicom.aeTitle)],
+    ]),
+    moveServices: new Map([
+      [moveSopClasses.studyRoot, studyMoveService(studies, exams.facilities, config.dicom.aeTitle)],
     ]),
     onInstanceStored: async (instance) => {
       const facility = await exams.facilities.findByAeTitle(instance.callingAe);

@@ -1,5 +1,6 @@
 // DIMSE command sets (PS3.7 section 9.3, annex E): always implicit VR little endian, group 0000 only, with the
-// group length (0000,0000) first. Only the fields C-ECHO, C-STORE and C-FIND (with C-CANCEL) need are modelled.
+// group length (0000,0000) first. Only the fields C-ECHO, C-STORE, C-FIND and C-MOVE (with C-CANCEL) need are
+// modelled.
 
 export const commandField = {
   cStoreRq: 0x0001,
@@ -8,6 +9,8 @@ export const commandField = {
   cEchoRsp: 0x8030,
   cFindRq: 0x0020,
   cFindRsp: 0x8020,
+  cMoveRq: 0x0021,
+  cMoveRsp: 0x8021,
   cCancelRq: 0x0fff,
 } as const;
 
@@ -25,6 +28,16 @@ export interface Command {
   dataSetType: number;
   status: number;
   errorComment: string;
+  /** (0000,0600) Move Destination: the AE title a C-MOVE sends to. */
+  moveDestination: string;
+}
+
+/** C-MOVE's sub-operation counts (PS3.7 9.1.4.1.7-10), in every response but the last pending-free one alike. */
+export interface SubOperations {
+  remaining: number;
+  completed: number;
+  failed: number;
+  warning: number;
 }
 
 type Value = { tag: number; kind: 'uid' | 'text'; value: string } | { tag: number; kind: 'us'; value: number };
@@ -80,8 +93,17 @@ export function encodeCEchoRq(messageId: number): Buffer {
   ]);
 }
 
-/** A response to `request` (its command field with the response bit, PS3.7 E.1); `withDataSet` for C-FIND pending. */
-export function encodeResponse(request: Command, status: number, errorComment?: string, withDataSet = false): Buffer {
+/**
+ * A response to `request` (its command field with the response bit, PS3.7 E.1); `withDataSet` for C-FIND pending
+ * and C-MOVE's failed-instance list; `counts` for C-MOVE.
+ */
+export function encodeResponse(
+  request: Command,
+  status: number,
+  errorComment?: string,
+  withDataSet = false,
+  counts?: SubOperations,
+): Buffer {
   const responseField = request.commandField | 0x8000;
   const values: Value[] = [
     { tag: tag(0, 0x0002), kind: 'uid', value: request.affectedSopClassUid },
@@ -96,6 +118,14 @@ export function encodeResponse(request: Command, status: number, errorComment?: 
     values.push({ tag: tag(0, 0x0902), kind: 'text', value: errorComment.slice(0, 64) });
   if (request.affectedSopInstanceUid !== '')
     values.push({ tag: tag(0, 0x1000), kind: 'uid', value: request.affectedSopInstanceUid });
+  if (counts !== undefined) {
+    // PS3.7 9.1.4.1.7: Number of Remaining Sub-operations is only in pending responses (and a cancel's).
+    if (status === 0xff00 || status === 0xfe00)
+      values.push({ tag: tag(0, 0x1020), kind: 'us', value: counts.remaining });
+    values.push({ tag: tag(0, 0x1021), kind: 'us', value: counts.completed });
+    values.push({ tag: tag(0, 0x1022), kind: 'us', value: counts.failed });
+    values.push({ tag: tag(0, 0x1023), kind: 'us', value: counts.warning });
+  }
   return encode(values);
 }
 
@@ -113,6 +143,7 @@ export function decodeCommand(bytes: Buffer): Command {
     dataSetType: noDataSet,
     status: -1,
     errorComment: '',
+    moveDestination: '',
   };
   let offset = 0;
   while (offset + 8 <= bytes.length) {
@@ -131,6 +162,7 @@ export function decodeCommand(bytes: Buffer): Command {
     else if (element === 0x0100) command.commandField = us;
     else if (element === 0x0110) command.messageId = us;
     else if (element === 0x0120) command.messageIdBeingRespondedTo = us;
+    else if (element === 0x0600) command.moveDestination = text(value).trim();
     else if (element === 0x0800) command.dataSetType = us;
     else if (element === 0x0900) command.status = us;
     else if (element === 0x0902) command.errorComment = text(value);

@@ -1,6 +1,7 @@
-// One accepted TCP connection on the SCP: association negotiation (PS3.8 9.1), then C-ECHO, C-STORE and C-FIND
-// (PS3.7 9.1.1, 9.1.5, 9.1.2; the query itself in dicom/scp-find.ts) one message at a time, then release or abort. The socket is paused whenever the disk
-// falls behind, so the peer is slowed by TCP flow control instead of by our memory.
+// One accepted TCP connection on the SCP: association negotiation (PS3.8 9.1), then C-ECHO, C-STORE, C-FIND and
+// C-MOVE (PS3.7 9.1.1, 9.1.5, 9.1.2, 9.1.4; the query and the move themselves in dicom/scp-find.ts and
+// dicom/scp-move.ts) one message at a time, then release or abort. The socket is paused whenever the disk falls
+// behind, so the peer is slowed by TCP flow control instead of by our memory.
 import { randomUUID } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import type { Socket } from 'node:net';
@@ -8,7 +9,10 @@ import type { ConnectionGuard } from '../runtime/listener.ts';
 import type { Logger } from '../runtime/log.ts';
 import { errorText } from '../runtime/log.ts';
 import { commandField, decodeCommand, encodeResponse, verificationSopClass, type Command } from './command.ts';
+import type { IdentifierExchange } from './scp-exchange.ts';
 import { FindExchange, type FindService } from './scp-find.ts';
+import { MoveExchange, type MoveService } from './scp-move.ts';
+import { sendFiles } from './scu.ts';
 import { IncomingInstance, logStoreOutcome, type StoredInstance, type StoreResult } from './incoming-instance.ts';
 import {
   contextResult,
@@ -45,6 +49,7 @@ export interface AssociationSettings {
   isKnownCallingAe(ae: string): boolean | Promise<boolean>;
   onInstanceStored(instance: StoredInstance): Promise<void>;
   findServices: ReadonlyMap<string, FindService>;
+  moveServices: ReadonlyMap<string, MoveService>;
   /** Takes one of the SCP's association slots; false when all are in use. */
   admit(): boolean;
   /** Gives the slot back. */
@@ -73,9 +78,9 @@ export class ScpAssociation {
   #commandLength = 0;
   #pending: { command: Command; contextId: number } | undefined;
   #instance: IncomingInstance | undefined;
-  /** The C-FIND whose identifier is arriving, then the ones being answered (by message id, for C-CANCEL). */
-  #find: FindExchange | undefined;
-  readonly #finds = new Map<number, FindExchange>();
+  /** The C-FIND or C-MOVE whose identifier is arriving, then the ones being answered (by message id, for C-CANCEL). */
+  #find: IdentifierExchange | undefined;
+  readonly #finds = new Map<number, IdentifierExchange>();
   /** The peer's largest PDU (PS3.8 D.1): C-FIND identifiers are cut to fit it. */
   #peerMaxPdu = 0;
   /** Responses go out in request order; each store's finish() is chained on the previous one. */
@@ -218,7 +223,7 @@ export class ScpAssociation {
   }
 
   #negotiateContext(id: number, abstractSyntax: string, proposed: string[]): AcceptedContext {
-    const query = this.#settings.findServices.has(abstractSyntax);
+    const query = this.#settings.findServices.has(abstractSyntax) || this.#settings.moveServices.has(abstractSyntax);
     const supported = abstractSyntax === verificationSopClass || isStorageSopClass(abstractSyntax) || query;
     if (!supported) return { id, result: contextResult.abstractSyntax, transferSyntax: proposed[0] ?? '' };
     // The proposer lists its preference first (PS3.8 9.3.2.2); take the first we can store unchanged (an
@@ -265,9 +270,10 @@ export class ScpAssociation {
     // PS3.7 9.3.2.3: C-CANCEL-RQ names the C-FIND it cancels; one already answered is ignored.
     if (command.commandField === commandField.cCancelRq)
       return void this.#finds.get(command.messageIdBeingRespondedTo)?.cancel();
-    if (command.commandField === commandField.cFindRq && this.#settings.findServices.has(context.abstractSyntax)) {
-      if (this.#find !== undefined) throw new Error('a new command arrived before the C-FIND identifier ended');
-      this.#find = new FindExchange(command, contextId, context.transferSyntax);
+    const exchange = this.#exchangeFor(command, contextId, context);
+    if (exchange !== undefined) {
+      if (this.#find !== undefined) throw new Error('a new command arrived before the previous identifier ended');
+      this.#find = exchange;
       return;
     }
     if (command.commandField !== commandField.cStoreRq)
@@ -290,20 +296,33 @@ export class ScpAssociation {
     });
   }
 
+  #exchangeFor(
+    command: Command,
+    contextId: number,
+    context: { abstractSyntax: string; transferSyntax: string },
+  ): IdentifierExchange | undefined {
+    const find = this.#settings.findServices.get(context.abstractSyntax);
+    if (command.commandField === commandField.cFindRq && find !== undefined)
+      return new FindExchange(command, contextId, context.transferSyntax, find);
+    const move = this.#settings.moveServices.get(context.abstractSyntax);
+    if (command.commandField === commandField.cMoveRq && move !== undefined)
+      return new MoveExchange(command, contextId, context.transferSyntax, move, sendFiles);
+    return undefined;
+  }
+
   #onIdentifierPiece(contextId: number, piece: Buffer, endOfMessage: boolean): void {
     const find = this.#find!;
     if (find.contextId !== contextId)
-      throw new Error(`identifier on context ${contextId}, C-FIND on ${find.contextId}`);
+      throw new Error(`identifier on context ${contextId}, its request on ${find.contextId}`);
     find.push(piece);
     if (!endOfMessage) return;
     this.#find = undefined;
-    const service = this.#settings.findServices.get(this.#contexts.get(contextId)?.abstractSyntax ?? '')!;
     const { messageId } = find.command;
     this.#finds.set(messageId, find);
     this.#outstanding++;
     const write = (command: Buffer, dataset?: Buffer) => this.#writeMessage(contextId, command, dataset);
     this.#responses = this.#responses
-      .then(() => find.run(service, this.#callingAe, write, this.#log))
+      .then(() => find.run(this.#callingAe, write, this.#log))
       .finally(() => {
         this.#finds.delete(messageId);
         this.#outstanding--;

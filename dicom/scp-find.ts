@@ -1,12 +1,11 @@
-// One C-FIND on the SCP (PS3.7 9.1.2, PS3.4 C.4.1): the identifier is collected (a few hundred bytes, bounded),
-// decoded, handed to the query service of its SOP class, and each match is answered as a pending response
+// One C-FIND on the SCP (PS3.7 9.1.2, PS3.4 C.4.1): the identifier is collected (dicom/scp-exchange.ts), decoded, handed to the query service of its SOP class, and each match is answered as a pending response
 // (0xFF00) with its identifier; then success, or 0xFE00 once a C-CANCEL-RQ naming this message arrived (checked
 // between matches, PS3.7 9.1.2.1.6). The service's failure is a failure status with a comment, never an abort.
 import type { Logger } from '../runtime/log.ts';
 import { errorText } from '../runtime/log.ts';
 import { type Command, encodeResponse } from './command.ts';
-import { type Dataset, DatasetError, decodeDataset, encodeDataset } from './dataset-codec.ts';
-import { transferSyntax } from './part10.ts';
+import { type Dataset, DatasetError, encodeDataset } from './dataset-codec.ts';
+import { IdentifierPieces, type IdentifierExchange, type ResponseWriter, ServiceRefusal } from './scp-exchange.ts';
 
 export const findSopClasses = {
   /** Modality Worklist Information Model - FIND (PS3.4 K.6.1.2). */
@@ -26,65 +25,52 @@ export interface FindRequest {
 /** A query service: the identifiers of the matches, in the order to answer them. */
 export type FindService = (request: FindRequest) => AsyncIterable<Dataset>;
 
-/** A query the service refuses with a status of its own (0xA900 a bad identifier, 0xC000 cannot process). */
-export class FindRefusal extends Error {
-  readonly status: number;
-  constructor(status: number, message: string) {
-    super(message);
-    this.status = status;
-  }
-}
-
 const findStatus = { pending: 0xff00, success: 0x0000, cancel: 0xfe00, badIdentifier: 0xa900, failed: 0xc000 };
-const maxIdentifierBytes = 64 * 1024;
 
-/** Writes a response command and, for a pending response, its identifier. */
-export type FindWriter = (command: Buffer, dataset?: Buffer) => void;
-
-export class FindExchange {
+export class FindExchange implements IdentifierExchange {
   readonly command: Command;
   readonly contextId: number;
-  readonly #implicit: boolean;
-  readonly #pieces: Buffer[] = [];
-  #bytes = 0;
+  readonly #service: FindService;
+  readonly #identifier: IdentifierPieces;
   #cancelled = false;
 
-  constructor(command: Command, contextId: number, transferSyntaxUid: string) {
+  constructor(command: Command, contextId: number, transferSyntaxUid: string, service: FindService) {
     this.command = command;
     this.contextId = contextId;
-    this.#implicit = transferSyntaxUid === transferSyntax.implicitLittle;
+    this.#service = service;
+    this.#identifier = new IdentifierPieces(transferSyntaxUid);
   }
 
   push(piece: Buffer): void {
-    this.#bytes += piece.length;
-    if (this.#bytes > maxIdentifierBytes) throw new Error('C-FIND identifier larger than 64 KiB');
-    this.#pieces.push(piece);
+    this.#identifier.push(piece);
   }
 
   cancel(): void {
     this.#cancelled = true;
   }
 
-  /** Answers the query completely; never throws (a write to a closed socket is the caller's to ignore). */
-  async run(service: FindService, callingAe: string, write: FindWriter, log: Logger): Promise<void> {
+  async run(callingAe: string, write: ResponseWriter, log: Logger): Promise<void> {
     let matches = 0;
     try {
-      const identifier = this.#identifier();
+      const identifier = this.#decode();
       const request: FindRequest = {
         callingAe,
         sopClassUid: this.command.affectedSopClassUid,
         identifier,
         cancelled: () => this.#cancelled,
       };
-      for await (const match of service(request)) {
+      for await (const match of this.#service(request)) {
         if (this.#cancelled) break;
-        write(encodeResponse(this.command, findStatus.pending, undefined, true), encodeDataset(match, this.#implicit));
+        write(
+          encodeResponse(this.command, findStatus.pending, undefined, true),
+          encodeDataset(match, this.#identifier.implicit),
+        );
         matches++;
         // Let the socket's input in between matches, or a C-CANCEL-RQ would wait behind the whole answer.
         await new Promise((resolve) => setImmediate(resolve));
       }
     } catch (error) {
-      const status = error instanceof FindRefusal ? error.status : findStatus.failed;
+      const status = error instanceof ServiceRefusal ? error.status : findStatus.failed;
       // A service's error may quote the query (a patient name): its text goes to debug only.
       log.warn('C-FIND failed', { status: `0x${status.toString(16)}` });
       log.debug('C-FIND failed', { status: `0x${status.toString(16)}` }, { error: errorText(error) });
@@ -96,12 +82,12 @@ export class FindExchange {
     log.info('C-FIND answered', { sopClassUid: this.command.affectedSopClassUid, matches, cancelled: this.#cancelled });
   }
 
-  #identifier(): Dataset {
+  #decode(): Dataset {
     try {
-      return decodeDataset(Buffer.concat(this.#pieces), this.#implicit);
+      return this.#identifier.decode();
     } catch (error) {
       if (error instanceof DatasetError)
-        throw new FindRefusal(findStatus.badIdentifier, `identifier: ${error.message}`);
+        throw new ServiceRefusal(findStatus.badIdentifier, `identifier: ${error.message}`);
       throw error;
     }
   }

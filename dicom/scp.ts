@@ -16,6 +16,7 @@ import type { Logger } from '../runtime/log.ts';
 import { createLogger } from '../runtime/log.ts';
 import type { StoredInstance } from './incoming-instance.ts';
 import type { FindService } from './scp-find.ts';
+import type { MoveService } from './scp-move.ts';
 import { ScpAssociation } from './scp-association.ts';
 import { TempFiles } from './temp-files.ts';
 
@@ -32,6 +33,8 @@ export interface ScpOptions {
   onInstanceStored(instance: StoredInstance): Promise<void>;
   /** Query services by SOP class (dicom/scp-find.ts findSopClasses); a class not named here is not negotiated. */
   findServices?: ReadonlyMap<string, FindService>;
+  /** C-MOVE services by SOP class (dicom/scp-move.ts). */
+  moveServices?: ReadonlyMap<string, MoveService>;
   log?: Logger;
   /** Largest P-DATA-TF we accept (PS3.8 D.1); bigger PDUs mean fewer headers for the same data. */
   maxPduLength?: number;
@@ -169,6 +172,7 @@ export class DicomScp {
       isKnownCallingAe: (ae) => options.isKnownCallingAe(ae),
       onInstanceStored: (instance) => options.onInstanceStored(instance),
       findServices: options.findServices ?? new Map(),
+      moveServices: options.moveServices ?? new Map(),
       admit: () => {
         if (this.#admitted >= maxAssociations) return false;
         this.#admitted++;

@@ -45,6 +45,10 @@ export interface ScuOptions {
   responseTimeoutMs?: number;
   /** The largest PDU we accept from the peer (only responses come back, so small is fine). */
   maxPduLength?: number;
+  /** Told of each file's answer as it comes (a C-MOVE reports progress with it). */
+  onOutcome?: (outcome: SendOutcome) => void;
+  /** Asked before each file: true stops sending, the rest is not-sent (a C-MOVE's C-CANCEL). */
+  stopWhen?: () => boolean;
 }
 
 /**
@@ -115,12 +119,15 @@ export async function sendFiles(
     });
     ahead = openAhead(sendable[0], pool);
     for (let index = 0; index < sendable.length; index++) {
+      if (options.stopWhen?.()) break;
       const item = sendable[index]!;
       const source = ahead;
       // The next file is opened and its first block read while this one is sent and answered: with small
       // instances the disk latency then hides behind the network round trip instead of adding to it.
       ahead = openAhead(sendable[index + 1], pool);
-      outcomes.set(item.filePath, await link.store(item, source!, pool));
+      const outcome = await link.store(item, source!, pool);
+      outcomes.set(item.filePath, outcome);
+      options.onOutcome?.(outcome);
     }
     await link.release();
   } catch (error) {

@@ -8,7 +8,8 @@ import { HttpError } from '../http/http-error.ts';
 import { type Dataset, textOf, vrOf } from './dataset-codec.ts';
 import { project } from './find-answer.ts';
 import { parseQidoQuery, storeFilter } from './qido-query.ts';
-import { FindRefusal, type FindRequest, type FindService, findStatus } from './scp-find.ts';
+import { ServiceRefusal } from './scp-exchange.ts';
+import { type FindRequest, type FindService, findStatus } from './scp-find.ts';
 import type { StudyIndex } from './study-index.ts';
 
 /** The study-level keys the index matches on (the QIDO-RS study keys). */
@@ -19,9 +20,12 @@ export function studyFindService(index: StudyIndex, facilities: FacilityRegistry
   return async function* studyFind(request: FindRequest): AsyncGenerator<Dataset> {
     const level = textOf(request.identifier, '00080052');
     if (level !== 'STUDY')
-      throw new FindRefusal(findStatus.badIdentifier, `(0008,0052) level ${level ?? 'missing'}: only STUDY is offered`);
+      throw new ServiceRefusal(
+        findStatus.badIdentifier,
+        `(0008,0052) level ${level ?? 'missing'}: only STUDY is offered`,
+      );
     const facility = await facilities.findByAeTitle(request.callingAe);
-    if (!facility) throw new FindRefusal(findStatus.failed, 'the calling AE belongs to no active facility');
+    if (!facility) throw new ServiceRefusal(findStatus.failed, 'the calling AE belongs to no active facility');
     const filter = { ...conditionsOf(request.identifier), facility: facility.code };
     for (let skip = 0; !request.cancelled(); skip += pageSize) {
       const page = await index.studies
@@ -45,7 +49,7 @@ function conditionsOf(identifier: Dataset): Record<string, unknown> {
   try {
     return storeFilter(parseQidoQuery(params, 'study').conditions);
   } catch (error) {
-    if (error instanceof HttpError) throw new FindRefusal(findStatus.badIdentifier, error.message);
+    if (error instanceof HttpError) throw new ServiceRefusal(findStatus.badIdentifier, error.message);
     throw error;
   }
 }

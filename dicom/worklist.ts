@@ -17,7 +17,8 @@ import type { ExamService } from '../exams/service.ts';
 import { type Dataset, textOf, vrOf } from './dataset-codec.ts';
 import { project } from './find-answer.ts';
 import { wildcardSource } from './qido-query.ts';
-import { FindRefusal, type FindRequest, type FindService, findStatus } from './scp-find.ts';
+import { ServiceRefusal } from './scp-exchange.ts';
+import { type FindRequest, type FindService, findStatus } from './scp-find.ts';
 
 const sps = '00400100';
 const pageSize = 200;
@@ -33,7 +34,7 @@ interface WorklistKeys {
 export function worklistService(exams: ExamService): FindService {
   return async function* worklist(request: FindRequest): AsyncGenerator<Dataset> {
     const facility = await exams.facilities.findByAeTitle(request.callingAe);
-    if (!facility) throw new FindRefusal(findStatus.failed, 'the calling AE belongs to no active facility');
+    if (!facility) throw new ServiceRefusal(findStatus.failed, 'the calling AE belongs to no active facility');
     const keys = worklistKeys(request.identifier);
     if (keys.stationAe !== undefined && !pattern(keys.stationAe, false).test(request.callingAe)) return;
     for (let skip = 0; !request.cancelled(); skip += pageSize) {
@@ -68,7 +69,7 @@ function worklistKeys(identifier: Dataset): WorklistKeys {
   const keys: WorklistKeys = { patterns: new Map() };
   const modality = given(textOf(item, '00080060'));
   if (modality !== undefined && /[*?]/.test(modality))
-    throw new FindRefusal(findStatus.badIdentifier, '(0008,0060) Modality takes single value matching only');
+    throw new ServiceRefusal(findStatus.badIdentifier, '(0008,0060) Modality takes single value matching only');
   if (modality !== undefined) keys.modality = modality;
   const stationAe = given(textOf(item, '00400001'));
   if (stationAe !== undefined) keys.stationAe = stationAe;
@@ -94,7 +95,7 @@ function pattern(value: string, ignoreCase: boolean): RegExp {
 function dateRange(value: string): { from?: string; before?: string } {
   const match = /^(\d{8})?(-)?(\d{8})?$/.exec(value);
   if (!match || (!match[1] && !match[3]))
-    throw new FindRefusal(findStatus.badIdentifier, '(0040,0002) is not a date or a date range');
+    throw new ServiceRefusal(findStatus.badIdentifier, '(0040,0002) is not a date or a date range');
   const first = match[1] ? day(match[1]) : undefined;
   const last = match[3] ? day(match[3]) : match[2] ? undefined : first;
   const range: { from?: string; before?: string } = {};
@@ -106,7 +107,7 @@ function dateRange(value: string): { from?: string; before?: string } {
 function day(da: string): Date {
   const date = new Date(`${da.slice(0, 4)}-${da.slice(4, 6)}-${da.slice(6, 8)}T00:00:00Z`);
   if (Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10).replace(/-/g, '') !== da)
-    throw new FindRefusal(findStatus.badIdentifier, `(0040,0002) ${da} is not a calendar date`);
+    throw new ServiceRefusal(findStatus.badIdentifier, `(0040,0002) ${da} is not a calendar date`);
   return date;
 }
 

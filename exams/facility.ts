@@ -64,6 +64,8 @@ export interface Facility {
   radiologists: StaffMember[];
   /** The radiologist PACS this facility's studies are routed to. */
   radiologistPacs?: PacsEndpoint;
+  /** Where the facility's AEs may C-MOVE its studies to (its PACS, workstations): AE title with its address. */
+  moveDestinations?: PacsEndpoint[];
   coercion?: TagCoercion;
   /** URIs of the facility's assigning authorities, order number namespaces and coding systems (identity-systems.ts). */
   identitySystems?: IdentitySystems;
@@ -87,6 +89,7 @@ const facilityKeys = [
   'technicians',
   'radiologists',
   'radiologistPacs',
+  'moveDestinations',
   'coercion',
   'identitySystems',
   'reportDestinations',
@@ -114,6 +117,10 @@ export function parseFacility(value: unknown, at = ''): Facility {
   };
   if (raw['radiologistPacs'] !== undefined)
     facility.radiologistPacs = parsePacs(raw['radiologistPacs'], join(at, 'radiologistPacs'));
+  if (raw['moveDestinations'] !== undefined)
+    facility.moveDestinations = expectArray(raw['moveDestinations'], join(at, 'moveDestinations')).map((item, i) =>
+      parsePacs(item, join(join(at, 'moveDestinations'), i)),
+    );
   if (raw['coercion'] !== undefined) facility.coercion = parseCoercion(raw['coercion'], join(at, 'coercion'));
   const templates = parseDispatchTemplates(raw['dispatchTemplates'], join(at, 'dispatchTemplates'));
   if (templates !== undefined) facility.dispatchTemplates = templates;

@@ -130,6 +130,18 @@ test('facilities load from config and are found by AE title and MSH-4', async (t
     exams.facilities.save({ code: 'BAD', name: 'Bad', radiologistPacs: { aeTitle: 'X', host: 'h', port: 'x' } }),
     { message: /radiologistPacs.port: expected a port/ },
   );
+  t.is((await exams.facilities.findByAeTitle('VALLEY_CT'))?.moveDestinations?.[0]?.aeTitle, 'VALLEY_PACS');
+  await t.throwsAsync(
+    exams.facilities.save({
+      code: 'BAD',
+      name: 'Bad',
+      moveDestinations: [
+        { aeTitle: 'WS1', host: 'h', port: 104 },
+        { aeTitle: 'BACK\\SLASH', host: 'h', port: 104 },
+      ],
+    }),
+    { message: /moveDestinations\[1\]\.aeTitle: expected an AE title/ },
+  );
 });
 
 test('a facility saved again is what the next order sees, at once', async (t) => {
