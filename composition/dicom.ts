@@ -7,9 +7,10 @@ import type { HubConfig } from '../config/hub-config.ts';
 import { StudyIngest } from '../dicom/ingest.ts';
 import { DicomScp } from '../dicom/scp.ts';
 import { findSopClasses } from '../dicom/scp-find.ts';
+import { getSopClasses } from '../dicom/scp-get.ts';
 import { moveSopClasses } from '../dicom/scp-move.ts';
 import { studyFindService } from '../dicom/study-find.ts';
-import { studyMoveService } from '../dicom/study-move.ts';
+import { studyGetService, studyMoveService } from '../dicom/study-move.ts';
 import { worklistService } from '../dicom/worklist.ts';
 import { StudyCompletion } from '../dicom/study-completion.ts';
 import { StudyIndex } from '../dicom/study-index.ts';
@@ -126,7 +127,7 @@ class ScpListener {
 /**
  * The SCP: known calling AE titles only (a facility's), every stored instance through the ingest, and the
  * facility's Modality Worklist and its studies (Study Root, study level) by C-FIND, and its studies to its own
- * move destinations by C-MOVE.
+ * move destinations by C-MOVE or back to the caller by C-GET.
  */
 async function startScp(
   config: HubConfig,
@@ -154,6 +155,7 @@ async function startScp(
     moveServices: new Map([
       [moveSopClasses.studyRoot, studyMoveService(studies, exams.facilities, config.dicom.aeTitle)],
     ]),
+    getServices: new Map([[getSopClasses.studyRoot, studyGetService(studies, exams.facilities)]]),
     onInstanceStored: async (instance) => {
       const facility = await exams.facilities.findByAeTitle(instance.callingAe);
       if (!facility) throw new Error(`calling AE ${instance.callingAe} no longer belongs to an active facility`);

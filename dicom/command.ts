@@ -1,6 +1,6 @@
 // DIMSE command sets (PS3.7 section 9.3, annex E): always implicit VR little endian, group 0000 only, with the
-// group length (0000,0000) first. Only the fields C-ECHO, C-STORE, C-FIND and C-MOVE (with C-CANCEL) need are
-// modelled.
+// group length (0000,0000) first. Only the fields C-ECHO, C-STORE, C-FIND, C-MOVE and C-GET (with C-CANCEL)
+// need are modelled.
 
 export const commandField = {
   cStoreRq: 0x0001,
@@ -11,6 +11,8 @@ export const commandField = {
   cFindRsp: 0x8020,
   cMoveRq: 0x0021,
   cMoveRsp: 0x8021,
+  cGetRq: 0x0010,
+  cGetRsp: 0x8010,
   cCancelRq: 0x0fff,
 } as const;
 

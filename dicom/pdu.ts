@@ -40,11 +40,20 @@ export interface ProposedContext {
   transferSyntaxes: string[];
 }
 
+/** SCP/SCU Role Selection (PS3.7 D.3.3.4): whether the requester acts as SCU and/or SCP for a SOP class. */
+export interface RoleSelection {
+  sopClassUid: string;
+  scu: boolean;
+  scp: boolean;
+}
+
 export interface AssociateRq {
   calledAe: string;
   callingAe: string;
   contexts: ProposedContext[];
   maxPduLength: number;
+  /** Proposed role selections; absent ones mean the default (requester SCU only). */
+  roles?: RoleSelection[];
 }
 
 export interface AcceptedContext {
@@ -101,12 +110,24 @@ function aeField(ae: string): Buffer {
   return Buffer.from(ae.padEnd(16, ' ').slice(0, 16), 'ascii');
 }
 
-function userInfo(maxPduLength: number): Buffer {
+function userInfo(maxPduLength: number, roles: readonly RoleSelection[] = []): Buffer {
   const max = Buffer.allocUnsafe(4);
   max.writeUInt32BE(maxPduLength, 0);
+  // PS3.7 D.3.3.4: role selection items follow the implementation class UID, before the version name.
+  const roleItems = roles.map((role) => {
+    const uid = Buffer.from(role.sopClassUid, 'ascii');
+    const length = Buffer.allocUnsafe(2);
+    length.writeUInt16BE(uid.length, 0);
+    return item(0x54, Buffer.concat([length, uid, Buffer.from([role.scu ? 1 : 0, role.scp ? 1 : 0])]));
+  });
   return item(
     0x50,
-    Buffer.concat([item(0x51, max), uidItem(0x52, implementationClassUid), uidItem(0x55, implementationVersionName)]),
+    Buffer.concat([
+      item(0x51, max),
+      uidItem(0x52, implementationClassUid),
+      ...roleItems,
+      uidItem(0x55, implementationVersionName),
+    ]),
   );
 }
 
@@ -137,7 +158,13 @@ export function encodeAssociateRq(rq: AssociateRq): Buffer {
   return withPduHeader(pduType.associateRq, body);
 }
 
-export function encodeAssociateAc(rq: AssociateRq, contexts: AcceptedContext[], maxPduLength: number): Buffer {
+/** `roles`: the answers to the requester's role selections (only for SOP classes it proposed roles for). */
+export function encodeAssociateAc(
+  rq: AssociateRq,
+  contexts: AcceptedContext[],
+  maxPduLength: number,
+  roles: readonly RoleSelection[] = [],
+): Buffer {
   const results = contexts.map((context) => {
     const head = Buffer.from([context.id, 0, context.result, 0]);
     return item(0x21, Buffer.concat([head, uidItem(0x40, context.transferSyntax)]));
@@ -146,7 +173,7 @@ export function encodeAssociateAc(rq: AssociateRq, contexts: AcceptedContext[], 
     associateHeader(rq.calledAe, rq.callingAe),
     uidItem(0x10, applicationContextName),
     ...results,
-    userInfo(maxPduLength),
+    userInfo(maxPduLength, roles),
   ]);
   return withPduHeader(pduType.associateAc, body);
 }
@@ -200,6 +227,21 @@ function readMaxPduLength(userInfoBody: Buffer): number {
   return 0;
 }
 
+function readRoles(userInfoBody: Buffer): RoleSelection[] {
+  const roles: RoleSelection[] = [];
+  for (const sub of readItems(userInfoBody, 'user information')) {
+    if (sub.type !== 0x54 || sub.body.length < 2) continue;
+    const length = sub.body.readUInt16BE(0);
+    if (sub.body.length < 2 + length + 2) throw new Error('SCP/SCU role selection item too short');
+    roles.push({
+      sopClassUid: trimUid(sub.body.subarray(2, 2 + length)),
+      scu: sub.body[2 + length] === 1,
+      scp: sub.body[3 + length] === 1,
+    });
+  }
+  return roles;
+}
+
 /** `body` is the PDU without its 6-byte header. */
 export function decodeAssociateRq(body: Buffer): AssociateRq {
   if (body.length < 68) throw new Error('A-ASSOCIATE-RQ: shorter than its fixed fields');
@@ -207,8 +249,12 @@ export function decodeAssociateRq(body: Buffer): AssociateRq {
   const callingAe = body.subarray(20, 36).toString('ascii').trim();
   const contexts: ProposedContext[] = [];
   let maxPduLength = 0;
+  let roles: RoleSelection[] = [];
   for (const raw of readItems(body.subarray(68), 'A-ASSOCIATE-RQ')) {
-    if (raw.type === 0x50) maxPduLength = readMaxPduLength(raw.body);
+    if (raw.type === 0x50) {
+      maxPduLength = readMaxPduLength(raw.body);
+      roles = readRoles(raw.body);
+    }
     if (raw.type !== 0x20) continue;
     if (raw.body.length < 4) throw new Error('A-ASSOCIATE-RQ: presentation context item too short');
     const context: ProposedContext = { id: raw.body[0] ?? 0, abstractSyntax: '', transferSyntaxes: [] };
@@ -218,7 +264,7 @@ export function decodeAssociateRq(body: Buffer): AssociateRq {
     }
     contexts.push(context);
   }
-  return { calledAe, callingAe, contexts, maxPduLength };
+  return { calledAe, callingAe, contexts, maxPduLength, roles };
 }
 
 export function decodeAssociateAc(body: Buffer): AssociateAc {

@@ -1,6 +1,6 @@
-// One accepted TCP connection on the SCP: association negotiation (PS3.8 9.1), then C-ECHO, C-STORE, C-FIND and
-// C-MOVE (PS3.7 9.1.1, 9.1.5, 9.1.2, 9.1.4; the query and the move themselves in dicom/scp-find.ts and
-// dicom/scp-move.ts) one message at a time, then release or abort. The socket is paused whenever the disk falls
+// One accepted TCP connection on the SCP: association negotiation (PS3.8 9.1; what is accepted in
+// dicom/scp-negotiation.ts), then C-ECHO, C-STORE, C-FIND, C-MOVE and C-GET (PS3.7 9.1; the exchanges themselves
+// in dicom/scp-find.ts, scp-move.ts and scp-get.ts) one message at a time, then release or abort. The socket is paused whenever the disk falls
 // behind, so the peer is slowed by TCP flow control instead of by our memory.
 import { randomUUID } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
@@ -8,14 +8,15 @@ import type { Socket } from 'node:net';
 import type { ConnectionGuard } from '../runtime/listener.ts';
 import type { Logger } from '../runtime/log.ts';
 import { errorText } from '../runtime/log.ts';
-import { commandField, decodeCommand, encodeResponse, verificationSopClass, type Command } from './command.ts';
+import { commandField, decodeCommand, encodeResponse, type Command } from './command.ts';
 import type { IdentifierExchange } from './scp-exchange.ts';
 import { FindExchange, type FindService } from './scp-find.ts';
+import { GetExchange, type GetService, SubOperationSender } from './scp-get.ts';
 import { MoveExchange, type MoveService } from './scp-move.ts';
+import { negotiate } from './scp-negotiation.ts';
 import { sendFiles } from './scu.ts';
 import { IncomingInstance, logStoreOutcome, type StoredInstance, type StoreResult } from './incoming-instance.ts';
 import {
-  contextResult,
   decodeAssociateRq,
   encodeAbort,
   encodeAssociateAc,
@@ -27,12 +28,9 @@ import {
   rejectReason,
   rejectResult,
   rejectSource,
-  type AcceptedContext,
   type AssociateRq,
 } from './pdu.ts';
 import { PduReader } from './pdu-reader.ts';
-import { transferSyntax as transferSyntaxes } from './part10.ts';
-import { acceptedTransferSyntaxes, isStorageSopClass } from './sop-classes.ts';
 import type { TempFiles } from './temp-files.ts';
 
 export interface AssociationSettings {
@@ -50,6 +48,7 @@ export interface AssociationSettings {
   onInstanceStored(instance: StoredInstance): Promise<void>;
   findServices: ReadonlyMap<string, FindService>;
   moveServices: ReadonlyMap<string, MoveService>;
+  getServices: ReadonlyMap<string, GetService>;
   /** Takes one of the SCP's association slots; false when all are in use. */
   admit(): boolean;
   /** Gives the slot back. */
@@ -83,6 +82,8 @@ export class ScpAssociation {
   readonly #finds = new Map<number, IdentifierExchange>();
   /** The peer's largest PDU (PS3.8 D.1): C-FIND identifiers are cut to fit it. */
   #peerMaxPdu = 0;
+  /** C-GET's C-STORE sub-operations, once the association is accepted. */
+  #subOperations: SubOperationSender | undefined;
   /** Responses go out in request order; each store's finish() is chained on the previous one. */
   #responses: Promise<void> = Promise.resolve();
   #artim: NodeJS.Timeout;
@@ -185,11 +186,18 @@ export class ScpAssociation {
     }
     if (!this.#settings.admit()) return this.#rejectBusy();
     this.#admitted = true;
-    const results = rq.contexts.map((context) =>
-      this.#negotiateContext(context.id, context.abstractSyntax, context.transferSyntaxes),
+    const { findServices, moveServices, getServices } = this.#settings;
+    const services = new Set([...findServices.keys(), ...moveServices.keys(), ...getServices.keys()]);
+    const negotiated = negotiate(rq, { services, retrievesByGet: getServices.size > 0 });
+    this.#contexts = negotiated.contexts;
+    this.#subOperations = new SubOperationSender(
+      this.#socket,
+      negotiated.contexts,
+      negotiated.requesterScp,
+      rq.maxPduLength,
     );
     this.#phase = 'established';
-    this.#socket.write(encodeAssociateAc(rq, results, this.#settings.maxPduLength));
+    this.#socket.write(encodeAssociateAc(rq, negotiated.results, this.#settings.maxPduLength, negotiated.roles));
     this.#socket.resume();
     this.#log.info('association accepted', { calledAe: rq.calledAe, contexts: this.#contexts.size });
   }
@@ -222,23 +230,6 @@ export class ScpAssociation {
     return undefined;
   }
 
-  #negotiateContext(id: number, abstractSyntax: string, proposed: string[]): AcceptedContext {
-    const query = this.#settings.findServices.has(abstractSyntax) || this.#settings.moveServices.has(abstractSyntax);
-    const supported = abstractSyntax === verificationSopClass || isStorageSopClass(abstractSyntax) || query;
-    if (!supported) return { id, result: contextResult.abstractSyntax, transferSyntax: proposed[0] ?? '' };
-    // The proposer lists its preference first (PS3.8 9.3.2.2); take the first we can store unchanged (an
-    // identifier only in the uncompressed syntaxes dicom/dataset-codec.ts reads).
-    const transferSyntax = proposed.find((ts) =>
-      query
-        ? ts === transferSyntaxes.implicitLittle || ts === transferSyntaxes.explicitLittle
-        : acceptedTransferSyntaxes.has(ts),
-    );
-    if (transferSyntax === undefined)
-      return { id, result: contextResult.transferSyntaxes, transferSyntax: proposed[0] ?? '' };
-    this.#contexts.set(id, { abstractSyntax, transferSyntax });
-    return { id, result: contextResult.accept, transferSyntax };
-  }
-
   #onPdv(contextId: number, isCommand: boolean, piece: Buffer, endOfMessage: boolean): void {
     if (this.#phase !== 'established') throw new Error(`P-DATA-TF in phase ${this.#phase}`);
     if (isCommand) return this.#onCommandPiece(contextId, piece, endOfMessage);
@@ -263,6 +254,8 @@ export class ScpAssociation {
     const context = this.#contexts.get(contextId);
     if (context === undefined) throw new Error(`command on presentation context ${contextId}, which was not accepted`);
     if (this.#pending !== undefined) throw new Error('a new command arrived before the previous data set ended');
+    // A C-GET's sub-operation answered (the one requester-to-us response; PS3.7 9.1.3).
+    if (command.commandField === commandField.cStoreRsp && this.#subOperations?.onResponse(command)) return;
     if (command.commandField === commandField.cEchoRq) {
       this.#respond(contextId, command, Promise.resolve({ status: 0 }));
       return;
@@ -307,6 +300,9 @@ export class ScpAssociation {
     const move = this.#settings.moveServices.get(context.abstractSyntax);
     if (command.commandField === commandField.cMoveRq && move !== undefined)
       return new MoveExchange(command, contextId, context.transferSyntax, move, sendFiles);
+    const get = this.#settings.getServices.get(context.abstractSyntax);
+    if (command.commandField === commandField.cGetRq && get !== undefined && this.#subOperations !== undefined)
+      return new GetExchange(command, contextId, context.transferSyntax, get, this.#subOperations);
     return undefined;
   }
 
@@ -392,5 +388,6 @@ export class ScpAssociation {
     this.#pending = undefined;
     instance?.abandon();
     for (const find of this.#finds.values()) find.cancel();
+    this.#subOperations?.close();
   }
 }

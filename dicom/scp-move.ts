@@ -1,32 +1,22 @@
 // One C-MOVE on the SCP (PS3.7 9.1.4, PS3.4 C.4.2): the identifier says which study, series or instances; the
 // move service resolves them to stored files and the Move Destination AE to a configured peer; the hub then sends
-// them over its own C-STORE SCU association (dicom/scu.ts, streamed from disk) and answers pending responses with
-// the sub-operation counts as instances are answered, then the final status: success; 0xB000 when some failed or
-// warned (with the failed SOP Instance UIDs); 0xA702 when none could be sent (the destination is down); 0xFE00
-// after a C-CANCEL-RQ; or the service's refusal (0xA801 unknown destination, 0xA900 a bad identifier).
+// them over its own C-STORE SCU association (dicom/scu.ts, streamed from disk), counting the sub-operations as
+// dicom/sub-operations.ts says (0xA702 when the destination cannot be reached); a refusal of the service is its
+// status (0xA801 unknown destination, 0xA900 a bad identifier).
 import type { Logger } from '../runtime/log.ts';
 import { errorText } from '../runtime/log.ts';
-import { type Command, encodeResponse, type SubOperations } from './command.ts';
-import { type Dataset, DatasetError, encodeDataset } from './dataset-codec.ts';
+import { type Command, encodeResponse } from './command.ts';
+import { type Dataset, DatasetError } from './dataset-codec.ts';
 import { IdentifierPieces, type IdentifierExchange, type ResponseWriter, ServiceRefusal } from './scp-exchange.ts';
 import type { ScuPeer, SendOutcome } from './scu.ts';
+import { retrieveStatus, SubOperationTally } from './sub-operations.ts';
 
 export const moveSopClasses = {
   /** Study Root Query/Retrieve Information Model - MOVE (PS3.4 C.6.2.1). */
   studyRoot: '1.2.840.10008.5.1.4.1.2.2.2',
 } as const;
 
-export const moveStatus = {
-  pending: 0xff00,
-  success: 0x0000,
-  cancel: 0xfe00,
-  someFailed: 0xb000,
-  /** Refused: out of resources, unable to perform sub-operations (the destination could not be reached). */
-  unableToSend: 0xa702,
-  unknownDestination: 0xa801,
-  badIdentifier: 0xa900,
-  failed: 0xc000,
-} as const;
+export const moveStatus = retrieveStatus;
 
 export interface MoveRequest {
   callingAe: string;
@@ -51,11 +41,6 @@ export type MoveSender = (
 
 /** Resolves a request; throws ServiceRefusal for what the requester got wrong. */
 export type MoveService = (request: MoveRequest) => Promise<MovePlan>;
-
-/** PS3.4 C.4.2.1.4: (0008,0058) Failed SOP Instance UID List, in the final response of a move with failures. */
-const failedSopInstanceUidList = '00080058';
-/** Pending responses are for people watching a progress bar: at most this often. */
-const pendingEveryMs = 250;
 
 export class MoveExchange implements IdentifierExchange {
   readonly command: Command;
@@ -97,57 +82,25 @@ export class MoveExchange implements IdentifierExchange {
       write(encodeResponse(this.command, status, errorText(error)));
       return;
     }
-    const counts: SubOperations = { remaining: plan.filePaths.length, completed: 0, failed: 0, warning: 0 };
-    const failedUids: string[] = [];
-    let lastPending = 0;
+    const tally = new SubOperationTally(plan.filePaths.length);
     const outcomes = await this.#send(plan.destination, plan.filePaths, {
       log,
       stopWhen: () => this.#cancelled,
-      onOutcome: (outcome) => {
-        counts.remaining--;
-        if (outcome.state === 'success') counts.completed++;
-        else if (outcome.state === 'warning') counts.warning++;
-        else {
-          counts.failed++;
-          if (outcome.sopInstanceUid) failedUids.push(outcome.sopInstanceUid);
-        }
-        const now = Date.now();
-        if (counts.remaining > 0 && now - lastPending >= pendingEveryMs) {
-          lastPending = now;
-          write(encodeResponse(this.command, moveStatus.pending, undefined, false, counts));
-        }
-      },
+      onOutcome: (outcome) => tally.record(outcome, this.command, write),
     });
-    // Files never answered (the association failed, or a cancel stopped it): failed unless cancelled (PS3.4 C.4.2.3.1).
     const unanswered = outcomes.filter((o) => o.state === 'not-sent');
-    const answered = counts.completed + counts.failed + counts.warning;
-    if (this.#cancelled) {
-      counts.remaining = plan.filePaths.length - answered;
-    } else {
-      const lost = plan.filePaths.length - answered;
-      counts.failed += lost;
-      counts.remaining = 0;
-      for (const outcome of unanswered) if (outcome.sopInstanceUid) failedUids.push(outcome.sopInstanceUid);
-    }
-    const status = this.#cancelled
-      ? moveStatus.cancel
-      : answered === 0 && plan.filePaths.length > 0
-        ? moveStatus.unableToSend
-        : counts.failed > 0 || counts.warning > 0
-          ? moveStatus.someFailed
-          : moveStatus.success;
     const reason = unanswered.find((o) => o.reason)?.reason;
+    const status = tally.finish(this.command, write, {
+      cancelled: this.#cancelled,
+      unanswered,
+      implicit: this.#identifier.implicit,
+      ...(reason === undefined ? {} : { reason }),
+    });
     log.info('C-MOVE answered', {
       moveDestination: this.command.moveDestination,
       status: `0x${status.toString(16)}`,
-      ...counts,
+      ...tally.counts,
     });
-    if (failedUids.length > 0) {
-      const list: Dataset = new Map([[failedSopInstanceUidList, { vr: 'UI', value: failedUids.join('\\') }]]);
-      write(encodeResponse(this.command, status, reason, true, counts), encodeDataset(list, this.#identifier.implicit));
-      return;
-    }
-    write(encodeResponse(this.command, status, reason, false, counts));
   }
 
   #decode(): Dataset {

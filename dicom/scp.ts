@@ -16,6 +16,7 @@ import type { Logger } from '../runtime/log.ts';
 import { createLogger } from '../runtime/log.ts';
 import type { StoredInstance } from './incoming-instance.ts';
 import type { FindService } from './scp-find.ts';
+import type { GetService } from './scp-get.ts';
 import type { MoveService } from './scp-move.ts';
 import { ScpAssociation } from './scp-association.ts';
 import { TempFiles } from './temp-files.ts';
@@ -35,6 +36,8 @@ export interface ScpOptions {
   findServices?: ReadonlyMap<string, FindService>;
   /** C-MOVE services by SOP class (dicom/scp-move.ts). */
   moveServices?: ReadonlyMap<string, MoveService>;
+  /** C-GET services by SOP class (dicom/scp-get.ts). */
+  getServices?: ReadonlyMap<string, GetService>;
   log?: Logger;
   /** Largest P-DATA-TF we accept (PS3.8 D.1); bigger PDUs mean fewer headers for the same data. */
   maxPduLength?: number;
@@ -173,6 +176,7 @@ export class DicomScp {
       onInstanceStored: (instance) => options.onInstanceStored(instance),
       findServices: options.findServices ?? new Map(),
       moveServices: options.moveServices ?? new Map(),
+      getServices: options.getServices ?? new Map(),
       admit: () => {
         if (this.#admitted >= maxAssociations) return false;
         this.#admitted++;

@@ -1,11 +1,12 @@
-// Study Root C-MOVE (PS3.4 C.4.2, C.6.2.1): a facility's PACS or a radiologist's workstation (by calling AE) pulls
-// studies, series or instances the hub holds for that facility, to one of the facility's configured move
-// destinations (facility.moveDestinations: an AE title alone names no address, so only listed ones are reachable,
+// Study Root C-MOVE and C-GET (PS3.4 C.4.2, C.4.3, C.6.2.1): a facility's PACS or a radiologist's workstation (by
+// calling AE) pulls studies, series or instances the hub holds for that facility, by C-GET over its own
+// association, or by C-MOVE to one of the facility's configured move destinations (facility.moveDestinations: an AE title alone names no address, so only listed ones are reachable,
 // and a facility cannot make the hub send to someone else's AE). What belongs to another facility is not found,
 // as in C-FIND: it is not there for the caller, so zero sub-operations, not an error that would confirm it exists.
-import type { FacilityRegistry } from '../exams/facility.ts';
+import type { Facility, FacilityRegistry } from '../exams/facility.ts';
 import { type Dataset, textOf } from './dataset-codec.ts';
 import { ServiceRefusal } from './scp-exchange.ts';
+import type { GetRequest, GetService } from './scp-get.ts';
 import { type MovePlan, type MoveRequest, type MoveService, moveStatus } from './scp-move.ts';
 import type { StudyIndex } from './study-index.ts';
 
@@ -14,22 +15,38 @@ const maxUids = 1000;
 
 export function studyMoveService(index: StudyIndex, facilities: FacilityRegistry, aeTitle: string): MoveService {
   return async (request: MoveRequest): Promise<MovePlan> => {
-    const facility = await facilities.findByAeTitle(request.callingAe);
-    if (!facility) throw new ServiceRefusal(moveStatus.failed, 'the calling AE belongs to no active facility');
+    const facility = await callerFacility(facilities, request.callingAe);
     const target = (facility.moveDestinations ?? []).find((d) => d.aeTitle === request.moveDestination);
     if (!target)
       throw new ServiceRefusal(
         moveStatus.unknownDestination,
         `move destination ${request.moveDestination || '(empty)'} is not one of the facility's`,
       );
-    const filter = { ...instanceFilter(request.identifier), facility: facility.code };
-    const instances = await index.instances
-      .find(filter as never)
-      .sort({ studyInstanceUid: 1, seriesNumber: 1, instanceNumber: 1, _id: 1 })
-      .toArray();
     const destination = { ...target, calledAe: target.aeTitle, callingAe: aeTitle };
-    return { destination, filePaths: instances.map((instance) => instance.filePath) };
+    return { destination, filePaths: await storedFiles(index, facility.code, request.identifier) };
   };
+}
+
+/** Study Root C-GET: the same instances, sent back to the caller over its own association. */
+export function studyGetService(index: StudyIndex, facilities: FacilityRegistry): GetService {
+  return async (request: GetRequest): Promise<string[]> => {
+    const facility = await callerFacility(facilities, request.callingAe);
+    return storedFiles(index, facility.code, request.identifier);
+  };
+}
+
+async function callerFacility(facilities: FacilityRegistry, callingAe: string): Promise<Facility> {
+  const facility = await facilities.findByAeTitle(callingAe);
+  if (!facility) throw new ServiceRefusal(moveStatus.failed, 'the calling AE belongs to no active facility');
+  return facility;
+}
+
+async function storedFiles(index: StudyIndex, facility: string, identifier: Dataset): Promise<string[]> {
+  const instances = await index.instances
+    .find({ ...instanceFilter(identifier), facility } as never)
+    .sort({ studyInstanceUid: 1, seriesNumber: 1, instanceNumber: 1, _id: 1 })
+    .toArray();
+  return instances.map((instance) => instance.filePath);
 }
 
 /** The conditions of the identifier's level: STUDY names studies, SERIES series of one study, IMAGE instances. */

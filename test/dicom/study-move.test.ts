@@ -1,12 +1,14 @@
-// Study Root C-MOVE through the real hub: studies sent by storescu, pulled with dcmtk's `movescu -S` to the
-// facility's move destinations (dcmtk's storescp, and SCPs that refuse or are slow), at the study, series and
-// image levels; another facility's study is not found, an unlisted destination is refused, a cancel stops it.
-import { readdir } from 'node:fs/promises';
+// Study Root C-MOVE and C-GET through the real hub: studies sent by storescu, pulled with dcmtk's `movescu -S` to
+// the facility's move destinations (dcmtk's storescp, and SCPs that refuse or are slow), at the study, series and
+// image levels, and with `getscu -S` back over the caller's own association; another facility's study is not
+// found, an unlisted destination is refused, a cancel stops it.
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { DicomScp } from '../../dicom/scp.ts';
 import { dicomTestConfig, hubAe, refusingPacs, storescu, valleyFacility, writeStudy } from '../hub/dicom-support.ts';
 import { freePort, startHub, stopHub, tempDir, waitHealthy, type HubProcess } from '../support/hub-process.ts';
-import { uid } from './make-instance.ts';
+import { datasetOf, uid } from './make-instance.ts';
 import { missingBinaries, type Peer, runTool, startStorescp } from './peers.ts';
 
 const missing = missingBinaries(['movescu', 'storescu', 'storescp']);
@@ -167,4 +169,52 @@ dcmtkTest('a workstation pulls its facility study, a series of it and one instan
   t.is(image.code, 0, image.log);
   t.true((await atStorescp()).includes(b.sopInstanceUids[1]!));
   t.false((await atStorescp()).includes(b.sopInstanceUids[0]!));
+
+  // C-GET: the same study comes back over getscu's own association, byte for byte what C-MOVE sent to storescp
+  // (both as the hub stored it: the facility's PatientID coercion changed it from what storescu sent).
+  const got = await tempDir('getscu');
+  const get = await runTool('getscu', [
+    '-v',
+    '-S',
+    '-aet',
+    'VALLEY_CT',
+    '-aec',
+    hubAe,
+    '+B',
+    '-od',
+    got,
+    '-k',
+    'QueryRetrieveLevel=STUDY',
+    '-k',
+    `StudyInstanceUID=${a.studyInstanceUid}`,
+    '127.0.0.1',
+    String(hub.dicomPort),
+  ]);
+  t.is(get.code, 0, `${get.stdout}${get.stderr}`);
+  const gotUids = (await readdir(got)).map((name) => name.replace(/^[A-Z]+\./, '')).sort();
+  t.deepEqual(gotUids, [...a.sopInstanceUids, ...second.sopInstanceUids].sort());
+  const first = (await readdir(got)).find((name) => name.endsWith(a.sopInstanceUids[0]!));
+  t.deepEqual(
+    datasetOf(await readFile(path.join(got, first!)), 'got'),
+    datasetOf(await readFile(path.join(received, `CT.${a.sopInstanceUids[0]}`)), 'moved'),
+    'the data set comes back as it was sent',
+  );
+  const elsewhere = await tempDir('getscu-theirs');
+  const theirsByGet = await runTool('getscu', [
+    '-S',
+    '-aet',
+    'HILL_CT',
+    '-aec',
+    hubAe,
+    '-od',
+    elsewhere,
+    '-k',
+    'QueryRetrieveLevel=STUDY',
+    '-k',
+    `StudyInstanceUID=${a.studyInstanceUid}`,
+    '127.0.0.1',
+    String(hub.dicomPort),
+  ]);
+  t.is(theirsByGet.code, 0);
+  t.deepEqual(await readdir(elsewhere), [], "another facility's AE gets nothing of this study");
 });
