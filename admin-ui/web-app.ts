@@ -75,8 +75,9 @@ export function createWebAppRouter(distDir = defaultDistDir): Router {
 
   const page = async (ctx: Context, next: () => Promise<unknown>) => {
     const first = ctx.path.split('/')[1] ?? '';
-    // An API address, or a file name (a dot in the last segment) that is not a built asset: not a page of the app.
-    if (apiPrefixes.has(first) || /\.[^/]*$/.test(ctx.path)) return next();
+    // An API address, or a file name (an extension that starts with a letter) that is not a built asset: not a page
+    // of the app. A DICOM UID (/viewer/1.2.840...) has dots too, but only digits after them.
+    if (apiPrefixes.has(first) || /\.[a-z][^/.]*$/i.test(ctx.path)) return next();
     const index = await readBuilt(path.join(distDir, 'index.html'));
     if (index === undefined) {
       throw new HttpError(503, 'the web console is not built: run `npm run build:ui` (npm start does it first)', {

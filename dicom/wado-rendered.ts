@@ -20,6 +20,8 @@ export interface RenderOptions {
   viewport?: { width: number; height: number };
   /** JPEG quality 1-100 (PS3.18 8.3.5.1.2). */
   quality: number;
+  /** A VOI window instead of the instance's own (PS3.18 8.3.5.1.4); grayscale images only. */
+  window?: { center: number; width: number };
 }
 
 let codecs: Promise<void> | undefined;
@@ -54,7 +56,11 @@ export async function renderFrame(filePath: string, options: RenderOptions): Pro
     const image = new imaging.DicomImage(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
     const frames = image.getNumberOfFrames();
     if (options.frame > frames) throw new HttpError(404, `frame ${options.frame}: the instance has ${frames} frame(s)`);
-    rendered = image.render({ frame: options.frame - 1 });
+    const window = options.window;
+    rendered = image.render({
+      frame: options.frame - 1,
+      ...(window === undefined ? {} : { windowLevel: new imaging.WindowLevel(window.width, window.center) }),
+    });
   } catch (error) {
     if (error instanceof HttpError) throw error;
     throw new HttpError(422, `the image cannot be rendered: ${error instanceof Error ? error.message : String(error)}`);

@@ -94,7 +94,7 @@ export async function retrieveRendered(ctx: Context, scope: DicomwebScope): Prom
   ctx.body = image;
 }
 
-const renderParameters = new Set(['quality', 'viewport', 'accept']);
+const renderParameters = new Set(['quality', 'viewport', 'accept', 'window']);
 
 function renderOptions(ctx: Context, thumbnail: boolean): RenderOptions {
   const params = new URLSearchParams(ctx.querystring);
@@ -121,5 +121,18 @@ function renderOptions(ctx: Context, thumbnail: boolean): RenderOptions {
   } else if (thumbnail) {
     options.viewport = { width: 128, height: 128 };
   }
+  const window = params.get('window');
+  if (window !== null) options.window = windowOf(window);
   return options;
+}
+
+/** `center,width,function`; the hub renders the linear function only, which is what viewers ask for. */
+function windowOf(value: string): { center: number; width: number } {
+  const [center, width, shape, ...rest] = value.split(',');
+  const number = /^-?\d{1,6}(\.\d{1,4})?$/;
+  if (rest.length > 0 || !number.test(center ?? '') || !number.test(width ?? '') || Number(width) < 1)
+    throw new HttpError(400, `window: "${value}" is not center,width,function with a width of at least 1`);
+  if (shape !== undefined && shape.toLowerCase() !== 'linear')
+    throw new HttpError(400, `window: the function "${shape}" is not supported (linear only)`);
+  return { center: Number(center), width: Number(width) };
 }

@@ -218,6 +218,29 @@ dcmtkTest('an instance renders as JPEG or PNG and a study has a thumbnail', asyn
   t.is(thumbnail.status, 200);
   const small = jpeg.decode(Buffer.from(await thumbnail.arrayBuffer()));
   t.deepEqual([small.width, small.height], [32, 32]);
+
+  // A viewer's window (PS3.18 8.3.5.1.4): one of width 1 at 0 leaves random pixels black or white, nothing between.
+  const instanceUrl = `/dicomweb/studies/${uids.studyInstanceUID}/series/${uids.seriesInstanceUID}/instances/${uids.sopInstanceUID}`;
+  const grays = async (query: string) => {
+    const response = await fetch(process.url(`${instanceUrl}/rendered?accept=image/png${query}`), {
+      headers: { authorization: `Bearer ${viewerToken}` },
+    });
+    t.is(response.status, 200);
+    const { data } = PNG.sync.read(Buffer.from(await response.arrayBuffer()));
+    return new Set(data.filter((_, index) => index % 4 === 0)).size;
+  };
+  t.true((await grays('')) > 2, 'the instance own window shows shades');
+  t.true((await grays('&window=0,1,linear')) <= 2, 'a window of width 1 shows two values at most');
+  for (const bad of ['window=40', 'window=40,0', 'window=40,400,sigmoid', 'window=a,b'])
+    t.is(
+      (
+        await fetch(process.url(`${instanceUrl}/rendered?${bad}`), {
+          headers: { authorization: `Bearer ${viewerToken}` },
+        })
+      ).status,
+      400,
+      bad,
+    );
 });
 
 dcmtkTest('bad queries and unknown resources are answered with the reason', async (t) => {

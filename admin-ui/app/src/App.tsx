@@ -15,6 +15,7 @@ import { NewChannel } from './screens/NewChannel.tsx';
 import { QueuesScreen } from './screens/Queues.tsx';
 import { SignIn } from './screens/SignIn.tsx';
 import { UsersScreen } from './screens/Users.tsx';
+import { StudyViewerScreen } from './screens/viewer/StudyViewer.tsx';
 import { useSession } from './session.tsx';
 import { Loading } from './ui/states.tsx';
 
@@ -37,6 +38,7 @@ export function App() {
         <Route path="users" element={<UsersScreen />} />
         <Route path="audit" element={<AuditScreen />} />
         <Route path="password" element={<ChangePassword />} />
+        <Route path="viewer/:study" element={<StudyViewerScreen />} />
         <Route path="*" element={<Navigate to="/" replace />} />
       </Route>
     </Routes>
