@@ -6,7 +6,10 @@
 // resend does the same (only what is not confirmed stored) unless it asks for all of it (OutboundMessage.resendAll:
 // the PACS lost the study): then the first attempt sends every instance, and its retries only what is missing.
 //
-// settings: { target: 'facility-pacs' | { aeTitle, host, port, tls? }, callingAe?, connectTimeoutMs?, responseTimeoutMs? }
+// settings: { target: 'facility-pacs' | { aeTitle, host, port, tls? }, callingAe?, connectTimeoutMs?, responseTimeoutMs?,
+//   associations? } — `associations` (1-16, default 1) splits a study into that many runs of consecutive instances
+// sent over parallel associations, as dcm4chee offers: a PACS that stores each association on its own thread
+// takes a large study sooner. Outcomes stay per instance, whichever association carried it.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,6 +43,7 @@ export interface ScuDestinationSettings {
   callingAe: string;
   connectTimeoutMs: number;
   responseTimeoutMs: number;
+  associations: number;
 }
 
 export interface ScuDestinationDeps {
@@ -60,7 +64,7 @@ function parseAe(value: unknown, at: string): string {
 function parseSettings(defaultCallingAe: string) {
   return (input: unknown, at: string): ScuDestinationSettings => {
     const raw = expectObject(input, at);
-    expectKeys(raw, at, ['target', 'callingAe', 'connectTimeoutMs', 'responseTimeoutMs']);
+    expectKeys(raw, at, ['target', 'callingAe', 'connectTimeoutMs', 'responseTimeoutMs', 'associations']);
     const targetAt = join(at, 'target');
     let target: ScuDestinationSettings['target'];
     if (raw['target'] === 'facility-pacs') target = 'facility-pacs';
@@ -86,6 +90,7 @@ function parseSettings(defaultCallingAe: string) {
         100,
         3_600_000,
       ),
+      associations: expectInteger(raw['associations'] ?? 1, join(at, 'associations'), 1, 16),
     };
   };
 }
@@ -207,11 +212,13 @@ class ScuDestination implements DestinationConnector {
         callingAe: this.#settings.callingAe,
         ...(pacs.tls === undefined ? {} : { tls: pacs.tls }),
       };
-      const outcomes = await sendFiles(peer, files, {
+      const options = {
         log: this.#log,
         connectTimeoutMs: this.#settings.connectTimeoutMs,
         responseTimeoutMs: this.#settings.responseTimeoutMs,
-      });
+      };
+      const runs = consecutiveRuns(files, this.#settings.associations);
+      const outcomes = (await Promise.all(runs.map((run) => sendFiles(peer, run, options)))).flat();
       return new Map(
         pending.map((instance, i) => [
           instance,
@@ -253,6 +260,21 @@ class ScuDestination implements DestinationConnector {
   }
 
   async stop(): Promise<void> {}
+}
+
+/** `items` cut into at most `count` runs of consecutive items, as even as can be (a series stays together). */
+export function consecutiveRuns<T>(items: readonly T[], count: number): T[][] {
+  const runs = Math.max(1, Math.min(count, items.length));
+  const size = Math.floor(items.length / runs);
+  const longer = items.length % runs;
+  const result: T[][] = [];
+  let start = 0;
+  for (let run = 0; run < runs; run++) {
+    const end = start + size + (run < longer ? 1 : 0);
+    result.push(items.slice(start, end));
+    start = end;
+  }
+  return result;
 }
 
 /** `12/12 instances stored at RSO_PACS`, or a retry naming what is missing and why. */

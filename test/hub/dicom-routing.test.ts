@@ -5,6 +5,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
+import { DicomScp } from '../../dicom/scp.ts';
 import { setLogLevel } from '../../runtime/log.ts';
 import { until } from '../support/channels.ts';
 import { freePort, startHub, stopHub, tempDir, waitHealthy, type HubProcess } from '../support/hub-process.ts';
@@ -197,4 +198,48 @@ test('a partial failure is recorded truthfully per instance while it waits for t
       `^2/3 instances stored at HALF_PACS; 1 refused, 0 not sent: ${study.sopInstanceUids[0]!.replaceAll('.', '\\.')}: failure 0xa700`,
     ),
   );
+});
+
+test('with associations: 3 a study goes over three parallel associations, and each instance outcome stays its own', async (t) => {
+  const refused = new Set<string>();
+  let mostAtOnce = 0;
+  const received: string[] = [];
+  const pacs: DicomScp = new DicomScp({
+    aeTitle: 'WIDE_PACS',
+    host: '127.0.0.1',
+    port: 0,
+    storageDir: await tempDir('wide-pacs'),
+    syncStorage: false,
+    isKnownCallingAe: () => true,
+    onInstanceStored: async (instance) => {
+      mostAtOnce = Math.max(mostAtOnce, pacs.associations);
+      received.push(instance.sopInstanceUid);
+      // Slow enough that the three associations are open together.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      if (refused.delete(instance.sopInstanceUid)) throw new Error('refused once for the test');
+    },
+  });
+  await pacs.start();
+  t.teardown(() => pacs.stop());
+  const channel = studiesToPacsChannel();
+  const connector = channel.destinations[0]!.connector as { settings: Record<string, unknown> };
+  connector.settings['associations'] = 3;
+  const hub = await startHub({
+    config: dicomTestConfig,
+    facilities: [
+      await valleyFacility({ radiologistPacs: { aeTitle: 'WIDE_PACS', host: '127.0.0.1', port: pacs.port } }),
+    ],
+    channels: [channel],
+  });
+  t.teardown(() => void stopHub(hub, 'SIGKILL'));
+  await waitHealthy(hub);
+
+  const study = await writeStudy(7, { patientId: 'V888007', accessionNumber: 'ACC-R-7' });
+  refused.add(study.sopInstanceUids[5]!);
+  t.is((await storescu(hub, 'VALLEY_CT', study.files)).code, 0);
+  await until(async () => (await pacsDeliveries(hub))[0]?.state === 'sent', 30_000, 'the study delivered');
+  t.is((await pacsDeliveries(hub))[0]?.response, '7/7 instances stored at WIDE_PACS');
+  t.is(mostAtOnce, 3);
+  // Every instance once, and the refused one again on the retry: nothing sent twice that was stored.
+  t.deepEqual([...received].sort(), [...study.sopInstanceUids, study.sopInstanceUids[5]!].sort());
 });
