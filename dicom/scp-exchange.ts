@@ -1,9 +1,9 @@
-// What C-FIND and C-MOVE on the SCP have in common (PS3.7 9.1.2, 9.1.4): the request's identifier data set arrives
+// What C-FIND, C-MOVE and C-GET on the SCP have in common (PS3.7 9.1.2, 9.1.4): the request's identifier data set arrives
 // in PDVs after the command (a few hundred bytes; a larger one is a broken or hostile peer), then the request is
 // answered by responses written in order, and a C-CANCEL-RQ naming its message id may arrive meanwhile.
 import type { Logger } from '../runtime/log.ts';
 import type { Command } from './command.ts';
-import { type Dataset, decodeDataset } from './dataset-codec.ts';
+import { type Dataset, DatasetError, decodeDataset } from './dataset-codec.ts';
 import { transferSyntax } from './part10.ts';
 
 /** Writes a response command and, when it has one, its data set. */
@@ -48,5 +48,44 @@ export class IdentifierPieces {
   /** Throws DatasetError for an identifier that does not decode. */
   decode(): Dataset {
     return decodeDataset(Buffer.concat(this.#pieces), this.implicit);
+  }
+}
+
+/**
+ * The part every exchange shares: its command and context, the identifier's pieces as they arrive, the cancel
+ * flag, and decoding the identifier, refused with the service's own status when it does not decode.
+ */
+export abstract class RequestExchange implements IdentifierExchange {
+  readonly command: Command;
+  readonly contextId: number;
+  protected readonly identifier: IdentifierPieces;
+  protected cancelled = false;
+  readonly #badIdentifierStatus: number;
+
+  protected constructor(command: Command, contextId: number, transferSyntaxUid: string, badIdentifierStatus: number) {
+    this.command = command;
+    this.contextId = contextId;
+    this.identifier = new IdentifierPieces(transferSyntaxUid);
+    this.#badIdentifierStatus = badIdentifierStatus;
+  }
+
+  push(piece: Buffer): void {
+    this.identifier.push(piece);
+  }
+
+  cancel(): void {
+    this.cancelled = true;
+  }
+
+  abstract run(callingAe: string, write: ResponseWriter, log: Logger): Promise<void>;
+
+  protected decodeIdentifier(): Dataset {
+    try {
+      return this.identifier.decode();
+    } catch (error) {
+      if (error instanceof DatasetError)
+        throw new ServiceRefusal(this.#badIdentifierStatus, `identifier: ${error.message}`);
+      throw error;
+    }
   }
 }

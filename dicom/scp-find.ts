@@ -4,8 +4,8 @@
 import type { Logger } from '../runtime/log.ts';
 import { errorText } from '../runtime/log.ts';
 import { type Command, encodeResponse } from './command.ts';
-import { type Dataset, DatasetError, encodeDataset } from './dataset-codec.ts';
-import { IdentifierPieces, type IdentifierExchange, type ResponseWriter, ServiceRefusal } from './scp-exchange.ts';
+import { type Dataset, encodeDataset } from './dataset-codec.ts';
+import { RequestExchange, type ResponseWriter, ServiceRefusal } from './scp-exchange.ts';
 
 export const findSopClasses = {
   /** Modality Worklist Information Model - FIND (PS3.4 K.6.1.2). */
@@ -27,43 +27,29 @@ export type FindService = (request: FindRequest) => AsyncIterable<Dataset>;
 
 const findStatus = { pending: 0xff00, success: 0x0000, cancel: 0xfe00, badIdentifier: 0xa900, failed: 0xc000 };
 
-export class FindExchange implements IdentifierExchange {
-  readonly command: Command;
-  readonly contextId: number;
+export class FindExchange extends RequestExchange {
   readonly #service: FindService;
-  readonly #identifier: IdentifierPieces;
-  #cancelled = false;
 
   constructor(command: Command, contextId: number, transferSyntaxUid: string, service: FindService) {
-    this.command = command;
-    this.contextId = contextId;
+    super(command, contextId, transferSyntaxUid, findStatus.badIdentifier);
     this.#service = service;
-    this.#identifier = new IdentifierPieces(transferSyntaxUid);
   }
 
-  push(piece: Buffer): void {
-    this.#identifier.push(piece);
-  }
-
-  cancel(): void {
-    this.#cancelled = true;
-  }
-
-  async run(callingAe: string, write: ResponseWriter, log: Logger): Promise<void> {
+  override async run(callingAe: string, write: ResponseWriter, log: Logger): Promise<void> {
     let matches = 0;
     try {
-      const identifier = this.#decode();
+      const identifier = this.decodeIdentifier();
       const request: FindRequest = {
         callingAe,
         sopClassUid: this.command.affectedSopClassUid,
         identifier,
-        cancelled: () => this.#cancelled,
+        cancelled: () => this.cancelled,
       };
       for await (const match of this.#service(request)) {
-        if (this.#cancelled) break;
+        if (this.cancelled) break;
         write(
           encodeResponse(this.command, findStatus.pending, undefined, true),
-          encodeDataset(match, this.#identifier.implicit),
+          encodeDataset(match, this.identifier.implicit),
         );
         matches++;
         // Let the socket's input in between matches, or a C-CANCEL-RQ would wait behind the whole answer.
@@ -77,19 +63,9 @@ export class FindExchange implements IdentifierExchange {
       write(encodeResponse(this.command, status, errorText(error)));
       return;
     }
-    const status = this.#cancelled ? findStatus.cancel : findStatus.success;
+    const status = this.cancelled ? findStatus.cancel : findStatus.success;
     write(encodeResponse(this.command, status));
-    log.info('C-FIND answered', { sopClassUid: this.command.affectedSopClassUid, matches, cancelled: this.#cancelled });
-  }
-
-  #decode(): Dataset {
-    try {
-      return this.#identifier.decode();
-    } catch (error) {
-      if (error instanceof DatasetError)
-        throw new ServiceRefusal(findStatus.badIdentifier, `identifier: ${error.message}`);
-      throw error;
-    }
+    log.info('C-FIND answered', { sopClassUid: this.command.affectedSopClassUid, matches, cancelled: this.cancelled });
   }
 }
 

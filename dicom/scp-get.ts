@@ -10,10 +10,10 @@ import type { Socket } from 'node:net';
 import type { Logger } from '../runtime/log.ts';
 import { errorText } from '../runtime/log.ts';
 import { type Command, encodeCStoreRq, encodeResponse } from './command.ts';
-import { type Dataset, DatasetError } from './dataset-codec.ts';
+import type { Dataset } from './dataset-codec.ts';
 import { type FileMeta, readFileMetaSync } from './part10.ts';
 import { pDataHeader } from './pdu.ts';
-import { IdentifierPieces, type IdentifierExchange, type ResponseWriter, ServiceRefusal } from './scp-exchange.ts';
+import { RequestExchange, type ResponseWriter, ServiceRefusal } from './scp-exchange.ts';
 import type { NegotiatedContext } from './scp-negotiation.ts';
 import { retrieveStatus, SubOperationTally } from './sub-operations.ts';
 
@@ -124,13 +124,9 @@ export class SubOperationSender {
   }
 }
 
-export class GetExchange implements IdentifierExchange {
-  readonly command: Command;
-  readonly contextId: number;
+export class GetExchange extends RequestExchange {
   readonly #service: GetService;
   readonly #sender: SubOperationSender;
-  readonly #identifier: IdentifierPieces;
-  #cancelled = false;
 
   constructor(
     command: Command,
@@ -139,28 +135,18 @@ export class GetExchange implements IdentifierExchange {
     service: GetService,
     sender: SubOperationSender,
   ) {
-    this.command = command;
-    this.contextId = contextId;
+    super(command, contextId, transferSyntaxUid, retrieveStatus.badIdentifier);
     this.#service = service;
     this.#sender = sender;
-    this.#identifier = new IdentifierPieces(transferSyntaxUid);
   }
 
-  push(piece: Buffer): void {
-    this.#identifier.push(piece);
-  }
-
-  cancel(): void {
-    this.#cancelled = true;
-  }
-
-  async run(callingAe: string, write: ResponseWriter, log: Logger): Promise<void> {
+  override async run(callingAe: string, write: ResponseWriter, log: Logger): Promise<void> {
     let filePaths: string[];
     try {
       filePaths = await this.#service({
         callingAe,
         sopClassUid: this.command.affectedSopClassUid,
-        identifier: this.#decode(),
+        identifier: this.decodeIdentifier(),
       });
     } catch (error) {
       const status = error instanceof ServiceRefusal ? error.status : retrieveStatus.failed;
@@ -173,7 +159,7 @@ export class GetExchange implements IdentifierExchange {
     const unanswered: Array<{ sopInstanceUid?: string }> = [];
     let reason: string | undefined;
     for (const filePath of filePaths) {
-      if (this.#cancelled) break;
+      if (this.cancelled) break;
       let meta: FileMeta;
       try {
         meta = readMeta(filePath);
@@ -199,22 +185,12 @@ export class GetExchange implements IdentifierExchange {
       }
     }
     const status = tally.finish(this.command, write, {
-      cancelled: this.#cancelled,
+      cancelled: this.cancelled,
       unanswered,
-      implicit: this.#identifier.implicit,
+      implicit: this.identifier.implicit,
       ...(reason === undefined ? {} : { reason }),
     });
     log.info('C-GET answered', { status: `0x${status.toString(16)}`, ...tally.counts });
-  }
-
-  #decode(): Dataset {
-    try {
-      return this.#identifier.decode();
-    } catch (error) {
-      if (error instanceof DatasetError)
-        throw new ServiceRefusal(retrieveStatus.badIdentifier, `identifier: ${error.message}`);
-      throw error;
-    }
   }
 }
 

@@ -6,8 +6,8 @@
 import type { Logger } from '../runtime/log.ts';
 import { errorText } from '../runtime/log.ts';
 import { type Command, encodeResponse } from './command.ts';
-import { type Dataset, DatasetError } from './dataset-codec.ts';
-import { IdentifierPieces, type IdentifierExchange, type ResponseWriter, ServiceRefusal } from './scp-exchange.ts';
+import type { Dataset } from './dataset-codec.ts';
+import { RequestExchange, type ResponseWriter, ServiceRefusal } from './scp-exchange.ts';
 import type { ScuPeer, SendOutcome } from './scu.ts';
 import { retrieveStatus, SubOperationTally } from './sub-operations.ts';
 
@@ -42,38 +42,24 @@ export type MoveSender = (
 /** Resolves a request; throws ServiceRefusal for what the requester got wrong. */
 export type MoveService = (request: MoveRequest) => Promise<MovePlan>;
 
-export class MoveExchange implements IdentifierExchange {
-  readonly command: Command;
-  readonly contextId: number;
+export class MoveExchange extends RequestExchange {
   readonly #service: MoveService;
   readonly #send: MoveSender;
-  readonly #identifier: IdentifierPieces;
-  #cancelled = false;
 
   constructor(command: Command, contextId: number, transferSyntaxUid: string, service: MoveService, send: MoveSender) {
-    this.command = command;
-    this.contextId = contextId;
+    super(command, contextId, transferSyntaxUid, moveStatus.badIdentifier);
     this.#service = service;
     this.#send = send;
-    this.#identifier = new IdentifierPieces(transferSyntaxUid);
   }
 
-  push(piece: Buffer): void {
-    this.#identifier.push(piece);
-  }
-
-  cancel(): void {
-    this.#cancelled = true;
-  }
-
-  async run(callingAe: string, write: ResponseWriter, log: Logger): Promise<void> {
+  override async run(callingAe: string, write: ResponseWriter, log: Logger): Promise<void> {
     let plan: MovePlan;
     try {
       plan = await this.#service({
         callingAe,
         sopClassUid: this.command.affectedSopClassUid,
         moveDestination: this.command.moveDestination,
-        identifier: this.#decode(),
+        identifier: this.decodeIdentifier(),
       });
     } catch (error) {
       const status = error instanceof ServiceRefusal ? error.status : moveStatus.failed;
@@ -85,15 +71,15 @@ export class MoveExchange implements IdentifierExchange {
     const tally = new SubOperationTally(plan.filePaths.length);
     const outcomes = await this.#send(plan.destination, plan.filePaths, {
       log,
-      stopWhen: () => this.#cancelled,
+      stopWhen: () => this.cancelled,
       onOutcome: (outcome) => tally.record(outcome, this.command, write),
     });
     const unanswered = outcomes.filter((o) => o.state === 'not-sent');
     const reason = unanswered.find((o) => o.reason)?.reason;
     const status = tally.finish(this.command, write, {
-      cancelled: this.#cancelled,
+      cancelled: this.cancelled,
       unanswered,
-      implicit: this.#identifier.implicit,
+      implicit: this.identifier.implicit,
       ...(reason === undefined ? {} : { reason }),
     });
     log.info('C-MOVE answered', {
@@ -101,15 +87,5 @@ export class MoveExchange implements IdentifierExchange {
       status: `0x${status.toString(16)}`,
       ...tally.counts,
     });
-  }
-
-  #decode(): Dataset {
-    try {
-      return this.#identifier.decode();
-    } catch (error) {
-      if (error instanceof DatasetError)
-        throw new ServiceRefusal(moveStatus.badIdentifier, `identifier: ${error.message}`);
-      throw error;
-    }
   }
 }
