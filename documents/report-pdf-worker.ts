@@ -9,7 +9,11 @@ if (parentPort) {
   const port = parentPort;
   port.on('message', (input: ReportPdfInput) => {
     renderReportPdf(input).then(
-      (bytes) => port.postMessage({ ok: true, bytes } satisfies PdfReply),
+      (pdf) => {
+        // A copy of its own, moved rather than cloned: the PDF's bytes may sit in a larger shared allocation.
+        const bytes = new Uint8Array(pdf);
+        port.postMessage({ ok: true, bytes } satisfies PdfReply, [bytes.buffer]);
+      },
       (error: unknown) =>
         port.postMessage({
           ok: false,
