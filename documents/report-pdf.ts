@@ -4,7 +4,7 @@
 // Helvetica (not embedded) when every character is in its WinAnsi encoding (Latin-1 and the cp1252
 // punctuation: "Zoë", "–"), else DejaVu Sans (fonts-dejavu-core), embedded as a subset, for names such as
 // "Łukasiewicz". An embedded font costs several times the render time (fontkit lays out every line with the
-// font's tables: BENCHMARKS.md, report PDF), so it is used only when a report needs it. Without DejaVu
+// font's tables: BENCHMARKS.md, reports), so it is used only when a report needs it. Without DejaVu
 // installed, such characters become "?". Plain inputs in, bytes out: no exam, store or transport here.
 import { readFileSync } from 'node:fs';
 import PDFDocument from 'pdfkit';

@@ -4,7 +4,7 @@
 // hub, is the FHIR ServiceRequest create that made each report's exam: rounds alternate a batch of creates with
 // a batch of reports on those exams. Measured: reports/s posted against creates/s, how much was delivered when
 // the senders stopped, delivered/s, final (the 201) to the receiver's ACK, the hub's peak RSS, and PDF renders/s
-// alone (pdf-renders.ts). BENCH_REPORTS (default 2000) reports in all, BENCH_PDF_RENDERS (300) per PDF row.
+// alone (pdf-renders.ts). BENCH_REPORTS (default 2000) reports in all, BENCH_PDF_RENDERS (1000) per PDF row.
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -16,11 +16,11 @@ import { machineLine, percentile, writeSection } from '../report.ts';
 import { measurePdfRenders, type PdfRow } from './pdf-renders.ts';
 
 const total = Number(process.env['BENCH_REPORTS'] ?? 2000);
-const pdfRenders = Number(process.env['BENCH_PDF_RENDERS'] ?? 300);
+const pdfRenders = Number(process.env['BENCH_PDF_RENDERS'] ?? 1000);
 const rounds = 2;
 const perRound = Math.ceil(total / rounds);
 const concurrency = 16;
-const pdfThreads = 1;
+const pdfThreads = Number(process.env['BENCH_PDF_THREADS'] ?? 1);
 const token = 'bench-reports-token';
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
