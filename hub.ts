@@ -47,7 +47,7 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
     dataDir: config.dataDir,
     maxAttachmentBytes: config.reports.maxAttachmentBytes,
   });
-  wireReports(exams);
+  wireReports(exams, config.reports, parts);
   await parts.start('exams', exams, async (service) => {
     await service.start();
     await seeding(() => service.facilities.loadDir(config.facilities.dir));

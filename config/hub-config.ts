@@ -28,8 +28,11 @@ export interface HubConfig {
   /** Absolute. */
   facilities: { dir: string };
   dicom: DicomConfig;
-  /** Report files (issue 12): the largest upload kept with a report (a scanned PDF, TIFF or JPEG). */
-  reports: { maxAttachmentBytes: number };
+  /**
+   * Report files (issue 12): the largest upload kept with a report (a scanned PDF, TIFF or JPEG); the threads that
+   * render report PDFs, and how many renders may wait for one before a signing request is answered 503.
+   */
+  reports: { maxAttachmentBytes: number; pdfThreads: number; pdfMaxQueued: number };
   upload: UploadConfig;
 }
 

@@ -141,7 +141,7 @@ export function parseConfig(input: Plain, file: string, cwd: string): HubConfig 
     'tls',
     'limits',
   ]);
-  const reports = section(input, 'reports', ['maxAttachmentBytes']);
+  const reports = section(input, 'reports', ['maxAttachmentBytes', 'pdfThreads', 'pdfMaxQueued']);
   const httpTls = parseTlsSettings(http['tls'], 'http.tls');
   const dicomTls = parseTlsSettings(dicom['tls'], 'dicom.tls');
   const dataDir = path.resolve(cwd, expectString(input['dataDir'] ?? 'data', 'dataDir'));
@@ -183,6 +183,8 @@ export function parseConfig(input: Plain, file: string, cwd: string): HubConfig 
         1024,
         1024 * 1024 * 1024,
       ),
+      pdfThreads: expectInteger(reports['pdfThreads'] ?? 1, 'reports.pdfThreads', 1, 64),
+      pdfMaxQueued: expectInteger(reports['pdfMaxQueued'] ?? 64, 'reports.pdfMaxQueued', 0, 100_000),
     },
     upload: parseUploadConfig(input['upload'], dataDir),
   };

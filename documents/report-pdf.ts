@@ -4,10 +4,11 @@
 // Helvetica (not embedded) when every character is in its WinAnsi encoding (Latin-1 and the cp1252
 // punctuation: "Zoë", "–"), else DejaVu Sans (fonts-dejavu-core), embedded as a subset, for names such as
 // "Łukasiewicz". An embedded font costs several times the render time (fontkit lays out every line with the
-// font's tables: BENCHMARKS.md, report PDF), so it is used only when a report needs it. Without DejaVu
+// font's tables: BENCHMARKS.md, reports), so it is used only when a report needs it. Without DejaVu
 // installed, such characters become "?". Plain inputs in, bytes out: no exam, store or transport here.
 import { readFileSync } from 'node:fs';
 import PDFDocument from 'pdfkit';
+import { shareStandardFonts } from './standard-fonts.ts';
 
 export interface ReportPdfInput {
   facilityName: string;
@@ -63,12 +64,20 @@ function loadDejaVu(): { regular: FontSource; bold: FontSource } | null {
   return dejaVu;
 }
 
-/** The fonts for this report, and how text must be cut down to what they can show. */
+/**
+ * The fonts for this report by the names `doc.font()` takes, and how text must be cut down to what they can show.
+ * The standard fonts go by their own names: pdfkit caches a font under the name it is asked by, and an alias of
+ * its default font (Helvetica) would miss that cache and build the font again at every `font()` call.
+ */
 function fontsFor(input: ReportPdfInput) {
   const unicode = winAnsi.test(textOf(input)) ? null : loadDejaVu();
   if (unicode === null)
-    return { ...helvetica, text: (value: string) => [...value].map((c) => (winAnsi.test(c) ? c : '?')).join('') };
-  return { ...unicode, text: (value: string) => value };
+    return {
+      ...helvetica,
+      embedded: null,
+      text: (value: string) => [...value].map((c) => (winAnsi.test(c) ? c : '?')).join(''),
+    };
+  return { regular: 'body', bold: 'bold', embedded: unicode, text: (value: string) => value };
 }
 
 function textOf(input: ReportPdfInput): string {
@@ -88,12 +97,18 @@ function textOf(input: ReportPdfInput): string {
   ].join('\n');
 }
 
-export function renderReportPdf(input: ReportPdfInput): Promise<Buffer> {
-  const { regular, bold, text } = fontsFor(input);
+export interface RenderOptions {
+  /** Standard font metrics built once per thread (standard-fonts.ts); default true. */
+  shareFonts?: boolean;
+}
+
+export function renderReportPdf(input: ReportPdfInput, options: RenderOptions = {}): Promise<Buffer> {
+  const { regular, bold, embedded, text } = fontsFor(input);
   const doc = new PDFDocument({
     size: 'A4',
     margin,
     bufferPages: true,
+    font: '',
     info: { Title: text(`Radiology report ${input.examNumber}`), Creator: 'rso-hub', Producer: 'rso-hub (pdfkit)' },
   });
   const chunks: Buffer[] = [];
@@ -102,15 +117,18 @@ export function renderReportPdf(input: ReportPdfInput): Promise<Buffer> {
     doc.on('end', () => resolve(Buffer.concat(chunks)));
     doc.on('error', reject);
   });
-  doc.registerFont('body', regular);
-  doc.registerFont('bold', bold);
+  if (embedded !== null) {
+    doc.registerFont(regular, embedded.regular);
+    doc.registerFont(bold, embedded.bold);
+  } else if (options.shareFonts !== false) shareStandardFonts(doc, [regular, bold]);
+  doc.font(regular);
   const width = doc.page.width - 2 * margin;
 
-  doc.font('bold').fontSize(16).text(text(input.facilityName), { width });
-  doc.font('body').fontSize(11).fillColor('#444').text('Radiology report', { width });
+  doc.font(bold).fontSize(16).text(text(input.facilityName), { width });
+  doc.font(regular).fontSize(11).fillColor('#444').text('Radiology report', { width });
   doc.fillColor('black').moveDown(0.5);
-  if (input.amended) banner(doc, text(`AMENDED REPORT${input.reason ? `: ${input.reason}` : ''}`), width);
-  else if (input.state !== 'final') banner(doc, text(`${input.state.toUpperCase()} REPORT`), width);
+  if (input.amended) banner(doc, bold, text(`AMENDED REPORT${input.reason ? `: ${input.reason}` : ''}`), width);
+  else if (input.state !== 'final') banner(doc, bold, text(`${input.state.toUpperCase()} REPORT`), width);
 
   const rows: Array<[string, string | undefined]> = [
     ['Patient', input.patient.name],
@@ -125,32 +143,32 @@ export function renderReportPdf(input: ReportPdfInput): Promise<Buffer> {
   for (const [label, value] of rows) {
     if (value === undefined || value === '') continue;
     const y = doc.y;
-    doc.font('bold').fontSize(10).text(`${label}:`, margin, y, { width: 110 });
-    doc.font('body').text(text(value), margin + 115, y, { width: width - 115 });
+    doc.font(bold).fontSize(10).text(`${label}:`, margin, y, { width: 110 });
+    doc.font(regular).text(text(value), margin + 115, y, { width: width - 115 });
     doc.x = margin;
   }
   doc.moveDown(1);
-  section(doc, 'Findings', text(input.findings ?? '(none)'), width);
-  section(doc, 'Impression', text(input.impression ?? '(none)'), width);
+  section(doc, { regular, bold }, 'Findings', text(input.findings ?? '(none)'), width);
+  section(doc, { regular, bold }, 'Impression', text(input.impression ?? '(none)'), width);
 
-  doc.moveDown(1).font('body').fontSize(10);
+  doc.moveDown(1).font(regular).fontSize(10);
   if (input.radiologist)
     doc.text(text(`Signed by ${input.radiologist}${input.signedAt ? ` on ${moment(input.signedAt)}` : ''}`), {
       width,
     });
   if (input.transcriber) doc.text(text(`Transcribed by ${input.transcriber}`), { width });
   doc.fillColor('#666').text(`Report ${input.reportId}, version ${input.version}`, { width });
-  pageNumbers(doc, text(`${input.examNumber} · ${input.patient.name}`));
+  pageNumbers(doc, regular, text(`${input.examNumber} · ${input.patient.name}`));
   doc.end();
   return done;
 }
 
-function banner(doc: PDFKit.PDFDocument, label: string, width: number): void {
+function banner(doc: PDFKit.PDFDocument, bold: string, label: string, width: number): void {
   const y = doc.y;
   doc.rect(margin, y, width, 24).fill('#b00020');
   doc
     .fillColor('white')
-    .font('bold')
+    .font(bold)
     .fontSize(12)
     .text(label, margin + 8, y + 6, { width: width - 16, height: 14 });
   doc.fillColor('black');
@@ -158,14 +176,19 @@ function banner(doc: PDFKit.PDFDocument, label: string, width: number): void {
   doc.y = y + 32;
 }
 
-function section(doc: PDFKit.PDFDocument, title: string, body: string, width: number): void {
-  doc.font('bold').fontSize(12).text(title, { width });
-  doc.moveDown(0.2).font('body').fontSize(11).text(body, { width, lineGap: 2 });
+interface Fonts {
+  regular: string;
+  bold: string;
+}
+
+function section(doc: PDFKit.PDFDocument, fonts: Fonts, title: string, body: string, width: number): void {
+  doc.font(fonts.bold).fontSize(12).text(title, { width });
+  doc.moveDown(0.2).font(fonts.regular).fontSize(11).text(body, { width, lineGap: 2 });
   doc.moveDown(1);
 }
 
 /** "Page n of m" and a short header on every page, drawn once the page count is known (bufferPages). */
-function pageNumbers(doc: PDFKit.PDFDocument, footer: string): void {
+function pageNumbers(doc: PDFKit.PDFDocument, regular: string, footer: string): void {
   const range = doc.bufferedPageRange();
   for (let i = range.start; i < range.start + range.count; i++) {
     doc.switchToPage(i);
@@ -173,7 +196,7 @@ function pageNumbers(doc: PDFKit.PDFDocument, footer: string): void {
     const bottom = doc.page.margins.bottom;
     doc.page.margins.bottom = 0;
     doc
-      .font('body')
+      .font(regular)
       .fontSize(8)
       .fillColor('#666')
       .text(`${footer}   Page ${i + 1} of ${range.count}`, margin, doc.page.height - 36, {

@@ -4,6 +4,7 @@
 // body itself. `expose` says whether the message may be shown to the caller; an unexposed error answers a generic
 // text and is logged by the renderer.
 import { STATUS_CODES } from 'node:http';
+import { BusyError } from '../runtime/busy.ts';
 import { errorText, type Logger } from '../runtime/log.ts';
 import { ValidationError } from '../runtime/validate.ts';
 
@@ -61,9 +62,20 @@ export function httpError(status: number, message: string, options?: HttpErrorOp
   return new HttpError(status, message, options);
 }
 
-/** Errors every API answers alike: an HttpError, and a ValidationError (runtime/validate.ts) as 400 at its path. */
+/**
+ * Errors every API answers alike: an HttpError, a ValidationError (runtime/validate.ts) as 400 at its path, and
+ * a BusyError (runtime/busy.ts) as 503 with Retry-After, shown to the caller: it is theirs to retry.
+ */
 export function knownHttpError(error: unknown): HttpError | undefined {
   if (error instanceof HttpError) return error;
+  if (error instanceof BusyError) {
+    return new HttpError(503, error.message, {
+      expose: true,
+      code: 'throttled',
+      headers: { 'Retry-After': String(error.retryAfterSeconds) },
+      cause: error,
+    });
+  }
   if (error instanceof ValidationError) {
     return new HttpError(400, error.message, { path: error.path, code: 'invalid', cause: error });
   }

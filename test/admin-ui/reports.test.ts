@@ -7,6 +7,7 @@ import { PDFDocument, StandardFonts } from 'pdf-lib';
 import { createReportRouter } from '../../admin-ui/reports.ts';
 import { createWorklistRouter } from '../../admin-ui/worklists.ts';
 import { renderReportPdf } from '../../documents/report-pdf.ts';
+import { BusyError } from '../../runtime/busy.ts';
 import { hashToken, requireAuth, TokenAuthenticator } from '../../http/auth.ts';
 import { HttpServer } from '../../http/server.ts';
 import { ExamService } from '../../exams/service.ts';
@@ -186,4 +187,21 @@ test('a file over reports.maxAttachmentBytes is refused with 413', async (t) => 
   t.is(wayOver.status, 413);
   const notForm = await json(`/api/reports/${draft._id}/attachments`, tokens.chen, 'POST', {});
   t.is(notForm.status, 415);
+});
+
+test('signing while the PDF threads are full is a 503 problem with Retry-After, and the report stays as it was', async (t) => {
+  const { exams, json } = await started(t);
+  // Refuses as a full ReportPdfPool does (test/documents/report-pdf-pool.test.ts fills a real one).
+  exams.reports.renderWith(() =>
+    Promise.reject(new BusyError('the report PDF renderer is busy (65 renders ahead)', 3)),
+  );
+  const exam = await orderedExam(exams, 'UI-BUSY');
+  const created = await json(`/api/exams/${exam.examNumber}/reports`, tokens.tina, 'POST', { findings: 'No bleed.' });
+  const draft = (await created.json()) as { _id: string };
+  const refused = await json(`/api/reports/${draft._id}/sign`, tokens.chen, 'POST', {});
+  t.is(refused.status, 503);
+  t.is(refused.headers.get('retry-after'), '3');
+  t.regex(refused.headers.get('content-type') ?? '', /application\/problem\+json/);
+  t.regex(((await refused.json()) as { detail: string }).detail, /busy/);
+  t.like(await exams.reports.get(draft._id), { state: 'draft', version: 1 });
 });

@@ -25,6 +25,7 @@ test('a valid file is read with every key typed and paths made absolute', async 
     storageDir: path.join(cwd, 'data-test', 'dicom'),
     studyQuietSeconds: 30,
   });
+  t.like(config.reports, { pdfThreads: 1, pdfMaxQueued: 64 });
 });
 
 test('the shipped config/hub.yaml is valid', async (t) => {
@@ -65,6 +66,7 @@ const mistakes: Array<[string, string | NodeJS.ProcessEnv, RegExp]> = [
     /bad-ae-title\.yaml: dicom\.aeTitle: expected an AE title: 1 to 16 printable ASCII characters, no backslash$/,
   ],
   ['bad-limit.yaml', {}, /bad-limit\.yaml: http\.limits\.maxConnections: expected a whole number from 1 to 100000$/],
+  ['bad-pdf-threads.yaml', {}, /bad-pdf-threads\.yaml: reports\.pdfThreads: expected a whole number from 1 to 64$/],
   [
     'unknown-limit.yaml',
     {},

@@ -1,0 +1,290 @@
+// `npm run bench -- reports` (issue 12, Benchmark): final reports posted over FHIR to the real hub (`node hub.ts`,
+// embedded store), each rendered to PDF on the hub's PDF thread and delivered as ORU^R01 (PDF in OBX ED) over
+// MLLP to an EHR receiver in a process of its own (ehr-child.ts). The reference, in the same run and on the same
+// hub, is the FHIR ServiceRequest create that made each report's exam: rounds alternate a batch of creates with
+// a batch of reports on those exams. Measured: reports/s posted against creates/s, how much was delivered when
+// the senders stopped, delivered/s, final (the 201) to the receiver's ACK, the hub's peak RSS, and PDF renders/s
+// alone (pdf-renders.ts). BENCH_REPORTS (default 2000) reports in all, BENCH_PDF_RENDERS (1000) per PDF row.
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { hashToken } from '../../http/auth.ts';
+import { repoRoot, startHub, stopHub, waitHealthy } from '../../test/support/hub-process.ts';
+import { machineLine, percentile, writeSection } from '../report.ts';
+import { measurePdfRenders, type PdfRow } from './pdf-renders.ts';
+
+const total = Number(process.env['BENCH_REPORTS'] ?? 2000);
+const pdfRenders = Number(process.env['BENCH_PDF_RENDERS'] ?? 1000);
+const rounds = 2;
+const perRound = Math.ceil(total / rounds);
+const concurrency = 16;
+const quietReports = 50;
+const pdfThreads = Number(process.env['BENCH_PDF_THREADS'] ?? 1);
+const token = 'bench-reports-token';
+const now = () => performance.timeOrigin + performance.now();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// ---- PDF renders alone, before the hub runs, so nothing else competes for the cores ----------------------------
+const pdfRows: PdfRow[] = await measurePdfRenders(pdfRenders, 3, pdfThreads);
+console.log(pdfRows);
+
+// ---- the EHR receiver and the hub ------------------------------------------------------------------------------
+const acks = new Map<string, number>();
+const ehr = spawn(process.execPath, [path.join(import.meta.dirname, 'ehr-child.ts')], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+const ehrPort = await new Promise<number>((resolve) => {
+  createInterface({ input: ehr.stdout! }).on('line', (line) => {
+    const message = JSON.parse(line) as { port?: number; placer?: string; at?: number };
+    if (message.port !== undefined) resolve(message.port);
+    else if (message.placer !== undefined && message.at !== undefined && !acks.has(message.placer))
+      acks.set(message.placer, message.at);
+  });
+});
+
+const facility = JSON.parse(await readFile(path.join(repoRoot, 'config/facilities/valley-general.json'), 'utf8'));
+facility.reportDestinations = { ehrMllp: { host: '127.0.0.1', port: ehrPort, version: '2.5.1', includePdf: true } };
+const channel = JSON.parse(await readFile(path.join(repoRoot, 'config/channels/reports-to-ehr.json'), 'utf8'));
+channel.destinations = channel.destinations.filter((d: { name: string }) => d.name === 'ehr-hl7');
+const hub = await startHub({
+  config: `dataDir: {{dataDir}}
+logLevel: warn
+http:
+  host: 127.0.0.1
+  port: {{port}}
+auth:
+  tokens:
+    - name: bench
+      sha256: ${hashToken(token)}
+      roles: [integration]
+scheduler:
+  processEveryMs: 1000
+channels:
+  dir: {{channelsDir}}
+facilities:
+  dir: {{facilitiesDir}}
+dicom:
+  enabled: false
+reports:
+  pdfThreads: ${pdfThreads}
+`,
+  channels: [channel],
+  facilities: [facility],
+});
+await waitHealthy(hub);
+const pid = hub.child.pid!;
+
+async function post(resource: string, body: unknown): Promise<{ status: number; id?: string; doneAt: number }> {
+  const response = await fetch(hub.url(`/fhir/R4/${resource}`), {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' },
+    body: JSON.stringify(body),
+  });
+  const answer = (await response.json()) as { id?: string };
+  const doneAt = now();
+  return answer.id === undefined
+    ? { status: response.status, doneAt }
+    : { status: response.status, id: answer.id, doneAt };
+}
+
+/** `count` requests, `concurrency` at a time; `body(i)` is the i-th request's resource. */
+async function batch(resource: string, count: number, body: (i: number) => unknown) {
+  const results: Array<{ status: number; id?: string; doneAt: number; ms: number }> = [];
+  let next = 0;
+  const started = now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const i = next++;
+        const t0 = now();
+        const result = await post(resource, body(i));
+        results[i] = { ...result, ms: result.doneAt - t0 };
+      }
+    }),
+  );
+  return { results, started, seconds: (now() - started) / 1000 };
+}
+
+const patient = await post('Patient', {
+  resourceType: 'Patient',
+  identifier: [{ system: 'urn:oid:2.16.840.1.113883.3.9999.1', value: 'BENCH-REPORTS' }],
+  name: [{ family: 'Müller', given: ['Zoë'] }],
+  birthDate: '1961-02-03',
+});
+if (patient.id === undefined) throw new Error(`Patient create answered ${patient.status}`);
+
+const serviceRequest = (placer: string) => ({
+  resourceType: 'ServiceRequest',
+  identifier: [
+    { type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'PLAC' }] }, value: placer },
+  ],
+  status: 'active',
+  intent: 'order',
+  priority: 'routine',
+  code: { coding: [{ system: 'http://loinc.org', code: '24725-4', display: 'CT Head' }] },
+  orderDetail: [{ coding: [{ system: 'http://dicom.nema.org/resources/ontology/DCM', code: 'CT' }] }],
+  subject: { reference: `Patient/${patient.id}` },
+  requester: { identifier: { system: 'urn:rso-hub:facility', value: 'VALLEYGEN' } },
+  occurrenceDateTime: '2026-03-02T14:30:00Z',
+});
+const finalReport = (examNumber: string) => ({
+  resourceType: 'DiagnosticReport',
+  status: 'final',
+  basedOn: [{ reference: `ServiceRequest/${examNumber}` }],
+  code: { text: 'CT head' },
+  resultsInterpreter: [{ reference: 'Practitioner/rad-chen' }],
+  conclusion: 'No acute intracranial abnormality.',
+  presentedForm: [
+    {
+      contentType: 'text/plain',
+      data: Buffer.from(
+        Array.from({ length: 12 }, (_, n) => `Finding ${n + 1}: the structures are normal in size and form.`).join(
+          '\n',
+        ),
+      ).toString('base64'),
+    },
+  ],
+});
+
+interface Round {
+  creates: Awaited<ReturnType<typeof batch>>;
+  reports: Awaited<ReturnType<typeof batch>>;
+  placers: string[];
+  deliveredWhenStopped: number;
+  lastAck: number;
+}
+
+/** A batch of creates (the reference), then a final report on each of their exams, then its deliveries. */
+async function round(name: string, count: number): Promise<Round> {
+  const placers = Array.from({ length: count }, (_, i) => `${name}-${i}`);
+  const creates = await batch('ServiceRequest', count, (i) => serviceRequest(placers[i]!));
+  const reports = await batch('DiagnosticReport', count, (i) => finalReport(creates.results[i]!.id ?? 'unknown'));
+  const deliveredWhenStopped = placers.filter((p) => acks.has(p)).length;
+  const deadline = Date.now() + 300_000;
+  while (placers.some((p) => !acks.has(p)) && Date.now() < deadline) await sleep(50);
+  const lastAck = Math.max(...placers.map((p) => acks.get(p) ?? 0));
+  return { creates, reports, placers, deliveredWhenStopped, lastAck };
+}
+
+async function peakRssMiB(): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
+}
+
+await round('WARM', 100);
+const measured: Round[] = [];
+for (let r = 0; r < rounds; r++) measured.push(await round(`BENCH${r}`, perRound));
+const peak = await peakRssMiB();
+
+/** Final-to-ACK with nothing queued ahead: one report at a time, the next posted once the last is acknowledged. */
+async function oneAtATime(count: number): Promise<number[]> {
+  const placers = Array.from({ length: count }, (_, i) => `QUIET-${i}`);
+  const creates = await batch('ServiceRequest', count, (i) => serviceRequest(placers[i]!));
+  const latencies: number[] = [];
+  for (const [i, placer] of placers.entries()) {
+    const posted = await post('DiagnosticReport', finalReport(creates.results[i]!.id ?? 'unknown'));
+    const deadline = Date.now() + 60_000;
+    while (!acks.has(placer) && Date.now() < deadline) await sleep(1);
+    const ack = acks.get(placer);
+    if (ack !== undefined) latencies.push(ack - posted.doneAt);
+  }
+  return latencies;
+}
+const quiet = await oneAtATime(quietReports);
+const load = os.loadavg()[0]!;
+await stopHub(hub);
+ehr.kill('SIGTERM');
+
+// ---- figures ---------------------------------------------------------------------------------------------------
+const all = <K extends 'creates' | 'reports'>(key: K) => measured.flatMap((m) => m[key].results);
+const rate = (key: 'creates' | 'reports') =>
+  measured.reduce((n, m) => n + m[key].results.length, 0) / measured.reduce((s, m) => s + m[key].seconds, 0);
+const statuses = (key: 'creates' | 'reports') =>
+  Object.entries(
+    all(key).reduce<Record<number, number>>((acc, r) => {
+      acc[r.status] = (acc[r.status] ?? 0) + 1;
+      return acc;
+    }, {}),
+  )
+    .map(([status, n]) => `${n}×${status}`)
+    .join(' ');
+const finalToAck = measured.flatMap((m) =>
+  m.placers.flatMap((p, i) => {
+    const ack = acks.get(p);
+    return ack === undefined ? [] : [ack - m.reports.results[i]!.doneAt];
+  }),
+);
+const delivered = measured.reduce((n, m) => n + m.placers.filter((p) => acks.has(p)).length, 0);
+const deliveredWhenStopped = measured.reduce((n, m) => n + m.deliveredWhenStopped, 0);
+const deliverySeconds = measured.reduce((s, m) => s + (m.lastAck - m.reports.started) / 1000, 0);
+const reportRate = rate('reports');
+const createRate = rate('creates');
+const cost = createRate / reportRate;
+const stoppedShare = (100 * deliveredWhenStopped) / (perRound * rounds);
+const p99Ack = percentile(finalToAck, 99);
+const bestPdf = Math.max(...pdfRows.filter((r) => r.name.startsWith('hub')).map((r) => r.figures.perSecond));
+const verdict = (met: boolean) => (met ? 'met' : '**not met**');
+const ms = (value: number) => value.toFixed(1);
+
+const markdown = `## Reports: signing over FHIR, PDF, ORU^R01 to the EHR (issue 12)
+
+Command: \`npm run bench -- reports\` · ${machineLine()} · load average ${load.toFixed(1)} at the end (the machine is shared)
+
+The real hub (\`node hub.ts\`, embedded store, ${pdfThreads} PDF thread) with the channel \`reports-to-ehr\`'s HL7 destination
+(ordered queue, ORU^R01 2.5.1 with the PDF in OBX ED) to an MLLP receiver in another process that answers AA.
+${rounds} rounds of ${perRound}: first ${perRound} ServiceRequest creates (the reference), then a final DiagnosticReport
+on each of those exams; ${concurrency} requests in flight over keep-alive HTTP. Final-to-ACK runs from the 201 of the
+report's POST to the receiver writing its ACK (both clocks are the same machine's).
+
+| request | per second | p50 ms | p99 ms | answers |
+| --- | ---: | ---: | ---: | --- |
+| reference: POST ServiceRequest (validated, exam stored with its event) | ${createRate.toFixed(0)} | ${ms(
+  percentile(
+    all('creates').map((r) => r.ms),
+    50,
+  ),
+)} | ${ms(
+  percentile(
+    all('creates').map((r) => r.ms),
+    99,
+  ),
+)} | ${statuses('creates')} |
+| POST DiagnosticReport final (validated, PDF rendered and stored, report and event written) | ${reportRate.toFixed(0)} | ${ms(
+  percentile(
+    all('reports').map((r) => r.ms),
+    50,
+  ),
+)} | ${ms(
+  percentile(
+    all('reports').map((r) => r.ms),
+    99,
+  ),
+)} | ${statuses('reports')} |
+
+| delivery to the EHR | figure |
+| --- | ---: |
+| delivered when the senders stopped | ${deliveredWhenStopped} of ${perRound * rounds} (${stoppedShare.toFixed(1)} %) |
+| delivered in the end | ${delivered} of ${perRound * rounds} |
+| delivered/s (first POST of a round to its last ACK) | ${(delivered / deliverySeconds).toFixed(0)} |
+| final to ACK p50 / p99 ms, ${concurrency} in flight (the queue behind the posting) | ${ms(percentile(finalToAck, 50))} / ${ms(p99Ack)} |
+| final to ACK p50 / p99 ms, one report at a time (${quietReports}, nothing queued ahead) | ${ms(percentile(quiet, 50))} / ${ms(percentile(quiet, 99))} |
+| hub peak RSS (VmHWM, whole run) | ${peak.toFixed(0)} MiB |
+
+PDF renders alone (${pdfRenders} one-page reports with 12 findings lines per row and round, 3 rounds alternating, medians; in
+the benchmark's own process before the hub starts):
+
+| renderer | renders/s | p50 ms | p99 ms | KiB per PDF |
+| --- | ---: | ---: | ---: | ---: |
+${pdfRows.map((r) => `| ${r.name} | ${r.figures.perSecond.toFixed(0)} | ${ms(r.figures.p50)} | ${ms(r.figures.p99)} | ${r.figures.kib.toFixed(0)} |`).join('\n')}
+
+| goal (issue 12) | figure | |
+| --- | --- | --- |
+| posting a report costs ≤ 1.5× a ServiceRequest create | ${cost.toFixed(2)}× | ${verdict(cost <= 1.5)} |
+| ≥ 95 % delivered when the senders stop | ${stoppedShare.toFixed(1)} % | ${verdict(stoppedShare >= 95)} |
+| PDF rendering ≥ 300/s | ${bestPdf.toFixed(0)}/s | ${verdict(bestPdf >= 300)} |
+| p99 final-to-ACK < 500 ms | ${ms(p99Ack)} ms at ${concurrency} in flight; ${ms(percentile(quiet, 99))} ms one at a time | ${verdict(p99Ack < 500)} at load; ${verdict(percentile(quiet, 99) < 500)} one at a time |
+`;
+console.log(markdown);
+await writeSection('reports', markdown);
