@@ -99,7 +99,7 @@ export class ReportFiles {
     const relative = path.join('reports', safeName(reportId), safeName(meta.fileName ?? id));
     const target = path.join(this.dataDir, relative);
     const directory = path.dirname(target);
-    await mkdir(directory, { recursive: true });
+    const firstCreated = await mkdir(directory, { recursive: true });
     const temporary = path.join(directory, `.${randomUUID()}.tmp`);
     const handle = await open(temporary, 'wx');
     try {
@@ -115,6 +115,11 @@ export class ReportFiles {
       throw error;
     }
     await syncDirectory(directory);
+    // A folder made here is durable only once its parent's entry is: the report's folder (and `reports/` for the
+    // first report) would otherwise be lost with the file after a power cut, while the report names it.
+    if (firstCreated !== undefined)
+      for (let made = directory; made.startsWith(firstCreated); made = path.dirname(made))
+        await syncDirectory(path.dirname(made));
     return {
       id,
       contentType: meta.contentType,
