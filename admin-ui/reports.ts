@@ -33,7 +33,7 @@ const statusOf = {
 };
 
 /** Domain errors as problems: the API's own renderer (http/problem.ts) knows only HttpError. */
-const domainErrors: Middleware = async (_ctx, next) => {
+export const domainErrors: Middleware = async (_ctx, next) => {
   try {
     await next();
   } catch (error) {

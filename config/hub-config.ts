@@ -4,6 +4,7 @@ import type { Role } from '../http/auth.ts';
 import type { HttpLimits } from '../http/server.ts';
 import type { TlsSettings } from '../runtime/listener.ts';
 import type { ConsoleAuthConfig } from './console-auth.ts';
+import type { ReadingConfig } from './report-config.ts';
 import type { UploadConfig } from './upload-config.ts';
 
 export interface TokenConfig {
@@ -29,7 +30,7 @@ export interface HubConfig {
   facilities: { dir: string };
   dicom: DicomConfig;
   /** Report files (issue 12): the largest upload kept with a report (a scanned PDF, TIFF or JPEG). */
-  reports: { maxAttachmentBytes: number };
+  reports: { maxAttachmentBytes: number } & ReadingConfig;
   upload: UploadConfig;
 }
 

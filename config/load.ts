@@ -24,6 +24,7 @@ import { limitRanges, parseLimits, parseTlsSettings } from '../runtime/listener-
 import { parseConsoleAuth } from './console-auth.ts';
 import { defaultDicomLimits, type HubConfig, type TokenConfig } from './hub-config.ts';
 import { parseUploadConfig } from './upload-config.ts';
+import { parseReadingConfig, readingKeys } from './report-config.ts';
 
 export class ConfigError extends Error {
   constructor(message: string, options?: ErrorOptions) {
@@ -141,7 +142,7 @@ export function parseConfig(input: Plain, file: string, cwd: string): HubConfig 
     'tls',
     'limits',
   ]);
-  const reports = section(input, 'reports', ['maxAttachmentBytes']);
+  const reports = section(input, 'reports', ['maxAttachmentBytes', ...readingKeys]);
   const httpTls = parseTlsSettings(http['tls'], 'http.tls');
   const dicomTls = parseTlsSettings(dicom['tls'], 'dicom.tls');
   const dataDir = path.resolve(cwd, expectString(input['dataDir'] ?? 'data', 'dataDir'));
@@ -183,6 +184,7 @@ export function parseConfig(input: Plain, file: string, cwd: string): HubConfig 
         1024,
         1024 * 1024 * 1024,
       ),
+      ...parseReadingConfig(reports),
     },
     upload: parseUploadConfig(input['upload'], dataDir),
   };
