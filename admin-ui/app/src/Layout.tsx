@@ -5,6 +5,7 @@ import { useDisclosure } from '@mantine/hooks';
 import { useState } from 'react';
 import { Link, Outlet, useLocation } from 'react-router';
 import { messageOf } from './api/client.ts';
+import { readingSections, readsOnly } from './screens/reading/nav.ts';
 import { useSession } from './session.tsx';
 
 const sections = [
@@ -71,19 +72,17 @@ export function Layout() {
         </Group>
       </AppShell.Header>
       <AppShell.Navbar p="xs" aria-label="Sections">
-        {sections
-          .filter((s) => !s.admin || admin)
-          .map((s) => (
-            <NavLink
-              key={s.to}
-              component={Link}
-              to={s.to}
-              label={s.label}
-              active={active(s.to)}
-              onClick={close}
-              aria-current={active(s.to) ? 'page' : undefined}
-            />
-          ))}
+        {[...sections.filter((s) => (!s.admin || admin) && !readsOnly(user)), ...readingSections(user)].map((s) => (
+          <NavLink
+            key={s.to}
+            component={Link}
+            to={s.to}
+            label={s.label}
+            active={active(s.to)}
+            onClick={close}
+            aria-current={active(s.to) ? 'page' : undefined}
+          />
+        ))}
       </AppShell.Navbar>
       <AppShell.Main>
         <Outlet />
