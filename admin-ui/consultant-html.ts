@@ -15,7 +15,7 @@ main { max-width: 960px; margin: 24px auto; background: white; padding: 16px 32p
   box-shadow: 0 1px 3px rgb(0 0 0 / 0.1); }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; }
 dt { color: #555; } dd { margin: 0; font-weight: 500; }
-.text { white-space: pre-wrap; } .state { color: #555; text-transform: capitalize; }
+.text { white-space: pre-wrap; } .state { color: #555; }
 table { border-collapse: collapse; width: 100%; } th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid #dee2e6; }
 details { margin-top: 4px; } code { font-size: 13px; }
 `;

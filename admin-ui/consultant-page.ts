@@ -123,7 +123,7 @@ function reportHtml(report: NonNullable<Awaited<ReturnType<ExamService['reports'
     ? ` by ${report.author?.name ?? report.author?.id ?? '–'} on ${report.signedAt.slice(0, 10)}`
     : '';
   const rows = [
-    `<p class="state">${escapeHtml(report.state)}${escapeHtml(signed)}</p>`,
+    `<p class="state">${escapeHtml(`${report.state[0]?.toUpperCase()}${report.state.slice(1)} report${signed}`)}</p>`,
     report.state === 'amended' && report.reason ? `<p><b>Amended:</b> ${escapeHtml(report.reason)}</p>` : '',
     '<h3>Findings</h3>',
     `<p class="text">${escapeHtml(report.findings ?? '–')}</p>`,

@@ -60,12 +60,12 @@ export function ReadingListScreen() {
             <Table.Tbody>
               {rows.map((row) => (
                 <Table.Tr key={row.examNumber} data-testid={`reading-row-${row.examNumber}`}>
-                  <Table.Td>
-                    <Badge color={priorityColor[row.priority] ?? 'gray'} variant="filled">
+                  <Table.Td style={{ whiteSpace: 'nowrap' }}>
+                    <Badge miw={72} color={priorityColor[row.priority] ?? 'gray'} variant="filled">
                       {row.priority.toUpperCase()}
                     </Badge>
                   </Table.Td>
-                  <Table.Td>
+                  <Table.Td style={{ whiteSpace: 'nowrap' }}>
                     <Anchor component={Link} to={`/reading/${encodeURIComponent(row.examNumber)}`}>
                       {row.examNumber}
                     </Anchor>

@@ -98,6 +98,7 @@ export function ReportForm({ view, mode, onChanged, onHandedOver }: Props) {
         autosize
         minRows={6}
         readOnly={!editable}
+        variant={editable ? 'default' : 'filled'}
         value={text.findings}
         onChange={(e) => setText({ ...text, findings: e.currentTarget.value })}
       />
@@ -106,6 +107,7 @@ export function ReportForm({ view, mode, onChanged, onHandedOver }: Props) {
         autosize
         minRows={3}
         readOnly={!editable}
+        variant={editable ? 'default' : 'filled'}
         value={text.impression}
         onChange={(e) => setText({ ...text, impression: e.currentTarget.value })}
       />

@@ -38,12 +38,12 @@ export function TranscriptionQueueScreen() {
             <Table.Tbody>
               {rows.map((row) => (
                 <Table.Tr key={row.examNumber} data-testid={`dictation-row-${row.examNumber}`}>
-                  <Table.Td>
-                    <Badge color={priorityColor[row.priority] ?? 'gray'} variant="filled">
+                  <Table.Td style={{ whiteSpace: 'nowrap' }}>
+                    <Badge miw={72} color={priorityColor[row.priority] ?? 'gray'} variant="filled">
                       {row.priority.toUpperCase()}
                     </Badge>
                   </Table.Td>
-                  <Table.Td>
+                  <Table.Td style={{ whiteSpace: 'nowrap' }}>
                     <Anchor component={Link} to={`/transcription/${encodeURIComponent(row.examNumber)}`}>
                       {row.examNumber}
                     </Anchor>
