@@ -1,7 +1,8 @@
 // The reading screens as a radiologist and a transcriber use them, in Debian's Chromium against the real hub
 // process: the exam ordered over MLLP and imaged by storescu shows on the radiologist's reading list, who marks it
 // for dictation; the transcriber types it and hands it over; the radiologist finds it marked transcribed, signs it
-// (the PDF is served), then amends it with a reason. A radiologist is offered none of the engine's screens and is
+// (the PDF is served), then amends it with a reason; on the patient's next exam that report is the prior and a
+// scanned TIFF is uploaded as the report's document. A radiologist is offered none of the engine's screens and is
 // refused them by the hub. Screenshots land in artifacts/console/reading-*.png.
 import test from 'ava';
 import { launch, openPage, screenshot, signIn, unexpected } from '../support/browser.ts';
@@ -11,7 +12,8 @@ test('a transcriber’s draft reaches the radiologist, who signs it (the PDF is 
   const { hub, mllpPort } = await startReadingHub(t);
   await createUser(hub, 'rad-chen', 'Dr. Wei Chen', ['radiologist'], ['VALLEYGEN']);
   await createUser(hub, 'tina', 'Tina Typist', ['transcriber'], ['VALLEYGEN']);
-  const exam = await readyExam(hub, mllpPort, 'VG-B-1');
+  const exam = await readyExam(hub, mllpPort, 'VG-B-1', 'MRN-RIVERA');
+  const followUp = await readyExam(hub, mllpPort, 'VG-B-2', 'MRN-RIVERA');
   const browser = await launch(t);
   const { page, problems } = await openPage(browser);
 
@@ -84,12 +86,34 @@ test('a transcriber’s draft reaches the radiologist, who signs it (the PDF is 
   await page.getByText('hygroma missed at first reading').waitFor();
   await screenshot(page, 'reading-08-amended');
   await page.getByRole('link', { name: '← Reading list' }).click();
+
+  // The follow-up exam of the same patient: the amended report is its prior; a scanned TIFF becomes its document.
+  await page.getByRole('link', { name: followUp }).click();
+  await page.getByTestId('prior-reports').getByText(exam, { exact: false }).click();
+  await page.getByText('Small left subdural hygroma, no mass effect.').waitFor();
+  const tiff = Buffer.concat([Buffer.from('49492a0008000000', 'hex'), Buffer.alloc(512)]);
+  const chooser = page.waitForEvent('filechooser');
+  await page.getByLabel('Scanned report (PDF, TIFF or JPEG)').click();
+  await (await chooser).setFiles({ name: 'outside-scan.tif', mimeType: 'image/tiff', buffer: tiff });
+  await page.getByRole('button', { name: 'Upload scan' }).click();
+  await page.getByText('outside-scan.tif is the report').waitFor();
+  await page.getByTestId('report-document').filter({ hasText: 'outside-scan.tif' }).waitFor();
+  await screenshot(page, 'reading-09-scan-and-prior');
+  await page.getByRole('button', { name: 'Sign final' }).click();
+  await page
+    .getByTestId('report-state')
+    .filter({ hasText: /^final$/ })
+    .waitFor();
+  const scan = await page.request.get(hub.url((await page.getByTestId('report-document').getAttribute('href')) ?? ''));
+  t.is(scan.headers()['content-type'], 'image/tiff', 'the scan, not a rendered PDF, is what the facility gets');
+  t.deepEqual(await scan.body(), tiff);
+  await page.getByRole('link', { name: '← Reading list' }).click();
   await page.getByText('Nothing to read right now.').waitFor();
 
   // The engine's screens: not offered, and refused when asked for anyway.
   await page.goto(hub.url('/channels'));
   await page.getByRole('alert').filter({ hasText: 'Not allowed' }).waitFor();
-  await screenshot(page, 'reading-09-channels-refused');
+  await screenshot(page, 'reading-10-channels-refused');
   t.is((await page.request.get(hub.url('/api/channels'))).status(), 403);
   t.is((await page.request.get(hub.url('/api/users'))).status(), 403);
   t.deepEqual(unexpected(problems, [401, 403]), [], 'no script error and no CSP violation on any screen');

@@ -55,11 +55,11 @@ export async function createUser(
   if (answer.status !== 201) throw new Error(`user ${username}: ${answer.status} ${await answer.text()}`);
 }
 
-function orm(placer: string): Buffer {
+function orm(placer: string, mrn: string): Buffer {
   return Buffer.from(
     [
       `MSH|^~\\&|RIS|VALLEYGEN|RSO HUB|RSO|20261201093000||ORM^O01^ORM_O01|${placer}|P|2.5.1`,
-      `PID|1||MRN-${placer}^^^VALLEYGEN^MR||RIVERA^ANA^M||19800312|F`,
+      `PID|1||${mrn}^^^VALLEYGEN^MR||RIVERA^ANA^M||19800312|F`,
       `ORC|NW|${placer}^VALLEY_RIS||||||||||1234^WELBY^MARCUS`,
       `OBR|1|${placer}^VALLEY_RIS||CTHEAD^CT HEAD WO CONTRAST^C4|||20261201090000|||||||||||ACC-${placer}`,
       '',
@@ -67,14 +67,19 @@ function orm(placer: string): Buffer {
   );
 }
 
-/** An ordered CT exam with a complete 3-image study; resolves with its exam number once it is ready to read. */
-export async function readyExam(hub: HubProcess, mllpPort: number, placer: string): Promise<string> {
+/** An ordered CT exam (of the patient with this MRN) with a complete 3-image study; resolves with its exam number once it is ready to read. */
+export async function readyExam(
+  hub: HubProcess,
+  mllpPort: number,
+  placer: string,
+  mrn = `MRN-${placer}`,
+): Promise<string> {
   const client = await MllpTestClient.connect(mllpPort);
-  const ack = await client.exchange(orm(placer));
+  const ack = await client.exchange(orm(placer, mrn));
   await client.close();
   if (ack.get('MSA-1') !== 'AA') throw new Error(`order ${placer}: ${ack.get('MSA-1')}`);
   const study = await writeStudy(3, {
-    patientId: `MRN-${placer}`,
+    patientId: mrn,
     patientName: 'RIVERA^ANA',
     accessionNumber: `ACC-${placer}`,
   });
