@@ -35,8 +35,13 @@ function template(value: unknown, at: string): ReportTemplate {
   const entry = expectObject(value, at);
   expectKeys(entry, at, ['name', 'findings', 'impression']);
   const result: ReportTemplate = { name: expectString(entry['name'], join(at, 'name')) };
-  if (entry['findings'] !== undefined) result.findings = expectString(entry['findings'], join(at, 'findings'));
-  if (entry['impression'] !== undefined) result.impression = expectString(entry['impression'], join(at, 'impression'));
+  for (const key of ['findings', 'impression'] as const) {
+    const text = entry[key];
+    if (text === undefined) continue;
+    // Empty is allowed: a template may leave the impression for the radiologist to write.
+    if (typeof text !== 'string') throw new ValidationError(join(at, key), 'expected text');
+    result[key] = text;
+  }
   return result;
 }
 

@@ -17,6 +17,9 @@ test('a viewer URL template and templates per modality are read', (t) => {
   t.is(reports.viewerUrl, 'https://ohif.example/viewer?StudyInstanceUIDs={StudyInstanceUID}');
   t.deepEqual(reports.templates['CT'], [{ name: 'Normal head', findings: 'No bleed.', impression: 'Normal.' }]);
   t.deepEqual(parse({}).templates, {}, 'none by default');
+  t.deepEqual(parse({ templates: { '*': [{ name: 'Blank', impression: '' }] } }).templates['*'], [
+    { name: 'Blank', impression: '' },
+  ]);
 });
 
 test('a viewer URL without the UID placeholder, an odd modality or an unnamed template is refused at its path', (t) => {
