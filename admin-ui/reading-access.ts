@@ -26,7 +26,7 @@ export async function examInScope(ctx: Context, exams: ExamService, examNumber: 
 }
 
 /** 403 unless the signed-in radiologist is one of the exam facility's radiologists. */
-export async function checkReadsFor(ctx: Context, exams: ExamService, exam: Exam): Promise<void> {
+export async function checkReadsFor(ctx: Context, exams: ExamService, exam: Pick<Exam, 'facility'>): Promise<void> {
   const user = userOf(ctx);
   if (!user.roles.includes('radiologist') || user.roles.includes('admin')) return;
   const facility = await exams.facilities.get(exam.facility);

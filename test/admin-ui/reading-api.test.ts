@@ -144,5 +144,10 @@ test('other roles and other facilities are refused with 403 and the reason', asy
     /requires one of the roles: radiologist/,
   );
   t.regex(await refused('cora', `/api/exams/${exam.examNumber}/reports`, 'POST', {}), /requires one of the roles/);
+  t.regex(await refused('rad-other', `/api/exams/${exam.examNumber}/reports`, 'POST', {}), /not a radiologist of/);
+  const draft = await exams.reports.create({ examNumber: exam.examNumber, findings: 'x' }, { actor: 't', via: 'test' });
+  t.regex(await refused('rad-other', `/api/reports/${draft._id}`, 'PATCH', { findings: 'y' }), /not a radiologist/);
+  t.regex(await refused('rad-other', `/api/reports/${draft._id}/sign`, 'POST', {}), /not a radiologist of/);
+  t.regex(await refused('tom', `/api/reports/${draft._id}/sign`, 'POST', {}), /requires one of the roles/);
   t.deepEqual(await (await as('rad-other', '/api/reading/list')).json(), [], 'reads for no facility: nothing');
 });
