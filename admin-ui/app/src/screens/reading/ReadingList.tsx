@@ -61,7 +61,12 @@ export function ReadingListScreen() {
               {rows.map((row) => (
                 <Table.Tr key={row.examNumber} data-testid={`reading-row-${row.examNumber}`}>
                   <Table.Td style={{ whiteSpace: 'nowrap' }}>
-                    <Badge miw={72} color={priorityColor[row.priority] ?? 'gray'} variant="filled">
+                    <Badge
+                      miw={90}
+                      styles={{ label: { overflow: 'visible' } }}
+                      color={priorityColor[row.priority] ?? 'gray'}
+                      variant="filled"
+                    >
                       {row.priority.toUpperCase()}
                     </Badge>
                   </Table.Td>
@@ -73,9 +78,8 @@ export function ReadingListScreen() {
                   <Table.Td>
                     {row.patientName || '(no name)'}
                     {row.birthDate && (
-                      <Text span size="xs" c="dimmed">
-                        {' '}
-                        · {row.birthDate}
+                      <Text size="xs" c="dimmed">
+                        born {row.birthDate}
                       </Text>
                     )}
                   </Table.Td>

@@ -39,7 +39,12 @@ export function TranscriptionQueueScreen() {
               {rows.map((row) => (
                 <Table.Tr key={row.examNumber} data-testid={`dictation-row-${row.examNumber}`}>
                   <Table.Td style={{ whiteSpace: 'nowrap' }}>
-                    <Badge miw={72} color={priorityColor[row.priority] ?? 'gray'} variant="filled">
+                    <Badge
+                      miw={90}
+                      styles={{ label: { overflow: 'visible' } }}
+                      color={priorityColor[row.priority] ?? 'gray'}
+                      variant="filled"
+                    >
                       {row.priority.toUpperCase()}
                     </Badge>
                   </Table.Td>
