@@ -72,17 +72,19 @@ export function Layout() {
         </Group>
       </AppShell.Header>
       <AppShell.Navbar p="xs" aria-label="Sections">
-        {[...sections.filter((s) => (!s.admin || admin) && !readsOnly(user)), ...readingSections(user)].map((s) => (
-          <NavLink
-            key={s.to}
-            component={Link}
-            to={s.to}
-            label={s.label}
-            active={active(s.to)}
-            onClick={close}
-            aria-current={active(s.to) ? 'page' : undefined}
-          />
-        ))}
+        {[...(readsOnly(user) ? [] : sections), ...readingSections(user)]
+          .filter((s) => !s.admin || admin)
+          .map((s) => (
+            <NavLink
+              key={s.to}
+              component={Link}
+              to={s.to}
+              label={s.label}
+              active={active(s.to)}
+              onClick={close}
+              aria-current={active(s.to) ? 'page' : undefined}
+            />
+          ))}
       </AppShell.Navbar>
       <AppShell.Main>
         <Outlet />

@@ -9,8 +9,8 @@ export function readsOnly(user: SessionUser | undefined): boolean {
   return user !== undefined && user.roles.length > 0 && user.roles.every((role) => workRoles.includes(role));
 }
 
-export function readingSections(user: SessionUser | undefined): Array<{ to: string; label: string }> {
-  const sections: Array<{ to: string; label: string }> = [];
+export function readingSections(user: SessionUser | undefined): Array<{ to: string; label: string; admin?: boolean }> {
+  const sections: Array<{ to: string; label: string; admin?: boolean }> = [];
   if (user?.roles.includes('radiologist')) sections.push({ to: '/reading', label: 'Reading list' });
   if (user?.roles.includes('transcriber')) sections.push({ to: '/transcription', label: 'Transcription' });
   return sections;
