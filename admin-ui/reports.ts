@@ -2,7 +2,7 @@
 // uploads a scan, and anyone who may see the facility reads the report and its document. Versions travel as
 // ETag / If-Match (RFC 9110 13.1.1), so two people editing one draft do not overwrite each other (412). Domain
 // refusals become problems with the reason: 422 for input, 409 for a change the state table refuses, 413 for a
-// file over reports.maxAttachmentBytes.
+// file over reports.maxAttachmentBytes. A radiologist works only on the exams of facilities they read for (403).
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { apiRoles, requireRole, type AuthState, type Role } from '../http/auth.ts';
@@ -16,6 +16,7 @@ import { AttachmentTooLargeError, defaultMaxAttachmentBytes } from '../exams/rep
 import type { ReportContent } from '../exams/report-service.ts';
 import type { ExamService } from '../exams/service.ts';
 import { ValidationError, expectKeys, expectObject } from '../runtime/validate.ts';
+import { checkReadsFor } from './reading-access.ts';
 
 const writers: Role[] = ['admin', 'radiologist', 'transcriber'];
 const signers: Role[] = ['admin', 'radiologist'];
@@ -33,7 +34,7 @@ const statusOf = {
 };
 
 /** Domain errors as problems: the API's own renderer (http/problem.ts) knows only HttpError. */
-const domainErrors: Middleware = async (_ctx, next) => {
+export const domainErrors: Middleware = async (_ctx, next) => {
   try {
     await next();
   } catch (error) {
@@ -98,6 +99,7 @@ export function createReportRouter(exams: ExamService, auth: Middleware): Router
     const allowed = userOf(ctx).facilities;
     if (!report || (allowed !== undefined && !allowed.includes(report.facility)))
       throw new HttpError(404, `report '${ctx.params['id']}' not found`, { code: 'not-found' });
+    await checkReadsFor(ctx, exams, report);
     return report;
   };
 
@@ -127,6 +129,7 @@ export function createReportRouter(exams: ExamService, auth: Middleware): Router
     const allowed = userOf(ctx).facilities;
     if (exam && allowed !== undefined && !allowed.includes(exam.facility))
       throw new HttpError(403, `this token may not report for facility '${exam.facility}'`, { code: 'forbidden' });
+    if (exam) await checkReadsFor(ctx, exams, exam);
     const body = await content(ctx, ['findings', 'impression', 'transcriber', 'author']);
     const input = reportContent(body);
     if (userOf(ctx).roles.includes('transcriber') && input.transcriber === undefined)

@@ -26,6 +26,7 @@ import { generatedAdminToken } from './admin-token.ts';
 import { openConsoleAuth } from './console.ts';
 import type { DicomPart } from './dicom.ts';
 import { listening } from './listening.ts';
+import { mountReading } from './reading.ts';
 import type { UploadPart } from './upload.ts';
 import { createUploadsRouter } from '../upload/uploads-route.ts';
 
@@ -74,6 +75,7 @@ export async function startHttpApi(config: HubConfig, deps: HttpApiDeps): Promis
   http.mount(createWorklistRouter(exams, auth, (query) => engine.searchMessages(query)));
   http.mount(createReportRouter(exams, auth));
   http.mount(createDispatchRouter(exams, auth));
+  await mountReading(http, config, { db: store.db, exams, dicom, audit, auth });
   // The FHIR definitions cost ~0.6 s and ~300 MB: loaded on the first FHIR request, not by every hub.
   http.mount(
     createFhirRouter({

@@ -4,6 +4,7 @@ import type { Role } from '../http/auth.ts';
 import type { HttpLimits } from '../http/server.ts';
 import type { TlsSettings } from '../runtime/listener.ts';
 import type { ConsoleAuthConfig } from './console-auth.ts';
+import type { ReadingConfig } from './report-config.ts';
 import type { UploadConfig } from './upload-config.ts';
 
 export interface TokenConfig {
@@ -32,7 +33,7 @@ export interface HubConfig {
    * Report files (issue 12): the largest upload kept with a report (a scanned PDF, TIFF or JPEG); the threads that
    * render report PDFs, and how many renders may wait for one before a signing request is answered 503.
    */
-  reports: { maxAttachmentBytes: number; pdfThreads: number; pdfMaxQueued: number };
+  reports: { maxAttachmentBytes: number; pdfThreads: number; pdfMaxQueued: number } & ReadingConfig;
   upload: UploadConfig;
 }
 

@@ -24,6 +24,7 @@ import { limitRanges, parseLimits, parseTlsSettings } from '../runtime/listener-
 import { parseConsoleAuth } from './console-auth.ts';
 import { defaultDicomLimits, type HubConfig, type TokenConfig } from './hub-config.ts';
 import { parseUploadConfig } from './upload-config.ts';
+import { parseReadingConfig, readingKeys } from './report-config.ts';
 
 export class ConfigError extends Error {
   constructor(message: string, options?: ErrorOptions) {
@@ -141,7 +142,7 @@ export function parseConfig(input: Plain, file: string, cwd: string): HubConfig 
     'tls',
     'limits',
   ]);
-  const reports = section(input, 'reports', ['maxAttachmentBytes', 'pdfThreads', 'pdfMaxQueued']);
+  const reports = section(input, 'reports', ['maxAttachmentBytes', 'pdfThreads', 'pdfMaxQueued', ...readingKeys]);
   const httpTls = parseTlsSettings(http['tls'], 'http.tls');
   const dicomTls = parseTlsSettings(dicom['tls'], 'dicom.tls');
   const dataDir = path.resolve(cwd, expectString(input['dataDir'] ?? 'data', 'dataDir'));
@@ -185,6 +186,7 @@ export function parseConfig(input: Plain, file: string, cwd: string): HubConfig 
       ),
       pdfThreads: expectInteger(reports['pdfThreads'] ?? 1, 'reports.pdfThreads', 1, 64),
       pdfMaxQueued: expectInteger(reports['pdfMaxQueued'] ?? 64, 'reports.pdfMaxQueued', 0, 100_000),
+      ...parseReadingConfig(reports),
     },
     upload: parseUploadConfig(input['upload'], dataDir),
   };

@@ -13,6 +13,7 @@ import { MessageDetailScreen } from './screens/MessageDetail.tsx';
 import { MessagesScreen } from './screens/Messages.tsx';
 import { NewChannel } from './screens/NewChannel.tsx';
 import { QueuesScreen } from './screens/Queues.tsx';
+import { HomeFor, readingRoutes } from './screens/reading/routes.tsx';
 import { SignIn } from './screens/SignIn.tsx';
 import { UsersScreen } from './screens/Users.tsx';
 import { StudyViewerScreen } from './screens/viewer/StudyViewer.tsx';
@@ -27,7 +28,7 @@ export function App() {
   return (
     <Routes>
       <Route element={<Layout />}>
-        <Route index element={<Dashboard />} />
+        <Route index element={<HomeFor otherwise={<Dashboard />} />} />
         <Route path="channels" element={<ChannelsScreen />} />
         <Route path="channels/new" element={<NewChannel />} />
         <Route path="channels/:id" element={<ChannelEditor />} />
@@ -39,6 +40,7 @@ export function App() {
         <Route path="audit" element={<AuditScreen />} />
         <Route path="password" element={<ChangePassword />} />
         <Route path="viewer/:study" element={<StudyViewerScreen />} />
+        {readingRoutes}
         <Route path="*" element={<Navigate to="/" replace />} />
       </Route>
     </Routes>

@@ -5,6 +5,7 @@ import { useDisclosure } from '@mantine/hooks';
 import { useState } from 'react';
 import { Link, Outlet, useLocation } from 'react-router';
 import { messageOf } from './api/client.ts';
+import { readingSections, readsOnly } from './screens/reading/nav.ts';
 import { useSession } from './session.tsx';
 
 const sections = [
@@ -71,7 +72,7 @@ export function Layout() {
         </Group>
       </AppShell.Header>
       <AppShell.Navbar p="xs" aria-label="Sections">
-        {sections
+        {[...(readsOnly(user) ? [] : sections), ...readingSections(user)]
           .filter((s) => !s.admin || admin)
           .map((s) => (
             <NavLink

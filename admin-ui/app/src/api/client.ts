@@ -45,9 +45,16 @@ export function onUnauthorized(handler: (() => void) | undefined): void {
 
 const safeMethods = new Set(['GET', 'HEAD']);
 
-export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
-  if (body !== undefined) headers['content-type'] = 'application/json';
+/** `body` goes as JSON, or as multipart/form-data when it is a FormData (a file upload). */
+export async function request<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  extraHeaders: Record<string, string> = {},
+): Promise<T> {
+  const form = body instanceof FormData;
+  const headers: Record<string, string> = { accept: 'application/json', ...extraHeaders };
+  if (body !== undefined && !form) headers['content-type'] = 'application/json';
   if (!safeMethods.has(method) && csrfToken !== undefined) headers['x-csrf-token'] = csrfToken;
   let response: Response;
   try {
@@ -55,7 +62,7 @@ export async function request<T>(method: string, path: string, body?: unknown): 
       method,
       headers,
       credentials: 'same-origin',
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      ...(body === undefined ? {} : { body: form ? body : JSON.stringify(body) }),
     });
   } catch {
     throw new ApiError(0, 'The hub cannot be reached. Check that it is running, then try again.', {});
