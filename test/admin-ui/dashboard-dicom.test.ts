@@ -1,14 +1,27 @@
 // The dashboard's DICOM listener panel against a real hub and dcmtk's storescu: the calling AE's association and
 // instances counted for today, the study waiting for completion (the quiet time is an hour, so nothing here
-// depends on timing), and the panel as the console shows it in Chromium. AssociationActivity alone: an open
+// depends on timing), a complete study's delivery to a PACS that refuses one instance counted per destination,
+// and the panel as the console shows it in Chromium. AssociationActivity alone: an open
 // association counts its instances, and the day's totals start again at midnight UTC.
 import test from 'ava';
 import { AssociationActivity } from '../../dicom/association-observer.ts';
 import type { StoredInstance } from '../../dicom/incoming-instance.ts';
+import { setLogLevel } from '../../runtime/log.ts';
 import { missingBinaries } from '../dicom/peers.ts';
-import { hubAe, storescu, valleyFacility, writeStudy } from '../hub/dicom-support.ts';
+import {
+  dicomTestConfig,
+  hubAe,
+  refusingPacs,
+  storescu,
+  studiesToPacsChannel,
+  valleyFacility,
+  writeStudy,
+} from '../hub/dicom-support.ts';
 import { launch, openPage, screenshot, signIn, unexpected } from '../support/browser.ts';
+import { until } from '../support/channels.ts';
 import { api, defaultTestConfig, startHub, stopHub, waitHealthy } from '../support/hub-process.ts';
+
+setLogLevel('error');
 
 const arrivingConfig = `${defaultTestConfig}dicom:
   enabled: true
@@ -66,5 +79,54 @@ test('a study sent by storescu shows in the DICOM panel: the AE today and the st
   await shown.getByTestId('dicom-study-waiting').waitFor();
   await shown.scrollIntoViewIfNeeded();
   await screenshot(page, '30-dashboard-dicom');
+  t.deepEqual(unexpected(problems, [401]), []);
+});
+
+interface PanelDelivery {
+  studyInstanceUid: string;
+  instanceCount: number;
+  destinations: Array<{ destination: string; stored: number; failed: number }>;
+}
+
+test('a complete study being sent shows how many of its instances the PACS stored and how many it refused', async (t) => {
+  const study = await writeStudy(3, { patientId: 'V777003', patientName: 'SEND^SAM', accessionNumber: 'ACC-P-2' });
+  const refused = study.sopInstanceUids[1]!;
+  const { pacs } = await refusingPacs(t, 'RSO_PACS', (uid) => uid === refused);
+  const hub = await startHub({
+    config: dicomTestConfig,
+    facilities: [
+      await valleyFacility({ radiologistPacs: { aeTitle: 'RSO_PACS', host: '127.0.0.1', port: pacs.port } }),
+    ],
+    channels: [studiesToPacsChannel()],
+  });
+  t.teardown(() => void stopHub(hub, 'SIGKILL'));
+  await waitHealthy(hub);
+  t.is((await storescu(hub, 'VALLEY_CT', study.files)).code, 0);
+
+  let delivery: PanelDelivery | undefined;
+  await until(
+    async () => {
+      const panel = (await (await api(hub, '/api/dashboard/dicom')).json()) as { delivery: PanelDelivery[] };
+      delivery = panel.delivery.find((d) => d.studyInstanceUid === study.studyInstanceUid);
+      return delivery?.destinations.some((d) => d.stored === 2 && d.failed === 1) === true;
+    },
+    60_000,
+    'the delivery of two instances and the refusal of one',
+  );
+  t.is(delivery?.instanceCount, 3);
+  t.is(delivery?.destinations.length, 1);
+
+  const created = await api(hub, '/api/users', {
+    method: 'POST',
+    body: JSON.stringify({ username: 'vic', name: 'Vic Viewer', roles: ['viewer'], password: 'first password' }),
+  });
+  t.is(created.status, 201);
+  const browser = await launch(t);
+  const { page, problems } = await openPage(browser);
+  await signIn(page, hub.url('/'), 'vic', 'first password', 'vic watches dicom');
+  const bar = page.getByRole('progressbar', { name: /2 of 3 instances stored/ });
+  await bar.waitFor();
+  await bar.scrollIntoViewIfNeeded();
+  await screenshot(page, '31-dashboard-dicom-delivery');
   t.deepEqual(unexpected(problems, [401]), []);
 });

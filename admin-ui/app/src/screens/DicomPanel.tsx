@@ -130,7 +130,7 @@ function Studies({ panel }: { panel: Panel }) {
           )}
           {s.destinations.map((d) => (
             <Group key={d.destination} gap="sm" wrap="nowrap">
-              <Text size="xs" w={140} truncate>
+              <Text size="xs" w={240} truncate title={d.destination}>
                 {d.destination}
               </Text>
               <Progress
