@@ -1,6 +1,7 @@
 // The console's dashboard (/api/dashboard): per channel its state, the last hour's received/filtered/sent/
 // errored with a per-minute series for the chart, its queues (depth, oldest, state), and whether each listener is
-// up. Every open console polls it, so one answer is computed at most every `cacheMs` and shared by all callers.
+// up, and the DICOM listener's panel (associations, studies waiting for completion or delivery) when the hub has
+// one. Every open console polls it, so one answer is computed at most every `cacheMs` and shared by all callers.
 import Router from '@koa/router';
 import type { Middleware } from 'koa';
 import type { ChannelEngine } from '../channels/engine.ts';
@@ -14,11 +15,35 @@ export interface ListenerState {
   detail?: string;
 }
 
+/** The DICOM listener's panel; its shape is dicom/listener-panel.ts's, which this floor does not import. */
+export interface DicomPanel {
+  open: Array<{ callingAe: string; openedAt: string; instances: number }>;
+  today: Array<{ callingAe: string; associations: number; instances: number; lastAt: string }>;
+  waitingForCompletion: Array<{
+    studyInstanceUid: string;
+    facility: string;
+    examNumber?: string;
+    instanceCount: number;
+    lastReceivedAt: string;
+    completeDueAt: string;
+  }>;
+  delivery: Array<{
+    studyInstanceUid: string;
+    facility: string;
+    examNumber?: string;
+    completedAt?: string;
+    instanceCount: number;
+    destinations: Array<{ destination: string; stored: number; failed: number }>;
+  }>;
+}
+
 export interface DashboardOptions {
   engine: ChannelEngine;
   auth: Middleware;
   /** Listeners outside the channels (the DICOM SCP). */
   listeners?: () => Promise<ListenerState[]>;
+  /** The DICOM listener's panel; undefined when the listener is off. */
+  dicom?: () => Promise<DicomPanel | undefined>;
   cacheMs?: number;
 }
 
@@ -35,10 +60,20 @@ export interface Dashboard {
     queues: QueueOverview[];
   }>;
   listeners: ListenerState[];
+  dicom?: DicomPanel;
 }
 
-async function build(engine: ChannelEngine, counts: MinuteCounts, listeners: DashboardOptions['listeners']) {
-  const [series, queues, extra] = await Promise.all([counts.refresh(), queueOverviews(engine), listeners?.() ?? []]);
+async function build(
+  engine: ChannelEngine,
+  counts: MinuteCounts,
+  { listeners, dicom }: Pick<DashboardOptions, 'listeners' | 'dicom'>,
+): Promise<Dashboard> {
+  const [series, queues, extra, panel] = await Promise.all([
+    counts.refresh(),
+    queueOverviews(engine),
+    listeners?.() ?? [],
+    dicom?.(),
+  ]);
   const zero = new Array<number>(series.minutes.length).fill(0);
   const channels: Dashboard['channels'] = [];
   for (const id of await engine.definitions.channelIds()) {
@@ -60,17 +95,24 @@ async function build(engine: ChannelEngine, counts: MinuteCounts, listeners: Das
     up: s.status === 'deployed',
     ...(s.error ? { detail: s.error } : {}),
   }));
-  return { generatedAt: new Date(), minutes: series.minutes, channels, listeners: [...sources, ...extra] };
+  const answer: Dashboard = {
+    generatedAt: new Date(),
+    minutes: series.minutes,
+    channels,
+    listeners: [...sources, ...extra],
+  };
+  if (panel) answer.dicom = panel;
+  return answer;
 }
 
-export function createDashboardRouter({ engine, auth, listeners, cacheMs = 2000 }: DashboardOptions): Router {
+export function createDashboardRouter({ engine, auth, listeners, dicom, cacheMs = 2000 }: DashboardOptions): Router {
   const counts = new MinuteCounts(engine.messages);
   let cached: { at: number; answer: Promise<Dashboard> } | undefined;
   const router = new Router({ prefix: '/api/dashboard' });
   router.get('/', auth, staffReaders, async (ctx) => {
     const now = Date.now();
     if (!cached || now - cached.at >= cacheMs) {
-      const answer = build(engine, counts, listeners);
+      const answer = build(engine, counts, { listeners, dicom });
       cached = { at: now, answer };
       // A failed build is not served to the next caller.
       answer.catch(() => {
@@ -79,6 +121,12 @@ export function createDashboardRouter({ engine, auth, listeners, cacheMs = 2000 
     }
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await cached.answer;
+  });
+  // The DICOM panel alone, which the console polls beside the channels: a few bounded index reads.
+  router.get('/dicom', auth, staffReaders, async (ctx) => {
+    const panel = await dicom?.();
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = panel === undefined ? { enabled: false } : { enabled: true, ...panel };
   });
   return router;
 }

@@ -11,7 +11,7 @@ import { createChannelRouter } from '../admin-ui/channel-routes.ts';
 import { createMessageRouter } from '../admin-ui/message-routes.ts';
 import { createQueueRouter } from '../admin-ui/queue-routes.ts';
 import { createFacilityRouter } from '../admin-ui/facility-routes.ts';
-import { createDashboardRouter, type ListenerState } from '../admin-ui/dashboard-routes.ts';
+import { createDashboardRouter, type DicomPanel, type ListenerState } from '../admin-ui/dashboard-routes.ts';
 import { randomPassword } from '../admin-ui/passwords.ts';
 import { createSessionRouter, passwordChangePaths } from '../admin-ui/session-routes.ts';
 import { SessionStore } from '../admin-ui/sessions.ts';
@@ -31,6 +31,8 @@ export interface ConsoleHubParts {
   exams: ExamService;
   /** Listeners besides the channels' sources (the DICOM SCP), for the dashboard. */
   listeners?: () => Promise<ListenerState[]>;
+  /** The DICOM listener's panel on the dashboard. */
+  dicom?: () => Promise<DicomPanel | undefined>;
 }
 
 export interface ConsoleAuth {
@@ -66,7 +68,12 @@ export async function openConsoleAuth(
             createMessageRouter({ engine: hub.engine, facilities: hub.exams.facilities, audit, auth }),
             createQueueRouter(hub.engine, audit, auth),
             createFacilityRouter(hub.exams, audit, auth),
-            createDashboardRouter({ engine: hub.engine, auth, ...(hub.listeners ? { listeners: hub.listeners } : {}) }),
+            createDashboardRouter({
+              engine: hub.engine,
+              auth,
+              ...(hub.listeners ? { listeners: hub.listeners } : {}),
+              ...(hub.dicom ? { dicom: hub.dicom } : {}),
+            }),
           ]
         : [];
       return [

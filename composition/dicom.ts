@@ -4,7 +4,9 @@
 // channel: the DIMSE status answered to the sender depends on the domain's decision (README, "Inbound paths").
 import { mkdir } from 'node:fs/promises';
 import type { HubConfig } from '../config/hub-config.ts';
+import { AssociationActivity } from '../dicom/association-observer.ts';
 import { StudyIngest } from '../dicom/ingest.ts';
+import { type DicomListenerPanel, dicomListenerPanel } from '../dicom/listener-panel.ts';
 import { DicomScp } from '../dicom/scp.ts';
 import { findSopClasses } from '../dicom/scp-find.ts';
 import { getSopClasses } from '../dicom/scp-get.ts';
@@ -38,6 +40,8 @@ export class DicomPart {
   readonly ingest: StudyIngest;
   /** The calling AE of dicom-scu destinations that name none (config.dicom.aeTitle). */
   readonly aeTitle: string;
+  /** What the SCP's associations did, for the dashboard. */
+  readonly activity = new AssociationActivity();
   readonly #config: HubConfig;
   readonly #deps: DicomDeps;
   #listener: ScpListener | undefined;
@@ -54,7 +58,13 @@ export class DicomPart {
   async listen(): Promise<void> {
     if (!this.#config.dicom.enabled) return;
     const { exams, log, parts } = this.#deps;
-    this.#listener = await startScp(this.#config, exams, this.ingest, this.studies, log, parts);
+    this.#listener = await startScp(this.#config, exams, this.ingest, this.studies, log, parts, this.activity);
+  }
+
+  /** The dashboard's DICOM panel; undefined with the listener off. */
+  async panel(): Promise<DicomListenerPanel | undefined> {
+    if (!this.#config.dicom.enabled) return undefined;
+    return dicomListenerPanel(this.studies, this.activity);
   }
 
   /** The /health entry: the listener's state, or that it is off. */
@@ -136,6 +146,7 @@ async function startScp(
   studies: StudyIndex,
   log: Logger,
   parts: Lifecycle,
+  observer: AssociationActivity,
 ): Promise<ScpListener> {
   const scp = new DicomScp({
     aeTitle: config.dicom.aeTitle,
@@ -146,6 +157,7 @@ async function startScp(
     storageDir: config.dicom.storageDir,
     // The ingest moves each file into its study folder itself: one rename and one directory sync per instance.
     handOver: true,
+    observer,
     log: log.child({ part: 'dicom' }),
     isKnownCallingAe: async (ae) => (await exams.facilities.findByAeTitle(ae)) !== undefined,
     findServices: new Map([

@@ -69,6 +69,7 @@ export async function startHttpApi(config: HubConfig, deps: HttpApiDeps): Promis
     engine,
     exams,
     listeners: async () => dicomListener(dicom),
+    dicom: () => dicom.panel(),
   }))
     http.mount(router);
   http.mount(createAdminApiRouter({ engine, audit, auth }));

@@ -49,8 +49,8 @@ export interface AssociationSettings {
   findServices: ReadonlyMap<string, FindService>;
   moveServices: ReadonlyMap<string, MoveService>;
   getServices: ReadonlyMap<string, GetService>;
-  /** Takes one of the SCP's association slots; false when all are in use. */
-  admit(): boolean;
+  /** Takes one of the SCP's association slots for `callingAe`; false when all are in use. */
+  admit(callingAe: string): boolean;
   /** Gives the slot back. */
   leave(): void;
   /** Reports a limit hit (logged once per connection, counted in /metrics). */
@@ -184,7 +184,7 @@ export class ScpAssociation {
       setTimeout(() => this.#socket.destroy(), 1000).unref();
       return;
     }
-    if (!this.#settings.admit()) return this.#rejectBusy();
+    if (!this.#settings.admit(rq.callingAe)) return this.#rejectBusy();
     this.#admitted = true;
     const { findServices, moveServices, getServices } = this.#settings;
     const services = new Set([...findServices.keys(), ...moveServices.keys(), ...getServices.keys()]);

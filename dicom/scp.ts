@@ -14,6 +14,7 @@ import { listenerLimitHits } from '../http/metrics.ts';
 import { Listener, type ConnectionGuard, type TlsSettings } from '../runtime/listener.ts';
 import type { Logger } from '../runtime/log.ts';
 import { createLogger } from '../runtime/log.ts';
+import type { AssociationObserver, ObservedAssociation } from './association-observer.ts';
 import type { StoredInstance } from './incoming-instance.ts';
 import type { FindService } from './scp-find.ts';
 import type { GetService } from './scp-get.ts';
@@ -66,6 +67,8 @@ export interface ScpOptions {
   tls?: TlsSettings;
   /** How long stop() waits for open associations before aborting them. */
   stopTimeoutMs?: number;
+  /** Told of each accepted association, its stored instances and its end (the console's listener panel). */
+  observer?: AssociationObserver;
 }
 
 export class DicomScp {
@@ -161,6 +164,7 @@ export class DicomScp {
   #accept(socket: Socket, guard: ConnectionGuard, directory: FileHandle, temps: TempFiles): void {
     const options = this.#options;
     const maxAssociations = options.maxAssociations ?? 50;
+    let observed: ObservedAssociation | undefined;
     const association = new ScpAssociation(socket, {
       aeTitle: options.aeTitle,
       storageDir: options.storageDir,
@@ -173,16 +177,23 @@ export class DicomScp {
       associationRequestTimeoutMs: options.associationRequestTimeoutMs ?? 30_000,
       idleTimeoutMs: options.idleTimeoutMs ?? 120_000,
       isKnownCallingAe: (ae) => options.isKnownCallingAe(ae),
-      onInstanceStored: (instance) => options.onInstanceStored(instance),
+      onInstanceStored: async (instance) => {
+        await options.onInstanceStored(instance);
+        observed?.stored(instance);
+      },
       findServices: options.findServices ?? new Map(),
       moveServices: options.moveServices ?? new Map(),
       getServices: options.getServices ?? new Map(),
-      admit: () => {
+      admit: (callingAe) => {
         if (this.#admitted >= maxAssociations) return false;
         this.#admitted++;
+        observed = options.observer?.opened(callingAe);
         return true;
       },
-      leave: () => void this.#admitted--,
+      leave: () => {
+        this.#admitted--;
+        observed?.closed();
+      },
       guard,
       log: this.#log,
     });

@@ -76,6 +76,7 @@ export class StudyIndex {
     await this.studies.createIndex({ facility: 1, studyDate: -1 });
     await this.studies.createIndex({ dicomPatientId: 1 });
     await this.#deliveries.createIndex({ destination: 1, studyInstanceUid: 1 });
+    await this.#deliveries.createIndex({ studyInstanceUid: 1 });
   }
 
   async instance(sopInstanceUid: string): Promise<InstanceRecord | undefined> {
@@ -203,6 +204,12 @@ export class StudyIndex {
   async delivered(destination: string, studyInstanceUid: string): Promise<Map<string, DeliveryRecord>> {
     const records = await this.#deliveries.find({ destination, studyInstanceUid }).toArray();
     return new Map(records.map((record) => [record.sopInstanceUid, record]));
+  }
+
+  /** Every destination's record of these studies' instances (the console's delivery progress). */
+  async deliveriesOf(studyInstanceUids: readonly string[]): Promise<DeliveryRecord[]> {
+    if (studyInstanceUids.length === 0) return [];
+    return this.#deliveries.find({ studyInstanceUid: { $in: [...studyInstanceUids] } }).toArray();
   }
 
   async recordDelivery(

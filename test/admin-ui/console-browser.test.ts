@@ -3,33 +3,15 @@
 // dashboard counting a message, a channel edited (a mistake shown at its JSON path, then fixed, saved, deployed),
 // a message found by accession and resent, a destination paused and resumed, an error said plainly, sign-out; and
 // a read-only user who sees no button that changes anything. Screenshots land in artifacts/console/.
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import test from 'ava';
-import { fixture, MllpTestClient, MllpTestListener } from '../hl7/mllp-peer.ts';
+import { fixture, MllpTestClient } from '../hl7/mllp-peer.ts';
 import { launch, openPage, screenshot, signIn, unexpected } from '../support/browser.ts';
-import { mllpRelayChannel, until, withControlId } from '../support/channels.ts';
-import { api, freePort, type HubProcess, startHub, stopHub, waitHealthy } from '../support/hub-process.ts';
-
-async function started(t: import('ava').ExecutionContext) {
-  const [inPort, outPort] = [await freePort(), await freePort()];
-  const ehr = await MllpTestListener.start(() => 'AA', outPort);
-  t.teardown(() => void ehr.stop());
-  const hub = await startHub({ channels: [mllpRelayChannel('relay', inPort, outPort)] });
-  t.teardown(() => void stopHub(hub, 'SIGKILL'));
-  await waitHealthy(hub);
-  const client = await MllpTestClient.connect(inPort);
-  t.teardown(() => void client.close());
-  return { hub, ehr, client, inPort };
-}
-
-/** The password the hub generated for `admin` on its first start (composition/console.ts). */
-async function firstAdminPassword(hub: HubProcess): Promise<string> {
-  return (await readFile(path.join(hub.dataDir, 'admin-password'), 'utf8')).trim();
-}
+import { until, withControlId } from '../support/channels.ts';
+import { firstAdminPassword, startConsoleHub } from '../support/console-hub.ts';
+import { api } from '../support/hub-process.ts';
 
 test('an analyst signs in, watches a message arrive, edits and deploys a channel, resends a message and pauses a queue', async (t) => {
-  const { hub, ehr, client, inPort } = await started(t);
+  const { hub, ehr, client, inPort } = await startConsoleHub(t);
   const browser = await launch(t);
   const { page, problems } = await openPage(browser);
   await page.goto(hub.url('/'));
@@ -184,7 +166,7 @@ test('an analyst signs in, watches a message arrive, edits and deploys a channel
 });
 
 test('a viewer (read-only) sees the channels, messages and queues but no button that changes them', async (t) => {
-  const { hub, client } = await started(t);
+  const { hub, client } = await startConsoleHub(t);
   t.is((await client.exchange(withControlId(await fixture('orm-o01.hl7'), 'RO000001'))).get('MSA-1'), 'AA');
   const browser = await launch(t);
   const { page, problems } = await openPage(browser);

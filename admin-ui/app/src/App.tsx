@@ -1,6 +1,7 @@
 // The screens and their addresses. Until the session is known nothing renders but a loader; signed out, every
 // address shows sign-in (and returns to the same address after); a user who must change the password first
-// sees only that.
+// sees only that. A user limited to facilities has no dashboard (the engine's figures are the hub's, not the
+// facility's) and starts at the messages.
 import { Navigate, Route, Routes } from 'react-router';
 import { Layout } from './Layout.tsx';
 import { AuditScreen } from './screens/Audit.tsx';
@@ -28,7 +29,12 @@ export function App() {
   return (
     <Routes>
       <Route element={<Layout />}>
-        <Route index element={<HomeFor otherwise={<Dashboard />} />} />
+        <Route
+          index
+          element={
+            <HomeFor otherwise={user.facilities === undefined ? <Dashboard /> : <Navigate to="/messages" replace />} />
+          }
+        />
         <Route path="channels" element={<ChannelsScreen />} />
         <Route path="channels/new" element={<NewChannel />} />
         <Route path="channels/:id" element={<ChannelEditor />} />

@@ -1,5 +1,6 @@
 // The frame around every screen: the hub's name, the navigation (a link list a keyboard can walk), and who is
-// signed in with the way out. On a narrow screen (a tablet upright) the navigation folds behind a burger.
+// signed in with the way out. On a narrow screen (a tablet upright) the navigation folds behind a burger. A user
+// limited to facilities is offered only what the hub serves such a user: the facilities' messages and records.
 import { AppShell, Badge, Burger, Button, Group, NavLink, Text, Title } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import { useState } from 'react';
@@ -9,13 +10,13 @@ import { readingSections, readsOnly } from './screens/reading/nav.ts';
 import { useSession } from './session.tsx';
 
 const sections = [
-  { to: '/', label: 'Dashboard' },
-  { to: '/channels', label: 'Channels' },
+  { to: '/', label: 'Dashboard', engine: true },
+  { to: '/channels', label: 'Channels', engine: true },
   { to: '/messages', label: 'Messages' },
-  { to: '/queues', label: 'Queues' },
+  { to: '/queues', label: 'Queues', engine: true },
   { to: '/facilities', label: 'Facilities' },
-  { to: '/users', label: 'Users', admin: true },
-  { to: '/audit', label: 'Audit log', admin: true },
+  { to: '/users', label: 'Users', admin: true, engine: true },
+  { to: '/audit', label: 'Audit log', admin: true, engine: true },
 ];
 
 export function Layout() {
@@ -24,6 +25,7 @@ export function Layout() {
   const [failure, setFailure] = useState<string>();
   const location = useLocation();
   const admin = user?.roles.includes('admin') ?? false;
+  const limited = user?.facilities !== undefined;
   const active = (to: string) => (to === '/' ? location.pathname === '/' : location.pathname.startsWith(to));
 
   return (
@@ -56,6 +58,18 @@ export function Layout() {
                     {role}
                   </Badge>
                 ))}
+                {user?.facilities?.map((code) => (
+                  <Badge
+                    key={code}
+                    size="xs"
+                    variant="outline"
+                    color="grape"
+                    tt="none"
+                    title="Limited to this facility"
+                  >
+                    {code}
+                  </Badge>
+                ))}
               </Group>
             </div>
             <Button variant="default" size="xs" component={Link} to="/password">
@@ -73,7 +87,7 @@ export function Layout() {
       </AppShell.Header>
       <AppShell.Navbar p="xs" aria-label="Sections">
         {[...(readsOnly(user) ? [] : sections), ...readingSections(user)]
-          .filter((s) => !s.admin || admin)
+          .filter((s) => (!s.admin || admin) && !('engine' in s && s.engine && limited))
           .map((s) => (
             <NavLink
               key={s.to}

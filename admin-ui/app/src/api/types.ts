@@ -157,3 +157,28 @@ export interface DryRunResult {
   error: string | null;
   destinations?: DryRunDestination[];
 }
+
+/** GET /api/dashboard/dicom: the DICOM listener's panel (admin-ui/dashboard-routes.ts DicomPanel). */
+export type DicomPanelAnswer =
+  | { enabled: false }
+  | {
+      enabled: true;
+      open: Array<{ callingAe: string; openedAt: string; instances: number }>;
+      today: Array<{ callingAe: string; associations: number; instances: number; lastAt: string }>;
+      waitingForCompletion: Array<{
+        studyInstanceUid: string;
+        facility: string;
+        examNumber?: string;
+        instanceCount: number;
+        lastReceivedAt: string;
+        completeDueAt: string;
+      }>;
+      delivery: Array<{
+        studyInstanceUid: string;
+        facility: string;
+        examNumber?: string;
+        completedAt?: string;
+        instanceCount: number;
+        destinations: Array<{ destination: string; stored: number; failed: number }>;
+      }>;
+    };

@@ -1,5 +1,6 @@
 // What runs and how it is doing, refreshed every five seconds without reloading: one card per channel with its
-// state and counts, the messages-per-minute chart, and every destination queue's depth and oldest item.
+// state and counts, the messages-per-minute chart, every destination queue's depth and oldest item, and the DICOM
+// listener (DicomPanel.tsx).
 import { Badge, Card, Group, Paper, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
 import { useEffect, useMemo, useState } from 'react';
 import { Link } from 'react-router';
@@ -9,6 +10,7 @@ import { formatAge, formatCount, stateColor } from '../ui/format.ts';
 import { Loadable } from '../ui/states.tsx';
 import { ThroughputChart } from '../ui/ThroughputChart.tsx';
 import { useLoad } from '../ui/use-load.ts';
+import { DicomPanel } from './DicomPanel.tsx';
 import { ThroughputSeries } from './throughput.ts';
 
 const pollMs = 5_000;
@@ -49,6 +51,7 @@ export function Dashboard() {
           </>
         )}
       </Loadable>
+      <DicomPanel everyMs={pollMs} />
     </Stack>
   );
 }

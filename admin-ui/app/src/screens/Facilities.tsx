@@ -22,7 +22,9 @@ const blank = {
 };
 
 export function FacilitiesScreen() {
-  const { may } = useSession();
+  const { may, user } = useSession();
+  // Creating a facility is for an admin not limited to facilities; a client admin edits its own.
+  const mayCreate = user?.roles.includes('admin') === true && user.facilities === undefined;
   const facilities = useLoad(() => get<Facility[] | { items: Facility[] }>('/api/facilities'), []);
   const [editing, setEditing] = useState<{ code?: string; text: string }>();
   const notOffered = facilities.error instanceof ApiError && facilities.error.status === 404;
@@ -31,7 +33,7 @@ export function FacilitiesScreen() {
     <Stack>
       <Group justify="space-between">
         <Title order={2}>Facilities</Title>
-        {may('facilities') && !editing && !notOffered && (
+        {mayCreate && !editing && !notOffered && (
           <Button onClick={() => setEditing({ text: JSON.stringify(blank, null, 2) })}>New facility</Button>
         )}
       </Group>

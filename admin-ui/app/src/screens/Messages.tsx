@@ -5,6 +5,7 @@ import { type FormEvent, useState } from 'react';
 import { useSearchParams } from 'react-router';
 import { get, query } from '../api/client.ts';
 import type { ChannelOverview, MessageSummary, Page } from '../api/types.ts';
+import { useSession } from '../session.tsx';
 import { Loadable } from '../ui/states.tsx';
 import { useLoad } from '../ui/use-load.ts';
 import { MessageTable } from './MessageTable.tsx';
@@ -29,7 +30,13 @@ function instant(local: string | null): string | undefined {
 
 export function MessagesScreen() {
   const [params, setParams] = useSearchParams();
-  const channels = useLoad(() => get<ChannelOverview[]>('/api/channels'), []);
+  const { user } = useSession();
+  // The channel list is the engine's, which a user limited to facilities may not read (403).
+  const limited = user?.facilities !== undefined;
+  const channels = useLoad(
+    () => (limited ? Promise.resolve<ChannelOverview[]>([]) : get<ChannelOverview[]>('/api/channels')),
+    [limited],
+  );
   const [draft, setDraft] = useState(() => Object.fromEntries(params.entries()));
   const cursor = params.get('cursor') ?? undefined;
   const skip = Number(params.get('skip') ?? 0);
@@ -67,13 +74,15 @@ export function MessagesScreen() {
       <Title order={2}>Messages</Title>
       <Paper component="form" onSubmit={submit} withBorder p="md" aria-label="Search messages">
         <SimpleGrid cols={{ base: 1, sm: 2, md: 4 }}>
-          <Select
-            label="Channel"
-            clearable
-            data={(channels.data ?? []).map((c) => ({ value: c.id, label: c.name }))}
-            value={draft['channelId'] ?? null}
-            onChange={set('channelId')}
-          />
+          {!limited && (
+            <Select
+              label="Channel"
+              clearable
+              data={(channels.data ?? []).map((c) => ({ value: c.id, label: c.name }))}
+              value={draft['channelId'] ?? null}
+              onChange={set('channelId')}
+            />
+          )}
           <Select label="State" clearable data={states} value={draft['state'] ?? null} onChange={set('state')} />
           <TextInput
             label="Received from"

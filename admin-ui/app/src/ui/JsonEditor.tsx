@@ -81,7 +81,7 @@ export function JsonEditor({ label, value, onChange, issues, readOnly = false }:
           </Alert>
         )}
         {issues.length > 0 && (
-          <Alert color="red" variant="light" title="The hub refused this definition" role="alert">
+          <Alert color="red" variant="light" title="The hub refused this, at these places" role="alert">
             <List size="sm" spacing={4}>
               {located.map(({ issue, at }) => (
                 <List.Item key={`${issue.path}:${issue.text}`} data-testid="validation-issue">
