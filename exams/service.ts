@@ -12,6 +12,7 @@ import { DispatchCommands } from './dispatch-commands.ts';
 import { ExamNumbers } from './exam-number.ts';
 import { ExamQueries, type ExamQuery, type Page, type PatientQuery } from './exam-queries.ts';
 import { ExamWrites, type CommandOptions } from './exam-writes.ts';
+import { ExceptionCommands } from './exception-commands.ts';
 import { FacilityRegistry } from './facility.ts';
 import { LateOrders } from './late-order.ts';
 import type { ExamStatus } from './lifecycle.ts';
@@ -53,6 +54,8 @@ export class ExamService {
   readonly reports: ReportService;
   /** Technician dispatch: assignment, acknowledgement, escalation (dispatch-commands.ts). */
   readonly dispatch: DispatchCommands;
+  /** The technician's answers to the exception list: dismiss, attach a study (exception-commands.ts). */
+  readonly exceptions: ExceptionCommands;
   readonly #writes: ExamWrites;
   readonly #queries: ExamQueries;
   readonly #orders: OrderCommands;
@@ -76,6 +79,7 @@ export class ExamService {
     this.lists = new ExamLists(db, this.facilities);
     const writes = new ExamWrites(db, this.outbox);
     this.dispatch = new DispatchCommands(writes, this.facilities);
+    this.exceptions = new ExceptionCommands(writes);
     const checks = new OrderChecks(writes, this.facilities);
     const patientCommands = new PatientCommands(writes, this.patients);
     const lateOrders = new LateOrders(writes, checks, patientCommands, this.patients, options.log);
