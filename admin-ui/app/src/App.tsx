@@ -15,6 +15,7 @@ import { NewChannel } from './screens/NewChannel.tsx';
 import { QueuesScreen } from './screens/Queues.tsx';
 import { SignIn } from './screens/SignIn.tsx';
 import { UsersScreen } from './screens/Users.tsx';
+import { WorkScreen, workHome, workScreens } from './screens/work-areas.tsx';
 import { useSession } from './session.tsx';
 import { Loading } from './ui/states.tsx';
 
@@ -26,7 +27,10 @@ export function App() {
   return (
     <Routes>
       <Route element={<Layout />}>
-        <Route index element={<Dashboard />} />
+        <Route index element={workHome(user) ?? <Dashboard />} />
+        {workScreens.map((screen, i) => (
+          <Route key={screen.path} path={screen.path} element={<WorkScreen user={user} index={i} />} />
+        ))}
         <Route path="channels" element={<ChannelsScreen />} />
         <Route path="channels/new" element={<NewChannel />} />
         <Route path="channels/:id" element={<ChannelEditor />} />

@@ -6,6 +6,7 @@ import { useState } from 'react';
 import { Link, Outlet, useLocation } from 'react-router';
 import { messageOf } from './api/client.ts';
 import { useSession } from './session.tsx';
+import { isWorkOnly, workSections } from './screens/work-areas.tsx';
 
 const sections = [
   { to: '/', label: 'Dashboard' },
@@ -71,19 +72,17 @@ export function Layout() {
         </Group>
       </AppShell.Header>
       <AppShell.Navbar p="xs" aria-label="Sections">
-        {sections
-          .filter((s) => !s.admin || admin)
-          .map((s) => (
-            <NavLink
-              key={s.to}
-              component={Link}
-              to={s.to}
-              label={s.label}
-              active={active(s.to)}
-              onClick={close}
-              aria-current={active(s.to) ? 'page' : undefined}
-            />
-          ))}
+        {[...workSections(user), ...(isWorkOnly(user) ? [] : sections.filter((s) => !s.admin || admin))].map((s) => (
+          <NavLink
+            key={s.to}
+            component={Link}
+            to={s.to}
+            label={s.label}
+            active={active(s.to)}
+            onClick={close}
+            aria-current={active(s.to) ? 'page' : undefined}
+          />
+        ))}
       </AppShell.Navbar>
       <AppShell.Main>
         <Outlet />

@@ -45,6 +45,11 @@ export function onUnauthorized(handler: (() => void) | undefined): void {
 
 const safeMethods = new Set(['GET', 'HEAD']);
 
+/** The CSRF header for a request made without request() (a file upload to /dicomweb). */
+export function csrfHeaders(): Record<string, string> {
+  return csrfToken === undefined ? {} : { 'x-csrf-token': csrfToken };
+}
+
 export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
