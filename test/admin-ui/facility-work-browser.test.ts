@@ -106,6 +106,7 @@ test('a facility user registers an exam; the technician claims it, uploads its s
   await tech.page.getByLabel('Upload progress').waitFor();
   await tech.page.getByTestId('upload-summary').filter({ hasText: '20 of 20 files sent: all stored' }).waitFor();
   t.is(await tech.page.getByTestId('upload-file').count(), 20);
+  await row.getByText('20 images').waitFor();
   await screenshot(tech.page, 'work-04-technician-upload');
   const matched = async () => {
     const active = (await (await api(hub, '/api/facilities/VALLEYGEN/active')).json()) as ListedExam[];

@@ -10,6 +10,11 @@ import { procedureOf, type WorkExam } from '../facility/work-types.ts';
 
 type Action = 'attach' | 'merge' | 'dismiss';
 
+function imageCount(exam: WorkExam): string {
+  const count = exam.studies.reduce((n, s) => n + (s.instanceCount ?? 0), 0);
+  return count === 1 ? '1 image' : `${count} images`;
+}
+
 const titles: Record<Action, string> = {
   attach: 'Attach the study to an exam',
   merge: "Merge the patient into an exam's patient",
@@ -100,7 +105,9 @@ export function ExceptionsScreen() {
             <Table.Tbody>
               {exams.map((exam) => (
                 <Table.Tr key={exam.examNumber} data-testid={`exception-${exam.examNumber}`}>
-                  <Table.Td ff="monospace">{exam.examNumber}</Table.Td>
+                  <Table.Td ff="monospace" style={{ whiteSpace: 'nowrap' }}>
+                    {exam.examNumber}
+                  </Table.Td>
                   <Table.Td>{exam.facility}</Table.Td>
                   <Table.Td>
                     {exam.status === 'reactivated' ? (
@@ -114,11 +121,7 @@ export function ExceptionsScreen() {
                       {procedureOf(exam)}
                     </Text>
                   </Table.Td>
-                  <Table.Td>
-                    {exam.studies.length === 0
-                      ? '–'
-                      : `${exam.studies.reduce((n, s) => n + (s.instanceCount ?? 0), 0)} images`}
-                  </Table.Td>
+                  <Table.Td>{exam.studies.length === 0 ? '–' : imageCount(exam)}</Table.Td>
                   <Table.Td>
                     <Group gap="xs" justify="flex-end" wrap="nowrap">
                       {exam.studies.length > 0 && (

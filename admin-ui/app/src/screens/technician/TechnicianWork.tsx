@@ -3,8 +3,7 @@
 // shown large, and images go up from the browser beside it.
 import { Badge, Button, Group, Paper, Stack, Table, Text, Title } from '@mantine/core';
 import { useState } from 'react';
-import { messageOf, post } from '../../api/client.ts';
-import { get } from '../../api/client.ts';
+import { get, messageOf, post } from '../../api/client.ts';
 import { useSession } from '../../session.tsx';
 import { Loadable } from '../../ui/states.tsx';
 import { useLoad } from '../../ui/use-load.ts';
@@ -98,10 +97,7 @@ export function TechnicianWorkScreen() {
                   <Table.Tr key={`${exam.examNumber}-upload`}>
                     <Table.Td colSpan={7}>
                       <Paper withBorder p="sm">
-                        <UploadImages facility={exam.facility} examNumber={exam.examNumber} />
-                        <Button size="xs" variant="subtle" mt="xs" onClick={list.reload}>
-                          Refresh the list
-                        </Button>
+                        <UploadImages facility={exam.facility} examNumber={exam.examNumber} onFinished={list.reload} />
                       </Paper>
                     </Table.Td>
                   </Table.Tr>,

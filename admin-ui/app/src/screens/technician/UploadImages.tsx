@@ -35,7 +35,14 @@ async function sendOne(file: File, facility: string): Promise<Omit<FileResult, '
   }
 }
 
-export function UploadImages({ facility, examNumber }: { facility: string; examNumber: string }) {
+interface Props {
+  facility: string;
+  examNumber: string;
+  /** Called once every chosen file has its answer (the list then shows the exam's new state). */
+  onFinished?: () => void;
+}
+
+export function UploadImages({ facility, examNumber, onFinished }: Props) {
   const [results, setResults] = useState<FileResult[]>([]);
   const [running, setRunning] = useState(false);
   const files = useRef<HTMLInputElement>(null);
@@ -59,6 +66,7 @@ export function UploadImages({ facility, examNumber }: { facility: string; examN
       setResults([...shown]);
     }
     setRunning(false);
+    onFinished?.();
   };
 
   return (
