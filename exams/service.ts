@@ -123,6 +123,10 @@ export class ExamService {
       { $set: { lateOrderKey: { $concat: ['$facility', '|', '$patientId'] } } },
     ]);
     await exams.createIndex({ facility: 1, status: 1 });
+    // The facility's lists (lists.ts) read their first page in index order instead of sorting every exam of the
+    // facility: most urgent then oldest for the active list, latest first for the completed one.
+    await exams.createIndex({ facility: 1, priorityRank: 1, createdAt: 1, _id: 1 });
+    await exams.createIndex({ facility: 1, updatedAt: 1, _id: 1 });
     await exams.createIndex({ technicianId: 1, status: 1 });
     await exams.createIndex({ 'studies.studyInstanceUid': 1 });
     await exams.createIndex({ updatedAt: 1 });
