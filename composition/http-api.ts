@@ -8,6 +8,9 @@ import { createWebAppRouter } from '../admin-ui/web-app.ts';
 import { createWorklistRouter } from '../admin-ui/worklists.ts';
 import { createReportRouter } from '../admin-ui/reports.ts';
 import { createDispatchRouter } from '../admin-ui/dispatch-routes.ts';
+import { createBillingRouter } from '../admin-ui/billing-routes.ts';
+import { createFacilityWorkRouter } from '../admin-ui/facility-work-routes.ts';
+import { createTechnicianRouter } from '../admin-ui/technician-routes.ts';
 import type { ChannelEngine } from '../channels/engine.ts';
 import type { HubConfig } from '../config/hub-config.ts';
 import { createDicomwebRouter } from '../dicom/dicomweb.ts';
@@ -77,6 +80,10 @@ export async function startHttpApi(config: HubConfig, deps: HttpApiDeps): Promis
   http.mount(createReportRouter(exams, auth));
   http.mount(createDispatchRouter(exams, auth));
   await mountReading(http, config, { db: store.db, exams, dicom, audit, auth });
+  http.mount(createFacilityWorkRouter(exams, auth, audit));
+  const studyMoved = (uid: string, examNumber: string) => dicom.studies.setMatch(uid, examNumber, 'manual');
+  http.mount(createTechnicianRouter({ exams, auth, audit, studyMoved }));
+  http.mount(createBillingRouter(exams, store.db, auth));
   // The FHIR definitions cost ~0.6 s and ~300 MB: loaded on the first FHIR request, not by every hub.
   http.mount(
     createFhirRouter({

@@ -11,6 +11,7 @@ import {
   expectKeys,
   expectNumber,
   expectObject,
+  expectOneOf,
   expectPort,
   expectString,
   join,
@@ -18,6 +19,7 @@ import {
   type Plain,
 } from '../runtime/validate.ts';
 import { InvalidInputError, NotFoundError } from './errors.ts';
+import { priorities } from './exam.ts';
 import { parseIdentitySystems, type IdentitySystems } from './identity-systems.ts';
 import { parseReportDestinations, type ReportDestinations } from './report-destinations.ts';
 import { parseDispatchTemplates, parseStaffList, type DispatchTemplates, type StaffMember } from './facility-staff.ts';
@@ -183,13 +185,17 @@ function billingList(value: unknown, at: string): BillingRule[] {
     const path = join(at, i);
     const raw: Plain = expectObject(item, path);
     expectKeys(raw, path, ['procedureCode', 'modality', 'priority', 'amount', 'currency']);
-    const rule: BillingRule = {
-      amount: expectNumber(raw['amount'], join(path, 'amount'), 0),
-      currency: expectString(raw['currency'], join(path, 'currency')),
-    };
+    const currency = expectString(raw['currency'], join(path, 'currency'));
+    // ISO 4217: the CSV export and the totals group by this code.
+    if (!/^[A-Z]{3}$/.test(currency))
+      throw new ValidationError(join(path, 'currency'), 'expected an ISO 4217 code such as USD or EUR');
+    const rule: BillingRule = { amount: expectNumber(raw['amount'], join(path, 'amount'), 0), currency };
     const procedureCode = optionalString(raw['procedureCode'], join(path, 'procedureCode'));
     const modality = optionalString(raw['modality'], join(path, 'modality'));
-    const priority = optionalString(raw['priority'], join(path, 'priority'));
+    const priority =
+      raw['priority'] === undefined
+        ? undefined
+        : expectOneOf(raw['priority'], join(path, 'priority'), [...priorities, '*'] as const);
     if (procedureCode !== undefined) rule.procedureCode = procedureCode;
     if (modality !== undefined) rule.modality = modality;
     if (priority !== undefined) rule.priority = priority;

@@ -12,6 +12,7 @@ import { DispatchCommands } from './dispatch-commands.ts';
 import { ExamNumbers } from './exam-number.ts';
 import { ExamQueries, type ExamQuery, type Page, type PatientQuery } from './exam-queries.ts';
 import { ExamWrites, type CommandOptions } from './exam-writes.ts';
+import { ExceptionCommands } from './exception-commands.ts';
 import { FacilityRegistry } from './facility.ts';
 import { LateOrders } from './late-order.ts';
 import type { ExamStatus } from './lifecycle.ts';
@@ -53,6 +54,8 @@ export class ExamService {
   readonly reports: ReportService;
   /** Technician dispatch: assignment, acknowledgement, escalation (dispatch-commands.ts). */
   readonly dispatch: DispatchCommands;
+  /** The technician's answers to the exception list: dismiss, attach a study (exception-commands.ts). */
+  readonly exceptions: ExceptionCommands;
   readonly #writes: ExamWrites;
   readonly #queries: ExamQueries;
   readonly #orders: OrderCommands;
@@ -76,6 +79,7 @@ export class ExamService {
     this.lists = new ExamLists(db, this.facilities);
     const writes = new ExamWrites(db, this.outbox);
     this.dispatch = new DispatchCommands(writes, this.facilities);
+    this.exceptions = new ExceptionCommands(writes);
     const checks = new OrderChecks(writes, this.facilities);
     const patientCommands = new PatientCommands(writes, this.patients);
     const lateOrders = new LateOrders(writes, checks, patientCommands, this.patients, options.log);
@@ -119,6 +123,10 @@ export class ExamService {
       { $set: { lateOrderKey: { $concat: ['$facility', '|', '$patientId'] } } },
     ]);
     await exams.createIndex({ facility: 1, status: 1 });
+    // The facility's lists (lists.ts) read their first page in index order instead of sorting every exam of the
+    // facility: most urgent then oldest for the active list, latest first for the completed one.
+    await exams.createIndex({ facility: 1, priorityRank: 1, createdAt: 1, _id: 1 });
+    await exams.createIndex({ facility: 1, updatedAt: 1, _id: 1 });
     await exams.createIndex({ technicianId: 1, status: 1 });
     await exams.createIndex({ 'studies.studyInstanceUid': 1 });
     await exams.createIndex({ updatedAt: 1 });

@@ -3,8 +3,8 @@
 // interface live in the domain so that neither protocol imports the other.
 import type { HubCollection } from '../store/db.ts';
 
-/** How the study found its exam (dicom/study-matching.ts). */
-export type MatchMethod = 'study-uid' | 'exam-number' | 'accession' | 'patient' | 'new-exam';
+/** How the study found its exam (dicom/study-matching.ts); `manual`: attached from the exception list. */
+export type MatchMethod = 'study-uid' | 'exam-number' | 'accession' | 'patient' | 'new-exam' | 'manual';
 
 export interface InstanceRecord {
   /** SOP Instance UID. */

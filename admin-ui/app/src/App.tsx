@@ -18,6 +18,7 @@ import { HomeFor, readingRoutes } from './screens/reading/routes.tsx';
 import { SignIn } from './screens/SignIn.tsx';
 import { UsersScreen } from './screens/Users.tsx';
 import { StudyViewerScreen } from './screens/viewer/StudyViewer.tsx';
+import { WorkScreen, workHome, workScreens } from './screens/work-areas.tsx';
 import { useSession } from './session.tsx';
 import { Loading } from './ui/states.tsx';
 
@@ -32,9 +33,16 @@ export function App() {
         <Route
           index
           element={
-            <HomeFor otherwise={user.facilities === undefined ? <Dashboard /> : <Navigate to="/messages" replace />} />
+            workHome(user) ?? (
+              <HomeFor
+                otherwise={user.facilities === undefined ? <Dashboard /> : <Navigate to="/messages" replace />}
+              />
+            )
           }
         />
+        {workScreens.map((screen, i) => (
+          <Route key={screen.path} path={screen.path} element={<WorkScreen user={user} index={i} />} />
+        ))}
         <Route path="channels" element={<ChannelsScreen />} />
         <Route path="channels/new" element={<NewChannel />} />
         <Route path="channels/:id" element={<ChannelEditor />} />

@@ -8,6 +8,7 @@ import { Link, Outlet, useLocation } from 'react-router';
 import { messageOf } from './api/client.ts';
 import { readingSections, readsOnly } from './screens/reading/nav.ts';
 import { useSession } from './session.tsx';
+import { isWorkOnly, workSections } from './screens/work-areas.tsx';
 
 const sections = [
   { to: '/', label: 'Dashboard', engine: true },
@@ -86,8 +87,8 @@ export function Layout() {
         </Group>
       </AppShell.Header>
       <AppShell.Navbar p="xs" aria-label="Sections">
-        {[...(readsOnly(user) ? [] : sections), ...readingSections(user)]
-          .filter((s) => (!s.admin || admin) && !('engine' in s && s.engine && limited))
+        {[...workSections(user), ...readingSections(user), ...(readsOnly(user) || isWorkOnly(user) ? [] : sections)]
+          .filter((s) => (!('admin' in s && s.admin) || admin) && !('engine' in s && s.engine && limited))
           .map((s) => (
             <NavLink
               key={s.to}

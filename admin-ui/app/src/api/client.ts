@@ -45,6 +45,11 @@ export function onUnauthorized(handler: (() => void) | undefined): void {
 
 const safeMethods = new Set(['GET', 'HEAD']);
 
+/** The CSRF header for a request made without request() (a file upload to /dicomweb). */
+export function csrfHeaders(): Record<string, string> {
+  return csrfToken === undefined ? {} : { 'x-csrf-token': csrfToken };
+}
+
 /** `body` goes as JSON, or as multipart/form-data when it is a FormData (a file upload). */
 export async function request<T>(
   method: string,
