@@ -21,6 +21,7 @@ import { instanceId } from './runtime/instance-id.ts';
 import { Lifecycle } from './runtime/lifecycle.ts';
 import { createLogger, errorText, setLogLevel, type Logger } from './runtime/log.ts';
 import { Scheduler } from './runtime/scheduler.ts';
+import { ReportLinks } from './composition/report-links.ts';
 import { openStore } from './store/open.ts';
 
 async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promise<void> {
@@ -55,11 +56,12 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
   const dicom = await openDicom(config, { db: store.db, exams, scheduler, log, parts });
   const upload = await openUpload(config, { db: store.db, exams, dicom, log, parts });
 
+  const links = new ReportLinks(config.dataDir);
   const engine = new ChannelEngine({
     db: store.db,
     registry: hubRegistry(exams, {
       dicom,
-      gateways: openGateways(store.db, scheduler, exams, log),
+      gateways: openGateways(store.db, scheduler, exams, log, links),
       db: store.db,
     }),
     instance,
@@ -83,7 +85,18 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
   await dicom.listen();
   await upload.listen();
   let deployed = false;
-  await startHttpApi(config, { store, scheduler, engine, exams, dicom, upload, log, parts, deployed: () => deployed });
+  await startHttpApi(config, {
+    store,
+    scheduler,
+    engine,
+    exams,
+    dicom,
+    upload,
+    log,
+    parts,
+    links,
+    deployed: () => deployed,
+  });
   // Channels deploy once /health answers: a deploy starts the queues, which replay what the last run left
   // undelivered, and no replayed message may keep the hub from showing that it is up (issue 10).
   await engine.deployActive();

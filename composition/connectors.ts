@@ -41,7 +41,7 @@ export function hubRegistry(exams: ExamService, parts: RegistryParts = {}): Chan
   registry.addDestination(soapFaxDestinationType(gateways?.faxJobs));
   registry.addDestination(technicianNotifyDestinationType(exams, gateways));
   registry.addDestination(dispatchEscalationDestinationType(exams, gateways?.escalation));
-  registry.addDestination(reportEmailDestinationType(exams));
+  registry.addDestination(reportEmailDestinationType(exams, gateways?.links));
   registry.addDestination(reportFaxDestinationType(exams, gateways));
   registry.addSource(fileDropSourceType(fileDropDeps(db)));
   registry.addDestination(

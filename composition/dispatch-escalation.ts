@@ -32,7 +32,8 @@ export class DispatchEscalation {
         if (escalated)
           log.info('exam escalated to the next technician', { round, technicianId: escalated.technicianId });
       },
-      { retry: { maxAttempts: 5, initialDelayMs: 5000 } },
+      // One job per STAT exam and round: removed once run, so the jobs collection does not keep every exam.
+      { retry: { maxAttempts: 5, initialDelayMs: 5000 }, removeOnComplete: true },
     );
   }
 

@@ -1,5 +1,5 @@
 // The HTTP listener and what is mounted on it: /health (one check per part), /metrics, the admin API and work lists
-// (/api), FHIR (/fhir/R4) and STOW-RS (/dicomweb). Each router lives in its own folder and knows only its own
+// (/api), FHIR (/fhir/R4), STOW-RS (/dicomweb) and e-mailed report links (/links). Each router lives in its own folder and knows only its own
 // dependencies; this file decides which routers exist, in what order, and with which authenticator.
 import path from 'node:path';
 import { createAdminApiRouter } from '../admin-ui/api.ts';
@@ -30,6 +30,8 @@ import { openConsoleAuth } from './console.ts';
 import type { DicomPart } from './dicom.ts';
 import { listening } from './listening.ts';
 import { mountReading } from './reading.ts';
+import { createReportLinkRouter } from './report-link-route.ts';
+import type { ReportLinks } from './report-links.ts';
 import type { UploadPart } from './upload.ts';
 import { createUploadsRouter } from '../upload/uploads-route.ts';
 
@@ -44,6 +46,8 @@ export interface HttpApiDeps {
   readonly parts: Lifecycle;
   /** False while hub.ts still deploys the channels (after /health is up): /health then says so, with 503. */
   readonly deployed?: () => boolean;
+  /** Signs the report links e-mailed to facilities; the hub serves them at /links/reports/<token>. */
+  readonly links: ReportLinks;
 }
 
 export async function startHttpApi(config: HubConfig, deps: HttpApiDeps): Promise<void> {
@@ -76,6 +80,8 @@ export async function startHttpApi(config: HubConfig, deps: HttpApiDeps): Promis
   }))
     http.mount(router);
   http.mount(createAdminApiRouter({ engine, audit, auth }));
+  // Without auth by design: the signed token is the permission (report-link-route.ts).
+  http.mount(createReportLinkRouter({ exams, links: deps.links, audit, log: log.child({ part: 'report-links' }) }));
   http.mount(createWorklistRouter(exams, auth, (query) => engine.searchMessages(query)));
   http.mount(createReportRouter(exams, auth));
   http.mount(createDispatchRouter(exams, auth));

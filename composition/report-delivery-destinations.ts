@@ -3,7 +3,8 @@
 // reportDestinations.email / .fax through the SMTP and SOAP fax gateways. Subject, body and cover page are
 // templates over exam number, facility and report state: no patient data, since subjects and cover pages are
 // read by whoever stands at the fax machine or lists the mailbox. In composition/ because it joins the exams
-// (which report, which facility) and two protocol folders.
+// (which report, which facility) and two protocol folders. A facility with reportDestinations.emailLink gets a
+// signed, expiring link (report-links.ts, served by report-link-route.ts) instead of the PDF.
 import type {
   DestinationConnector,
   DestinationConnectorType,
@@ -16,15 +17,17 @@ import type { ExamEvent } from '../exams/outbox.ts';
 import type { ExamService } from '../exams/service.ts';
 import { FaxLine } from '../fax/soap-fax-destination.ts';
 import { parseSoapFaxSettings, type SoapFaxSettings, soapFaxKeys } from '../fax/soap-fax-settings.ts';
-import { SmtpSender } from '../mail/smtp-sender.ts';
+import { type OutgoingMail, SmtpSender } from '../mail/smtp-sender.ts';
 import { parseSmtpSettings, type SmtpSettings, smtpSettingKeys } from '../mail/smtp-settings.ts';
 import { errorText } from '../runtime/log.ts';
 import { compileTemplate, type Template } from '../runtime/template.ts';
-import { expectKeys, expectObject, join } from '../runtime/validate.ts';
+import { ValidationError, expectKeys, expectObject, join, optionalString } from '../runtime/validate.ts';
 import type { Gateways } from './gateways.ts';
 import { loadReportDocument, type ReportDocument, ReportDocumentError } from './report-document.ts';
+import type { ReportLinks } from './report-links.ts';
 
 const variables = ['examNumber', 'facility', 'facilityCode', 'state', 'reportId'] as const;
+const linkVariables = [...variables, 'link', 'validUntil'] as const;
 
 interface Texts {
   subject: Template;
@@ -33,6 +36,10 @@ interface Texts {
 
 export interface ReportEmailSettings extends Texts {
   gateway: SmtpSettings;
+  /** The hub's address as facilities reach it (`https://hub.example`): links are this plus /links/reports/<token>. */
+  linkBaseUrl?: string;
+  /** The body when the facility takes a link instead of the PDF. */
+  linkText: Template;
 }
 
 export interface ReportFaxSettings {
@@ -44,10 +51,21 @@ const defaults = {
   subject: 'Radiology report from RSO',
   text: 'The {{state}} radiology report for exam {{examNumber}} at {{facility}} is attached as a PDF.\n',
   cover: 'Radiology report ({{state}}) for exam {{examNumber}}, {{facility}}.',
+  linkText:
+    'The {{state}} radiology report for exam {{examNumber}} at {{facility}} is not attached: a link to it is ' +
+    'enclosed below. The link is valid until {{validUntil}}.\n\n{{link}}\n',
 };
 
 function template(value: Record<string, unknown>, key: keyof typeof defaults, at: string): Template {
-  return compileTemplate(value[key] ?? defaults[key], variables, join(at, key));
+  const allowed = key === 'linkText' ? linkVariables : variables;
+  return compileTemplate(value[key] ?? defaults[key], allowed, join(at, key));
+}
+
+function linkBase(value: unknown, at: string): string | undefined {
+  const url = optionalString(value, at);
+  if (url === undefined) return undefined;
+  if (!/^https?:\/\/[^/]/.test(url)) throw new ValidationError(at, 'expected an http(s) URL');
+  return url.replace(/\/+$/, '');
 }
 
 function gatewayOf(value: Record<string, unknown>, at: string, keys: readonly string[]): Record<string, unknown> {
@@ -57,6 +75,7 @@ function gatewayOf(value: Record<string, unknown>, at: string, keys: readonly st
 }
 
 interface Delivery {
+  reportId: string;
   document: ReportDocument;
   facility: Facility;
   view: Record<string, string>;
@@ -78,7 +97,7 @@ async function deliveryOf(message: OutboundMessage, exams: ExamService): Promise
       state: document.report.state,
       reportId,
     };
-    return { document, facility, view };
+    return { reportId, document, facility, view };
   } catch (error) {
     const permanent = error instanceof ReportDocumentError && error.permanent;
     return { status: permanent ? 'failed' : 'retry', error: errorText(error) };
@@ -89,17 +108,49 @@ function fileName(d: Delivery): string {
   return `report-${d.document.report.examNumber}.pdf`.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
-export function reportEmailDestinationType(exams: ExamService): DestinationConnectorType<ReportEmailSettings> {
+/** The body and attachments of a report e-mail: the PDF, or for a facility that asked for it a signed link. */
+async function contentOf(
+  d: Delivery,
+  settings: ReportEmailSettings,
+  links: ReportLinks | undefined,
+): Promise<Pick<OutgoingMail, 'text' | 'attachments'> | SendResult> {
+  const emailLink = d.facility.reportDestinations.emailLink;
+  if (emailLink === undefined)
+    return {
+      text: settings.text.render(d.view),
+      attachments: [
+        { filename: fileName(d), contentType: d.document.attachment.contentType, content: d.document.bytes },
+      ],
+    };
+  if (settings.linkBaseUrl === undefined || links === undefined)
+    return {
+      status: 'failed',
+      error: `${d.facility.code} takes report links, but this destination has no linkBaseUrl`,
+    };
+  const validUntil = new Date(Date.now() + emailLink.validHours * 3600_000);
+  const token = await links.sign(d.reportId, validUntil);
+  const link = `${settings.linkBaseUrl}/links/reports/${token}`;
+  return { text: settings.linkText.render({ ...d.view, link, validUntil: validUntil.toISOString() }), attachments: [] };
+}
+
+export function reportEmailDestinationType(
+  exams: ExamService,
+  links?: ReportLinks,
+): DestinationConnectorType<ReportEmailSettings> {
   return {
     type: 'report-email',
     parseSettings(input, at) {
       const value = expectObject(input, at);
-      expectKeys(value, at, ['gateway', 'subject', 'text']);
-      return {
+      expectKeys(value, at, ['gateway', 'subject', 'text', 'linkBaseUrl', 'linkText']);
+      const settings: ReportEmailSettings = {
         gateway: parseSmtpSettings(gatewayOf(value, at, smtpSettingKeys), join(at, 'gateway')),
         subject: template(value, 'subject', at),
         text: template(value, 'text', at),
+        linkText: template(value, 'linkText', at),
       };
+      const base = linkBase(value['linkBaseUrl'], join(at, 'linkBaseUrl'));
+      if (base !== undefined) settings.linkBaseUrl = base;
+      return settings;
     },
     create(settings): DestinationConnector {
       const smtp = new SmtpSender(settings.gateway);
@@ -109,14 +160,9 @@ export function reportEmailDestinationType(exams: ExamService): DestinationConne
           if ('status' in d) return d;
           const to = d.facility.reportDestinations.email;
           if (to === undefined) return { status: 'sent', response: `${d.facility.code} takes no reports by e-mail` };
-          return smtp.send({
-            to: [to],
-            subject: settings.subject.render(d.view),
-            text: settings.text.render(d.view),
-            attachments: [
-              { filename: fileName(d), contentType: d.document.attachment.contentType, content: d.document.bytes },
-            ],
-          });
+          const content = await contentOf(d, settings, links);
+          if ('status' in content) return content;
+          return smtp.send({ to: [to], subject: settings.subject.render(d.view), ...content });
         },
         stop: async () => smtp.stop(),
       };

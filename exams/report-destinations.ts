@@ -9,6 +9,7 @@ import {
   ValidationError,
   expectBoolean,
   expectKeys,
+  expectNumber,
   expectObject,
   expectOneOf,
   expectPort,
@@ -46,12 +47,17 @@ export interface ReportDestinations {
   ehrFhirAuth?: FhirPushAuth;
   fax?: string;
   email?: string;
+  /** E-mail a signed link to the report, valid this long, instead of attaching the PDF. */
+  emailLink?: { validHours: number };
 }
+
+/** A link longer-lived than a month is a standing door to the report; a facility that needs that wants the PDF. */
+const maxLinkHours = 24 * 31;
 
 export function parseReportDestinations(value: unknown, at: string): ReportDestinations {
   if (value === undefined) return {};
   const raw = expectObject(value, at);
-  expectKeys(raw, at, ['ehrMllp', 'ehrFhirBaseUrl', 'ehrFhirAuth', 'fax', 'email']);
+  expectKeys(raw, at, ['ehrMllp', 'ehrFhirBaseUrl', 'ehrFhirAuth', 'fax', 'email', 'emailLink']);
   const destinations: ReportDestinations = {};
   if (raw['ehrMllp'] !== undefined) destinations.ehrMllp = parseMllpEndpoint(raw['ehrMllp'], join(at, 'ehrMllp'));
   const fhir = optionalString(raw['ehrFhirBaseUrl'], join(at, 'ehrFhirBaseUrl'));
@@ -66,6 +72,15 @@ export function parseReportDestinations(value: unknown, at: string): ReportDesti
   // Checked here, when the facility is saved, so a wrong number is refused with its path, not failed at the gateway.
   if (raw['fax'] !== undefined) destinations.fax = expectE164(raw['fax'], join(at, 'fax'));
   if (raw['email'] !== undefined) destinations.email = expectEmailAddress(raw['email'], join(at, 'email'));
+  if (raw['emailLink'] !== undefined) {
+    if (destinations.email === undefined) throw new ValidationError(join(at, 'emailLink'), 'needs email');
+    const linkAt = join(at, 'emailLink');
+    const emailLink = expectObject(raw['emailLink'], linkAt);
+    expectKeys(emailLink, linkAt, ['validHours']);
+    destinations.emailLink = {
+      validHours: expectNumber(emailLink['validHours'], join(linkAt, 'validHours'), 1, maxLinkHours),
+    };
+  }
   return destinations;
 }
 

@@ -58,7 +58,12 @@ export class FaxJobs {
     this.#scheduler = scheduler;
     this.#log = log;
     this.#settled.setMaxListeners(0);
-    scheduler.define<{ key: string }>(pollJob, (data) => this.#poll(data.key), { concurrency: 4 });
+    // Each poll schedules the next as a new one-time job: removed once run, or the jobs collection would keep
+    // one document per poll of every fax ever sent. A poll that throws stays, for agenda to run again.
+    scheduler.define<{ key: string }>(pollJob, (data) => this.#poll(data.key), {
+      concurrency: 4,
+      removeOnComplete: true,
+    });
   }
 
   /** A deployed soap-fax destination answers the polls of its jobs. */

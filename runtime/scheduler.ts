@@ -22,6 +22,11 @@ export interface JobOptions {
   readonly concurrency?: number;
   /** A lock older than this is considered abandoned (its process died) and the job runs again. */
   readonly lockLifetimeMs?: number;
+  /**
+   * A one-time run that succeeded is deleted from the jobs collection instead of kept with its lastFinishedAt:
+   * for jobs scheduled again and again (a poll per interval), which would otherwise grow the collection forever.
+   */
+  readonly removeOnComplete?: boolean;
 }
 
 export interface JobRun {
@@ -159,7 +164,7 @@ export class Scheduler {
   }
 
   #defineOn(agenda: Agenda, name: string, definition: Definition): void {
-    const { retry, concurrency, lockLifetimeMs } = definition.options;
+    const { retry, concurrency, lockLifetimeMs, removeOnComplete } = definition.options;
     const processor = async (job: Job<unknown>): Promise<void> => {
       const run: JobRun = { jobId: String(job.attrs._id), attempt: (job.attrs.failCount ?? 0) + 1 };
       try {
@@ -173,6 +178,7 @@ export class Scheduler {
     agenda.define(name, processor, {
       ...(concurrency === undefined ? {} : { concurrency }),
       ...(lockLifetimeMs === undefined ? {} : { lockLifetime: lockLifetimeMs }),
+      ...(removeOnComplete === undefined ? {} : { removeOnComplete }),
       ...(retry === undefined || retry.maxAttempts <= 1
         ? {}
         : {

@@ -13,6 +13,10 @@ import { SMTPServer } from 'smtp-server';
 import { ChannelEngine } from '../../channels/engine.ts';
 import { hubRegistry } from '../../composition/connectors.ts';
 import { openGateways } from '../../composition/gateways.ts';
+import { ReportLinks } from '../../composition/report-links.ts';
+import { createReportLinkRouter } from '../../composition/report-link-route.ts';
+import { AuditLog } from '../../admin-ui/audit.ts';
+import { HttpServer } from '../../http/server.ts';
 import { textPdf } from '../../fax/text-pdf.ts';
 import { Scheduler } from '../../runtime/scheduler.ts';
 import { TestPeers, channelJson, jsonMessage, quietLog, waitFor } from '../channels/harness.ts';
@@ -40,7 +44,7 @@ async function mailbox(t: ExecutionContext) {
   return { port: (server.server.address() as { port: number }).port, mails };
 }
 
-async function setup(t: ExecutionContext) {
+async function setup(t: ExecutionContext, options: { linkBaseUrl?: boolean } = {}) {
   const box = await mailbox(t);
   const gateway = await faxGateway(t, {});
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'rso-report-delivery-'));
@@ -50,7 +54,7 @@ async function setup(t: ExecutionContext) {
   await exams.start();
   await exams.facilities.loadDir(facilitiesDir);
   const scheduler = new Scheduler({ db: store.db, log: quietLog, processEveryMs: 20, defaultLockLifetimeMs: 2000 });
-  const gateways = openGateways(store.db, scheduler, exams, quietLog);
+  const gateways = openGateways(store.db, scheduler, exams, quietLog, new ReportLinks(dataDir));
   await scheduler.start();
   const peers = new TestPeers();
   const registry = hubRegistry(exams, { gateways });
@@ -71,7 +75,10 @@ async function setup(t: ExecutionContext) {
         name: 'email',
         connector: {
           type: 'report-email',
-          settings: { gateway: { host: '127.0.0.1', port: box.port, security: 'none', from: 'reports@rso.example' } },
+          settings: {
+            gateway: { host: '127.0.0.1', port: box.port, security: 'none', from: 'reports@rso.example' },
+            ...(options.linkBaseUrl === false ? {} : { linkBaseUrl: 'https://hub.rso.example/' }),
+          },
         },
         queue: 'unordered',
         retry,
@@ -138,7 +145,7 @@ async function setup(t: ExecutionContext) {
       history: [],
     });
   };
-  return { box, gateway, issue, storeReport };
+  return { box, gateway, issue, storeReport, exams, store, dataDir };
 }
 
 test("a final report's PDF reaches the facility's e-mail address and fax number byte for byte", async (t) => {
@@ -172,4 +179,72 @@ test('a document that does not match its record is never sent: both deliveries f
   }
   t.is(hub.box.mails.length, 0);
   t.is(hub.gateway.faxes.length, 0);
+});
+
+test('a facility that takes links is e-mailed a signed link instead of the PDF; the hub serves it without an account, refuses a forged one (403) and an expired one (410), and audits each use', async (t) => {
+  const hub = await setup(t);
+  const valley = await hub.exams.facilities.require('VALLEYGEN');
+  await hub.exams.facilities.save({
+    ...valley,
+    reportDestinations: { ...valley.reportDestinations, emailLink: { validHours: 48 } },
+  });
+  const pdf = await textPdf('Radiology report', 'Findings: no acute findings.');
+  await hub.storeReport('rep-3', pdf);
+  const [email] = await hub.issue('rep-3');
+  t.is(email?.state, 'sent');
+  const mail = hub.box.mails[0]!;
+  t.is(mail.parsed.subject, 'Radiology report from RSO');
+  t.is(mail.parsed.attachments.length, 0, 'no PDF travels with a link');
+  const text = mail.parsed.text ?? '';
+  t.regex(text, /report for exam RSO-2026-000042 at Valley General is not attached: a link to it is enclosed/);
+  const link = /https:\/\/hub\.rso\.example\/links\/reports\/(\S+)/.exec(text);
+  t.truthy(link, text);
+
+  const links = new ReportLinks(hub.dataDir);
+  const audit = new AuditLog(hub.store.db);
+  await audit.open();
+  const http = new HttpServer({ host: '127.0.0.1', port: 0, log: quietLog });
+  http.mount(createReportLinkRouter({ exams: hub.exams, links, audit, log: quietLog }));
+  await http.start();
+  t.teardown(() => http.stop());
+  const open = (token: string) => fetch(`http://127.0.0.1:${http.port}/links/reports/${token}`);
+
+  const served = await open(link![1]!);
+  t.is(served.status, 200);
+  t.is(served.headers.get('content-type'), 'application/pdf');
+  t.is(served.headers.get('cache-control'), 'no-store');
+  t.true(Buffer.from(await served.arrayBuffer()).equals(pdf), 'the linked PDF is the document, byte for byte');
+
+  const [body, signature] = link![1]!.split('.');
+  const forged = Buffer.from(JSON.stringify({ r: 'rep-3', e: 4_102_444_800 })).toString('base64url');
+  t.is((await open(`${forged}.${signature}`)).status, 403);
+  t.is((await open(`${body}.${'A'.repeat(43)}`)).status, 403);
+  t.is((await open('not-a-token')).status, 403);
+
+  const expired = await open(await links.sign('rep-3', new Date(Date.now() - 1000)));
+  t.is(expired.status, 410);
+  t.regex(await expired.text(), /This link expired at/);
+
+  const trail = await audit.page({ action: 'report.link.', limit: 10 });
+  t.deepEqual(trail.items.map((e) => [e.action, e.target, e.detail?.['reason'] ?? e.detail?.['state']]).reverse(), [
+    ['report.link.open', 'report:rep-3', 'final'],
+    ['report.link.refused', 'report:unknown', 'bad signature'],
+    ['report.link.refused', 'report:unknown', 'bad signature'],
+    ['report.link.refused', 'report:unknown', 'bad signature'],
+    ['report.link.refused', 'report:rep-3', 'expired'],
+  ]);
+});
+
+test('a facility that takes links is not sent a link by a destination without linkBaseUrl: failed, saying so', async (t) => {
+  const hub = await setup(t, { linkBaseUrl: false });
+  const valley = await hub.exams.facilities.require('VALLEYGEN');
+  await hub.exams.facilities.save({
+    ...valley,
+    reportDestinations: { ...valley.reportDestinations, emailLink: { validHours: 1 } },
+  });
+  await hub.storeReport('rep-4', await textPdf('Radiology report', 'x'));
+  const [email] = await hub.issue('rep-4');
+  t.is(email?.state, 'error');
+  t.regex(email?.lastError ?? '', /VALLEYGEN takes report links, but this destination has no linkBaseUrl/);
+  t.is(hub.box.mails.length, 0);
 });

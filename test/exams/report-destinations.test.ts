@@ -39,3 +39,17 @@ test('a bad setting is refused with its path and reason', (t) => {
   );
   t.regex(refused({ ehrFhirBaseUrl: 'http://x', ehrFhirAuth: { type: 'bearer', token: 'x' } }) ?? '', /token/);
 });
+
+test('a report link instead of the PDF needs an e-mail address and a lifetime of one hour to a month', (t) => {
+  t.deepEqual(
+    parseReportDestinations({ email: 'reports@clinic.example', emailLink: { validHours: 72 } }, 'reportDestinations'),
+    { email: 'reports@clinic.example', emailLink: { validHours: 72 } },
+  );
+  const refused = (value: unknown) => t.throws(() => parseReportDestinations(value, 'reportDestinations'))?.message;
+  t.regex(refused({ emailLink: { validHours: 24 } }) ?? '', /reportDestinations\.emailLink: needs email/);
+  t.regex(
+    refused({ email: 'a@b.example', emailLink: { validHours: 0 } }) ?? '',
+    /reportDestinations\.emailLink\.validHours: expected a number from 1 to 744/,
+  );
+  t.regex(refused({ email: 'a@b.example', emailLink: { days: 2 } }) ?? '', /reportDestinations\.emailLink\.days/);
+});

@@ -1,6 +1,7 @@
 // A fax gateway for the tests: a real SOAP service built with soap.listen from the WSDL the hub ships
 // (config/wsdl/fax-gateway.wsdl). Each recipient number has a script: the status words its job reports on
-// successive polls (the last one repeats), or a fault that SendFax answers.
+// successive polls (the last one repeats), or a fault that SendFax answers. A held script stays before its last
+// status until the test releases it, so a test can look at the hub mid-fax without racing the polls.
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -12,6 +13,8 @@ export const wsdlPath = path.join(import.meta.dirname, '..', '..', 'config', 'ws
 
 export interface FaxScript {
   statuses?: string[];
+  /** While `released` is false the job keeps the status before the last (the gateway is still dialling). */
+  held?: { released: boolean };
   /** SendFax answers with this fault (faultcode, faultstring), `times` times (default always). */
   fault?: { code: string; text: string; times?: number };
 }
@@ -23,6 +26,8 @@ export interface ReceivedFax {
   fileName: string;
   document: Buffer;
   polls: number;
+  /** The status answered to each poll, in order. */
+  answers: string[];
 }
 
 export async function faxGateway(t: ExecutionContext, scripts: Record<string, FaxScript>) {
@@ -48,6 +53,7 @@ export async function faxGateway(t: ExecutionContext, scripts: Record<string, Fa
             fileName: args['fileName'] ?? '',
             document: Buffer.from(args['document'] ?? '', 'base64'),
             polls: 0,
+            answers: [],
           });
           return { jobId };
         },
@@ -55,9 +61,12 @@ export async function faxGateway(t: ExecutionContext, scripts: Record<string, Fa
           const fax = faxes.find((f) => f.jobId === args['jobId']);
           if (fax === undefined)
             throw { Fault: { faultcode: 'soap:Client', faultstring: 'unknown job' }, statusCode: 500 };
-          const statuses = scripts[fax.recipient]?.statuses ?? ['delivered'];
-          const status = statuses[Math.min(fax.polls, statuses.length - 1)] ?? 'delivered';
+          const script = scripts[fax.recipient];
+          const statuses = script?.statuses ?? ['delivered'];
+          const last = script?.held?.released === false ? statuses.length - 2 : statuses.length - 1;
+          const status = statuses[Math.max(0, Math.min(fax.polls, last))] ?? 'delivered';
           fax.polls++;
+          fax.answers.push(status);
           return { jobId: fax.jobId, status, ...(status === 'failed' ? { detail: 'no answer after 3 tries' } : {}) };
         },
       },
