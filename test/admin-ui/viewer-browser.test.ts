@@ -60,8 +60,13 @@ peerTest(
     const position = page.getByTestId('viewer-position');
     const seriesButtons = page.getByRole('button', { pressed: true });
     t.is(await seriesButtons.count(), 1);
-    const first = await position.textContent();
-    t.regex(first ?? '', /^Image 1 \/ (12|2)/);
+    t.regex((await position.textContent()) ?? '', /^Image 1 \/ (12|2)/);
+    // Neither series has a number, so either may come first: walk the 12-image one.
+    await page
+      .getByRole('button')
+      .filter({ hasText: /· 12 img/ })
+      .click();
+    await position.filter({ hasText: /^Image 1 \/ 12$/ }).waitFor();
     await screenshot(page, '20-viewer');
 
     // Walk the series with the keyboard and the wheel; the image follows.
@@ -73,7 +78,7 @@ peerTest(
     await position.filter({ hasText: /^Image 3 \// }).waitFor();
     t.not(await image.getAttribute('src'), firstSource);
     await page.keyboard.press('End');
-    await position.filter({ hasText: /^Image (12 \/ 12|2 \/ 2)/ }).waitFor();
+    await position.filter({ hasText: /^Image 12 \/ 12/ }).waitFor();
     await page.keyboard.press('Home');
     await pane.hover();
     await page.mouse.wheel(0, 120);
@@ -89,9 +94,11 @@ peerTest(
     await screenshot(page, '21-viewer-lung-window');
 
     // The other series of the study.
-    const other = page.getByRole('button', { pressed: false }).filter({ has: page.locator('img') });
-    await other.first().click();
-    await position.filter({ hasText: first === 'Image 1 / 12' ? /^Image 1 \/ 2$/ : /^Image 1 \/ 12$/ }).waitFor();
+    await page
+      .getByRole('button')
+      .filter({ hasText: /· 2 img/ })
+      .click();
+    await position.filter({ hasText: /^Image 1 \/ 2$/ }).waitFor();
 
     // Another facility's study answers exactly as an unknown one.
     await page.goto(hub.url(`/viewer/${theirs.studyInstanceUid}`));
