@@ -138,8 +138,11 @@ async function writeAll<T>(dir: string, items: readonly T[], name: (item: T) => 
   for (const item of items) await writeFile(path.join(dir, `${name(item)}.json`), JSON.stringify(item, null, 2));
 }
 
-/** Polls /health until it answers 200, or the process exits, or the deadline passes. */
-export async function waitHealthy(hub: HubProcess, timeoutMs = 30_000): Promise<void> {
+/**
+ * Polls /health until it answers 200, or the process exits, or the deadline passes. The deadline is generous: with
+ * the browser tests' hubs and Chromium starting together on two cores, a start-up took over 30 s in CI.
+ */
+export async function waitHealthy(hub: HubProcess, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let exitCode: number | null | undefined;
   void hub.exited.then((code) => (exitCode = code));
