@@ -39,3 +39,6 @@ export const stateColor: Record<string, string> = {
   error: 'red',
   failed: 'red',
 };
+
+/** One colour per order priority, the same on every list (STAT stands out). */
+export const priorityColor: Record<string, string> = { stat: 'red', asap: 'orange', urgent: 'yellow', routine: 'gray' };

@@ -1,6 +1,7 @@
 // The facility user's lists: the active one (registered, not yet reported back), their home page, with a change
 // and a cancel per exam where the lifecycle allows; and the completed one, with the report's state, its PDF and
 // where the report went (per destination, from the message store).
+import { priorityColor } from '../../ui/format.ts';
 import { Anchor, Badge, Button, Group, Stack, Table, Text, Title } from '@mantine/core';
 import { useState } from 'react';
 import { Link } from 'react-router';
@@ -10,8 +11,6 @@ import { useLoad } from '../../ui/use-load.ts';
 import { ExamActions } from './ExamActions.tsx';
 import { FacilityPicker, useFacility } from './FacilityPicker.tsx';
 import { cancellableStatuses, editableStatuses, procedureOf, type WorkExam } from './work-types.ts';
-
-const priorityColor: Record<string, string> = { stat: 'red', asap: 'orange', urgent: 'yellow', routine: 'gray' };
 
 export function PriorityBadge({ priority }: { priority: string }) {
   return (

@@ -2,7 +2,8 @@
 // study with its size and a link that opens it in the configured DICOMweb viewer (reports.viewerUrl).
 import { Anchor, Badge, Group, Paper, SimpleGrid, Stack, Text } from '@mantine/core';
 import { formatAge } from '../../ui/format.ts';
-import { type ReadingView, priorityColor } from './types.ts';
+import type { ReadingView } from './types.ts';
+import { priorityColor } from '../../ui/format.ts';
 
 function Fact({ label, children }: { label: string; children: React.ReactNode }) {
   return (

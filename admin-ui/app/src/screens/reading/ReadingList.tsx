@@ -7,7 +7,8 @@ import { get } from '../../api/client.ts';
 import { formatAge } from '../../ui/format.ts';
 import { Loadable } from '../../ui/states.tsx';
 import { useLoad } from '../../ui/use-load.ts';
-import { type ReadingLine, priorityColor, reportColor } from './types.ts';
+import { type ReadingLine, reportColor } from './types.ts';
+import { priorityColor } from '../../ui/format.ts';
 
 export function ReportBadges({ line }: { line: ReadingLine }) {
   return (

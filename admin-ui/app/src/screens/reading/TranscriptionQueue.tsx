@@ -6,7 +6,8 @@ import { get } from '../../api/client.ts';
 import { formatAge } from '../../ui/format.ts';
 import { Loadable } from '../../ui/states.tsx';
 import { useLoad } from '../../ui/use-load.ts';
-import { type ReadingLine, priorityColor } from './types.ts';
+import type { ReadingLine } from './types.ts';
+import { priorityColor } from '../../ui/format.ts';
 
 export function TranscriptionQueueScreen() {
   const queue = useLoad(() => get<ReadingLine[]>('/api/transcription/queue'), [], 15_000);

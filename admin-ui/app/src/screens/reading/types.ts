@@ -102,7 +102,6 @@ export function currentReport(reports: readonly Report[]): Report | undefined {
   return reports.filter((r) => r.state !== 'cancelled' && r.state !== 'entered-in-error').at(-1);
 }
 
-export const priorityColor: Record<string, string> = { stat: 'red', asap: 'orange', urgent: 'yellow', routine: 'gray' };
 export const reportColor: Record<string, string> = {
   draft: 'gray',
   preliminary: 'yellow',
