@@ -8,6 +8,7 @@ import { hubRegistry } from '../../composition/connectors.ts';
 import { openTestHub, quietLog, repoRoot } from '../exams/setup.ts';
 import { MllpTestListener } from '../hl7/mllp-peer.ts';
 import { until } from '../support/channels.ts';
+import { freePort } from '../support/hub-process.ts';
 import { FhirReportReceiver } from '../support/fhir-report-receiver.ts';
 import { readWithPythonHl7 } from '../support/python-hl7.ts';
 import { issueReport, orderExam } from '../support/report-seeding.ts';
@@ -28,13 +29,6 @@ async function sampleChannel() {
     destination.connector.settings = { ...destination.connector.settings, ...quick };
   }
   return channel;
-}
-
-async function freePort(): Promise<number> {
-  const probe = await MllpTestListener.start(() => 'AA');
-  const port = probe.port;
-  await probe.stop();
-  return port;
 }
 
 async function setUp(t: ExecutionContext) {

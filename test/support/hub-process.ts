@@ -9,15 +9,31 @@ import path from 'node:path';
 
 export const repoRoot = path.join(import.meta.dirname, '..', '..');
 
+/**
+ * A port nobody listens on, for a peer or a hub that binds it a moment later. Chosen below the kernel's ephemeral
+ * range (ip_local_port_range starts at 32768): a port that `listen(0)` handed out comes from that range, and before
+ * the hub bound it an outgoing connection of any process could take it as its local port ("port already in use" in
+ * CI). Ports of concurrent test processes are picked at random and checked, so two rarely meet.
+ */
 export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await canListen(port)) return port;
+  }
+  throw new Error('no free port between 20000 and 32000 after 50 tries');
+}
+
+async function canListen(port: number): Promise<boolean> {
   const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
+  const listening = once(server, 'listening').then(() => true);
+  const failed = once(server, 'error').then(() => false);
+  server.listen(port, '127.0.0.1');
+  const ok = await Promise.race([listening, failed]);
+  if (ok) {
+    server.close();
+    await once(server, 'close');
+  }
+  return ok;
 }
 
 export async function tempDir(prefix: string): Promise<string> {
