@@ -1,7 +1,6 @@
 // Starts the real hub (`node hub.ts`) as a child process with its own config, data dir and free ports, the way
 // an operator runs it, so tests see what a user sees: exit codes, stderr lines, HTTP answers.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -23,17 +22,14 @@ export async function freePort(): Promise<number> {
   throw new Error('no free port between 20000 and 32000 after 50 tries');
 }
 
-async function canListen(port: number): Promise<boolean> {
-  const server = createServer();
-  const listening = once(server, 'listening').then(() => true);
-  const failed = once(server, 'error').then(() => false);
-  server.listen(port, '127.0.0.1');
-  const ok = await Promise.race([listening, failed]);
-  if (ok) {
-    server.close();
-    await once(server, 'close');
-  }
-  return ok;
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    // Plain listeners, not events.once(): once(server, 'listening') rejects on 'error', and a port in use must
+    // answer false, not throw.
+    server.on('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 export async function tempDir(prefix: string): Promise<string> {
