@@ -123,13 +123,16 @@ try {
       await writeFile(dumpFile, dump);
       const made = await tool('dump2dcm', [dumpFile, queryFile]);
       if (made.code !== 0) throw new Error(`dump2dcm: ${made.stderr}`);
+      let failed = 0;
       const times = await timed(async () => {
         const result = await tool('findscu', ['-v', '-W', ...target, queryFile]);
         const answers = (result.stderr.match(/Find Response: \d+ \(Pending\)/g) ?? []).length;
-        if (result.code !== 0 || answers !== expected)
-          throw new Error(`findscu: exit ${result.code}, ${answers} answers, expected ${expected}`);
+        if (result.code === 0 && answers === expected) return;
+        // Counted and shown, not thrown: a run that fails under load is a result too.
+        if (failed++ === 0)
+          console.log(`findscu: exit ${result.code}, ${answers} answers:\n${result.stderr.slice(-600)}`);
       });
-      rows.push(row(name, times, String(expected)));
+      rows.push(row(name, times, `${expected}${failed > 0 ? ` (${failed} runs failed)` : ''}`));
       console.log(rows.at(-1));
     }
     await writeSection(
