@@ -109,6 +109,7 @@ try {
       ['one order (AccessionNumber, no date)', queryDump('', '', `ACC-${Math.floor(examCount / 3)}`), 1],
     ];
     const rows: string[] = [];
+    const misses: string[] = [];
     const echo = await timed(async () => {
       const result = await tool('echoscu', target);
       if (result.code !== 0) throw new Error(`echoscu: ${result.stderr}`);
@@ -132,6 +133,7 @@ try {
         if (failed++ === 0)
           console.log(`findscu: exit ${result.code}, ${answers} answers:\n${result.stderr.slice(-600)}`);
       });
+      if (percentile(times, 99) >= 50) misses.push(name);
       rows.push(row(name, times, `${expected}${failed > 0 ? ` (${failed} runs failed)` : ''}`));
       console.log(rows.at(-1));
     }
@@ -145,7 +147,7 @@ ${examCount.toLocaleString('en')} requested exams of one facility, ${perDay} sch
 service on the hub's store before it starts. Each time is one whole \`findscu -W\` run as the facility's modality
 (process start, association, C-FIND, answers, release), ${requests} one after the other after 5 warm-up runs;
 \`echoscu\` against the same hub in the same run is the reference: a DIMSE round trip with no work behind it.
-Issue 17's goal: C-FIND p99 under 50 ms.
+Issue 17's goal: C-FIND p99 under 50 ms. ${misses.length === 0 ? 'Met for every query.' : `Not met for: ${misses.join('; ')}.`}
 
 | query | answers | p50 ms | p99 ms |
 | --- | ---: | ---: | ---: |
