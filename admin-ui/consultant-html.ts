@@ -1,5 +1,6 @@
 // The HTML of the consultant's page (consultant-page.ts): escaping, the frame with its one styled block, and the
 // study's series with their instances. Kept apart from the routes so the markup reads as markup.
+import type { Exam } from '../exams/exam.ts';
 import type { InstanceRecord } from '../exams/study-records.ts';
 
 const entities: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -56,4 +57,15 @@ export function seriesTable(instances: readonly InstanceRecord[]): string {
   });
   return `<table><thead><tr><th>Series</th><th>Modality</th><th>Description</th><th>Instances</th></tr></thead>
 <tbody>${rows.join('\n')}</tbody></table>`;
+}
+
+/** A link to the viewer for each study of the exam that has images (the viewer reads them with the link's token). */
+export function imagesLinks(studies: Exam['studies'], instances: readonly InstanceRecord[], token: string): string {
+  const shown = studies.filter((study) => instances.some((i) => i.studyInstanceUid === study.studyInstanceUid));
+  const items = shown.map((study, n) => {
+    const href = `/consult/${encodeURIComponent(token)}/viewer/${encodeURIComponent(study.studyInstanceUid)}`;
+    const label = shown.length === 1 ? 'View the images' : `View the images of study ${n + 1}`;
+    return `<li><a href="${escapeHtml(href)}">${escapeHtml(label)}</a></li>`;
+  });
+  return items.length === 0 ? '' : `<ul class="viewer-links">${items.join('')}</ul>`;
 }

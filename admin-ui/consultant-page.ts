@@ -1,6 +1,7 @@
 // The page a consultant's link opens, without an account (issue 15 item 5): one exam's report, its PDF, and the
-// list of the study's series and instances, read-only. Rendered on the hub as plain HTML (no script, so the CSP
-// allows none) rather than in the console app, which assumes a signed-in user. A revoked or expired link answers
+// list of the study's series and instances, read-only, with a link per study to the web app's viewer, which reads
+// the images through the link's own DICOMweb root (/consult/<token>/dicomweb). Rendered on the hub as plain HTML
+// (no script, so the CSP allows none) rather than in the console app, which assumes a signed-in user. A revoked or expired link answers
 // 410 and an unknown one 404, each as a page a person can read; nothing of the exam shows then. The token is in
 // the path, so answers are never cached and send no Referer.
 import { randomBytes } from 'node:crypto';
@@ -11,7 +12,8 @@ import type { ExamService } from '../exams/service.ts';
 import type { InstanceRecord } from '../exams/study-records.ts';
 import type { AuditLog } from './audit.ts';
 import { currentReportRef, patientName, procedureText } from './reading-access.ts';
-import { escapeHtml, pageHtml, seriesTable } from './consultant-html.ts';
+import { useLink } from './consultant-access.ts';
+import { escapeHtml, imagesLinks, pageHtml, seriesTable } from './consultant-html.ts';
 
 export interface ConsultantPageDeps {
   exams: ExamService;
@@ -45,22 +47,18 @@ const gone = {
 export function createConsultantPageRouter({ exams, links, audit, instancesOf }: ConsultantPageDeps): Router {
   const router = new Router({ prefix: '/consult' });
 
-  /** The open link, or the page saying why not (already sent). Every use and refusal of a known link is audited. */
+  /** The open link, or the page saying why not (already sent). */
   const opened = async (ctx: Context): Promise<ConsultantLink | undefined> => {
-    const found = await links.open(ctx.params['token'] ?? '');
+    const found = await useLink({ links, audit }, ctx.params['token'] ?? '', 'consultant-link.use', ctx.path);
     if (found.status === 'unknown') {
       send(ctx, 404, 'Link not found', '<p>This link is not known. Check that it was copied whole.</p>');
       return undefined;
     }
-    const actor = `consultant-link:${found.link._id}`;
-    const target = `exam:${found.link.examNumber}`;
     if (found.status !== 'open') {
-      await audit.record(actor, 'consultant-link.refused', target, { linkId: found.link._id, status: found.status });
       const text = `<p>${gone[found.status]} Ask for a new link if you still need the report.</p>`;
       send(ctx, 410, 'Link no longer valid', text);
       return undefined;
     }
-    await audit.record(actor, 'consultant-link.use', target, { linkId: found.link._id, path: ctx.path });
     return found.link;
   };
 
@@ -92,6 +90,7 @@ export function createConsultantPageRouter({ exams, links, audit, instancesOf }:
       '<h2>Report</h2>',
       report && report.state !== 'draft' ? reportHtml(report, ctx.params['token']!) : '<p>No report yet.</p>',
       '<h2>Images</h2>',
+      imagesLinks(exam.studies, instances, ctx.params['token']!),
       seriesTable(instances),
     ];
     send(ctx, 200, `Exam ${exam.examNumber}`, parts.join('\n'));

@@ -13,7 +13,7 @@ import { createFacilityWorkRouter } from '../admin-ui/facility-work-routes.ts';
 import { createTechnicianRouter } from '../admin-ui/technician-routes.ts';
 import type { ChannelEngine } from '../channels/engine.ts';
 import type { HubConfig } from '../config/hub-config.ts';
-import { createDicomwebRouter } from '../dicom/dicomweb.ts';
+import { createDicomwebRouter, signedInAccess } from '../dicom/dicomweb.ts';
 import { createStowRouter } from '../dicom/stow-rs.ts';
 import type { ExamService } from '../exams/service.ts';
 import { createFhirRouter } from '../fhir/router.ts';
@@ -109,7 +109,7 @@ export async function startHttpApi(config: HubConfig, deps: HttpApiDeps): Promis
       log: log.child({ part: 'stow-rs' }),
     }),
   );
-  http.mount(createDicomwebRouter({ studies: dicom.studies, auth }));
+  http.mount(createDicomwebRouter({ studies: dicom.studies, access: signedInAccess(auth) }));
   if (deps.upload) http.mount(createUploadsRouter(deps.upload.uploads, auth));
   // Last: the web console answers every address the APIs above left alone.
   http.mount(createWebAppRouter());

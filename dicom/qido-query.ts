@@ -6,6 +6,7 @@
 // would show the wrong studies.
 import dcmjs from 'dcmjs';
 import { HttpError } from '../http/http-error.ts';
+import { nameKeyRange } from './patient-name-key.ts';
 
 export type QidoLevel = 'study' | 'series' | 'instance';
 type MatchKind = 'uid-list' | 'wildcard' | 'date-range' | 'any-of' | 'number';
@@ -160,6 +161,8 @@ export function storeFilter(conditions: readonly Condition[]): Record<string, un
       };
     } else if (condition.kind === 'wildcard') {
       const value = condition.values[0] ?? '';
+      const range = field === 'patientName' ? nameKeyRange(value) : undefined;
+      if (range !== undefined) filter['patientNameKey'] = { $gte: range.from, $lt: range.to };
       filter[field] =
         /[*?]/.test(value) || condition.ignoreCase
           ? { $regex: wildcardSource(value), ...(condition.ignoreCase ? { $options: 'i' } : {}) }

@@ -3,14 +3,17 @@
 // instance records and matched in memory. Results are application/dicom+json arrays (dicom/dicom-json.ts).
 import type { Context } from 'koa';
 import { instanceJson, type JsonDataset, seriesJson, studyJson, summariseSeries } from './dicom-json.ts';
-import { facilityFilter, type DicomwebScope, visibleStudy } from './dicomweb-scope.ts';
+import { type DicomwebScope, scopeFilter, visibleStudy } from './dicomweb-scope.ts';
 import { matches, parseQidoQuery, storeFilter } from './qido-query.ts';
 
 const dicomJson = 'application/dicom+json';
 
 export async function searchStudies(ctx: Context, scope: DicomwebScope): Promise<void> {
   const query = parseQidoQuery(new URLSearchParams(ctx.querystring), 'study');
-  const filter = { ...storeFilter(query.conditions), ...facilityFilter(scope.user) };
+  const asked = storeFilter(query.conditions);
+  const limits = scopeFilter(scope);
+  // A StudyInstanceUID match and a consultant's studies both constrain _id: both must hold.
+  const filter = '_id' in asked && '_id' in limits ? { $and: [asked, limits] } : { ...asked, ...limits };
   const found = await scope.index.studies
     .find(filter as never)
     .sort({ studyDate: -1, _id: 1 })

@@ -10,6 +10,7 @@
 // instances of one study at the same time.
 import type { HubDb } from '../store/db.ts';
 import { isDuplicateKeyError } from '../store/db.ts';
+import { patientNameKey } from './patient-name-key.ts';
 import type { SendState } from './scu.ts';
 import type { InstanceRecord, MatchMethod, StudyHeader, StudyRecord } from '../exams/study-records.ts';
 
@@ -75,8 +76,22 @@ export class StudyIndex {
     // QIDO-RS study searches (dicom/qido-rs.ts): by facility and date, and by patient.
     await this.studies.createIndex({ facility: 1, studyDate: -1 });
     await this.studies.createIndex({ dicomPatientId: 1 });
+    await this.studies.createIndex({ patientNameKey: 1 });
+    await this.#keyNames();
     await this.#deliveries.createIndex({ destination: 1, studyInstanceUid: 1 });
     await this.#deliveries.createIndex({ studyInstanceUid: 1 });
+  }
+
+  /** Studies indexed before names had a key get one, so a name search finds them too. */
+  async #keyNames(): Promise<void> {
+    const unkeyed = await this.studies
+      .find({ patientName: { $exists: true }, patientNameKey: { $exists: false } } as never)
+      .toArray();
+    for (const study of unkeyed)
+      await this.studies.updateOne(
+        { _id: study._id },
+        { $set: { patientNameKey: patientNameKey(study.patientName!) } },
+      );
   }
 
   async instance(sopInstanceUid: string): Promise<InstanceRecord | undefined> {
@@ -107,6 +122,7 @@ export class StudyIndex {
       completionScheduled: false,
       source: touch.source,
       ...touch.header,
+      ...(touch.header.patientName === undefined ? {} : { patientNameKey: patientNameKey(touch.header.patientName) }),
     };
     const addToSet: Record<string, string> = { seriesUids: touch.seriesInstanceUid };
     if (touch.modality) addToSet['modalities'] = touch.modality;

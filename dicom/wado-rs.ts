@@ -31,6 +31,7 @@ export async function retrieve(ctx: Context, scope: DicomwebScope): Promise<void
       (instance): OutgoingPart => ({
         contentType: `application/dicom; transfer-syntax=${instance.transferSyntaxUid}`,
         filePath: instance.filePath,
+        sizeHint: instance.sizeBytes,
         location: instanceUrl(instance, scope.base),
       }),
     ),

@@ -72,6 +72,8 @@ export interface StudyRecord extends StudyHeader {
   /** A completion job is pending in the scheduler (at most one per study). */
   completionScheduled: boolean;
   source?: string;
+  /** patientName in upper case, for indexed QIDO name searches (dicom/patient-name-key.ts). */
+  patientNameKey?: string;
 }
 
 /** What a reader of studies needs (FHIR ImagingStudy read and search); dicom/study-index.ts's StudyIndex is one. */

@@ -31,9 +31,10 @@ import {
   windowPresets,
 } from './study-stack.ts';
 
-export function StudyViewerScreen() {
+/** `dicomweb`: where the images are read, the session's `/dicomweb` unless a consultant link gives its own. */
+export function StudyViewerScreen({ dicomweb = '/dicomweb' }: { dicomweb?: string }) {
   const uid = useParams()['study'] ?? '';
-  const study = useLoad(() => loadStudy(uid), [uid]);
+  const study = useLoad(() => loadStudy(uid, dicomweb), [uid, dicomweb]);
   return <Loadable loaded={study}>{(loaded) => <Viewer study={loaded} />}</Loadable>;
 }
 

@@ -1,6 +1,7 @@
 // What the viewer shows of a study: its series in series-number order, each a stack of images (every frame of
 // every instance, in instance-number order) addressed as the hub's WADO-RS rendered resources. Read from QIDO-RS,
-// so the viewer sees exactly what the user's facility scope lets DICOMweb answer.
+// so the viewer sees exactly what the reader's scope (a user's facilities, a consultant link's exam) lets
+// DICOMweb answer.
 import { get } from '../../api/client.ts';
 
 type JsonDataset = Record<string, { Value?: unknown[] } | undefined>;
@@ -58,10 +59,11 @@ async function allInstances(root: string, page = 1000): Promise<JsonDataset[]> {
   }
 }
 
-export async function loadStudy(studyUid: string): Promise<StudyStacks> {
-  const root = `/dicomweb/studies/${encodeURIComponent(studyUid)}`;
+/** `dicomweb`: the root to read from, `/dicomweb` with a session or a consultant link's `/consult/<token>/dicomweb`. */
+export async function loadStudy(studyUid: string, dicomweb = '/dicomweb'): Promise<StudyStacks> {
+  const root = `${dicomweb}/studies/${encodeURIComponent(studyUid)}`;
   const [[study], instances] = await Promise.all([
-    get<JsonDataset[]>(`/dicomweb/studies?StudyInstanceUID=${encodeURIComponent(studyUid)}`),
+    get<JsonDataset[]>(`${dicomweb}/studies?StudyInstanceUID=${encodeURIComponent(studyUid)}`),
     allInstances(root),
   ]);
   const series = new Map<string, SeriesStack>();

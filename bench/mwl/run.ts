@@ -1,0 +1,162 @@
+// Modality Worklist C-FIND (issue 17's goal: p99 under 50 ms with 10,000 scheduled exams). The hub holds
+// BENCH_EXAMS (default 10,000) requested exams of one facility, 100 scheduled a day, made by the exam service on
+// the hub's store before it starts. dcmtk's findscu -W asks as the facility's modality, one query at a time,
+// BENCH_REQUESTS times per row after 5 warm-up ones; each time is findscu's whole run (process start,
+// association, query, answers, release). The reference in the same run is echoscu (C-ECHO) against the same
+// hub: what a DIMSE round trip costs with no work behind it. Command: `npm run bench -- mwl`.
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { ExamService } from '../../exams/service.ts';
+import { openStore } from '../../store/open.ts';
+import { dcmtkEnv } from '../../test/dicom/peers.ts';
+import { facilitiesDir, hl7Source, quietLog } from '../../test/exams/setup.ts';
+import { dicomTestConfig, valleyFacility } from '../../test/hub/dicom-support.ts';
+import { startHub, stopHub, waitHealthy } from '../../test/support/hub-process.ts';
+import { machineLine, percentile, writeSection } from '../report.ts';
+
+const examCount = Number(process.env['BENCH_EXAMS'] ?? 10_000);
+const requests = Number(process.env['BENCH_REQUESTS'] ?? 200);
+const perDay = 100;
+const firstDay = Date.UTC(2027, 0, 4);
+
+function dayOf(i: number): string {
+  return new Date(firstDay + Math.floor(i / perDay) * 86_400_000).toISOString().slice(0, 10);
+}
+
+function tool(command: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(command, args, { env: dcmtkEnv, timeout: 60_000 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+const queryDump = (modality: string, date: string, accession: string) =>
+  [
+    `(0008,0050) SH [${accession}]`,
+    '(0010,0010) PN []',
+    '(0010,0020) LO []',
+    '(0020,000d) UI []',
+    '(0032,1060) LO []',
+    '(0040,1001) SH []',
+    '(0040,0100) SQ (Sequence with undefined length #=1)',
+    '(fffe,e000) na (Item with undefined length #=5)',
+    `(0008,0060) CS [${modality}]`,
+    '(0040,0001) AE []',
+    `(0040,0002) DA [${date}]`,
+    '(0040,0003) TM []',
+    '(0040,0009) SH []',
+    '(fffe,e00d) na (ItemDelimitationItem)',
+    '(fffe,e0dd) na (SequenceDelimitationItem)',
+    '',
+  ].join('\n');
+
+async function timed(run: () => Promise<void>): Promise<number[]> {
+  for (let i = 0; i < 5; i++) await run();
+  const times: number[] = [];
+  for (let i = 0; i < requests; i++) {
+    const start = performance.now();
+    await run();
+    times.push(performance.now() - start);
+  }
+  return times;
+}
+
+const root = await mkdtemp(path.join(os.tmpdir(), 'bench-mwl-'));
+try {
+  const dataDir = path.join(root, 'hub');
+  console.log(`scheduling ${examCount} exams`);
+  const store = await openStore({ dataDir, log: quietLog });
+  const exams = new ExamService(store.db, { log: quietLog, outboxPollMs: 3_600_000, dataDir });
+  await exams.start();
+  await exams.facilities.loadDir(facilitiesDir);
+  for (let i = 0; i < examCount; i++) {
+    const hour = String(8 + (i % 10)).padStart(2, '0');
+    await exams.createOrder(
+      {
+        facility: 'VALLEYGEN',
+        patient: {
+          identifiers: [{ system: 'urn:bench:mrn', value: `MRN-${i}` }],
+          name: { family: `FAMILY${i % 500}`, given: [`GIVEN${i}`] },
+          birthDate: '1970-01-01',
+        },
+        identifiers: [{ kind: 'accession', value: `ACC-${i}` }],
+        procedure: { code: 'CTCHEST', text: 'CT chest' },
+        modality: i % 4 === 0 ? 'MR' : 'CT',
+        scheduledAt: `${dayOf(i)}T${hour}:00:00Z`,
+      },
+      hl7Source,
+    );
+  }
+  await exams.stop();
+  await store.close();
+
+  const hub = await startHub({
+    dataDir,
+    facilities: [await valleyFacility()],
+    config: dicomTestConfig.replace('logLevel: info', 'logLevel: warn'),
+  });
+  try {
+    await waitHealthy(hub, 60_000);
+    const target = ['-aet', 'VALLEY_CT', '-aec', 'RSO_HUB', '127.0.0.1', String(hub.dicomPort)];
+    const day = dayOf(Math.floor(examCount / 2)).replace(/-/g, '');
+    const cases: Array<[string, string, number]> = [
+      [`one day's CT (Modality CT, Scheduled Procedure Step Start Date ${day})`, queryDump('CT', day, ''), 75],
+      ['one order (AccessionNumber, no date)', queryDump('', '', `ACC-${Math.floor(examCount / 3)}`), 1],
+    ];
+    const rows: string[] = [];
+    const misses: string[] = [];
+    const echo = await timed(async () => {
+      const result = await tool('echoscu', target);
+      if (result.code !== 0) throw new Error(`echoscu: ${result.stderr}`);
+    });
+    const row = (name: string, times: number[], answers: string) =>
+      `| ${name} | ${answers} | ${percentile(times, 50).toFixed(1)} | ${percentile(times, 99).toFixed(1)} |`;
+    rows.push(row('C-ECHO (echoscu), the reference', echo, '–'));
+    console.log(rows.at(-1));
+    for (const [name, dump, expected] of cases) {
+      const dumpFile = path.join(root, 'query.dump');
+      const queryFile = path.join(root, 'query.wl');
+      await writeFile(dumpFile, dump);
+      const made = await tool('dump2dcm', [dumpFile, queryFile]);
+      if (made.code !== 0) throw new Error(`dump2dcm: ${made.stderr}`);
+      let failed = 0;
+      const times = await timed(async () => {
+        const result = await tool('findscu', ['-v', '-W', ...target, queryFile]);
+        const answers = (result.stderr.match(/Find Response: \d+ \(Pending\)/g) ?? []).length;
+        if (result.code === 0 && answers === expected) return;
+        // Counted and shown, not thrown: a run that fails under load is a result too.
+        if (failed++ === 0)
+          console.log(`findscu: exit ${result.code}, ${answers} answers:\n${result.stderr.slice(-600)}`);
+      });
+      if (percentile(times, 99) >= 50) misses.push(name);
+      rows.push(row(name, times, `${expected}${failed > 0 ? ` (${failed} runs failed)` : ''}`));
+      console.log(rows.at(-1));
+    }
+    await writeSection(
+      'mwl',
+      `## Modality Worklist C-FIND (${examCount.toLocaleString('en')} scheduled exams)
+
+Command: \`npm run bench -- mwl\` · ${machineLine()} · load average ${os.loadavg()[0]!.toFixed(1)} at the end
+
+${examCount.toLocaleString('en')} requested exams of one facility, ${perDay} scheduled a day (3 in 4 CT), made by the exam
+service on the hub's store before it starts. Each time is one whole \`findscu -W\` run as the facility's modality
+(process start, association, C-FIND, answers, release), ${requests} one after the other after 5 warm-up runs;
+\`echoscu\` against the same hub in the same run is the reference: a DIMSE round trip with no work behind it.
+Issue 17's goal: C-FIND p99 under 50 ms. ${misses.length === 0 ? 'Met for every query.' : `Not met for: ${misses.join('; ')}.`}
+
+| query | answers | p50 ms | p99 ms |
+| --- | ---: | ---: | ---: |
+${rows.join('\n')}
+`,
+    );
+  } finally {
+    await stopHub(hub, 'SIGKILL');
+  }
+} finally {
+  await rm(root, { recursive: true, force: true });
+}
