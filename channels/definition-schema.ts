@@ -41,7 +41,17 @@ const channelKeys = [
   'retentionDays',
   'response',
 ] as const;
-const destinationKeys = ['name', 'connector', 'filter', 'map', 'queue', 'retry', 'maxAttempts', 'onExhausted'] as const;
+const destinationKeys = [
+  'name',
+  'connector',
+  'filter',
+  'map',
+  'queue',
+  'concurrency',
+  'retry',
+  'maxAttempts',
+  'onExhausted',
+] as const;
 const operators: readonly FilterOperator[] = ['eq', 'ne', 'in', 'exists', 'matches'];
 const idPattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
@@ -175,6 +185,13 @@ function parseDestination(input: unknown, registry: ChannelRegistry, path: strin
         ? 'error'
         : expectOneOf(value['onExhausted'], join(path, 'onExhausted'), ['error', 'pause']),
   };
+  if (value['concurrency'] !== undefined) {
+    const at = join(path, 'concurrency');
+    destination.concurrency = expectInteger(value['concurrency'], at, 1, 64);
+    // One in flight is what keeps an ordered queue in order (a failing head blocks the rest).
+    if (destination.queue === 'ordered' && destination.concurrency > 1)
+      throw new ValidationError(at, 'an ordered queue delivers one message at a time; use queue "unordered"');
+  }
   if (value['filter'] !== undefined) destination.filter = parseFilter(value['filter'], join(path, 'filter'));
   if (value['map'] !== undefined) destination.map = parseMap(value['map'], join(path, 'map'));
   return destination;

@@ -51,6 +51,11 @@ export interface DestinationDefinition {
   filter?: Filter;
   map?: MapStep;
   queue: 'ordered' | 'unordered';
+  /**
+   * Unordered queues only: how many deliveries may be in flight at once (default defaultConcurrency). A peer
+   * that takes several connections (SMTP servers, fax gateways) is then not bound by one round trip per item.
+   */
+  concurrency?: number;
   retry: RetryPolicy;
   /** 0 retries for ever. */
   maxAttempts: number;
@@ -80,5 +85,8 @@ export interface ChannelDefinition {
 }
 
 export const defaultResponseTimeoutMs = 10_000;
+
+/** As nodemailer's pool (maxConnections 5): what a mail server or gateway is expected to take from one client. */
+export const defaultConcurrency = 5;
 
 export const defaultRetry: RetryPolicy = { initialDelayMs: 1000, maxDelayMs: 60_000, multiplier: 2 };

@@ -1,7 +1,8 @@
 // Delivers one destination's queue. Ordered (the default, what HL7 receivers expect): the worker holding the
 // destination lock sends the head; a failing head blocks the destination and is retried with backoff.
-// Unordered: any worker claims any due item; a failing item gets a later next-attempt time and the others
-// go ahead. Workers wake when the pipeline enqueues in this process and poll for the rest (other processes'
+// Unordered: any worker claims any due item, and up to the destination's concurrency of them are in flight at
+// once (a mail server or fax gateway takes several connections, and a fax waits seconds for its final status);
+// a failing item gets a later next-attempt time and the others go ahead. Workers wake when the pipeline enqueues in this process and poll for the rest (other processes'
 // enqueues, expired leases, due retries).
 // A sent delivery is recorded by a SentRecorder while the worker goes on with the next item, so a destination
 // is not bound by the store's commit latency; only a failed attempt waits for those records (see #settle).
@@ -9,7 +10,7 @@ import type { EventEmitter } from 'node:events';
 import { errorText, type Logger } from '../runtime/log.ts';
 import { forgetQueueDepth, setQueueDepth } from './channel-metrics.ts';
 import type { AttemptResult, DestinationConnector, OutboundMessage, SendResult } from './connector.ts';
-import type { DestinationDefinition } from './definition.ts';
+import { type DestinationDefinition, defaultConcurrency } from './definition.ts';
 import type { EngineEvents } from './engine-events.ts';
 import type { MessageStore } from './message-store.ts';
 import type { DeliveryQueue, QueueItem } from './queue.ts';
@@ -67,11 +68,15 @@ export class QueueWorker {
   #failuresSeen = 0;
   /** Unordered: due candidates to claim. */
   #candidates: string[] = [];
+  /** Unordered: deliveries in flight, each of which settles its own item. */
+  readonly #inFlight = new Set<Promise<void>>();
   readonly #recorder: SentRecorder;
   readonly #outcomes: DeliveryOutcomes;
   /** Local clock time before which this worker surely holds the ordered destination's lock. */
   #lockValidUntil = 0;
   #heartbeat: NodeJS.Timeout | undefined;
+  /** Unordered: the lease heartbeats of the deliveries in flight. */
+  readonly #beats = new Set<NodeJS.Timeout>();
   #pauseCheckedAt = 0;
   readonly #gate = new StepGate();
 
@@ -104,7 +109,8 @@ export class QueueWorker {
   /** Runs a console change to this destination's items between two steps, then reads the queue again. */
   between<T>(change: () => Promise<T>): Promise<T> {
     return this.#gate.between(
-      () => this.#recorder.settled().then(change),
+      // The gate holds back new steps; deliveries already in flight end before the change too.
+      () => this.#drained().then(change),
       () => {
         this.#forgetRead();
         this.#signal.wake();
@@ -122,6 +128,7 @@ export class QueueWorker {
       // A peer that never answers must not keep the hub from shutting down; the item stays queued, and with
       // its lease no longer renewed another process (or the next start) can take it over.
       clearInterval(this.#heartbeat);
+      for (const beat of this.#beats) clearInterval(beat);
       this.#o.log.warn('a delivery did not finish before stop; it will be retried after its lease', {
         leaseMs: this.#o.leaseMs,
       });
@@ -152,6 +159,12 @@ export class QueueWorker {
       // A backlog (a replay after a restart) gives the event loop a turn between steps: HTTP and sockets go on.
       else if (this.#running) await new Promise((resolve) => setImmediate(resolve));
     }
+    await this.#drained();
+  }
+
+  /** Resolves once no delivery is in flight and every sent one is recorded. */
+  async #drained(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
     await this.#recorder.settled();
   }
 
@@ -320,6 +333,10 @@ export class QueueWorker {
 
   async #unorderedStep(): Promise<number> {
     const { queue, channelId, destination, owner, leaseMs, pollMs } = this.#o;
+    if (this.#inFlight.size >= (destination.concurrency ?? defaultConcurrency)) {
+      await Promise.race(this.#inFlight);
+      return 0;
+    }
     if (await this.#paused(this.#candidates.length > 0)) return pollMs;
     if (this.#candidates.length === 0) {
       // Sent items are queued (and leased) until recorded: read the candidates once they are gone.
@@ -328,42 +345,62 @@ export class QueueWorker {
     }
     const candidate = this.#candidates.shift();
     if (candidate === undefined) {
+      // A delivery that ends wakes the worker: its item may be due again, or more may have come meanwhile.
+      if (this.#inFlight.size > 0) return pollMs;
       const next = await queue.nextDueAt(channelId, destination.name);
       return next ? Math.min(Math.max(next.getTime() - Date.now(), 1), pollMs) : pollMs;
     }
     // Another worker may have taken it since the candidates were read; then simply go on to the next.
     const item = await queue.claim(candidate, owner, leaseMs);
     if (!item) return 0;
-    const inProcess = this.#o.connector.sendSequence === undefined;
-    if (inProcess && (await this.#parkedBeforeSending(item))) return 0;
-    const before = item.unfinished ?? 0;
-    const marked = inProcess && (await this.#markIfReplay(item));
-    const attempt = item.attempts + 1;
-    const startedAt = performance.now();
-    const result = await this.#send(item, attempt, () => queue.renewItemLease(item._id, owner, leaseMs));
-    const overran = inProcess && performance.now() - startedAt > this.#budgetMs;
-    // Not attempted (the connector is stopping): the item is given back as it was.
-    if (result.status === 'not-sent') {
-      if (marked) await queue.markUnfinished(item._id, before);
-      await queue.releaseItem(item._id, owner);
-    } else {
-      await this.#settle(item, attempt, result, unfinishedAfter(item, marked, overran));
-    }
+    const delivery: Promise<void> = this.#deliverClaimed(item).finally(() => {
+      this.#inFlight.delete(delivery);
+      this.#signal.wake();
+    });
+    this.#inFlight.add(delivery);
     return 0;
+  }
+
+  /** Sends a claimed item and records the result; the item keeps its lease until then. */
+  async #deliverClaimed(item: QueueItem): Promise<void> {
+    const { queue, owner, leaseMs } = this.#o;
+    try {
+      const inProcess = this.#o.connector.sendSequence === undefined;
+      if (inProcess && (await this.#parkedBeforeSending(item))) return;
+      const before = item.unfinished ?? 0;
+      const marked = inProcess && (await this.#markIfReplay(item));
+      const attempt = item.attempts + 1;
+      const startedAt = performance.now();
+      const result = await this.#send(item, attempt, () => queue.renewItemLease(item._id, owner, leaseMs));
+      const overran = inProcess && performance.now() - startedAt > this.#budgetMs;
+      // Not attempted (the connector is stopping): the item is given back as it was.
+      if (result.status === 'not-sent') {
+        if (marked) await queue.markUnfinished(item._id, before);
+        await queue.releaseItem(item._id, owner);
+      } else {
+        await this.#settle(item, attempt, result, unfinishedAfter(item, marked, overran));
+      }
+    } catch (error) {
+      // As a failed step: the item keeps its lease until it runs out and is then claimed again.
+      this.#o.log.error('queue worker delivery failed', { error: errorText(error) });
+      this.#forgetRead();
+    }
   }
 
   /** Renews a lease (the ordered lock or an item's) every third of its length until clearInterval(#heartbeat). */
   #startHeartbeat(renew: () => Promise<boolean>): void {
-    this.#heartbeat = setInterval(() => void renew().catch(() => false), Math.max(10, Math.floor(this.#o.leaseMs / 3)));
+    this.#heartbeat = heartbeat(renew, this.#o.leaseMs);
   }
 
-  /** Sends one item while a heartbeat keeps its lease (lock or item lease) alive. */
+  /** Sends one item while a heartbeat of its own keeps its lease alive (several may be in flight). */
   async #send(item: QueueItem, attempt: number, renewLease: () => Promise<boolean>): Promise<SendResult> {
-    this.#startHeartbeat(renewLease);
+    const beat = heartbeat(renewLease, this.#o.leaseMs);
+    this.#beats.add(beat);
     try {
       return await this.#sendCatching(this.#outbound(item, attempt));
     } finally {
-      clearInterval(this.#heartbeat);
+      clearInterval(beat);
+      this.#beats.delete(beat);
     }
   }
 
@@ -421,6 +458,11 @@ export class QueueWorker {
     this.#depthEveryMs = Math.max(depthRefreshMs, (Date.now() - now) * depthCostFactor);
     setQueueDepth(this.#o.channelId, this.#o.destination.name, depth);
   }
+}
+
+/** Renews a lease every third of its length until the interval is cleared. */
+function heartbeat(renew: () => Promise<boolean>, leaseMs: number): NodeJS.Timeout {
+  return setInterval(() => void renew().catch(() => false), Math.max(10, Math.floor(leaseMs / 3)));
 }
 
 /** An attempt that ended: it no longer counts unless it overran the budget (counted once, marked or not). */

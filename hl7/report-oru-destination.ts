@@ -4,7 +4,9 @@
 // channel destination serves every facility,
 // as `dicom-scu` with target facility-pacs does; a facility without an MLLP EHR has nothing to receive, which
 // is recorded as delivered with that reason rather than failed. Version and PDF come from the facility's entry;
-// the destination's settings override them for every facility.
+// the destination's settings override them for every facility. The ordered queue hands over its due head as a
+// run (sendSequence), as it does to the `mllp` destination: one ORU per event loop turn kept delivery behind
+// the reports being signed in `npm run bench -- reports`.
 // settings: { version?, includePdf?, ackTimeoutMs?, connectTimeoutMs?, sendingApplication?, sendingFacility? }
 import type {
   DestinationConnector,
@@ -62,6 +64,9 @@ function parseSettings(input: unknown, path: string): ReportOruSettings {
   return settings;
 }
 
+/** Reports looked up and built at once within a run (see sendSequence). */
+const chunkSize = 16;
+
 class ReportOruDestination implements DestinationConnector {
   readonly #deps: ReportDeliveryDeps;
   readonly #settings: ReportOruSettings;
@@ -77,17 +82,81 @@ class ReportOruDestination implements DestinationConnector {
   }
 
   async send(message: OutboundMessage): Promise<SendResult> {
-    if (this.#stopped) return { status: 'not-sent', error: 'the report-oru destination is stopping' };
-    const lookup = await lookUpIssuedReport(this.#deps, message.content, ['preliminary', 'final', 'amended']);
-    if (lookup.kind === 'skip') return { status: 'sent', response: `not sent: ${lookup.reason}` };
-    if (lookup.kind !== 'deliver') return { status: lookup.kind, error: lookup.error };
-    const { issued } = lookup;
-    const endpoint = issued.facility.reportDestinations.ehrMllp;
-    if (endpoint === undefined)
-      return { status: 'sent', response: `not sent: facility ${issued.facility.code} has no ehrMllp` };
-    const oru = await this.#oru(issued, endpoint);
-    if (typeof oru !== 'string') return oru;
-    return this.#senderFor(endpoint).send({ ...message, content: oru });
+    let only: SendResult = { status: 'not-sent', error: 'the report-oru destination is stopping' };
+    await this.sendSequence([message], (_index, result) => (only = result));
+    return only;
+  }
+
+  /**
+   * A run of the ordered queue's due head: the ORUs of a chunk are looked up and built together (their reads
+   * overlap), then those for one EHR go to its sender as one run on the MLLP thread, so the next is sent on the
+   * ACK of the previous without a turn of the engine's event loop each. Chunks keep what a failing head costs
+   * small: the run stops at the first result that is not sent, and what was built after it is built again.
+   */
+  async sendSequence(
+    messages: OutboundMessage[],
+    onResult: (index: number, result: SendResult) => void,
+  ): Promise<void> {
+    for (let start = 0; start < messages.length; start += chunkSize) {
+      const chunk = messages.slice(start, start + chunkSize);
+      const done = await this.#sendChunk(chunk, (index, result) => onResult(start + index, result));
+      if (!done) return;
+    }
+  }
+
+  /** True when every message of the chunk was sent. */
+  async #sendChunk(
+    messages: OutboundMessage[],
+    onResult: (index: number, result: SendResult) => void,
+  ): Promise<boolean> {
+    const prepared = await Promise.all(messages.map((message) => this.#prepare(message)));
+    let index = 0;
+    while (index < prepared.length) {
+      if (this.#stopped) {
+        onResult(index, { status: 'not-sent', error: 'the report-oru destination is stopping' });
+        return false;
+      }
+      const first = prepared[index]!;
+      if (first.kind === 'result') {
+        onResult(index, first.result);
+        if (first.result.status !== 'sent') return false;
+        index++;
+        continue;
+      }
+      let end = index + 1;
+      while (end < prepared.length && sameSender(prepared[end]!, first)) end++;
+      const start = index;
+      let sent = 0;
+      await first.sender.sendSequence(
+        prepared.slice(start, end).map((p) => (p as PreparedOru).message),
+        (offset, result) => {
+          onResult(start + offset, result);
+          if (result.status === 'sent') sent++;
+        },
+      );
+      // A result other than sent (or none, from a sender that is stopping) ends the run there.
+      if (sent < end - start) return false;
+      index = end;
+    }
+    return true;
+  }
+
+  /** The ORU of one queued event, or the result it gets without being sent. */
+  async #prepare(message: OutboundMessage): Promise<Prepared> {
+    try {
+      const lookup = await lookUpIssuedReport(this.#deps, message.content, ['preliminary', 'final', 'amended']);
+      if (lookup.kind === 'skip') return sentWithout(lookup.reason);
+      if (lookup.kind !== 'deliver') return { kind: 'result', result: { status: lookup.kind, error: lookup.error } };
+      const { issued } = lookup;
+      const endpoint = issued.facility.reportDestinations.ehrMllp;
+      if (endpoint === undefined) return sentWithout(`facility ${issued.facility.code} has no ehrMllp`);
+      const oru = await this.#oru(issued, endpoint);
+      if (typeof oru !== 'string') return { kind: 'result', result: oru };
+      return { kind: 'oru', sender: this.#senderFor(endpoint), message: { ...message, content: oru } };
+    } catch (error) {
+      // A store read that failed: the event is intact, so it is tried again.
+      return { kind: 'result', result: { status: 'retry', error: errorText(error) } };
+    }
   }
 
   async #oru(issued: IssuedReport, endpoint: MllpEndpoint): Promise<string | SendResult> {
@@ -142,6 +211,22 @@ class ReportOruDestination implements DestinationConnector {
     this.stopping();
     await Promise.all([...this.#senders.values()].map((sender) => sender.stop()));
   }
+}
+
+interface PreparedOru {
+  kind: 'oru';
+  sender: MllpSender;
+  message: OutboundMessage;
+}
+
+type Prepared = PreparedOru | { kind: 'result'; result: SendResult };
+
+function sentWithout(reason: string): Prepared {
+  return { kind: 'result', result: { status: 'sent', response: `not sent: ${reason}` } };
+}
+
+function sameSender(prepared: Prepared, first: PreparedOru): boolean {
+  return prepared.kind === 'oru' && prepared.sender === first.sender;
 }
 
 function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {

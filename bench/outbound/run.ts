@@ -5,11 +5,13 @@
 // Deliveries/s per path, the ratio (goal ≥ 0.8×), and the peak RSS of this process while the hub worked, at a
 // quarter and at all of the deliveries queued (goal: flat in the number queued).
 import { spawn } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import soap from 'soap';
+import { defaultConcurrency } from '../../channels/definition.ts';
 import { FaxJobs } from '../../fax/fax-jobs.ts';
 import { soapFaxDestinationType } from '../../fax/soap-fax-destination.ts';
 import { smtpDestination } from '../../mail/smtp-destination.ts';
@@ -90,7 +92,8 @@ async function bareFax(n: number): Promise<void> {
 /** Seconds the hub took to accept (store and queue) the messages, measured inside the hub run. */
 let acceptSeconds = 0;
 
-async function throughHub(kind: 'mail' | 'fax', n: number): Promise<void> {
+/** `concurrency` undefined: the destination's default (channels/definition.ts defaultConcurrency). */
+async function throughHub(kind: 'mail' | 'fax', n: number, concurrency?: number): Promise<void> {
   const tmp = await tempDir(`bench-outbound-${kind}`);
   const testPeers = new TestPeers();
   const registry = testPeers.registry();
@@ -105,7 +108,13 @@ async function throughHub(kind: 'mail' | 'fax', n: number): Promise<void> {
       : { type: 'soap-fax', settings: { wsdl, endpoint: peers.faxEndpoint, pollIntervalMs } };
   await started.engine.saveDefinition(
     channelJson('out', [
-      { name: kind, connector, queue: 'unordered', retry: { initialDelayMs: 100, maxDelayMs: 1000, multiplier: 2 } },
+      {
+        name: kind,
+        connector,
+        queue: 'unordered',
+        ...(concurrency === undefined ? {} : { concurrency }),
+        retry: { initialDelayMs: 100, maxDelayMs: 1000, multiplier: 2 },
+      },
     ]),
   );
   const ids: string[] = [];
@@ -147,18 +156,24 @@ async function throughHub(kind: 'mail' | 'fax', n: number): Promise<void> {
   await tmp.remove();
 }
 
+const loadAverage = () => loadavg()[0]!.toFixed(1);
+
 const rows: string[] = [];
 const goals: string[] = [];
 for (const kind of ['mail', 'fax'] as const) {
   const bare = await measured(() => (kind === 'mail' ? bareMail(count) : bareFax(count)));
+  // The A of the A/B: one delivery in flight, as an unordered queue had before its concurrency setting.
+  const single = await measured(() => throughHub(kind, count, 1));
   const quarter = await measured(() => throughHub(kind, Math.round(count / 4)));
   const hub = await measured(() => throughHub(kind, count));
   const accepted = acceptSeconds;
   const rate = (n: number, s: number) => n / s;
   const ratio = rate(count, hub.seconds) / rate(count, bare.seconds);
+  const singleRatio = rate(count, single.seconds) / rate(count, bare.seconds);
   const label = kind === 'mail' ? 'e-mail, 200 KB PDF (nodemailer)' : 'fax, 200 KB PDF (soap, delivered at 1st poll)';
   rows.push(
-    `| ${label} | ${rate(count, bare.seconds).toFixed(1)} | ${rate(count, hub.seconds).toFixed(1)} | ${ratio.toFixed(2)}× | ${accepted.toFixed(1)} of ${hub.seconds.toFixed(1)} s | ` +
+    `| ${label} | ${rate(count, bare.seconds).toFixed(1)} | ${rate(count, single.seconds).toFixed(1)} (${singleRatio.toFixed(2)}×) | ` +
+      `${rate(count, hub.seconds).toFixed(1)} | ${ratio.toFixed(2)}× | ${accepted.toFixed(1)} of ${hub.seconds.toFixed(1)} s | ` +
       `${quarter.peakMiB.toFixed(0)} MiB | ${hub.peakMiB.toFixed(0)} MiB |`,
   );
   goals.push(
@@ -177,13 +192,15 @@ await writeSection(
 \`npm run bench -- outbound\` (${count} deliveries each; the fax status poll interval and the scheduler's
 processEvery ${pollIntervalMs} ms for both paths). ${machineLine()}.
 
-The hub path: each message received by a channel (message store), queued durably (unordered queue, one worker),
-sent by the \`smtp\` / \`soap-fax\` destination; a fax counts once the scheduled status poll saw it delivered. The
-reference: a bare loop with the same library and settings to the same peer (another process). Peak RSS is this
-process's while the hub path ran, with a quarter and with all of the deliveries queued.
+The hub path: each message received by a channel (message store), queued durably (unordered queue, one worker
+with the destination's default concurrency of ${defaultConcurrency} deliveries in flight), sent by the \`smtp\` / \`soap-fax\`
+destination; a fax counts once the scheduled status poll saw it delivered. Beside it in the same run, the same
+hub path with \`concurrency: 1\` (one delivery in flight). The reference: a bare loop with the same library and
+settings to the same peer (another process), one at a time. Peak RSS is this process's while the hub path ran
+(default concurrency), with a quarter and with all of the deliveries queued. Load average at the end: ${loadAverage()}.
 
-| path | bare loop / s | hub / s | hub ÷ bare | hub: all accepted after | peak RSS, ${Math.round(count / 4)} queued | peak RSS, ${count} queued |
-| --- | --- | --- | --- | --- | --- | --- |
+| path | bare loop / s | hub, 1 in flight / s (÷ bare) | hub / s | hub ÷ bare | hub: all accepted after | peak RSS, ${Math.round(count / 4)} queued | peak RSS, ${count} queued |
+| --- | --- | --- | --- | --- | --- | --- | --- |
 ${rows.join('\n')}
 
 Goals (≥ 0.8× the bare loop, RSS flat in the number queued): ${goals.join('; ')}.

@@ -98,6 +98,10 @@ export class EmbeddedCollection<T extends Document = Document> implements HubCol
       if (info === undefined) return 0;
       if (Object.keys(filter).length === 0 && options.skip === undefined && options.limit === undefined)
         return this.#reader.count(info);
+      if (options.skip === undefined && options.limit === undefined) {
+        const exact = this.#reader.countExact(info, filter);
+        if (exact !== undefined) return exact;
+      }
       return this.#reader.select(info, filter, { skip: options.skip, limit: options.limit }).length;
     });
   }

@@ -52,6 +52,26 @@ export class RowReader {
     return row.n;
   }
 
+  /**
+   * The number of matching documents when the index alone answers the filter (isExactPlan), without reading a
+   * document: a count of a queue's items must not decode every item's content. Undefined when it cannot.
+   */
+  countExact(info: CollectionInfo, filter: Document): number | undefined {
+    const plan = this.plan(info, filter);
+    if (plan.kind === 'nothing') return 0;
+    if (!isExactPlan(plan, filter)) return undefined;
+    if (plan.kind === 'ids') {
+      const sql = `SELECT count(*) AS n FROM ${quoteIdentifier(info.table)} WHERE id IN (SELECT value FROM json_each(?))`;
+      return (this.#engine.prepare(sql).get(JSON.stringify([...new Set(plan.keys)])) as { n: number }).n;
+    }
+    if (plan.kind !== 'keys') return undefined;
+    // A multikey index holds a document once per matching key: count documents, not entries.
+    const lookup = `SELECT DISTINCT x.rid FROM json_each(?) AS j JOIN ${quoteIdentifier(plan.index.table)} AS x ON x.t0 = j.value ->> 0 AND x.v0 = j.value ->> 1`;
+    return (
+      this.#engine.prepare(`SELECT count(*) AS n FROM (${lookup})`).get(JSON.stringify(plan.keys)) as { n: number }
+    ).n;
+  }
+
   matching(info: CollectionInfo | undefined, filter: Document): Row[] {
     return this.take(info, filter, Infinity);
   }

@@ -114,3 +114,46 @@ test('a facility without an MLLP EHR gets nothing, recorded as such; a broken ev
   });
   t.deepEqual(broken, { status: 'failed', error: 'report nope is not in the store' });
 });
+
+test('a run of the queue head goes out in order, past a superseded event, and stops at the first AE', async (t) => {
+  let answered = 0;
+  // The 22nd ORU to arrive (of the second run) is answered AE; every other AA.
+  const { hub, ehr, destination, seed } = await setUp(t, {}, () => (++answered === 22 ? 'AE' : 'AA'));
+  const events: unknown[] = [];
+  for (let i = 0; i < 20; i++) {
+    const exam = await orderExam(hub.exams, `RUN-${i}`);
+    events.push(await issueReport(seed, exam, `run-${i}`, 'final'));
+    // The final of exam 5 is superseded by its amendment, which comes last in the run.
+    if (i === 5) await issueReport(seed, exam, `run-${i}`, 'amended').then((e) => events.push(e));
+  }
+  const superseded = 5;
+  const amendment = 6;
+  const messages = events.map((event, i) => ({
+    messageId: `run-m-${i}`,
+    channelId: 'reports-to-ehr',
+    destinationName: 'ehr-hl7',
+    content: JSON.stringify(event),
+    dataType: 'json',
+    attempt: 1,
+  }));
+  const results: Array<[number, string]> = [];
+  await destination.sendSequence!(messages, (index, result) => results.push([index, result.status]));
+  t.deepEqual(
+    results.map(([index]) => index),
+    messages.map((_m, i) => i),
+    'one result per message, in order (more than one chunk)',
+  );
+  t.true(results.every(([, status]) => status === 'sent'));
+  const placers = ehr.received.map((m) => /\rOBR\|[^|]*\|([^|^]*)/.exec(m.toString())?.[1]);
+  const expected = messages.map((_m, i) => (i <= superseded ? `RUN-${i}` : `RUN-${i - 1}`));
+  expected.splice(superseded, 1);
+  t.deepEqual(placers, expected, 'the stale final did not go out; the rest went in queue order');
+  t.is(ehr.received.length, 20);
+  const again: Array<[number, string]> = [];
+  await destination.sendSequence!(messages.slice(amendment), (index, result) => again.push([index, result.status]));
+  t.deepEqual(again, [
+    [0, 'sent'],
+    [1, 'retry'],
+  ]);
+  t.is(ehr.received.length, 22, 'nothing after the AE was sent');
+});

@@ -71,7 +71,13 @@ async function smtpPeer(
   return { port, received, dataCalls: () => dataCalls };
 }
 
-async function setup(t: ExecutionContext, port: number, timeoutMs = 5000, extra: Record<string, unknown> = {}) {
+async function setup(
+  t: ExecutionContext,
+  port: number,
+  timeoutMs = 5000,
+  extra: Record<string, unknown> = {},
+  queue: Record<string, unknown> = { queue: 'ordered' },
+) {
   const tmp = await tempDir('smtp');
   const peers = new TestPeers();
   const registry = peers.registry();
@@ -89,7 +95,7 @@ async function setup(t: ExecutionContext, port: number, timeoutMs = 5000, extra:
           type: 'smtp',
           settings: { host: '127.0.0.1', port, security: 'none', from: 'hub@rso.example', timeoutMs, ...extra },
         },
-        queue: 'ordered',
+        ...queue,
         retry: { initialDelayMs: 20, maxDelayMs: 100, multiplier: 2 },
         maxAttempts: 3,
       },
@@ -205,4 +211,45 @@ test("STARTTLS with the relay's private CA delivers; a relay whose certificate a
   t.is(refused.attempts, 3, 'a certificate failure is retried (the operator may fix the CA)');
   t.regex(refused.lastError ?? '', /certificate|self.signed|issuer/i);
   t.is(peer.received.length, 1, 'nothing was sent over the untrusted connection');
+});
+
+test('an unordered destination with concurrency 3 has three mails in flight at once, never more, and each arrives once', async (t) => {
+  // The server holds every DATA reply until three transactions are open together, so one in flight at a time
+  // would never get an answer and the test would time out.
+  let open = 0;
+  let most = 0;
+  let held: Array<() => void> = [];
+  const subjects: string[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    logger: false,
+    onData(stream, _session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => {
+        open++;
+        most = Math.max(most, open);
+        held.push(() => {
+          open--;
+          subjects.push(/^Subject: (.*)$/m.exec(Buffer.concat(chunks).toString('utf8'))?.[1] ?? '');
+          callback();
+        });
+        if (open < 3 && most < 3) return;
+        const release = held;
+        held = [];
+        for (const reply of release) reply();
+      });
+    },
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server.server, 'listening');
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const port = (server.server.address() as { port: number }).port;
+  const { send, settled } = await setup(t, port, 30_000, {}, { queue: 'unordered', concurrency: 3 });
+  const ids: string[] = [];
+  for (let i = 1; i <= 7; i++) ids.push(await send(mail({ to: ['reports@valley.example'], subject: `Report ${i}` })));
+  for (const id of ids) t.is((await settled(id)).state, 'sent');
+  t.is(most, 3);
+  t.deepEqual(subjects.sort(), ['Report 1', 'Report 2', 'Report 3', 'Report 4', 'Report 5', 'Report 6', 'Report 7']);
 });

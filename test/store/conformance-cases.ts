@@ -957,3 +957,18 @@ add(
     t.deepEqual(await ids({ kind: 'orm' }), ['m1']);
   },
 );
+
+add('countDocuments on an indexed field counts each document once (multikey, $in, _id)', async (t, c) => {
+  await c.createIndex({ tags: 1, n: 1 });
+  await c.insertMany([
+    { _id: 'a', tags: ['x', 'y'], n: 1 },
+    { _id: 'b', tags: ['x', 'x'], n: 2 },
+    { _id: 'c', tags: 'y', n: 3 },
+    { _id: 'd', n: 4 },
+  ] as never);
+  t.is(await c.countDocuments({ tags: 'x' }), 2);
+  t.is(await c.countDocuments({ tags: { $in: ['x', 'y'] } }), 3);
+  t.is(await c.countDocuments({ tags: 'z' }), 0);
+  t.is(await c.countDocuments({ _id: { $in: ['a', 'a', 'd', 'e'] as never } }), 2);
+  t.is(await c.countDocuments({ tags: 'x', n: 2 }), 1);
+});
