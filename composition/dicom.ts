@@ -155,7 +155,8 @@ async function startScp(
     ...config.dicom.limits,
     ...(config.dicom.tls === undefined ? {} : { tls: config.dicom.tls }),
     storageDir: config.dicom.storageDir,
-    // The ingest moves each file into its study folder itself: one rename and one directory sync per instance.
+    // The ingest moves each file into its study folder itself: one rename and one directory sync per instance,
+    // overlapping the file's fdatasync and the index commit.
     handOver: true,
     observer,
     log: log.child({ part: 'dicom' }),
@@ -168,15 +169,14 @@ async function startScp(
       [moveSopClasses.studyRoot, studyMoveService(studies, exams.facilities, config.dicom.aeTitle)],
     ]),
     getServices: new Map([[getSopClasses.studyRoot, studyGetService(studies, exams.facilities)]]),
-    onInstanceStored: async (instance) => {
+    onInstanceStored: async (instance, sealed) => {
       const facility = await exams.facilities.findByAeTitle(instance.callingAe);
       if (!facility) throw new Error(`calling AE ${instance.callingAe} no longer belongs to an active facility`);
-      await ingest.ingest(instance, {
-        facility,
-        source: instance.callingAe,
-        via: 'dicom',
-        callingAe: instance.callingAe,
-      });
+      await ingest.ingest(
+        instance,
+        { facility, source: instance.callingAe, via: 'dicom', callingAe: instance.callingAe },
+        sealed,
+      );
     },
   });
   return listening(config, 'dicom', () => parts.start('dicom', new ScpListener(scp), (listener) => listener.start()));

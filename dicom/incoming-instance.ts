@@ -63,6 +63,12 @@ export const storeStatus = {
   cannotUnderstand: 0xc000,
 } as const;
 
+/**
+ * Records a stored instance. `sealed` settles once the file's data are on disk: a handed-over file may be moved
+ * and indexed meanwhile, but the answer waits for it too (and for a rejection of either, is a failure).
+ */
+export type OnStored = (instance: StoredInstance, sealed: Promise<void>) => Promise<void>;
+
 export interface StoreResult {
   status: number;
   comment?: string;
@@ -164,8 +170,12 @@ export class IncomingInstance {
     });
   }
 
-  /** Called once the last data fragment arrived; resolves with the status to answer. Never throws. */
-  async finish(onStored: (instance: StoredInstance) => Promise<void>): Promise<StoreResult> {
+  /**
+   * Called once the last data fragment arrived; resolves with the status to answer. Never throws. Handed over,
+   * the file's fdatasync runs while onStored records the instance (one sync round of the device, not two); the
+   * answer waits for both.
+   */
+  async finish(onStored: OnStored): Promise<StoreResult> {
     await this.#inflated();
     let instance: StoredInstance;
     try {
@@ -174,28 +184,32 @@ export class IncomingInstance {
       this.#file.discard();
       return refusal(error);
     }
-    try {
-      if (this.#context.handOver) {
-        await this.#file.seal();
-        instance.filePath = this.#file.tempPath;
-      } else {
+    let sealed: Promise<void>;
+    if (this.#context.handOver) {
+      instance.filePath = this.#file.tempPath;
+      sealed = this.#file.seal();
+      // Awaited below in every case; until then a rejection must not count as unhandled.
+      sealed.catch(() => undefined);
+    } else {
+      try {
         await this.#file.commit(instance.filePath);
+      } catch (error) {
+        return writeFailure(error);
       }
-    } catch (error) {
-      return { status: storeStatus.outOfResources, comment: `cannot write the instance: ${errorCode(error)}` };
+      sealed = Promise.resolve();
     }
-    try {
-      await onStored(instance);
-    } catch (error) {
-      // Not recorded means not accepted: the sender will retry, so do not keep an orphan file (handed over, it
-      // may or may not have been moved yet; the temp name is never reused, so removing it is safe either way).
-      await removeQuietly(instance.filePath);
-      return {
-        status: storeStatus.outOfResources,
-        comment: `cannot record the instance: ${error instanceof Error ? error.message : String(error)}`,
-      };
-    }
-    return { status: storeStatus.success, instance };
+    const [written, recorded] = await Promise.allSettled([sealed, onStored(instance, sealed)]);
+    if (written.status === 'fulfilled' && recorded.status === 'fulfilled')
+      return { status: storeStatus.success, instance };
+    // Not written or not recorded means not accepted: the sender will retry, so do not keep an orphan file (handed
+    // over, it may or may not have been moved yet; the temp name is never reused, so removing it is safe either way).
+    await removeQuietly(instance.filePath);
+    if (written.status === 'rejected') return writeFailure(written.reason);
+    const error: unknown = recorded.status === 'rejected' ? recorded.reason : undefined;
+    return {
+      status: storeStatus.outOfResources,
+      comment: `cannot record the instance: ${error instanceof Error ? error.message : String(error)}`,
+    };
   }
 
   /** The association ended before the data set did. */
@@ -253,6 +267,10 @@ function required(values: ReadonlyMap<HeaderKey, Buffer>, key: HeaderKey, name: 
 function refusal(error: unknown): StoreResult {
   if (error instanceof StoreRefusal) return { status: error.status, comment: error.message };
   return { status: storeStatus.cannotUnderstand, comment: error instanceof Error ? error.message : String(error) };
+}
+
+function writeFailure(error: unknown): StoreResult {
+  return { status: storeStatus.outOfResources, comment: `cannot write the instance: ${errorCode(error)}` };
 }
 
 function errorCode(error: unknown): string {

@@ -70,13 +70,17 @@ export class StudyIngest {
     this.#folders = new StudyFolders(path.join(options.storageDir, 'studies'));
   }
 
-  async ingest(instance: IngestInstance, origin: IngestOrigin): Promise<void> {
+  /**
+   * `sealed` settles once the file's own data are on disk (the SCP's fdatasync, running meanwhile); resolved by
+   * default, for a file that is complete already (STOW-RS).
+   */
+  async ingest(instance: IngestInstance, origin: IngestOrigin, sealed = Promise.resolve()): Promise<void> {
     checkUid(instance.studyInstanceUid, '(0020,000D) Study Instance UID');
     checkUid(instance.sopInstanceUid, '(0008,0018) SOP Instance UID');
-    return this.#withStudyLock(instance.studyInstanceUid, () => this.#ingest(instance, origin));
+    return this.#withStudyLock(instance.studyInstanceUid, () => this.#ingest(instance, origin, sealed));
   }
 
-  async #ingest(instance: IngestInstance, origin: IngestOrigin): Promise<void> {
+  async #ingest(instance: IngestInstance, origin: IngestOrigin, sealed: Promise<void>): Promise<void> {
     const { index } = this.#options;
     const [existing, knownStudy] = await Promise.all([
       index.instance(instance.sopInstanceUid),
@@ -90,7 +94,8 @@ export class StudyIngest {
     if (knownStudy !== undefined && knownStudy.facility !== origin.facility.code) {
       throw new ForeignStudyError('the Study Instance UID belongs to a study of another facility');
     }
-    if (this.#options.duplicateInstances === 'ignore' && existing && (await exists(existing.filePath))) {
+    if (this.#options.duplicateInstances === 'ignore' && existing && (await isWhole(existing))) {
+      await sealed.catch(() => undefined);
       await unlink(instance.filePath).catch(() => undefined);
       this.#options.log.info('duplicate instance ignored', {
         studyInstanceUid: instance.studyInstanceUid,
@@ -98,14 +103,23 @@ export class StudyIngest {
       });
       return;
     }
+    // A copy of a known instance replaces a file that may have been acknowledged: it moves only once its own data
+    // are on disk. A new instance moves at once, so its data, its folder entry and its record reach the disk in
+    // one sync round.
+    if (existing !== undefined) await sealed;
     const { filePath, synced } = this.#keep(instance);
+    const sealFailed = sealed.then(
+      () => false,
+      () => true,
+    );
     const receivedAt = new Date().toISOString();
     // The instance record and the study touch are issued together, so the embedded engine commits them with one
-    // fdatasync (MongoDB gets them pipelined); the directory sync of the move runs meanwhile. All three are awaited
-    // before the sender hears success. A crash in between leaves an unacknowledged instance, which the sender
-    // sends again: a record without its file is stored anew, since duplicates are judged by the file too.
+    // fdatasync (MongoDB gets them pipelined); the file's fdatasync and the directory sync of the move run
+    // meanwhile. All are awaited before the sender hears success. A crash in between leaves an unacknowledged
+    // instance, which the sender sends again: a record whose file is missing or short (its data not yet synced;
+    // ext4 and XFS never show unwritten blocks) is stored anew, since duplicates are judged by the file too.
     const expectAdded = existing === undefined;
-    const [put, touched] = await Promise.all([
+    const recorded = Promise.all([
       index.putInstance(instanceRecord(instance, origin, filePath, receivedAt)),
       index.touchStudy({
         studyInstanceUid: instance.studyInstanceUid,
@@ -119,7 +133,17 @@ export class StudyIngest {
         header: studyHeader(instance),
       }),
       synced,
+      sealed,
     ]);
+    let put: Awaited<typeof recorded>[0];
+    let touched: StudyRecord;
+    try {
+      [put, touched] = await recorded;
+    } catch (error) {
+      // The data never reached the disk: what was moved into the study folder is not the instance.
+      if (await sealFailed) await unlink(filePath).catch(() => undefined);
+      throw error;
+    }
     const { added, previous } = put;
     // Another process indexed the same instance between our read and our insert: it counted it already.
     const study = added === expectAdded ? touched : await index.uncount(instance.studyInstanceUid);
@@ -279,9 +303,10 @@ function checkUid(uid: string, what: string): void {
   if (!/^[0-9]+(\.[0-9]+)*$/.test(uid) || uid.length > 64) throw new Error(`${what} is not a valid UID`);
 }
 
-async function exists(filePath: string): Promise<boolean> {
-  return stat(filePath).then(
-    () => true,
+/** The record's file is there with all its bytes (a crash before the answer may leave it short). */
+async function isWhole(record: InstanceRecord): Promise<boolean> {
+  return stat(record.filePath).then(
+    (found) => found.size === record.sizeBytes,
     () => false,
   );
 }

@@ -7,7 +7,7 @@
 // the directory fsync wait on the device (~0.5-1 ms each), and big batches of a large instance take a while to
 // copy, so those run on the threadpool and never block the event loop. The socket is paused while more than
 // `highWaterMark` bytes wait for the disk, so memory is bounded per association, not by instance size.
-import { closeSync, fdatasync, renameSync, unlinkSync, writev, writevSync } from 'node:fs';
+import { closeSync, fdatasync, linkSync, renameSync, unlinkSync, writev, writevSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { TempFiles } from './temp-files.ts';
 
@@ -156,18 +156,42 @@ export class InstanceFile {
   }
 
   /**
-   * seal(), then the rename to `finalPath` and an fsync of the directory: without that a crash can lose the
-   * rename of an instance we already acknowledged (ext4/xfs journal renames lazily).
+   * Lands the file under `finalPath` with its data and its directory entry on disk: without the directory fsync a
+   * crash can lose the rename of an instance we already acknowledged (ext4/xfs journal renames lazily). A new name
+   * is linked at once, so the data's fdatasync and the directory's fsync run together (one sync round); until both
+   * are done nothing is acknowledged, and a crash leaves at worst a short file under that name, which the resend
+   * replaces. An existing name may hold an acknowledged copy: it is replaced only once the new data are on disk.
    */
   async commit(finalPath: string): Promise<void> {
-    await this.seal();
-    try {
-      renameSync(this.tempPath, finalPath);
-      if (this.#sync) await this.#directory.sync();
-    } catch (error) {
-      this.discard();
-      throw error;
+    if (!this.#sync || !this.#linkNew(finalPath)) {
+      await this.seal();
+      try {
+        renameSync(this.tempPath, finalPath);
+        if (this.#sync) await this.#directory.sync();
+      } catch (error) {
+        this.discard();
+        throw error;
+      }
+      return;
     }
+    const [sealed, listed] = await Promise.allSettled([this.seal(), this.#directory.sync()]);
+    if (sealed.status === 'fulfilled' && listed.status === 'fulfilled') return;
+    this.discard();
+    removeQuietly(finalPath);
+    throw sealed.status === 'rejected' ? sealed.reason : (listed as PromiseRejectedResult).reason;
+  }
+
+  /** Gives the temp file `finalPath` as its name if no file has it (link(2) fails with EEXIST, atomically). */
+  #linkNew(finalPath: string): boolean {
+    if (this.#error !== undefined || this.tempPath === '') return false;
+    try {
+      linkSync(this.tempPath, finalPath);
+    } catch {
+      // EEXIST, or a link the file system refuses: the rename path decides and reports.
+      return false;
+    }
+    removeQuietly(this.tempPath);
+    return true;
   }
 
   /** Removes the temp file; safe to call more than once and after a failed open. */
@@ -193,5 +217,13 @@ export class InstanceFile {
       return;
     }
     closeSync(fd);
+  }
+}
+
+function removeQuietly(filePath: string): void {
+  try {
+    unlinkSync(filePath);
+  } catch {
+    // Already gone.
   }
 }

@@ -15,7 +15,7 @@ import { GetExchange, type GetService, SubOperationSender } from './scp-get.ts';
 import { MoveExchange, type MoveService } from './scp-move.ts';
 import { negotiate } from './scp-negotiation.ts';
 import { sendFiles } from './scu.ts';
-import { IncomingInstance, logStoreOutcome, type StoredInstance, type StoreResult } from './incoming-instance.ts';
+import { IncomingInstance, logStoreOutcome, type OnStored, type StoreResult } from './incoming-instance.ts';
 import {
   decodeAssociateRq,
   encodeAbort,
@@ -45,7 +45,7 @@ export interface AssociationSettings {
   associationRequestTimeoutMs: number;
   idleTimeoutMs: number;
   isKnownCallingAe(ae: string): boolean | Promise<boolean>;
-  onInstanceStored(instance: StoredInstance): Promise<void>;
+  onInstanceStored: OnStored;
   findServices: ReadonlyMap<string, FindService>;
   moveServices: ReadonlyMap<string, MoveService>;
   getServices: ReadonlyMap<string, GetService>;

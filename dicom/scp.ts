@@ -15,14 +15,14 @@ import { Listener, type ConnectionGuard, type TlsSettings } from '../runtime/lis
 import type { Logger } from '../runtime/log.ts';
 import { createLogger } from '../runtime/log.ts';
 import type { AssociationObserver, ObservedAssociation } from './association-observer.ts';
-import type { StoredInstance } from './incoming-instance.ts';
+import type { OnStored } from './incoming-instance.ts';
 import type { FindService } from './scp-find.ts';
 import type { GetService } from './scp-get.ts';
 import type { MoveService } from './scp-move.ts';
 import { ScpAssociation } from './scp-association.ts';
 import { TempFiles } from './temp-files.ts';
 
-export type { StoredInstance } from './incoming-instance.ts';
+export type { OnStored, StoredInstance } from './incoming-instance.ts';
 
 export interface ScpOptions {
   aeTitle: string;
@@ -32,7 +32,8 @@ export interface ScpOptions {
   /** Instances land here as <SOP Instance UID>.dcm; temp files in its `.incoming` subfolder. */
   storageDir: string;
   isKnownCallingAe(ae: string): boolean | Promise<boolean>;
-  onInstanceStored(instance: StoredInstance): Promise<void>;
+  /** See OnStored: `sealed` settles once the file's data are on disk (with handOver, possibly after the call). */
+  onInstanceStored: OnStored;
   /** Query services by SOP class (dicom/scp-find.ts findSopClasses); a class not named here is not negotiated. */
   findServices?: ReadonlyMap<string, FindService>;
   /** C-MOVE services by SOP class (dicom/scp-move.ts). */
@@ -48,9 +49,9 @@ export interface ScpOptions {
    */
   syncStorage?: boolean;
   /**
-   * Hand each instance over as its synced temp file instead of landing it in storageDir (default false).
-   * onInstanceStored then owns the file at `instance.filePath` (in storageDir/.incoming): it moves it where it
-   * belongs, durably, or removes it. The hub's ingest does, so an instance is renamed and its directory synced
+   * Hand each instance over as its temp file instead of landing it in storageDir (default false).
+   * onInstanceStored then owns the file at `instance.filePath` (in storageDir/.incoming), whose fdatasync is
+   * still running (its `sealed`): it moves it where it belongs, durably, or removes it. The hub's ingest does, so an instance is renamed and its directory synced
    * once, in its study folder, not twice. What a crash leaves in .incoming is removed at the next start.
    */
   handOver?: boolean;
@@ -177,8 +178,8 @@ export class DicomScp {
       associationRequestTimeoutMs: options.associationRequestTimeoutMs ?? 30_000,
       idleTimeoutMs: options.idleTimeoutMs ?? 120_000,
       isKnownCallingAe: (ae) => options.isKnownCallingAe(ae),
-      onInstanceStored: async (instance) => {
-        await options.onInstanceStored(instance);
+      onInstanceStored: async (instance, sealed) => {
+        await Promise.all([options.onInstanceStored(instance, sealed), sealed]);
         observed?.stored(instance);
       },
       findServices: options.findServices ?? new Map(),

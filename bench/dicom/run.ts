@@ -22,6 +22,13 @@ import { dcmtkEnv, startOrthanc, startStorescp, stopChild, waitForPort } from '.
 const here = import.meta.dirname;
 const node = process.execPath;
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 5);
+/**
+ * An older checkout (e.g. `git archive main | tar -x -C /tmp/base`, with node_modules linked) whose hub SCP and
+ * whole hub run beside this one's in the same rounds: the A/B of a change, measured under the same load.
+ */
+const baseline = process.env['BENCH_BASELINE'];
+/** Concurrent associations of the "several modalities" rows. */
+const modalities = 4;
 
 interface Workload {
   name: string;
@@ -77,8 +84,10 @@ async function startStorescpReceiver(dir: string): Promise<Receiver> {
   return { port: storescp.port, aeTitle: storescp.aeTitle, child: storescp.child, dir };
 }
 
-async function startHubScp(dir: string, sync: 'sync' | 'nosync' = 'sync'): Promise<Receiver> {
-  const child = spawn(node, [path.join(here, 'scp-child.ts'), dir, sync], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startHubScp(dir: string, sync: 'sync' | 'nosync' = 'sync', root?: string): Promise<Receiver> {
+  const script =
+    root === undefined ? path.join(here, 'scp-child.ts') : path.join(root, 'bench', 'dicom', 'scp-child.ts');
+  const child = spawn(node, [script, dir, sync], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   for await (const line of lines) {
     const { port } = JSON.parse(line) as { port: number };
@@ -99,8 +108,9 @@ async function startOrthancReceiver(dir: string): Promise<Receiver> {
  * The whole hub (`node hub.ts`) with a facility whose AE title is the benchmark's: each instance goes through the
  * SCP, the study index, exam matching and the completion schedule, as in production.
  */
-async function startWholeHub(dir: string): Promise<Receiver> {
+async function startWholeHub(dir: string, root?: string): Promise<Receiver> {
   const hub = await startHub({
+    ...(root === undefined ? {} : { root }),
     dataDir: dir,
     facilities: [await valleyFacility({ aeTitles: ['BENCH'] })],
     config: defaultTestConfig.replace('logLevel: info', 'logLevel: warn'),
@@ -157,6 +167,16 @@ async function storescu(receiver: Receiver, workload: Workload): Promise<{ secon
   );
 }
 
+/** One storescu per workload, all at once (modalities sending together); the time is until the last is done. */
+async function storescuTogether(
+  receiver: Receiver,
+  workloads: Workload[],
+): Promise<{ seconds: number; rssMiB: number }> {
+  const started = performance.now();
+  const runs = await Promise.all(workloads.map((workload) => storescu(receiver, workload)));
+  return { seconds: (performance.now() - started) / 1000, rssMiB: Math.max(...runs.map((run) => run.rssMiB)) };
+}
+
 async function hubScu(
   receiver: Receiver,
   workload: Workload,
@@ -175,7 +195,7 @@ async function hubScu(
 async function withReceiver(
   start: (dir: string) => Promise<Receiver>,
   dir: string,
-  workload: Workload,
+  workload: { count: number },
   send: (receiver: Receiver) => Promise<{ seconds: number; rssMiB: number }>,
 ): Promise<Run> {
   await rm(dir, { recursive: true, force: true });
@@ -237,6 +257,43 @@ function syncedWriteMs(dir: string, bytes: number, count: number): number {
   return median(times);
 }
 
+/** Runs every path of `paths` once per round, in turn, so machine noise hits them alike; medians per path. */
+async function interleaved(
+  label: string,
+  paths: Array<{ name: string; run: () => Promise<Run> }>,
+): Promise<Map<string, Run>> {
+  const runs = new Map<string, Run[]>(paths.map((entry) => [entry.name, []]));
+  for (let round = 0; round < rounds; round++) {
+    const times: string[] = [];
+    for (const entry of paths) {
+      const run = await entry.run();
+      runs.get(entry.name)?.push(run);
+      times.push(`${entry.name} ${run.seconds.toFixed(2)} s`);
+    }
+    console.log(`${label} round ${round + 1}: ${times.join(', ')}`);
+  }
+  return new Map([...runs].map(([name, list]) => [name, summarise(list)]));
+}
+
+function must(results: Map<string, Run>, name: string): Run {
+  const run = results.get(name);
+  if (run === undefined) throw new Error(`no runs of ${name}`);
+  return run;
+}
+
+const names = {
+  storescp: 'storescu -> storescp (reference)',
+  scp: 'storescu -> **hub SCP**',
+  scpBefore: 'storescu -> hub SCP, before this change (A/B)',
+  scpNoSync: 'storescu -> hub SCP, fsync off (diagnostic)',
+  dcmjs: 'storescu -> dcmjs-dimse Scp subclass, streamed, no fsync',
+  whole: 'storescu -> **whole hub** (SCP, study index, exam match; `node hub.ts`)',
+  wholeBefore: 'storescu -> whole hub, before this change (A/B)',
+  orthanc: 'storescu -> Orthanc (same durability: fsync per file, SQLite index)',
+  scu: '**hub SCU** -> storescp',
+} as const;
+
+const loadBefore = fmt(os.loadavg()[0] ?? NaN, 1);
 const root = await mkdtemp(path.join(os.tmpdir(), 'rso-bench-dicom-'));
 try {
   console.log('generating instances…');
@@ -246,94 +303,120 @@ try {
   ];
   const lines: string[] = [];
   const verdicts: string[] = [];
+  const ingestInto = (start: (dir: string) => Promise<Receiver>, folder: string, workload: Workload) => () =>
+    withReceiver(start, path.join(root, folder), workload, (receiver) => storescu(receiver, workload));
   for (const workload of workloads) {
-    const reference: Run[] = [];
-    const ingest: Run[] = [];
-    const ingestNoSync: Run[] = [];
-    const ingestDcmjs: Run[] = [];
-    const ingestHub: Run[] = [];
-    const ingestOrthanc: Run[] = [];
-    const send: Run[] = [];
     const listFile = path.join(root, 'files.txt');
-    for (let round = 0; round < rounds; round++) {
-      reference.push(
-        await withReceiver(startStorescpReceiver, path.join(root, 'in-storescp'), workload, (receiver) =>
-          storescu(receiver, workload),
-        ),
-      );
-      ingest.push(
-        await withReceiver(startHubScp, path.join(root, 'in-hub'), workload, (receiver) =>
-          storescu(receiver, workload),
-        ),
-      );
-      ingestNoSync.push(
-        await withReceiver(
-          (dir) => startHubScp(dir, 'nosync'),
-          path.join(root, 'in-hub'),
-          workload,
-          (receiver) => storescu(receiver, workload),
-        ),
-      );
-      ingestDcmjs.push(
-        await withReceiver(startDcmjsScp, path.join(root, 'in-dcmjs'), workload, (receiver) =>
-          storescu(receiver, workload),
-        ),
-      );
-      ingestHub.push(
-        await withReceiver(startWholeHub, path.join(root, 'in-whole-hub'), workload, (receiver) =>
-          storescu(receiver, workload),
-        ),
-      );
-      ingestOrthanc.push(
-        await withReceiver(startOrthancReceiver, path.join(root, 'in-orthanc'), workload, (receiver) =>
-          storescu(receiver, workload),
-        ),
-      );
-      send.push(
-        await withReceiver(startStorescpReceiver, path.join(root, 'in-storescp'), workload, (receiver) =>
-          hubScu(receiver, workload, listFile),
-        ),
-      );
-      console.log(
-        `${workload.name} round ${round + 1}: storescp ${reference.at(-1)?.seconds.toFixed(2)} s, hub SCP ${ingest.at(-1)?.seconds.toFixed(2)} s (no fsync ${ingestNoSync.at(-1)?.seconds.toFixed(2)} s), dcmjs-dimse Scp ${ingestDcmjs.at(-1)?.seconds.toFixed(2)} s, whole hub ${ingestHub.at(-1)?.seconds.toFixed(2)} s, Orthanc ${ingestOrthanc.at(-1)?.seconds.toFixed(2)} s, hub SCU ${send.at(-1)?.seconds.toFixed(2)} s`,
-      );
-    }
-    const ref = summarise(reference);
-    const ours = summarise(ingest);
-    const oursNoSync = summarise(ingestNoSync);
-    const dcmjs = summarise(ingestDcmjs);
-    const sent = summarise(send);
-    const whole = summarise(ingestHub);
-    const orthanc = summarise(ingestOrthanc);
-    lines.push(row('storescu -> storescp (reference)', workload, ref, ref));
-    lines.push(row('storescu -> **hub SCP**', workload, ours, ref));
-    lines.push(row('storescu -> hub SCP, fsync off (diagnostic)', workload, oursNoSync, ref));
-    lines.push(row('storescu -> dcmjs-dimse Scp subclass, streamed, no fsync', workload, dcmjs, ref));
-    lines.push(row('storescu -> **whole hub** (SCP, study index, exam match; `node hub.ts`)', workload, whole, ref));
-    lines.push(row('storescu -> Orthanc (same durability: fsync per file, SQLite index)', workload, orthanc, ref));
-    lines.push(row('**hub SCU** -> storescp', workload, sent, ref));
+    const paths = [
+      { name: names.storescp, run: ingestInto(startStorescpReceiver, 'in-storescp', workload) },
+      { name: names.scp, run: ingestInto((dir) => startHubScp(dir), 'in-hub', workload) },
+      ...(baseline === undefined
+        ? []
+        : [
+            { name: names.scpBefore, run: ingestInto((dir) => startHubScp(dir, 'sync', baseline), 'in-hub', workload) },
+          ]),
+      { name: names.scpNoSync, run: ingestInto((dir) => startHubScp(dir, 'nosync'), 'in-hub', workload) },
+      { name: names.dcmjs, run: ingestInto(startDcmjsScp, 'in-dcmjs', workload) },
+      { name: names.whole, run: ingestInto((dir) => startWholeHub(dir), 'in-whole-hub', workload) },
+      ...(baseline === undefined
+        ? []
+        : [
+            {
+              name: names.wholeBefore,
+              run: ingestInto((dir) => startWholeHub(dir, baseline), 'in-whole-hub', workload),
+            },
+          ]),
+      { name: names.orthanc, run: ingestInto(startOrthancReceiver, 'in-orthanc', workload) },
+      {
+        name: names.scu,
+        run: () =>
+          withReceiver(startStorescpReceiver, path.join(root, 'in-storescp'), workload, (receiver) =>
+            hubScu(receiver, workload, listFile),
+          ),
+      },
+    ];
+    const results = await interleaved(workload.name, paths);
+    const ref = must(results, names.storescp);
+    for (const entry of paths) lines.push(row(entry.name, workload, must(results, entry.name), ref));
+    const ours = must(results, names.scp);
+    const whole = must(results, names.whole);
+    const orthanc = must(results, names.orthanc);
+    const sent = must(results, names.scu);
     const probeDir = path.join(root, 'probe');
     await mkdir(probeDir, { recursive: true });
     const probes = Math.min(300, workload.count);
     const syncedMs = syncedWriteMs(probeDir, Math.round(workload.totalBytes / workload.count), probes);
     await rm(probeDir, { recursive: true, force: true });
+    const storescpMs = (ref.seconds / workload.count) * 1000;
+    const boundMs = storescpMs + syncedMs;
+    const boundRate = 1000 / boundMs;
+    const rate = (run: Run): number => workload.count / run.seconds;
     verdicts.push(
-      `${workload.name}: storescp takes ${fmt((ref.seconds / workload.count) * 1000, 2)} ms per instance in all; creating, writing, fdatasyncing and closing one file of that size takes ${fmt(syncedMs, 2)} ms on this disk (median of ${probes}).`,
+      `${workload.name}: storescp takes ${fmt(storescpMs, 2)} ms per instance in all; creating, writing, fdatasyncing and closing one file of that size takes ${fmt(syncedMs, 2)} ms on this disk (median of ${probes}), so a durable SCP on one association is bound at ${fmt(boundMs, 2)} ms per instance, **${fmt(boundRate, 1)} inst/s**.`,
     );
+    const before =
+      baseline === undefined
+        ? ''
+        : ` A/B: hub SCP ${fmt(must(results, names.scpBefore).seconds / ours.seconds, 2)}× and whole hub ${fmt(must(results, names.wholeBefore).seconds / whole.seconds, 2)}× the rate of the code before this change.`;
     verdicts.push(
-      `${workload.name}: ingest ${fmt(ref.seconds / ours.seconds, 2)}× (goal ≥ 0.9; ${fmt(ref.seconds / oursNoSync.seconds, 2)}× with fsync off; whole hub ${fmt(ref.seconds / whole.seconds, 2)}×, Orthanc ${fmt(ref.seconds / orthanc.seconds, 2)}×), send ${fmt(ref.seconds / sent.seconds, 2)}× (goal ≥ 0.8), hub SCP peak RSS ${fmt(ours.receiverRssMiB)} MiB, hub SCU peak RSS ${fmt(sent.senderRssMiB)} MiB (goal < 150).`,
+      `${workload.name}: hub SCP alone ${fmt(rate(ours) / boundRate, 2)}× the durable bound (goal ≥ 0.9), whole hub ${fmt(ours.seconds / whole.seconds, 2)}× the SCP alone (goal ≥ 0.9) and ${fmt(orthanc.seconds / whole.seconds, 2)}× Orthanc (goal ≥ 2); send ${fmt(ref.seconds / sent.seconds, 2)}× storescu; peak RSS hub SCP ${fmt(ours.receiverRssMiB)} MiB, whole hub ${fmt(whole.receiverRssMiB)} MiB, hub SCU ${fmt(sent.senderRssMiB)} MiB.${before}`,
+    );
+  }
+
+  const concurrentLines: string[] = [];
+  const concurrentVerdicts: string[] = [];
+  const concurrent = [
+    await Promise.all(
+      Array.from({ length: modalities }, (_, i) => makeWorkload(root, `m${i} 250 × 100 KB`, 250, 100 * 1024)),
+    ),
+    await Promise.all(
+      Array.from({ length: modalities }, (_, i) => makeWorkload(root, `m${i} 10 × 20 MB`, 10, 20 * 1024 * 1024)),
+    ),
+  ];
+  for (const group of concurrent) {
+    const first = group[0];
+    if (first === undefined) continue;
+    const all: Workload = {
+      name: `${modalities} × ${first.count} × ${first.pixelBytes >= 2 ** 20 ? '20 MB' : '100 KB'}`,
+      count: group.reduce((sum, workload) => sum + workload.count, 0),
+      pixelBytes: first.pixelBytes,
+      files: [],
+      totalBytes: group.reduce((sum, workload) => sum + workload.totalBytes, 0),
+    };
+    const together = (start: (dir: string) => Promise<Receiver>, folder: string) => () =>
+      withReceiver(start, path.join(root, folder), all, (receiver) => storescuTogether(receiver, group));
+    const paths = [
+      { name: names.storescp, run: together(startStorescpReceiver, 'in-storescp') },
+      { name: names.whole, run: together((dir) => startWholeHub(dir), 'in-whole-hub') },
+      ...(baseline === undefined
+        ? []
+        : [{ name: names.wholeBefore, run: together((dir) => startWholeHub(dir, baseline), 'in-whole-hub') }]),
+      { name: names.orthanc, run: together(startOrthancReceiver, 'in-orthanc') },
+    ];
+    const results = await interleaved(all.name, paths);
+    const ref = must(results, names.storescp);
+    for (const entry of paths) concurrentLines.push(row(entry.name, all, must(results, entry.name), ref));
+    const whole = must(results, names.whole);
+    const orthanc = must(results, names.orthanc);
+    const before =
+      baseline === undefined
+        ? ''
+        : ` A/B: ${fmt(must(results, names.wholeBefore).seconds / whole.seconds, 2)}× the rate of the code before this change.`;
+    concurrentVerdicts.push(
+      `${all.name}: whole hub ${fmt(ref.seconds / whole.seconds, 2)}× storescp's aggregate rate${first.pixelBytes < 2 ** 20 ? ' (goal ≥ 0.7)' : ''} and ${fmt(orthanc.seconds / whole.seconds, 2)}× Orthanc's (goal ≥ 3); whole hub peak RSS ${fmt(whole.receiverRssMiB)} MiB.${before}`,
     );
   }
   const markdown = `## DICOM C-STORE (hub SCP and SCU vs dcmtk ${'3.6.7'})
 
-Command: \`npm run bench -- dicom\` · ${machineLine()}
+Command: \`${baseline === undefined ? '' : 'BENCH_BASELINE=<checkout of the code before> '}${rounds === 5 ? '' : `BENCH_ROUNDS=${rounds} `}npm run bench -- dicom\` · ${machineLine()} · load average ${loadBefore} at the start, ${fmt(os.loadavg()[0] ?? NaN, 1)} at the end (a shared machine: compare ratios of one run)
 
 One association per row, instances generated in a temp dir (explicit VR LE CT, native pixel data), loopback,
 \`TCP_NODELAY=1\` for dcmtk. storescp runs with \`+B\` (store as received, the hub SCP's job); the hub SCP also
-fsyncs every file before answering, storescp does not. Medians of ${rounds} rounds; RSS is the peak (VmHWM) of
-that process alone: receiver = storescp or the hub SCP child, sender = storescu or the hub SCU child. Times
-are storescu's whole run; for the hub SCU, the sendFiles() call inside its process (the hub starts Node once,
-not per send; Node 24 with type stripping needs ~0.2 s and ~85 MiB before any DICOM work).
+fsyncs every file before answering, storescp does not. Medians of ${rounds} rounds, the paths taking turns within each
+round; RSS is the peak (VmHWM) of that process alone: receiver = storescp or the hub SCP child, sender = storescu
+or the hub SCU child. Times are storescu's whole run; for the hub SCU, the sendFiles() call inside its process
+(the hub starts Node once, not per send; Node 24 with type stripping needs ~0.2 s and ~85 MiB before any DICOM
+work).${baseline === undefined ? '' : ' The "before this change" rows run the hub of an older checkout (BENCH_BASELINE) in the same rounds.'}
 
 | path | instances | inst/s | MB/s | vs reference | receiver RSS MiB | sender RSS MiB |
 | --- | --- | ---: | ---: | ---: | ---: | ---: |
@@ -341,22 +424,36 @@ ${lines.join('\n')}
 
 ${verdicts.map((line) => `- ${line}`).join('\n')}
 
-Rows: "hub SCP" is the SCP alone (bench/dicom/scp-child.ts: stream to a temp file, fdatasync, rename, fsync the
-folder, answer); "whole hub" is \`node hub.ts\` with a facility for the calling AE, so each instance also gets
-its study index record, the study touch and the exam match (one commit and fdatasync of the embedded store) and
-is moved into its study folder (dicom/ingest.ts); Orthanc does the same job with its defaults (it fsyncs each
-file, SyncStorageArea, and indexes it in SQLite), so it is the reference at equal durability.
+Several modalities at once: ${modalities} storescu processes start together, each with its own study, into one
+receiver; the time is until the last one is done, the rate is the aggregate, sender RSS is the largest storescu.
 
-Why ingest stays below the 0.9× goal: storescp answers once the data is in the page cache; the hub answers
-once the file, its folder entry and its index record are on the device, as the issue and DESIGN.md require.
-On this machine one fdatasync of a new 100 KB file alone takes about as long as storescp's whole
-per-instance time (~0.6 ms, measured with a loop of write + fdatasync + close in Node, the syscalls the SCP
-makes), and a single association has one instance in flight (storescu waits for each response), so nothing
-can be batched: the fsync-off row shows the protocol path itself is near dcmtk. For 20 MB instances the
-device's write bandwidth is the bound; data is fdatasynced in the background every 8 MB while it streams, so
-only the tail waits. The SCP's peak RSS is flat in instance size: ~86 MiB is Node 24 with type stripping at
-idle, the rest is 64 KiB socket read buffers waiting for V8's external-memory GC. The whole hub's RSS
-includes the rest of the hub (store, channel engine, HTTP).
+| path | instances | inst/s | MB/s | vs reference | receiver RSS MiB | sender RSS MiB |
+| --- | --- | ---: | ---: | ---: | ---: | ---: |
+${concurrentLines.join('\n')}
+
+${concurrentVerdicts.map((line) => `- ${line}`).join('\n')}
+
+Rows: "hub SCP" is the SCP alone (bench/dicom/scp-child.ts: stream to a temp file, link it under its final
+name, then its fdatasync and the folder's fsync together, answer); "whole hub" is \`node hub.ts\` with a
+facility for the calling AE, so each instance also gets its study index record, the study touch and the exam
+match (one commit and fdatasync of the embedded store) and is moved into its study folder (dicom/ingest.ts);
+Orthanc does the same job with its defaults (it fsyncs each file, SyncStorageArea, and indexes it in SQLite),
+so it is the reference at equal durability.
+
+What an instance waits for: the hub answers once the file's data, its folder entry and its index record are on
+the device (DESIGN.md), storescp once the data are in the page cache. The three syncs are started together
+(dicom/incoming-instance.ts hands the file over while its fdatasync runs; dicom/ingest.ts moves a new instance at
+once and awaits the data, the folder and the store commit together), so an instance waits for one sync round,
+not two. A new name is given before the data are synced; nothing is acknowledged until they are, and a crash
+in between leaves at worst a short file, which the duplicate check (size against the record) does not take for
+the instance, so the resend stores it again; a copy of a known instance replaces the old file only after its
+own data are synced. On one association one instance is in flight (storescu waits for each answer), so the
+durable bound is storescp's time plus one synced write; with several associations the store's group commit
+and concurrent fdatasyncs on libuv's pool share the device's rounds. For 20 MB instances the device's write
+bandwidth is the bound; data is fdatasynced in the background every 8 MB while it streams, so only the tail
+waits. The SCP's peak RSS is flat in instance size: ~86 MiB is Node 24 with type stripping at idle, the rest
+is 64 KiB socket read buffers waiting for V8's external-memory GC. The whole hub's RSS includes the rest of
+the hub (store, channel engine, HTTP).
 `;
   console.log(markdown);
   await writeSection('dicom', markdown);

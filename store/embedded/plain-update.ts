@@ -71,7 +71,7 @@ function plainPath(path: string): boolean {
 
 function plainOperand(operator: string, value: unknown): boolean {
   if (operator === '$inc') return typeof value === 'number';
-  if (operator === '$max') return typeof value === 'number' || value instanceof Date;
+  if (operator === '$max') return typeof value === 'number' || value instanceof Date || asciiText(value);
   // One string, number or boolean: equal in BSON exactly when ===. Objects, arrays and $each go to mingo.
   if (operator === '$addToSet')
     return (
@@ -79,6 +79,14 @@ function plainOperand(operator: string, value: unknown): boolean {
     );
   // undefined is the driver's ignoreUndefined business; leave it to the general path.
   return value !== undefined;
+}
+
+/**
+ * A string JS orders as MongoDB does: without a collation the server compares strings bytewise (UTF-8), which
+ * is JS's code-unit order for printable ASCII (ISO timestamps, the common case: a study's last-received time).
+ */
+function asciiText(value: unknown): value is string {
+  return typeof value === 'string' && /^[ -~]*$/.test(value);
 }
 
 /** MongoDB refuses `a` beside `a.b` in one update; mingo reports that, so such updates go there. */
@@ -163,7 +171,8 @@ function targetFits(operator: string, current: unknown, value: unknown): boolean
   if (operator === '$addToSet') return current === undefined || Array.isArray(current);
   if (operator === '$max') {
     if (current === undefined) return true;
-    return typeof value === 'number' ? typeof current === 'number' : current instanceof Date;
+    if (typeof value === 'number') return typeof current === 'number';
+    return value instanceof Date ? current instanceof Date : asciiText(current);
   }
   return true;
 }
@@ -188,8 +197,8 @@ function apply(step: Step): void {
       return;
     }
     case '$max': {
-      const current = parent[field] as number | Date | undefined;
-      if (current === undefined || current < (value as number | Date)) parent[field] = copy(value);
+      const current = parent[field] as number | Date | string | undefined;
+      if (current === undefined || current < (value as number | Date | string)) parent[field] = copy(value);
       return;
     }
   }

@@ -61,6 +61,8 @@ export interface HubOptions {
   channels?: Array<{ id: string } & Record<string, unknown>>;
   /** Facilities written as <code>.json into the facilities dir. */
   facilities?: Array<{ code: string } & Record<string, unknown>>;
+  /** The checkout whose hub.ts runs (this one by default); benchmarks start an older one beside it for A/B. */
+  root?: string;
 }
 
 export const defaultTestConfig = `dataDir: {{dataDir}}
@@ -118,8 +120,9 @@ export async function startHub(options: HubOptions = {}): Promise<HubProcess> {
   await writeFile(configFile, text);
   await writeAll(path.join(configDir, 'channels'), options.channels ?? [], (c) => c.id);
   await writeAll(path.join(configDir, 'facilities'), options.facilities ?? [], (f) => f.code);
-  const child = spawn(process.execPath, [path.join(repoRoot, 'hub.ts')], {
-    cwd: repoRoot,
+  const root = options.root ?? repoRoot;
+  const child = spawn(process.execPath, [path.join(root, 'hub.ts')], {
+    cwd: root,
     env: { ...process.env, HUB_CONFIG: configFile, HUB_DICOM_PORT: String(dicomPort), MONGODB_URL: '', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
