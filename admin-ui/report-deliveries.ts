@@ -2,7 +2,7 @@
 // push, fax, e-mail), whether the latest report reached it. The truth is in the message store: every report
 // channel stores its `report.issued` messages indexed by exam number (composition/exam-events-source.ts), each
 // with one delivery record per destination, so this reads them instead of keeping a second copy on the exam.
-import type { DeliveryState, MessageQuery, MessageSummary } from '../channels/message-store.ts';
+import type { DeliveryState, MessageSummary } from '../channels/message-store.ts';
 
 export interface ReportDeliveryView {
   channelId: string;
@@ -13,20 +13,25 @@ export interface ReportDeliveryView {
   updatedAt: Date;
 }
 
-export type MessageSearch = (query: MessageQuery) => Promise<{ items: MessageSummary[] }>;
+/** The messages of one type about any of the given orders (exam numbers), newest first. */
+export type OrderMessages = (messageType: string, orderNumbers: readonly string[]) => Promise<MessageSummary[]>;
 
 /** A destination that had nothing to send for this facility or this version says so in its response. */
 const notSent = /^not sent: /;
 
 /**
- * The newest delivery of each channel destination for the exam's report events, newest message first; a
- * destination that answered "not sent" (the facility has no such way, or a later version went out instead) is
- * left out, so the list names only the ways the report really travels.
+ * For each exam, the newest delivery of each channel destination for its report events; a destination that
+ * answered "not sent" (the facility has no such way, or a later version went out instead) is left out, so the
+ * list names only the ways the report really travels. One lookup serves a whole page of exams.
  */
-export async function reportDeliveriesOf(search: MessageSearch, examNumber: string): Promise<ReportDeliveryView[]> {
-  const { items } = await search({ messageType: 'report.issued', orderNumber: examNumber, limit: 100 });
-  const seen = new Map<string, ReportDeliveryView>();
-  for (const message of items) {
+export async function reportDeliveriesOf(
+  find: OrderMessages,
+  examNumbers: readonly string[],
+): Promise<Map<string, ReportDeliveryView[]>> {
+  const perExam = new Map<string, Map<string, ReportDeliveryView>>(examNumbers.map((n) => [n, new Map()]));
+  for (const message of await find('report.issued', examNumbers)) {
+    const seen = message.orderNumber === undefined ? undefined : perExam.get(message.orderNumber);
+    if (seen === undefined) continue;
     for (const delivery of message.destinations) {
       const key = `${message.channelId}\u0000${delivery.name}`;
       if (seen.has(key) || notSent.test(delivery.response ?? '')) continue;
@@ -40,5 +45,5 @@ export async function reportDeliveriesOf(search: MessageSearch, examNumber: stri
       });
     }
   }
-  return [...seen.values()];
+  return new Map([...perExam].map(([examNumber, seen]) => [examNumber, [...seen.values()]]));
 }

@@ -6,7 +6,7 @@ import { apiRoles, requireRole, type AuthState } from '../http/auth.ts';
 import { HttpError } from '../http/http-error.ts';
 import type { ExamService } from '../exams/service.ts';
 import type { ListOptions } from '../exams/lists.ts';
-import { reportDeliveriesOf, type MessageSearch } from './report-deliveries.ts';
+import { reportDeliveriesOf, type OrderMessages } from './report-deliveries.ts';
 
 function listOptions(ctx: Context): ListOptions {
   const options: ListOptions = {};
@@ -31,7 +31,7 @@ function checkMaySee(ctx: Context, facility: string): void {
 }
 
 /** `messages` reads the report channels' deliveries for the completed list; without it the list has none. */
-export function createWorklistRouter(exams: ExamService, auth: Middleware, messages?: MessageSearch): Router {
+export function createWorklistRouter(exams: ExamService, auth: Middleware, messages?: OrderMessages): Router {
   const router = new Router({ prefix: '/api' });
   router.use(auth, requireRole(...apiRoles));
 
@@ -47,12 +47,14 @@ export function createWorklistRouter(exams: ExamService, auth: Middleware, messa
     const options = listOptions(ctx);
     checkMaySee(ctx, code);
     const completed = await exams.lists.facilityCompleted(code, options);
-    ctx.body = await Promise.all(
-      completed.map(async (exam) => ({
-        ...exam,
-        reportDeliveries: messages === undefined ? [] : await reportDeliveriesOf(messages, exam.examNumber),
-      })),
-    );
+    const deliveries =
+      messages === undefined
+        ? undefined
+        : await reportDeliveriesOf(
+            messages,
+            completed.map((exam) => exam.examNumber),
+          );
+    ctx.body = completed.map((exam) => ({ ...exam, reportDeliveries: deliveries?.get(exam.examNumber) ?? [] }));
   });
 
   router.get('/technicians/:id/active', async (ctx) => {

@@ -235,6 +235,10 @@ export class ChannelEngine {
     return this.messages.search(query);
   }
 
+  async messagesOfOrders(messageType: string, orderNumbers: readonly string[]): Promise<MessageSummary[]> {
+    return this.messages.summariesOfOrders(messageType, orderNumbers);
+  }
+
   async getMessage(messageId: string): Promise<MessageDoc | null> {
     return this.messages.get(messageId);
   }

@@ -188,6 +188,19 @@ export class MessageStore {
     return docs.map(summary);
   }
 
+  /**
+   * Summaries of the messages of one type about any of these orders (exam numbers), newest first: one query on
+   * the orderNumber index for a whole page of a work list instead of one per exam.
+   */
+  async summariesOfOrders(messageType: string, orderNumbers: readonly string[]): Promise<MessageSummary[]> {
+    if (orderNumbers.length === 0) return [];
+    const docs = await this.#messages
+      .find({ orderNumber: { $in: [...orderNumbers] }, messageType }, { projection: { raw: 0, mapped: 0 } })
+      .sort({ receivedAt: -1, _id: -1 })
+      .toArray();
+    return docs.map(summary);
+  }
+
   /** Channel, time and states of the messages received since `from`: what the dashboard counts. */
   async statesSince(from: Date): Promise<MessageStates[]> {
     return this.#messages

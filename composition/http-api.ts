@@ -82,7 +82,7 @@ export async function startHttpApi(config: HubConfig, deps: HttpApiDeps): Promis
   http.mount(createAdminApiRouter({ engine, audit, auth }));
   // Without auth by design: the signed token is the permission (report-link-route.ts).
   http.mount(createReportLinkRouter({ exams, links: deps.links, audit, log: log.child({ part: 'report-links' }) }));
-  http.mount(createWorklistRouter(exams, auth, (query) => engine.searchMessages(query)));
+  http.mount(createWorklistRouter(exams, auth, (type, orders) => engine.messagesOfOrders(type, orders)));
   http.mount(createReportRouter(exams, auth));
   http.mount(createDispatchRouter(exams, auth));
   await mountReading(http, config, { db: store.db, exams, dicom, audit, auth });

@@ -8,6 +8,8 @@
 import { performance } from 'node:perf_hooks';
 import { closedStatuses, type ExamStatus } from '../../exams/lifecycle.ts';
 import type { Exam } from '../../exams/exam.ts';
+import type { MessageDoc } from '../../channels/message-store.ts';
+import { ObjectId } from 'bson';
 import { createLogger } from '../../runtime/log.ts';
 import { openStore } from '../../store/open.ts';
 import { facilitiesDir } from '../../test/exams/setup.ts';
@@ -48,6 +50,25 @@ function examDoc(i: number): Exam {
   } as unknown as Exam;
 }
 
+/** The report channel's stored `report.issued` message of a reported exam, with its two deliveries. */
+function reportMessage(i: number): MessageDoc {
+  const at = new Date(Date.UTC(2025, 0, 1) + i * 60_000 + 30_000);
+  const delivery = (name: string) => ({ name, state: 'sent' as const, attempts: 1, response: 'AA', updatedAt: at });
+  return {
+    _id: new ObjectId().toHexString(),
+    channelId: 'reports-to-ehr',
+    revision: 1,
+    receivedAt: at,
+    dataType: 'json',
+    raw: JSON.stringify({ type: 'report.issued', examNumber: `RSO-2025-${String(i + 1).padStart(6, '0')}` }),
+    source: {},
+    state: 'processed',
+    messageType: 'report.issued',
+    orderNumber: `RSO-2025-${String(i + 1).padStart(6, '0')}`,
+    destinations: [delivery('ehr-oru'), delivery('ehr-fhir')],
+  };
+}
+
 function stats(times: number[]): { p50: number; p99: number } {
   return { p50: percentile(times, 50), p99: percentile(times, 99) };
 }
@@ -73,6 +94,10 @@ try {
   const exams = store.db.collection<Exam>('exams');
   for (let i = 0; i < examCount; i += 1000)
     await exams.insertMany(Array.from({ length: Math.min(1000, examCount - i) }, (_, j) => examDoc(i + j)));
+  const messages = store.db.collection<MessageDoc>('messages');
+  const reported = Array.from({ length: examCount }, (_, i) => i).filter((i) => i % 10 !== 0);
+  for (let i = 0; i < reported.length; i += 1000)
+    await messages.insertMany(reported.slice(i, i + 1000).map(reportMessage));
   const headers = { authorization: `Bearer ${adminToken}` };
   const viaApi = (list: string) => async () => {
     const response = await fetch(hub.url(`/api/facilities/VALLEYGEN/${list}?limit=${page}`), { headers });
@@ -116,7 +141,8 @@ try {
 
 ${requests} sequential requests per row after 5 warm-up ones; 10 % of the exams open, 90 % reported. "API" is
 \`GET /api/facilities/:code/active|completed?limit=${page}\` on the real hub over HTTP (auth, report state, live
-study counts, report deliveries); "store query alone" is the same find/sort/limit on the same embedded store
+study counts, report deliveries: one \`report.issued\` message with two deliveries per reported exam in the
+message store); "store query alone" is the same find/sort/limit on the same embedded store
 from the benchmark's process.
 
 | list | API p50 ms | API p99 ms | store query alone p50 ms | store query alone p99 ms | API p99 < 300 ms |
