@@ -18,6 +18,7 @@ import { technicianNotifyDestinationType } from './technician-notify-destination
 import { fileDropDeps } from './files.ts';
 import { fileDropSourceType } from '../files/file-drop-source.ts';
 import type { HubDb } from '../store/db.ts';
+import type { UploadPart } from './upload.ts';
 
 /** The running parts the connectors need; a registry that only checks definitions is made without them. */
 export interface RegistryParts {
@@ -27,10 +28,12 @@ export interface RegistryParts {
   gateways?: Gateways;
   /** Without it a file drop resumed after a restart is read whole again (the message store says what it holds). */
   db?: HubDb;
+  /** Without it a file drop refuses DICOM files (the upload processor ingests them). */
+  upload?: Pick<UploadPart, 'dropped'>;
 }
 
 export function hubRegistry(exams: ExamService, parts: RegistryParts = {}): ChannelRegistry {
-  const { dicom, gateways, db } = parts;
+  const { dicom, gateways, db, upload } = parts;
   const registry = new ChannelRegistry();
   registerBuiltinConnectors(registry);
   registerHl7Connectors(registry);
@@ -43,7 +46,7 @@ export function hubRegistry(exams: ExamService, parts: RegistryParts = {}): Chan
   registry.addDestination(dispatchEscalationDestinationType(exams, gateways?.escalation));
   registry.addDestination(reportEmailDestinationType(exams, gateways?.links));
   registry.addDestination(reportFaxDestinationType(exams, gateways));
-  registry.addSource(fileDropSourceType(fileDropDeps(db)));
+  registry.addSource(fileDropSourceType(fileDropDeps(db, upload)));
   registry.addDestination(
     dicomScuDestinationType(
       dicom === undefined

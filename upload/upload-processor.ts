@@ -21,6 +21,11 @@ export interface FinishedUpload {
   facility: string;
   protocol: string;
   remote: string;
+  /**
+   * The caller keeps the original of a refused file itself (a file drop moves it to its own error/ folder with the
+   * reason), so the processor only removes what it was handed. Default: the processor keeps it in its error folder.
+   */
+  callerKeepsRefused?: boolean;
 }
 
 export interface UploadResult {
@@ -123,7 +128,8 @@ export class UploadProcessor {
     };
     if (tally.refusals.length > 0) {
       record.reason = reasonText(tally);
-      record.errorFile = await this.#keepRefused(file, upload, record.reason);
+      if (upload.callerKeepsRefused) await unlink(file).catch(() => undefined);
+      else record.errorFile = await this.#keepRefused(file, upload, record.reason);
     }
     await this.#options.record(record);
     this.#options.log.info('upload processed', {
