@@ -17,6 +17,7 @@ import { reportEmailDestinationType, reportFaxDestinationType } from './report-d
 import { technicianNotifyDestinationType } from './technician-notify-destination.ts';
 import { fileDropDeps } from './files.ts';
 import { fileDropSourceType } from '../files/file-drop-source.ts';
+import { sftpFileDestination } from '../files/sftp-destination.ts';
 import type { HubDb } from '../store/db.ts';
 import type { UploadPart } from './upload.ts';
 
@@ -47,6 +48,7 @@ export function hubRegistry(exams: ExamService, parts: RegistryParts = {}): Chan
   registry.addDestination(reportEmailDestinationType(exams, gateways?.links));
   registry.addDestination(reportFaxDestinationType(exams, gateways));
   registry.addSource(fileDropSourceType(fileDropDeps(db, upload)));
+  registry.addDestination(sftpFileDestination);
   registry.addDestination(
     dicomScuDestinationType(
       dicom === undefined
