@@ -67,7 +67,7 @@ export class UploadPart {
         ...upload.sftp,
         ...common,
         hostKey: await hostKey(upload.sftp.hostKeyFile, dataDir),
-        finished: (account, file, remote) => this.#finished(account, file, remote, 'sftp'),
+        finished: (account, file, remote, synced) => this.#finished(account, file, remote, 'sftp', synced),
         log: log.child({ listener: 'sftp' }),
       });
       this.#sftp = await listening(this.#config, 'upload.sftp', () =>
@@ -133,9 +133,16 @@ export class UploadPart {
     return new Jail(root);
   }
 
-  async #finished(account: UploadAccount, file: JailedPath, remote: string, protocol: string): Promise<Verdict> {
+  async #finished(
+    account: UploadAccount,
+    file: JailedPath,
+    remote: string,
+    protocol: string,
+    synced?: Promise<void>,
+  ): Promise<Verdict> {
     try {
       const result = await this.processor.process({
+        ...(synced === undefined ? {} : { synced }),
         filePath: file.real,
         fileName: file.virtual,
         user: account.user,
@@ -170,11 +177,16 @@ export async function openUpload(config: HubConfig, deps: UploadDeps): Promise<U
   return new UploadPart(config, deps, uploads, processor);
 }
 
-/** An uploaded or dropped Part-10 file through the same checks and ingest as STOW-RS (dicom/stow-rs.ts). */
+/**
+ * An uploaded or dropped Part-10 file through the same checks and ingest as STOW-RS (dicom/stow-rs.ts). The check
+ * only reads the file, so it runs while the file's fsync does; the ingest, which moves it into the study store and
+ * records it, starts once the data is on disk.
+ */
 export function storeInstanceWith(ingest: Pick<StudyIngest, 'ingest'>): StoreInstance {
-  return async (file, what, facility, origin) => {
+  return async (file, what, facility, origin, synced = Promise.resolve()) => {
     try {
       const instance = await describePart10File(file, what);
+      await synced;
       await ingest.ingest(instance, { facility, ...origin });
       return { status: 'stored', studyInstanceUid: instance.studyInstanceUid };
     } catch (error) {
