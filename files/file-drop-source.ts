@@ -204,7 +204,8 @@ class FileDropSource implements SourceConnector {
     } else if (store === undefined) {
       outcome = { ok: false, message: 'a DICOM file, and this hub has no DICOM ingest' };
     } else {
-      const from = this.#settings.directory;
+      const { sftp, directory } = this.#settings;
+      const from = sftp === undefined ? directory : `sftp://${sftp.user}@${sftp.host}:${sftp.port}/${sftp.directory}`;
       outcome = await store({ path: file.path, name: file.name, facility, channelId: this.#context.channelId, from });
     }
     if (outcome.ok) await this.#folder.done(file);
