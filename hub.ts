@@ -61,6 +61,7 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
     db: store.db,
     registry: hubRegistry(exams, {
       dicom,
+      upload,
       gateways: openGateways(store.db, scheduler, exams, log, links),
       db: store.db,
     }),

@@ -32,7 +32,7 @@ function parseSettings(input: unknown, settingsPath: string): FileDestinationSet
   return { directory, fileName, sync };
 }
 
-function fileNameFor(pattern: string, message: OutboundMessage): string {
+export function fileNameFor(pattern: string, message: OutboundMessage): string {
   const values = { messageId: message.messageId, channelId: message.channelId, destination: message.destinationName };
   // A destination name comes from a definition; keep the result a single path segment whatever it holds.
   return pattern.replace(tokens, (_, token: keyof typeof values) => values[token].replace(/[/\\]/g, '_'));

@@ -17,7 +17,9 @@ import { reportEmailDestinationType, reportFaxDestinationType } from './report-d
 import { technicianNotifyDestinationType } from './technician-notify-destination.ts';
 import { fileDropDeps } from './files.ts';
 import { fileDropSourceType } from '../files/file-drop-source.ts';
+import { sftpFileDestination } from '../files/sftp-destination.ts';
 import type { HubDb } from '../store/db.ts';
+import type { UploadPart } from './upload.ts';
 
 /** The running parts the connectors need; a registry that only checks definitions is made without them. */
 export interface RegistryParts {
@@ -27,10 +29,12 @@ export interface RegistryParts {
   gateways?: Gateways;
   /** Without it a file drop resumed after a restart is read whole again (the message store says what it holds). */
   db?: HubDb;
+  /** Without it a file drop refuses DICOM files (the upload processor ingests them). */
+  upload?: Pick<UploadPart, 'dropped'>;
 }
 
 export function hubRegistry(exams: ExamService, parts: RegistryParts = {}): ChannelRegistry {
-  const { dicom, gateways, db } = parts;
+  const { dicom, gateways, db, upload } = parts;
   const registry = new ChannelRegistry();
   registerBuiltinConnectors(registry);
   registerHl7Connectors(registry);
@@ -43,7 +47,8 @@ export function hubRegistry(exams: ExamService, parts: RegistryParts = {}): Chan
   registry.addDestination(dispatchEscalationDestinationType(exams, gateways?.escalation));
   registry.addDestination(reportEmailDestinationType(exams, gateways?.links));
   registry.addDestination(reportFaxDestinationType(exams, gateways));
-  registry.addSource(fileDropSourceType(fileDropDeps(db)));
+  registry.addSource(fileDropSourceType(fileDropDeps(db, upload)));
+  registry.addDestination(sftpFileDestination);
   registry.addDestination(
     dicomScuDestinationType(
       dicom === undefined

@@ -1,7 +1,8 @@
 // The hub's upload part (hub.yaml `upload`): the accounts and login throttle, the processor that sends each
 // finished upload through the DICOM ingest, the upload log, and the SFTP and FTPS listeners. Opened after the DICOM
 // part (it uses its ingest); the listeners start with the others, once the channels are deployed.
-import { mkdir, rm } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { copyFile, mkdir, open, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { HubConfig } from '../config/hub-config.ts';
 import type { ExamService } from '../exams/service.ts';
@@ -20,6 +21,7 @@ import { UploadLog } from '../upload/upload-log.ts';
 import { type StoreInstance, UploadProcessor } from '../upload/upload-processor.ts';
 import { describePart10File, InstanceRefusal } from '../dicom/part10-file.ts';
 import type { StudyIngest } from '../dicom/ingest.ts';
+import type { DroppedImages, ImagesOutcome } from '../files/file-drop-source.ts';
 import type { DicomPart } from './dicom.ts';
 import { listening } from './listening.ts';
 
@@ -65,7 +67,7 @@ export class UploadPart {
         ...upload.sftp,
         ...common,
         hostKey: await hostKey(upload.sftp.hostKeyFile, dataDir),
-        finished: (account, file, remote) => this.#finished(account, file, remote, 'sftp'),
+        finished: (account, file, remote, synced) => this.#finished(account, file, remote, 'sftp', synced),
         log: log.child({ listener: 'sftp' }),
       });
       this.#sftp = await listening(this.#config, 'upload.sftp', () =>
@@ -98,15 +100,49 @@ export class UploadPart {
     };
   }
 
+  /**
+   * A DICOM file (or ZIP) a file-drop source claimed, through the same processor as an upload, recorded in the
+   * upload log under `channel:<id>`. The ingest moves what it stores, so it gets a synced copy in the work folder
+   * (on the study store's file system) and the original stays for the source to move to done/ or error/.
+   */
+  async dropped(file: DroppedImages): Promise<ImagesOutcome> {
+    const copy = path.join(this.#config.dicom.storageDir, '.upload', `${randomUUID()}.drop`);
+    await mkdir(path.dirname(copy), { recursive: true });
+    try {
+      await copyFile(file.path, copy);
+      const handle = await open(copy, 'r+');
+      await handle.sync().finally(() => handle.close());
+      const result = await this.processor.process({
+        filePath: copy,
+        fileName: file.name,
+        user: `channel:${file.channelId}`,
+        facility: file.facility,
+        protocol: 'file-drop',
+        remote: file.from,
+        callerKeepsRefused: true,
+      });
+      return { ok: result.ok, message: result.message };
+    } finally {
+      await unlink(copy).catch(() => undefined);
+    }
+  }
+
   async #jailFor(account: UploadAccount): Promise<Jail> {
     const root = path.join(this.#config.upload.dir, account.user);
     await mkdir(root, { recursive: true, mode: 0o700 });
     return new Jail(root);
   }
 
-  async #finished(account: UploadAccount, file: JailedPath, remote: string, protocol: string): Promise<Verdict> {
+  async #finished(
+    account: UploadAccount,
+    file: JailedPath,
+    remote: string,
+    protocol: string,
+    synced?: Promise<void>,
+  ): Promise<Verdict> {
     try {
       const result = await this.processor.process({
+        ...(synced === undefined ? {} : { synced }),
         filePath: file.real,
         fileName: file.virtual,
         user: account.user,
@@ -141,11 +177,16 @@ export async function openUpload(config: HubConfig, deps: UploadDeps): Promise<U
   return new UploadPart(config, deps, uploads, processor);
 }
 
-/** An uploaded or dropped Part-10 file through the same checks and ingest as STOW-RS (dicom/stow-rs.ts). */
+/**
+ * An uploaded or dropped Part-10 file through the same checks and ingest as STOW-RS (dicom/stow-rs.ts). The check
+ * only reads the file, so it runs while the file's fsync does; the ingest, which moves it into the study store and
+ * records it, starts once the data is on disk.
+ */
 export function storeInstanceWith(ingest: Pick<StudyIngest, 'ingest'>): StoreInstance {
-  return async (file, what, facility, origin) => {
+  return async (file, what, facility, origin, synced = Promise.resolve()) => {
     try {
       const instance = await describePart10File(file, what);
+      await synced;
       await ingest.ingest(instance, { facility, ...origin });
       return { status: 'stored', studyInstanceUid: instance.studyInstanceUid };
     } catch (error) {

@@ -5,7 +5,7 @@
 // in `.processing/` at its next start and finishes it, told that it is a resumed claim so entries already stored
 // are not stored twice. Nothing is deleted.
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { syncDirectory } from '../runtime/sync-directory.ts';
 
@@ -36,6 +36,11 @@ interface Seen {
 
 const claimSeparator = '--';
 
+/** A claim id: unique, sortable by time, free of the separator. */
+export function newClaimId(): string {
+  return `${Date.now().toString(36)}${randomUUID().slice(0, 8)}`;
+}
+
 export class DropFolder {
   readonly #options: DropFolderOptions;
   readonly #processing: string;
@@ -53,7 +58,9 @@ export class DropFolder {
 
   /** Claims left by a run that ended before finishing them. */
   async leftovers(): Promise<ClaimedFile[]> {
-    const names = (await readdir(this.#processing)).filter((n) => n.includes(claimSeparator)).sort();
+    const names = (await readdir(this.#processing))
+      .filter((n) => n.includes(claimSeparator) && !n.startsWith('.'))
+      .sort();
     return names.map((entry) => {
       const [claimId, ...rest] = entry.split(claimSeparator);
       return {
@@ -86,7 +93,7 @@ export class DropFolder {
     ready.sort((a, b) => a.mtimeMs - b.mtimeMs || a.name.localeCompare(b.name));
     const claimed: ClaimedFile[] = [];
     for (const { name } of ready) {
-      const claimId = `${Date.now().toString(36)}${randomUUID().slice(0, 8)}`;
+      const claimId = newClaimId();
       const target = path.join(this.#processing, `${claimId}${claimSeparator}${name}`);
       try {
         await rename(path.join(this.#options.directory, name), target);
@@ -98,6 +105,29 @@ export class DropFolder {
     }
     if (claimed.length > 0) await syncDirectory(this.#processing);
     return claimed;
+  }
+
+  /**
+   * Takes in a file fetched from elsewhere (a remote folder) as a claim of this folder: `write` fills a dot-named
+   * temp file, which is synced and renamed into `.processing/`, so a claim here is always whole. A claim that is
+   * already here (a fetch repeated after a restart) is left as it is.
+   */
+  async adopt(name: string, claimId: string, write: (temp: string) => Promise<void>): Promise<ClaimedFile> {
+    const target = path.join(this.#processing, `${claimId}${claimSeparator}${name}`);
+    const claimed = { name, claimId, path: target, resumed: false };
+    if (await exists(target)) return claimed;
+    const temp = path.join(this.#processing, `.incoming-${claimId}`);
+    await write(temp);
+    const handle = await open(temp, 'r+');
+    await handle.sync().finally(() => handle.close());
+    await rename(temp, target);
+    await syncDirectory(this.#processing);
+    return claimed;
+  }
+
+  /** Whether a claim is in `.processing/` (not yet finished). */
+  async holds(name: string, claimId: string): Promise<boolean> {
+    return exists(path.join(this.#processing, `${claimId}${claimSeparator}${name}`));
   }
 
   async done(file: ClaimedFile): Promise<string> {
@@ -116,6 +146,13 @@ export class DropFolder {
     await syncDirectory(dir);
     return target;
   }
+}
+
+async function exists(file: string): Promise<boolean> {
+  return stat(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** `name`, or `name.1`, `name.2`… when done/ already holds a file of that name (a resent file is kept too). */

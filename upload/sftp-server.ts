@@ -18,7 +18,12 @@ export interface SftpServerOptions {
   hostKey: Buffer;
   accounts: UploadAccounts;
   jailFor(account: UploadAccount): Promise<Jail>;
-  finished(account: UploadAccount, file: JailedPath, remote: string): Promise<{ ok: boolean; message: string }>;
+  finished(
+    account: UploadAccount,
+    file: JailedPath,
+    remote: string,
+    synced: Promise<void>,
+  ): Promise<{ ok: boolean; message: string }>;
   maxFileBytes: number;
   log: Logger;
 }
@@ -89,7 +94,7 @@ export class SftpServer {
             jail: current.jail,
             maxFileBytes: this.#options.maxFileBytes,
             log: this.#options.log.child({ user: current.account.user }),
-            finished: (file) => this.#options.finished(current.account, file, remote),
+            finished: (file, synced) => this.#options.finished(current.account, file, remote, synced),
           });
         });
       });

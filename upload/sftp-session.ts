@@ -18,8 +18,11 @@ export interface SessionOptions {
   jail: Jail;
   maxFileBytes: number;
   log: Logger;
-  /** The file is closed and synced; resolves with what to answer the CLOSE. */
-  finished(file: JailedPath): Promise<{ ok: boolean; message: string }>;
+  /**
+   * The client closed the file; `synced` settles once its data is on disk and the descriptor closed (the
+   * processor reads the file meanwhile and waits for it before storing anything). Resolves with the CLOSE answer.
+   */
+  finished(file: JailedPath, synced: Promise<void>): Promise<{ ok: boolean; message: string }>;
 }
 
 interface FileHandleState {
@@ -132,21 +135,20 @@ export class SftpSession {
     this.#handles.delete(handle.readUInt32BE(0));
     if (state.kind === 'dir') return void this.#sftp.status(id, status.ok);
     await Promise.allSettled(state.writes);
-    try {
-      await state.fd.sync();
-    } finally {
-      await state.fd.close();
-    }
+    const synced = state.fd.sync().finally(() => state.fd.close());
+    if (state.tooLarge || state.path.virtual.endsWith(deferredSuffix)) await synced;
     if (state.tooLarge) {
       await unlink(state.path.real).catch(() => undefined);
       return void this.#sftp.status(id, status.failure, `a file may be at most ${this.#options.maxFileBytes} bytes`);
     }
     if (state.path.virtual.endsWith(deferredSuffix)) return void this.#sftp.status(id, status.ok);
-    await this.#finish(id, state.path);
+    await this.#finish(id, state.path, synced);
   }
 
-  async #finish(id: number, file: JailedPath): Promise<void> {
-    const verdict = await this.#options.finished(file);
+  async #finish(id: number, file: JailedPath, synced: Promise<void> = Promise.resolve()): Promise<void> {
+    // Settled before the answer in every case; a failed sync fails the processing that waits for it.
+    synced.catch(() => undefined);
+    const verdict = await this.#options.finished(file, synced);
     this.#sftp.status(id, verdict.ok ? status.ok : status.failure, verdict.message.slice(0, 1000));
   }
 

@@ -30,6 +30,8 @@ export interface UploadQuery {
   user?: string;
   facility?: string;
   outcome?: UploadOutcome;
+  /** Only these facilities' uploads (a user limited to some facilities). */
+  facilities?: readonly string[];
   limit: number;
 }
 
@@ -51,8 +53,9 @@ export class UploadLog {
   }
 
   async recent(query: UploadQuery): Promise<UploadRecord[]> {
-    const filter: Partial<Pick<UploadRecord, 'user' | 'facility' | 'outcome'>> = {};
+    const filter: Partial<Pick<UploadRecord, 'user' | 'outcome'>> & { facility?: string | { $in: string[] } } = {};
     if (query.user !== undefined) filter.user = query.user;
+    if (query.facilities !== undefined) filter.facility = { $in: [...query.facilities] };
     if (query.facility !== undefined) filter.facility = query.facility;
     if (query.outcome !== undefined) filter.outcome = query.outcome;
     return this.#collection.find(filter).sort({ at: -1 }).limit(query.limit).toArray();

@@ -21,6 +21,16 @@ export interface FinishedUpload {
   facility: string;
   protocol: string;
   remote: string;
+  /**
+   * The caller keeps the original of a refused file itself (a file drop moves it to its own error/ folder with the
+   * reason), so the processor only removes what it was handed. Default: the processor keeps it in its error folder.
+   */
+  callerKeepsRefused?: boolean;
+  /**
+   * Settles once the file's data is on disk (the SFTP session syncs while the file is checked). Nothing is stored,
+   * moved or kept before it; a rejection fails the upload. Default: already synced.
+   */
+  synced?: Promise<void>;
 }
 
 export interface UploadResult {
@@ -42,6 +52,8 @@ export type StoreInstance = (
   what: string,
   facility: Facility,
   origin: { source: string; via: string },
+  /** Awaited before the file is moved or recorded (see FinishedUpload.synced). */
+  synced?: Promise<void>,
 ) => Promise<InstanceOutcome>;
 
 export interface ProcessorOptions {
@@ -78,14 +90,17 @@ export class UploadProcessor {
    */
   async process(upload: FinishedUpload): Promise<UploadResult> {
     const file = upload.filePath;
-    const { head, size } = await readHead(file);
+    const synced = upload.synced ?? Promise.resolve();
+    const [{ head, size }, facility] = await Promise.all([readHead(file), this.#options.facility(upload.facility)]);
     const kind = isPart10(head) ? 'dicom' : looksLikeZip(head) ? 'zip' : 'other';
     const tally: Tally = { stored: 0, refusals: [], studies: new Set() };
-    const facility = await this.#options.facility(upload.facility);
+    if (kind === 'dicom' && facility?.active) await this.#instance(file, upload.fileName, facility, upload, tally);
+    // Only a single instance is checked during the sync; anything else waits for it first.
+    await synced;
     if (!facility?.active) tally.refusals.push(`facility ${upload.facility} is not an active facility`);
-    else if (kind === 'dicom') await this.#instance(file, upload.fileName, facility, upload, tally);
     else if (kind === 'zip') await this.#inWorkFolder((work) => this.#zip(file, work, facility, upload, tally));
-    else tally.refusals.push(`${upload.fileName}: not a DICOM Part-10 file (no "DICM" at byte 128) nor a ZIP of them`);
+    else if (kind === 'other')
+      tally.refusals.push(`${upload.fileName}: not a DICOM Part-10 file (no "DICM" at byte 128) nor a ZIP of them`);
     return this.#finish(upload, file, kind, size, tally);
   }
 
@@ -123,7 +138,8 @@ export class UploadProcessor {
     };
     if (tally.refusals.length > 0) {
       record.reason = reasonText(tally);
-      record.errorFile = await this.#keepRefused(file, upload, record.reason);
+      if (upload.callerKeepsRefused) await unlink(file).catch(() => undefined);
+      else record.errorFile = await this.#keepRefused(file, upload, record.reason);
     }
     await this.#options.record(record);
     this.#options.log.info('upload processed', {
@@ -149,10 +165,13 @@ export class UploadProcessor {
   async #instance(file: string, what: string, facility: Facility, upload: FinishedUpload, tally: Tally): Promise<void> {
     let outcome: InstanceOutcome;
     try {
-      outcome = await this.#options.storeInstance(file, what, facility, {
-        source: `upload:${upload.user}`,
-        via: upload.protocol,
-      });
+      outcome = await this.#options.storeInstance(
+        file,
+        what,
+        facility,
+        { source: `upload:${upload.user}`, via: upload.protocol },
+        upload.synced,
+      );
     } catch (error) {
       outcome = { status: 'refused', reason: `${what}: cannot record the instance: ${errorText(error)}` };
     }

@@ -1,6 +1,7 @@
-// GET /api/uploads: the upload log, newest first, for the RSO's admins and analysts (a facility-limited token is
-// refused, as for the engine administration: the log names every facility's files). Filters: user, facility,
-// outcome (stored, partly-stored, refused); limit 1-500, default 100.
+// GET /api/uploads: the upload log, newest first: what technicians sent by SFTP/FTPS and what file drops read, with
+// each file's result. Admins and analysts see every facility; a technician or client admin limited to some
+// facilities sees theirs only (asking for another one is refused). Filters: user, facility, outcome (stored,
+// partly-stored, refused); limit 1-500, default 100.
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { requireRole, type AuthState } from '../http/auth.ts';
@@ -11,11 +12,18 @@ const outcomes: readonly UploadOutcome[] = ['stored', 'partly-stored', 'refused'
 
 export function createUploadsRouter(log: UploadLog, auth: (ctx: Context, next: Next) => Promise<void>): Router {
   const router = new Router();
-  const role = requireRole('admin', 'analyst');
+  const role = requireRole('admin', 'analyst', 'client-admin', 'technician');
   router.get('/api/uploads', auth, role, async (ctx) => {
-    if ((ctx.state as AuthState).user.facilities !== undefined)
-      throw new HttpError(403, 'a token limited to some facilities cannot read the upload log', { code: 'forbidden' });
-    ctx.body = { uploads: await log.recent(query(ctx)) };
+    const { user } = ctx.state as AuthState;
+    const asked = query(ctx);
+    if (user.facilities === undefined && !user.roles.some((r) => r === 'admin' || r === 'analyst'))
+      throw new HttpError(403, 'the upload log of every facility is for admins and analysts', { code: 'forbidden' });
+    if (user.facilities !== undefined) {
+      if (asked.facility !== undefined && !user.facilities.includes(asked.facility))
+        throw new HttpError(403, `facility ${asked.facility} is not one of yours`, { code: 'forbidden' });
+      asked.facilities = user.facilities;
+    }
+    ctx.body = { uploads: await log.recent(asked) };
   });
   return router;
 }

@@ -10,6 +10,7 @@ import { ActiveExamsScreen, CompletedExamsScreen } from './facility/FacilityList
 import { RegisterExamScreen } from './facility/RegisterExam.tsx';
 import { ExceptionsScreen } from './technician/Exceptions.tsx';
 import { TechnicianWorkScreen } from './technician/TechnicianWork.tsx';
+import { UploadsScreen } from './technician/Uploads.tsx';
 
 type Area = 'facility' | 'technician' | 'billing';
 
@@ -37,6 +38,7 @@ export function workSections(user: SessionUser | undefined): Array<{ to: string;
     { to: '/work/register', label: 'Register an exam', area: 'facility' },
     { to: '/work/technician', label: 'My work', area: 'technician' },
     { to: '/work/exceptions', label: 'Exception list', area: 'technician' },
+    { to: '/work/uploads', label: 'Uploads', area: 'technician' },
     { to: '/work/billing', label: 'Billing', area: 'billing' },
   ];
   return sections.filter((s) => mayWork(user, s.area));
@@ -54,6 +56,7 @@ export const workScreens: Array<{ path: string; area: Area; element: () => React
   { path: 'work/register', area: 'facility', element: () => <RegisterExamScreen /> },
   { path: 'work/technician', area: 'technician', element: () => <TechnicianWorkScreen /> },
   { path: 'work/exceptions', area: 'technician', element: () => <ExceptionsScreen /> },
+  { path: 'work/uploads', area: 'technician', element: () => <UploadsScreen /> },
   { path: 'work/billing', area: 'billing', element: () => <BillingScreen /> },
 ];
 
