@@ -196,6 +196,11 @@ export class Outbox {
     }
   }
 
+  /** True while this process is the (one) publisher: it holds the lease. */
+  get publishing(): boolean {
+    return Date.now() < this.#leaseUntil;
+  }
+
   subscription(name: string): Subscription {
     return new Subscription(this.#db, name);
   }
