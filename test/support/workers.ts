@@ -3,8 +3,9 @@ import http from 'node:http';
 import { until } from './channels.ts';
 import { adminToken, defaultTestConfig, type HubProcess } from './hub-process.ts';
 
-export const workersConfig = (workers: number, takeoverSeconds = 5): string =>
-  `${defaultTestConfig}hub:\n  workers: ${workers}\n  takeoverSeconds: ${takeoverSeconds}\n`;
+/** `base` (a test config) with a `hub:` section for `workers` processes. */
+export const workersConfig = (workers: number, takeoverSeconds = 5, base = defaultTestConfig): string =>
+  `${base}hub:\n  workers: ${workers}\n  takeoverSeconds: ${takeoverSeconds}\n`;
 
 /** The pid of the process that answered /health, on a fresh connection (a kept-alive one sticks to one process). */
 export function answeringPid(hub: HubProcess): Promise<number> {
