@@ -172,6 +172,9 @@ async function main(): Promise<void> {
     log.info('hub started', { config: config.file, dataDir: config.dataDir });
     process.send?.(startedMessage);
   } catch (error) {
+    // Stopped while starting (a supervisor's SIGTERM to a worker it just restarted): a clean stop, which the
+    // shutdown under way finishes and exits with.
+    if (stopping) return;
     await parts.stopAll();
     fail(error);
     // A part may leave a timer behind after stop() (agenda keeps one for its lock lifetime); a hub that could
