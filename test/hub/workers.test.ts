@@ -3,7 +3,7 @@
 import http from 'node:http';
 import test from 'ava';
 import { until } from '../support/channels.ts';
-import { startHub, stopHub, waitHealthy } from '../support/hub-process.ts';
+import { api, startHub, stopHub, waitHealthy } from '../support/hub-process.ts';
 import { answeringPid, answeringPids, isRunning, workersConfig } from '../support/workers.ts';
 
 test('with hub.workers 2, two processes answer on one port; a killed one is replaced; SIGTERM stops them all', async (t) => {
@@ -29,6 +29,33 @@ test('with hub.workers 2, two processes answer on one port; a killed one is repl
 
   t.is(await stopHub(hub), 0, 'a clean stop of every worker');
   for (const pid of now) t.false(isRunning(pid), `worker ${pid} stopped with the supervisor`);
+});
+
+test('/metrics and the dashboard API show every worker (pid, uptime, event-loop lag, leases), whichever answers', async (t) => {
+  const hub = await startHub({ config: workersConfig(2) });
+  t.teardown(() => void stopHub(hub, 'SIGKILL'));
+  await waitHealthy(hub);
+  const pids = await answeringPids(hub, 2);
+  // Each process writes a heartbeat every 5 s: within a few, any process knows both.
+  await until(
+    async () => {
+      const text = await (await api(hub, '/metrics')).text();
+      return [...pids].every((pid) => new RegExp(`hub_process_uptime_seconds\\{[^}]*pid="${pid}"`).test(text));
+    },
+    60_000,
+    'both processes in /metrics',
+  );
+  const metrics = await (await api(hub, '/metrics')).text();
+  t.regex(metrics, /hub_process_event_loop_lag_p99_seconds\{instance="[^"]+",pid="\d+",worker="[12]"/);
+  t.regex(metrics, /hub_process_leases_held\{/);
+  const dashboard = (await (await api(hub, '/api/dashboard')).json()) as {
+    processes: Array<{ pid: number; worker: number; uptimeSeconds: number; leases: string[] }>;
+  };
+  t.deepEqual(dashboard.processes.map((p) => p.pid).sort(), [...pids].sort());
+  t.deepEqual(dashboard.processes.map((p) => p.worker).sort(), [1, 2]);
+  // The event publisher runs in exactly one of them.
+  t.is(dashboard.processes.filter((p) => p.leases.includes('outbox-publisher')).length, 1);
+  t.is(await stopHub(hub), 0);
 });
 
 test('no worker outlives a supervisor killed with SIGKILL', async (t) => {
