@@ -251,7 +251,14 @@ with \`hub.workers\`; they take turns in the same run. 2 workers vs 1: ${(worker
 p99 ACK latency. Load average at the end of the run: ${os
   .loadavg()
   .map((l) => l.toFixed(1))
-  .join(', ')}.
+  .join(', ')}. The goal is not met here. Where the bound moves
+with a second process: every write group of either process takes the one SQLite write lock of the file (BEGIN
+IMMEDIATE) and each process fdatasyncs the shared WAL for its own groups, so two processes make smaller groups,
+more commits and more fdatasyncs for the same messages, and a process finding the lock held retries a millisecond
+later instead of sleeping in SQLite's busy handler on its event loop (store/embedded/engine.ts; before that
+change the same rows gave 0.66×). On this shared two-core host the second core is not idle either (see the load
+average): the 1.6× goal presumes a spare core. The next step is one writer per file: the workers hand their
+writes to one process (or move to MongoDB, whose server takes the writes of all of them).
 
 The queued row adds an ordered MLLP destination: one message in flight, the next sent only after the ACK of the
 previous one (so a failing message blocks those behind it, as HL7 receivers expect). The destination runs on a
