@@ -2,6 +2,7 @@
 // deploy channels – and stop them in reverse on SIGTERM/SIGINT. How each part is wired and mounted lives beside it
 // in composition/; this file only says in which order the parts start.
 import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { SeedError } from './channels/definition-store.ts';
 import { ChannelEngine } from './channels/engine.ts';
 import { deadOwnersOf, leaseOwner } from './channels/lease-owner.ts';
@@ -20,11 +21,16 @@ import { keepYoungGenerationSmall } from './runtime/heap-settings.ts';
 import { instanceId } from './runtime/instance-id.ts';
 import { Lifecycle } from './runtime/lifecycle.ts';
 import { createLogger, errorText, setLogLevel, type Logger } from './runtime/log.ts';
+import { sharePortsWithSiblings } from './runtime/listener.ts';
+import { ProcessMonitor } from './runtime/process-monitor.ts';
 import { Scheduler } from './runtime/scheduler.ts';
+import { startedMessage, Supervisor, workerEnv } from './runtime/supervisor.ts';
+import { ProcessTable } from './composition/process-table.ts';
 import { ReportLinks } from './composition/report-links.ts';
+import { Leases } from './store/lease.ts';
 import { openStore } from './store/open.ts';
 
-async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promise<void> {
+async function startHub(config: HubConfig, log: Logger, parts: Lifecycle, worker: number | null): Promise<void> {
   await mkdir(config.dataDir, { recursive: true });
   const store = await openStore({
     mongodbUrl: config.store.mongodbUrl ?? undefined,
@@ -40,11 +46,16 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
   await parts.start('scheduler', scheduler, (s) => s.start());
 
   const instance = await instanceId(config.dataDir);
+  const owner = leaseOwner(instance);
+  const takeoverMs = config.hub.takeoverSeconds * 1000;
+  // A restarted hub, or a sibling worker, takes leases of this installation's exited processes at once.
+  const isAbandoned = (holder: string): boolean => deadOwnersOf(instance, [holder]).length > 0;
+  const leases = new Leases(store.db, { owner, ttlMs: takeoverMs, isAbandoned });
   const exams = new ExamService(store.db, {
     log: log.child({ part: 'exams' }),
-    // A restarted hub takes the event publisher's lease from its own crashed process at once (not after 30 s).
-    outboxOwner: leaseOwner(instance),
-    isAbandonedOwner: (owner) => deadOwnersOf(instance, [owner]).length > 0,
+    outboxOwner: owner,
+    outboxLeaseMs: takeoverMs,
+    isAbandonedOwner: isAbandoned,
     dataDir: config.dataDir,
     maxAttachmentBytes: config.reports.maxAttachmentBytes,
   });
@@ -66,12 +77,25 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
       db: store.db,
     }),
     instance,
+    owner,
+    leaseMs: takeoverMs,
+    leases,
     log: log.child({ part: 'channels' }),
   });
   await parts.start('channels', engine, async (e) => {
     await e.start();
     await seeding(() => e.definitions.seedFromDirectory(config.channels.dir));
   });
+  const processes = new ProcessTable(store.db, {
+    monitor: new ProcessMonitor({ instance, owner, worker }),
+    heldLeases: async () => [
+      ...leases.held(),
+      ...(exams.outbox.publishing ? ['outbox-publisher'] : []),
+      ...(await engine.queue.locksHeldBy(owner)).map((key) => `queue:${key.replace('\u0000', '/')}`),
+    ],
+    log: log.child({ part: 'processes' }),
+  });
+  await parts.start('processes', processes, (table) => table.start());
   await scheduleRetention(
     {
       every: async (name, interval, handler) => {
@@ -96,6 +120,7 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle): Promi
     log,
     parts,
     links,
+    processes,
     deployed: () => deployed,
   });
   // Channels deploy once /health answers: a deploy starts the queues, which replay what the last run left
@@ -117,7 +142,8 @@ async function seeding<T>(load: () => Promise<T>): Promise<T> {
 
 async function main(): Promise<void> {
   keepYoungGenerationSmall();
-  const log = createLogger();
+  const worker = process.env[workerEnv];
+  const log = createLogger(worker === undefined ? {} : { worker: Number(worker), pid: process.pid });
   let config: HubConfig;
   try {
     config = await loadConfig();
@@ -126,6 +152,8 @@ async function main(): Promise<void> {
     return;
   }
   setLogLevel(config.logLevel);
+  if (worker === undefined && config.hub.workers > 1) return supervise(config, log);
+  if (worker !== undefined) sharePortsWithSiblings(true);
   const parts = new Lifecycle(log);
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {
@@ -138,16 +166,46 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
+  // The supervisor is gone (even by SIGKILL): a worker must not serve on without it.
+  if (worker !== undefined) process.once('disconnect', () => void shutdown('supervisor gone'));
   try {
-    await startHub(config, log, parts);
+    await startHub(config, log, parts, worker === undefined ? null : Number(worker));
     log.info('hub started', { config: config.file, dataDir: config.dataDir });
+    process.send?.(startedMessage);
   } catch (error) {
+    // Stopped while starting (a supervisor's SIGTERM to a worker it just restarted): a clean stop, which the
+    // shutdown under way finishes and exits with.
+    if (stopping) return;
     await parts.stopAll();
     fail(error);
     // A part may leave a timer behind after stop() (agenda keeps one for its lock lifetime); a hub that could
     // not start must still end.
     process.exit(1);
   }
+}
+
+/** hub.workers > 1: this process only forks and watches the workers (runtime/supervisor.ts). */
+async function supervise(config: HubConfig, log: Logger): Promise<void> {
+  const supervisor = new Supervisor({
+    script: fileURLToPath(import.meta.url),
+    workers: config.hub.workers,
+    log: log.child({ part: 'supervisor' }),
+  });
+  let stopping = false;
+  const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info('stopping workers', { signal });
+    const clean = await supervisor.stop(signal);
+    log.info('workers stopped', { clean });
+    process.exit(clean ? 0 : 1);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  log.info('supervisor started', { workers: config.hub.workers, config: config.file });
+  // Resolves only when the workers could not start: they said why on stderr.
+  const code = await supervisor.run();
+  process.exit(code === 0 ? 1 : code);
 }
 
 /** A config mistake is one line on stderr and a non-zero exit: the operator fixes the file, not the code. */

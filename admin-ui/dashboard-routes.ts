@@ -44,7 +44,21 @@ export interface DashboardOptions {
   listeners?: () => Promise<ListenerState[]>;
   /** The DICOM listener's panel; undefined when the listener is off. */
   dicom?: () => Promise<DicomPanel | undefined>;
+  /** The hub processes serving this installation (several with hub.workers or on one MongoDB). */
+  processes?: () => Promise<HubProcessState[]>;
   cacheMs?: number;
+}
+
+/** One hub process as the dashboard shows it. */
+export interface HubProcessState {
+  instance: string;
+  pid: number;
+  worker: number | null;
+  host: string;
+  startedAt: string;
+  uptimeSeconds: number;
+  eventLoopLagMs: { p50: number; p99: number; max: number };
+  leases: string[];
 }
 
 export interface Dashboard {
@@ -61,18 +75,20 @@ export interface Dashboard {
   }>;
   listeners: ListenerState[];
   dicom?: DicomPanel;
+  processes: HubProcessState[];
 }
 
 async function build(
   engine: ChannelEngine,
   counts: MinuteCounts,
-  { listeners, dicom }: Pick<DashboardOptions, 'listeners' | 'dicom'>,
+  { listeners, dicom, processes }: Pick<DashboardOptions, 'listeners' | 'dicom' | 'processes'>,
 ): Promise<Dashboard> {
-  const [series, queues, extra, panel] = await Promise.all([
+  const [series, queues, extra, panel, running] = await Promise.all([
     counts.refresh(),
     queueOverviews(engine),
     listeners?.() ?? [],
     dicom?.(),
+    processes?.() ?? [],
   ]);
   const zero = new Array<number>(series.minutes.length).fill(0);
   const channels: Dashboard['channels'] = [];
@@ -100,19 +116,36 @@ async function build(
     minutes: series.minutes,
     channels,
     listeners: [...sources, ...extra],
+    processes: running.map(({ instance, pid, worker, host, startedAt, uptimeSeconds, eventLoopLagMs, leases }) => ({
+      instance,
+      pid,
+      worker,
+      host,
+      startedAt,
+      uptimeSeconds,
+      eventLoopLagMs,
+      leases,
+    })),
   };
   if (panel) answer.dicom = panel;
   return answer;
 }
 
-export function createDashboardRouter({ engine, auth, listeners, dicom, cacheMs = 2000 }: DashboardOptions): Router {
+export function createDashboardRouter({
+  engine,
+  auth,
+  listeners,
+  dicom,
+  processes,
+  cacheMs = 2000,
+}: DashboardOptions): Router {
   const counts = new MinuteCounts(engine.messages);
   let cached: { at: number; answer: Promise<Dashboard> } | undefined;
   const router = new Router({ prefix: '/api/dashboard' });
   router.get('/', auth, staffReaders, async (ctx) => {
     const now = Date.now();
     if (!cached || now - cached.at >= cacheMs) {
-      const answer = build(engine, counts, { listeners, dicom });
+      const answer = build(engine, counts, { listeners, dicom, processes });
       cached = { at: now, answer };
       // A failed build is not served to the next caller.
       answer.catch(() => {

@@ -144,6 +144,11 @@ export interface DestinationContext {
 
 export interface SourceConnectorType<S> {
   readonly type: string;
+  /**
+   * Optional: a source that polls what every hub process sees (an event log, a folder) runs in one process at a
+   * time, under a lease (channels/singleton-source.ts). Listening sources leave it out.
+   */
+  readonly oneProcessAtATime?: true;
   /** Checks untrusted settings; throws runtime/validate.ts ValidationError with `path` prefixed. */
   parseSettings(input: unknown, path: string): S;
   create(settings: S, context: SourceContext): SourceConnector;

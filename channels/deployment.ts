@@ -12,6 +12,8 @@ import { ChannelPipeline } from './pipeline.ts';
 import type { DeliveryQueue } from './queue.ts';
 import { QueueWorker } from './queue-worker.ts';
 import type { ChannelRegistry } from './registry.ts';
+import { SingletonSource } from './singleton-source.ts';
+import type { Leases } from '../store/lease.ts';
 
 export interface Deployment {
   definition: ChannelDefinition;
@@ -46,6 +48,8 @@ export interface DeploymentContext {
   pollMs: number;
   stopTimeoutMs: number;
   budgetMs: number | undefined;
+  /** Leases for sources that run in one process at a time; without them every source runs here. */
+  leases: Leases | undefined;
   /** When the engine started: what was queued before may have been in the middle of delivery when it stopped. */
   startedAt: Date;
 }
@@ -111,9 +115,28 @@ export async function startDeployment(deployment: Deployment, context: Deploymen
   deployment.pipeline = pipeline;
   const sourceType = registry.source(definition.source.type);
   if (!sourceType) throw new Error(`unknown source connector type '${definition.source.type}'`);
-  const source = sourceType.create(definition.source.settings, pipeline.context(channelLog.child({ part: 'source' })));
+  const sourceContext = pipeline.context(channelLog.child({ part: 'source' }));
+  const create = () => sourceType.create(definition.source.settings, sourceContext);
+  const leases = context.leases;
+  const source =
+    sourceType.oneProcessAtATime && leases !== undefined
+      ? new SingletonSource(
+          create,
+          leases.lease(`source:${definition.id}`),
+          sourceContext.log,
+          singletonCheckMs(leases.ttlMs),
+        )
+      : create();
   deployment.source = source;
   await source.start();
+}
+
+/**
+ * How often a process that does not run a singleton source asks for its lease: often enough that a holder known
+ * dead (a pid of this installation) is replaced within a second, while a live holder renews at half its lease.
+ */
+export function singletonCheckMs(ttlMs: number): number {
+  return Math.min(1_000, ttlMs / 4);
 }
 
 /**

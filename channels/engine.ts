@@ -1,6 +1,7 @@
 // The channel engine: deploys channel revisions (source connector, pipeline, destination connectors and
 // their queue workers), stops them in a safe order, and offers the operations the admin UI needs as plain
 // typed functions. It never imports a protocol: connectors come from the registry.
+import type { Leases } from '../store/lease.ts';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { deadOwnersOf, leaseOwner } from './lease-owner.ts';
@@ -41,6 +42,8 @@ export interface EngineOptions {
   pollIntervalMs?: number;
   /** How long a claim stays valid without renewal; a crashed process's work is taken over after it. Default 30000. */
   leaseMs?: number;
+  /** Leases for sources that must run in one process at a time (several hub processes on one store). */
+  leases?: Leases;
   /** How long stop() waits for each delivery in flight. Default 10000. */
   stopTimeoutMs?: number;
   /** An in-process delivery attempt that fails after longer than this counts as unfinished (queue-worker.ts). */
@@ -83,6 +86,7 @@ export class ChannelEngine {
   #started = false;
   #startedAt = new Date();
   readonly #instance: string;
+  readonly #leases: Leases | undefined;
 
   constructor(options: EngineOptions) {
     this.definitions = new DefinitionStore(options.db, options.registry);
@@ -96,6 +100,7 @@ export class ChannelEngine {
     this.#leaseMs = options.leaseMs ?? 30_000;
     this.#stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
     this.#budgetMs = options.budgetMs;
+    this.#leases = options.leases;
   }
 
   /** The connector and data types channels may name: for a dry run (dry-run.ts). */
@@ -317,6 +322,7 @@ export class ChannelEngine {
       stopTimeoutMs: this.#stopTimeoutMs,
       budgetMs: this.#budgetMs,
       startedAt: this.#startedAt,
+      leases: this.#leases,
     };
   }
 

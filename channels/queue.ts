@@ -172,6 +172,14 @@ export class DeliveryQueue {
     return [...new Set([...items, ...locks])];
   }
 
+  /** The destinations (`<channel>\u0000<destination>` keys) whose queue `owner` holds the lock of, unexpired. */
+  async locksHeldBy(owner: string): Promise<string[]> {
+    const held = await this.#destinations
+      .find({ lockOwner: owner, lockExpiresAt: { $gt: new Date() } }, { projection: { _id: 1 } })
+      .toArray();
+    return held.map((d) => String(d._id));
+  }
+
   /** Frees the leases and locks of owners known to be gone. */
   async releaseOwners(owners: readonly string[]): Promise<void> {
     if (owners.length === 0) return;

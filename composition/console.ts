@@ -3,7 +3,6 @@
 // creates `admin` with a random password in <dataDir>/admin-password (owner-only), which must be changed at the
 // first sign-in; the log names the file, never the password.
 import type Router from '@koa/router';
-import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AuditLog } from '../admin-ui/audit.ts';
 import { createAuditRouter } from '../admin-ui/audit-routes.ts';
@@ -11,7 +10,12 @@ import { createChannelRouter } from '../admin-ui/channel-routes.ts';
 import { createMessageRouter } from '../admin-ui/message-routes.ts';
 import { createQueueRouter } from '../admin-ui/queue-routes.ts';
 import { createFacilityRouter } from '../admin-ui/facility-routes.ts';
-import { createDashboardRouter, type DicomPanel, type ListenerState } from '../admin-ui/dashboard-routes.ts';
+import {
+  createDashboardRouter,
+  type DicomPanel,
+  type HubProcessState,
+  type ListenerState,
+} from '../admin-ui/dashboard-routes.ts';
 import { randomPassword } from '../admin-ui/passwords.ts';
 import { createSessionRouter, passwordChangePaths } from '../admin-ui/session-routes.ts';
 import { SessionStore } from '../admin-ui/sessions.ts';
@@ -23,6 +27,7 @@ import type { HubConfig } from '../config/hub-config.ts';
 import type { ExamService } from '../exams/service.ts';
 import { requireAuth, type TokenAuthenticator } from '../http/auth.ts';
 import type { SessionOptions } from '../http/session-auth.ts';
+import { readOrCreate } from '../runtime/file-once.ts';
 import type { Logger } from '../runtime/log.ts';
 import { isDuplicateKeyError, type HubDb } from '../store/db.ts';
 
@@ -33,6 +38,8 @@ export interface ConsoleHubParts {
   listeners?: () => Promise<ListenerState[]>;
   /** The DICOM listener's panel on the dashboard. */
   dicom?: () => Promise<DicomPanel | undefined>;
+  /** The hub processes, for the dashboard. */
+  processes?: () => Promise<HubProcessState[]>;
 }
 
 export interface ConsoleAuth {
@@ -73,6 +80,7 @@ export async function openConsoleAuth(
               auth,
               ...(hub.listeners ? { listeners: hub.listeners } : {}),
               ...(hub.dicom ? { dicom: hub.dicom } : {}),
+              ...(hub.processes ? { processes: hub.processes } : {}),
             }),
           ]
         : [];
@@ -90,13 +98,7 @@ export async function openConsoleAuth(
 async function firstAdmin(dataDir: string, users: UserStore, log: Logger): Promise<void> {
   if ((await users.count()) > 0) return;
   const file = path.join(dataDir, 'admin-password');
-  let password: string;
-  try {
-    password = (await readFile(file, 'utf8')).trim();
-  } catch {
-    password = randomPassword();
-    await writeFile(file, `${password}\n`, { mode: 0o600, flag: 'wx' });
-  }
+  const password = await readOrCreate(file, randomPassword);
   try {
     await users.create({ username: 'admin', name: 'Administrator', roles: ['admin'], password });
   } catch (error) {

@@ -135,6 +135,7 @@ function indexOf(event: ExamEvent) {
 export function examEventsSourceType(exams: ExamService): SourceConnectorType<ExamEventsSettings> {
   return {
     type: 'exam-events',
+    oneProcessAtATime: true,
     parseSettings,
     create: (settings, context) => new ExamEventsSource(exams, settings, context),
   };

@@ -1,6 +1,8 @@
 // The HTTP listener and what is mounted on it: /health (one check per part), /metrics, the admin API and work lists
 // (/api), FHIR (/fhir/R4), STOW-RS (/dicomweb) and e-mailed report links (/links). Each router lives in its own folder and knows only its own
 // dependencies; this file decides which routers exist, in what order, and with which authenticator.
+import type { ProcessRecord, ProcessTable } from './process-table.ts';
+import { collectedGauge } from '../http/metrics.ts';
 import path from 'node:path';
 import { createAdminApiRouter } from '../admin-ui/api.ts';
 import { AuditLog } from '../admin-ui/audit.ts';
@@ -46,6 +48,8 @@ export interface HttpApiDeps {
   readonly parts: Lifecycle;
   /** False while hub.ts still deploys the channels (after /health is up): /health then says so, with 503. */
   readonly deployed?: () => boolean;
+  /** The hub processes of this installation (this one and its siblings), for /health, /metrics and the dashboard. */
+  readonly processes?: ProcessTable;
   /** Signs the report links e-mailed to facilities; the hub serves them at /links/reports/<token>. */
   readonly links: ReportLinks;
 }
@@ -65,11 +69,13 @@ export async function startHttpApi(config: HubConfig, deps: HttpApiDeps): Promis
         { name: 'channels', essential: false, check: async () => channelHealth(engine) },
         { name: 'dicom', essential: false, check: async () => dicom.health() },
         { name: 'upload', essential: false, check: async () => deps.upload?.health() ?? { ok: true } },
+        { name: 'process', essential: false, check: async () => processHealth(deps.processes) },
       ],
       authenticator,
     ),
   );
   http.mount(createMetricsRouter(auth));
+  if (deps.processes) processMetrics(deps.processes);
   const audit = new AuditLog(store.db);
   await audit.open();
   for (const router of consoleAuth.routers(authenticator, audit, {
@@ -77,6 +83,7 @@ export async function startHttpApi(config: HubConfig, deps: HttpApiDeps): Promis
     exams,
     listeners: async () => dicomListener(dicom),
     dicom: () => dicom.panel(),
+    processes: async () => (await deps.processes?.list()) ?? [],
   }))
     http.mount(router);
   http.mount(createAdminApiRouter({ engine, audit, auth }));
@@ -114,6 +121,46 @@ export async function startHttpApi(config: HubConfig, deps: HttpApiDeps): Promis
   // Last: the web console answers every address the APIs above left alone.
   http.mount(createWebAppRouter());
   await listening(config, 'http', () => deps.parts.start('http', http, (server) => server.start()));
+}
+
+/** Which process answered: a load balancer's /health must say so when several serve one address. */
+function processHealth(processes: ProcessTable | undefined): Record<string, string | number | boolean> {
+  const self = processes?.self;
+  if (self === undefined) return { ok: true, pid: process.pid };
+  return {
+    ok: true,
+    instance: self.instance,
+    pid: self.pid,
+    worker: self.worker ?? 0,
+    host: self.host,
+    uptimeSeconds: self.uptimeSeconds,
+    eventLoopLagP99Ms: self.eventLoopLagMs.p99,
+    leases: self.leases.join(' '),
+  };
+}
+
+/** Every process of the installation, as of this one's last heartbeat: any process can be the one scraped. */
+function processMetrics(processes: ProcessTable): void {
+  const labelled = (value: (row: ProcessRecord) => number) => () =>
+    processes.latest.map((row) => ({
+      labels: { instance: row.instance, pid: String(row.pid), worker: String(row.worker ?? 0), host: row.host },
+      value: value(row),
+    }));
+  collectedGauge(
+    'hub_process_uptime_seconds',
+    'Seconds since each hub process started.',
+    labelled((r) => r.uptimeSeconds),
+  );
+  collectedGauge(
+    'hub_process_event_loop_lag_p99_seconds',
+    'Event-loop delay of each hub process, 99th percentile over its last heartbeat interval.',
+    labelled((r) => r.eventLoopLagMs.p99 / 1000),
+  );
+  collectedGauge(
+    'hub_process_leases_held',
+    'Leases each hub process holds (queues, singletons).',
+    labelled((r) => r.leases.length),
+  );
 }
 
 /** Without configured tokens the hub still does not run open: it uses (and on first start writes) an admin token. */

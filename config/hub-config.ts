@@ -20,6 +20,13 @@ export interface HubConfig {
   /** Absolute. */
   dataDir: string;
   logLevel: LogLevel;
+  /**
+   * Processes of this installation on this machine (issue 18): 1 runs the hub in this process; more starts a
+   * supervisor that forks that many hub processes sharing every listener (SO_REUSEPORT) and the store.
+   * `takeoverSeconds`: how long the leases of a process that vanished stand (queues, event publisher, exam-event
+   * and drop-folder sources) before another process takes them; a dead pid of this installation is displaced at once.
+   */
+  hub: { workers: number; takeoverSeconds: number };
   store: { mongodbUrl: string | null };
   http: { host: string; port: number; tls?: TlsSettings; limits: HttpLimits };
   auth: { tokens: TokenConfig[] } & ConsoleAuthConfig;

@@ -1,6 +1,7 @@
 // Reads config/hub.yaml (or HUB_CONFIG), applies environment overrides and checks every key, so that a mistake
 // is reported at start, once, with the file, the key and the reason – never as a stack trace later.
 import { readFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { roles, type Role } from '../http/auth.ts';
@@ -90,6 +91,8 @@ function applyEnvironment(document: Plain, env: NodeJS.ProcessEnv): Plain {
   if (dataDir) merged['dataDir'] = dataDir;
   const logLevel = envValue('LOG_LEVEL');
   if (logLevel) merged['logLevel'] = logLevel;
+  const workers = envValue('HUB_WORKERS');
+  if (workers) section('hub')['workers'] = /^\d+$/.test(workers) ? Number(workers) : workers;
   const mongodbUrl = envValue('MONGODB_URL');
   if (mongodbUrl) section('store')['mongodbUrl'] = mongodbUrl;
   const host = envValue('HUB_HTTP_HOST');
@@ -112,6 +115,7 @@ function applyEnvironment(document: Plain, env: NodeJS.ProcessEnv): Plain {
 const topKeys = [
   'dataDir',
   'logLevel',
+  'hub',
   'store',
   'http',
   'auth',
@@ -125,6 +129,7 @@ const topKeys = [
 
 export function parseConfig(input: Plain, file: string, cwd: string): HubConfig {
   expectKeys(input, '', topKeys);
+  const hub = section(input, 'hub', ['workers', 'takeoverSeconds']);
   const store = section(input, 'store', ['mongodbUrl']);
   const http = section(input, 'http', ['host', 'port', 'tls', 'limits']);
   const auth = section(input, 'auth', ['tokens', 'sessions', 'signIn']);
@@ -150,6 +155,10 @@ export function parseConfig(input: Plain, file: string, cwd: string): HubConfig 
     file,
     dataDir,
     logLevel: expectOneOf(input['logLevel'] ?? 'info', 'logLevel', logLevels),
+    hub: {
+      workers: workerCount(hub['workers'] ?? 1, 'hub.workers'),
+      takeoverSeconds: expectInteger(hub['takeoverSeconds'] ?? 30, 'hub.takeoverSeconds', 1, 3_600),
+    },
     store: { mongodbUrl: mongodbUrl(store['mongodbUrl']) },
     http: {
       host: expectString(http['host'] ?? '127.0.0.1', 'http.host'),
@@ -190,6 +199,13 @@ export function parseConfig(input: Plain, file: string, cwd: string): HubConfig 
     },
     upload: parseUploadConfig(input['upload'], dataDir),
   };
+}
+
+/** A count of processes, or `auto`: one per CPU the machine has. */
+function workerCount(value: unknown, at: string): number {
+  if (value === 'auto') return Math.max(1, os.availableParallelism());
+  if (typeof value === 'string') throw new ValidationError(at, 'expected a whole number from 1 to 64, or auto');
+  return expectInteger(value, at, 1, 64);
 }
 
 /** PS3.5 6.2: an AE title is 1-16 characters of the default repertoire, no backslash or control characters. */

@@ -150,7 +150,12 @@ function pickOpenExam(candidates: readonly Exam[], tags: StudyTags): Exam | unde
   )[0];
 }
 
-/** (c) The patient as the tags describe them, the procedure from StudyDescription/Modality. */
+/**
+ * (c) The patient as the tags describe them, the procedure from StudyDescription/Modality. The new exam carries
+ * the Study Instance UID as an identifier under the exams' unique identifier index: two hub processes that get
+ * the first instances of one new study at the same moment both try to create its exam, one insert wins, and the
+ * other finds the winner's exam by that identifier (one exam per study, whichever process got there first).
+ */
 async function newExamFromImages(
   exams: ExamService,
   facility: Facility,
@@ -159,9 +164,12 @@ async function newExamFromImages(
   exception?: string,
 ): Promise<Exam> {
   const patient = patientFromTags(facility, tags);
-  const identifiers: ExamIdentifier[] = tags.accessionNumber
-    ? [{ kind: 'accession', value: tags.accessionNumber }]
-    : [];
+  const studyId: ExamIdentifier = {
+    kind: 'external',
+    system: dicomUidSystem,
+    value: `urn:oid:${tags.studyInstanceUid}`,
+  };
+  const accession: ExamIdentifier[] = tags.accessionNumber ? [{ kind: 'accession', value: tags.accessionNumber }] : [];
   const order = {
     facility: facility.code,
     patient,
@@ -173,12 +181,30 @@ async function newExamFromImages(
     origin: 'images' as const,
     ...(exception === undefined ? {} : { exception }),
   };
+  const created = await createOrFind(exams, facility, studyId, () =>
+    exams.createOrder({ ...order, identifiers: [studyId, ...accession] }, by),
+  );
+  if (created) return created;
+  // The accession belongs to a closed exam of the facility: the new exam goes without it rather than not at all.
+  const without = await createOrFind(exams, facility, studyId, () =>
+    exams.createOrder({ ...order, identifiers: [studyId] }, by),
+  );
+  if (without) return without;
+  throw new Error(`study ${tags.studyInstanceUid}: its exam could neither be created nor found`);
+}
+
+/** The created exam, or the exam another process created for the study first, or undefined (another clash). */
+async function createOrFind(
+  exams: ExamService,
+  facility: Facility,
+  studyId: ExamIdentifier,
+  create: () => Promise<Exam>,
+): Promise<Exam | undefined> {
   try {
-    return await exams.createOrder({ ...order, identifiers }, by);
+    return await create();
   } catch (error) {
-    // The accession belongs to a closed exam of the facility: the new exam goes without it rather than not at all.
-    if (error instanceof DuplicateError && identifiers.length > 0) return exams.createOrder(order, by);
-    throw error;
+    if (!(error instanceof DuplicateError)) throw error;
+    return exams.findByIdentifier(facility.code, 'external', studyId.value, dicomUidSystem);
   }
 }
 

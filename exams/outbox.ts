@@ -20,6 +20,7 @@
 // with an atomic findOneAndUpdate (same scheme as queue claims). Events of one exam are published in the
 // order of its versions.
 import { randomUUID } from 'node:crypto';
+import { Leases, type Lease } from '../store/lease.ts';
 import { isDuplicateKeyError, type HubCollection, type HubDb } from '../store/db.ts';
 import type { ChangeSource, FieldValue } from './change.ts';
 import { errorText, type Logger } from '../runtime/log.ts';
@@ -83,12 +84,6 @@ interface EventDoc extends ExamEvent {
   _id: string;
 }
 
-interface LeaseDoc {
-  _id: string;
-  owner: string;
-  until: number;
-}
-
 interface CursorDoc {
   _id: string;
   seq: number;
@@ -133,27 +128,27 @@ export class Outbox {
   readonly #log: Logger;
   readonly #sources: readonly string[];
   readonly #pollMs: number;
-  readonly #leaseMs: number;
   readonly #kickDelayMs: number;
-  readonly #owner: string;
-  readonly #isAbandonedOwner: ((owner: string) => boolean) | undefined;
+  /** Renewed at half time, so a busy publisher writes it rarely. */
+  readonly #lease: Lease;
   #timer: NodeJS.Timeout | undefined;
   #due = 0;
   #running: Promise<number> | undefined;
   #again = false;
   #stopped = true;
-  /** Until when this process surely holds the lease; renewed at half time so a busy publisher writes it rarely. */
-  #leaseUntil = 0;
 
   constructor(db: HubDb, options: OutboxOptions) {
     this.#db = db;
     this.#log = options.log;
     this.#sources = options.sources ?? ['exams', 'patients'];
     this.#pollMs = options.pollMs ?? 1_000;
-    this.#leaseMs = options.leaseMs ?? 30_000;
     this.#kickDelayMs = options.kickDelayMs ?? 10;
-    this.#owner = options.owner ?? randomUUID();
-    this.#isAbandonedOwner = options.isAbandonedOwner;
+    const leases = new Leases(db, {
+      owner: options.owner ?? randomUUID(),
+      ttlMs: options.leaseMs ?? 30_000,
+      ...(options.isAbandonedOwner === undefined ? {} : { isAbandoned: options.isAbandonedOwner }),
+    });
+    this.#lease = leases.lease(leaseId);
   }
 
   async start(): Promise<void> {
@@ -169,7 +164,7 @@ export class Outbox {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.#running?.catch(() => 0);
-    await this.#releaseLease();
+    await this.#lease.release();
   }
 
   /** Called after a write: publish soon instead of at the next poll. */
@@ -196,6 +191,11 @@ export class Outbox {
     }
   }
 
+  /** True while this process is the (one) publisher: it holds the lease. */
+  get publishing(): boolean {
+    return this.#lease.held;
+  }
+
   subscription(name: string): Subscription {
     return new Subscription(this.#db, name);
   }
@@ -220,7 +220,7 @@ export class Outbox {
     let total = 0;
     do {
       this.#again = false;
-      if (!(await this.#takeLease())) return total;
+      if (!(await this.#lease.hold())) return total;
       for (const source of this.#sources) total += await this.#publishFrom(source);
     } while (this.#again);
     return total;
@@ -243,7 +243,7 @@ export class Outbox {
       );
       await this.#empty(docs, batch, events);
       total += events.length;
-      if (!(await this.#takeLease())) return total;
+      if (!(await this.#lease.hold())) return total;
     }
   }
 
@@ -305,45 +305,6 @@ export class Outbox {
         if (!isDuplicateKeyError(error) || attempt >= 3) throw error;
       }
     }
-  }
-
-  async #takeLease(): Promise<boolean> {
-    const now = Date.now();
-    if (this.#leaseUntil - now > this.#leaseMs / 2) return true;
-    const leases = this.#db.collection<LeaseDoc>('counters');
-    await this.#freeAbandonedLease(leases, now);
-    try {
-      // Matches when the lease is free, expired or ours; otherwise the upsert collides with the holder's
-      // document on _id, which is how "held by someone else" shows.
-      const doc = await leases.findOneAndUpdate(
-        { _id: leaseId, $or: [{ until: { $lt: now } }, { owner: this.#owner }] },
-        { $set: { owner: this.#owner, until: now + this.#leaseMs } },
-        { upsert: true, returnDocument: 'after' },
-      );
-      const held = doc?.owner === this.#owner;
-      this.#leaseUntil = held ? now + this.#leaseMs : 0;
-      return held;
-    } catch (error) {
-      this.#leaseUntil = 0;
-      if (isDuplicateKeyError(error)) return false;
-      throw error;
-    }
-  }
-
-  async #freeAbandonedLease(leases: HubCollection<LeaseDoc>, now: number): Promise<void> {
-    if (this.#isAbandonedOwner === undefined) return;
-    const current = await leases.findOne({ _id: leaseId });
-    if (!current || current.owner === this.#owner || current.until < now || !this.#isAbandonedOwner(current.owner))
-      return;
-    await leases.updateOne({ _id: leaseId, owner: current.owner }, { $set: { until: 0 } });
-    this.#log.info('took back the outbox lease of an exited process');
-  }
-
-  async #releaseLease(): Promise<void> {
-    this.#leaseUntil = 0;
-    await this.#db
-      .collection<LeaseDoc>('counters')
-      .updateOne({ _id: leaseId, owner: this.#owner }, { $set: { until: 0 } });
   }
 }
 

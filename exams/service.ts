@@ -40,6 +40,8 @@ export interface ExamServiceOptions {
   /** Publisher lease identity and the exited-holder check (outbox.ts OutboxOptions). */
   outboxOwner?: string;
   isAbandonedOwner?: (owner: string) => boolean;
+  /** How long the event publisher's lease stands after its holder vanished (default the outbox's 30 s). */
+  outboxLeaseMs?: number;
   /** Where report files are kept (reports/<id>/ under it); without it reports take no files and get no PDF. */
   dataDir?: string;
   /** Largest report attachment accepted (config `reports.maxAttachmentBytes`). */
@@ -75,6 +77,7 @@ export class ExamService {
       ...(options.outboxPollMs === undefined ? {} : { pollMs: options.outboxPollMs }),
       ...(options.outboxOwner === undefined ? {} : { owner: options.outboxOwner }),
       ...(options.isAbandonedOwner === undefined ? {} : { isAbandonedOwner: options.isAbandonedOwner }),
+      ...(options.outboxLeaseMs === undefined ? {} : { leaseMs: options.outboxLeaseMs }),
     });
     this.lists = new ExamLists(db, this.facilities);
     const writes = new ExamWrites(db, this.outbox);

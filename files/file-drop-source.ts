@@ -258,6 +258,8 @@ class FileDropSource implements SourceConnector {
 export function fileDropSourceType(deps: FileDropDeps = {}): SourceConnectorType<FileDropSettings> {
   return {
     type: 'file-drop',
+    // The claim folder is finished at start by whoever polls: two pollers would finish each other's claims.
+    oneProcessAtATime: true,
     parseSettings,
     create: (settings, context) => new FileDropSource(settings, context, deps),
   };

@@ -116,6 +116,16 @@ export function serverTlsOptions(settings: TlsSettings): tls.TlsOptions {
   return options;
 }
 
+let reusePort = false;
+
+/**
+ * Several hub processes of one installation (hub.workers) open the same ports: with SO_REUSEPORT (Linux, Node
+ * 22.12 or newer) the kernel spreads incoming connections over them. Set once at start, before any listener opens.
+ */
+export function sharePortsWithSiblings(share: boolean): void {
+  reusePort = share;
+}
+
 export class Listener {
   readonly #options: ListenerOptions;
   readonly #perAddress = new Map<string, number>();
@@ -162,7 +172,7 @@ export class Listener {
         reject(new ListenError(`${host}:${port}: ${reason}`, error.code, 'port', { cause: error }));
       };
       server.once('error', failed);
-      server.listen({ host, port, exclusive: true }, () => {
+      server.listen({ host, port, exclusive: true, reusePort }, () => {
         server.off('error', failed);
         resolve();
       });

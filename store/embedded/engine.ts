@@ -22,10 +22,19 @@ interface PendingWrite {
   readonly reject: (error: unknown) => void;
 }
 
+/** SQLite's result code for a lock held by another connection. */
+const SQLITE_BUSY = 5;
+
 type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
 
 /** Writes per group commit: bounds how long the write lock is held (and the event loop blocked) at once. */
 const MAX_GROUP = 256;
+
+/** A group waits this long at most for another process's write lock without blocking, then waits blocked. */
+const MAX_POLITE_WAIT_MS = 2_000;
+
+/** BEGIN IMMEDIATE found the write lock held by another process (SQLITE_BUSY) and was not to wait for it. */
+const lockBusy = Symbol('lock busy');
 
 export class EmbeddedEngine {
   readonly file: string;
@@ -39,11 +48,17 @@ export class EmbeddedEngine {
   /** Resolutions waiting for an fsync of the WAL that started after their COMMIT. */
   #unsynced: Array<() => void> = [];
   #syncing = false;
+  readonly #busyTimeoutMs: number;
+  /** Since when the pending writes wait for another process's write lock (0: they don't). */
+  #lockWaitSince = 0;
+  #lockRetry: NodeJS.Timeout | undefined;
+  #closing = false;
 
   constructor(options: EngineOptions) {
     this.file = options.file;
     if (options.file !== ':memory:') mkdirSync(path.dirname(options.file), { recursive: true });
-    this.#db = new DatabaseSync(options.file, { timeout: options.busyTimeoutMs ?? 30_000 });
+    this.#busyTimeoutMs = options.busyTimeoutMs ?? 30_000;
+    this.#db = new DatabaseSync(options.file, { timeout: this.#busyTimeoutMs });
     this.#db.exec('PRAGMA journal_mode = WAL');
     // A write's promise resolves only once the write is on disk (a message the hub has acknowledged must survive
     // a power cut, not only a process crash). SQLite's synchronous=FULL would give that by fsyncing the WAL
@@ -139,6 +154,7 @@ export class EmbeddedEngine {
   }
 
   #flush(): void {
+    if (this.#lockRetry !== undefined) return;
     const batch = this.#pending.splice(0, MAX_GROUP);
     if (this.#pending.length > 0) setImmediate(() => this.#flush());
     if (batch.length === 0) return;
@@ -146,14 +162,36 @@ export class EmbeddedEngine {
       this.#assertOpen();
       if (batch.length === 1) {
         const [only] = batch as [PendingWrite];
-        const value = this.write(only.work);
+        const value = this.#db.isTransaction ? only.work() : this.#write(only.work, this.#mayWaitPolitely());
+        this.#lockWaitSince = 0;
         this.#durable(() => only.resolve(value));
         return;
       }
       this.#flushGroup(batch);
+      this.#lockWaitSince = 0;
     } catch (error) {
+      if (error === lockBusy) return this.#retryLater(batch);
       for (const item of batch) item.reject(error);
     }
+  }
+
+  /**
+   * Another hub process holds the write lock (hub.workers on one file). SQLite's own busy handler would sleep on
+   * the event loop (1, 2, 5, 10 … ms at a time) and stall every socket of this process; instead the group goes back
+   * to the head of the queue and is tried again a millisecond later, while this process keeps serving (and its
+   * group grows). After MAX_POLITE_WAIT_MS it waits blocked, so a busy sibling cannot starve it.
+   */
+  #retryLater(batch: PendingWrite[]): void {
+    this.#pending.unshift(...batch);
+    if (this.#lockWaitSince === 0) this.#lockWaitSince = Date.now();
+    this.#lockRetry = setTimeout(() => {
+      this.#lockRetry = undefined;
+      this.#flush();
+    }, 1);
+  }
+
+  #mayWaitPolitely(): boolean {
+    return !this.#closing && (this.#lockWaitSince === 0 || Date.now() - this.#lockWaitSince < MAX_POLITE_WAIT_MS);
   }
 
   /**
@@ -186,7 +224,7 @@ export class EmbeddedEngine {
   }
 
   #flushGroup(batch: PendingWrite[]): void {
-    const outcomes = this.#runGroup(batch);
+    const outcomes = this.#runGroup(batch, this.#mayWaitPolitely());
     this.#durable(() =>
       batch.forEach((item, i) => {
         const outcome = outcomes[i]!;
@@ -203,18 +241,20 @@ export class EmbeddedEngine {
    * fail, so the group runs first without savepoints; only when one fails is it all rolled back and run again,
    * one savepoint per write, from the state before it (nothing of the first run was seen outside this call).
    */
-  #runGroup(batch: PendingWrite[]): Outcome[] {
+  #runGroup(batch: PendingWrite[], polite: boolean): Outcome[] {
     let writeFailed = false;
     try {
-      return this.#write(() =>
-        batch.map((item): Outcome => {
-          try {
-            return { ok: true, value: item.work() };
-          } catch (error) {
-            writeFailed = true;
-            throw error;
-          }
-        }),
+      return this.#write(
+        () =>
+          batch.map((item): Outcome => {
+            try {
+              return { ok: true, value: item.work() };
+            } catch (error) {
+              writeFailed = true;
+              throw error;
+            }
+          }),
+        polite,
       );
     } catch (error) {
       // Not a write's own failure (the lock, the disk): running it again would not help.
@@ -241,10 +281,24 @@ export class EmbeddedEngine {
     }
   }
 
-  #write<T>(work: () => T): T {
+  /** `polite`: when another process holds the write lock, throw lockBusy at once instead of waiting for it. */
+  #write<T>(work: () => T, polite = false): T {
     // Cached like every statement: exec() and an uncached prepare() parse the SQL again on every write.
-    this.prepare('BEGIN IMMEDIATE').run();
+    if (polite) this.#beginWithoutWaiting();
+    else this.prepare('BEGIN IMMEDIATE').run();
     return this.#finish(work);
+  }
+
+  #beginWithoutWaiting(): void {
+    this.prepare('PRAGMA busy_timeout = 0').run();
+    try {
+      this.prepare('BEGIN IMMEDIATE').run();
+    } catch (error) {
+      if ((error as { errcode?: number }).errcode === SQLITE_BUSY) throw lockBusy;
+      throw error;
+    } finally {
+      this.prepare(`PRAGMA busy_timeout = ${this.#busyTimeoutMs}`).run();
+    }
   }
 
   #finish<T>(work: () => T): T {
@@ -263,6 +317,9 @@ export class EmbeddedEngine {
   /** Writes already requested are carried out and synced: their callers were promised them. */
   async close(): Promise<void> {
     if (!this.#open) return;
+    this.#closing = true;
+    if (this.#lockRetry !== undefined) clearTimeout(this.#lockRetry);
+    this.#lockRetry = undefined;
     while (this.#pending.length > 0) this.#flush();
     while (this.#syncing || this.#unsynced.length > 0) await new Promise<void>((resolve) => this.#durable(resolve));
     this.#open = false;
