@@ -1,7 +1,7 @@
 // Starts the real hub (`node hub.ts`) as a child process with its own config, data dir and free ports, the way
 // an operator runs it, so tests see what a user sees: exit codes, stderr lines, HTTP answers.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,14 +12,47 @@ export const repoRoot = path.join(import.meta.dirname, '..', '..');
  * A port nobody listens on, for a peer or a hub that binds it a moment later. Chosen below the kernel's ephemeral
  * range (ip_local_port_range starts at 32768): a port that `listen(0)` handed out comes from that range, and before
  * the hub bound it an outgoing connection of any process could take it as its local port ("port already in use" in
- * CI). Ports of concurrent test processes are picked at random and checked, so two rarely meet.
+ * CI). Test processes run side by side, so a port is also claimed by a file under the temp dir before it is
+ * handed out: two processes that drew the same number could otherwise both find it free, and one's check would
+ * hold it at the moment the other's hub binds (the hub's channel then fails to listen: ECONNREFUSED in CI).
  */
 export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt += 1) {
+  for (let attempt = 0; attempt < 200; attempt += 1) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
-    if (await canListen(port)) return port;
+    if ((await claimPort(port)) && (await canListen(port))) return port;
   }
-  throw new Error('no free port between 20000 and 32000 after 50 tries');
+  throw new Error('no free port between 20000 and 32000 after 200 tries');
+}
+
+const portClaims = path.join(os.tmpdir(), 'rso-hub-test-ports');
+/** A claim older than this belongs to a run that is over, so its port may be drawn again. */
+const claimLifetimeMs = 30 * 60_000;
+
+async function claimPort(port: number): Promise<boolean> {
+  await mkdir(portClaims, { recursive: true });
+  const claim = path.join(portClaims, String(port));
+  try {
+    await writeFile(claim, String(process.pid), { flag: 'wx' });
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  const age = await stat(claim).then(
+    (s) => Date.now() - s.mtimeMs,
+    () => 0,
+  );
+  if (age < claimLifetimeMs) return false;
+  // A rename succeeds for one process only, so two that find the same stale claim do not both take the port.
+  const moved = await rename(claim, `${claim}.${process.pid}.stale`).then(
+    () => true,
+    () => false,
+  );
+  if (!moved) return false;
+  await rm(`${claim}.${process.pid}.stale`, { force: true });
+  return writeFile(claim, String(process.pid), { flag: 'wx' }).then(
+    () => true,
+    () => false,
+  );
 }
 
 function canListen(port: number): Promise<boolean> {
