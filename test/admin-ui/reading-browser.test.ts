@@ -2,7 +2,8 @@
 // process: the exam ordered over MLLP and imaged by storescu shows on the radiologist's reading list, who marks it
 // for dictation; the transcriber types it and hands it over; the radiologist finds it marked transcribed, signs it
 // (the PDF is served), then amends it with a reason; on the patient's next exam that report is the prior and a
-// scanned TIFF is uploaded as the report's document. A radiologist is offered none of the engine's screens and is
+// scanned TIFF is uploaded as the report's document. The facility's user then finds both reports, with their
+// documents, on its completed list. A radiologist is offered none of the engine's screens and is
 // refused them by the hub. Screenshots land in artifacts/console/reading-*.png.
 import test from 'ava';
 import { launch, openPage, screenshot, signIn, unexpected } from '../support/browser.ts';
@@ -12,6 +13,7 @@ test('a transcriber’s draft reaches the radiologist, who signs it (the PDF is 
   const { hub, mllpPort } = await startReadingHub(t);
   await createUser(hub, 'rad-chen', 'Dr. Wei Chen', ['radiologist'], ['VALLEYGEN']);
   await createUser(hub, 'tina', 'Tina Typist', ['transcriber'], ['VALLEYGEN']);
+  await createUser(hub, 'vg-clerk', 'Valley clerk', ['customer'], ['VALLEYGEN']);
   const exam = await readyExam(hub, mllpPort, 'VG-B-1', 'MRN-RIVERA');
   const followUp = await readyExam(hub, mllpPort, 'VG-B-2', 'MRN-RIVERA');
   const browser = await launch(t);
@@ -116,5 +118,28 @@ test('a transcriber’s draft reaches the radiologist, who signs it (the PDF is 
   await screenshot(page, 'reading-10-channels-refused');
   t.is((await page.request.get(hub.url('/api/channels'))).status(), 403);
   t.is((await page.request.get(hub.url('/api/users'))).status(), 403);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+
+  // The facility's user finds both reports on the completed list, each with its document.
+  await signIn(page, hub.url('/'), 'vg-clerk', 'first password', 'facility password');
+  await page.getByRole('link', { name: 'Completed exams' }).click();
+  await page.getByRole('heading', { name: 'Completed exams' }).waitFor();
+  const amendedRow = page.getByTestId(`completed-${exam}`);
+  const scannedRow = page.getByTestId(`completed-${followUp}`);
+  await amendedRow.getByText('amended', { exact: true }).waitFor();
+  await scannedRow.getByText('final', { exact: true }).waitFor();
+  t.regex((await amendedRow.textContent()) ?? '', /not sent anywhere/, 'no report channel in this hub');
+  await screenshot(page, 'reading-11-facility-completed');
+  const amendedPdf = await page.request.get(
+    hub.url((await amendedRow.getByRole('link', { name: 'Open report' }).getAttribute('href')) ?? ''),
+  );
+  t.is(amendedPdf.headers()['content-type'], 'application/pdf');
+  t.is((await amendedPdf.body()).subarray(0, 5).toString('latin1'), '%PDF-');
+  const scanned = await page.request.get(
+    hub.url((await scannedRow.getByRole('link', { name: 'Open report' }).getAttribute('href')) ?? ''),
+  );
+  t.deepEqual(await scanned.body(), tiff, 'the facility gets the scan as it came');
+  t.is(await page.getByRole('link', { name: 'Reading list' }).count(), 0, 'no reading list for a facility user');
+  t.is((await page.request.get(hub.url('/api/reading/list'))).status(), 403);
   t.deepEqual(unexpected(problems, [401, 403]), [], 'no script error and no CSP violation on any screen');
 });

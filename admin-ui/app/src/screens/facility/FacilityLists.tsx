@@ -133,7 +133,8 @@ export function CompletedExamsScreen() {
                         <Badge variant="light">{exam.reportState ?? exam.status}</Badge>
                         {report && (
                           <Anchor href={`/api/reports/${encodeURIComponent(report.id)}/document`} target="_blank">
-                            PDF
+                            {/* The PDF, or the scan as uploaded (TIFF, JPEG), so not called "PDF". */}
+                            Open report
                           </Anchor>
                         )}
                       </Group>
