@@ -44,3 +44,15 @@ export function percentile(values: readonly number[], p: number): number {
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[rank] ?? NaN;
 }
+
+/** `count` sequential runs after `warmUp` untimed ones; each run's milliseconds, in order. */
+export async function timedRuns(run: () => Promise<unknown>, count: number, warmUp = 5): Promise<number[]> {
+  for (let i = 0; i < warmUp; i++) await run();
+  const times: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const start = performance.now();
+    await run();
+    times.push(performance.now() - start);
+  }
+  return times;
+}

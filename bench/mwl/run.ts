@@ -8,14 +8,13 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { ExamService } from '../../exams/service.ts';
 import { openStore } from '../../store/open.ts';
 import { dcmtkEnv } from '../../test/dicom/peers.ts';
 import { facilitiesDir, hl7Source, quietLog } from '../../test/exams/setup.ts';
 import { dicomTestConfig, valleyFacility } from '../../test/hub/dicom-support.ts';
 import { startHub, stopHub, waitHealthy } from '../../test/support/hub-process.ts';
-import { machineLine, percentile, writeSection } from '../report.ts';
+import { machineLine, percentile, timedRuns, writeSection } from '../report.ts';
 
 const examCount = Number(process.env['BENCH_EXAMS'] ?? 10_000);
 const requests = Number(process.env['BENCH_REQUESTS'] ?? 200);
@@ -55,15 +54,8 @@ const queryDump = (modality: string, date: string, accession: string) =>
     '',
   ].join('\n');
 
-async function timed(run: () => Promise<void>): Promise<number[]> {
-  for (let i = 0; i < 5; i++) await run();
-  const times: number[] = [];
-  for (let i = 0; i < requests; i++) {
-    const start = performance.now();
-    await run();
-    times.push(performance.now() - start);
-  }
-  return times;
+function timed(run: () => Promise<unknown>): Promise<number[]> {
+  return timedRuns(run, requests);
 }
 
 const root = await mkdtemp(path.join(os.tmpdir(), 'bench-mwl-'));

@@ -5,7 +5,6 @@
 // p99 under 300 ms to the first rows. The exams are written straight into the hub's embedded store (a second
 // process on one store is safe, DESIGN.md "Storage"): 10 % open, 90 % reported, shaped as the exam service writes
 // them. Command: `npm run bench -- worklists`.
-import { performance } from 'node:perf_hooks';
 import { closedStatuses, type ExamStatus } from '../../exams/lifecycle.ts';
 import type { Exam } from '../../exams/exam.ts';
 import type { MessageDoc } from '../../channels/message-store.ts';
@@ -14,7 +13,7 @@ import { createLogger } from '../../runtime/log.ts';
 import { openStore } from '../../store/open.ts';
 import { facilitiesDir } from '../../test/exams/setup.ts';
 import { adminToken, startHub, stopHub, waitHealthy } from '../../test/support/hub-process.ts';
-import { machineLine, percentile, writeSection } from '../report.ts';
+import { machineLine, percentile, timedRuns, writeSection } from '../report.ts';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -73,15 +72,8 @@ function stats(times: number[]): { p50: number; p99: number } {
   return { p50: percentile(times, 50), p99: percentile(times, 99) };
 }
 
-async function timed(run: () => Promise<unknown>): Promise<number[]> {
-  for (let i = 0; i < 5; i++) await run();
-  const times: number[] = [];
-  for (let i = 0; i < requests; i++) {
-    const start = performance.now();
-    await run();
-    times.push(performance.now() - start);
-  }
-  return times;
+function timed(run: () => Promise<unknown>): Promise<number[]> {
+  return timedRuns(run, requests);
 }
 
 const valley = JSON.parse(await readFile(path.join(facilitiesDir, 'valley-general.json'), 'utf8'));
