@@ -256,8 +256,9 @@ with a second process: every write group of either process takes the one SQLite 
 IMMEDIATE) and each process fdatasyncs the shared WAL for its own groups, so two processes make smaller groups,
 more commits and more fdatasyncs for the same messages, and a process finding the lock held retries a millisecond
 later instead of sleeping in SQLite's busy handler on its event loop (store/embedded/engine.ts; before that
-change the same rows gave 0.66×). On this shared two-core host the second core is not idle either (see the load
-average): the 1.6× goal presumes a spare core. The next step is one writer per file: the workers hand their
+change the same rows gave 0.66×). The ratio stays below 1 on a quiet host too (0.63× at load 1.6, 2026-12-06), so
+the bound is the store's single writer, not a busy second core: on the embedded store a second process adds
+contention for the one write lock and more syncs, not throughput. The next step is one writer per file: the workers hand their
 writes to one process (or move to MongoDB, whose server takes the writes of all of them).
 
 The queued row adds an ordered MLLP destination: one message in flight, the next sent only after the ACK of the
