@@ -259,6 +259,52 @@ test('a technician claims an exam and works the exception list: attach a study, 
   t.deepEqual(actions, ['exception.dismiss', 'exception.attach', 'exam.claim']);
 });
 
+test('a technician merges the patient the images made into the exam’s patient; twice is a conflict', async (t) => {
+  const { as, exams, server } = await started(t);
+  const clerk = await as('vg-clerk', ['customer'], ['VALLEYGEN']);
+  const tech = await as('tech-maria', ['technician'], ['VALLEYGEN']);
+  const exam = await json<{ examNumber: string; patientId: string }>(
+    await clerk.request('/api/facilities/VALLEYGEN/exams', { method: 'POST', json: newPatient }),
+  );
+  // The modality sent the patient under another id: the images made a patient and an exam of their own.
+  const stray = await exams.createOrder(
+    {
+      facility: 'VALLEYGEN',
+      patient: {
+        identifiers: [{ system: 'urn:rso-hub:test', value: 'STRAY-MERGE' }],
+        name: { family: 'Rivera', given: ['Ana'] },
+      },
+      procedure: { code: 'CT' },
+      origin: 'images',
+      exception: 'no order matched',
+    },
+    hl7Source,
+  );
+  const strayPatient = (await exams.require(stray.examNumber)).patientId;
+  t.not(strayPatient, exam.patientId);
+
+  const unknown = await tech.request('/api/exceptions/RSO-2099-999999/merge', {
+    method: 'POST',
+    json: { examNumber: exam.examNumber },
+  });
+  t.is(unknown.status, 404);
+  const merged = await tech.request(`/api/exceptions/${stray.examNumber}/merge`, {
+    method: 'POST',
+    json: { examNumber: exam.examNumber },
+  });
+  t.is(merged.status, 200);
+  t.is((await exams.require(stray.examNumber)).patientId, exam.patientId, 'the stray exam now has the exam’s patient');
+  t.is((await exams.require(exam.examNumber)).patientId, exam.patientId, 'the survivor keeps its patient');
+  const again = await tech.request(`/api/exceptions/${stray.examNumber}/merge`, {
+    method: 'POST',
+    json: { examNumber: exam.examNumber },
+  });
+  t.like(await json(again), { status: 409, path: 'examNumber' });
+  const [entry] = await server.audit.recent(1);
+  t.is(entry?.action, 'exception.merge-patient');
+  t.is(entry?.target, `exam:${stray.examNumber}`);
+});
+
 test('a client admin sees the month priced by the billing rules, as a table and as CSV', async (t) => {
   const { as, exams } = await started(t);
   const clerk = await as('vg-clerk', ['customer'], ['VALLEYGEN']);
