@@ -39,8 +39,11 @@ export interface FaxPoller {
 }
 
 const pollJob = 'fax-status-poll';
-/** A job whose destination is not deployed (yet) is looked at again after this long. */
-const undeployedRetryMs = 30_000;
+/**
+ * A job whose destination is not deployed (yet) is looked at again after this long. After a restart the
+ * scheduler starts before the channels deploy, so a poll due at that moment waits this long once.
+ */
+const defaultUndeployedRetryMs = 30_000;
 
 export function faxJobKey(channelId: string, destination: string, messageId: string): string {
   return `${channelId}\u0000${destination}\u0000${messageId}`;
@@ -52,8 +55,10 @@ export class FaxJobs {
   readonly #log: Logger;
   readonly #pollers = new Map<string, FaxPoller>();
   readonly #settled = new EventEmitter();
+  readonly #undeployedRetryMs: number;
 
-  constructor(db: HubDb, scheduler: Scheduler, log: Logger) {
+  constructor(db: HubDb, scheduler: Scheduler, log: Logger, options: { undeployedRetryMs?: number } = {}) {
+    this.#undeployedRetryMs = options.undeployedRetryMs ?? defaultUndeployedRetryMs;
     this.#jobs = db.collection<FaxJobDoc>('fax_jobs');
     this.#scheduler = scheduler;
     this.#log = log;
@@ -132,7 +137,7 @@ export class FaxJobs {
     if (job === null || job.final !== undefined) return;
     const poller = this.#pollers.get(`${job.channelId}\u0000${job.destination}`);
     if (poller === undefined) {
-      await this.#scheduler.schedule(new Date(Date.now() + undeployedRetryMs), pollJob, { key });
+      await this.#scheduler.schedule(new Date(Date.now() + this.#undeployedRetryMs), pollJob, { key });
       return;
     }
     let outcome: PollOutcome;

@@ -28,7 +28,10 @@ async function startHub(dataDir: string, endpoint: string, timeoutMs = 2000) {
     processEveryMs: 20,
     defaultLockLifetimeMs: 2000,
   });
-  registry.addDestination(soapFaxDestinationType(new FaxJobs(started.store.db, scheduler, quietLog)));
+  // A poll that runs after a restart before the channel is deployed again waits undeployedRetryMs (30 s by
+  // default) and only then leaves the scheduler's collection; short here, so the restart test can see it go.
+  const faxJobs = new FaxJobs(started.store.db, scheduler, quietLog, { undeployedRetryMs: 100 });
+  registry.addDestination(soapFaxDestinationType(faxJobs));
   await scheduler.start();
   await started.engine.saveDefinition(
     channelJson('fax', [
