@@ -126,10 +126,13 @@ export class Scheduler {
   /** Stops polling and releases this process's locks so another process (or the next start) can run them. */
   async stop(): Promise<void> {
     const agenda = this.#agenda;
-    if (agenda === undefined) return;
+    if (agenda === undefined || !this.#running) return;
     this.#running = false;
-    this.#agenda = undefined;
+    // Kept until agenda has stopped: a job still running may schedule its follow-up (a fax poll schedules the
+    // next), which is stored for the next start; dropped first, that follow-up threw and left the running job
+    // failed in the collection for good.
     await agenda.stop();
+    this.#agenda = undefined;
     this.#log.info('scheduler stopped');
   }
 
