@@ -10,6 +10,7 @@ import { errorText, type Logger } from '../runtime/log.ts';
 import type { UploadAccount, UploadAccounts } from './accounts.ts';
 import type { Jail, JailedPath } from './jail.ts';
 import { SftpSession } from './sftp-session.ts';
+import { nativeSshCiphers } from './ssh-ciphers.ts';
 
 export interface SftpServerOptions {
   host: string;
@@ -57,6 +58,10 @@ export class SftpServer {
 
   async start(): Promise<void> {
     await this.#listener.start();
+    if (!nativeSshCiphers())
+      this.#options.log.warn(
+        "ssh2's native ciphers do not load in this Node: SFTP runs on its slower JavaScript ciphers (`npm run postinstall` builds them)",
+      );
   }
 
   async stop(): Promise<void> {
