@@ -5,6 +5,8 @@ import path from 'node:path';
 import test from 'ava';
 import { parseChannelDefinition } from '../../channels/definition-schema.ts';
 import { hubRegistry } from '../../composition/connectors.ts';
+import { loadConfig } from '../../config/load.ts';
+import { parseFacility } from '../../exams/facility.ts';
 import { openTestHub, repoRoot } from '../exams/setup.ts';
 
 const channelsDir = path.join(repoRoot, 'config', 'channels');
@@ -38,4 +40,33 @@ test('the sample facility loads with its AE titles and MSH-4 code', async (t) =>
   const facility = await exams.facilities.findBySendingFacility('VALLEYGEN');
   t.truthy(facility);
   t.like(await exams.facilities.findByAeTitle('VALLEY_CT'), { code: 'VALLEYGEN' });
+});
+
+// docker-compose.yml cannot run here (no container runtime), so its hub config and seed files are checked the way
+// the hub would check them at start.
+const composeDir = path.join(repoRoot, 'deploy', 'compose');
+
+test('the docker-compose hub config loads: MongoDB from the environment, listeners on all interfaces', async (t) => {
+  const env = {
+    HUB_CONFIG: path.join(composeDir, 'hub.yaml'),
+    MONGODB_URL: 'mongodb://mongo1:27017/rso?replicaSet=rs0',
+  };
+  const config = await loadConfig(env, repoRoot);
+  t.is(config.store.mongodbUrl, env.MONGODB_URL);
+  t.is(config.http.host, '0.0.0.0');
+  t.is(config.dicom.host, '0.0.0.0');
+  t.is(config.channels.dir, path.join(composeDir, 'channels'));
+});
+
+test('the docker-compose channels and facility are valid and route studies to the Orthanc service', async (t) => {
+  const { exams } = await openTestHub(t);
+  const registry = hubRegistry(exams);
+  for (const file of await readdir(path.join(composeDir, 'channels'))) {
+    const input: unknown = JSON.parse(await readFile(path.join(composeDir, 'channels', file), 'utf8'));
+    t.is(`${parseChannelDefinition(input, registry).id}.json`, file);
+  }
+  const facility = parseFacility(
+    JSON.parse(await readFile(path.join(composeDir, 'facilities', 'valley-general.json'), 'utf8')),
+  );
+  t.like(facility.radiologistPacs, { host: 'orthanc', port: 4242, aeTitle: 'RSO_PACS' });
 });
