@@ -71,16 +71,21 @@ export class Supervisor {
   /** Sends `signal` to every worker and waits until all have exited; true when all exited with 0. */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<boolean> {
     this.#stopping = true;
-    const exits: Array<Promise<number | null>> = [];
+    const exits: Array<Promise<boolean>> = [];
     for (const slot of this.#slots) {
       if (slot.restartTimer) clearTimeout(slot.restartTimer);
       const child = slot.child;
       if (child === undefined || child.exitCode !== null || child.signalCode !== null) continue;
-      exits.push(new Promise((resolve) => child.once('exit', (code) => resolve(code))));
+      const starting = !slot.started;
+      // A worker restarted moments before may still be loading its code, before it has a signal handler: the
+      // signal ends it there, with nothing served yet, which is as clean a stop as its own.
+      const clean = (code: number | null, by: NodeJS.Signals | null): boolean =>
+        code === 0 || (starting && by === signal);
+      exits.push(new Promise((resolve) => child.once('exit', (code, by) => resolve(clean(code, by)))));
       child.kill(signal);
     }
-    const codes = await Promise.all(exits);
-    return codes.every((code) => code === 0);
+    const cleanly = await Promise.all(exits);
+    return cleanly.every(Boolean);
   }
 
   #fork(slot: Slot): void {
