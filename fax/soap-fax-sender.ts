@@ -40,7 +40,7 @@ export class SoapFaxSender implements FaxPoller {
 
   /**
    * Sends the fax of delivery `key` unless a job for it is already at the gateway (the hub restarted while it
-   * waited), then waits for the job's outcome; `stopping` resolving gives up the wait ('not-sent': the job and
+   * waited), then waits for the job's outcome; `stopping` aborted gives up the wait ('not-sent': the job and
    * its polls stay, and the next attempt waits again).
    */
   async send(
@@ -48,7 +48,7 @@ export class SoapFaxSender implements FaxPoller {
     key: string,
     where: { channelId: string; destination: string },
     fax: OutgoingFax,
-    stopping: Promise<void>,
+    stopping: AbortSignal,
   ): Promise<SendResult> {
     let job = await jobs.current(key);
     if (job === null) {
