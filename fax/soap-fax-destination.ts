@@ -11,19 +11,24 @@ import type {
   SendResult,
 } from '../channels/connector.ts';
 import { expectE164 } from '../runtime/addresses.ts';
-import { expectKeys, expectObject, expectString, join, optionalString } from '../runtime/validate.ts';
+import { ValidationError, expectKeys, expectObject, expectString, join, optionalString } from '../runtime/validate.ts';
 import { type FaxJobs, faxJobKey } from './fax-jobs.ts';
 import { type OutgoingFax, SoapFaxSender } from './soap-fax-sender.ts';
 import { parseSoapFaxSettings, type SoapFaxSettings, soapFaxKeys } from './soap-fax-settings.ts';
 
+/** RFC 4648 4 base64, with the white space XML Schema's base64Binary allows (the gateway decodes it). */
+const base64Text = /^[A-Za-z0-9+/=\s]*$/;
+
 export function parseFax(value: unknown, at: string): OutgoingFax {
   const fax = expectObject(value, at);
   expectKeys(fax, at, ['to', 'coverText', 'fileName', 'documentBase64']);
+  const base64 = expectString(fax['documentBase64'], join(at, 'documentBase64'));
+  if (!base64Text.test(base64)) throw new ValidationError(join(at, 'documentBase64'), 'expected base64 text');
   return {
     to: expectE164(fax['to'], join(at, 'to')),
     coverText: expectString(fax['coverText'], join(at, 'coverText')),
     fileName: optionalString(fax['fileName'], join(at, 'fileName')) ?? 'document.pdf',
-    document: Buffer.from(expectString(fax['documentBase64'], join(at, 'documentBase64')), 'base64'),
+    document: { base64 },
   };
 }
 

@@ -12,7 +12,11 @@ export interface OutgoingFax {
   to: string;
   coverText: string;
   fileName: string;
-  document: Buffer;
+  /**
+   * The PDF, or its base64 text as a message carried it: that goes to the gateway as it is, since decoding and
+   * encoding it again would cost a copy of the document in each form per fax (see parseFax).
+   */
+  document: Buffer | { base64: string };
 }
 
 type Operation = (args: Record<string, unknown>, options: { timeout: number }) => Promise<[unknown, ...unknown[]]>;
@@ -95,7 +99,7 @@ export class SoapFaxSender implements FaxPoller {
         [fields.recipient]: fax.to,
         [fields.cover]: fax.coverText,
         [fields.fileName]: fax.fileName,
-        [fields.document]: fax.document.toString('base64'),
+        [fields.document]: Buffer.isBuffer(fax.document) ? fax.document.toString('base64') : fax.document.base64,
       });
     } catch (error) {
       const fault = faultOf(error);

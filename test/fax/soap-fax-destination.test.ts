@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { FaxJobs, faxJobKey } from '../../fax/fax-jobs.ts';
-import { soapFaxDestinationType } from '../../fax/soap-fax-destination.ts';
+import { parseFax, soapFaxDestinationType } from '../../fax/soap-fax-destination.ts';
 import { SoapFaxSender } from '../../fax/soap-fax-sender.ts';
 import { parseSoapFaxSettings } from '../../fax/soap-fax-settings.ts';
 import { openStore } from '../../store/open.ts';
@@ -222,4 +222,13 @@ test('a line that has faxed keeps nothing per fax: the wait of each fax leaves n
   t.is((await waiting).status, 'not-sent');
   t.is(getEventListeners(stopping.signal, 'abort').length, 0);
   t.is(gateway.faxes.length, 4);
+});
+
+test('a fax whose document is not base64 is refused naming the field; base64 with line breaks is taken as it is', (t) => {
+  const fax = { to: '+15555550199', coverText: 'Report' };
+  t.throws(() => parseFax({ ...fax, documentBase64: 'JVBERi0x-_LjQ' }, 'content'), {
+    message: /content\.documentBase64: expected base64 text/,
+  });
+  const wrapped = `${pdf.toString('base64').slice(0, 76)}\r\n${pdf.toString('base64').slice(76)}`;
+  t.deepEqual(parseFax({ ...fax, documentBase64: wrapped }, 'content').document, { base64: wrapped });
 });
