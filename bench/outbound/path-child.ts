@@ -1,6 +1,8 @@
 // One measured path of the outbound benchmark in a process of its own, so that each row's peak RSS is that of
 // its own work and not of the rows before it: `node --expose-gc path-child.ts '<json>'` with { kind: 'mail' |
-// 'fax', path: 'bare' | 'hub', count, smtpPort, faxEndpoint, pollIntervalMs }. Prints one JSON line (Measured).
+// 'fax', path: 'bare' | 'hub', count, queueAtMost?, smtpPort, faxEndpoint, pollIntervalMs }. Prints one JSON
+// line (Measured). Without queueAtMost the hub is given messages as fast as it accepts them; with it, the next
+// message waits until fewer than that many are queued: the same work with a short queue.
 // A short warm-up runs the same path first (imports, WSDL parse, the heap grown to its working size), then the
 // kernel's peak-RSS mark is reset (/proc/self/clear_refs 5) and the run is measured.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -17,6 +19,8 @@ export interface PathArgs {
   kind: 'mail' | 'fax';
   path: 'bare' | 'hub';
   count: number;
+  /** Hub: receive the next message only while fewer than this many are queued. */
+  queueAtMost?: number;
   smtpPort: number;
   faxEndpoint: string;
   pollIntervalMs: number;
@@ -126,15 +130,21 @@ async function throughHub(n: number, measure: boolean): Promise<HubFigures> {
   let failure: string | undefined;
   let allSent!: () => void;
   const done = new Promise<void>((resolve) => (allSent = resolve));
+  let oneSent: (() => void) | undefined;
   started.engine.events.on('delivery-sent', () => {
+    oneSent?.();
     if (++sent === n) allSent();
   });
   started.engine.events.on('delivery-error', (event) => {
     failure = event.error;
+    oneSent?.();
     allSent();
   });
   const receiving = performance.now();
+  const queueAtMost = measure ? (args.queueAtMost ?? Infinity) : Infinity;
   for (let i = 0; i < n; i++) {
+    while (received - sent >= queueAtMost && failure === undefined)
+      await new Promise<void>((resolve) => (oneSent = resolve));
     const body =
       args.kind === 'mail'
         ? {
