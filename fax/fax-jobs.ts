@@ -108,28 +108,34 @@ export class FaxJobs {
     await this.#jobs.deleteOne({ _id: key });
   }
 
-  /** Resolves with the job once it is final, or undefined when `until` resolves first (the hub is stopping). */
-  async final(key: string, recheckMs: number, until: Promise<void>): Promise<FaxJobDoc | undefined> {
-    let stopped = false;
-    void until.then(() => {
-      stopped = true;
-      this.#settled.emit(key);
-    });
-    while (!stopped) {
-      const job = await this.#jobs.findOne({ _id: key });
-      if (job?.final !== undefined) return job;
-      // Woken by a poll in this process; the timer covers a poll that ran in another process.
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, recheckMs);
-        function done(): void {
-          clearTimeout(timer);
-          resolve();
-        }
-        this.#settled.once(key, done);
-      });
-      this.#settled.removeAllListeners(key);
+  /**
+   * Resolves with the job once it is final, or undefined once `stopping` is aborted (the hub is stopping). The
+   * abort listener is removed when the wait ends: a destination stays deployed for months, and a reaction left
+   * per fax on a long-lived promise would keep one closure for every fax it ever sent.
+   */
+  async final(key: string, recheckMs: number, stopping: AbortSignal): Promise<FaxJobDoc | undefined> {
+    const wake = () => this.#settled.emit(key);
+    stopping.addEventListener('abort', wake, { once: true });
+    try {
+      while (!stopping.aborted) {
+        const job = await this.#jobs.findOne({ _id: key });
+        if (job?.final !== undefined) return job;
+        if (stopping.aborted) break;
+        // Woken by a poll in this process; the timer covers a poll that ran in another process.
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, recheckMs);
+          function done(): void {
+            clearTimeout(timer);
+            resolve();
+          }
+          this.#settled.once(key, done);
+        });
+        this.#settled.removeAllListeners(key);
+      }
+      return undefined;
+    } finally {
+      stopping.removeEventListener('abort', wake);
     }
-    return undefined;
   }
 
   async #poll(key: string): Promise<void> {

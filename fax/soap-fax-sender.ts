@@ -12,7 +12,11 @@ export interface OutgoingFax {
   to: string;
   coverText: string;
   fileName: string;
-  document: Buffer;
+  /**
+   * The PDF, or its base64 text as a message carried it: that goes to the gateway as it is, since decoding and
+   * encoding it again would cost a copy of the document in each form per fax (see parseFax).
+   */
+  document: Buffer | { base64: string };
 }
 
 type Operation = (args: Record<string, unknown>, options: { timeout: number }) => Promise<[unknown, ...unknown[]]>;
@@ -40,7 +44,7 @@ export class SoapFaxSender implements FaxPoller {
 
   /**
    * Sends the fax of delivery `key` unless a job for it is already at the gateway (the hub restarted while it
-   * waited), then waits for the job's outcome; `stopping` resolving gives up the wait ('not-sent': the job and
+   * waited), then waits for the job's outcome; `stopping` aborted gives up the wait ('not-sent': the job and
    * its polls stay, and the next attempt waits again).
    */
   async send(
@@ -48,7 +52,7 @@ export class SoapFaxSender implements FaxPoller {
     key: string,
     where: { channelId: string; destination: string },
     fax: OutgoingFax,
-    stopping: Promise<void>,
+    stopping: AbortSignal,
   ): Promise<SendResult> {
     let job = await jobs.current(key);
     if (job === null) {
@@ -95,7 +99,7 @@ export class SoapFaxSender implements FaxPoller {
         [fields.recipient]: fax.to,
         [fields.cover]: fax.coverText,
         [fields.fileName]: fax.fileName,
-        [fields.document]: fax.document.toString('base64'),
+        [fields.document]: Buffer.isBuffer(fax.document) ? fax.document.toString('base64') : fax.document.base64,
       });
     } catch (error) {
       const fault = faultOf(error);

@@ -3,12 +3,15 @@
 // delivered (queued -> sending -> delivered on later polls); a failed run and a fault fail the delivery with the
 // gateway's text; a busy gateway is retried; a job at the gateway survives a restart of the hub and is not sent
 // twice.
-import { once } from 'node:events';
+import { getEventListeners, once } from 'node:events';
 import { createServer } from 'node:http';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
-import { FaxJobs } from '../../fax/fax-jobs.ts';
-import { soapFaxDestinationType } from '../../fax/soap-fax-destination.ts';
+import { FaxJobs, faxJobKey } from '../../fax/fax-jobs.ts';
+import { parseFax, soapFaxDestinationType } from '../../fax/soap-fax-destination.ts';
+import { SoapFaxSender } from '../../fax/soap-fax-sender.ts';
+import { parseSoapFaxSettings } from '../../fax/soap-fax-settings.ts';
+import { openStore } from '../../store/open.ts';
 import { Scheduler } from '../../runtime/scheduler.ts';
 import { TestPeers, channelJson, jsonMessage, quietLog, startEngine, tempDir, waitFor } from '../channels/harness.ts';
 import { type FaxScript, faxGateway, wsdlPath } from './fax-gateway.ts';
@@ -183,4 +186,49 @@ test('a gateway that never answers times out and is retried; the engine stops cl
   t.regex((await delivery())?.lastError ?? '', /timeout|ESOCKETTIMEDOUT|aborted/i);
   await hub.close();
   await tmp.remove();
+});
+
+test('a line that has faxed keeps nothing per fax: the wait of each fax leaves no listener on its stop signal', async (t) => {
+  const held = { released: false };
+  const gateway = await faxGateway(t, { '+15555550193': { statuses: ['sending', 'delivered'], held } });
+  const tmp = await tempDir('fax-waits');
+  const store = await openStore({ dataDir: path.join(tmp.dir, 'data'), log: quietLog });
+  const scheduler = new Scheduler({ db: store.db, log: quietLog, processEveryMs: 20, defaultLockLifetimeMs: 2000 });
+  const jobs = new FaxJobs(store.db, scheduler, quietLog);
+  t.teardown(async () => {
+    await scheduler.stop();
+    await store.close();
+    await tmp.remove();
+  });
+  await scheduler.start();
+  const settings = parseSoapFaxSettings({ wsdl: wsdlPath, endpoint: gateway.endpoint, pollIntervalMs: 30 }, 'gateway');
+  const sender = new SoapFaxSender(settings);
+  jobs.register('ch', 'fax', sender);
+  const where = { channelId: 'ch', destination: 'fax' };
+  const fax = { to: '+15555550193', coverText: 'Report', fileName: 'report.pdf', document: pdf };
+  const stopping = new AbortController();
+  held.released = true;
+  for (const id of ['m1', 'm2', 'm3']) {
+    const result = await sender.send(jobs, faxJobKey('ch', 'fax', id), where, fax, stopping.signal);
+    t.is(result.status, 'sent');
+  }
+  t.is(getEventListeners(stopping.signal, 'abort').length, 0, 'no wait of a finished fax listens for the stop');
+  // A wait cut short by the stop ends as not sent and lets go of the signal too.
+  held.released = false;
+  const waiting = sender.send(jobs, faxJobKey('ch', 'fax', 'm4'), where, fax, stopping.signal);
+  await waitFor('the fourth fax to be polled', () => (gateway.faxes[3]?.polls ?? 0) >= 1);
+  t.is(getEventListeners(stopping.signal, 'abort').length, 1, 'the fax in progress waits for the stop');
+  stopping.abort();
+  t.is((await waiting).status, 'not-sent');
+  t.is(getEventListeners(stopping.signal, 'abort').length, 0);
+  t.is(gateway.faxes.length, 4);
+});
+
+test('a fax whose document is not base64 is refused naming the field; base64 with line breaks is taken as it is', (t) => {
+  const fax = { to: '+15555550199', coverText: 'Report' };
+  t.throws(() => parseFax({ ...fax, documentBase64: 'JVBERi0x-_LjQ' }, 'content'), {
+    message: /content\.documentBase64: expected base64 text/,
+  });
+  const wrapped = `${pdf.toString('base64').slice(0, 76)}\r\n${pdf.toString('base64').slice(76)}`;
+  t.deepEqual(parseFax({ ...fax, documentBase64: wrapped }, 'content').document, { base64: wrapped });
 });
