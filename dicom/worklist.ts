@@ -7,12 +7,16 @@
 // Exams are scheduled to a facility, not to a station, so the Scheduled Station AE Title is the asking AE.
 // Matching (PS3.4 K.2.2.1.1): Modality, Scheduled Station AE Title, Scheduled Procedure Step Start Date (a date
 // or a range, in UTC), Patient Name (wildcards, case-insensitive), Patient ID, Accession Number, Requested
-// Procedure ID; other keys are returned, not matched.
+// Procedure ID; other keys are returned, not matched. A single-value Accession Number, Patient ID or Requested
+// Procedure ID first narrows the exams read to those with that identifier (the exam number, an order identifier,
+// the MRN's patients), through the store's indexes: the answers are still matched on what they say, so the
+// narrowing only has to keep every exam that could match.
 import { createHash } from 'node:crypto';
 import type { Exam } from '../exams/exam.ts';
 import type { Facility } from '../exams/facility.ts';
 import { authoritySystem } from '../exams/identity-systems.ts';
 import type { Patient } from '../exams/patient.ts';
+import type { ExamQuery } from '../exams/exam-queries.ts';
 import type { ExamService } from '../exams/service.ts';
 import { type Dataset, textOf, vrOf } from './dataset-codec.ts';
 import { project } from './find-answer.ts';
@@ -22,6 +26,8 @@ import { type FindRequest, type FindService, findStatus } from './scp-find.ts';
 
 const sps = '00400100';
 const pageSize = 200;
+/** An identifier value is held by a few exams; a store read this large is a safety limit, not a page. */
+const maxNarrowed = 10_000;
 
 interface WorklistKeys {
   modality?: string;
@@ -37,24 +43,73 @@ export function worklistService(exams: ExamService): FindService {
     if (!facility) throw new ServiceRefusal(findStatus.failed, 'the calling AE belongs to no active facility');
     const keys = worklistKeys(request.identifier);
     if (keys.stationAe !== undefined && !pattern(keys.stationAe, false).test(request.callingAe)) return;
-    for (let skip = 0; !request.cancelled(); skip += pageSize) {
-      const page = await exams.findExams({
-        facilities: [facility.code],
-        statuses: ['requested'],
-        ...(keys.modality === undefined ? {} : { modalities: [keys.modality] }),
-        ...(keys.dates === undefined ? {} : { scheduled: keys.dates }),
-        sort: [{ field: 'scheduledAt', direction: 1 }],
-        skip,
-        limit: pageSize,
-      });
-      const patients = await patientsOf(exams, page.items);
-      for (const exam of page.items) {
+    const scheduled: ExamQuery = {
+      facilities: [facility.code],
+      statuses: ['requested'],
+      ...(keys.modality === undefined ? {} : { modalities: [keys.modality] }),
+      ...(keys.dates === undefined ? {} : { scheduled: keys.dates }),
+    };
+    const narrowed = await narrowedQueries(exams, facility, request.identifier);
+    const pages = narrowed === undefined ? pagesOf(exams, scheduled) : oneSet(exams, scheduled, narrowed);
+    for await (const list of pages) {
+      if (request.cancelled()) return;
+      const patients = await patientsOf(exams, list);
+      for (const exam of list) {
         const answer = worklistItem(exam, patients.get(exam.patientId), facility, request.callingAe);
         if (matchesPatterns(answer, keys.patterns)) yield project(request.identifier, answer);
       }
-      if (page.items.length < pageSize) return;
     }
   };
+}
+
+/** Every scheduled exam in scheduledAt order, a page at a time. */
+async function* pagesOf(exams: ExamService, query: ExamQuery): AsyncGenerator<Exam[]> {
+  for (let skip = 0; ; skip += pageSize) {
+    const page = await exams.findExams({
+      ...query,
+      sort: [{ field: 'scheduledAt', direction: 1 }],
+      skip,
+      limit: pageSize,
+    });
+    yield page.items;
+    if (page.items.length < pageSize) return;
+  }
+}
+
+/** What any narrowed query finds, once each, in scheduledAt order (unscheduled first, as the store sorts). */
+async function* oneSet(exams: ExamService, query: ExamQuery, narrowed: readonly ExamQuery[]): AsyncGenerator<Exam[]> {
+  const found = new Map<string, Exam>();
+  for (const narrowing of narrowed) {
+    const page = await exams.findExams({ ...query, ...narrowing, limit: maxNarrowed });
+    for (const exam of page.items) found.set(exam._id, exam);
+  }
+  const order = (exam: Exam): string => `${exam.scheduledAt ?? ''}\u0000${exam._id}`;
+  yield [...found.values()].sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
+}
+
+/**
+ * Which exams can carry a given single value (no wildcard, PS3.4 C.2.2.2.1) of an identifier the answer is matched
+ * on: AccessionNumber is the order's accession number or else the exam number; Requested Procedure ID the exam
+ * number; PatientID the exam number or the patient's MRN (worklistItem). Undefined when no key narrows.
+ */
+async function narrowedQueries(
+  exams: ExamService,
+  facility: Facility,
+  identifier: Dataset,
+): Promise<ExamQuery[] | undefined> {
+  const single = (tag: string): string | undefined => {
+    const value = given(textOf(identifier, tag));
+    return value === undefined || /[*?\\]/.test(value) ? undefined : value;
+  };
+  const procedureId = single('00401001');
+  if (procedureId !== undefined) return [{ examNumbers: [procedureId] }];
+  const accession = single('00080050');
+  if (accession !== undefined) return [{ identifier: { value: accession } }, { examNumbers: [accession] }];
+  const patientId = single('00100020');
+  if (patientId === undefined) return undefined;
+  if (facility.coercion?.patientIdFromExamNumber) return [{ examNumbers: [patientId] }];
+  const patients = await exams.findPatients({ identifier: { value: patientId }, limit: maxNarrowed });
+  return [{ patientIds: patients.items.map((patient) => patient._id) }];
 }
 
 async function patientsOf(exams: ExamService, list: readonly Exam[]): Promise<Map<string, Patient>> {

@@ -126,6 +126,9 @@ export class ExamService {
       { $set: { lateOrderKey: { $concat: ['$facility', '|', '$patientId'] } } },
     ]);
     await exams.createIndex({ facility: 1, status: 1 });
+    // The Modality Worklist (dicom/worklist.ts) reads a facility's requested exams of some days in scheduledAt
+    // order: equality on the first two fields, bounds and order on the next.
+    await exams.createIndex({ facility: 1, status: 1, scheduledAt: 1, _id: 1 });
     // The facility's lists (lists.ts) read their first page in index order instead of sorting every exam of the
     // facility: most urgent then oldest for the active list, latest first for the completed one.
     await exams.createIndex({ facility: 1, priorityRank: 1, createdAt: 1, _id: 1 });

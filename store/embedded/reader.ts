@@ -5,15 +5,18 @@ import type { Document } from 'mongodb';
 import type { CollectionInfo } from './catalog.ts';
 import { decodeDocument } from './codec.ts';
 import type { EmbeddedEngine } from './engine.ts';
-import { quoteIdentifier } from './indexes.ts';
+import { quoteIdentifier, type IndexInfo } from './indexes.ts';
 import { compileFilter, type Matcher } from './matcher.ts';
 import { queryOptions } from './query-options.ts';
-import { iterateRows, orderedRows, readRows, type RawRow, type StoredRow } from './rows.ts';
+import { indexWhere, iterateRows, orderedRows, readRows, type RawRow, type SqlQuery, type StoredRow } from './rows.ts';
 import type { SortSpec } from './sort.ts';
 import { isExactPlan, planFilter, planOrder, type OrderedPlan, type PlanEstimate } from './sql-filter.ts';
 
-/** Counting further would not change which plan is smaller in any way that matters. */
-const ESTIMATE_CAP = 100;
+/**
+ * Counting further would not change which plan is smaller in any way that matters: above it, a plan is "many"
+ * (a day of a busy facility's worklist is well under it, the facility's whole backlog well above).
+ */
+const ESTIMATE_CAP = 1000;
 
 export interface Row extends StoredRow {
   /** Decoded from `text`; the before-image of an update. */
@@ -33,14 +36,21 @@ export class RowReader {
     this.#engine = engine;
   }
 
-  /** Index entries for a keys plan, counted up to a cap (only which plan is smaller matters). */
+  /** Index entries a plan reads, counted up to a cap (only which plan is smaller matters). */
   readonly #estimate: PlanEstimate = (plan) => {
+    if (plan.kind === 'range') return this.#entries(plan.index, indexWhere(plan.equals, plan));
     const lookup = `SELECT 1 FROM json_each(?) AS j JOIN ${quoteIdentifier(plan.index.table)} AS x ON x.t0 = j.value ->> 0 AND x.v0 = j.value ->> 1 LIMIT ${ESTIMATE_CAP}`;
     const row = this.#engine.prepare(`SELECT count(*) AS n FROM (${lookup})`).get(JSON.stringify(plan.keys)) as {
       n: number;
     };
     return row.n;
   };
+
+  #entries(index: IndexInfo, where: SqlQuery): number {
+    const condition = where.sql === '' ? '' : ` WHERE ${where.sql}`;
+    const lookup = `SELECT 1 FROM ${quoteIdentifier(index.table)}${condition} LIMIT ${ESTIMATE_CAP}`;
+    return (this.#engine.prepare(`SELECT count(*) AS n FROM (${lookup})`).get(...where.params) as { n: number }).n;
+  }
 
   /** The plan `take` reads with: the cheapest index for the filter by rank, then by estimated entries. */
   plan(info: CollectionInfo | undefined, filter: Document): ReturnType<typeof planFilter> {
@@ -103,6 +113,9 @@ export class RowReader {
     const limit = selection.limit ?? Infinity;
     if (selection.sort === undefined) return this.take(info, filter, limit, skip);
     const ordered = this.orderedPlan(info, filter, selection.sort, limit !== Infinity);
+    // Two bounds are only right while the index is not multikey: check that in the same snapshot.
+    if (ordered !== undefined && (ordered.range?.bounds.length ?? 0) > 1 && !this.#engine.inTransaction)
+      return this.#engine.snapshot(() => this.select(this.#engine.catalog.get(info!.name), filter, selection));
     if (ordered !== undefined)
       return collect(orderedRows(this.#engine, info!, ordered), compileFilter(filter), skip, limit, true);
     const rows = this.matching(info, filter);
@@ -114,9 +127,10 @@ export class RowReader {
   }
 
   /**
-   * An index in sort order beats sorting every match, unless the filter already pins down a few documents.
-   * Without a limit the whole index would be read, so then only an index whose leading fields the filter fixes
-   * (which narrows as well as sorts) is worth it.
+   * An index in sort order beats sorting every match, unless the filter already pins down fewer documents than
+   * the ordered read would pass over (an accession number among a facility's backlog). Without a limit the whole
+   * index would be read, so then only an index whose leading fields the filter fixes or bounds (which narrows as
+   * well as sorts) is worth it.
    */
   orderedPlan(
     info: CollectionInfo | undefined,
@@ -125,10 +139,15 @@ export class RowReader {
     limited: boolean,
   ): OrderedPlan | undefined {
     const ordered = planOrder(info, filter, sort);
-    if (ordered === undefined || (!limited && ordered.equals.length === 0)) return undefined;
-    const narrowed = planFilter(info, filter);
+    if (ordered === undefined || (!limited && ordered.equals.length === 0 && ordered.range === undefined))
+      return undefined;
+    const narrowed = this.plan(info, filter);
     if (narrowed.kind === 'nothing' || narrowed.kind === 'ids') return undefined;
     if (narrowed.kind === 'keys' && narrowed.index.unique) return undefined;
+    if (narrowed.kind === 'scan') return ordered;
+    const few = this.#estimate(narrowed);
+    if (few < ESTIMATE_CAP && few < this.#entries(ordered.index, indexWhere(ordered.equals, ordered.range)))
+      return undefined;
     return ordered;
   }
 }

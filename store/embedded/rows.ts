@@ -4,7 +4,8 @@ import type { SQLInputValue } from 'node:sqlite';
 import type { CollectionInfo } from './catalog.ts';
 import type { EmbeddedEngine } from './engine.ts';
 import { quoteIdentifier } from './indexes.ts';
-import type { OrderedPlan, Plan } from './sql-filter.ts';
+import type { KeyPart } from './keys.ts';
+import type { Bound, OrderedPlan, Plan } from './sql-filter.ts';
 
 export interface StoredRow {
   readonly rid: number;
@@ -23,9 +24,28 @@ export interface SqlQuery {
 
 export type Window = { readonly offset: number; readonly limit: number };
 
+/**
+ * The WHERE of an index read: equality on the leading (type, value) columns, then the type and bounds of the next
+ * column. SQLite reads such a condition as one contiguous stretch of the index's primary key.
+ */
+export function indexWhere(
+  equals: readonly KeyPart[],
+  range: { readonly type: number | undefined; readonly bounds: readonly Bound[] } | undefined,
+  alias = '',
+): SqlQuery {
+  const terms = equals.map((_key, i) => `${alias}t${i} = ? AND ${alias}v${i} = ?`);
+  const params: SQLInputValue[] = equals.flat();
+  if (range?.type !== undefined) {
+    const column = equals.length;
+    terms.push(`${alias}t${column} = ?`, ...range.bounds.map((bound) => `${alias}v${column} ${bound.op} ?`));
+    params.push(range.type, ...range.bounds.map((bound) => bound.value));
+  }
+  return { sql: terms.join(' AND '), params };
+}
+
 /** Rows in an index's order (see planOrder): equality on the leading columns, ORDER BY the next ones. */
 export function orderedSql(info: CollectionInfo, plan: OrderedPlan): SqlQuery {
-  const where = plan.equals.map((_key, i) => `x.t${i} = ? AND x.v${i} = ?`).join(' AND ');
+  const { sql: where, params } = indexWhere(plan.equals, plan.range, 'x.');
   const direction = (value: 1 | -1): string => (value === 1 ? 'ASC' : 'DESC');
   const order = plan.order.map(
     ({ column, direction: d }) => `x.t${column} ${direction(d)}, x.v${column} ${direction(d)}`,
@@ -33,7 +53,7 @@ export function orderedSql(info: CollectionInfo, plan: OrderedPlan): SqlQuery {
   const sql =
     `SELECT c.rid AS rid, c.doc AS doc FROM ${quoteIdentifier(plan.index.table)} AS x JOIN ${quoteIdentifier(info.table)} AS c ON c.rid = x.rid` +
     `${where === '' ? '' : ` WHERE ${where}`} ORDER BY ${[...order, 'x.rid ASC'].join(', ')}`;
-  return { sql, params: plan.equals.flat() };
+  return { sql, params };
 }
 
 export function planSql(info: CollectionInfo, plan: Exclude<Plan, { kind: 'nothing' }>, window?: Window): SqlQuery {
@@ -62,11 +82,10 @@ export function planSql(info: CollectionInfo, plan: Exclude<Plan, { kind: 'nothi
       return { sql: `${select} WHERE rid IN (${lookup}) ORDER BY rid`, params: [JSON.stringify(plan.keys)] };
     }
     case 'range': {
-      const index = quoteIdentifier(plan.index.table);
-      const bounds = plan.bounds.map((bound) => ` AND v0 ${bound.op} ?`).join('');
+      const where = indexWhere(plan.equals, plan);
       return {
-        sql: `${select} WHERE rid IN (SELECT rid FROM ${index} WHERE t0 = ?${bounds}) ORDER BY rid`,
-        params: [plan.type, ...plan.bounds.map((bound) => bound.value)],
+        sql: `${select} WHERE rid IN (SELECT rid FROM ${quoteIdentifier(plan.index.table)} WHERE ${where.sql}) ORDER BY rid`,
+        params: where.params,
       };
     }
   }

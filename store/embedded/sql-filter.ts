@@ -1,6 +1,9 @@
 // Narrowing: the parts of a filter that an index can answer become SQL that picks candidate rows; mingo then
 // decides exactly on each candidate. A plan may return documents that do not match (mingo drops them) but must
 // never leave out one that does, so anything doubtful (null, regex, arrays, $or, $not, partial indexes) scans.
+// A compound index is read as far as the filter fixes its leading fields, then bounded on the next one (what
+// MongoDB's explain calls index bounds): `{facility, status, scheduledAt}` answers one facility's requested
+// exams of one day without reading its other days.
 import type { Document } from 'mongodb';
 import { idKey } from './codec.ts';
 import type { CollectionInfo } from './catalog.ts';
@@ -17,7 +20,15 @@ export type Plan =
   | { readonly kind: 'nothing' }
   | { readonly kind: 'ids'; readonly keys: readonly string[]; readonly exact?: boolean }
   | { readonly kind: 'keys'; readonly index: IndexInfo; readonly keys: readonly KeyPart[]; readonly exact?: boolean }
-  | { readonly kind: 'range'; readonly index: IndexInfo; readonly type: number; readonly bounds: readonly Bound[] };
+  | {
+      readonly kind: 'range';
+      readonly index: IndexInfo;
+      /** Equality on the index's first fields, one key each. */
+      readonly equals: readonly KeyPart[];
+      /** The type and bounds on the field after them; none when the equalities alone narrow. */
+      readonly type: number | undefined;
+      readonly bounds: readonly Bound[];
+    };
 
 const scan: Plan = { kind: 'scan' };
 
@@ -69,7 +80,12 @@ function keysPlan(index: IndexInfo, condition: unknown): Plan | undefined {
 
 const rangeOps: Record<string, Bound['op']> = { $gt: '>', $gte: '>=', $lt: '<', $lte: '<=' };
 
-function rangePlan(index: IndexInfo, condition: unknown): Plan | undefined {
+/**
+ * Bounds for one field from a condition like `{$gte: a, $lt: b}`, all of one type (MongoDB's type bracketing: a
+ * string bound never matches a number). Bounds of a second type are left to mingo; on a multikey index only one
+ * bound is used, since one element may satisfy the lower bound and another the upper.
+ */
+function boundsOf(condition: unknown, multikey: boolean): { type: number; bounds: Bound[] } | undefined {
   if (!isOperatorObject(condition)) return undefined;
   let type: number | undefined;
   const bounds: Bound[] = [];
@@ -80,18 +96,90 @@ function rangePlan(index: IndexInfo, condition: unknown): Plan | undefined {
     if (type !== undefined && valueType !== type) continue;
     type = valueType;
     bounds.push({ op, value: key });
-    // On a multikey index one element may satisfy the lower bound and another the upper: one scan per row
-    // with both bounds would miss that document, so use a single bound.
-    if (index.multikey) break;
+    if (multikey) break;
   }
-  return type === undefined ? undefined : { kind: 'range', index, type, bounds };
+  return type === undefined ? undefined : { type, bounds };
 }
 
-function usable(index: IndexInfo): boolean {
-  return index.partial === undefined && !index.fields[0]!.parts.some((part) => /^\d+$/.test(part));
+/** The single value a condition fixes the field to (a bare value, $eq or a one-value $in), else undefined. */
+function singleEquality(condition: unknown): KeyPart | undefined {
+  const values = equalityValues(condition);
+  return values?.length === 1 && isNarrowable(values[0]) ? keyPart(values[0]) : undefined;
 }
 
-const rank: Record<Plan['kind'], number> = { nothing: 0, ids: 1, keys: 2, range: 3, scan: 4 };
+type Conditions = ReadonlyMap<string, readonly unknown[]>;
+
+function byPath(filter: Document): Map<string, unknown[]> {
+  const conditions = new Map<string, unknown[]>();
+  for (const [path, condition] of conjuncts(filter)) {
+    const list = conditions.get(path);
+    if (list === undefined) conditions.set(path, [condition]);
+    else list.push(condition);
+  }
+  return conditions;
+}
+
+/** Leading index fields the filter fixes to one value each, in index order. */
+function equalityPrefix(index: IndexInfo, conditions: Conditions): KeyPart[] {
+  const equals: KeyPart[] = [];
+  for (const field of index.fields) {
+    const key = conditions
+      .get(field.path)
+      ?.map(singleEquality)
+      .find((part) => part !== undefined);
+    if (key === undefined) break;
+    equals.push(key);
+  }
+  return equals;
+}
+
+/** Bounds on the index field at `column` from any of the filter's conditions on it. */
+function boundsAt(
+  index: IndexInfo,
+  column: number,
+  conditions: Conditions,
+): { type: number; bounds: Bound[] } | undefined {
+  const field = index.fields[column];
+  if (field === undefined) return undefined;
+  for (const condition of conditions.get(field.path) ?? []) {
+    const found = boundsOf(condition, index.multikey);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/**
+ * An equality prefix of two or more fields, or any prefix (none too) followed by bounds on the next field. One
+ * equality alone is keysPlan's, which also takes $in lists.
+ */
+function rangePlan(index: IndexInfo, conditions: Conditions): Plan | undefined {
+  const equals = equalityPrefix(index, conditions);
+  const range = boundsAt(index, equals.length, conditions);
+  if (range === undefined && equals.length < 2) return undefined;
+  return { kind: 'range', index, equals, type: range?.type, bounds: range?.bounds ?? [] };
+}
+
+/** Paths with a numeric part (`items.0`) address array positions, which index rows do not record. */
+function usable(index: IndexInfo, columns: number): boolean {
+  return (
+    index.partial === undefined &&
+    index.fields.slice(0, columns).every((field) => !field.parts.some((part) => /^\d+$/.test(part)))
+  );
+}
+
+const rank: Record<Plan['kind'], number> = { nothing: 0, ids: 1, keys: 2, range: 2, scan: 4 };
+
+export type IndexPlan = Extract<Plan, { kind: 'keys' | 'range' }>;
+
+function isIndexPlan(plan: Plan): plan is IndexPlan {
+  return plan.kind === 'keys' || plan.kind === 'range';
+}
+
+/** How much of the filter a plan puts into the index read: breaks ties between estimates. */
+function specificity(plan: IndexPlan): number {
+  if (plan.kind === 'keys') return 1;
+  return plan.equals.length + (plan.type === undefined ? 0 : 0.5);
+}
 
 /**
  * True when the plan's rows are exactly the filter's matches, so mingo need not test them: the filter is one
@@ -115,46 +203,47 @@ export function isExactPlan(plan: Plan, filter: Document): boolean {
 }
 
 /**
- * How many index entries a keys plan would read, counted up to a cap: lets the planner choose between two
- * equality plans on different indexes (e.g. `{facility, patientId}` with an index on each) the way MongoDB's
- * trial runs do, instead of by the order of the filter's fields.
+ * How many index entries a plan would read, counted up to a cap: lets the planner choose between plans on
+ * different indexes (e.g. `{facility, patientId}` with an index on each, or a facility's exams against one
+ * day's) the way MongoDB's trial runs do, instead of by the order of the filter's fields.
  */
-export type PlanEstimate = (plan: Extract<Plan, { kind: 'keys' }>) => number;
+export type PlanEstimate = (plan: IndexPlan) => number;
 
 export function planFilter(info: CollectionInfo | undefined, filter: Document, estimate?: PlanEstimate): Plan {
   if (info === undefined) return { kind: 'nothing' };
   let best: Plan = scan;
-  let bestCost = Infinity;
+  let bestCost: number | undefined;
   const better = (plan: Plan | undefined): void => {
     if (plan === undefined) return;
-    if (rank[plan.kind] < rank[best.kind]) {
-      best = plan;
-      bestCost = Infinity;
+    if (rank[plan.kind] !== rank[best.kind]) {
+      if (rank[plan.kind] < rank[best.kind]) [best, bestCost] = [plan, undefined];
       return;
     }
-    if (plan.kind !== 'keys' || best.kind !== 'keys') return;
-    if (plan.index.unique && !best.index.unique) {
-      best = plan;
-      bestCost = Infinity;
+    if (!isIndexPlan(plan) || !isIndexPlan(best)) return;
+    // A unique index reads at most one entry per key: nothing is cheaper to find out.
+    if (best.kind === 'keys' && best.index.unique) return;
+    if (plan.kind === 'keys' && plan.index.unique) {
+      [best, bestCost] = [plan, undefined];
       return;
     }
-    if (estimate === undefined || best.index.unique) return;
-    if (bestCost === Infinity) bestCost = estimate(best);
+    if (estimate === undefined) {
+      if (specificity(plan) > specificity(best)) best = plan;
+      return;
+    }
+    bestCost ??= estimate(best);
     const cost = estimate(plan);
-    if (cost < bestCost) {
-      best = plan;
-      bestCost = cost;
-    }
+    if (cost < bestCost || (cost === bestCost && specificity(plan) > specificity(best)))
+      [best, bestCost] = [plan, cost];
   };
-  for (const [path, condition] of conjuncts(filter)) {
-    if (path === '_id') {
-      better(idPlan(condition));
-      continue;
-    }
-    for (const index of info.indexes) {
-      if (index.fields[0]!.path !== path || !usable(index)) continue;
-      better(keysPlan(index, condition) ?? rangePlan(index, condition));
-    }
+  const conditions = byPath(filter);
+  for (const condition of conditions.get('_id') ?? []) better(idPlan(condition));
+  for (const index of info.indexes) {
+    const first = index.fields[0]!.path;
+    if (first === '_id' || !usable(index, 1)) continue;
+    for (const condition of conditions.get(first) ?? []) better(keysPlan(index, condition));
+    const range = rangePlan(index, conditions);
+    if (range?.kind === 'range' && usable(index, range.equals.length + (range.type === undefined ? 0 : 1)))
+      better(range);
   }
   return best;
 }
@@ -163,6 +252,8 @@ export function planFilter(info: CollectionInfo | undefined, filter: Document, e
 export interface OrderedPlan {
   readonly index: IndexInfo;
   readonly equals: readonly KeyPart[];
+  /** Bounds on the first sort field (the column after the equalities), so a date range reads only its days. */
+  readonly range: { readonly type: number; readonly bounds: readonly Bound[] } | undefined;
   readonly order: ReadonlyArray<{ readonly column: number; readonly direction: 1 | -1 }>;
 }
 
@@ -179,24 +270,26 @@ export function planOrder(
 ): OrderedPlan | undefined {
   if (info === undefined) return undefined;
   const sortKeys = Object.entries(sort);
-  const equalities = new Map<string, KeyPart>();
-  for (const [path, condition] of conjuncts(filter)) {
-    const values = equalityValues(condition);
-    if (values?.length === 1 && isNarrowable(values[0])) equalities.set(path, keyPart(values[0]));
-  }
+  const conditions = byPath(filter);
   let best: OrderedPlan | undefined;
   for (const index of info.indexes) {
     if (index.multikey || index.sparse || index.partial !== undefined) continue;
-    let prefix = 0;
-    while (prefix < index.fields.length && equalities.has(index.fields[prefix]!.path)) prefix++;
+    const equals = equalityPrefix(index, conditions);
+    const prefix = equals.length;
     if (prefix + sortKeys.length > index.fields.length) continue;
     if (!sortKeys.every(([path], i) => index.fields[prefix + i]!.path === path)) continue;
-    if (best !== undefined && best.equals.length >= prefix) continue;
+    const range = sortKeys.length > 0 ? boundsAt(index, prefix, conditions) : undefined;
+    if (best !== undefined && narrowness(best) >= prefix + (range === undefined ? 0 : 0.5)) continue;
     best = {
       index,
-      equals: index.fields.slice(0, prefix).map((field) => equalities.get(field.path)!),
+      equals,
+      range,
       order: sortKeys.map(([, direction], i) => ({ column: prefix + i, direction })),
     };
   }
   return best;
+}
+
+function narrowness(plan: OrderedPlan): number {
+  return plan.equals.length + (plan.range === undefined ? 0 : 0.5);
 }
