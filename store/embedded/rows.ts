@@ -25,7 +25,15 @@ export type Window = { readonly offset: number; readonly limit: number };
 
 /** Rows in an index's order (see planOrder): equality on the leading columns, ORDER BY the next ones. */
 export function orderedSql(info: CollectionInfo, plan: OrderedPlan): SqlQuery {
-  const where = plan.equals.map((_key, i) => `x.t${i} = ? AND x.v${i} = ?`).join(' AND ');
+  const conditions = plan.equals.map((_key, i) => `x.t${i} = ? AND x.v${i} = ?`);
+  const params: Array<number | string> = plan.equals.flat();
+  if (plan.range !== undefined) {
+    // The range's column is the first sort key's: rangePlan's type tag keeps MongoDB's type bracketing.
+    const column = plan.equals.length;
+    conditions.push(`x.t${column} = ?`, ...plan.range.bounds.map((bound) => `x.v${column} ${bound.op} ?`));
+    params.push(plan.range.type, ...plan.range.bounds.map((bound) => bound.value));
+  }
+  const where = conditions.join(' AND ');
   const direction = (value: 1 | -1): string => (value === 1 ? 'ASC' : 'DESC');
   const order = plan.order.map(
     ({ column, direction: d }) => `x.t${column} ${direction(d)}, x.v${column} ${direction(d)}`,
@@ -33,7 +41,7 @@ export function orderedSql(info: CollectionInfo, plan: OrderedPlan): SqlQuery {
   const sql =
     `SELECT c.rid AS rid, c.doc AS doc FROM ${quoteIdentifier(plan.index.table)} AS x JOIN ${quoteIdentifier(info.table)} AS c ON c.rid = x.rid` +
     `${where === '' ? '' : ` WHERE ${where}`} ORDER BY ${[...order, 'x.rid ASC'].join(', ')}`;
-  return { sql, params: plan.equals.flat() };
+  return { sql, params };
 }
 
 export function planSql(info: CollectionInfo, plan: Exclude<Plan, { kind: 'nothing' }>, window?: Window): SqlQuery {

@@ -164,6 +164,8 @@ export interface OrderedPlan {
   readonly index: IndexInfo;
   readonly equals: readonly KeyPart[];
   readonly order: ReadonlyArray<{ readonly column: number; readonly direction: 1 | -1 }>;
+  /** A range on the first sort key: the read starts (and stops) at its bounds instead of the index's ends. */
+  readonly range?: { readonly type: number; readonly bounds: readonly Bound[] };
 }
 
 /**
@@ -180,9 +182,11 @@ export function planOrder(
   if (info === undefined) return undefined;
   const sortKeys = Object.entries(sort);
   const equalities = new Map<string, KeyPart>();
+  const ranges = new Map<string, unknown>();
   for (const [path, condition] of conjuncts(filter)) {
     const values = equalityValues(condition);
     if (values?.length === 1 && isNarrowable(values[0])) equalities.set(path, keyPart(values[0]));
+    else if (values === undefined && !ranges.has(path)) ranges.set(path, condition);
   }
   let best: OrderedPlan | undefined;
   for (const index of info.indexes) {
@@ -192,10 +196,15 @@ export function planOrder(
     if (prefix + sortKeys.length > index.fields.length) continue;
     if (!sortKeys.every(([path], i) => index.fields[prefix + i]!.path === path)) continue;
     if (best !== undefined && best.equals.length >= prefix) continue;
+    // An event log read past its cursor ({seq: {$gt: n}} sorted by seq) must not decode every row below n. One
+    // bound only (the filter tests the rest): another process may make the index multikey after this plan, and
+    // then two bounds on one row could miss a document whose elements meet them separately.
+    const range = rangePlan(index, ranges.get(index.fields[prefix]!.path));
     best = {
       index,
       equals: index.fields.slice(0, prefix).map((field) => equalities.get(field.path)!),
       order: sortKeys.map(([, direction], i) => ({ column: prefix + i, direction })),
+      ...(range?.kind === 'range' ? { range: { type: range.type, bounds: range.bounds.slice(0, 1) } } : {}),
     };
   }
   return best;
