@@ -113,11 +113,16 @@ export class ReportService {
   /** The file a facility receives (documentId) or the one named, checked against its size and SHA-256. */
   async document(reportId: string, attachmentId?: string) {
     const report = await this.require(reportId);
+    return { report, ...(await this.documentOf(report, attachmentId)) };
+  }
+
+  /** document() of a report the caller has just read (a search hit, a delivery's report): no second read. */
+  async documentOf(report: Pick<Report, '_id' | 'attachments' | 'documentId'>, attachmentId?: string) {
     const id = attachmentId ?? report.documentId;
     const attachment = report.attachments.find((a) => a.id === id);
     if (id === undefined || attachment === undefined || this.files === undefined)
-      throw new InvalidInputError('attachment', `report ${reportId} has no document${id ? ` ${id}` : ''}`);
-    return { report, attachment, bytes: await this.files.read(attachment) };
+      throw new InvalidInputError('attachment', `report ${report._id} has no document${id ? ` ${id}` : ''}`);
+    return { attachment, bytes: await this.files.read(attachment) };
   }
 
   // ---- commands ----------------------------------------------------------------------------------------
