@@ -13,7 +13,7 @@ export function reportReaderOf(exams: ExamService): ReportReader {
     document: async (report) => {
       if (report.documentId === undefined) return undefined;
       // The service checks the file against its size and SHA-256 before it hands the bytes out.
-      const { attachment, bytes } = await exams.reports.document(report._id, report.documentId);
+      const { attachment, bytes } = await exams.reports.documentOf(report);
       return { attachment, bytes: Buffer.from(bytes) };
     },
   };

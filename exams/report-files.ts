@@ -1,14 +1,17 @@
 // The files of a report (issue 12): uploaded scans (PDF, TIFF, JPEG) and the PDFs the hub renders, kept under
-// <dataDir>/reports/<reportId>/. A file is written to a temporary name, fsynced, renamed and its directory
-// synced BEFORE the report document names it, so a document never points at a file a crash lost. Size and
+// <dataDir>/reports/<reportId>/. A file is written, synced and its directory entry synced BEFORE the report
+// document names it, so a document never points at a file a crash lost. Every file has a name of its own (an
+// upload's random id, a render's random suffix) and is created exclusively: a crash mid-write leaves at worst a
+// partial file no document names, so no temporary name and rename are needed. Size and
 // SHA-256 go into the document and are checked again when the file is served: a file changed or cut on disk
 // is refused, not sent to a facility. Content is sniffed, never trusted from a Content-Type; a PDF must open
 // with pdf-lib, so a truncated or corrupt upload is refused at the door instead of at the EHR.
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PDFDocument } from 'pdf-lib';
-import { syncDirectory } from '../runtime/sync-directory.ts';
+import { DirectorySyncs } from '../runtime/directory-syncs.ts';
 import { InvalidInputError } from './errors.ts';
 import type { ReportAttachment } from './report.ts';
 
@@ -80,9 +83,16 @@ function endsWithEoi(bytes: Uint8Array): boolean {
   return false;
 }
 
+/**
+ * O_DSYNC: the write returns once the data and the file's size are on disk, as an fdatasync after it would
+ * (POSIX synchronized I/O data integrity), without a round trip of its own through libuv's threads.
+ */
+const createSynced = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DSYNC;
+
 export class ReportFiles {
   readonly dataDir: string;
   readonly maxBytes: number;
+  readonly #syncs = new DirectorySyncs();
 
   constructor(dataDir: string, maxBytes = defaultMaxAttachmentBytes) {
     this.dataDir = dataDir;
@@ -100,26 +110,20 @@ export class ReportFiles {
     const target = path.join(this.dataDir, relative);
     const directory = path.dirname(target);
     const firstCreated = await mkdir(directory, { recursive: true });
-    const temporary = path.join(directory, `.${randomUUID()}.tmp`);
-    const handle = await open(temporary, 'wx');
     try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
-      await rename(temporary, target);
+      await writeFile(target, bytes, { flag: createSynced });
     } catch (error) {
-      await rm(temporary, { force: true });
+      // EEXIST: the name is another file's (it cannot be, names are unique, but that file is not ours to remove).
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') await rm(target, { force: true });
       throw error;
     }
-    await syncDirectory(directory);
     // A folder made here is durable only once its parent's entry is: the report's folder (and `reports/` for the
     // first report) would otherwise be lost with the file after a power cut, while the report names it.
+    const directories = [directory];
     if (firstCreated !== undefined)
       for (let made = directory; made.startsWith(firstCreated); made = path.dirname(made))
-        await syncDirectory(path.dirname(made));
+        directories.push(path.dirname(made));
+    await Promise.all(directories.map((d) => this.#syncs.sync(d)));
     return {
       id,
       contentType: meta.contentType,

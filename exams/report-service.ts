@@ -15,7 +15,7 @@ import type { ExamWrites } from './exam-writes.ts';
 import type { Facility, FacilityRegistry } from './facility.ts';
 import { pendingEvent, type PendingEvent } from './outbox.ts';
 import type { PatientRecords } from './patient.ts';
-import { reportRefusal, type Report, type ReportState } from './report.ts';
+import { reportRefusal, type Report, type ReportAttachment, type ReportState } from './report.ts';
 import { examStatusFor, ReportExamSync, stepOf } from './report-exam-sync.ts';
 import { checkUpload, ReportFiles, uploadId } from './report-files.ts';
 import { mergeContent, type ReportContent } from './report-content.ts';
@@ -59,6 +59,12 @@ export class ReportService {
   readonly #sync: ReportExamSync;
   readonly files: ReportFiles | undefined;
   #renderer: ReportRenderer | undefined;
+  /**
+   * The bytes of each PDF this service rendered and stored, keyed by the attachment object of the write that
+   * named it: the report a command returns serves its new PDF without reading back the file it just synced. A
+   * report read from the store has attachment objects of its own, so every later read checks the file on disk.
+   */
+  readonly #stored = new WeakMap<ReportAttachment, Uint8Array>();
 
   constructor(deps: ReportServiceDeps) {
     this.#db = deps.db;
@@ -113,11 +119,17 @@ export class ReportService {
   /** The file a facility receives (documentId) or the one named, checked against its size and SHA-256. */
   async document(reportId: string, attachmentId?: string) {
     const report = await this.require(reportId);
+    return { report, ...(await this.documentOf(report, attachmentId)) };
+  }
+
+  /** document() of a report the caller has just read (a search hit, a delivery's report): no second read. */
+  async documentOf(report: Pick<Report, '_id' | 'attachments' | 'documentId'>, attachmentId?: string) {
     const id = attachmentId ?? report.documentId;
     const attachment = report.attachments.find((a) => a.id === id);
     if (id === undefined || attachment === undefined || this.files === undefined)
-      throw new InvalidInputError('attachment', `report ${reportId} has no document${id ? ` ${id}` : ''}`);
-    return { report, attachment, bytes: await this.files.read(attachment) };
+      throw new InvalidInputError('attachment', `report ${report._id} has no document${id ? ` ${id}` : ''}`);
+    const stored = this.#stored.get(attachment);
+    return { attachment, bytes: stored ? Buffer.from(stored) : await this.files.read(attachment) };
   }
 
   // ---- commands ----------------------------------------------------------------------------------------
@@ -356,6 +368,7 @@ export class ReportService {
       rendered: true,
       fileName: `rendered-${version}-${randomUUID().slice(0, 8)}.pdf`,
     });
+    this.#stored.set(attachment, bytes);
     set.attachments = [...next.attachments.filter((a) => a.id !== id), attachment];
     const scan = next.attachments.some((a) => !a.rendered && a.id === next.documentId);
     if (!scan) set.documentId = id;

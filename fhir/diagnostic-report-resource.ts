@@ -69,7 +69,7 @@ export class DiagnosticReportResource {
 
   async render(report: ReportSummary): Promise<DiagnosticReport> {
     const exam = await this.#exams.require(report.examNumber);
-    const document = report.documentId === undefined ? undefined : await this.#exams.reports.document(report._id);
+    const document = report.documentId === undefined ? undefined : await this.#exams.reports.documentOf(report);
     return toDiagnosticReport({ report, exam, ...(document ? { document } : {}) });
   }
 

@@ -2,6 +2,7 @@
 // (size, SHA-256), the document a facility receives unless a scan was uploaded; an amendment renders again with
 // the AMENDED banner. The renderer is the hub's own (documents/report-pdf.ts), read back with pdftotext.
 import { execFile } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import test from 'ava';
@@ -53,4 +54,26 @@ test('signing renders the PDF first; amending renders it again with the banner',
   const served = await exams.reports.document(draft._id);
   t.is(served.attachment.id, 'rendered-3.pdf');
   t.is(served.bytes.subarray(0, 5).toString('latin1'), '%PDF-');
+});
+
+test('the report a signing returns serves the PDF it just stored; a report read again checks the file on disk', async (t) => {
+  const { exams, dataDir } = await openTestHub(t);
+  exams.reports.renderWith(renderReportPdf);
+  const exam = await orderedExam(exams, 'PDF3');
+  const draft = await exams.reports.create(
+    { examNumber: exam.examNumber, impression: 'No acute abnormality.' },
+    radiologist,
+  );
+  const signed = await exams.reports.sign(draft._id, { author: 'rad-chen' }, radiologist);
+  const file = path.join(dataDir, signed.attachments[0]!.path);
+  const stored = await readFile(file);
+  const cut = stored.subarray(0, stored.length - 100);
+  await writeFile(file, cut);
+
+  const answered = await exams.reports.documentOf(signed);
+  t.deepEqual(answered.bytes, stored, 'the bytes the signing synced, for its own answer');
+  await t.throwsAsync(exams.reports.documentOf(await exams.reports.require(draft._id)), {
+    message: /does not match its record/,
+  });
+  await t.throwsAsync(exams.reports.document(draft._id), { message: /does not match its record/ });
 });

@@ -68,6 +68,44 @@ test('indexed equality, $in, range, _id and sorted claims read through indexes, 
   }
 });
 
+test('a sorted read past a cursor starts at the cursor in the index instead of reading every row below it', async (t) => {
+  const engine = openEmbedded();
+  try {
+    const c = (engine.db as EmbeddedStore['db']).collection<{ _id: string; seq: number | string }>('exam_events');
+    await c.createIndex({ seq: 1 });
+    await c.insertMany(Array.from({ length: 300 }, (_v, i) => ({ _id: `e${i}`, seq: i + 1 })));
+    // Type bracketing as MongoDB does it: a string seq is not greater than a number, so it never comes back.
+    await c.insertOne({ _id: 'odd', seq: 'zzz' });
+
+    const explained = c.explain({ seq: { $gt: 250 } }, { sort: { seq: 1 }, limit: 10 });
+    t.is(explained.plan, 'ordered:seq_1');
+    t.true(
+      explained.queryPlan.some((line) => line.startsWith('SEARCH x') && line.includes('v0>?')),
+      explained.queryPlan.join(' / '),
+    );
+    const next = await c
+      .find({ seq: { $gt: 250 } })
+      .sort({ seq: 1 })
+      .limit(10)
+      .toArray();
+    t.deepEqual(
+      next.map((doc) => doc['seq']),
+      Array.from({ length: 10 }, (_v, i) => 251 + i),
+    );
+    const between = await c
+      .find({ seq: { $gt: 295, $lte: 298 } })
+      .sort({ seq: -1 })
+      .limit(10)
+      .toArray();
+    t.deepEqual(
+      between.map((doc) => doc['seq']),
+      [298, 297, 296],
+    );
+  } finally {
+    await engine.close();
+  }
+});
+
 test('of two equality indexes the planner reads the one with fewer entries for the keys, whatever the field order', async (t) => {
   const engine = openEmbedded();
   try {

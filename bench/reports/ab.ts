@@ -1,0 +1,204 @@
+// A/B of the report post against a ServiceRequest create, two checkouts side by side in one run:
+// `node bench/reports/ab.ts <baseline checkout>` starts the real hub of each (embedded store, the channel
+// reports-to-ehr's HL7 destination to an MLLP receiver in another process, as run.ts does) and alternates rounds
+// between them: per round and hub, a batch of ServiceRequest creates, then a final DiagnosticReport on each of
+// those exams, 16 in flight. Printed: per hub, median over rounds of reports/s, creates/s and their ratio, and the
+// hub's CPU time (all threads, and its main thread) per create and per report, which a busy machine disturbs less
+// than the rates. With AB_WRITE=1 the table goes into BENCHMARKS.md (section reports-ab).
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { hashToken } from '../../http/auth.ts';
+import { repoRoot, startHub, stopHub, waitHealthy, type HubProcess } from '../../test/support/hub-process.ts';
+import { machineLine, writeSection } from '../report.ts';
+
+const baseline = process.argv[2];
+if (baseline === undefined) throw new Error('usage: node bench/reports/ab.ts <baseline checkout>');
+const rounds = Number(process.env['AB_ROUNDS'] ?? 5);
+const perRound = Number(process.env['AB_PER_ROUND'] ?? 300);
+const concurrency = 16;
+const token = 'bench-reports-token';
+
+const ehr = spawn(process.execPath, [path.join(import.meta.dirname, 'ehr-child.ts')], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+const ehrPort = await new Promise<number>((resolve) => {
+  createInterface({ input: ehr.stdout! }).on('line', (line) => {
+    const message = JSON.parse(line) as { port?: number };
+    if (message.port !== undefined) resolve(message.port);
+  });
+});
+
+async function hubOf(root: string): Promise<HubProcess> {
+  const facility = JSON.parse(await readFile(path.join(root, 'config/facilities/valley-general.json'), 'utf8'));
+  facility.reportDestinations = { ehrMllp: { host: '127.0.0.1', port: ehrPort, version: '2.5.1', includePdf: true } };
+  const channel = JSON.parse(await readFile(path.join(root, 'config/channels/reports-to-ehr.json'), 'utf8'));
+  channel.destinations = channel.destinations.filter((d: { name: string }) => d.name === 'ehr-hl7');
+  const hub = await startHub({
+    root,
+    config: `dataDir: {{dataDir}}
+logLevel: warn
+http:
+  host: 127.0.0.1
+  port: {{port}}
+auth:
+  tokens:
+    - name: bench
+      sha256: ${hashToken(token)}
+      roles: [integration]
+channels:
+  dir: {{channelsDir}}
+facilities:
+  dir: {{facilitiesDir}}
+dicom:
+  enabled: false
+`,
+    channels: [channel],
+    facilities: [facility],
+  });
+  await waitHealthy(hub);
+  return hub;
+}
+
+async function post(hub: HubProcess, resource: string, body: unknown): Promise<{ status: number; id?: string }> {
+  const response = await fetch(hub.url(`/fhir/R4/${resource}`), {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' },
+    body: JSON.stringify(body),
+  });
+  const answer = (await response.json()) as { id?: string };
+  return answer.id === undefined ? { status: response.status } : { status: response.status, id: answer.id };
+}
+
+/** The hub's CPU time so far (all its threads, user + system), in ms: /proc/<pid>/stat fields 14 and 15. */
+async function cpuMs(hub: HubProcess, thread = ''): Promise<number> {
+  const file = thread === '' ? `/proc/${hub.child.pid}/stat` : `/proc/${hub.child.pid}/task/${thread}/stat`;
+  const fields = (await readFile(file, 'utf8')).split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+async function batch(hub: HubProcess, resource: string, count: number, body: (i: number) => unknown) {
+  const cpuBefore = await cpuMs(hub);
+  const mainBefore = await cpuMs(hub, String(hub.child.pid));
+  const ids: Array<string | undefined> = [];
+  let next = 0;
+  let failed = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const i = next++;
+        const result = await post(hub, resource, body(i));
+        if (result.status !== 201) failed++;
+        ids[i] = result.id;
+      }
+    }),
+  );
+  if (failed > 0) throw new Error(`${resource}: ${failed} of ${count} not created`);
+  return {
+    ids,
+    perSecond: count / ((performance.now() - started) / 1000),
+    cpuMs: ((await cpuMs(hub)) - cpuBefore) / count,
+    mainMs: ((await cpuMs(hub, String(hub.child.pid))) - mainBefore) / count,
+  };
+}
+
+async function patientOf(hub: HubProcess): Promise<string> {
+  const patient = await post(hub, 'Patient', {
+    resourceType: 'Patient',
+    identifier: [{ system: 'urn:oid:2.16.840.1.113883.3.9999.1', value: 'BENCH-REPORTS' }],
+    name: [{ family: 'Müller', given: ['Zoë'] }],
+    birthDate: '1961-02-03',
+  });
+  if (patient.id === undefined) throw new Error(`Patient create answered ${patient.status}`);
+  return patient.id;
+}
+
+const serviceRequest = (patientId: string, placer: string) => ({
+  resourceType: 'ServiceRequest',
+  identifier: [
+    { type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'PLAC' }] }, value: placer },
+  ],
+  status: 'active',
+  intent: 'order',
+  priority: 'routine',
+  code: { coding: [{ system: 'http://loinc.org', code: '24725-4', display: 'CT Head' }] },
+  orderDetail: [{ coding: [{ system: 'http://dicom.nema.org/resources/ontology/DCM', code: 'CT' }] }],
+  subject: { reference: `Patient/${patientId}` },
+  requester: { identifier: { system: 'urn:rso-hub:facility', value: 'VALLEYGEN' } },
+  occurrenceDateTime: '2026-03-02T14:30:00Z',
+});
+const findings = Array.from({ length: 12 }, (_, n) => `Finding ${n + 1}: the structures are normal in size and form.`);
+const finalReport = (examNumber: string) => ({
+  resourceType: 'DiagnosticReport',
+  status: 'final',
+  basedOn: [{ reference: `ServiceRequest/${examNumber}` }],
+  code: { text: 'CT head' },
+  resultsInterpreter: [{ reference: 'Practitioner/rad-chen' }],
+  conclusion: 'No acute intracranial abnormality.',
+  presentedForm: [{ contentType: 'text/plain', data: Buffer.from(findings.join('\n')).toString('base64') }],
+});
+
+const hubs = [
+  { name: 'A (baseline)', hub: await hubOf(path.resolve(baseline)) },
+  { name: 'B (this checkout)', hub: await hubOf(repoRoot) },
+].map((h) => ({
+  ...h,
+  creates: [] as number[],
+  reports: [] as number[],
+  ratios: [] as number[],
+  cpuCreate: [] as number[],
+  cpuReport: [] as number[],
+  mainCreate: [] as number[],
+  mainReport: [] as number[],
+  patient: '',
+}));
+for (const h of hubs) h.patient = await patientOf(h.hub);
+
+async function round(h: (typeof hubs)[number], name: string, count: number, keep: boolean) {
+  const creates = await batch(h.hub, 'ServiceRequest', count, (i) => serviceRequest(h.patient, `${name}-${i}`));
+  const reports = await batch(h.hub, 'DiagnosticReport', count, (i) => finalReport(creates.ids[i] ?? 'unknown'));
+  if (!keep) return;
+  h.creates.push(creates.perSecond);
+  h.reports.push(reports.perSecond);
+  h.ratios.push(creates.perSecond / reports.perSecond);
+  h.cpuCreate.push(creates.cpuMs);
+  h.cpuReport.push(reports.cpuMs);
+  h.mainCreate.push(creates.mainMs);
+  h.mainReport.push(reports.mainMs);
+}
+
+for (const h of hubs) await round(h, 'WARM', 100, false);
+for (let r = 0; r < rounds; r++) {
+  // Alternating which goes first, so neither always runs on the machine the other just left.
+  const order = r % 2 === 0 ? hubs : [...hubs].reverse();
+  for (const h of order) await round(h, `R${r}`, perRound, true);
+}
+const load = os.loadavg()[0]!;
+for (const h of hubs) await stopHub(h.hub);
+ehr.kill('SIGTERM');
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const label = process.env['AB_LABEL'] ?? 'B: this checkout';
+const row = (h: (typeof hubs)[number], name: string) =>
+  `| ${name} | ${median(h.creates).toFixed(0)} | ${median(h.reports).toFixed(0)} | ${median(h.ratios).toFixed(2)}× ` +
+  `(${h.ratios.map((r) => r.toFixed(2)).join(', ')}) | ${median(h.cpuCreate).toFixed(2)} / ${median(h.cpuReport).toFixed(2)} ` +
+  `| ${median(h.mainCreate).toFixed(2)} / ${median(h.mainReport).toFixed(2)} |`;
+const markdown = `## Reports A/B: the report post against a ServiceRequest create, two checkouts in one run
+
+Command: \`node bench/reports/ab.ts <baseline checkout>\` (AB_ROUNDS=${rounds}, AB_PER_ROUND=${perRound}) · ${machineLine()} ·
+load average ${load.toFixed(1)} at the end (the machine is shared)
+
+Two real hubs (embedded store, the HL7 report destination to an MLLP receiver in another process), rounds alternating
+between them: ${perRound} ServiceRequest creates, then a final DiagnosticReport on each of those exams, ${concurrency} in flight.
+Medians of ${rounds} rounds; CPU is the hub's, read from /proc (all threads, and the main thread alone), per request.
+
+| hub | creates/s | reports/s | cost of a report in creates (rounds) | CPU ms per create / report | main thread ms per create / report |
+| --- | ---: | ---: | --- | ---: | ---: |
+${row(hubs[0]!, `A: ${process.env['AB_BASELINE_LABEL'] ?? baseline}`)}
+${row(hubs[1]!, label)}
+`;
+console.log(markdown);
+if (process.env['AB_WRITE'] === '1') await writeSection('reports-ab', markdown);
