@@ -176,7 +176,8 @@ export class MllpDestination implements DestinationConnector {
 function prepare(content: string): Prepared | { error: string } {
   let message: Hl7Message;
   try {
-    message = Hl7Message.parse(content);
+    // MSH alone says what the send needs (MSH-10, MSH-18); the body goes out as it is, for the receiver to judge.
+    message = Hl7Message.parse(content.slice(0, mshEnd(content)));
   } catch (error) {
     if (error instanceof Hl7ParseError) return { error: `content is not an HL7 v2 message: ${error.message}` };
     throw error;
@@ -189,6 +190,12 @@ function prepare(content: string): Prepared | { error: string } {
     if (error instanceof CharsetError) return { error: error.message };
     throw error;
   }
+}
+
+/** Where the first segment ends (ch. 2.5.1: segments end with a carriage return; some senders use a newline). */
+function mshEnd(content: string): number {
+  const end = content.search(/[\r\n]/);
+  return end === -1 ? content.length : end;
 }
 
 export const mllpDestinationType: DestinationConnectorType<MllpDestinationSettings> = {
