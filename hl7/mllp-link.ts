@@ -59,29 +59,32 @@ export class MllpLink {
     return new Promise((resolve) => {
       let tcpUp = false;
       let failure: string | undefined;
-      const timer = setTimeout(() => finish('timeout'), connectTimeoutMs);
       let settled = false;
+      const onConnect = (): void => {
+        tcpUp = true;
+        if (target.tls === undefined) finish('connected');
+      };
+      const onSecure = (): void => finish('connected');
+      // Under TLS, an error after TCP is up is the handshake's: say so (a refused certificate is not a refused port).
+      const onError = (error: Error): void => {
+        failure = target.tls !== undefined && tcpUp ? tlsFailureText(error) : errorText(error);
+      };
+      const onClose = (): void => finish(new Error(failure ?? 'connection closed'));
+      const timer = setTimeout(() => finish('timeout'), connectTimeoutMs);
       const finish = (outcome: 'connected' | Error | 'timeout' | 'abandoned'): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        socket.removeAllListeners();
-        if (outcome === 'connected') return resolve(MllpLink.#watch(socket, `${host}:${port}`));
-        socket.on('error', () => undefined);
+        socket.off('connect', onConnect).off('secureConnect', onSecure).off('close', onClose);
+        if (outcome === 'connected') {
+          socket.off('error', onError);
+          return resolve(MllpLink.#watch(socket, `${host}:${port}`));
+        }
+        // onError stays: destroying a socket mid-handshake may still emit an error, which must not go unheard.
         socket.destroy();
         resolve(outcome);
       };
-      socket.once('connect', () => {
-        tcpUp = true;
-        if (target.tls === undefined) finish('connected');
-      });
-      socket.once('secureConnect', () => finish('connected'));
-      // Under TLS, an error after TCP is up is the handshake's: say so (a refused certificate is not a refused port).
-      socket.once(
-        'error',
-        (error) => (failure = target.tls !== undefined && tcpUp ? tlsFailureText(error) : errorText(error)),
-      );
-      socket.once('close', () => finish(new Error(failure ?? 'connection closed')));
+      socket.on('connect', onConnect).on('secureConnect', onSecure).on('error', onError).on('close', onClose);
       onAbandon(() => finish('abandoned'));
     });
   }
