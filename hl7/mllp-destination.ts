@@ -1,10 +1,25 @@
 // The `mllp` destination connector: sends one HL7 v2 message at a time over a persistent MLLP connection
-// (hl7/mllp-link.ts, the hub's own framer) and waits for the ACK whose MSA-2 is the sent MSH-10 (ch. 2.9.2:
-// AA/CA sent, AE/CE retry, AR/CR failed for good). Each message goes out in its own MSH-18 character set.
-// It runs on the engine's thread: a run of queued messages (sendSequence) sends the next one from the
-// callback that read the previous ACK, so delivery does not wait for turns of the busy event loop, and no
-// thread hand-over is paid per run (`npm run bench -- hl7`). node-hl7-client, which this connector used, is
-// not loaded: its bundle cost ~100 MiB in any thread (`npm run bench -- footprint`) and only connected sockets.
+// (node-hl7-client 4.0.0, as the design card asks) and waits for the ACK whose MSA-2 is the sent MSH-10
+// (ch. 2.9.2: AA/CA sent, AE/CE retry, AR/CR failed for good).
+//
+// node-hl7-client traps this file works around (read in its source, src/client/connection.ts):
+// - sendMessage() resolves once the bytes are written, not when the ACK arrives; the ACK comes to the
+//   connection's handler, and we correlate it by MSA-2 ourselves. A second sendMessage() before the ACK
+//   spins a core (LIBRARIES.md), so sends are strictly serialised here.
+// - A connection's client pins one MSH-12 version and one byte encoding; a message with another version or
+//   character set gets its own connection (the previous one is closed).
+// - With connectionTimeout > 0 the library destroys the socket after that time even when connected; with 0
+//   (our setting) a refused or dropped connection is never reported and never retried. So we time the
+//   connect ourselves, watch the socket's 'close', and replace a broken connection on the next send.
+// - sendMessage() on a connection that is not connected queues the message inside the library and sends it
+//   on a later connect – a hidden second copy after we already reported 'retry'. We only call it when the
+//   connection is connected, and discard the whole connection (with its queue) on any failure.
+// - Its ACK decoder is fixed to UTF-8 and joins ACKs that arrive in one TCP read; we split them by MSH.
+// - Its `tls` option goes to tls.connect() as is, but it reports 'connect' when TCP is up, before the handshake:
+//   with `tls` set we wait for the socket's 'secureConnect', so a refused certificate is a failed connect.
+import net from 'node:net';
+import { TLSSocket } from 'node:tls';
+import type { Connection as Hl7Connection, HL7Version, InboundResponse } from 'node-hl7-client';
 import type {
   DestinationConnector,
   DestinationConnectorType,
@@ -14,11 +29,11 @@ import type {
 } from '../channels/connector.ts';
 import { parseSenderTlsSettings } from '../runtime/listener-settings.ts';
 import { errorText } from '../runtime/log.ts';
-import { type SenderTlsSettings, senderTlsOptions } from '../runtime/tls-sender.ts';
+import { type SenderTlsSettings, senderTlsOptions, tlsFailureText } from '../runtime/tls-sender.ts';
 import { expectInteger, expectKeys, expectObject, expectPort, expectString, join } from '../runtime/validate.ts';
-import { CharsetError, encodeHl7 } from './charset.ts';
+import { bufferEncodingFor } from './charset.ts';
 import { Hl7Message, Hl7ParseError } from './message.ts';
-import { type Ack, MllpLink } from './mllp-link.ts';
+import { MllpSender } from './mllp-sender.ts';
 
 export interface MllpDestinationSettings {
   host: string;
@@ -45,6 +60,81 @@ export function parseMllpDestinationSettings(input: unknown, path: string): Mllp
   return settings;
 }
 
+type Library = typeof import('node-hl7-client');
+let library: Promise<Library> | undefined;
+
+/** Imported on first use: the library costs ~160 MB RSS and ~250 ms, which a hub without MLLP out should not pay. */
+function loadLibrary(): Promise<Library> {
+  library ??= import('node-hl7-client');
+  return library;
+}
+
+interface Ack {
+  code: string;
+  controlId: string;
+  text: string;
+  raw: string;
+}
+
+interface Waiter {
+  controlId: string;
+  resolve(result: Ack | Error): void;
+}
+
+/** One library connection plus what we learnt about it. */
+class Link {
+  readonly key: string;
+  readonly connection: Hl7Connection;
+  broken = false;
+  waiter: Waiter | undefined;
+
+  constructor(key: string, connection: Hl7Connection) {
+    this.key = key;
+    this.connection = connection;
+  }
+
+  fail(reason: string): void {
+    this.broken = true;
+    this.waiter?.resolve(new Error(reason));
+    this.waiter = undefined;
+  }
+
+  onResponse(text: string): void {
+    for (const ack of splitAcks(text)) {
+      if (this.waiter && ack.controlId === this.waiter.controlId) {
+        const waiter = this.waiter;
+        this.waiter = undefined;
+        waiter.resolve(ack);
+      }
+      // An ACK for another control id is a late answer to a message we already gave up on: ignore it.
+    }
+  }
+}
+
+function splitAcks(text: string): Ack[] {
+  const segments = text.split(/\r\n|\r|\n/).filter((s) => s.length > 0);
+  const messages: string[][] = [];
+  for (const segment of segments) {
+    if (segment.startsWith('MSH') || messages.length === 0) messages.push([]);
+    messages[messages.length - 1]!.push(segment);
+  }
+  const acks: Ack[] = [];
+  for (const lines of messages) {
+    try {
+      const message = Hl7Message.parse(lines.join('\r'));
+      acks.push({
+        code: message.get('MSA-1') ?? '',
+        controlId: message.get('MSA-2') ?? '',
+        text: message.get('ERR-8') || message.get('MSA-3') || message.get('ERR-3.2') || message.get('ERR-1.4.2') || '',
+        raw: message.toString(),
+      });
+    } catch {
+      // Not an HL7 message: nothing to correlate.
+    }
+  }
+  return acks;
+}
+
 function resultOf(ack: Ack): SendResult {
   const reason = `${ack.code}${ack.text ? `: ${ack.text}` : ''}`;
   switch (ack.code) {
@@ -59,10 +149,20 @@ function resultOf(ack: Ack): SendResult {
   }
 }
 
-/** A message ready for the wire. */
+function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(onTimeout()), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** What the library needs to know about a message before it may go out on a connection. */
 interface Prepared {
-  bytes: Buffer;
+  text: string;
   controlId: string;
+  version: HL7Version;
+  encoding: BufferEncoding;
 }
 
 /** Nothing went out on the wire: the engine is stopping (stopping()). */
@@ -71,7 +171,7 @@ const notSent: SendResult = { status: 'not-sent', error: 'the MLLP destination i
 export class MllpDestination implements DestinationConnector {
   readonly #settings: MllpDestinationSettings;
   readonly #context: DestinationContext;
-  #link: MllpLink | undefined;
+  #link: Link | undefined;
   #tail: Promise<unknown> = Promise.resolve();
   #stopped = false;
   /** Ends a wait for a connection when the engine stops (stopping()). */
@@ -88,40 +188,26 @@ export class MllpDestination implements DestinationConnector {
     return result;
   }
 
-  /** Sends in order until one is not sent; each result is reported as its ACK comes in. */
-  sendSequence(messages: OutboundMessage[], onResult: (index: number, result: SendResult) => void): Promise<void> {
-    const run = this.#tail.then(async () => {
-      for (const [index, message] of messages.entries()) {
-        const result = await this.#sendOne(message);
-        onResult(index, result);
-        if (result.status !== 'sent') return;
-      }
-    });
-    this.#tail = run.catch(() => undefined);
-    return run;
-  }
-
   /** No new send starts, and a connection still being made is given up: nothing has gone out on it. */
   stopping(): void {
     this.#stopped = true;
     this.#abandonConnect?.();
   }
 
-  /** The engine has waited for deliveries in flight (its stopTimeoutMs): an ACK still missing is a retry. */
   async stop(): Promise<void> {
     this.stopping();
-    await this.#closeLink();
     await this.#tail;
     await this.#closeLink();
   }
 
   async #sendOne(message: OutboundMessage): Promise<SendResult> {
     if (this.#stopped) return notSent;
-    const prepared = prepare(message.content);
+    const lib = await loadLibrary();
+    const prepared = prepare(message.content, lib);
     if ('error' in prepared) return { status: 'failed', error: prepared.error };
-    const link = this.#link !== undefined && !this.#link.broken ? this.#link : await this.#connect();
-    if (!(link instanceof MllpLink)) return link;
-    const ack = await link.exchange(prepared.bytes, prepared.controlId, this.#settings.ackTimeoutMs);
+    const link = await this.#linkFor(prepared, lib);
+    if (!(link instanceof Link)) return link;
+    const ack = await this.#exchange(link, prepared, lib);
     if (ack instanceof Error) {
       await this.#closeLink();
       this.#context.log.warn('MLLP send failed', {
@@ -134,72 +220,134 @@ export class MllpDestination implements DestinationConnector {
     return resultOf(ack);
   }
 
+  async #exchange(link: Link, prepared: Prepared, lib: Library): Promise<Ack | Error> {
+    const answered = new Promise<Ack | Error>((resolve) => {
+      link.waiter = { controlId: prepared.controlId, resolve };
+    });
+    try {
+      await link.connection.sendMessage(new lib.Message({ text: prepared.text }));
+    } catch (error) {
+      link.fail(`could not send to ${this.#address()}: ${errorText(error)}`);
+    }
+    const timeoutMs = this.#settings.ackTimeoutMs;
+    return withTimeout(answered, timeoutMs, () => new Error(`no ACK from ${this.#address()} within ${timeoutMs} ms`));
+  }
+
   #address(): string {
     return `${this.#settings.host}:${this.#settings.port}`;
   }
 
-  /** A new connection; or the result of the send without one. */
-  async #connect(): Promise<MllpLink | SendResult> {
+  /** The connection for this version and encoding, connected; or the result of the send without one. */
+  async #linkFor(prepared: Prepared, lib: Library): Promise<Link | SendResult> {
+    const key = `${prepared.version}/${prepared.encoding}`;
+    if (this.#link && !this.#link.broken && this.#link.key === key) return this.#link;
     await this.#closeLink();
-    const { host, port, connectTimeoutMs, tls } = this.#settings;
+    const { host, tls } = this.#settings;
     let tlsOptions: ReturnType<typeof senderTlsOptions> | undefined;
     try {
       tlsOptions = tls === undefined ? undefined : senderTlsOptions(tls, host);
     } catch (error) {
       return { status: 'retry', error: `could not connect to ${this.#address()}: ${errorText(error)}` };
     }
-    const outcome = await MllpLink.connect(
-      { host, port, connectTimeoutMs, ...(tlsOptions === undefined ? {} : { tls: tlsOptions }) },
-      (abandon) => {
-        this.#abandonConnect = abandon;
-        if (this.#stopped) abandon();
-      },
+    const client = new lib.Client({
+      host,
+      version: prepared.version,
+      connectionTimeout: 0,
+      ...(tlsOptions === undefined ? {} : { tls: tlsOptions }),
+    });
+    let link: Link | undefined;
+    const connection = client.createConnection(
+      { port: this.#settings.port, version: prepared.version, encoding: prepared.encoding, waitAck: true },
+      (response: InboundResponse) => link?.onResponse(response.getMessage().toString()),
+    );
+    link = new Link(key, connection);
+    this.#link = link;
+    const connected = new Promise<'connected' | 'stopping' | Error>((resolve) => {
+      const socket = socketOf(link);
+      if (tlsOptions === undefined) connection.once('connect', () => resolve('connected'));
+      else socket?.once('secureConnect', () => resolve('connected'));
+      // A refused or reset connect closes the socket at once, which the library does not report (see above):
+      // without this the send would wait out connectTimeoutMs for a peer that already said no.
+      let failure: string | undefined;
+      let tcpUp = false;
+      socket?.once('connect', () => (tcpUp = true));
+      socket?.once('error', (error) => {
+        failure = tlsOptions !== undefined && tcpUp ? tlsFailureText(error) : errorText(error);
+      });
+      socket?.once('close', () => resolve(new Error(failure ?? 'connection closed')));
+      this.#abandonConnect = () => resolve('stopping');
+      if (this.#stopped) resolve('stopping');
+    });
+    const timeoutMs = this.#settings.connectTimeoutMs;
+    const outcome = await withTimeout<'connected' | 'stopping' | 'timeout' | Error>(
+      connected,
+      timeoutMs,
+      () => 'timeout',
     );
     this.#abandonConnect = undefined;
-    if (outcome instanceof MllpLink) {
-      this.#link = outcome;
-      return outcome;
+    if (outcome !== 'connected') {
+      await this.#closeLink();
+      if (outcome === 'stopping') return notSent;
+      if (outcome instanceof Error)
+        return { status: 'retry', error: `could not connect to ${this.#address()}: ${outcome.message}` };
+      return { status: 'retry', error: `could not connect to ${this.#address()} within ${timeoutMs} ms` };
     }
-    if (outcome === 'abandoned') return notSent;
-    if (outcome === 'timeout')
-      return { status: 'retry', error: `could not connect to ${this.#address()} within ${connectTimeoutMs} ms` };
-    return { status: 'retry', error: `could not connect to ${this.#address()}: ${outcome.message}` };
+    watchSocket(link);
+    return link;
   }
 
   async #closeLink(): Promise<void> {
     const link = this.#link;
     this.#link = undefined;
-    await link?.close();
+    if (!link) return;
+    link.fail('connection closed');
+    await link.connection.close().catch(() => undefined);
   }
 }
 
-function prepare(content: string): Prepared | { error: string } {
+/**
+ * The library never reports a socket the peer closed while its connectionTimeout is 0 (see above), so the
+ * socket's own 'close' marks the link broken and fails the waiting send at once instead of at the ACK timeout.
+ */
+function watchSocket(link: Link): void {
+  const socket = socketOf(link);
+  // Under TLS 1.3 a client certificate is judged after the client's handshake is done: the refusal is an alert.
+  let failure = '';
+  socket?.once(
+    'error',
+    (error) => (failure = `: ${socket instanceof TLSSocket ? tlsFailureText(error) : errorText(error)}`),
+  );
+  socket?.once('close', () => link.fail(`the receiver closed the connection${failure}`));
+}
+
+/** The library's socket (made in its constructor, so present right after createConnection). */
+function socketOf(link: Link): net.Socket | undefined {
+  const socket = (link.connection as unknown as { _socket?: unknown })._socket;
+  return socket instanceof net.Socket ? socket : undefined;
+}
+
+function prepare(content: string, lib: Library): Prepared | { error: string } {
   let message: Hl7Message;
   try {
-    // MSH alone says what the send needs (MSH-10, MSH-18); the body goes out as it is, for the receiver to judge.
-    message = Hl7Message.parse(content.slice(0, mshEnd(content)));
+    message = Hl7Message.parse(content);
   } catch (error) {
     if (error instanceof Hl7ParseError) return { error: `content is not an HL7 v2 message: ${error.message}` };
     throw error;
   }
   const controlId = message.get('MSH-10');
   if (!controlId) return { error: 'MSH-10 is empty: the ACK could not be matched to the message' };
-  try {
-    return { bytes: encodeHl7(content, message.get('MSH-18[1]') ?? ''), controlId };
-  } catch (error) {
-    if (error instanceof CharsetError) return { error: error.message };
-    throw error;
-  }
-}
-
-/** Where the first segment ends (ch. 2.5.1: segments end with a carriage return; some senders use a newline). */
-function mshEnd(content: string): number {
-  const end = content.search(/[\r\n]/);
-  return end === -1 ? content.length : end;
+  const version = message.get('MSH-12') ?? '';
+  if (!lib.isKnownVersion(version))
+    return { error: `MSH-12: version "${version}" cannot be sent by node-hl7-client (2.1 to 2.8 only)` };
+  const charset = message.get('MSH-18[1]') ?? '';
+  const encoding = bufferEncodingFor(charset);
+  if (!encoding) return { error: `MSH-18: character set "${charset}" cannot be sent` };
+  return { text: content, controlId, version, encoding };
 }
 
 export const mllpDestinationType: DestinationConnectorType<MllpDestinationSettings> = {
   type: 'mllp',
   parseSettings: parseMllpDestinationSettings,
-  create: (settings, context) => new MllpDestination(settings, context),
+  // On a thread of its own (mllp-sender.ts); MllpDestination is what runs there.
+  create: (settings, context) => new MllpSender(settings, context),
 };

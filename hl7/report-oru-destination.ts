@@ -1,6 +1,6 @@
 // The `report-oru` destination: a `report.issued` exam event in, an ORU^R01 out to the EHR of the report's
 // facility (its reportDestinations.ehrMllp), sent by the `mllp` destination's own sender, so the ACK rules are
-// the engine's (ch. 2.9.2: AA delivered, AE retried, AR failed). One
+// the engine's (ch. 2.9.2: AA delivered, AE retried, AR failed), on the process's one MLLP sender thread. One
 // channel destination serves every facility,
 // as `dicom-scu` with target facility-pacs does; a facility without an MLLP EHR has nothing to receive, which
 // is recorded as delivered with that reason rather than failed. Version and PDF come from the facility's entry;
@@ -29,7 +29,7 @@ import {
   optionalString,
 } from '../runtime/validate.ts';
 import { nextControlId } from './ack.ts';
-import { MllpDestination } from './mllp-destination.ts';
+import { MllpSender } from './mllp-sender.ts';
 import { buildOru } from './oru-builder.ts';
 
 export interface ReportOruSettings {
@@ -72,7 +72,7 @@ class ReportOruDestination implements DestinationConnector {
   readonly #settings: ReportOruSettings;
   readonly #context: DestinationContext;
   /** One sender per EHR endpoint: a connection stays open to each facility's EHR. */
-  readonly #senders = new Map<string, MllpDestination>();
+  readonly #senders = new Map<string, MllpSender>();
   #stopped = false;
 
   constructor(deps: ReportDeliveryDeps, settings: ReportOruSettings, context: DestinationContext) {
@@ -89,8 +89,8 @@ class ReportOruDestination implements DestinationConnector {
 
   /**
    * A run of the ordered queue's due head: the ORUs of a chunk are looked up and built together (their reads
-   * overlap), then those for one EHR go to its sender as one run, so the next is sent on the ACK of the
-   * previous without a turn of the engine's event loop each. Chunks keep what a failing head costs
+   * overlap), then those for one EHR go to its sender as one run on the MLLP thread, so the next is sent on the
+   * ACK of the previous without a turn of the engine's event loop each. Chunks keep what a failing head costs
    * small: the run stops at the first result that is not sent, and what was built after it is built again.
    */
   async sendSequence(
@@ -183,11 +183,11 @@ class ReportOruDestination implements DestinationConnector {
     });
   }
 
-  #senderFor(endpoint: MllpEndpoint): MllpDestination {
+  #senderFor(endpoint: MllpEndpoint): MllpSender {
     const key = JSON.stringify([endpoint.host, endpoint.port, endpoint.tls ?? null]);
     let sender = this.#senders.get(key);
     if (sender === undefined) {
-      sender = new MllpDestination(
+      sender = new MllpSender(
         {
           host: endpoint.host,
           port: endpoint.port,
@@ -215,7 +215,7 @@ class ReportOruDestination implements DestinationConnector {
 
 interface PreparedOru {
   kind: 'oru';
-  sender: MllpDestination;
+  sender: MllpSender;
   message: OutboundMessage;
 }
 

@@ -139,7 +139,7 @@ await step(`${creates} ServiceRequests created`);
 const ris = await MllpTestListener.start(() => 'AA', risPort);
 await until('the RIS copy to deliver every ORM', () => ris.received.length >= orders);
 
-await step('RIS copy delivered');
+await step('RIS copy delivered (MLLP sender thread up)');
 const study = await writeStudy(instances);
 const sent = await storescu(hub, 'VALLEY_CT', study.files);
 if (sent.code !== 0) throw new Error(`storescu: ${sent.stderr}`);
@@ -178,15 +178,11 @@ ${steps.map(([name, rss]) => `| hub, after: ${name} | ${mib(rss)} |`).join('\n')
 | hub, peak over the load | ${verdict(peak, 250)} |
 | hub, idle after the load | ${verdict(idleAfter, 200)} |
 
-Where it goes (the steps above, and A/B runs of this bench): indexing only the FHIR definitions a request needs
-took the peak from 545 to 379 MiB (2026-12-05). The MLLP destination no longer runs on a thread of its own with
-node-hl7-client (whose 4 MB bundle of tables cost ~100 MiB in any thread): it sends on the engine's thread over
-the hub's own framer. The same bench on the commit before that change, run here on 2026-12-06 a few minutes
-apart: peak 442 MiB, idle 445, 223 at start (the start has grown since 2026-12-05 with what merged meanwhile).
-What remains, measured by loading each alone on top of the others: the FHIR validation thread with its
-definitions ~99 MiB (validating on the engine's thread instead: ~65 MiB, but it would take FHIR creates' CPU
-back onto the event loop), the MongoDB driver ~10 MiB (agenda's backend imports it even on the embedded store),
-and the libraries every part loads at start (pdfkit ~16 MiB, dcmjs ~10 MiB, …).
+Where it goes (the steps above, and A/B runs of this bench on 2026-12-05): indexing only the FHIR definitions a
+request needs took the peak from 545 to 379 MiB; what remains is about 100 MiB for the MLLP sender thread (it
+loads node-hl7-client, the card's HL7 client, whose 4 MB bundle of tables costs that much in any thread), about
+80 MiB for the FHIR validation thread and its definitions, and 33 MiB for the MongoDB driver that agenda's backend
+loads even on the embedded store. Every MLLP destination of a process now shares the one sender thread.
 `;
 console.log(markdown);
 await writeSection('footprint', markdown);

@@ -175,7 +175,7 @@ test('stop gives up a connection still being made to a silent receiver; the mess
   const client = await MllpTestClient.connect(port);
   t.teardown(() => client.socket.destroy());
   t.is((await client.exchange(await fixture('orm-o01.hl7'))).get('MSA-1'), 'AA');
-  // The queue worker picks the message up at once (poll 50 ms) and the destination starts connecting.
+  // The queue worker picks the message up at once (poll 50 ms) and the sender thread starts connecting.
   await new Promise((resolve) => setTimeout(resolve, 500));
   await engine.stop();
   const stored = await engine.searchMessages({ channelId: 'orders-silent', controlId: 'MSG00001' });

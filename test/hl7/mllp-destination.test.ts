@@ -1,4 +1,4 @@
-// The MLLP destination (hl7/mllp-link.ts underneath) against a real MLLP listener on loopback, built on our
+// The MLLP destination (node-hl7-client underneath) against a real MLLP listener on loopback, built on our
 // own framer, answering AA/AE/AR, nothing, or closing the connection.
 import test from 'ava';
 import { mllpDestinationType, type MllpDestinationSettings } from '../../hl7/mllp-destination.ts';
@@ -134,36 +134,4 @@ test('settings are checked with the path and reason', (t) => {
   t.throws(() => mllpDestinationType.parseSettings({ host: 'h', port: 1, ackTimeout: 5 }, 'd'), {
     message: /d.ackTimeout: unknown key/,
   });
-});
-
-test('a run goes out in order, each message on the ACK of the one before, and stops at the first AE', async (t) => {
-  const { listener, destination } = await setup(t, (_m, i) => (i === 2 ? 'AE' : 'AA'));
-  const results: Array<[number, string]> = [];
-  await destination.sendSequence!(
-    await Promise.all(['Q1', 'Q2', 'Q3', 'Q4'].map((id) => message(id))),
-    (index, result) => results.push([index, result.status]),
-  );
-  t.deepEqual(results, [
-    [0, 'sent'],
-    [1, 'sent'],
-    [2, 'retry'],
-  ]);
-  t.deepEqual(
-    listener.received.map((m) => m.get('MSH-10')),
-    ['Q1', 'Q2', 'Q3'],
-    'Q4 is not sent after the AE: it stays behind the head',
-  );
-});
-
-test('two destinations are independent: a receiver that never answers does not hold back another', async (t) => {
-  const silent = await setup(t, () => 'none', { ackTimeoutMs: 60_000 });
-  const answering = await setup(t, () => 'AA');
-  let stuckEnded = false;
-  const stuck = silent.destination.send(await message('S1')).finally(() => (stuckEnded = true));
-  for (const id of ['A1', 'A2', 'A3']) t.is((await answering.destination.send(await message(id))).status, 'sent');
-  t.false(stuckEnded, 'the silent destination is still waiting for its ACK while the other delivered');
-  // Stopping gives up the ACK wait: the message stays queued (not-sent or retry), never counted as sent.
-  silent.destination.stopping?.();
-  await silent.destination.stop();
-  t.not((await stuck).status, 'sent');
 });
