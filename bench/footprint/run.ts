@@ -183,6 +183,12 @@ request needs took the peak from 545 to 379 MiB; what remains is about 100 MiB f
 loads node-hl7-client, the card's HL7 client, whose 4 MB bundle of tables costs that much in any thread), about
 80 MiB for the FHIR validation thread and its definitions, and 33 MiB for the MongoDB driver that agenda's backend
 loads even on the embedded store. Every MLLP destination of a process now shares the one sender thread.
+Tried on 2026-12-06 and not kept (branch wt/relay-footprint-own-framer, see bench:hl7): the MLLP destination
+without node-hl7-client took this bench from peak 442 / idle 445 MiB (223 at start; the start has grown since
+2026-12-05 with what merged meanwhile) to peak 322 / idle 325 in runs minutes apart. Measured alone on top of
+the rest: the FHIR validation thread with its definitions ~99 MiB (validating on the engine's thread: ~65 MiB,
+but FHIR creates' CPU back on the event loop), the MongoDB driver ~10 MiB (agenda's backend imports it even on
+the embedded store), pdfkit ~16 MiB, dcmjs ~10 MiB.
 `;
 console.log(markdown);
 await writeSection('footprint', markdown);

@@ -272,6 +272,17 @@ machine. When "delivered" is below "ACKed", the queue held a backlog when the se
 With a destination, the event loop also stores the queue item and records each delivery: about twice the store
 work per message, so such a channel takes in fewer messages a second than one without; delivery keeps up with
 what it takes in.
+Tried on 2026-12-06 and not kept (branch wt/relay-footprint-own-framer): the MLLP destination on the hub's own
+framer instead of node-hl7-client, on the engine's thread or on the sender thread. At load 15-20 the relay row
+gave 540 vs 791 msg/s ingest (0.68×) and 525 vs 341 µs/msg main-thread CPU (1.54×), against 0.55× and 2.2× in
+the table above; three interleaved A/B runs of the two threads gave relay/ingest 0.77 vs 0.84, 0.60 vs 0.41, 0.47
+vs 0.63 (sender thread vs engine's thread), within the noise. A wake-up of the idle sender thread cost the
+posting thread ~100 µs of CPU (~400 µs under load) once per run. But with the faster sender,
+test/hub/workers-kill.test.ts found messages twice at the receiver after kill -9 of a worker in 4 runs of 4
+(0 of 2 with node-hl7-client): items sent but not yet recorded by the killed worker were sent again by its
+successor, and the window of such items grows with the sending rate. Handing the pipeline's durable items to the
+worker instead of reading them back, with the pause flag read at most every 100 ms, made no difference above the
+noise (0.47× vs 0.55× in the same run) and was not kept either.
 `;
 console.log(markdown);
 await writeSection('hl7', markdown);
