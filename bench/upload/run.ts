@@ -161,6 +161,11 @@ first of the three sync waits in a row is hidden behind the check; the other two
 then the upload-log commit) remain. Interleaved runs of the same bench before/after (A B A B, load 5-10), hub vs the fsynced copy of
 the same run: 0.31× and 0.22× before, 0.36× and 0.37× after.
 
+Both SSH transports are ssh2 with its native ciphers, built at install for the Node that runs them
+(setup/ssh-crypto-binding.ts). Before 2026-12-06 the binding was built for the system's Node 20, never loaded
+under Node 24, and ssh2 used JavaScript ciphers that create an OpenSSL cipher per packet (~10 % of the hub's CPU
+per file in an A/B probe; this table's earlier figures were taken that way).
+
 The goal compares with the plain copy, which keeps nothing on disk when it answers; the hub answers only after the
 file and its records are durable (DESIGN.md), so the fair reference is \`put -f\`, itself 0.4-0.7× of the plain
 copy here. Not yet done: writing the upload-log record in the same store commit as the instance (it needs the ingest
