@@ -135,6 +135,9 @@ for (const search of searches) {
   rows.push(line);
 }
 await direct.close();
+const searchLoad = loadavg()
+  .map((v) => v.toFixed(1))
+  .join(' / ');
 
 const pollingOptions = {
   rounds: Number(process.env['BENCH_CONSOLE_ROUNDS'] ?? 3),
@@ -157,7 +160,7 @@ The embedded store seeded with ${total.toLocaleString('en')} ORM^O01 messages (i
 ${seedSeconds.toFixed(0)} s), ${DAYS} days, ${channels.length} channels, 1 in 50 in error; then the real hub opens it. Each search
 ${SEARCHES} times with different values, a page of 50, through \`GET /api/messages\` (bearer token, JSON) and
 directly on the store (\`searchMessagePage\` with the same parsed query) from the bench process, alternating which
-goes first. Milliseconds; goal p99 < 200 ms.
+goes first. Milliseconds; goal p99 < 200 ms. Load average after the searches ${searchLoad} (2 cores).
 
 | search | HTTP p50 | HTTP p99 | store p50 | store p99 | items per page |
 | --- | ---: | ---: | ---: | ---: | ---: |
