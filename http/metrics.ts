@@ -75,6 +75,15 @@ export function collectedGauge(
   family(name, help, 'gauge').collect = collect;
 }
 
+/** A counter read at scrape time from a running total kept elsewhere (the event loop's active time). */
+export function collectedCounter(
+  name: string,
+  help: string,
+  collect: () => Array<{ labels: Labels; value: number }>,
+): void {
+  family(name, help, 'counter').collect = collect;
+}
+
 function escapeLabel(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }

@@ -2,12 +2,10 @@
 // seeded with insertMany (synthetic ORM^O01 messages over 30 days, 5 channels, 1 in 50 in error), then the real hub
 // (`node hub.ts`) opens it; each search runs through GET /api/messages and, in the same run, directly on the store
 // (searchMessagePage with the same parsed query) from this process, so the gap is HTTP, auth and JSON. Polling
-// cost: the hub's CPU time (utime + stime from /proc, the share of one core, which bounds its event loop's
-// utilisation) while HL7 traffic runs, with and without a console polling as the dashboard does, and per poll.
-// `npm run bench -- console`; BENCH_CONSOLE_MESSAGES=100000 for a quick run.
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+// cost: the hub's event-loop utilisation while HL7 traffic runs, with and without a console (polling.ts).
+// `npm run bench -- console`; BENCH_CONSOLE_MESSAGES=100000 BENCH_CONSOLE_ROUNDS=1 for a quick run.
 import { rm } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import { ObjectId } from 'bson';
 import { messageSearch } from '../../admin-ui/message-query.ts';
@@ -18,11 +16,11 @@ import { MllpTestListener } from '../../test/hl7/mllp-peer.ts';
 import { mllpRelayChannel } from '../../test/support/channels.ts';
 import { api, freePort, startHub, stopHub, tempDir, waitHealthy } from '../../test/support/hub-process.ts';
 import { machineLine, percentile, writeSection } from '../report.ts';
+import { measurePolling, pollingText } from './polling.ts';
 
 const total = Number(process.env['BENCH_CONSOLE_MESSAGES'] ?? 1_000_000);
 const BATCH = 5_000;
 const SEARCHES = 200;
-const TRAFFIC = 10_000;
 const DAYS = 30;
 const channels = ['orders-a', 'orders-b', 'orders-c', 'adt-a', 'dictation'];
 const now = Date.now();
@@ -96,11 +94,6 @@ const searches: Array<{ name: string; query: (k: number) => Query }> = [
   },
 ];
 
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
-}
-
 const dataDir = await tempDir('bench-console');
 const seedSeconds = await seed(path.join(dataDir, 'hub.sqlite'));
 console.log(`seeded ${total} messages in ${seedSeconds.toFixed(1)} s`);
@@ -142,53 +135,23 @@ for (const search of searches) {
   rows.push(line);
 }
 await direct.close();
+const searchLoad = loadavg()
+  .map((v) => v.toFixed(1))
+  .join(' / ');
 
-/** The console's dashboard polls these every 5 s (Dashboard.tsx, DicomPanel.tsx). */
-async function poll(): Promise<void> {
-  await Promise.all(['/api/channels', '/api/dashboard/dicom'].map(async (p) => (await api(hub, p)).arrayBuffer()));
-}
-const pid = hub.child.pid!;
-const idle0 = cpuMs(pid);
-const POLLS = 100;
-for (let i = 0; i < POLLS; i++) await poll();
-const perPollMs = (cpuMs(pid) - idle0) / POLLS;
-
-async function traffic(withPoller: boolean): Promise<{ share: number; perSecond: number }> {
-  let timer: NodeJS.Timeout | undefined;
-  if (withPoller) timer = setInterval(() => void poll(), 5_000);
-  const cpu0 = cpuMs(pid);
-  const t0 = performance.now();
-  const child = spawn(
-    process.execPath,
-    [
-      path.join(import.meta.dirname, '..', 'hl7', 'sender-child.ts'),
-      String(inPort),
-      '4',
-      '20000',
-      withPoller ? 'P' : 'N',
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  await new Promise((resolve) => child.once('exit', resolve));
-  clearInterval(timer);
-  const wall = performance.now() - t0;
-  const { perSecond } = JSON.parse(out) as { perSecond: number };
-  return { share: (cpuMs(pid) - cpu0) / wall, perSecond };
-}
-const without = await traffic(false);
-const withPoll = await traffic(true);
+const pollingOptions = {
+  rounds: Number(process.env['BENCH_CONSOLE_ROUNDS'] ?? 3),
+  messages: Number(process.env['BENCH_CONSOLE_TRAFFIC'] ?? 3_000),
+};
+const polling = await measurePolling(hub, inPort, pollingOptions);
+// The polling rounds' last minute: what the machine's other users did meanwhile.
+const load = loadavg()
+  .map((v) => v.toFixed(1))
+  .join(' / ');
 await stopHub(hub);
 await ehr.stop();
 await rm(dataDir, { recursive: true, force: true });
 
-// A poll every 5 s is a few milliseconds of CPU; two traffic runs on a shared machine differ by more than that.
-const noise =
-  Math.abs(withPoll.share - without.share) < 0.05
-    ? ': the difference is within the run-to-run noise of a shared machine, so the per-poll figure is the one to read.'
-    : '.';
-const pct = (v: number, digits = 1) => `${(v * 100).toFixed(digits)} %`;
 const section = `## Console: message browser over ${total.toLocaleString('en')} messages, dashboard polling
 
 \`npm run bench -- console\` · ${machineLine()}
@@ -197,17 +160,13 @@ The embedded store seeded with ${total.toLocaleString('en')} ORM^O01 messages (i
 ${seedSeconds.toFixed(0)} s), ${DAYS} days, ${channels.length} channels, 1 in 50 in error; then the real hub opens it. Each search
 ${SEARCHES} times with different values, a page of 50, through \`GET /api/messages\` (bearer token, JSON) and
 directly on the store (\`searchMessagePage\` with the same parsed query) from the bench process, alternating which
-goes first. Milliseconds; goal p99 < 200 ms.
+goes first. Milliseconds; goal p99 < 200 ms. Load average after the searches ${searchLoad} (2 cores).
 
 | search | HTTP p50 | HTTP p99 | store p50 | store p99 | items per page |
 | --- | ---: | ---: | ---: | ---: | ---: |
 ${rows.join('\n')}
 
-Polling: the dashboard asks \`/api/channels\` and \`/api/dashboard/dicom\` every 5 s. One poll costs the hub
-${perPollMs.toFixed(1)} ms of CPU (${POLLS} polls back to back), ${pct(perPollMs / 5000, 2)} of one core at 5 s. While 4 MLLP
-senders push ${TRAFFIC.toLocaleString('en')} ORMs through a relay channel, the hub's CPU time (utime + stime ÷ wall, which bounds its
-event-loop utilisation) is ${pct(without.share)} without a console and ${pct(withPoll.share)} with one polling
-(${without.perSecond.toFixed(0)} and ${withPoll.perSecond.toFixed(0)} messages/s)${noise}
+${pollingText(polling, pollingOptions, load)}
 `;
 await writeSection('console', section);
 console.log(section);

@@ -54,7 +54,15 @@ test('/metrics needs a bearer token and then speaks the Prometheus text format',
   const scraped = await fetch(hub.url('/metrics'), { headers: { authorization: `Bearer ${adminToken}` } });
   t.is(scraped.status, 200);
   t.regex(scraped.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
-  t.regex(await scraped.text(), /^# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes \d+$/m);
+  const text = await scraped.text();
+  t.regex(text, /^# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes \d+$/m);
+  // The event loop's busy time, as a counter a scraper turns into utilisation over its own window.
+  const active = (body: string) =>
+    Number(/^nodejs_eventloop_active_seconds_total (\S+)$/m.exec(body)?.[1] ?? Number.NaN);
+  t.regex(text, /^# TYPE nodejs_eventloop_active_seconds_total counter$/m);
+  t.regex(text, /^nodejs_eventloop_idle_seconds_total \d+(\.\d+)?(e[-+]\d+)?$/m);
+  const again = await fetch(hub.url('/metrics'), { headers: { authorization: `Bearer ${adminToken}` } });
+  t.true(active(await again.text()) > active(text), 'answering the first scrape kept the loop busy for a while');
   t.is(await stopHub(hub), 0);
 });
 

@@ -1,17 +1,18 @@
-// Facilities: the list, and one facility edited as JSON (AE titles, MSH-4 codes, PACS, report destinations,
-// staff, billing rules) with the hub's validation, the same as for the seed files, shown at each field's path.
-import { Alert, Badge, Button, Group, Stack, Table, Text, Title } from '@mantine/core';
+// Facilities: the list, and one facility at a time in its editor (screens/facilities/), which takes the whole
+// screen while open so the form reads at 1280×800 without the list pushing it down.
+import { Alert, Badge, Button, Group, Stack, Table, Title } from '@mantine/core';
 import { useState } from 'react';
-import { ApiError, type ApiIssue, get, post, put } from '../api/client.ts';
+import { ApiError, get } from '../api/client.ts';
 import type { Facility } from '../api/types.ts';
 import { useSession } from '../session.tsx';
-import { JsonEditor, parseJson } from '../ui/JsonEditor.tsx';
-import { ErrorNote, Loadable } from '../ui/states.tsx';
+import { Loadable } from '../ui/states.tsx';
 import { useLoad } from '../ui/use-load.ts';
+import type { Draft } from './facilities/draft.ts';
+import { FacilityEditor } from './facilities/FacilityEditor.tsx';
 
-const blank = {
-  code: 'NEWFAC',
-  name: 'New facility',
+const blank: Draft = {
+  code: '',
+  name: '',
   aeTitles: [],
   sendingFacilities: [],
   technicians: [],
@@ -26,28 +27,28 @@ export function FacilitiesScreen() {
   // Creating a facility is for an admin not limited to facilities; a client admin edits its own.
   const mayCreate = user?.roles.includes('admin') === true && user.facilities === undefined;
   const facilities = useLoad(() => get<Facility[] | { items: Facility[] }>('/api/facilities'), []);
-  const [editing, setEditing] = useState<{ code?: string; text: string }>();
+  const [editing, setEditing] = useState<{ code?: string; initial: Draft }>();
   const notOffered = facilities.error instanceof ApiError && facilities.error.status === 404;
+
+  if (editing)
+    return (
+      <FacilityEditor
+        key={editing.code ?? 'new'}
+        {...editing}
+        writable={may('facilities')}
+        onDone={() => {
+          setEditing(undefined);
+          facilities.reload();
+        }}
+      />
+    );
 
   return (
     <Stack>
       <Group justify="space-between">
         <Title order={2}>Facilities</Title>
-        {mayCreate && !editing && !notOffered && (
-          <Button onClick={() => setEditing({ text: JSON.stringify(blank, null, 2) })}>New facility</Button>
-        )}
+        {mayCreate && !notOffered && <Button onClick={() => setEditing({ initial: blank })}>New facility</Button>}
       </Group>
-      {editing && (
-        <FacilityEditor
-          key={editing.code ?? 'new'}
-          {...editing}
-          writable={may('facilities')}
-          onDone={() => {
-            setEditing(undefined);
-            facilities.reload();
-          }}
-        />
-      )}
       {notOffered ? (
         <Alert color="gray" variant="light" title="Facilities are not editable on this hub">
           This hub has no facility API yet: its facilities come from the files in config/facilities.
@@ -83,11 +84,7 @@ export function FacilitiesScreen() {
                       </Badge>
                     </Table.Td>
                     <Table.Td>
-                      <Button
-                        size="xs"
-                        variant="default"
-                        onClick={() => setEditing({ code: f.code, text: JSON.stringify(f, null, 2) })}
-                      >
+                      <Button size="xs" variant="default" onClick={() => setEditing({ code: f.code, initial: f })}>
                         {may('facilities') ? 'Edit' : 'View'}
                       </Button>
                     </Table.Td>
@@ -98,56 +95,6 @@ export function FacilitiesScreen() {
           )}
         </Loadable>
       )}
-    </Stack>
-  );
-}
-
-interface EditorProps {
-  code?: string;
-  text: string;
-  writable: boolean;
-  onDone(): void;
-}
-
-function FacilityEditor({ code, text: initial, writable, onDone }: EditorProps) {
-  const [text, setText] = useState(initial);
-  const [issues, setIssues] = useState<readonly ApiIssue[]>([]);
-  const [failure, setFailure] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
-
-  const save = async () => {
-    const parsed = parseJson(text);
-    if ('error' in parsed) return;
-    setBusy(true);
-    setFailure(undefined);
-    try {
-      if (code === undefined) await post('/api/facilities', parsed.value);
-      else await put(`/api/facilities/${encodeURIComponent(code)}`, parsed.value);
-      setIssues([]);
-      onDone();
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 400) setIssues(error.issues);
-      else setFailure(error);
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  return (
-    <Stack>
-      <Text fw={600}>{code === undefined ? 'New facility' : `Facility ${code}`}</Text>
-      {failure !== undefined && <ErrorNote error={failure} title="Could not save" />}
-      <JsonEditor label="Facility (JSON)" value={text} onChange={setText} issues={issues} readOnly={!writable} />
-      <Group>
-        {writable && (
-          <Button onClick={save} loading={busy}>
-            {code === undefined ? 'Create facility' : 'Save facility'}
-          </Button>
-        )}
-        <Button variant="subtle" onClick={onDone}>
-          Close
-        </Button>
-      </Group>
     </Stack>
   );
 }
