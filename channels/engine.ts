@@ -205,7 +205,7 @@ export class ChannelEngine {
       const id = d.definition.id;
       const [received, errors, queues] = await Promise.all([
         this.messages.count({ channelId: id }),
-        this.messages.count({ channelId: id, $or: [{ state: 'error' }, { 'destinations.state': 'error' }] }),
+        this.messages.errorCount(id),
         this.queueDepths(id),
       ]);
       overviews.push({ ...statusOf(d), received, errors, queues });

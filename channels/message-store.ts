@@ -114,6 +114,8 @@ export class MessageStore {
     await this.#messages.createIndex({ channelId: 1, receivedAt: -1 });
     await this.#messages.createIndex({ receivedAt: -1 });
     await this.#messages.createIndex({ state: 1, receivedAt: -1 });
+    // The console counts a channel's errors on every poll (errorCount): an index read, not the channel's messages.
+    await this.#messages.createIndex({ channelId: 1, state: 1 });
     await this.#messages.createIndex({ 'destinations.state': 1, receivedAt: -1 });
     for (const field of indexFields) await this.#messages.createIndex({ [field]: 1 });
   }
@@ -235,6 +237,19 @@ export class MessageStore {
 
   async count(filter: Filter<MessageDoc>): Promise<number> {
     return this.#messages.countDocuments(filter);
+  }
+
+  /**
+   * A channel's messages in error, their own or a destination's. One filter with `$or` reads (and decodes) every
+   * message of the channel on the embedded store; as two counts, the first is answered from the { channelId, state }
+   * index and the second reads only messages with a failed destination.
+   */
+  async errorCount(channelId: string): Promise<number> {
+    const [own, delivery] = await Promise.all([
+      this.#messages.countDocuments({ channelId, state: 'error' }),
+      this.#messages.countDocuments({ 'destinations.state': 'error', channelId, state: { $ne: 'error' } }),
+    ]);
+    return own + delivery;
   }
 
   /** Deletes a channel's messages received before `cutoff`, whatever their state. */

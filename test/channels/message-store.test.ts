@@ -159,3 +159,24 @@ test('the channel overview and metrics show received, errors and queue depth', a
   t.regex(renderMetrics(), /hub_channel_messages_received_total\{channel="overview"\} 2/);
   t.regex(renderMetrics(), /hub_channel_processing_errors_total\{channel="overview"\} 1/);
 });
+
+test("a channel's errors count its own (map) errors and its failed deliveries, each message once", async (t) => {
+  const { engine, peers } = await setup(t);
+  const lab = peers.peer('lab');
+  lab.failWhen = /reject/;
+  lab.permanent = true;
+  await engine.saveDefinition(
+    channelJson('counted', [peerDestination('lab', 'lab')], {
+      map: { script: 'if (msg.fail) throw new Error("bad");' },
+    }),
+  );
+  await engine.saveDefinition(channelJson('other', [peerDestination('lab', 'lab')]));
+  await peers.receive('counted', jsonMessage({ n: 1 }));
+  await peers.receive('counted', jsonMessage({ fail: true }));
+  await peers.receive('counted', jsonMessage({ reject: true }));
+  await peers.receive('other', jsonMessage({ reject: true }));
+  await waitFor('the rejections recorded', async () => (await engine.searchMessages({ state: 'error' })).total === 3);
+  const overviews = new Map((await engine.listChannels()).map((o) => [o.id, o]));
+  t.like(overviews.get('counted'), { received: 3, errors: 2 });
+  t.like(overviews.get('other'), { received: 1, errors: 1 });
+});
