@@ -7,6 +7,9 @@ import { Agenda, exponential, type Job } from 'agenda';
 import type { Db } from 'mongodb';
 import { errorText, type Logger } from './log.ts';
 
+/** How long stop() waits for running jobs (a fax poll's SOAP call is bounded by its own timeout). */
+const drainTimeoutMs = 15_000;
+
 export interface RetryPolicy {
   /** Total runs including the first; 1 means no retry. */
   readonly maxAttempts: number;
@@ -130,8 +133,11 @@ export class Scheduler {
     this.#running = false;
     // Kept until agenda has stopped: a job still running may schedule its follow-up (a fax poll schedules the
     // next), which is stored for the next start; dropped first, that follow-up threw and left the running job
-    // failed in the collection for good.
-    await agenda.stop();
+    // failed in the collection for good. Drained, not stopped: stop() returns while jobs still run, and a job that
+    // then finished against a closed store was saved as done but never removed (removeOnComplete), so a fax poll
+    // stayed in the collection for good. One that outlasts the wait keeps its lock and runs again after it expires.
+    const drained = await agenda.drain({ timeout: drainTimeoutMs });
+    if (drained.timedOut) this.#log.warn('scheduler stopped with jobs still running', { running: drained.running });
     this.#agenda = undefined;
     this.#log.info('scheduler stopped');
   }
