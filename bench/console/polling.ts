@@ -194,11 +194,11 @@ export function pollingText(
     direct < share / 2
       ? 'smaller, because a slow poll also slows the senders, who wait for their ACKs, so the busy time it adds is spread over a longer round; loop time per message is the steadier figure.'
       : 'in line with the per-poll figure.';
-  // Checked by hand (explain() on the embedded store): the error count `{ channelId, $or: [state, destinations.state] }`
-  // of GET /api/channels is planned on the channelId index, so it decodes every message of the channel.
+  // The channel error count of GET /api/channels used to decode every message of the channel (one $or); it is two
+  // index reads since 2026-12-06 (MessageStore.errorCount). What still grows with a run is not traced yet.
   const growth =
     result.after.perPollMs > 10 * result.idle.perPollMs
-      ? ` A poll's cost grows with the messages the channel holds: \`GET /api/channels\` counts each deployed channel's errors with \`{ channelId, $or: [{ state }, { 'destinations.state' }] }\`, which the embedded store plans on the channelId index and answers by decoding every message of the channel.`
+      ? ` A poll still costs more after the rounds than on an empty channel. The channel error count that decoded every message of the channel (one \`$or\`) is two index reads since 2026-12-06 (\`MessageStore.errorCount\`: ~1.3 s a poll under load before, in a run at load 10-18); what remains is not traced yet.`
       : '';
   return `Polling: the dashboard asks \`${dashboardPaths.join('` and `')}\` every ${dashboardEveryMs / 1000} s. The hub's event-loop
 utilisation is read from its own \`performance.eventLoopUtilization()\`, exposed on \`/metrics\` as
