@@ -10,9 +10,9 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { hashToken } from '../../http/auth.ts';
-import { repoRoot, startHub, stopHub, waitHealthy, type HubProcess } from '../../test/support/hub-process.ts';
+import { stopHub, type HubProcess } from '../../test/support/hub-process.ts';
 import { machineLine, writeSection } from '../report.ts';
+import { benchPatient, finalReport, reportsHub, serviceRequest } from './workload.ts';
 
 const baseline = process.argv[2];
 if (baseline === undefined) throw new Error('usage: node bench/reports/ab.ts <baseline checkout>');
@@ -30,37 +30,6 @@ const ehrPort = await new Promise<number>((resolve) => {
     if (message.port !== undefined) resolve(message.port);
   });
 });
-
-async function hubOf(root: string): Promise<HubProcess> {
-  const facility = JSON.parse(await readFile(path.join(root, 'config/facilities/valley-general.json'), 'utf8'));
-  facility.reportDestinations = { ehrMllp: { host: '127.0.0.1', port: ehrPort, version: '2.5.1', includePdf: true } };
-  const channel = JSON.parse(await readFile(path.join(root, 'config/channels/reports-to-ehr.json'), 'utf8'));
-  channel.destinations = channel.destinations.filter((d: { name: string }) => d.name === 'ehr-hl7');
-  const hub = await startHub({
-    root,
-    config: `dataDir: {{dataDir}}
-logLevel: warn
-http:
-  host: 127.0.0.1
-  port: {{port}}
-auth:
-  tokens:
-    - name: bench
-      sha256: ${hashToken(token)}
-      roles: [integration]
-channels:
-  dir: {{channelsDir}}
-facilities:
-  dir: {{facilitiesDir}}
-dicom:
-  enabled: false
-`,
-    channels: [channel],
-    facilities: [facility],
-  });
-  await waitHealthy(hub);
-  return hub;
-}
 
 async function post(hub: HubProcess, resource: string, body: unknown): Promise<{ status: number; id?: string }> {
   const response = await fetch(hub.url(`/fhir/R4/${resource}`), {
@@ -106,44 +75,14 @@ async function batch(hub: HubProcess, resource: string, count: number, body: (i:
 }
 
 async function patientOf(hub: HubProcess): Promise<string> {
-  const patient = await post(hub, 'Patient', {
-    resourceType: 'Patient',
-    identifier: [{ system: 'urn:oid:2.16.840.1.113883.3.9999.1', value: 'BENCH-REPORTS' }],
-    name: [{ family: 'Müller', given: ['Zoë'] }],
-    birthDate: '1961-02-03',
-  });
+  const patient = await post(hub, 'Patient', benchPatient);
   if (patient.id === undefined) throw new Error(`Patient create answered ${patient.status}`);
   return patient.id;
 }
 
-const serviceRequest = (patientId: string, placer: string) => ({
-  resourceType: 'ServiceRequest',
-  identifier: [
-    { type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'PLAC' }] }, value: placer },
-  ],
-  status: 'active',
-  intent: 'order',
-  priority: 'routine',
-  code: { coding: [{ system: 'http://loinc.org', code: '24725-4', display: 'CT Head' }] },
-  orderDetail: [{ coding: [{ system: 'http://dicom.nema.org/resources/ontology/DCM', code: 'CT' }] }],
-  subject: { reference: `Patient/${patientId}` },
-  requester: { identifier: { system: 'urn:rso-hub:facility', value: 'VALLEYGEN' } },
-  occurrenceDateTime: '2026-03-02T14:30:00Z',
-});
-const findings = Array.from({ length: 12 }, (_, n) => `Finding ${n + 1}: the structures are normal in size and form.`);
-const finalReport = (examNumber: string) => ({
-  resourceType: 'DiagnosticReport',
-  status: 'final',
-  basedOn: [{ reference: `ServiceRequest/${examNumber}` }],
-  code: { text: 'CT head' },
-  resultsInterpreter: [{ reference: 'Practitioner/rad-chen' }],
-  conclusion: 'No acute intracranial abnormality.',
-  presentedForm: [{ contentType: 'text/plain', data: Buffer.from(findings.join('\n')).toString('base64') }],
-});
-
 const hubs = [
-  { name: 'A (baseline)', hub: await hubOf(path.resolve(baseline)) },
-  { name: 'B (this checkout)', hub: await hubOf(repoRoot) },
+  { name: 'A (baseline)', hub: await reportsHub(ehrPort, token, { root: path.resolve(baseline) }) },
+  { name: 'B (this checkout)', hub: await reportsHub(ehrPort, token) },
 ].map((h) => ({
   ...h,
   creates: [] as number[],

@@ -10,10 +10,10 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { hashToken } from '../../http/auth.ts';
-import { repoRoot, startHub, stopHub, waitHealthy } from '../../test/support/hub-process.ts';
+import { stopHub } from '../../test/support/hub-process.ts';
 import { machineLine, percentile, writeSection } from '../report.ts';
 import { measurePdfRenders, type PdfRow } from './pdf-renders.ts';
+import { benchPatient, finalReport, reportsHub, serviceRequest } from './workload.ts';
 
 const total = Number(process.env['BENCH_REPORTS'] ?? 2000);
 const pdfRenders = Number(process.env['BENCH_PDF_RENDERS'] ?? 1000);
@@ -44,36 +44,13 @@ const ehrPort = await new Promise<number>((resolve) => {
   });
 });
 
-const facility = JSON.parse(await readFile(path.join(repoRoot, 'config/facilities/valley-general.json'), 'utf8'));
-facility.reportDestinations = { ehrMllp: { host: '127.0.0.1', port: ehrPort, version: '2.5.1', includePdf: true } };
-const channel = JSON.parse(await readFile(path.join(repoRoot, 'config/channels/reports-to-ehr.json'), 'utf8'));
-channel.destinations = channel.destinations.filter((d: { name: string }) => d.name === 'ehr-hl7');
-const hub = await startHub({
-  config: `dataDir: {{dataDir}}
-logLevel: warn
-http:
-  host: 127.0.0.1
-  port: {{port}}
-auth:
-  tokens:
-    - name: bench
-      sha256: ${hashToken(token)}
-      roles: [integration]
-scheduler:
+const hub = await reportsHub(ehrPort, token, {
+  extraConfig: `scheduler:
   processEveryMs: 1000
-channels:
-  dir: {{channelsDir}}
-facilities:
-  dir: {{facilitiesDir}}
-dicom:
-  enabled: false
 reports:
   pdfThreads: ${pdfThreads}
 `,
-  channels: [channel],
-  facilities: [facility],
 });
-await waitHealthy(hub);
 const pid = hub.child.pid!;
 
 async function post(resource: string, body: unknown): Promise<{ status: number; id?: string; doneAt: number }> {
@@ -107,46 +84,9 @@ async function batch(resource: string, count: number, body: (i: number) => unkno
   return { results, started, seconds: (now() - started) / 1000 };
 }
 
-const patient = await post('Patient', {
-  resourceType: 'Patient',
-  identifier: [{ system: 'urn:oid:2.16.840.1.113883.3.9999.1', value: 'BENCH-REPORTS' }],
-  name: [{ family: 'Müller', given: ['Zoë'] }],
-  birthDate: '1961-02-03',
-});
+const patient = await post('Patient', benchPatient);
 if (patient.id === undefined) throw new Error(`Patient create answered ${patient.status}`);
-
-const serviceRequest = (placer: string) => ({
-  resourceType: 'ServiceRequest',
-  identifier: [
-    { type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'PLAC' }] }, value: placer },
-  ],
-  status: 'active',
-  intent: 'order',
-  priority: 'routine',
-  code: { coding: [{ system: 'http://loinc.org', code: '24725-4', display: 'CT Head' }] },
-  orderDetail: [{ coding: [{ system: 'http://dicom.nema.org/resources/ontology/DCM', code: 'CT' }] }],
-  subject: { reference: `Patient/${patient.id}` },
-  requester: { identifier: { system: 'urn:rso-hub:facility', value: 'VALLEYGEN' } },
-  occurrenceDateTime: '2026-03-02T14:30:00Z',
-});
-const finalReport = (examNumber: string) => ({
-  resourceType: 'DiagnosticReport',
-  status: 'final',
-  basedOn: [{ reference: `ServiceRequest/${examNumber}` }],
-  code: { text: 'CT head' },
-  resultsInterpreter: [{ reference: 'Practitioner/rad-chen' }],
-  conclusion: 'No acute intracranial abnormality.',
-  presentedForm: [
-    {
-      contentType: 'text/plain',
-      data: Buffer.from(
-        Array.from({ length: 12 }, (_, n) => `Finding ${n + 1}: the structures are normal in size and form.`).join(
-          '\n',
-        ),
-      ).toString('base64'),
-    },
-  ],
-});
+const patientId = patient.id;
 
 interface Round {
   creates: Awaited<ReturnType<typeof batch>>;
@@ -159,7 +99,7 @@ interface Round {
 /** A batch of creates (the reference), then a final report on each of their exams, then its deliveries. */
 async function round(name: string, count: number): Promise<Round> {
   const placers = Array.from({ length: count }, (_, i) => `${name}-${i}`);
-  const creates = await batch('ServiceRequest', count, (i) => serviceRequest(placers[i]!));
+  const creates = await batch('ServiceRequest', count, (i) => serviceRequest(patientId, placers[i]!));
   const reports = await batch('DiagnosticReport', count, (i) => finalReport(creates.results[i]!.id ?? 'unknown'));
   const deliveredWhenStopped = placers.filter((p) => acks.has(p)).length;
   const deadline = Date.now() + 300_000;
@@ -181,7 +121,7 @@ const peak = await peakRssMiB();
 /** Final-to-ACK with nothing queued ahead: one report at a time, the next posted once the last is acknowledged. */
 async function oneAtATime(count: number): Promise<number[]> {
   const placers = Array.from({ length: count }, (_, i) => `QUIET-${i}`);
-  const creates = await batch('ServiceRequest', count, (i) => serviceRequest(placers[i]!));
+  const creates = await batch('ServiceRequest', count, (i) => serviceRequest(patientId, placers[i]!));
   const latencies: number[] = [];
   for (const [i, placer] of placers.entries()) {
     const posted = await post('DiagnosticReport', finalReport(creates.results[i]!.id ?? 'unknown'));
