@@ -1,16 +1,17 @@
 // A facility's billing rules, in order: the first rule matching an exam prices it (exams/facility.ts
 // billingRuleFor), and an empty criterion or `*` matches anything. Amounts and ISO 4217 currencies are checked by
 // the hub when the facility is saved.
-import { ActionIcon, Button, Stack, Table, Text } from '@mantine/core';
+import { Button, Stack, Table, Text } from '@mantine/core';
 import { listAt } from './draft.ts';
 import { NumberField, SelectField, TextField } from './fields.tsx';
 import { useFacilityForm } from './form-context.ts';
+import { RemoveButton } from './RemoveButton.tsx';
 
 /** exams/exam.ts priorities, and `*` for any. */
 const priorities = ['routine', 'urgent', 'asap', 'stat', '*'] as const;
 
 export function BillingTable() {
-  const { draft, set, removeItem, readOnly } = useFacilityForm();
+  const { draft, set, readOnly } = useFacilityForm();
   const rules = listAt(draft, ['billingRules']);
   return (
     <Stack gap="xs">
@@ -84,15 +85,7 @@ export function BillingTable() {
                   </Table.Td>
                   {!readOnly && (
                     <Table.Td valign="top">
-                      <ActionIcon
-                        variant="subtle"
-                        color="gray"
-                        size={36}
-                        aria-label={`Remove ${rule.toLowerCase()}`}
-                        onClick={() => removeItem(['billingRules'], i)}
-                      >
-                        ×
-                      </ActionIcon>
+                      <RemoveButton list={['billingRules']} index={i} label={`Remove ${rule.toLowerCase()}`} />
                     </Table.Td>
                   )}
                 </Table.Tr>

@@ -1,10 +1,11 @@
 // A facility's technicians or radiologists, one row each. Contact details are checked by the hub when the
 // facility is saved (E.164 numbers, e-mail addresses), and each way of notifying needs its address
 // (exams/facility-staff.ts); the refusal shows in the row and column it names.
-import { ActionIcon, Button, Checkbox, Group, Stack, Table, Text } from '@mantine/core';
+import { Button, Checkbox, Group, Stack, Table, Text } from '@mantine/core';
 import { listAt, pathText, valueAt } from './draft.ts';
 import { TextField } from './fields.tsx';
 import { useFacilityForm } from './form-context.ts';
+import { RemoveButton } from './RemoveButton.tsx';
 import { useIssueAt } from './issues.ts';
 
 const notifyWays = [
@@ -20,7 +21,7 @@ interface StaffTableProps {
 }
 
 export function StaffTable({ field, noun }: StaffTableProps) {
-  const { draft, set, removeItem, readOnly } = useFacilityForm();
+  const { draft, set, readOnly } = useFacilityForm();
   const members = listAt(draft, [field]);
   return (
     <Stack gap="xs">
@@ -67,15 +68,7 @@ export function StaffTable({ field, noun }: StaffTableProps) {
                   </Table.Td>
                   {!readOnly && (
                     <Table.Td valign="top">
-                      <ActionIcon
-                        variant="subtle"
-                        color="gray"
-                        size={36}
-                        aria-label={`Remove ${who}`}
-                        onClick={() => removeItem([field], i)}
-                      >
-                        ×
-                      </ActionIcon>
+                      <RemoveButton list={[field]} index={i} label={`Remove ${who}`} />
                     </Table.Td>
                   )}
                 </Table.Tr>

@@ -1,9 +1,10 @@
 // A list of short codes (AE titles, MSH-4 sending facility codes): one input per entry, so the hub's issue at
 // `aeTitles[1]` shows under the second input, with buttons to add and remove entries.
-import { ActionIcon, Button, Group, Input, Stack, Text } from '@mantine/core';
+import { Button, Group, Input, Stack, Text } from '@mantine/core';
 import { listAt } from './draft.ts';
 import { TextField } from './fields.tsx';
 import { useFacilityForm } from './form-context.ts';
+import { RemoveButton } from './RemoveButton.tsx';
 
 interface StringListProps {
   field: 'aeTitles' | 'sendingFacilities';
@@ -14,7 +15,7 @@ interface StringListProps {
 }
 
 export function StringList({ field, noun, label, description }: StringListProps) {
-  const { draft, set, removeItem, readOnly } = useFacilityForm();
+  const { draft, set, readOnly } = useFacilityForm();
   const items = listAt(draft, [field]);
   return (
     <Input.Wrapper label={label} description={description}>
@@ -28,17 +29,7 @@ export function StringList({ field, noun, label, description }: StringListProps)
           // biome-ignore lint/suspicious/noArrayIndexKey: entries are plain strings that may repeat while typed
           <Group key={i} gap={6} wrap="nowrap" align="flex-start">
             <TextField path={[field, i]} label={`${noun} ${i + 1}`} hideLabel keepEmpty w={220} />
-            {!readOnly && (
-              <ActionIcon
-                variant="subtle"
-                color="gray"
-                size={36}
-                aria-label={`Remove ${noun} ${i + 1}`}
-                onClick={() => removeItem([field], i)}
-              >
-                ×
-              </ActionIcon>
-            )}
+            <RemoveButton list={[field]} index={i} label={`Remove ${noun} ${i + 1}`} />
           </Group>
         ))}
         {!readOnly && (
