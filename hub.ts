@@ -38,18 +38,20 @@ async function startHub(config: HubConfig, log: Logger, parts: Lifecycle, worker
     log: log.child({ part: 'store' }),
   });
   parts.add('store', { stop: () => store.close() });
+  const instance = await instanceId(config.dataDir);
+  const owner = leaseOwner(instance);
+  const takeoverMs = config.hub.takeoverSeconds * 1000;
+  // A restarted hub, or a sibling worker, takes leases and job locks of this installation's exited processes at once.
+  const isAbandoned = (holder: string): boolean => deadOwnersOf(instance, [holder]).length > 0;
   const scheduler = new Scheduler({
     db: store.db,
     log: log.child({ part: 'scheduler' }),
     processEveryMs: config.scheduler.processEveryMs,
+    name: owner,
+    isAbandoned,
   });
   await parts.start('scheduler', scheduler, (s) => s.start());
 
-  const instance = await instanceId(config.dataDir);
-  const owner = leaseOwner(instance);
-  const takeoverMs = config.hub.takeoverSeconds * 1000;
-  // A restarted hub, or a sibling worker, takes leases of this installation's exited processes at once.
-  const isAbandoned = (holder: string): boolean => deadOwnersOf(instance, [holder]).length > 0;
   const leases = new Leases(store.db, { owner, ttlMs: takeoverMs, isAbandoned });
   const exams = new ExamService(store.db, {
     log: log.child({ part: 'exams' }),

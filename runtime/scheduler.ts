@@ -5,6 +5,7 @@
 import { MongoBackend } from '@agendajs/mongo-backend';
 import { Agenda, exponential, type Job } from 'agenda';
 import type { Db } from 'mongodb';
+import { type JobsCollection, releaseAbandonedLocks } from './abandoned-locks.ts';
 import { errorText, type Logger } from './log.ts';
 
 /** How long stop() waits for running jobs (a fax poll's SOAP call is bounded by its own timeout). */
@@ -54,8 +55,10 @@ export interface SchedulerOptions {
   /** How often each process looks for due jobs; tests use a few milliseconds. */
   readonly processEveryMs?: number;
   readonly collection?: string;
-  /** Identifies this process in the jobs' lastModifiedBy. */
+  /** Identifies this process in the jobs' lastModifiedBy (and so in their locks). */
   readonly name?: string;
+  /** True for a lock holder (an earlier `name`) whose process has exited: its locks are freed at start. */
+  readonly isAbandoned?: (holder: string) => boolean;
   /**
    * A lock older than this is abandoned (default agenda's 10 minutes). Library trap: after every run agenda
    * keeps a liveness timer of half this lifetime, which holds the event loop open; tests use a short one.
@@ -90,10 +93,13 @@ export class Scheduler {
 
   async start(): Promise<void> {
     if (this.#running) return;
-    const backend = new MongoBackend({
-      mongo: this.#options.db as unknown as Db,
-      collection: this.#options.collection ?? 'agendaJobs',
-    });
+    const collection = this.#options.collection ?? 'agendaJobs';
+    if (this.#options.isAbandoned !== undefined) {
+      const jobs = this.#options.db.collection(collection) as JobsCollection;
+      const freed = await releaseAbandonedLocks(jobs, this.#options.isAbandoned);
+      if (freed > 0) this.#log.info('jobs locked by exited processes released', { jobs: freed });
+    }
+    const backend = new MongoBackend({ mongo: this.#options.db as unknown as Db, collection });
     const agenda = new Agenda({
       backend,
       name: this.#options.name ?? `hub-${process.pid}`,

@@ -1,5 +1,6 @@
 // The scheduler (agenda on the hub's store) on the embedded engine and, when MONGODB_URL is set, on MongoDB:
-// retries with backoff, and a job scheduled before a restart runs after it.
+// retries with backoff, a job scheduled before a restart runs after it, and jobs a killed process held locked run
+// after the restart at once instead of after agenda's 10-minute lock lifetime.
 import test from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -142,6 +143,51 @@ function register(engine: string, make: () => Reopenable): void {
         await second.close();
       }
     } finally {
+      await target.dispose();
+    }
+  });
+
+  test(`${engine}: jobs locked by a process that exited run after the restart without waiting for the lock to expire`, async (t) => {
+    const target = make();
+    const { db, close } = await target.open();
+    const jobs = db.collection('agendaJobs');
+    const dead = 'inst-1:999999991:dead';
+    const alive = `inst-1:${process.pid}:alive`;
+    // What agenda leaves behind a kill -9: a one-time job that was running (agenda cleared its nextRunAt when
+    // the run began), one locked ahead of its due time, and a job another, running, process holds.
+    const lockedAt = new Date();
+    const base = { type: 'normal', priority: 0, data: {}, lockedAt };
+    await jobs.insertOne({ ...base, name: 'complete-study', nextRunAt: null, lastModifiedBy: dead, data: { n: 1 } });
+    await jobs.insertOne({ ...base, name: 'poll-fax', nextRunAt: new Date(Date.now() + 300), lastModifiedBy: dead });
+    await jobs.insertOne({ ...base, name: 'poll-fax', nextRunAt: new Date(Date.now() - 1), lastModifiedBy: alive });
+    const log = recordingLogger();
+    const scheduler = new Scheduler({
+      db,
+      log,
+      processEveryMs: 20,
+      // Long enough that only the release, not lock expiry, can explain a run within the test.
+      defaultLockLifetimeMs: 60_000,
+      name: 'inst-1:1:new',
+      // The hub's test (channels/lease-owner.ts deadOwnersOf) asks the OS; here the dead holder is named.
+      isAbandoned: (holder) => holder === dead,
+    });
+    const ran: Array<{ name: string; at: number }> = [];
+    const started = Date.now();
+    scheduler.define('complete-study', async () => void ran.push({ name: 'complete-study', at: Date.now() - started }));
+    scheduler.define('poll-fax', async () => void ran.push({ name: 'poll-fax', at: Date.now() - started }));
+    try {
+      await scheduler.start();
+      t.true(log.records.some((r) => r.msg === 'jobs locked by exited processes released' && r.fields['jobs'] === 2));
+      await waitFor('both jobs of the exited process to run', () => ran.length >= 2, 10_000);
+      t.deepEqual(ran.map((r) => r.name).sort(), ['complete-study', 'poll-fax']);
+      const poll = ran.find((r) => r.name === 'poll-fax')!;
+      t.true(poll.at >= 250, `the poll ran at its due time, not at once (${poll.at} ms)`);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      t.is(ran.length, 2, 'the job a live process holds is left to it');
+      t.truthy((await jobs.findOne({ lastModifiedBy: alive }))?.['lockedAt']);
+    } finally {
+      await scheduler.stop();
+      await close();
       await target.dispose();
     }
   });
