@@ -7,7 +7,7 @@
 // SCP's synced temp file in hand-over mode, a STOW-RS part), never the indexed copy itself: with
 // duplicateInstances 'ignore' the first copy stays untouched, and a failed resend (its file is removed when
 // recording fails) can never delete an acknowledged instance.
-import { stat, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { ChangeSource } from '../exams/change.ts';
 import type { Facility } from '../exams/facility.ts';
@@ -17,6 +17,7 @@ import type { StoredInstance } from './incoming-instance.ts';
 import type { StudyCompletion } from './study-completion.ts';
 import { StudyFolders } from './study-folders.ts';
 import type { InstanceRecord, StudyHeader, StudyIndex, StudyRecord } from './study-index.ts';
+import { isWhole } from './whole-instance.ts';
 import { dicomDate, matchStudy, type StudyTags } from './study-matching.ts';
 
 /** An instance on disk with its routing tags: the SCP's StoredInstance without the association facts. */
@@ -301,12 +302,4 @@ function integer(value: string | undefined): number | undefined {
 /** UIDs become folder and file names: digits and dots only (PS3.5 9.1), so no path can escape storageDir. */
 function checkUid(uid: string, what: string): void {
   if (!/^[0-9]+(\.[0-9]+)*$/.test(uid) || uid.length > 64) throw new Error(`${what} is not a valid UID`);
-}
-
-/** The record's file is there with all its bytes (a crash before the answer may leave it short). */
-async function isWhole(record: InstanceRecord): Promise<boolean> {
-  return stat(record.filePath).then(
-    (found) => found.size === record.sizeBytes,
-    () => false,
-  );
 }

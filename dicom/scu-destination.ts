@@ -37,6 +37,7 @@ import { parseSenderTlsSettings } from '../runtime/listener-settings.ts';
 import { type ScuPeer, sendFiles, type SendOutcome } from './scu.ts';
 import { isStored, type DeliveryRecord, type InstanceRecord, type StudyIndex } from './study-index.ts';
 import { canCoerce, CoercionUnsupported, writeCoerced, type TagChanges } from './tag-coercion.ts';
+import { isWhole } from './whole-instance.ts';
 
 export interface ScuDestinationSettings {
   target: 'facility-pacs' | PacsEndpoint;
@@ -154,14 +155,27 @@ class ScuDestination implements DestinationConnector {
     const before = sendAll
       ? new Map<string, DeliveryRecord>()
       : await index.delivered(destination, event.studyInstanceUid);
-    const pending = instances.filter((instance) => !isStored(before.get(instance._id)?.state));
-    if (pending.length === 0)
+    const unsent = instances.filter((instance) => !isStored(before.get(instance._id)?.state));
+    // An instance whose file is short was never acknowledged to its sender (a hub killed mid-store): it stays
+    // out, or the PACS would wait for the rest of it and time out the whole study on every retry. The sender's
+    // resend replaces it and re-opens the study, which is then routed again.
+    const whole = await Promise.all(unsent.map((instance) => isWhole(instance)));
+    const pending = unsent.filter((_, i) => whole[i]);
+    const incomplete = unsent.filter((_, i) => !whole[i]);
+    if (incomplete.length > 0)
+      this.#log.warn('incomplete instances left out of the study', {
+        studyInstanceUid: event.studyInstanceUid,
+        instances: incomplete.length,
+      });
+    const routed = incomplete.length === 0 ? instances : instances.filter((instance) => !incomplete.includes(instance));
+    if (pending.length === 0 && incomplete.length === 0)
       return {
         status: 'sent',
         response: `${instances.length}/${instances.length} instances stored at ${pacs.aeTitle} (already)`,
       };
-    const changes = await this.#coercion(facility, event);
-    const outcomes = await this.#sendPending(pending, pacs, changes);
+    const changes = pending.length === 0 ? undefined : await this.#coercion(facility, event);
+    const outcomes: Map<InstanceRecord, SendOutcome> =
+      pending.length === 0 ? new Map() : await this.#sendPending(pending, pacs, changes);
     // Issued together (one record per instance, each its own _id): the embedded engine commits them with one
     // fdatasync instead of one per instance.
     await Promise.all(
@@ -169,7 +183,7 @@ class ScuDestination implements DestinationConnector {
         index.recordDelivery(destination, event.studyInstanceUid, instance._id, outcome),
       ),
     );
-    return summarize(instances, before, outcomes, pacs.aeTitle);
+    return withIncomplete(summarize(routed, before, outcomes, pacs.aeTitle), incomplete);
   }
 
   /** What the facility's settings put in the copies: the exam number as PatientID, the order's accession. */
@@ -299,6 +313,18 @@ function summarize(
   const more = missing.length > details.length ? `; … ${missing.length - details.length} more` : '';
   const text = `${head}; ${failed} refused, ${missing.length - failed} not sent: ${details.join('; ')}${more}`;
   return { status: 'retry', error: text, response: text };
+}
+
+/** Names what was left out, so the message browser says why the study is one instance short. */
+function withIncomplete(result: SendResult, incomplete: InstanceRecord[]): SendResult {
+  if (incomplete.length === 0) return result;
+  const named = incomplete.slice(0, 5).map((instance) => instance._id);
+  const more = incomplete.length > named.length ? `, … ${incomplete.length - named.length} more` : '';
+  const note = `; ${incomplete.length} incomplete instance(s) left out, never acknowledged to the sender (file short of what was received; the sender's resend routes it): ${named.join(', ')}${more}`;
+  if (result.status === 'sent') return { ...result, response: `${result.response ?? ''}${note}` };
+  if (result.status === 'retry')
+    return { ...result, error: `${result.error}${note}`, response: `${result.response ?? ''}${note}` };
+  return result;
 }
 
 export function dicomScuDestinationType(deps: ScuDestinationDeps): DestinationConnectorType<ScuDestinationSettings> {

@@ -2,7 +2,7 @@
 // read through its REST API) on loopback with its own temp config and storage, started by the test. What the
 // RSO needs: the whole study arrives after the quiet time, a PACS that is down only delays it, a hub killed
 // mid-study loses nothing it acknowledged, and a PACS that refuses some instances gets only those again.
-import { readdir } from 'node:fs/promises';
+import { readdir, stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import { DicomScp } from '../../dicom/scp.ts';
@@ -97,6 +97,45 @@ test('with the PACS down the study waits in the queue and is delivered once the 
   );
   await until(async () => (await pacsDeliveries(hub))[0]?.state === 'sent', 10_000, 'the delivery sent');
   t.is((await pacsDeliveries(hub))[0]?.response, '3/3 instances stored at RSO_PACS');
+});
+
+test('an instance whose file is short (never acknowledged) stays out of the routing; the rest reach the PACS, its resend follows', async (t) => {
+  const port = await freePort();
+  const dataDir = await tempDir('hub-short');
+  const hub = await hubFor({ aeTitle: 'RSO_PACS', port }, dataDir);
+  t.teardown(() => void stopHub(hub, 'SIGKILL'));
+
+  const study = await writeStudy(3, { patientId: 'V888006', accessionNumber: 'ACC-R-6', pixelBytes: 64 * 1024 });
+  t.is((await storescu(hub, 'VALLEY_CT', study.files)).code, 0);
+  await until(async () => (await pacsDeliveries(hub)).some((d) => d.attempts >= 1), 30_000, 'an attempt, PACS down');
+  // What a hub killed between the record and the file's data leaves (dicom/whole-instance.ts): a short file.
+  // Orthanc, sent such a file, waits for the rest of the data set and never answers, which held up the whole study.
+  const shortUid = study.sopInstanceUids[1]!;
+  const folder = path.join(dataDir, 'dicom', 'studies', study.studyInstanceUid);
+  const shortFile = (await readdir(folder, { recursive: true }))
+    .map((name) => path.join(folder, String(name)))
+    .find((file) => file.includes(shortUid));
+  t.truthy(shortFile, 'the instance file is in the study folder');
+  await truncate(shortFile!, Math.floor((await stat(shortFile!)).size / 2));
+
+  const orthanc = await startOrthanc(await tempDir('orthanc'), hubAe, { aeTitle: 'RSO_PACS', port });
+  t.teardown(() => orthanc.stop());
+  await until(async () => (await pacsDeliveries(hub))[0]?.state === 'sent', 30_000, 'the delivery sent');
+  const sent = (await pacsDeliveries(hub))[0];
+  t.regex(sent?.response ?? '', /^2\/2 instances stored at RSO_PACS; 1 incomplete instance\(s\) left out/);
+  t.true(sent?.response?.includes(shortUid));
+  t.deepEqual(
+    [...(await orthancInstances(orthanc, study.studyInstanceUid)).uids].sort(),
+    [study.sopInstanceUids[0]!, study.sopInstanceUids[2]!].sort(),
+  );
+
+  // The sender was never told the instance was stored, so it sends it again: the study re-opens and routes it.
+  t.is((await storescu(hub, 'VALLEY_CT', [study.files[1]!])).code, 0);
+  await until(
+    async () => (await orthancInstances(orthanc, study.studyInstanceUid)).uids.length === 3,
+    30_000,
+    'the resent instance at the PACS',
+  );
 });
 
 test('a hub killed mid-study loses no instance it acknowledged: all of them reach the PACS after restart', async (t) => {
