@@ -75,6 +75,11 @@ export class Catalog {
     this.#version = version;
   }
 
+  /** The version the cache holds (-1 once invalidated); changes whenever this process changes the catalog. */
+  get version(): number {
+    return this.#version;
+  }
+
   /** Forgets the cache: the next refresh reloads from the tables. */
   invalidate(): void {
     this.#version = -1;

@@ -248,6 +248,18 @@ test('a group with a failing write is run again write by write: what the first r
       [[2, 3]],
     );
     t.is(await orders.countDocuments(), 2);
+
+    // A failing write that itself made a collection: run alone, its rollback takes the collection away again,
+    // and the cached catalog must forget it too: a stale one sends the next write to a table that is gone.
+    const [made] = await Promise.allSettled([
+      engine.db.collection('stillborn').updateOne({ _id: 'a' } as never, { $inc: { n: 'one' } } as never, { upsert: true }),
+      orders.insertOne({ number: 4 }),
+    ]);
+    t.is(made?.status, 'rejected');
+    t.is(await engine.db.collection('stillborn').countDocuments(), 0);
+    await engine.db.collection('stillborn').insertOne({ _id: 'b' } as never);
+    t.deepEqual(await engine.db.collection('stillborn').find({}).toArray(), [{ _id: 'b' }] as never[]);
+    t.is(await orders.countDocuments(), 3);
   } finally {
     await engine.close();
   }
