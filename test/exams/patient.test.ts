@@ -144,6 +144,19 @@ test('facilities load from config and are found by AE title and MSH-4', async (t
   );
 });
 
+test('an AE title given to another facility, or a facility made inactive, is what the next lookup sees, at once', async (t) => {
+  const { exams } = await openTestHub(t);
+  const valley = await exams.facilities.require('VALLEYGEN');
+  t.is((await exams.facilities.findByAeTitle('VALLEY_CT'))?.code, 'VALLEYGEN');
+  t.is((await exams.facilities.findByAeTitle('VALLEY_CT'))?.code, 'VALLEYGEN', 'from the cache');
+  await exams.facilities.save({ ...valley, aeTitles: valley.aeTitles.filter((ae) => ae !== 'VALLEY_CT') });
+  await exams.facilities.save({ code: 'HILLSIDE', name: 'Hillside Imaging', aeTitles: ['VALLEY_CT'] });
+  t.is((await exams.facilities.findByAeTitle('VALLEY_CT'))?.code, 'HILLSIDE');
+  const hillside = await exams.facilities.require('HILLSIDE');
+  await exams.facilities.save({ ...hillside, active: false });
+  t.is(await exams.facilities.findByAeTitle('VALLEY_CT'), undefined);
+});
+
 test('a facility saved again is what the next order sees, at once', async (t) => {
   const { exams } = await openTestHub(t);
   const order = () =>
