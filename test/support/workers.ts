@@ -15,9 +15,18 @@ export function answeringPid(hub: HubProcess): Promise<number> {
       { agent: false, headers: { authorization: `Bearer ${adminToken}` } },
       (response) => {
         let body = '';
+        // A worker killed while it answers cuts the body short: a throw or an 'error' with no listener here would be
+        // an uncaught exception that ends the whole test file, where the caller only meant to ask again.
+        response.on('error', reject);
         response.on('data', (chunk: Buffer) => (body += chunk.toString()));
         response.on('end', () => {
-          const parsed = JSON.parse(body) as { process?: { pid?: number } };
+          let parsed: { process?: { pid?: number } };
+          try {
+            parsed = JSON.parse(body) as typeof parsed;
+          } catch {
+            reject(new Error(`/health answered ${response.statusCode} with no JSON: ${body.slice(0, 200)}`));
+            return;
+          }
           if (typeof parsed.process?.pid !== 'number') reject(new Error(`no process in /health: ${body}`));
           else resolve(parsed.process.pid);
         });
