@@ -116,6 +116,10 @@ export class MessageStore {
     await this.#messages.createIndex({ state: 1, receivedAt: -1 });
     // The console counts a channel's errors on every poll (errorCount): an index read, not the channel's messages.
     await this.#messages.createIndex({ channelId: 1, state: 1 });
+    // ...and its failed deliveries: without it the count read either every failed delivery of every channel or
+    // every message of this one, and decoded each (~190 ms a poll with 27,000 relay messages beside 20,000 failed
+    // deliveries elsewhere; 0.9 ms with it).
+    await this.#messages.createIndex({ channelId: 1, 'destinations.state': 1 });
     await this.#messages.createIndex({ 'destinations.state': 1, receivedAt: -1 });
     for (const field of indexFields) await this.#messages.createIndex({ [field]: 1 });
   }
@@ -242,7 +246,7 @@ export class MessageStore {
   /**
    * A channel's messages in error, their own or a destination's. One filter with `$or` reads (and decodes) every
    * message of the channel on the embedded store; as two counts, the first is answered from the { channelId, state }
-   * index and the second reads only messages with a failed destination.
+   * index and the second from the { channelId, destinations.state } index: only this channel's failed deliveries.
    */
   async errorCount(channelId: string): Promise<number> {
     const [own, delivery] = await Promise.all([

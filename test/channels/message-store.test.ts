@@ -2,6 +2,7 @@ import test from 'ava';
 import path from 'node:path';
 import type { MessageDoc } from '../../channels/message-store.ts';
 import { renderMetrics } from '../../http/metrics.ts';
+import type { EmbeddedStore } from '../../store/embedded/db.ts';
 import { TestPeers, channelJson, jsonMessage, peerDestination, startEngine, tempDir, waitFor } from './harness.ts';
 
 async function setup(t: import('ava').ExecutionContext) {
@@ -161,7 +162,7 @@ test('the channel overview and metrics show received, errors and queue depth', a
 });
 
 test("a channel's errors count its own (map) errors and its failed deliveries, each message once", async (t) => {
-  const { engine, peers } = await setup(t);
+  const { engine, peers, store } = await setup(t);
   const lab = peers.peer('lab');
   lab.failWhen = /reject/;
   lab.permanent = true;
@@ -179,4 +180,11 @@ test("a channel's errors count its own (map) errors and its failed deliveries, e
   const overviews = new Map((await engine.listChannels()).map((o) => [o.id, o]));
   t.like(overviews.get('counted'), { received: 3, errors: 2 });
   t.like(overviews.get('other'), { received: 1, errors: 1 });
+  // Every console poll counts these: each must read only the channel's own errors in an index, not its messages
+  // (nor every failed delivery of every channel), which grew a poll with the messages stored.
+  const messages = (store.db as EmbeddedStore['db']).collection('messages');
+  const own = messages.explain({ channelId: 'counted', state: 'error' });
+  const deliveries = messages.explain({ 'destinations.state': 'error', channelId: 'counted', state: { $ne: 'error' } });
+  t.is(own.index, 'channelId_1_state_1');
+  t.is(deliveries.index, 'channelId_1_destinations.state_1');
 });
