@@ -186,20 +186,26 @@ export function pollingText(
     return `| ${label} | ${pct(median(of.map((r) => r.utilisation)), 1)} | ${median(of.map((r) => r.perSecond)).toFixed(0)} | ${median(of.map((r) => r.polls))} | ${ms(median(of.map((r) => r.activeMs / r.messages)))} |`;
   };
   const perPoll = median(result.perPollUnderLoadMs);
-  const share = perPoll / dashboardEveryMs;
+  // Under load a poll's extra busy time can come out below zero (the noise between rounds is larger than a poll):
+  // the verdict then rests on the larger of that estimate and a poll's cost on the idle hub holding the rounds'
+  // messages, never on a negative figure.
+  const counted = Math.max(perPoll, result.after.perPollMs);
+  const share = counted / dashboardEveryMs;
   const goal = share < 0.01 ? 'goal met' : 'goal NOT met';
+  const basis =
+    perPoll >= result.after.perPollMs
+      ? ''
+      : ` (from the ${ms(result.after.perPollMs)} ms a poll costs the idle hub after the rounds, which is larger than the under-load estimate${perPoll < 0 ? ': that one is below the noise between rounds' : ''})`;
   const direct = median(result.dashboardMinusNone);
   const fromDashboard = median(result.perPollDashboardMs);
   const why =
     direct < share / 2
       ? 'smaller, because a slow poll also slows the senders, who wait for their ACKs, so the busy time it adds is spread over a longer round; loop time per message is the steadier figure.'
       : 'in line with the per-poll figure.';
-  // The channel error count of GET /api/channels used to decode every message of the channel (one $or); it is two
-  // index reads since 2026-12-06 (MessageStore.errorCount). What still grows with a run is not traced yet.
   const growth =
     result.after.perPollMs > 10 * result.idle.perPollMs
-      ? ` A poll still costs more after the rounds than on an empty channel. The channel error count that decoded every message of the channel (one \`$or\`) is two index reads since 2026-12-06 (\`MessageStore.errorCount\`: ~1.3 s a poll under load before, in a run at load 10-18); what remains is not traced yet.`
-      : '';
+      ? ' A poll still costs much more after the rounds than on an empty channel: something it reads grows with the stored messages.'
+      : ` A poll costs ${ms(result.after.perPollMs)} ms with the rounds' messages stored against ${ms(result.idle.perPollMs)} ms on an empty channel: what still grows is the channel's received count, index entries counted by SQLite (about 0.05 ms per 1,000 messages). The error counts read only the channel's own errors: a poll cost 305 ms with 27,000 relay messages before the { channelId, destinations.state } index, 929 ms before the count was split in two.`;
   return `Polling: the dashboard asks \`${dashboardPaths.join('` and `')}\` every ${dashboardEveryMs / 1000} s. The hub's event-loop
 utilisation is read from its own \`performance.eventLoopUtilization()\`, exposed on \`/metrics\` as
 \`nodejs_eventloop_active_seconds_total\` and \`nodejs_eventloop_idle_seconds_total\` (two scrapes per round).
@@ -217,7 +223,7 @@ ${row('amplified', `every ${amplifiedEveryMs} ms`)}
 
 One poll under load costs the loop ${ms(perPoll)} ms (the ${amplifiedEveryMs} ms rounds' busy time beyond what their messages cost
 without a console, per poll; per round ${result.perPollUnderLoadMs.map(ms).join(', ')}): at one poll per ${dashboardEveryMs / 1000} s that is
-**${pct(share, 3)} of the event loop** (${goal}: < 1 %). The dashboard rounds themselves give ${ms(fromDashboard)} ms per poll the same way
+**${pct(share, 3)} of the event loop**${basis} (${goal}: < 1 %). The dashboard rounds themselves give ${ms(fromDashboard)} ms per poll the same way
 (per round ${result.perPollDashboardMs.map(ms).join(', ')}). Their utilisation minus the no-console round's is
 ${result.dashboardMinusNone.map((d) => pct(d, 1)).join(', ')} (median ${pct(direct, 1)}): ${why}${growth}`;
 }
