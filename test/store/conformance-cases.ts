@@ -323,25 +323,28 @@ add('countDocuments with a filter, skip and limit', async (t, c) => {
   t.is(await c.countDocuments({}, { skip: 3 }), 1);
 });
 
-add('countDocuments through an index: one key, $in with a value twice, and an index that becomes multikey', async (t, c) => {
-  await c.createIndex({ channel: 1, at: 1 });
-  await c.createIndex({ tags: 1 });
-  await c.insertMany([
-    { channel: 'a', at: 1, tags: 'x' },
-    { channel: 'a', at: 2, tags: 'y' },
-    { channel: 'b', at: 3, tags: 'x' },
-    { channel: 7, at: 4, tags: 'z' },
-  ]);
-  t.is(await c.countDocuments({ channel: 'a' }), 2);
-  t.is(await c.countDocuments({ channel: 7 }), 1);
-  t.is(await c.countDocuments({ channel: '7' }), 0, 'a string is not the number');
-  t.is(await c.countDocuments({ channel: { $in: ['a', 'b', 'a'] } }), 3);
-  t.is(await c.countDocuments({ tags: 'x' }), 2);
-  // The first array makes the tags index multikey: a document holding both values counts once.
-  await c.insertOne({ channel: 'c', at: 5, tags: ['x', 'y'] });
-  t.is(await c.countDocuments({ tags: { $in: ['x', 'y'] } }), 4);
-  t.is(await c.countDocuments({ tags: 'x' }), 3);
-});
+add(
+  'countDocuments through an index: one key, $in with a value twice, and an index that becomes multikey',
+  async (t, c) => {
+    await c.createIndex({ channel: 1, at: 1 });
+    await c.createIndex({ tags: 1 });
+    await c.insertMany([
+      { channel: 'a', at: 1, tags: 'x' },
+      { channel: 'a', at: 2, tags: 'y' },
+      { channel: 'b', at: 3, tags: 'x' },
+      { channel: 7, at: 4, tags: 'z' },
+    ]);
+    t.is(await c.countDocuments({ channel: 'a' }), 2);
+    t.is(await c.countDocuments({ channel: 7 }), 1);
+    t.is(await c.countDocuments({ channel: '7' }), 0, 'a string is not the number');
+    t.is(await c.countDocuments({ channel: { $in: ['a', 'b', 'a'] } }), 3);
+    t.is(await c.countDocuments({ tags: 'x' }), 2);
+    // The first array makes the tags index multikey: a document holding both values counts once.
+    await c.insertOne({ channel: 'c', at: 5, tags: ['x', 'y'] });
+    t.is(await c.countDocuments({ tags: { $in: ['x', 'y'] } }), 4);
+    t.is(await c.countDocuments({ tags: 'x' }), 3);
+  },
+);
 
 add('estimatedDocumentCount counts the collection; 0 when it does not exist', async (t, c, db) => {
   t.is(await db.collection(`${c.collectionName}_absent`).estimatedDocumentCount(), 0);

@@ -252,7 +252,9 @@ test('a group with a failing write is run again write by write: what the first r
     // A failing write that itself made a collection: run alone, its rollback takes the collection away again,
     // and the cached catalog must forget it too: a stale one sends the next write to a table that is gone.
     const [made] = await Promise.allSettled([
-      engine.db.collection('stillborn').updateOne({ _id: 'a' } as never, { $inc: { n: 'one' } } as never, { upsert: true }),
+      engine.db
+        .collection('stillborn')
+        .updateOne({ _id: 'a' } as never, { $inc: { n: 'one' } } as never, { upsert: true }),
       orders.insertOne({ number: 4 }),
     ]);
     t.is(made?.status, 'rejected');
