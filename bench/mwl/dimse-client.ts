@@ -4,6 +4,8 @@
 import dimse from 'dcmjs-dimse';
 
 const { Client, requests, constants } = dimse;
+// The library logs every PDU at info; a run of hundreds of associations would bury the bench's own lines.
+dimse.log.setLevel('warn');
 
 export interface WorklistKeys {
   modality: string;
