@@ -9,7 +9,7 @@ import { HttpError } from '../http/http-error.ts';
 import type { InstanceRecord } from '../exams/study-records.ts';
 import { instanceUrl, metadataJson } from './dicom-json.ts';
 import { type DicomwebScope, routeInstances } from './dicomweb-scope.ts';
-import { multipartBody, type OutgoingPart } from './multipart-writer.ts';
+import { type OutgoingPart, sendMultipart } from './multipart-writer.ts';
 import { numberOf, readHeader, readWhole } from './stored-instance.ts';
 import { framesOf, parseFrameList } from './wado-frames.ts';
 import { renderedType, renderFrame, type RenderOptions } from './wado-rendered.ts';
@@ -25,7 +25,8 @@ export async function retrieve(ctx: Context, scope: DicomwebScope): Promise<void
         `instance ${other._id} is stored as ${other.transferSyntaxUid}; the hub does not transcode (ask transfer-syntax=*)`,
       );
   }
-  const body = multipartBody(
+  await sendMultipart(
+    ctx,
     'application/dicom',
     instances.map(
       (instance): OutgoingPart => ({
@@ -36,9 +37,6 @@ export async function retrieve(ctx: Context, scope: DicomwebScope): Promise<void
       }),
     ),
   );
-  ctx.status = 200;
-  ctx.set('Content-Type', body.contentType);
-  ctx.body = body.stream;
 }
 
 /**
@@ -75,13 +73,11 @@ export async function retrieveFrames(ctx: Context, scope: DicomwebScope): Promis
   const numbers = parseFrameList(String(ctx.params['frames']));
   const [instance] = await routeInstances(ctx, scope);
   const frames = framesOf(await readWhole(instance!.filePath), numbers);
-  const body = multipartBody(
+  await sendMultipart(
+    ctx,
     frames.mediaType,
     frames.frames.map((bytes) => ({ contentType: frames.partType, bytes })),
   );
-  ctx.status = 200;
-  ctx.set('Content-Type', body.contentType);
-  ctx.body = body.stream;
 }
 
 /** `rendered` and `thumbnail`: the route's first instance (of the study or series for a thumbnail), one frame. */
