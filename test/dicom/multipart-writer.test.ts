@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import Koa from 'koa';
 import { boundaryOf, readMultipart } from '../../dicom/multipart-related.ts';
 import { type MultipartOptions, type OutgoingPart, sendMultipart } from '../../dicom/multipart-writer.ts';
@@ -49,7 +49,7 @@ async function serve(parts: () => OutgoingPart[], options: MultipartOptions = {}
   };
 }
 
-async function files(t: { teardown(fn: () => Promise<void>): void }, sizes: number[]): Promise<string[]> {
+async function files(t: ExecutionContext, sizes: number[]): Promise<string[]> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'multipart-writer-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   return Promise.all(
@@ -63,7 +63,7 @@ async function files(t: { teardown(fn: () => Promise<void>): void }, sizes: numb
 
 const sizes = [0, 1, 100 * 1024, slabBytes - 200, slabBytes, slabBytes + 1, 3 * slabBytes + 7, 100 * 1024];
 
-async function roundTrip(t: Parameters<Parameters<typeof test>[1]>[0], options: MultipartOptions): Promise<void> {
+async function roundTrip(t: ExecutionContext, options: MultipartOptions): Promise<void> {
   const paths = await files(t, sizes);
   const frame = randomBytes(2 * slabBytes + 3);
   const small = randomBytes(10);
