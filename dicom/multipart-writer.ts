@@ -4,7 +4,7 @@
 // Files are read on the event loop while the page cache answers: a stored instance is read back soon after it
 // arrived or by a viewer that asks for it again, and a read through libuv's threads (open, read, read, close:
 // four round trips per file) made a study of 500 small instances four times slower. The loop gets a turn after
-// every slab, and a read slower than 2 ms (the disk itself) moves the rest of the answer to libuv's threads.
+// every slab, and a read slower than 2 ms (the disk itself) moves the next files to libuv's threads.
 import { randomUUID } from 'node:crypto';
 import { close, closeSync, open, openSync, read, readSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
@@ -30,6 +30,9 @@ export interface MultipartOptions {
   /** A read on the event loop that takes longer than this came from the disk, not from the page cache. */
   slowReadMs?: number;
 }
+
+/** Files read on libuv's threads after a slow read, before the event loop tries again. */
+const threadedAfterSlowRead = 16;
 
 const openThreaded = promisify(open);
 const readThreaded = promisify(read);
@@ -77,8 +80,12 @@ class SlabSink {
   #slab = takeSlab();
   #at = 0;
   readonly #slowReadMs: number;
-  /** Set once a read was slow: the rest of the answer is read on libuv's threads. */
-  #threaded = false;
+  /**
+   * Files still to be read on libuv's threads after a slow read on the event loop. A disk that is slow stays
+   * slow, but one late read (the thread descheduled on a busy machine) must not slow the rest of a study:
+   * after these the event loop tries again.
+   */
+  #threadedFiles = 0;
 
   constructor(res: ServerResponse, slowReadMs: number) {
     this.#res = res;
@@ -112,18 +119,25 @@ class SlabSink {
 
   /** The whole file, to its end: its size is whatever the file holds now. */
   async file(filePath: string): Promise<void> {
-    const fd = this.#threaded ? await openThreaded(filePath, 'r') : openSync(filePath, 'r');
+    const threadedOpen = this.#threadedFiles > 0;
+    if (threadedOpen) this.#threadedFiles--;
+    const fd = threadedOpen ? await openThreaded(filePath, 'r') : openSync(filePath, 'r');
+    let threaded = threadedOpen;
     try {
       for (let position = 0; ; ) {
         if (this.#at === slabBytes) await this.#flush();
         if (this.gone) return;
-        const bytesRead = await this.#read(fd, position);
+        const bytesRead = threaded
+          ? (await readThreaded(fd, this.#slab, this.#at, slabBytes - this.#at, position)).bytesRead
+          : this.#readOnLoop(fd, position);
+        // A slow read moves the rest of this file to libuv's threads too.
+        threaded ||= this.#threadedFiles > 0;
         if (bytesRead === 0) return;
         this.#at += bytesRead;
         position += bytesRead;
       }
     } finally {
-      if (this.#threaded) await closeThreaded(fd);
+      if (threadedOpen) await closeThreaded(fd);
       else closeSync(fd);
     }
   }
@@ -142,12 +156,11 @@ class SlabSink {
     // Not given back: a write of it may still be under way.
   }
 
-  async #read(fd: number, position: number): Promise<number> {
-    const length = slabBytes - this.#at;
-    if (this.#threaded) return (await readThreaded(fd, this.#slab, this.#at, length, position)).bytesRead;
+  /** Reads into the slab on the event loop; a slow read sends the next files to libuv's threads. */
+  #readOnLoop(fd: number, position: number): number {
     const started = performance.now();
-    const bytesRead = readSync(fd, this.#slab, this.#at, length, position);
-    if (performance.now() - started > this.#slowReadMs) this.#threaded = true;
+    const bytesRead = readSync(fd, this.#slab, this.#at, slabBytes - this.#at, position);
+    if (performance.now() - started > this.#slowReadMs) this.#threadedFiles = threadedAfterSlowRead;
     return bytesRead;
   }
 
