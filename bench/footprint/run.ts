@@ -3,7 +3,8 @@
 // receiver is down (queued), then the receiver comes up and takes them all; 200 FHIR ServiceRequest creates; one
 // 30-instance CT study by storescu, completed and routed to the radiologist PACS (storescp). Peak RSS is the
 // kernel's high-water mark (VmHWM), so no sample can miss it; idle is the median of five samples after the work.
-// References in the same run: a bare Node process, and the hub idle before any work.
+// References in the same run: a bare Node process, the hub idle before any work, and the same hub with glibc's
+// default malloc arenas (npm start sets MALLOC_ARENA_MAX=2).
 import { spawn } from 'node:child_process';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -85,77 +86,97 @@ await sleep(1000);
 const bareRss = (await memory(bare.pid!)).rss;
 bare.kill();
 
-const risPort = await freePort();
-const mllpPort = await freePort();
-const pacsDir = await tempDir('footprint-pacs');
-const pacs = await startStorescp(pacsDir);
-const ordersChannel = await json('config/channels/orders-mllp.json');
-const source = ordersChannel['source'] as { settings: Record<string, unknown> };
-source.settings['port'] = mllpPort;
-for (const destination of ordersChannel['destinations'] as Array<{ connector: { settings: Record<string, unknown> } }>)
-  if (destination.connector.settings['port'] !== undefined) destination.connector.settings['port'] = risPort;
-const studiesChannel = await json('config/channels/studies-to-pacs.json');
-const hub = await startHub({
-  config: dicomTestConfig,
-  facilities: [
-    await valleyFacility({ radiologistPacs: { aeTitle: pacs.aeTitle, host: '127.0.0.1', port: pacs.port } }),
-  ],
-  channels: [
-    { ...ordersChannel, id: 'orders-mllp' },
-    { ...studiesChannel, id: 'studies-to-pacs' },
-  ],
-});
-await waitHealthy(hub);
-const pid = hub.child.pid!;
-const idleBefore = await settled(pid);
-/** RSS after each step of the load, to show which part of the hub the memory goes to. */
-const steps: Array<[string, number]> = [];
-const step = async (name: string) => steps.push([name, (await memory(pid)).rss]);
-
-const client = await MllpTestClient.connect(mllpPort);
-for (let i = 0; i < orders; i++) {
-  const ack = await client.exchange(order(i));
-  if (ack.get('MSA-1') !== 'AA') throw new Error(`ORM ${i}: ${ack.get('MSA-1')}`);
+interface Footprint {
+  idleBefore: number;
+  steps: Array<[string, number]>;
+  peak: number;
+  idleAfter: number;
 }
-await client.close();
-await step(`${orders} ORM ACKed, RIS copy queued`);
 
-const patient = await api(hub, '/fhir/R4/Patient', {
-  method: 'POST',
-  headers: { 'content-type': 'application/fhir+json' },
-  body: await readFile(path.join(repoRoot, 'test', 'fixtures', 'fhir', 'patient-jane-doe.json'), 'utf8'),
-});
-const patientId = ((await patient.json()) as { id: string }).id;
-for (let i = 0; i < creates; i++) {
-  const created = await api(hub, '/fhir/R4/ServiceRequest', {
+/** The load on a fresh hub; `arenas` is MALLOC_ARENA_MAX (undefined: glibc's default, one arena per thread). */
+async function footprint(arenas: string | undefined): Promise<Footprint> {
+  const risPort = await freePort();
+  const mllpPort = await freePort();
+  const pacsDir = await tempDir('footprint-pacs');
+  const pacs = await startStorescp(pacsDir);
+  const ordersChannel = await json('config/channels/orders-mllp.json');
+  const source = ordersChannel['source'] as { settings: Record<string, unknown> };
+  source.settings['port'] = mllpPort;
+  for (const destination of ordersChannel['destinations'] as Array<{
+    connector: { settings: Record<string, unknown> };
+  }>)
+    if (destination.connector.settings['port'] !== undefined) destination.connector.settings['port'] = risPort;
+  const studiesChannel = await json('config/channels/studies-to-pacs.json');
+  const hub = await startHub({
+    config: dicomTestConfig,
+    // An empty value is glibc's default (0: as many arenas as threads need, up to 8 per core).
+    env: { MALLOC_ARENA_MAX: arenas ?? '' },
+    facilities: [
+      await valleyFacility({ radiologistPacs: { aeTitle: pacs.aeTitle, host: '127.0.0.1', port: pacs.port } }),
+    ],
+    channels: [
+      { ...ordersChannel, id: 'orders-mllp' },
+      { ...studiesChannel, id: 'studies-to-pacs' },
+    ],
+  });
+  await waitHealthy(hub);
+  const pid = hub.child.pid!;
+  const idleBefore = await settled(pid);
+  /** RSS after each step of the load, to show which part of the hub the memory goes to. */
+  const steps: Array<[string, number]> = [];
+  const step = async (name: string) => steps.push([name, (await memory(pid)).rss]);
+
+  const client = await MllpTestClient.connect(mllpPort);
+  for (let i = 0; i < orders; i++) {
+    const ack = await client.exchange(order(i));
+    if (ack.get('MSA-1') !== 'AA') throw new Error(`ORM ${i}: ${ack.get('MSA-1')}`);
+  }
+  await client.close();
+  await step(`${orders} ORM ACKed, RIS copy queued`);
+
+  const patient = await api(hub, '/fhir/R4/Patient', {
     method: 'POST',
     headers: { 'content-type': 'application/fhir+json' },
-    body: serviceRequest(i, patientId),
+    body: await readFile(path.join(repoRoot, 'test', 'fixtures', 'fhir', 'patient-jane-doe.json'), 'utf8'),
   });
-  if (created.status !== 201) throw new Error(`ServiceRequest ${i}: ${created.status} ${await created.text()}`);
+  const patientId = ((await patient.json()) as { id: string }).id;
+  for (let i = 0; i < creates; i++) {
+    const created = await api(hub, '/fhir/R4/ServiceRequest', {
+      method: 'POST',
+      headers: { 'content-type': 'application/fhir+json' },
+      body: serviceRequest(i, patientId),
+    });
+    if (created.status !== 201) throw new Error(`ServiceRequest ${i}: ${created.status} ${await created.text()}`);
+  }
+
+  await step(`${creates} ServiceRequests created`);
+  const ris = await MllpTestListener.start(() => 'AA', risPort);
+  await until('the RIS copy to deliver every ORM', () => ris.received.length >= orders);
+
+  await step('RIS copy delivered (MLLP sender thread up)');
+  const study = await writeStudy(instances);
+  const sent = await storescu(hub, 'VALLEY_CT', study.files);
+  if (sent.code !== 0) throw new Error(`storescu: ${sent.stderr}`);
+  const routed = async () =>
+    (await readdir(pacsDir, { recursive: true })).filter((f) => f.endsWith('.dcm') || /^CT\./.test(path.basename(f)))
+      .length;
+  await until('the study at the radiologist PACS', async () => (await routed()) >= instances);
+
+  await step('study received and routed');
+  const { peak } = await memory(pid);
+  const idleAfter = await settled(pid);
+  await ris.stop();
+  await stopHub(hub);
+  await pacs.stop();
+  await rm(hub.dataDir, { recursive: true, force: true });
+  await rm(pacsDir, { recursive: true, force: true });
+  return { idleBefore, steps, peak, idleAfter };
 }
 
-await step(`${creates} ServiceRequests created`);
-const ris = await MllpTestListener.start(() => 'AA', risPort);
-await until('the RIS copy to deliver every ORM', () => ris.received.length >= orders);
-
-await step('RIS copy delivered (MLLP sender thread up)');
-const study = await writeStudy(instances);
-const sent = await storescu(hub, 'VALLEY_CT', study.files);
-if (sent.code !== 0) throw new Error(`storescu: ${sent.stderr}`);
-const routed = async () =>
-  (await readdir(pacsDir, { recursive: true })).filter((f) => f.endsWith('.dcm') || /^CT\./.test(path.basename(f)))
-    .length;
-await until('the study at the radiologist PACS', async () => (await routed()) >= instances);
-
-await step('study received and routed');
-const { peak } = await memory(pid);
-const idleAfter = await settled(pid);
-await ris.stop();
-await stopHub(hub);
-await pacs.stop();
-await rm(hub.dataDir, { recursive: true, force: true });
-await rm(pacsDir, { recursive: true, force: true });
+// As `npm start` runs the hub (package.json), then with glibc's default, in the same run.
+const started = await footprint(process.env['MALLOC_ARENA_MAX'] ?? '2');
+const glibcDefault = await footprint(undefined);
+const { idleBefore, steps, peak, idleAfter } = started;
 
 const mib = (n: number) => n.toFixed(0);
 const verdict = (value: number, goal: number) =>
@@ -164,8 +185,8 @@ const markdown = `## Footprint of a hub at work (issue 16, goal 4)
 
 Command: \`npm run bench -- footprint\` · ${machineLine()}
 
-The whole hub (\`node hub.ts\`) on its embedded store with the sample orders channel (exams + RIS copy over MLLP),
-the sample studies-to-PACS channel and the sample facility. Load: ${orders} ORM^O01 over MLLP with the RIS copy's
+The whole hub (\`node hub.ts\` with \`MALLOC_ARENA_MAX=2\`, as \`npm start\` runs it) on its embedded store with
+the sample orders channel (exams + RIS copy over MLLP), the sample studies-to-PACS channel and the sample facility. Load: ${orders} ORM^O01 over MLLP with the RIS copy's
 receiver down, then up (all ${orders} delivered); ${creates} FHIR ServiceRequest creates; one ${instances}-instance
 CT study by storescu, routed to storescp. Peak is the kernel's VmHWM of the hub process; idle is the median of
 five VmRSS samples ${settleMs / 1000} s after the work.
@@ -177,6 +198,7 @@ five VmRSS samples ${settleMs / 1000} s after the work.
 ${steps.map(([name, rss]) => `| hub, after: ${name} | ${mib(rss)} |`).join('\n')}
 | hub, peak over the load | ${verdict(peak, 250)} |
 | hub, idle after the load | ${verdict(idleAfter, 200)} |
+| reference: the same hub with glibc's default arenas (MALLOC_ARENA_MAX unset), healthy / peak / idle | ${mib(glibcDefault.idleBefore)} / ${mib(glibcDefault.peak)} / ${mib(glibcDefault.idleAfter)} |
 
 Where it goes (the steps above, and A/B runs of this bench on 2026-12-05): indexing only the FHIR definitions a
 request needs took the peak from 545 to 379 MiB; what remains is about 100 MiB for the MLLP sender thread (it
@@ -188,7 +210,10 @@ without node-hl7-client took this bench from peak 442 / idle 445 MiB (223 at sta
 2026-12-05 with what merged meanwhile) to peak 322 / idle 325 in runs minutes apart. Measured alone on top of
 the rest: the FHIR validation thread with its definitions ~99 MiB (validating on the engine's thread: ~65 MiB,
 but FHIR creates' CPU back on the event loop), the MongoDB driver ~10 MiB (agenda's backend imports it even on
-the embedded store), pdfkit ~16 MiB, dcmjs ~10 MiB.
+the embedded store), pdfkit ~16 MiB, dcmjs ~10 MiB. Since 2026-12-06 \`npm start\` limits glibc to two malloc
+arenas (the last row is the hub without that limit, in the same run): in five paired runs the hub idled at 380,
+384, 422, 391 and ${mib(idleAfter)} MiB with it against 414 to 440 without, and HL7 ingest (bench:hl7, 5,000 messages,
+2 rounds, twice each way) did not move beyond the noise.
 `;
 console.log(markdown);
 await writeSection('footprint', markdown);
