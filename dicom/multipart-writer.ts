@@ -52,6 +52,11 @@ export async function sendMultipart(
   ctx.status = 200;
   ctx.respond = false;
   ctx.res.writeHead(200, { 'content-type': `multipart/related; type="${type}"; boundary=${boundary}` });
+  // HEAD (routed here with GET): the headers are the whole answer, and no file is read for it.
+  if (ctx.method === 'HEAD') {
+    ctx.res.end();
+    return;
+  }
   const sink = new SlabSink(ctx.res, options.slowReadMs ?? 2);
   try {
     let delimiter = `--${boundary}`;
@@ -142,8 +147,13 @@ class SlabSink {
     }
   }
 
+  /** Sends what the slab holds and ends the answer (nothing is sent to a client that left). */
   end(): void {
     const slab = this.#slab;
+    if (this.gone) {
+      giveSlab(slab);
+      return;
+    }
     if (this.#at > 0) this.#res.end(slab.subarray(0, this.#at), () => giveSlab(slab));
     else {
       this.#res.end();

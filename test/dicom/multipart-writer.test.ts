@@ -145,3 +145,14 @@ test('a file gone mid-answer cuts the body short and is reported, not thrown', a
   t.is(served.errors.length, 1);
   t.regex(served.errors[0]!.message, /ENOENT/);
 });
+
+test('HEAD answers the headers alone and reads no file', async (t) => {
+  const served = await serve(() => [{ contentType: 'application/dicom', filePath: '/nonexistent/instance.dcm' }]);
+  t.teardown(() => served.close());
+  const response = await fetch(served.url, { method: 'HEAD' });
+  t.is(response.status, 200);
+  t.regex(response.headers.get('content-type') ?? '', /^multipart\/related; type="application\/dicom"; boundary=/);
+  t.is((await response.arrayBuffer()).byteLength, 0);
+  await Promise.all(served.answered);
+  t.deepEqual(served.errors, [], 'the missing file was never opened');
+});
