@@ -6,18 +6,20 @@
 //     a PatientID match, a PatientName prefix wildcard, a StudyDate range (limit 100) and an unfiltered page.
 // Both servers get the studies by storescu from the same files; each retrieve reads the body to its end.
 // Rounds alternate hub and Orthanc (median of BENCH_ROUNDS, default 3). Command: `npm run bench -- dicomweb`.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { machineLine, percentile, writeSection } from '../report.ts';
 import { spec, uid, writeInstance } from '../../test/dicom/make-instance.ts';
 import { dcmtkEnv, startOrthanc } from '../../test/dicom/peers.ts';
 import { dicomTestConfig, valleyFacility } from '../../test/hub/dicom-support.ts';
 import { adminToken, startHub, stopHub, waitHealthy } from '../../test/support/hub-process.ts';
 
+const execFileAsync = promisify(execFile);
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 5);
 const qidoStudies = Number(process.env['BENCH_QIDO_STUDIES'] ?? 2_000);
 const plugin = '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
@@ -130,14 +132,10 @@ async function retrieve(server: Server, studyUid: string): Promise<Retrieve> {
   for (const [name, value] of Object.entries(server.headers)) args.push('-H', `${name}: ${value}`);
   args.push('-H', 'accept: multipart/related; type="application/dicom"; transfer-syntax=*');
   args.push(`${server.base}/studies/${studyUid}`);
-  const child = spawn('curl', args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  const [code] = (await once(child, 'close')) as [number];
-  const [status, firstByte, total, bytes] = out.trim().split(' ').map(Number) as [number, number, number, number];
-  if (code !== 0 || status !== 200) throw new Error(`${server.name} WADO-RS: curl ${code}, HTTP ${status}`);
+  // curl exits non-zero on a transfer that fails; execFile then rejects with its stderr.
+  const { stdout } = await execFileAsync('curl', args);
+  const [status, firstByte, total, bytes] = stdout.trim().split(' ').map(Number) as [number, number, number, number];
+  if (status !== 200) throw new Error(`${server.name} WADO-RS: HTTP ${status}`);
   return { seconds: total, firstByteMs: firstByte * 1000, bytes };
 }
 
