@@ -1,6 +1,6 @@
 // The benchmark's HL7 senders, in a process of their own (as EHRs are): `connections` MLLP connections share
 // `total` ORM^O01 messages; each connection sends its next message only after the ACK of the previous one.
-// Prints one JSON line: { perSecond, latencies } for the parent to summarise. With `hostileEvery`, every that
+// Prints one JSON line: { perSecond, latencies, cpuMicros } for the parent to summarise. With `hostileEvery`, every that
 // many-th message is issue 10's hostile order (PID-3 repeated 10,000 times), answered AE by the hub's limits.
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
@@ -56,6 +56,11 @@ if (hostileEvery > 0) {
 }
 const shares = Array.from({ length: connections }, (_, c) => ids.filter((_, i) => i % connections === c));
 const started = performance.now();
+const cpuAtStart = process.cpuUsage();
 await Promise.all(shares.map((share) => sender(share, latencies)));
 const seconds = (performance.now() - started) / 1000;
-process.stdout.write(`${JSON.stringify({ perSecond: total / seconds, latencies })}\n`);
+// The senders' own CPU (all threads), so the parent can say how much of the machine the senders took.
+const cpu = process.cpuUsage(cpuAtStart);
+process.stdout.write(
+  `${JSON.stringify({ perSecond: total / seconds, latencies, cpuMicros: cpu.user + cpu.system })}\n`,
+);
