@@ -6,7 +6,7 @@
 // the senders stopped, delivered/s, final (the 201) to the receiver's ACK, the hub's peak RSS, and PDF renders/s
 // alone (pdf-renders.ts). BENCH_REPORTS (default 2000) reports in all, BENCH_PDF_RENDERS (1000) per PDF row.
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -88,7 +88,27 @@ const patient = await post('Patient', benchPatient);
 if (patient.id === undefined) throw new Error(`Patient create answered ${patient.status}`);
 const patientId = patient.id;
 
+/** CPU time of each of the hub's threads so far (user + system, ms), summed by thread name. */
+async function threadCpu(): Promise<Map<string, number>> {
+  const byName = new Map<string, number>();
+  for (const tid of await readdir(`/proc/${pid}/task`)) {
+    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => '');
+    if (stat === '') continue; // the thread ended meanwhile
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+    byName.set(name, (byName.get(name) ?? 0) + ((Number(fields[11]) + Number(fields[12])) * 1000) / 100);
+  }
+  return byName;
+}
+
+/** What each thread name spent between two readings. */
+function spent(before: Map<string, number>, after: Map<string, number>): Map<string, number> {
+  return new Map([...after].map(([name, ms]) => [name, ms - (before.get(name) ?? 0)]));
+}
+
 interface Round {
+  /** CPU by thread name while the creates ran, while the reports were posted, and from then to the last ACK. */
+  cpu: { creates: Map<string, number>; reports: Map<string, number>; drain: Map<string, number> };
   creates: Awaited<ReturnType<typeof batch>>;
   reports: Awaited<ReturnType<typeof batch>>;
   placers: string[];
@@ -99,13 +119,18 @@ interface Round {
 /** A batch of creates (the reference), then a final report on each of their exams, then its deliveries. */
 async function round(name: string, count: number): Promise<Round> {
   const placers = Array.from({ length: count }, (_, i) => `${name}-${i}`);
+  const cpu0 = await threadCpu();
   const creates = await batch('ServiceRequest', count, (i) => serviceRequest(patientId, placers[i]!));
+  const cpu1 = await threadCpu();
   const reports = await batch('DiagnosticReport', count, (i) => finalReport(creates.results[i]!.id ?? 'unknown'));
+  const cpu2 = await threadCpu();
   const deliveredWhenStopped = placers.filter((p) => acks.has(p)).length;
   const deadline = Date.now() + 300_000;
-  while (placers.some((p) => !acks.has(p)) && Date.now() < deadline) await sleep(50);
+  while (placers.some((p) => !acks.has(p)) && Date.now() < deadline) await sleep(5);
+  const cpu3 = await threadCpu();
   const lastAck = Math.max(...placers.map((p) => acks.get(p) ?? 0));
-  return { creates, reports, placers, deliveredWhenStopped, lastAck };
+  const cpu = { creates: spent(cpu0, cpu1), reports: spent(cpu1, cpu2), drain: spent(cpu2, cpu3) };
+  return { cpu, creates, reports, placers, deliveredWhenStopped, lastAck };
 }
 
 async function peakRssMiB(): Promise<number> {
@@ -166,6 +191,37 @@ const stoppedShare = (100 * deliveredWhenStopped) / (perRound * rounds);
 const p99Ack = percentile(finalToAck, 99);
 const bestPdf = Math.max(...pdfRows.filter((r) => r.name.startsWith('hub')).map((r) => r.figures.perSecond));
 const verdict = (met: boolean) => (met ? 'met' : '**not met**');
+// CPU per request by thread, summed over the measured rounds.
+const threadColumns: Array<[string, string]> = [
+  ['MainThread', 'main thread'],
+  ['WorkerThread', 'worker threads (validation, PDF, MLLP sender)'],
+  ['libuv-worker', "libuv's pool (files, fsync)"],
+  ['V8Worker', "V8's helpers (GC, compiling)"],
+];
+function cpuRow(label: string, phase: 'creates' | 'reports' | 'drain', per: number): { row: string; total: number } {
+  const summed = new Map<string, number>();
+  for (const m of measured) for (const [name, ms] of m.cpu[phase]) summed.set(name, (summed.get(name) ?? 0) + ms);
+  const total = [...summed.values()].reduce((a, b) => a + b, 0) / per;
+  const known = threadColumns.map(([name]) => (summed.get(name) ?? 0) / per);
+  const other = total - known.reduce((a, b) => a + b, 0);
+  return {
+    row: `| ${label} | ${[...known, other].map((v) => v.toFixed(2)).join(' | ')} | ${total.toFixed(2)} |`,
+    total,
+  };
+}
+const undeliveredWhenStopped = perRound * rounds - measured.reduce((n, m) => n + m.deliveredWhenStopped, 0);
+const createCpu = cpuRow('a ServiceRequest create (per create)', 'creates', perRound * rounds);
+const reportCpu = cpuRow(
+  'a final report while posted (per report; delivery runs alongside)',
+  'reports',
+  perRound * rounds,
+);
+const drainCpu = cpuRow(
+  'delivery after the senders stopped (per report delivered then)',
+  'drain',
+  Math.max(1, undeliveredWhenStopped),
+);
+const cores = os.availableParallelism();
 const ms = (value: number) => value.toFixed(1);
 
 const markdown = `## Reports: signing over FHIR, PDF, ORU^R01 to the EHR (issue 12)
@@ -218,6 +274,19 @@ the benchmark's own process before the hub starts):
 | renderer | renders/s | p50 ms | p99 ms | KiB per PDF |
 | --- | ---: | ---: | ---: | ---: |
 ${pdfRows.map((r) => `| ${r.name} | ${r.figures.perSecond.toFixed(0)} | ${ms(r.figures.p50)} | ${ms(r.figures.p99)} | ${r.figures.kib.toFixed(0)} |`).join('\n')}
+
+Where the CPU goes, read from /proc for each of the hub's threads (user + system, ms per request, summed over the
+measured rounds; "other" is the rest of the hub's threads):
+
+| phase | ${threadColumns.map(([, label]) => label).join(' | ')} | other | all |
+| --- | ${threadColumns.map(() => '---:').join(' | ')} | ---: | ---: |
+${createCpu.row}
+${reportCpu.row}
+${drainCpu.row}
+
+A report with its delivery takes ${(reportCpu.total + (drainCpu.total * undeliveredWhenStopped) / (perRound * rounds)).toFixed(2)} ms of CPU here, ${((reportCpu.total + (drainCpu.total * undeliveredWhenStopped) / (perRound * rounds)) / createCpu.total).toFixed(1)}× a create's ${createCpu.total.toFixed(2)} ms. Posting at 1.5× a create's cost
+while delivery keeps up would let a report and its delivery take at most ${((cores * 1000 * 1.5) / createRate).toFixed(2)} ms of this machine's ${cores} cores
+(${cores} cores over ${(createRate / 1.5).toFixed(0)} reports a second).
 
 | goal (issue 12) | figure | |
 | --- | --- | --- |
