@@ -1,14 +1,16 @@
-// The common update shapes applied directly: $set, $unset, $inc, $max and $addToSet (one plain value) on plain
-// field paths. mingo's update() builds its option and operator tables on every call, which was the largest
-// single cost of draining a delivery queue (a lease, a sent mark and a counter per message; CPU profile of
-// `npm run bench -- hl7`). Everything this file is not sure about (new or removed array elements, positional
-// paths, integer-like field names, conflicting paths, BSON number wrappers, other operators) goes to mingo
+// The common update shapes applied directly: $set, $unset, $inc, $max, $addToSet (one plain value) and $push (one
+// value, or $each alone) on plain field paths. mingo's update() builds its option and operator tables on every
+// call, which was the largest single cost of draining a delivery queue (a lease, a sent mark and a counter per
+// message; CPU profile of `npm run bench -- hl7`); every exam change appends its history entry and its outbox
+// events with $push, so signing a report paid for those tables too (8.7 % of the main thread while reports were
+// posted). Everything this file is not sure about (new or removed array elements, positional paths, integer-like
+// field names, conflicting paths, BSON number wrappers, other operators and $push modifiers) goes to mingo
 // unchanged, so the semantics stay mingo's; test/store/plain-update.test.ts compares the two on every shape
 // handled here.
 import type { Document } from 'mongodb';
 import { isPlainObject } from './keys.ts';
 
-const handled = new Set(['$set', '$unset', '$inc', '$max', '$addToSet']);
+const handled = new Set(['$set', '$unset', '$inc', '$max', '$addToSet', '$push']);
 /** A segment MongoDB reads as an array index, and JS would reorder as an integer key of an object. */
 const numericSegment = /^\d+$/;
 
@@ -77,8 +79,25 @@ function plainOperand(operator: string, value: unknown): boolean {
     return (
       typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && !Number.isNaN(value))
     );
+  // A document to append, or $each alone; $position, $slice and $sort (and a document mixing $-keys with fields,
+  // which the server refuses) go to mingo.
+  if (operator === '$push') {
+    if (!isPlainObject(value)) return value !== undefined;
+    const keys = Object.keys(value);
+    if (!keys.some((key) => key.startsWith('$'))) return true;
+    return (
+      keys.length === 1 && keys[0] === '$each' && Array.isArray(value['$each']) && !value['$each'].includes(undefined)
+    );
+  }
   // undefined is the driver's ignoreUndefined business; leave it to the general path.
   return value !== undefined;
+}
+
+/** The values a $push appends: the elements of $each, or the one value. */
+function pushed(value: unknown): unknown[] {
+  return isPlainObject(value) && Array.isArray(value['$each']) && Object.keys(value).length === 1
+    ? value['$each']
+    : [value];
 }
 
 /**
@@ -168,7 +187,7 @@ function resolveParent(step: Step): Document {
 
 function targetFits(operator: string, current: unknown, value: unknown): boolean {
   if (operator === '$inc') return current === undefined || typeof current === 'number';
-  if (operator === '$addToSet') return current === undefined || Array.isArray(current);
+  if (operator === '$addToSet' || operator === '$push') return current === undefined || Array.isArray(current);
   if (operator === '$max') {
     if (current === undefined) return true;
     if (typeof value === 'number') return typeof current === 'number';
@@ -194,6 +213,13 @@ function apply(step: Step): void {
       const current = parent[field] as unknown[] | undefined;
       if (current === undefined) parent[field] = [value];
       else if (!current.includes(value)) current.push(value);
+      return;
+    }
+    case '$push': {
+      const current = parent[field] as unknown[] | undefined;
+      const items = pushed(value).map(copy);
+      if (current === undefined) parent[field] = items;
+      else current.push(...items);
       return;
     }
     case '$max': {

@@ -39,6 +39,19 @@ const direct: Array<[string, Document]> = [
   ['a field of an array element', { $set: { 'history.0.at': 2, 'history.0.by': 'x' }, $inc: { 'rows.1.n': 1 } }],
   ['an existing array element', { $set: { 'rows.0': { n: 9 } } }],
   ['$addToSet new, present and on a missing field', { $addToSet: { tags: 'b', seen: 3, 'made.list': true } }],
+  [
+    '$push a document, a scalar and onto a missing field',
+    { $push: { history: { at: 2, by: 'x' }, tags: 'a', fresh: 1 } },
+  ],
+  [
+    '$push $each, empty $each and nested',
+    { $push: { history: { $each: [{ at: 2 }, { at: 3 }] }, seen: { $each: [] }, 'a.b': { $each: [1] } } },
+  ],
+  ['$push an array as one element and a date', { $push: { rows: [1, 2], 'lease.log': new Date(3000) } }],
+  [
+    '$push beside $set, as an exam change writes',
+    { $set: { state: 'final', version: 3 }, $push: { history: { at: 4 }, outbox: { $each: [{ type: 'x' }] } } },
+  ],
 ];
 
 for (const [name, update] of direct) {
@@ -75,7 +88,12 @@ const refused: Array<[string, Document]> = [
   ['$max across types', { $max: { state: 3 } }],
   ['$max of a string on a number', { $max: { attempts: '3' } }],
   ['$max of a non-ASCII string', { $max: { state: 'ü' } }],
-  ['another operator', { $push: { history: { at: 2 } } }],
+  ['another operator', { $pull: { history: { at: 1 } } }],
+  ['$push onto a field that is not an array', { $push: { state: 'x' } }],
+  ['$push with $slice', { $push: { tags: { $each: ['x'], $slice: -1 } } }],
+  ['$push with $position', { $push: { tags: { $each: ['x'], $position: 0 } } }],
+  ['$push with $each that is not an array', { $push: { tags: { $each: 'x' } } }],
+  ['$push of a document mixing $each and fields', { $push: { tags: { $each: ['x'], y: 1 } } }],
   ['$addToSet of an object', { $addToSet: { tags: { a: 1 } } }],
   ['$addToSet with $each', { $addToSet: { tags: { $each: ['x', 'y'] } } }],
   ['$addToSet to a field that is not an array', { $addToSet: { state: 'x' } }],
