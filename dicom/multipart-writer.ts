@@ -132,14 +132,16 @@ class SlabSink {
       for (let position = 0; ; ) {
         if (this.#at === slabBytes) await this.#flush();
         if (this.gone) return;
+        const wanted = slabBytes - this.#at;
         const bytesRead = threaded
-          ? (await readThreaded(fd, this.#slab, this.#at, slabBytes - this.#at, position)).bytesRead
+          ? (await readThreaded(fd, this.#slab, this.#at, wanted, position)).bytesRead
           : this.#readOnLoop(fd, position);
         // A slow read moves the rest of this file to libuv's threads too.
         threaded ||= this.#threadedFiles > 0;
-        if (bytesRead === 0) return;
         this.#at += bytesRead;
         position += bytesRead;
+        // A regular file reads short only at its end: no read of nothing to find it (one call less per instance).
+        if (bytesRead < wanted) return;
       }
     } finally {
       if (threadedOpen) await closeThreaded(fd);
