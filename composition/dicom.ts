@@ -2,6 +2,7 @@
 // SCP, wired to the exams and the scheduler. The index, completion and ingest exist even with the listener off:
 // STOW-RS, ImagingStudy and the dicom-scu destination use them too. DICOM ingest is a direct domain command, not a
 // channel: the DIMSE status answered to the sender depends on the domain's decision (README, "Inbound paths").
+import { InstanceCache } from '../dicom/instance-cache.ts';
 import { mkdir } from 'node:fs/promises';
 import type { HubConfig } from '../config/hub-config.ts';
 import { AssociationActivity } from '../dicom/association-observer.ts';
@@ -42,6 +43,8 @@ export class DicomPart {
   readonly aeTitle: string;
   /** What the SCP's associations did, for the dashboard. */
   readonly activity = new AssociationActivity();
+  /** Small instances retrieved lately over DICOMweb (config.dicom.retrieveCacheMiB); undefined when 0. */
+  readonly retrieveCache: InstanceCache | undefined;
   readonly #config: HubConfig;
   readonly #deps: DicomDeps;
   #listener: ScpListener | undefined;
@@ -52,6 +55,8 @@ export class DicomPart {
     this.studies = studies;
     this.ingest = ingest;
     this.aeTitle = config.dicom.aeTitle;
+    const cacheBytes = config.dicom.retrieveCacheMiB * 1024 * 1024;
+    this.retrieveCache = cacheBytes > 0 ? new InstanceCache(cacheBytes) : undefined;
   }
 
   /** Starts the C-STORE SCP when dicom.enabled. */

@@ -116,7 +116,13 @@ export async function startHttpApi(config: HubConfig, deps: HttpApiDeps): Promis
       log: log.child({ part: 'stow-rs' }),
     }),
   );
-  http.mount(createDicomwebRouter({ studies: dicom.studies, access: signedInAccess(auth) }));
+  http.mount(
+    createDicomwebRouter({
+      studies: dicom.studies,
+      access: signedInAccess(auth),
+      ...(dicom.retrieveCache === undefined ? {} : { cache: dicom.retrieveCache }),
+    }),
+  );
   if (deps.upload) http.mount(createUploadsRouter(deps.upload.uploads, auth));
   // Last: the web console answers every address the APIs above left alone.
   http.mount(createWebAppRouter());

@@ -55,6 +55,11 @@ export interface DicomConfig {
   studyQuietSeconds: number;
   /** What a second copy of a stored SOP Instance UID does: replace the file, or keep the first. */
   duplicateInstances: 'replace' | 'ignore';
+  /**
+   * MiB of memory for the bytes of recently retrieved small instances (up to 1 MiB each), so a study opened
+   * again over WADO-RS is answered without reading its files; 0 turns it off.
+   */
+  retrieveCacheMiB: number;
   tls?: TlsSettings;
   limits: DicomLimits;
 }

@@ -144,6 +144,7 @@ export function parseConfig(input: Plain, file: string, cwd: string): HubConfig 
     'storageDir',
     'studyQuietSeconds',
     'duplicateInstances',
+    'retrieveCacheMiB',
     'tls',
     'limits',
   ]);
@@ -183,6 +184,7 @@ export function parseConfig(input: Plain, file: string, cwd: string): HubConfig 
         'replace',
         'ignore',
       ] as const),
+      retrieveCacheMiB: expectInteger(dicom['retrieveCacheMiB'] ?? 64, 'dicom.retrieveCacheMiB', 0, 65_536),
       ...(dicomTls === undefined ? {} : { tls: dicomTls }),
       limits: parseLimits(dicom['limits'], 'dicom.limits', defaultDicomLimits, limitRanges),
     },

@@ -1,6 +1,7 @@
 // What one DICOMweb request may see: the reader's facilities narrow every search and every read, a consultant
 // link narrows them further to its exam's studies, and a study outside the scope is answered exactly as an
 // unknown one (404), so a UID reveals nothing.
+import type { InstanceCache } from './instance-cache.ts';
 import type { Context } from 'koa';
 import type { ApiUser } from '../http/auth.ts';
 import { HttpError } from '../http/http-error.ts';
@@ -19,6 +20,8 @@ export interface DicomwebScope extends DicomwebReader {
   index: StudyIndex;
   /** Absolute URL of the DICOMweb root as the client reached it. */
   base: string;
+  /** Small instances retrieved lately, shared by every DICOMweb root of the process. */
+  cache?: InstanceCache;
 }
 
 /** The store filter of a study search: the reader's facilities and studies, nothing for RSO staff. */

@@ -7,6 +7,7 @@ import type { Context } from 'koa';
 import { apiRoles, type AuthState } from '../http/auth.ts';
 import { HttpError } from '../http/http-error.ts';
 import type { DicomwebReader, DicomwebScope } from './dicomweb-scope.ts';
+import type { InstanceCache } from './instance-cache.ts';
 import { searchInstances, searchSeries, searchStudies } from './qido-rs.ts';
 import type { StudyIndex } from './study-index.ts';
 import { retrieve, retrieveFrames, retrieveMetadata, retrieveRendered } from './wado-rs.ts';
@@ -17,6 +18,8 @@ export interface DicomwebOptions {
   access(ctx: Context): Promise<DicomwebReader>;
   /** Where the routes live: `/dicomweb` unless given (a router path, parameters allowed). */
   root?: string;
+  /** Recently retrieved small instances (dicom/instance-cache.ts); none: every retrieve reads the files. */
+  cache?: InstanceCache;
 }
 
 type Handler = (ctx: Context, scope: DicomwebScope) => Promise<void>;
@@ -50,7 +53,9 @@ export function createDicomwebRouter(options: DicomwebOptions): Router {
   for (const [path, handler] of routes)
     router.get(path, async (ctx) => {
       const reader = await options.access(ctx);
-      await handler(ctx, { ...reader, index: options.studies, base: baseOf(ctx, root) });
+      const scope: DicomwebScope = { ...reader, index: options.studies, base: baseOf(ctx, root) };
+      if (options.cache !== undefined) scope.cache = options.cache;
+      await handler(ctx, scope);
     });
   return router;
 }

@@ -4,12 +4,14 @@
 // Files are read on the event loop while the page cache answers: a stored instance is read back soon after it
 // arrived or by a viewer that asks for it again, and a read through libuv's threads (open, read, read, close:
 // four round trips per file) made a study of 500 small instances four times slower. The loop gets a turn after
-// every slab, and a read slower than 2 ms (the disk itself) moves the next files to libuv's threads.
+// every slab, and a read slower than 2 ms (the disk itself) moves the next files to libuv's threads. A part with
+// a cache key is copied from the cache (dicom/instance-cache.ts) when it is there, and kept there once read again.
 import { randomUUID } from 'node:crypto';
 import { close, closeSync, open, openSync, read, readSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import type { Context } from 'koa';
+import type { InstanceCache } from './instance-cache.ts';
 import { giveSlab, slabBytes, takeSlab } from './slab-pool.ts';
 
 export interface OutgoingPart {
@@ -24,11 +26,15 @@ export interface OutgoingPart {
   sizeHint?: number;
   /** Content-Location of the part (PS3.18 8.7.1.1.1): the resource's own URL. */
   location?: string;
+  /** The file's key in the options' cache (dicom/instance-cache.ts): served from there, or kept there when read again. */
+  cacheKey?: string;
 }
 
 export interface MultipartOptions {
   /** A read on the event loop that takes longer than this came from the disk, not from the page cache. */
   slowReadMs?: number;
+  /** Recently sent small files, for the parts that have a cacheKey. */
+  cache?: InstanceCache;
 }
 
 /** Files read on libuv's threads after a slow read, before the event loop tries again. */
@@ -57,7 +63,7 @@ export async function sendMultipart(
     ctx.res.end();
     return;
   }
-  const sink = new SlabSink(ctx.res, options.slowReadMs ?? 2);
+  const sink = new SlabSink(ctx.res, options.slowReadMs ?? 2, options.cache);
   try {
     let delimiter = `--${boundary}`;
     for (const part of parts) {
@@ -68,7 +74,7 @@ export async function sendMultipart(
       head += '\r\n';
       await sink.room(head.length + (part.sizeHint ?? part.bytes?.length ?? 0));
       await sink.text(head);
-      if (part.filePath !== undefined) await sink.file(part.filePath);
+      if (part.filePath !== undefined) await sink.file(part.filePath, part.cacheKey);
       else if (part.bytes !== undefined) await sink.bytes(part.bytes);
     }
     await sink.text(`\r\n--${boundary}--\r\n`);
@@ -91,10 +97,14 @@ class SlabSink {
    * after these the event loop tries again.
    */
   #threadedFiles = 0;
+  readonly #cache: InstanceCache | undefined;
+  /** Slabs sent so far: a file read without one in between lies whole in the current slab. */
+  #flushes = 0;
 
-  constructor(res: ServerResponse, slowReadMs: number) {
+  constructor(res: ServerResponse, slowReadMs: number, cache: InstanceCache | undefined) {
     this.#res = res;
     this.#slowReadMs = slowReadMs;
+    this.#cache = cache;
   }
 
   /** The client went away (or the answer failed): nothing more to send. */
@@ -123,11 +133,16 @@ class SlabSink {
   }
 
   /** The whole file, to its end: its size is whatever the file holds now. */
-  async file(filePath: string): Promise<void> {
+  async file(filePath: string, cacheKey?: string): Promise<void> {
+    const cache = cacheKey === undefined ? undefined : this.#cache;
+    const held = cache?.get(cacheKey!);
+    if (held !== undefined) return this.bytes(held);
+    const keep = cache?.wants(cacheKey!) === true;
     const threadedOpen = this.#threadedFiles > 0;
     if (threadedOpen) this.#threadedFiles--;
     const fd = threadedOpen ? await openThreaded(filePath, 'r') : openSync(filePath, 'r');
     let threaded = threadedOpen;
+    const [start, flushes] = [this.#at, this.#flushes];
     try {
       for (let position = 0; ; ) {
         if (this.#at === slabBytes) await this.#flush();
@@ -141,12 +156,13 @@ class SlabSink {
         this.#at += bytesRead;
         position += bytesRead;
         // A regular file reads short only at its end: no read of nothing to find it (one call less per instance).
-        if (bytesRead < wanted) return;
+        if (bytesRead < wanted) break;
       }
     } finally {
       if (threadedOpen) await closeThreaded(fd);
       else closeSync(fd);
     }
+    if (keep && this.#flushes === flushes) cache!.put(cacheKey!, this.#slab.subarray(start, this.#at));
   }
 
   /** Sends what the slab holds and ends the answer (nothing is sent to a client that left). */
@@ -181,6 +197,7 @@ class SlabSink {
     if (this.#at === 0) return;
     const slab = this.#slab;
     const fits = this.#res.write(slab.subarray(0, this.#at), () => giveSlab(slab));
+    this.#flushes++;
     this.#slab = takeSlab();
     this.#at = 0;
     if (!fits) await drained(this.#res);

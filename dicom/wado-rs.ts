@@ -9,6 +9,7 @@ import { HttpError } from '../http/http-error.ts';
 import type { InstanceRecord } from '../exams/study-records.ts';
 import { instanceUrl, metadataJson } from './dicom-json.ts';
 import { type DicomwebScope, routeInstances } from './dicomweb-scope.ts';
+import { instanceCacheKey } from './instance-cache.ts';
 import { type OutgoingPart, sendMultipart } from './multipart-writer.ts';
 import { numberOf, readHeader, readWhole } from './stored-instance.ts';
 import { framesOf, parseFrameList } from './wado-frames.ts';
@@ -34,8 +35,10 @@ export async function retrieve(ctx: Context, scope: DicomwebScope): Promise<void
         filePath: instance.filePath,
         sizeHint: instance.sizeBytes,
         location: instanceUrl(instance, scope.base),
+        cacheKey: instanceCacheKey(instance),
       }),
     ),
+    scope.cache === undefined ? {} : { cache: scope.cache },
   );
 }
 

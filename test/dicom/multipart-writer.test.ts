@@ -1,6 +1,7 @@
 // The multipart/related writer behind WADO-RS over a real HTTP socket: parts of every size around the slab's
 // (dicom/slab-pool.ts) come back byte for byte through the STOW-RS reader, read on the event loop and on libuv's
-// threads alike; a client that leaves, or a file that vanishes, ends the answer without hurting the server.
+// threads alike; a client that leaves, or a file that vanishes, ends the answer without hurting the server; a
+// cache of small files answers them again from memory, under the key their record gives.
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
@@ -11,6 +12,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import test, { type ExecutionContext } from 'ava';
 import Koa from 'koa';
+import { InstanceCache } from '../../dicom/instance-cache.ts';
 import { boundaryOf, readMultipart } from '../../dicom/multipart-related.ts';
 import { type MultipartOptions, type OutgoingPart, sendMultipart } from '../../dicom/multipart-writer.ts';
 import { slabBytes } from '../../dicom/slab-pool.ts';
@@ -155,4 +157,50 @@ test('HEAD answers the headers alone and reads no file', async (t) => {
   t.is((await response.arrayBuffer()).byteLength, 0);
   await Promise.all(served.answered);
   t.deepEqual(served.errors, [], 'the missing file was never opened');
+});
+
+/** The parts of a multipart answer, each read back whole. */
+async function partsOf(t: ExecutionContext, url: string): Promise<Buffer[]> {
+  const response = await fetch(url);
+  const contentType = response.headers.get('content-type') ?? '';
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'multipart-read-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
+  const received = await readMultipart(body, boundaryOf(contentType)!, dir);
+  return Promise.all(received.map((part) => readFile(part.filePath)));
+}
+
+test('a cache keeps a small file read twice and answers it from memory under its key; a new key, or a large file, is read', async (t) => {
+  const [small, other, large] = await files(t, [100 * 1024, 100 * 1024, 2 * slabBytes]);
+  const cache = new InstanceCache(8 * 1024 * 1024, 1024 * 1024);
+  let keyOfSmall = 'small@1';
+  const parts = (): OutgoingPart[] => [
+    { contentType: 'application/dicom', filePath: small!, sizeHint: 100 * 1024, cacheKey: keyOfSmall },
+    { contentType: 'application/dicom', filePath: other!, sizeHint: 100 * 1024 },
+    { contentType: 'application/dicom', filePath: large!, sizeHint: 2 * slabBytes, cacheKey: 'large@1' },
+  ];
+  const served = await serve(parts, { cache });
+  t.teardown(() => served.close());
+  const [smallBytes, otherBytes, largeBytes] = await Promise.all([small!, other!, large!].map((f) => readFile(f)));
+
+  const first = await partsOf(t, served.url);
+  t.true(first[0]!.equals(smallBytes!) && first[1]!.equals(otherBytes!) && first[2]!.equals(largeBytes!));
+  t.is(cache.bytes, 0, 'nothing is kept from a first read');
+  const again = await partsOf(t, served.url);
+  t.true(again[0]!.equals(smallBytes!) && again[1]!.equals(otherBytes!) && again[2]!.equals(largeBytes!));
+  t.is(cache.bytes, 100 * 1024, 'read again: only the small file with a key is kept');
+
+  // The files change on disk behind the same keys: the small one comes from memory, the others are read again.
+  const [newSmall, newOther, newLarge] = [randomBytes(100 * 1024), randomBytes(100 * 1024), randomBytes(2 * slabBytes)];
+  await Promise.all([writeFile(small!, newSmall), writeFile(other!, newOther), writeFile(large!, newLarge)]);
+  const second = await partsOf(t, served.url);
+  t.true(second[0]!.equals(smallBytes!), 'the small file from the cache');
+  t.true(second[1]!.equals(newOther) && second[2]!.equals(newLarge), 'the others from disk');
+
+  // A new key (the instance's record changed with its file): read from disk, and kept once read again.
+  keyOfSmall = 'small@2';
+  for (let read = 0; read < 2; read++) t.true((await partsOf(t, served.url))[0]!.equals(newSmall));
+  t.true(cache.get('small@2')!.equals(newSmall));
+  await Promise.all(served.answered);
+  t.deepEqual(served.errors, []);
 });
