@@ -173,6 +173,23 @@ export class Scheduler {
     return this.#require().cancel({ name });
   }
 
+  /**
+   * Deletes the finished one-time runs of `name` that an earlier version kept (before its definition had
+   * removeOnComplete): not due again, not locked, run at least once. Returns how many.
+   */
+  async purgeFinished(name: string): Promise<number> {
+    const jobs = this.#options.db.collection(this.#options.collection ?? 'agendaJobs') as {
+      deleteMany(filter: Record<string, unknown>): Promise<{ deletedCount: number }>;
+    };
+    const { deletedCount } = await jobs.deleteMany({
+      name,
+      nextRunAt: null,
+      lockedAt: null,
+      lastFinishedAt: { $exists: true },
+    });
+    return deletedCount;
+  }
+
   #require(): Agenda {
     if (this.#agenda === undefined) throw new Error('scheduler is not running: call start() first');
     return this.#agenda;
