@@ -73,8 +73,12 @@ export class StudyIndex {
     await this.studies.createIndex({ examNumber: 1 });
     await this.studies.createIndex({ complete: 1, completeDueAt: 1 });
     await this.studies.createIndex({ accessionNumber: 1 });
-    // QIDO-RS study searches (dicom/qido-rs.ts): by facility and date, and by patient.
-    await this.studies.createIndex({ facility: 1, studyDate: -1 });
+    // QIDO-RS study searches (dicom/qido-rs.ts) and C-FIND (study-find.ts) answer newest first ({studyDate: -1,
+    // _id: 1}) a page at a time: with the sort's keys in an index, after the facility for a facility's users and
+    // alone for RSO staff, a page (or a date range's page) reads its rows in that order and stops, instead of
+    // sorting every match (7-9 queries a second over 10,000 studies without them, bench:dicomweb). Also by patient.
+    await this.studies.createIndex({ facility: 1, studyDate: -1, _id: 1 });
+    await this.studies.createIndex({ studyDate: -1, _id: 1 });
     await this.studies.createIndex({ dicomPatientId: 1 });
     await this.studies.createIndex({ patientNameKey: 1 });
     await this.#keyNames();
