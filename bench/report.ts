@@ -37,6 +37,19 @@ export async function writeSection(name: string, markdown: string): Promise<void
   await writeFile(file, next);
 }
 
+/**
+ * A process's CPU time so far (all its threads, user + system) in ms, or one thread's with `thread`, and its
+ * name: fields 2, 14 and 15 of /proc/<pid>/stat (or /proc/<pid>/task/<tid>/stat), at Linux's 100 ticks a second.
+ */
+export async function procCpu(pid: number, thread?: number | string): Promise<{ name: string; cpuMs: number }> {
+  const text = await readFile(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
+  const fields = text.slice(text.lastIndexOf(') ') + 2).split(' ');
+  return {
+    name: text.slice(text.indexOf('(') + 1, text.lastIndexOf(')')),
+    cpuMs: ((Number(fields[11]) + Number(fields[12])) * 1000) / 100,
+  };
+}
+
 /** Nearest-rank percentile of a sorted copy; p in [0, 100]. */
 export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return NaN;

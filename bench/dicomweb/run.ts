@@ -14,7 +14,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { machineLine, percentile, writeSection } from '../report.ts';
+import { machineLine, percentile, procCpu, writeSection } from '../report.ts';
 import { spec, uid, writeInstance } from '../../test/dicom/make-instance.ts';
 import { dcmtkEnv, startOrthanc } from '../../test/dicom/peers.ts';
 import { dicomTestConfig, valleyFacility } from '../../test/hub/dicom-support.ts';
@@ -110,10 +110,8 @@ async function send(server: Server, files: readonly string[]): Promise<void> {
 /** Waits until the server has used under 5 % of a core for two seconds running (at most two minutes). */
 async function settled(server: Server): Promise<void> {
   if (server.pid === undefined) return;
-  const cpuMs = async () => {
-    const fields = (await readFile(`/proc/${server.pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  };
+  const pid = server.pid;
+  const cpuMs = async () => (await procCpu(pid)).cpuMs;
   const deadline = Date.now() + 120_000;
   let quiet = 0;
   while (quiet < 2 && Date.now() < deadline) {

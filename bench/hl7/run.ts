@@ -12,7 +12,7 @@ import { setLogLevel } from '../../runtime/log.ts';
 import { freePort } from '../../test/support/hub-process.ts';
 import { startEcho } from './echo.ts';
 import { startHub } from './hub.ts';
-import { machineLine, percentile, writeSection } from '../report.ts';
+import { machineLine, percentile, procCpu, writeSection } from '../report.ts';
 
 const total = Number(process.env['HL7_BENCH_MESSAGES'] ?? 10_000);
 
@@ -40,10 +40,9 @@ interface Result {
   machineBusy: number;
 }
 
-/** CPU time of a process so far, all its threads, user + system, in µs: /proc/<pid>/stat fields 14 and 15. */
+/** CPU time of a process so far, all its threads, user + system, in µs. */
 async function processCpuMicros(pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+  return (await procCpu(pid)).cpuMs * 1000;
 }
 
 /** The machine's busy and total CPU time so far, all cores, in clock ticks: the first line of /proc/stat. */

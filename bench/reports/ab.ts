@@ -6,12 +6,11 @@
 // hub's CPU time (all threads, and its main thread) per create and per report, which a busy machine disturbs less
 // than the rates. With AB_WRITE=1 the table goes into BENCHMARKS.md (section reports-ab).
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { stopHub, type HubProcess } from '../../test/support/hub-process.ts';
-import { machineLine, writeSection } from '../report.ts';
+import { machineLine, procCpu, writeSection } from '../report.ts';
 import { benchPatient, finalReport, reportsHub, serviceRequest } from './workload.ts';
 
 const baseline = process.argv[2];
@@ -41,11 +40,9 @@ async function post(hub: HubProcess, resource: string, body: unknown): Promise<{
   return answer.id === undefined ? { status: response.status } : { status: response.status, id: answer.id };
 }
 
-/** The hub's CPU time so far (all its threads, user + system), in ms: /proc/<pid>/stat fields 14 and 15. */
-async function cpuMs(hub: HubProcess, thread = ''): Promise<number> {
-  const file = thread === '' ? `/proc/${hub.child.pid}/stat` : `/proc/${hub.child.pid}/task/${thread}/stat`;
-  const fields = (await readFile(file, 'utf8')).split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+/** The hub's CPU time so far (all its threads, or one), in ms. */
+async function cpuMs(hub: HubProcess, thread?: string): Promise<number> {
+  return (await procCpu(hub.child.pid!, thread)).cpuMs;
 }
 
 async function batch(hub: HubProcess, resource: string, count: number, body: (i: number) => unknown) {

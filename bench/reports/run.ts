@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { stopHub } from '../../test/support/hub-process.ts';
-import { machineLine, percentile, writeSection } from '../report.ts';
+import { machineLine, percentile, procCpu, writeSection } from '../report.ts';
 import { measurePdfRenders, type PdfRow } from './pdf-renders.ts';
 import { benchPatient, finalReport, reportsHub, serviceRequest } from './workload.ts';
 
@@ -92,11 +92,9 @@ const patientId = patient.id;
 async function threadCpu(): Promise<Map<string, number>> {
   const byName = new Map<string, number>();
   for (const tid of await readdir(`/proc/${pid}/task`)) {
-    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => '');
-    if (stat === '') continue; // the thread ended meanwhile
-    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-    byName.set(name, (byName.get(name) ?? 0) + ((Number(fields[11]) + Number(fields[12])) * 1000) / 100);
+    const thread = await procCpu(pid, tid).catch(() => undefined);
+    if (thread === undefined) continue; // the thread ended meanwhile
+    byName.set(thread.name, (byName.get(thread.name) ?? 0) + thread.cpuMs);
   }
   return byName;
 }
