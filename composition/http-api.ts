@@ -117,11 +117,7 @@ export async function startHttpApi(config: HubConfig, deps: HttpApiDeps): Promis
     }),
   );
   http.mount(
-    createDicomwebRouter({
-      studies: dicom.studies,
-      access: signedInAccess(auth),
-      ...(dicom.retrieveCache === undefined ? {} : { cache: dicom.retrieveCache }),
-    }),
+    createDicomwebRouter({ studies: dicom.studies, access: signedInAccess(auth), cache: dicom.retrieveCache }),
   );
   if (deps.upload) http.mount(createUploadsRouter(deps.upload.uploads, auth));
   // Last: the web console answers every address the APIs above left alone.

@@ -50,7 +50,7 @@ export async function mountReading(http: HttpServer, config: HubConfig, deps: Re
       studies: dicom.studies,
       root,
       access: (ctx) => imageAccess(ctx.params['token'] ?? '', ctx.path),
-      ...(dicom.retrieveCache === undefined ? {} : { cache: dicom.retrieveCache }),
+      cache: dicom.retrieveCache,
     }),
   );
   // Anything else under a link's DICOMweb root is not a page of the web app.

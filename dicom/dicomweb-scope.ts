@@ -21,7 +21,7 @@ export interface DicomwebScope extends DicomwebReader {
   /** Absolute URL of the DICOMweb root as the client reached it. */
   base: string;
   /** Small instances retrieved lately, shared by every DICOMweb root of the process. */
-  cache?: InstanceCache;
+  cache?: InstanceCache | undefined;
 }
 
 /** The store filter of a study search: the reader's facilities and studies, nothing for RSO staff. */

@@ -19,7 +19,7 @@ export interface DicomwebOptions {
   /** Where the routes live: `/dicomweb` unless given (a router path, parameters allowed). */
   root?: string;
   /** Recently retrieved small instances (dicom/instance-cache.ts); none: every retrieve reads the files. */
-  cache?: InstanceCache;
+  cache?: InstanceCache | undefined;
 }
 
 type Handler = (ctx: Context, scope: DicomwebScope) => Promise<void>;
@@ -53,9 +53,7 @@ export function createDicomwebRouter(options: DicomwebOptions): Router {
   for (const [path, handler] of routes)
     router.get(path, async (ctx) => {
       const reader = await options.access(ctx);
-      const scope: DicomwebScope = { ...reader, index: options.studies, base: baseOf(ctx, root) };
-      if (options.cache !== undefined) scope.cache = options.cache;
-      await handler(ctx, scope);
+      await handler(ctx, { ...reader, index: options.studies, base: baseOf(ctx, root), cache: options.cache });
     });
   return router;
 }

@@ -38,11 +38,6 @@ export class InstanceCache {
     return bytes;
   }
 
-  /** True when an instance of this size would be kept. */
-  takes(size: number): boolean {
-    return size > 0 && size <= this.maxInstanceBytes;
-  }
-
   /**
    * Called on a miss before the file is read: true when `key` was read before and should now be kept (put()),
    * false the first time (the key is noted).
@@ -56,7 +51,7 @@ export class InstanceCache {
 
   /** Keeps a copy of `bytes` (the caller's buffer is reused), evicting the least recently used beyond the bound. */
   put(key: string, bytes: Uint8Array): void {
-    if (!this.takes(bytes.length)) return;
+    if (bytes.length === 0 || bytes.length > this.maxInstanceBytes) return;
     const previous = this.#entries.get(key);
     if (previous !== undefined) {
       this.#entries.delete(key);

@@ -34,7 +34,7 @@ export interface MultipartOptions {
   /** A read on the event loop that takes longer than this came from the disk, not from the page cache. */
   slowReadMs?: number;
   /** Recently sent small files, for the parts that have a cacheKey. */
-  cache?: InstanceCache;
+  cache?: InstanceCache | undefined;
 }
 
 /** Files read on libuv's threads after a slow read, before the event loop tries again. */

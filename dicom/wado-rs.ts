@@ -38,7 +38,7 @@ export async function retrieve(ctx: Context, scope: DicomwebScope): Promise<void
         cacheKey: instanceCacheKey(instance),
       }),
     ),
-    scope.cache === undefined ? {} : { cache: scope.cache },
+    { cache: scope.cache },
   );
 }
 

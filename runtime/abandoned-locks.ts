@@ -12,6 +12,7 @@ export interface JobsCollection {
     options: { projection: Record<string, 1> },
   ): { toArray(): Promise<Array<{ lastModifiedBy?: unknown }>> };
   updateMany(filter: Record<string, unknown>, update: Record<string, unknown>): Promise<{ modifiedCount: number }>;
+  deleteMany(filter: Record<string, unknown>): Promise<{ deletedCount: number }>;
 }
 
 /**

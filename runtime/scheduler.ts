@@ -95,8 +95,7 @@ export class Scheduler {
     if (this.#running) return;
     const collection = this.#options.collection ?? 'agendaJobs';
     if (this.#options.isAbandoned !== undefined) {
-      const jobs = this.#options.db.collection(collection) as JobsCollection;
-      const freed = await releaseAbandonedLocks(jobs, this.#options.isAbandoned);
+      const freed = await releaseAbandonedLocks(this.#jobs(), this.#options.isAbandoned);
       if (freed > 0) this.#log.info('jobs locked by exited processes released', { jobs: freed });
     }
     const backend = new MongoBackend({ mongo: this.#options.db as unknown as Db, collection });
@@ -178,9 +177,7 @@ export class Scheduler {
    * removeOnComplete): not due again, not locked, run at least once. Returns how many.
    */
   async purgeFinished(name: string): Promise<number> {
-    const jobs = this.#options.db.collection(this.#options.collection ?? 'agendaJobs') as {
-      deleteMany(filter: Record<string, unknown>): Promise<{ deletedCount: number }>;
-    };
+    const jobs = this.#jobs();
     const { deletedCount } = await jobs.deleteMany({
       name,
       nextRunAt: null,
@@ -188,6 +185,10 @@ export class Scheduler {
       lastFinishedAt: { $exists: true },
     });
     return deletedCount;
+  }
+
+  #jobs(): JobsCollection {
+    return this.#options.db.collection(this.#options.collection ?? 'agendaJobs') as JobsCollection;
   }
 
   #require(): Agenda {

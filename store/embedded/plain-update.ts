@@ -93,11 +93,9 @@ function plainOperand(operator: string, value: unknown): boolean {
   return value !== undefined;
 }
 
-/** The values a $push appends: the elements of $each, or the one value. */
+/** The values a $push that plainOperand admitted appends: the elements of $each, or the one value. */
 function pushed(value: unknown): unknown[] {
-  return isPlainObject(value) && Array.isArray(value['$each']) && Object.keys(value).length === 1
-    ? value['$each']
-    : [value];
+  return isPlainObject(value) && '$each' in value ? (value['$each'] as unknown[]) : [value];
 }
 
 /**
