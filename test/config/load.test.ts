@@ -25,6 +25,7 @@ test('a valid file is read with every key typed and paths made absolute', async 
     port: 11112,
     storageDir: path.join(cwd, 'data-test', 'dicom'),
     studyQuietSeconds: 30,
+    retrieveCacheMiB: 64,
   });
   t.like(config.reports, { pdfThreads: 1, pdfMaxQueued: 64 });
 });
@@ -68,6 +69,11 @@ const mistakes: Array<[string, string | NodeJS.ProcessEnv, RegExp]> = [
   ],
   ['bad-limit.yaml', {}, /bad-limit\.yaml: http\.limits\.maxConnections: expected a whole number from 1 to 100000$/],
   ['bad-pdf-threads.yaml', {}, /bad-pdf-threads\.yaml: reports\.pdfThreads: expected a whole number from 1 to 64$/],
+  [
+    'bad-retrieve-cache.yaml',
+    {},
+    /bad-retrieve-cache\.yaml: dicom\.retrieveCacheMiB: expected a whole number from 0 to 65536$/,
+  ],
   [
     'unknown-limit.yaml',
     {},
