@@ -1,6 +1,8 @@
 // The composition root: load config, open the store, start the scheduler, start the listeners (DICOM, HTTP),
 // deploy channels – and stop them in reverse on SIGTERM/SIGINT. How each part is wired and mounted lives beside it
 // in composition/; this file only says in which order the parts start.
+// First: it sets how V8's heap grows before any other module allocates (runtime/heap-settings.ts).
+import './runtime/heap-settings.ts';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { SeedError } from './channels/definition-store.ts';
@@ -17,7 +19,6 @@ import type { HubConfig } from './config/hub-config.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { InvalidInputError } from './exams/errors.ts';
 import { ExamService } from './exams/service.ts';
-import { keepYoungGenerationSmall } from './runtime/heap-settings.ts';
 import { instanceId } from './runtime/instance-id.ts';
 import { Lifecycle } from './runtime/lifecycle.ts';
 import { createLogger, errorText, setLogLevel, type Logger } from './runtime/log.ts';
@@ -143,7 +144,6 @@ async function seeding<T>(load: () => Promise<T>): Promise<T> {
 }
 
 async function main(): Promise<void> {
-  keepYoungGenerationSmall();
   const worker = process.env[workerEnv];
   const log = createLogger(worker === undefined ? {} : { worker: Number(worker), pid: process.pid });
   let config: HubConfig;

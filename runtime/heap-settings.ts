@@ -1,12 +1,13 @@
-// How the hub's V8 heap grows. By default V8 doubles the young generation (up to 2 × 16 MiB semi-spaces) whenever
+// How the hub's V8 heap grows. By default V8 doubles the young generation (up to 2 × 32 MiB semi-spaces) whenever
 // many objects survive a scavenge, and gives the space back only when it sees the process idle, which a listener
 // that keeps being connected to never is: 2,000 dropped connections per listener left heapTotal at 177 MiB for
 // 39 MiB in use, and RSS 1.7× idle (`npm run bench -- churn`, issue 10). Kept at its first size, the young
-// generation is scavenged more often, each scavenge as cheap (its cost is what survives, not the space); the HL7
-// bench's event-loop CPU per message did not move beyond its noise (A/B on 2026-12-05).
+// generation is scavenged more often, each scavenge as cheap (its cost is what survives, not the space).
+//
+// Imported for its effect, as hub.ts's first import: ES modules run in import order, so the flag is set before
+// the other modules load. Set later (it was, in main()), loading them had already grown the young generation to
+// its maximum, 64 MiB committed at start for 21 MiB in use (`npm run bench -- footprint`). V8's flags are
+// process-wide, so the hub's worker threads, started later, keep theirs small too.
 import v8 from 'node:v8';
 
-/** Called once, first thing in the process; flags set later than the first allocations still apply to growth. */
-export function keepYoungGenerationSmall(): void {
-  v8.setFlagsFromString('--semi-space-growth-factor=1');
-}
+v8.setFlagsFromString('--semi-space-growth-factor=1');
