@@ -1,5 +1,5 @@
 # The hub as an image, for docker-compose.yml (several hubs on one MongoDB replica set). The compilers build
-# ssh2's native ciphers at install (setup/ssh-crypto-binding.ts); the web app is built into the image.
+# ssh2's native ciphers and the malloc_trim binding at install (setup/); the web app is built into the image.
 FROM node:24-bookworm-slim
 RUN apt-get update \
   && apt-get install -y --no-install-recommends python3 make g++ \

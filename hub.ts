@@ -19,6 +19,7 @@ import type { HubConfig } from './config/hub-config.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { InvalidInputError } from './exams/errors.ts';
 import { ExamService } from './exams/service.ts';
+import { setThreadIdleSeconds } from './runtime/idle-thread.ts';
 import { instanceId } from './runtime/instance-id.ts';
 import { Lifecycle } from './runtime/lifecycle.ts';
 import { createLogger, errorText, setLogLevel, type Logger } from './runtime/log.ts';
@@ -154,6 +155,7 @@ async function main(): Promise<void> {
     return;
   }
   setLogLevel(config.logLevel);
+  setThreadIdleSeconds(config.hub.threadIdleSeconds);
   if (worker === undefined && config.hub.workers > 1) return supervise(config, log);
   if (worker !== undefined) sharePortsWithSiblings(true);
   const parts = new Lifecycle(log);

@@ -3,8 +3,10 @@
 // ms); on this thread it ends only the thread, the step fails with a reason, and the next script gets a new
 // thread. The pipeline stays synchronous: the engine posts the request and blocks on a shared flag
 // (Atomics.wait) until the answer is on the port, as it blocked on vm.runInContext before, and reads it with
-// receiveMessageOnPort. One thread per process, shared by every channel.
+// receiveMessageOnPort. One thread per process, shared by every channel; it ends after `hub.threadIdleSeconds`
+// without a script (runtime/idle-thread.ts).
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { IdleEnd } from '../runtime/idle-thread.ts';
 import type { SandboxOutcome } from './script-sandbox.ts';
 
 export interface ScriptRequest {
@@ -36,6 +38,7 @@ interface Thread {
 
 let thread: Thread | undefined;
 let nextId = 1;
+const idleEnd = new IdleEnd(() => (thread === undefined ? undefined : stopScriptThread()));
 
 function startThread(): Thread | undefined {
   const { port1, port2 } = new MessageChannel();
@@ -68,6 +71,7 @@ export function runOnScriptThread(
   inputJson: string,
   timeoutMs: number,
 ): SandboxOutcome | { kind: 'gone' } {
+  idleEnd.busy();
   thread ??= startThread();
   if (thread === undefined) return { kind: 'gone' };
   const { port, flag, worker } = thread;
@@ -77,7 +81,10 @@ export function runOnScriptThread(
   const deadline = Date.now() + timeoutMs + graceMs;
   for (;;) {
     const reply = receiveMessageOnPort(port)?.message as ScriptReply | undefined;
-    if (reply?.id === id) return reply.outcome;
+    if (reply?.id === id) {
+      idleEnd.idle();
+      return reply.outcome;
+    }
     // An answer to an earlier request that was given up on: dropped. Otherwise wait for the flag.
     if (reply !== undefined) continue;
     const left = deadline - Date.now();
@@ -87,6 +94,11 @@ export function runOnScriptThread(
   thread = undefined;
   void worker.terminate();
   return { kind: 'gone' };
+}
+
+/** Whether the script thread runs now (it starts with a script and ends when idle). */
+export function scriptThreadRunning(): boolean {
+  return thread !== undefined;
 }
 
 /** Ends the script thread, if one runs (the engine's stop); the next script starts another. */

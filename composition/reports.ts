@@ -8,8 +8,8 @@ import type { ExamService } from '../exams/service.ts';
 import type { Lifecycle } from '../runtime/lifecycle.ts';
 
 export function wireReports(exams: ExamService, config: HubConfig['reports'], parts: Lifecycle): ReportPdfPool {
+  // Not started here: the threads start with the first render (pdfkit loads in ~100 ms), as they end when idle.
   const pool = new ReportPdfPool({ threads: config.pdfThreads, maxQueued: config.pdfMaxQueued });
-  pool.start();
   // Added before the exam service, so it stops after it: a signing under way still gets its PDF.
   parts.add('report-pdf', pool);
   exams.reports.renderWith(pool.render);

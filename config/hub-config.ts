@@ -25,8 +25,10 @@ export interface HubConfig {
    * supervisor that forks that many hub processes sharing every listener (SO_REUSEPORT) and the store.
    * `takeoverSeconds`: how long the leases of a process that vanished stand (queues, event publisher, exam-event
    * and drop-folder sources) before another process takes them; a dead pid of this installation is displaced at once.
+   * `threadIdleSeconds`: how long a worker thread (FHIR validation, MLLP sending, map scripts, report PDFs) stays
+   * without work before it ends and its memory is given back (0: it stays); runtime/idle-thread.ts.
    */
-  hub: { workers: number; takeoverSeconds: number };
+  hub: { workers: number; takeoverSeconds: number; threadIdleSeconds: number };
   store: { mongodbUrl: string | null };
   http: { host: string; port: number; tls?: TlsSettings; limits: HttpLimits };
   auth: { tokens: TokenConfig[] } & ConsoleAuthConfig;

@@ -129,7 +129,7 @@ const topKeys = [
 
 export function parseConfig(input: Plain, file: string, cwd: string): HubConfig {
   expectKeys(input, '', topKeys);
-  const hub = section(input, 'hub', ['workers', 'takeoverSeconds']);
+  const hub = section(input, 'hub', ['workers', 'takeoverSeconds', 'threadIdleSeconds']);
   const store = section(input, 'store', ['mongodbUrl']);
   const http = section(input, 'http', ['host', 'port', 'tls', 'limits']);
   const auth = section(input, 'auth', ['tokens', 'sessions', 'signIn']);
@@ -159,6 +159,7 @@ export function parseConfig(input: Plain, file: string, cwd: string): HubConfig 
     hub: {
       workers: workerCount(hub['workers'] ?? 1, 'hub.workers'),
       takeoverSeconds: expectInteger(hub['takeoverSeconds'] ?? 30, 'hub.takeoverSeconds', 1, 3_600),
+      threadIdleSeconds: expectInteger(hub['threadIdleSeconds'] ?? 30, 'hub.threadIdleSeconds', 0, 86_400),
     },
     store: { mongodbUrl: mongodbUrl(store['mongodbUrl']) },
     http: {

@@ -3,9 +3,11 @@
 // long one with an embedded font. Each thread renders one report at a time; renders beyond the threads wait in a
 // bounded queue, and one more is refused with a BusyError (503 + Retry-After over HTTP, a retry for a channel)
 // rather than letting a burst of signings pile up memory and latency without limit. A thread that dies fails
-// only the render it held and is replaced at the next render.
+// only the render it held and is replaced at the next render. The threads start with the first render and end
+// after `hub.threadIdleSeconds` without one (runtime/idle-thread.ts).
 import { Worker } from 'node:worker_threads';
 import { BusyError } from '../runtime/busy.ts';
+import { IdleEnd } from '../runtime/idle-thread.ts';
 import type { ReportPdfInput } from './report-pdf.ts';
 
 export interface ReportPdfPoolOptions {
@@ -36,6 +38,7 @@ export class ReportPdfPool {
   /** Recent render time in ms (moving average), for Retry-After. */
   #renderMs = 20;
   #stopped = false;
+  readonly #idle = new IdleEnd(() => this.#endIdle());
 
   constructor(options: ReportPdfPoolOptions) {
     if (!Number.isInteger(options.threads) || options.threads < 1) throw new RangeError('threads: at least 1');
@@ -48,6 +51,12 @@ export class ReportPdfPool {
   start(): void {
     this.#stopped = false;
     for (const slot of this.#slots) this.#thread(slot);
+    this.#idle.idle();
+  }
+
+  /** Threads running now (they start with renders and end when idle). */
+  get threads(): number {
+    return this.#slots.filter((s) => s.worker !== undefined).length;
   }
 
   /** Renders waiting for a thread, and renders under way. */
@@ -58,6 +67,7 @@ export class ReportPdfPool {
   /** The renderer the report service takes (exams/report-render.ts ReportRenderer). */
   readonly render = (input: ReportPdfInput): Promise<Buffer> => {
     if (this.#stopped) return Promise.reject(new Error('the report PDF threads are stopped'));
+    this.#idle.busy();
     const idle = this.#slots.find((slot) => slot.job === undefined);
     if (idle === undefined && this.#queue.length >= this.#options.maxQueued) {
       const waiting = this.#queue.length + this.#slots.length;
@@ -76,6 +86,7 @@ export class ReportPdfPool {
   /** Ends the threads; renders waiting or under way fail. Safe to call twice, or before start(). */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#idle.busy();
     const stopped = new Error('the report PDF threads were stopped');
     for (const job of this.#queue.splice(0)) job.reject(stopped);
     const workers: Worker[] = [];
@@ -129,7 +140,22 @@ export class ReportPdfPool {
 
   #next(slot: Slot): void {
     const job = this.#queue.shift();
-    if (job !== undefined) this.#run(slot, job);
-    else slot.worker?.unref();
+    if (job !== undefined) {
+      this.#run(slot, job);
+      return;
+    }
+    slot.worker?.unref();
+    if (this.#slots.every((s) => s.job === undefined)) this.#idle.idle();
+  }
+
+  /** Ends the threads of an idle pool; undefined when none runs. */
+  #endIdle(): Promise<unknown> | undefined {
+    if (this.#queue.length > 0 || this.#slots.some((s) => s.job !== undefined)) return undefined;
+    const workers: Worker[] = [];
+    for (const slot of this.#slots) {
+      if (slot.worker !== undefined) workers.push(slot.worker);
+      slot.worker = undefined;
+    }
+    return workers.length === 0 ? undefined : Promise.all(workers.map((worker) => worker.terminate()));
   }
 }

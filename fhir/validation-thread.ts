@@ -6,10 +6,12 @@
 //
 // The thread indexes the definitions itself (≈0.6 s, ≈300 MB, LIBRARIES.md), so the main thread never loads
 // them. One thread per process is shared by every router, as the inline validator shares @medplum/core's
-// module-global index. The thread keeps the process alive only while a validation is under way.
+// module-global index. The thread keeps the process alive only while a validation is under way, and ends after
+// `hub.threadIdleSeconds` without one (runtime/idle-thread.ts).
 import { Worker } from 'node:worker_threads';
 import type { Resource } from '@medplum/fhirtypes';
 import { HttpError, type HttpIssue } from '../http/http-error.ts';
+import { IdleEnd } from '../runtime/idle-thread.ts';
 import { jsonSourceOf, type ResourceValidator, type ValidResource } from './validator.ts';
 
 export interface ValidationRequest {
@@ -37,10 +39,17 @@ export class ValidationThread implements ResourceValidator {
   #next = 0;
   /** Requests of this turn of the event loop, sent as one message (a message each way costs ≈5-10 µs). */
   #outgoing: ValidationRequest[] = [];
+  readonly #idle = new IdleEnd(() => (this.#worker === undefined ? undefined : this.stop()));
+
+  /** Whether the thread runs now (it starts with a validation and ends when idle). */
+  get running(): boolean {
+    return this.#worker !== undefined;
+  }
 
   /** Starts the thread and its indexing now instead of at the first validation. */
   start(): void {
     this.#thread();
+    this.#idle.idle();
   }
 
   /** Ends the thread; validations still waiting fail. The next validate() starts a new one. */
@@ -58,6 +67,7 @@ export class ValidationThread implements ResourceValidator {
     prefix?: string,
   ): Promise<ValidResource<T>> {
     const worker = this.#thread();
+    this.#idle.busy();
     const id = this.#next++;
     const done = new Promise<void>((resolve, reject) => this.#waiting.set(id, { resolve, reject }));
     // Held while validations are under way, so an awaited answer keeps the process alive; idle, it never does.
@@ -102,7 +112,10 @@ export class ValidationThread implements ResourceValidator {
     const waiting = this.#waiting.get(reply.id);
     if (waiting === undefined) return;
     this.#waiting.delete(reply.id);
-    if (this.#waiting.size === 0) this.#worker?.unref();
+    if (this.#waiting.size === 0) {
+      this.#worker?.unref();
+      this.#idle.idle();
+    }
     if (reply.ok) waiting.resolve();
     else if ('issues' in reply) waiting.reject(new HttpError(reply.status, reply.message, { issues: reply.issues }));
     else waiting.reject(new Error(`validation failed: ${reply.error}`));

@@ -3,9 +3,12 @@
 // thread (`npm run bench -- footprint`, issue 16). Each destination still runs its messages in order and waits
 // for its own ACKs; destinations run side by side on the thread's event loop, as they are all waiting on sockets.
 // The thread starts with the first destination that sends, ends when the last one has stopped, and is started
-// again after a crash: what each destination was sending then is reported as a retry (MllpSender).
+// again after a crash: what each destination was sending then is reported as a retry (MllpSender). With no run
+// in hand for `hub.threadIdleSeconds` it ends too, closing the destinations' connections, as an MLLP sender that
+// keeps its connection open closes it after an idle time; the next run starts it and connects again.
 import { Worker } from 'node:worker_threads';
 import type { OutboundMessage, SendResult } from '../channels/connector.ts';
+import { IdleEnd } from '../runtime/idle-thread.ts';
 import type { LogFields, LogLevel } from '../runtime/log.ts';
 import type { MllpDestinationSettings } from './mllp-destination.ts';
 
@@ -42,6 +45,9 @@ class SenderThread {
   /** Keys opened on the current worker; a new worker opens each again on its first message. */
   readonly #opened = new Set<number>();
   #nextKey = 1;
+  /** Runs posted and not yet done, over all destinations. */
+  #running = 0;
+  readonly #idle = new IdleEnd(() => (this.#running > 0 ? undefined : this.#end()));
 
   attach(endpoint: SenderEndpoint): number {
     const key = this.#nextKey++;
@@ -57,6 +63,10 @@ class SenderThread {
     if (!this.#opened.has(key)) {
       worker.postMessage({ kind: 'open', key, ...endpoint.identity } satisfies ToThread);
       this.#opened.add(key);
+    }
+    if (message.kind === 'send') {
+      this.#running++;
+      this.#idle.busy();
     }
     worker.postMessage(message);
   }
@@ -74,12 +84,20 @@ class SenderThread {
   detach(key: number): void {
     this.#endpoints.delete(key);
     this.#opened.delete(key);
-    if (this.#endpoints.size === 0 && this.#worker !== undefined) {
-      const worker = this.#worker;
-      this.#worker = undefined;
-      this.#opened.clear();
-      void worker.terminate();
+    if (this.#endpoints.size === 0) {
+      this.#idle.busy();
+      void this.#end();
     }
+  }
+
+  /** Ends the thread (its destinations' connections close); undefined when none runs. */
+  #end(): Promise<number> | undefined {
+    const worker = this.#worker;
+    if (worker === undefined) return undefined;
+    this.#worker = undefined;
+    this.#opened.clear();
+    this.#running = 0;
+    return worker.terminate();
   }
 
   /** Live sender threads in this process (0 or 1), for tests and /metrics. */
@@ -90,7 +108,10 @@ class SenderThread {
   #workerNow(): Worker {
     if (this.#worker !== undefined) return this.#worker;
     const worker = new Worker(new URL('./mllp-sender-worker.ts', import.meta.url));
-    worker.on('message', (message: FromThread) => this.#endpoints.get(message.key)?.received(message));
+    worker.on('message', (message: FromThread) => {
+      if (message.kind === 'done' && this.#worker === worker && --this.#running === 0) this.#idle.idle();
+      this.#endpoints.get(message.key)?.received(message);
+    });
     worker.on('error', (error) => {
       for (const endpoint of this.#endpoints.values())
         endpoint.received({
@@ -105,6 +126,7 @@ class SenderThread {
       if (this.#worker !== worker) return;
       this.#worker = undefined;
       this.#opened.clear();
+      this.#running = 0;
       for (const endpoint of this.#endpoints.values()) endpoint.threadEnded();
     });
     this.#worker = worker;

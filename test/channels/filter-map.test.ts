@@ -5,6 +5,8 @@ import { CompiledMap } from '../../channels/map-step.ts';
 import { jsonDataType } from '../../channels/json-data-type.ts';
 import { rawDataType } from '../../channels/raw-data-type.ts';
 import { ScriptError, ScriptStep } from '../../channels/script-step.ts';
+import { scriptThreadRunning } from '../../channels/script-thread.ts';
+import { setThreadIdleSeconds } from '../../runtime/idle-thread.ts';
 import { parseFilter } from '../../channels/definition-schema.ts';
 
 const orderText = await readFile(new URL('../fixtures/channels/order.json', import.meta.url), 'utf8');
@@ -159,4 +161,16 @@ test('a script that replaces JSON in its context gets a script error, not a cras
     instanceOf: ScriptError,
   });
   t.is(error?.message, 'script error: the result is not JSON-serialisable');
+});
+
+test.serial('the script thread ends when idle, and the next script starts it again', async (t) => {
+  setThreadIdleSeconds(0.3);
+  t.teardown(() => setThreadIdleSeconds(30));
+  const step = new ScriptStep('msg.n = msg.n + 1;');
+  t.deepEqual(step.run({ n: 1 }), { n: 2 });
+  t.true(scriptThreadRunning());
+  const end = Date.now() + 10_000;
+  while (scriptThreadRunning() && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 50));
+  t.false(scriptThreadRunning(), 'ended after the idle time');
+  t.deepEqual(step.run({ n: 2 }), { n: 3 });
 });

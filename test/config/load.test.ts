@@ -96,7 +96,11 @@ for (const [file, env, expected] of mistakes) {
 
 test('hub.workers is 1 by default, a number from 1 to 64, or auto (one per CPU); anything else names the key', async (t) => {
   const config = await loadConfig({}, cwd);
-  t.deepEqual(config.hub, { workers: 1, takeoverSeconds: 30 }, 'the shipped config runs one process, no supervisor');
+  t.deepEqual(
+    config.hub,
+    { workers: 1, takeoverSeconds: 30, threadIdleSeconds: 30 },
+    'the shipped config runs one process, no supervisor',
+  );
   t.is((await load('valid.yaml', { HUB_WORKERS: '3' })).hub.workers, 3);
   t.is((await load('valid.yaml', { HUB_WORKERS: 'auto' })).hub.workers, os.availableParallelism());
   for (const bad of ['0', '65', 'many']) {

@@ -5,6 +5,7 @@ import test from 'ava';
 import { ReportPdfPool } from '../../documents/report-pdf-pool.ts';
 import { renderReportPdf, type ReportPdfInput } from '../../documents/report-pdf.ts';
 import { BusyError } from '../../runtime/busy.ts';
+import { setThreadIdleSeconds } from '../../runtime/idle-thread.ts';
 
 const input = (n: number, name = 'Müller, Zoë'): ReportPdfInput => ({
   facilityName: 'Valley General',
@@ -64,4 +65,18 @@ test('stopping the pool fails the renders it held; stop twice, or before any ren
   await pool.stop();
   for (const render of held) await t.throwsAsync(render, { message: /stopped/ });
   await t.throwsAsync(pool.render(input(3)), { message: /stopped/ });
+});
+
+test('the threads start with the first render and end when idle; the next render starts them again', async (t) => {
+  setThreadIdleSeconds(0.3);
+  t.teardown(() => setThreadIdleSeconds(30));
+  const pool = new ReportPdfPool({ threads: 2, maxQueued: 4 });
+  t.teardown(() => pool.stop());
+  t.is(pool.threads, 0, 'none before a render');
+  const first = await pool.render(input(1));
+  t.true(pool.threads >= 1);
+  const end = Date.now() + 10_000;
+  while (pool.threads > 0 && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 50));
+  t.is(pool.threads, 0, 'ended after the idle time');
+  t.is(stable(await pool.render(input(1))), stable(first));
 });

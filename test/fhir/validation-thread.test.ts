@@ -6,6 +6,7 @@ import { HttpError } from '../../http/http-error.ts';
 import { outcomeOf } from '../../fhir/outcome.ts';
 import { ValidationThread } from '../../fhir/validation-thread.ts';
 import { inlineValidator } from '../../fhir/validator.ts';
+import { setThreadIdleSeconds } from '../../runtime/idle-thread.ts';
 import { fixture } from './server.ts';
 
 type Answer = { ok: true } | { status: number; outcome: unknown };
@@ -54,4 +55,19 @@ test('a stopped validation thread fails what it held, and the next validation st
   await thread.stop();
   await t.throwsAsync(held, { message: /stopped/ });
   t.is(await thread.validate(order, ['ServiceRequest']), order);
+});
+
+test('an idle validation thread ends, and the next validation starts a new one', async (t) => {
+  setThreadIdleSeconds(0.3);
+  t.teardown(() => setThreadIdleSeconds(30));
+  const thread = new ValidationThread();
+  t.teardown(() => thread.stop());
+  const order = await fixture<ServiceRequest>('service-request-ct-head.json');
+  t.is(await thread.validate(order, ['ServiceRequest']), order);
+  t.true(thread.running);
+  const end = Date.now() + 10_000;
+  while (thread.running && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 50));
+  t.false(thread.running, 'ended after the idle time');
+  t.is(await thread.validate(order, ['ServiceRequest']), order);
+  t.true(thread.running);
 });

@@ -118,6 +118,11 @@ export class MllpTestListener {
 
   readonly #sockets = new Set<net.Socket>();
 
+  /** Connections open to this listener now. */
+  get connections(): number {
+    return this.#sockets.size;
+  }
+
   #serve(socket: net.Socket): void {
     this.#sockets.add(socket);
     socket.on('close', () => this.#sockets.delete(socket));

@@ -1,9 +1,10 @@
 // Every MLLP destination of a process sends on one thread (mllp-sender-thread.ts): node-hl7-client is loaded once,
 // not once per destination. Sharing must not couple the destinations: one whose receiver never answers does not
-// hold back another, and the thread ends when the last destination stops.
+// hold back another, and the thread ends when the last destination stops, or when it has been idle a while.
 import test from 'ava';
 import { mllpDestinationType } from '../../hl7/mllp-destination.ts';
 import { senderThread } from '../../hl7/mllp-sender-thread.ts';
+import { setThreadIdleSeconds } from '../../runtime/idle-thread.ts';
 import { createLogger } from '../../runtime/log.ts';
 import { fixture, MllpTestListener, type ListenerAnswer } from './mllp-peer.ts';
 
@@ -60,3 +61,27 @@ test.serial('a destination sends again after the others stopped and the thread e
   await second.destination.stop();
   t.is(senderThread.threads, 0);
 });
+
+test.serial('an idle thread ends and closes its connection; the next send starts it and connects again', async (t) => {
+  setThreadIdleSeconds(0.3);
+  t.teardown(() => setThreadIdleSeconds(30));
+  const { listener, destination } = await destinationTo(t, 'idle', () => 'AA');
+  t.teardown(() => destination.stop());
+  t.is((await destination.send(await message('I1'))).status, 'sent');
+  t.is(senderThread.threads, 1);
+  await until(() => senderThread.threads === 0 && listener.connections === 0);
+  t.is((await destination.send(await message('I2'))).status, 'sent', 'a destination outlives its idle thread');
+  t.is(senderThread.threads, 1);
+  t.deepEqual(
+    listener.received.map((m) => m.get('MSH-10')),
+    ['I1', 'I2'],
+  );
+});
+
+async function until(check: () => boolean): Promise<void> {
+  const end = Date.now() + 10_000;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
