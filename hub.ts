@@ -1,8 +1,9 @@
 // The composition root: load config, open the store, start the scheduler, start the listeners (DICOM, HTTP),
 // deploy channels – and stop them in reverse on SIGTERM/SIGINT. How each part is wired and mounted lives beside it
 // in composition/; this file only says in which order the parts start.
-// First: it sets how V8's heap grows before any other module allocates (runtime/heap-settings.ts).
+// First: how V8's heap grows and where compiled code is cached, before any other module loads (runtime/).
 import './runtime/heap-settings.ts';
+import './runtime/compile-cache.ts';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { SeedError } from './channels/definition-store.ts';
