@@ -2,9 +2,11 @@
 // ordinary day's mix, on the sample channels and facility. The load: 200 ORM over MLLP while the RIS copy's
 // receiver is down (queued), then the receiver comes up and takes them all; 200 FHIR ServiceRequest creates; one
 // 30-instance CT study by storescu, completed and routed to the radiologist PACS (storescp). Peak RSS is the
-// kernel's high-water mark (VmHWM), so no sample can miss it; idle is the median of five samples after the work.
-// References in the same run: a bare Node process, the hub idle before any work, and the same hub with glibc's
-// default malloc arenas (npm start sets MALLOC_ARENA_MAX=2).
+// kernel's high-water mark (VmHWM), so no sample can miss it; idle is the median of five samples after the work,
+// once while the worker threads are still up and once after they have ended (hub.threadIdleSeconds, default 30).
+// References in the same run: a bare Node process, the hub idle before any work, the same hub on its first start
+// (an empty compile cache: every thread parses its libraries), and with glibc's default malloc arenas (npm start
+// sets MALLOC_ARENA_MAX=2). The compile cache is a folder of this run's own, filled by the first start.
 import { spawn } from 'node:child_process';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -18,6 +20,8 @@ const orders = 200;
 const creates = 200;
 const instances = 30;
 const settleMs = 15_000;
+/** The hub's default `hub.threadIdleSeconds` (config/load.ts): the worker threads end this long after the work. */
+const threadIdleMs = 30_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -27,8 +31,9 @@ async function memory(pid: number): Promise<{ rss: number; peak: number }> {
   return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
 }
 
-async function settled(pid: number): Promise<number> {
-  await sleep(settleMs - 5000);
+/** The median of five RSS samples, the last `afterMs` after the call. */
+async function settled(pid: number, afterMs = settleMs): Promise<number> {
+  await sleep(afterMs - 5000);
   const samples: number[] = [];
   for (let i = 0; i < 5; i++) {
     samples.push((await memory(pid)).rss);
@@ -90,11 +95,13 @@ interface Footprint {
   idleBefore: number;
   steps: Array<[string, number]>;
   peak: number;
+  /** Idle with the worker threads still up, and after they ended. */
+  idleSoon: number;
   idleAfter: number;
 }
 
 /** The load on a fresh hub; `arenas` is MALLOC_ARENA_MAX (undefined: glibc's default, one arena per thread). */
-async function footprint(arenas: string | undefined): Promise<Footprint> {
+async function footprint(arenas: string | undefined, compileCache: string): Promise<Footprint> {
   const risPort = await freePort();
   const mllpPort = await freePort();
   const pacsDir = await tempDir('footprint-pacs');
@@ -110,7 +117,7 @@ async function footprint(arenas: string | undefined): Promise<Footprint> {
   const hub = await startHub({
     config: dicomTestConfig,
     // An empty value is glibc's default (0: as many arenas as threads need, up to 8 per core).
-    env: { MALLOC_ARENA_MAX: arenas ?? '' },
+    env: { MALLOC_ARENA_MAX: arenas ?? '', NODE_COMPILE_CACHE: compileCache },
     facilities: [
       await valleyFacility({ radiologistPacs: { aeTitle: pacs.aeTitle, host: '127.0.0.1', port: pacs.port } }),
     ],
@@ -164,19 +171,24 @@ async function footprint(arenas: string | undefined): Promise<Footprint> {
 
   await step('study received and routed');
   const { peak } = await memory(pid);
-  const idleAfter = await settled(pid);
+  const idleSoon = await settled(pid);
+  const idleAfter = await settled(pid, threadIdleMs);
   await ris.stop();
   await stopHub(hub);
   await pacs.stop();
   await rm(hub.dataDir, { recursive: true, force: true });
   await rm(pacsDir, { recursive: true, force: true });
-  return { idleBefore, steps, peak, idleAfter };
+  return { idleBefore, steps, peak, idleSoon, idleAfter };
 }
 
 // As `npm start` runs the hub (package.json), then with glibc's default, in the same run.
-const started = await footprint(process.env['MALLOC_ARENA_MAX'] ?? '2');
-const glibcDefault = await footprint(undefined);
-const { idleBefore, steps, peak, idleAfter } = started;
+const compileCache = await tempDir('footprint-compile-cache');
+const npmStartArenas = process.env['MALLOC_ARENA_MAX'] ?? '2';
+const firstStart = await footprint(npmStartArenas, compileCache);
+const started = await footprint(npmStartArenas, compileCache);
+const glibcDefault = await footprint(undefined, compileCache);
+await rm(compileCache, { recursive: true, force: true });
+const { idleBefore, steps, peak, idleSoon, idleAfter } = started;
 
 const mib = (n: number) => n.toFixed(0);
 const verdict = (value: number, goal: number) =>
@@ -189,7 +201,8 @@ The whole hub (\`node hub.ts\` with \`MALLOC_ARENA_MAX=2\`, as \`npm start\` run
 the sample orders channel (exams + RIS copy over MLLP), the sample studies-to-PACS channel and the sample facility. Load: ${orders} ORM^O01 over MLLP with the RIS copy's
 receiver down, then up (all ${orders} delivered); ${creates} FHIR ServiceRequest creates; one ${instances}-instance
 CT study by storescu, routed to storescp. Peak is the kernel's VmHWM of the hub process; idle is the median of
-five VmRSS samples ${settleMs / 1000} s after the work.
+five VmRSS samples ${settleMs / 1000} s after the work (the worker threads still up), and again ${(settleMs + threadIdleMs) / 1000} s after it, once
+they have ended (\`hub.threadIdleSeconds\`, default ${threadIdleMs / 1000}) and their freed memory has been returned (malloc_trim).
 
 | process | RSS MiB |
 | --- | ---: |
@@ -197,23 +210,31 @@ five VmRSS samples ${settleMs / 1000} s after the work.
 | hub, healthy, before any work | ${mib(idleBefore)} |
 ${steps.map(([name, rss]) => `| hub, after: ${name} | ${mib(rss)} |`).join('\n')}
 | hub, peak over the load | ${verdict(peak, 250)} |
-| hub, idle after the load | ${verdict(idleAfter, 200)} |
-| reference: the same hub with glibc's default arenas (MALLOC_ARENA_MAX unset), healthy / peak / idle | ${mib(glibcDefault.idleBefore)} / ${mib(glibcDefault.peak)} / ${mib(glibcDefault.idleAfter)} |
+| hub, idle ${settleMs / 1000} s after the load, worker threads still up | ${mib(idleSoon)} |
+| hub, idle after the load, worker threads ended | ${verdict(idleAfter, 200)} |
+| reference: the same hub on its first start (empty compile cache), healthy / peak / idle soon / idle | ${mib(firstStart.idleBefore)} / ${mib(firstStart.peak)} / ${mib(firstStart.idleSoon)} / ${mib(firstStart.idleAfter)} |
+| reference: the same hub with glibc's default arenas (MALLOC_ARENA_MAX unset), healthy / peak / idle soon / idle | ${mib(glibcDefault.idleBefore)} / ${mib(glibcDefault.peak)} / ${mib(glibcDefault.idleSoon)} / ${mib(glibcDefault.idleAfter)} |
 
-Where it goes (the steps above, and A/B runs of this bench on 2026-12-05): indexing only the FHIR definitions a
-request needs took the peak from 545 to 379 MiB; what remains is about 100 MiB for the MLLP sender thread (it
-loads node-hl7-client, the card's HL7 client, whose 4 MB bundle of tables costs that much in any thread), about
-80 MiB for the FHIR validation thread and its definitions, and 33 MiB for the MongoDB driver that agenda's backend
-loads even on the embedded store. Every MLLP destination of a process now shares the one sender thread.
-Tried on 2026-12-06 and not kept (branch wt/relay-footprint-own-framer, see bench:hl7): the MLLP destination
-without node-hl7-client took this bench from peak 442 / idle 445 MiB (223 at start; the start has grown since
-2026-12-05 with what merged meanwhile) to peak 322 / idle 325 in runs minutes apart. Measured alone on top of
-the rest: the FHIR validation thread with its definitions ~99 MiB (validating on the engine's thread: ~65 MiB,
-but FHIR creates' CPU back on the event loop), the MongoDB driver ~10 MiB (agenda's backend imports it even on
-the embedded store), pdfkit ~16 MiB, dcmjs ~10 MiB. Since 2026-12-06 \`npm start\` limits glibc to two malloc
-arenas (the last row is the hub without that limit, in the same run): in five paired runs the hub idled at 380,
-384, 422, 391 and ${mib(idleAfter)} MiB with it against 414 to 440 without, and HL7 ingest (bench:hl7, 5,000 messages,
-2 rounds, twice each way) did not move beyond the noise.
+Where it goes, and what gave it back (A/B runs of this bench on 2026-12-06; before them the hub stood at 218
+healthy, 420 peak and 380 MiB idle):
+- V8's young generation kept at its first size from the first module on (runtime/heap-settings.ts, now hub.ts's
+  first import; set in main(), the imports had already grown it to 64 MiB committed for 21 MiB used). The worker
+  threads take V8's flags from the process, so theirs stay small too.
+- The report PDF threads start with the first render instead of at boot, every worker thread (FHIR validation,
+  MLLP sender, map scripts, PDFs) ends after \`hub.threadIdleSeconds\` (30) without work, and the memory glibc kept
+  is then handed back with malloc_trim (runtime/idle-thread.ts, runtime/malloc-trim.ts). With the first change:
+  healthy 164, peak 328, idle 15 s after the load 328, idle once the threads had ended 181 MiB. malloc_trim alone,
+  called by hand (gdb) on an idle hub whose threads had ended: 314 to 233 MiB.
+- Node's compile cache (runtime/compile-cache.ts): a thread that reads node-hl7-client's compiled code from it
+  instead of parsing its 4 MB bundle peaks about 60 MiB lower (a process loading it on one worker thread: 105
+  against 164 MiB). The first-start row is the same hub with the cache empty.
+
+What the peak still holds: the hub's own thread about 160 MiB (Node and type stripping about 60, then Medplum's
+core, Koa, dcmjs, pdfkit, and the MongoDB driver that agenda's backend imports even on the embedded store), the
+MLLP sender thread with node-hl7-client about 55, the FHIR validation thread with its definitions about 60.
+Tried and not kept: an MLLP destination without node-hl7-client (the card's HL7 client; branch
+wt/relay-footprint-own-framer) took the peak about 120 MiB lower; MALLOC_MMAP_THRESHOLD_=32768 saved 45 MiB and
+slowed DICOM ingest. \`npm start\` limits glibc to two malloc arenas (the last row is the hub without that limit).
 `;
 console.log(markdown);
 await writeSection('footprint', markdown);
