@@ -11,12 +11,10 @@ import { serverTlsOptions } from '../runtime/listener.ts';
 import { errorText, type Logger } from '../runtime/log.ts';
 import type { HubDb } from '../store/db.ts';
 import { type UploadAccount, UploadAccounts } from '../upload/accounts.ts';
-import { generatedCertificate } from '../upload/ftps-certificate.ts';
-import { FtpsServer } from '../upload/ftps-server.ts';
-import { hostKey } from '../upload/host-key.ts';
+import type { FtpsServer } from '../upload/ftps-server.ts';
 import { Jail, type JailedPath } from '../upload/jail.ts';
 import { LoginThrottle } from '../upload/login-throttle.ts';
-import { SftpServer } from '../upload/sftp-server.ts';
+import type { SftpServer } from '../upload/sftp-server.ts';
 import { UploadLog } from '../upload/upload-log.ts';
 import { type StoreInstance, UploadProcessor } from '../upload/upload-processor.ts';
 import { describePart10File, InstanceRefusal } from '../dicom/part10-file.ts';
@@ -62,7 +60,13 @@ export class UploadPart {
       maxFileBytes: upload.maxFileBytes,
       jailFor: (account: UploadAccount) => this.#jailFor(account),
     };
+    // Each listener's modules load only when it is enabled: ssh2 and ftp-srv (with its dependencies) cost a hub
+    // that takes no uploads 20-30 MiB (`npm run bench -- footprint`).
     if (upload.sftp.enabled) {
+      const [{ SftpServer }, { hostKey }] = await Promise.all([
+        import('../upload/sftp-server.ts'),
+        import('../upload/host-key.ts'),
+      ]);
       const server = new SftpServer({
         ...upload.sftp,
         ...common,
@@ -75,6 +79,10 @@ export class UploadPart {
       );
     }
     if (upload.ftps.enabled) {
+      const [{ FtpsServer }, { generatedCertificate }] = await Promise.all([
+        import('../upload/ftps-server.ts'),
+        import('../upload/ftps-certificate.ts'),
+      ]);
       const files = upload.ftps.tls ?? (await generatedCertificate(dataDir, upload.ftps.passiveHost));
       const server = await listening(this.#config, 'upload.ftps', async () => {
         const ftps = new FtpsServer({

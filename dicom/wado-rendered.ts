@@ -5,9 +5,6 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import imaging from 'dcmjs-imaging';
-import jpeg from 'jpeg-js';
-import { PNG } from 'pngjs';
 import { HttpError } from '../http/http-error.ts';
 
 export type RenderedType = 'image/jpeg' | 'image/png';
@@ -24,18 +21,34 @@ export interface RenderOptions {
   window?: { center: number; width: number };
 }
 
-let codecs: Promise<void> | undefined;
+interface Libraries {
+  imaging: typeof import('dcmjs-imaging');
+  jpeg: typeof import('jpeg-js');
+  PNG: typeof import('pngjs').PNG;
+}
 
-function loadCodecs(): Promise<void> {
-  const build = path.dirname(createRequire(import.meta.url).resolve('dcmjs-imaging'));
-  codecs ??= imaging.NativePixelDecoder.initializeAsync({
-    webAssemblyModulePathOrUrl: path.join(build, 'dcmjs-native-codecs.wasm'),
-  }).catch((error: unknown) => {
+let libraries: Promise<Libraries> | undefined;
+
+/** The renderer, the encoders and the codecs, on the first rendering: a hub whose studies nobody views in a
+ *  browser does not carry them (~10 MiB, `npm run bench -- footprint`). */
+function load(): Promise<Libraries> {
+  libraries ??= (async () => {
+    const [{ default: imaging }, { default: jpeg }, { PNG }] = await Promise.all([
+      import('dcmjs-imaging'),
+      import('jpeg-js'),
+      import('pngjs'),
+    ]);
+    const build = path.dirname(createRequire(import.meta.url).resolve('dcmjs-imaging'));
+    await imaging.NativePixelDecoder.initializeAsync({
+      webAssemblyModulePathOrUrl: path.join(build, 'dcmjs-native-codecs.wasm'),
+    });
+    return { imaging, jpeg, PNG };
+  })().catch((error: unknown) => {
     // Not cached: the next rendering tries again instead of failing for the life of the process.
-    codecs = undefined;
+    libraries = undefined;
     throw error;
   });
-  return codecs;
+  return libraries;
 }
 
 /** The media type the Accept header asks for first; JPEG when it names none of ours but allows any image. */
@@ -49,7 +62,7 @@ export function renderedType(accept: string | undefined, asked: string | undefin
 }
 
 export async function renderFrame(filePath: string, options: RenderOptions): Promise<Buffer> {
-  await loadCodecs();
+  const { imaging, jpeg, PNG } = await load();
   const bytes = await readFile(filePath);
   let rendered: { width: number; height: number; pixels: ArrayBuffer };
   try {

@@ -10,7 +10,6 @@ import { createHash, randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { PDFDocument } from 'pdf-lib';
 import { DirectorySyncs } from '../runtime/directory-syncs.ts';
 import { InvalidInputError } from './errors.ts';
 import type { ReportAttachment } from './report.ts';
@@ -65,6 +64,8 @@ export async function checkUpload(bytes: Uint8Array, limit: number, declared?: s
     // pdf-lib skips what it cannot parse unless told not to, and a file of junk after a PDF header "loads"
     // without a page tree: both checks are needed to refuse a truncated or corrupt upload.
     try {
+      // Loaded with the first PDF attachment (~10 MiB of pdf-lib that a hub which is given none does not need).
+      const { PDFDocument } = await import('pdf-lib');
       const pdf = await PDFDocument.load(bytes, { updateMetadata: false, throwOnInvalidObject: true });
       if (pdf.getPageCount() === 0) throw new Error('it has no pages');
     } catch (error) {

@@ -4,7 +4,7 @@
 // password is named by an environment variable, the private key by a file, as the SMTP settings do.
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import ssh2 from 'ssh2';
+import type ssh2 from 'ssh2';
 import {
   ValidationError,
   expectInteger,
@@ -88,7 +88,9 @@ export async function openSftp(settings: SftpRemoteSettings): Promise<SftpLink> 
     if (!password) throw new Error(`SFTP password missing: set ${settings.passwordEnv}`);
     credentials.password = password;
   }
-  const client = new ssh2.Client();
+  // Loaded with the first fetch: a hub without SFTP drops does not carry ssh2.
+  const { default: ssh } = await import('ssh2');
+  const client = new ssh.Client();
   let seenKey: string | undefined;
   return new Promise<SftpLink>((resolve, reject) => {
     const fail = (error: Error): void => {
