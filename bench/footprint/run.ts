@@ -227,11 +227,18 @@ healthy, 420 peak and 380 MiB idle):
   called by hand (gdb) on an idle hub whose threads had ended: 314 to 233 MiB.
 - Node's compile cache (runtime/compile-cache.ts): a thread that reads node-hl7-client's compiled code from it
   instead of parsing its 4 MB bundle peaks about 60 MiB lower (a process loading it on one worker thread: 105
-  against 164 MiB). The first-start row is the same hub with the cache empty.
+  against 164 MiB). The first-start row is the same hub with the cache empty. With \`npm start\` naming the cache
+  before Node starts, Node's TypeScript stripper (a WebAssembly module, ~18 MiB) is not loaded either.
+- Libraries loaded with their first use: ssh2 and ftp-srv only with an upload listener or an SFTP drop, pdf-lib
+  with the first PDF attachment, dcmjs-imaging and its encoders with the first rendered frame: healthy 158 to 137.
+- The FHIR resource definitions' bundle (35 MB) scanned in 1 MiB chunks instead of read into one buffer.
 
-What the peak still holds: the hub's own thread about 160 MiB (Node and type stripping about 60, then Medplum's
-core, Koa, dcmjs, pdfkit, and the MongoDB driver that agenda's backend imports even on the embedded store), the
-MLLP sender thread with node-hl7-client about 55, the FHIR validation thread with its definitions about 60.
+What the peak still holds (per-thread heaps from diagnostic reports at each step): the hub's own thread about 60
+MiB of JavaScript heap and its code; the MLLP sender thread about 30 MiB of heap (node-hl7-client's tables); the
+FHIR validation thread about 20 MiB of heap plus what loading Medplum's core and the definitions leaves with
+glibc: malloc_trim by hand right after the 200 creates gave back 43 MiB, but the peak is reached while they run.
+From run to run the peak moves by about 30 MiB: 248, 262 and 277 MiB in three runs of the same code on
+2026-12-06, so the peak goal is met in some runs, not in every one.
 Tried and not kept: an MLLP destination without node-hl7-client (the card's HL7 client; branch
 wt/relay-footprint-own-framer) took the peak about 120 MiB lower; MALLOC_MMAP_THRESHOLD_=32768 saved 45 MiB and
 slowed DICOM ingest. \`npm start\` limits glibc to two malloc arenas (the last row is the hub without that limit).
