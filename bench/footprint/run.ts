@@ -232,13 +232,15 @@ healthy, 420 peak and 380 MiB idle):
 - Libraries loaded with their first use: ssh2 and ftp-srv only with an upload listener or an SFTP drop, pdf-lib
   with the first PDF attachment, dcmjs-imaging and its encoders with the first rendered frame: healthy 158 to 137.
 - The FHIR resource definitions' bundle (35 MB) scanned in 1 MiB chunks instead of read into one buffer.
+- A malloc_trim after a new validation thread's first answer: the hub after the 200 creates at 226 MiB against 248
+  to 278 without it; the peak, reached while that thread loads, did not move.
 
 What the peak still holds (per-thread heaps from diagnostic reports at each step): the hub's own thread about 60
 MiB of JavaScript heap and its code; the MLLP sender thread about 30 MiB of heap (node-hl7-client's tables); the
 FHIR validation thread about 20 MiB of heap plus what loading Medplum's core and the definitions leaves with
-glibc: malloc_trim by hand right after the 200 creates gave back 43 MiB, but the peak is reached while they run.
-From run to run the peak moves by about 30 MiB: 248, 262 and 277 MiB in three runs of the same code on
-2026-12-06, so the peak goal is met in some runs, not in every one.
+glibc while it loads (the peak comes then, about 40 MiB above what the thread keeps afterwards). From run to run
+the peak moves by about 30 MiB: 248 to 277 MiB over four runs on 2026-12-06 with these changes, so the peak goal
+is met in some runs, not in every one.
 Tried and not kept: an MLLP destination without node-hl7-client (the card's HL7 client; branch
 wt/relay-footprint-own-framer) took the peak about 120 MiB lower; MALLOC_MMAP_THRESHOLD_=32768 saved 45 MiB and
 slowed DICOM ingest. \`npm start\` limits glibc to two malloc arenas (the last row is the hub without that limit).
