@@ -1,7 +1,7 @@
 // The composition root: load config, open the store, start the scheduler, start the listeners (DICOM, HTTP),
 // deploy channels – and stop them in reverse on SIGTERM/SIGINT. How each part is wired and mounted lives beside it
 // in composition/; this file only says in which order the parts start.
-// First: how V8's heap grows and where compiled code is cached, before any other module loads (runtime/).
+// First: how V8's heap grows and where compiled code is cached, before any other module's body runs (runtime/).
 import './runtime/heap-settings.ts';
 import './runtime/compile-cache.ts';
 import { mkdir } from 'node:fs/promises';

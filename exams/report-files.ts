@@ -63,9 +63,10 @@ export async function checkUpload(bytes: Uint8Array, limit: number, declared?: s
   if (type === 'application/pdf') {
     // pdf-lib skips what it cannot parse unless told not to, and a file of junk after a PDF header "loads"
     // without a page tree: both checks are needed to refuse a truncated or corrupt upload.
+    // Loaded with the first PDF attachment (~10 MiB of pdf-lib that a hub which is given none does not need);
+    // outside the try, so a library that fails to load is the hub's error, not the upload's.
+    const { PDFDocument } = await import('pdf-lib');
     try {
-      // Loaded with the first PDF attachment (~10 MiB of pdf-lib that a hub which is given none does not need).
-      const { PDFDocument } = await import('pdf-lib');
       const pdf = await PDFDocument.load(bytes, { updateMetadata: false, throwOnInvalidObject: true });
       if (pdf.getPageCount() === 0) throw new Error('it has no pages');
     } catch (error) {

@@ -13,7 +13,7 @@ const typesFile = 'fhir/r4/profiles-types.json';
 const resourcesFile = 'fhir/r4/profiles-resources.json';
 const definitionUrl = 'http://hl7.org/fhir/StructureDefinition/';
 
-interface Span {
+export interface Span {
   readonly start: number;
   readonly end: number;
 }
@@ -43,12 +43,17 @@ function definitionsPath(file: string): string {
  * so a marker split between two reads is found whole, with the bytes around it.
  */
 function entrySpans(): Map<string, Span> {
-  if (spans) return spans;
+  spans ??= scanEntrySpans(definitionsPath(resourcesFile), 1 << 20);
+  return spans;
+}
+
+/** entrySpans' scan, of any file and chunk size (the test reads the bundle in chunks of odd sizes). */
+export function scanEntrySpans(file: string, chunkBytes: number): Map<string, Span> {
   const marker = Buffer.from('"fullUrl"');
   /** A marker is taken only this far from the end of what was read, so its URL is in the buffer too. */
   const lookahead = 1024;
   const carried = 2 * lookahead;
-  const chunk = Buffer.allocUnsafe(1 << 20);
+  const chunk = Buffer.allocUnsafe(chunkBytes);
   const starts: Array<{ start: number; url: string }> = [];
   const ends: number[] = [];
   let listEnd = -1;
@@ -56,7 +61,7 @@ function entrySpans(): Map<string, Span> {
   let read = 0;
   /** Absolute offset from which the next marker is looked for (those before it are taken). */
   let next = 0;
-  const fd = openSync(definitionsPath(resourcesFile), 'r');
+  const fd = openSync(file, 'r');
   try {
     for (;;) {
       const n = readSync(fd, chunk, 0, chunk.length, read);
@@ -91,7 +96,6 @@ function entrySpans(): Map<string, Span> {
   starts.forEach(({ start, url }, i) => {
     if (url.startsWith(definitionUrl)) found.set(url.slice(definitionUrl.length), { start, end: ends[i]! });
   });
-  spans = found;
   return found;
 }
 

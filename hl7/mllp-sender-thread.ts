@@ -97,6 +97,9 @@ class SenderThread {
     this.#worker = undefined;
     this.#opened.clear();
     this.#running = 0;
+    // The exit handler ignores a worker that is no longer current, so the destinations hear of the end here: one
+    // that is stopping has posted a `close` that will now never be answered, and must not wait for it.
+    for (const endpoint of this.#endpoints.values()) endpoint.threadEnded();
     return worker.terminate();
   }
 

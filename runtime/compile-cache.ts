@@ -4,10 +4,12 @@
 // instead. The first start fills the cache (in the system's temporary folder, Node's default, or where
 // NODE_COMPILE_CACHE says; NODE_DISABLE_COMPILE_CACHE=1 turns it off); Node keys it by version and file content.
 //
-// Imported for its effect, right after runtime/heap-settings.ts, so that it covers every module the hub loads but
-// hub.ts itself. Worker threads read the cache only through the environment variable, which they inherit when
-// started. `npm start` sets that variable (to this same default folder) before Node starts, so hub.ts comes from
-// the cache too and Node does not load its TypeScript stripper at all (~18 MiB, a WebAssembly module) once warm.
+// Imported for its effect, right after runtime/heap-settings.ts. Node parses and compiles the whole graph of
+// static imports before it runs any module's body, so enabled here the cache covers only what loads later: the
+// dynamic imports and every worker thread (which read it only through the environment variable, inherited when
+// they start). `npm start` and the image set that variable (to this same default folder) before Node starts, so
+// the static graph comes from the cache too and Node's TypeScript stripper (~18 MiB of WebAssembly) is not loaded
+// once the cache is warm.
 import module from 'node:module';
 
 const { directory } = module.enableCompileCache();

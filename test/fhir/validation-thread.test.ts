@@ -57,7 +57,7 @@ test('a stopped validation thread fails what it held, and the next validation st
   t.is(await thread.validate(order, ['ServiceRequest']), order);
 });
 
-test('an idle validation thread ends, and the next validation starts a new one', async (t) => {
+test.serial('an idle validation thread ends, and the next validation starts a new one', async (t) => {
   setThreadIdleSeconds(0.3);
   t.teardown(() => setThreadIdleSeconds(30));
   const thread = new ValidationThread();

@@ -110,7 +110,10 @@ test('kill -9 of the worker receiving a 300-instance study: every acknowledged i
     async () => {
       // A request that reaches the killed process's listening socket while the kernel tears it down is reset (CI,
       // 2026-12-06: "other side closed" within a second of the kill); a client asks again, and so does this poll.
-      const deliveries = await pacsDeliveries(hub).catch(() => undefined);
+      const deliveries = await pacsDeliveries(hub).catch((error: unknown) => {
+        if (error instanceof Error && /other side closed|ECONNRESET|ECONNREFUSED/.test(error.message)) return undefined;
+        throw error;
+      });
       return deliveries !== undefined && deliveries.length > 0 && deliveries.every((d) => d.state === 'sent');
     },
     180_000,
