@@ -2,10 +2,10 @@
 // SCP, wired to the exams and the scheduler. The index, completion and ingest exist even with the listener off:
 // STOW-RS, ImagingStudy and the dicom-scu destination use them too. DICOM ingest is a direct domain command, not a
 // channel: the DIMSE status answered to the sender depends on the domain's decision (README, "Inbound paths").
-import { InstanceCache } from '../dicom/instance-cache.ts';
 import { mkdir } from 'node:fs/promises';
 import type { HubConfig } from '../config/hub-config.ts';
 import { AssociationActivity } from '../dicom/association-observer.ts';
+import { InstanceCache } from '../dicom/instance-cache.ts';
 import { StudyIngest } from '../dicom/ingest.ts';
 import { type DicomListenerPanel, dicomListenerPanel } from '../dicom/listener-panel.ts';
 import { DicomScp } from '../dicom/scp.ts';

@@ -1,11 +1,11 @@
 // What one DICOMweb request may see: the reader's facilities narrow every search and every read, a consultant
 // link narrows them further to its exam's studies, and a study outside the scope is answered exactly as an
 // unknown one (404), so a UID reveals nothing.
-import type { InstanceCache } from './instance-cache.ts';
 import type { Context } from 'koa';
 import type { ApiUser } from '../http/auth.ts';
 import { HttpError } from '../http/http-error.ts';
 import type { InstanceRecord, StudyRecord } from '../exams/study-records.ts';
+import type { InstanceCache } from './instance-cache.ts';
 import type { StudyIndex } from './study-index.ts';
 
 /** Who reads, as the router's access function established it. */

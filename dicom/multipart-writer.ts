@@ -142,7 +142,8 @@ class SlabSink {
     if (threadedOpen) this.#threadedFiles--;
     const fd = threadedOpen ? await openThreaded(filePath, 'r') : openSync(filePath, 'r');
     let threaded = threadedOpen;
-    const [start, flushes] = [this.#at, this.#flushes];
+    const start = this.#at;
+    const flushes = this.#flushes;
     try {
       for (let position = 0; ; ) {
         if (this.#at === slabBytes) await this.#flush();

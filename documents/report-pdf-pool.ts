@@ -89,14 +89,11 @@ export class ReportPdfPool {
     this.#idle.busy();
     const stopped = new Error('the report PDF threads were stopped');
     for (const job of this.#queue.splice(0)) job.reject(stopped);
-    const workers: Worker[] = [];
     for (const slot of this.#slots) {
       slot.job?.reject(stopped);
       slot.job = undefined;
-      if (slot.worker !== undefined) workers.push(slot.worker);
-      slot.worker = undefined;
     }
-    await Promise.all(workers.map((worker) => worker.terminate()));
+    await this.#endThreads();
   }
 
   #run(slot: Slot, job: Job): void {
@@ -151,11 +148,16 @@ export class ReportPdfPool {
   /** Ends the threads of an idle pool; undefined when none runs. */
   #endIdle(): Promise<unknown> | undefined {
     if (this.#queue.length > 0 || this.#slots.some((s) => s.job !== undefined)) return undefined;
+    return this.threads === 0 ? undefined : this.#endThreads();
+  }
+
+  /** Lets go of every slot's thread and resolves once they have all ended. */
+  #endThreads(): Promise<unknown> {
     const workers: Worker[] = [];
     for (const slot of this.#slots) {
       if (slot.worker !== undefined) workers.push(slot.worker);
       slot.worker = undefined;
     }
-    return workers.length === 0 ? undefined : Promise.all(workers.map((worker) => worker.terminate()));
+    return Promise.all(workers.map((worker) => worker.terminate()));
   }
 }

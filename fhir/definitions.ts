@@ -56,7 +56,6 @@ export function scanEntrySpans(file: string, chunkBytes: number): Map<string, Sp
   const chunk = Buffer.allocUnsafe(chunkBytes);
   const starts: Array<{ start: number; url: string }> = [];
   const ends: number[] = [];
-  let listEnd = -1;
   let carry = Buffer.alloc(0);
   let read = 0;
   /** Absolute offset from which the next marker is looked for (those before it are taken). */
@@ -83,7 +82,7 @@ export function scanEntrySpans(file: string, chunkBytes: number): Map<string, Sp
         next = base + at + marker.length;
       }
       if (last) {
-        listEnd = buffer.lastIndexOf(0x5d /* ] */);
+        const listEnd = buffer.lastIndexOf(0x5d /* ] */);
         if (starts.length > 0) ends.push(base + buffer.lastIndexOf(0x7d /* } */, listEnd) + 1);
         break;
       }

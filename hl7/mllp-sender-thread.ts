@@ -92,15 +92,20 @@ class SenderThread {
 
   /** Ends the thread (its destinations' connections close); undefined when none runs. */
   #end(): Promise<number> | undefined {
+    // The exit handler ignores a worker that is no longer current, so the destinations hear of the end here: one
+    // that is stopping has posted a `close` that will now never be answered, and must not wait for it.
+    return this.#forget()?.terminate();
+  }
+
+  /** Lets go of the current thread, whatever ended it, and tells every destination; returns it if there was one. */
+  #forget(): Worker | undefined {
     const worker = this.#worker;
     if (worker === undefined) return undefined;
     this.#worker = undefined;
     this.#opened.clear();
     this.#running = 0;
-    // The exit handler ignores a worker that is no longer current, so the destinations hear of the end here: one
-    // that is stopping has posted a `close` that will now never be answered, and must not wait for it.
     for (const endpoint of this.#endpoints.values()) endpoint.threadEnded();
-    return worker.terminate();
+    return worker;
   }
 
   /** Live sender threads in this process (0 or 1), for tests and /metrics. */
@@ -126,11 +131,7 @@ class SenderThread {
         });
     });
     worker.on('exit', () => {
-      if (this.#worker !== worker) return;
-      this.#worker = undefined;
-      this.#opened.clear();
-      this.#running = 0;
-      for (const endpoint of this.#endpoints.values()) endpoint.threadEnded();
+      if (this.#worker === worker) this.#forget();
     });
     this.#worker = worker;
     return worker;

@@ -7,6 +7,7 @@ import { rawDataType } from '../../channels/raw-data-type.ts';
 import { ScriptError, ScriptStep } from '../../channels/script-step.ts';
 import { scriptThreadRunning } from '../../channels/script-thread.ts';
 import { setThreadIdleSeconds } from '../../runtime/idle-thread.ts';
+import { until } from '../support/channels.ts';
 import { parseFilter } from '../../channels/definition-schema.ts';
 
 const orderText = await readFile(new URL('../fixtures/channels/order.json', import.meta.url), 'utf8');
@@ -169,8 +170,7 @@ test.serial('the script thread ends when idle, and the next script starts it aga
   const step = new ScriptStep('msg.n = msg.n + 1;');
   t.deepEqual(step.run({ n: 1 }), { n: 2 });
   t.true(scriptThreadRunning());
-  const end = Date.now() + 10_000;
-  while (scriptThreadRunning() && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 50));
+  await until(() => !scriptThreadRunning(), 10_000, 'the idle script thread to end');
   t.false(scriptThreadRunning(), 'ended after the idle time');
   t.deepEqual(step.run({ n: 2 }), { n: 3 });
 });

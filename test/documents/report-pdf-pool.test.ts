@@ -6,6 +6,7 @@ import { ReportPdfPool } from '../../documents/report-pdf-pool.ts';
 import { renderReportPdf, type ReportPdfInput } from '../../documents/report-pdf.ts';
 import { BusyError } from '../../runtime/busy.ts';
 import { setThreadIdleSeconds } from '../../runtime/idle-thread.ts';
+import { until } from '../support/channels.ts';
 
 const input = (n: number, name = 'Müller, Zoë'): ReportPdfInput => ({
   facilityName: 'Valley General',
@@ -77,8 +78,7 @@ test.serial(
     t.is(pool.threads, 0, 'none before a render');
     const first = await pool.render(input(1));
     t.true(pool.threads >= 1);
-    const end = Date.now() + 10_000;
-    while (pool.threads > 0 && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(() => pool.threads === 0, 10_000, 'the idle PDF threads to end');
     t.is(pool.threads, 0, 'ended after the idle time');
     t.is(stable(await pool.render(input(1))), stable(first));
   },

@@ -7,6 +7,7 @@ import { outcomeOf } from '../../fhir/outcome.ts';
 import { ValidationThread } from '../../fhir/validation-thread.ts';
 import { inlineValidator } from '../../fhir/validator.ts';
 import { setThreadIdleSeconds } from '../../runtime/idle-thread.ts';
+import { until } from '../support/channels.ts';
 import { fixture } from './server.ts';
 
 type Answer = { ok: true } | { status: number; outcome: unknown };
@@ -65,8 +66,7 @@ test.serial('an idle validation thread ends, and the next validation starts a ne
   const order = await fixture<ServiceRequest>('service-request-ct-head.json');
   t.is(await thread.validate(order, ['ServiceRequest']), order);
   t.true(thread.running);
-  const end = Date.now() + 10_000;
-  while (thread.running && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 50));
+  await until(() => !thread.running, 10_000, 'the idle validation thread to end');
   t.false(thread.running, 'ended after the idle time');
   t.is(await thread.validate(order, ['ServiceRequest']), order);
   t.true(thread.running);

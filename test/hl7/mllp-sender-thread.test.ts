@@ -6,6 +6,7 @@ import { mllpDestinationType } from '../../hl7/mllp-destination.ts';
 import { senderThread } from '../../hl7/mllp-sender-thread.ts';
 import { setThreadIdleSeconds } from '../../runtime/idle-thread.ts';
 import { createLogger } from '../../runtime/log.ts';
+import { until } from '../support/channels.ts';
 import { fixture, MllpTestListener, type ListenerAnswer } from './mllp-peer.ts';
 
 const log = createLogger({ test: 'mllp-sender-thread' });
@@ -69,7 +70,7 @@ test.serial('an idle thread ends and closes its connection; the next send starts
   t.teardown(() => destination.stop());
   t.is((await destination.send(await message('I1'))).status, 'sent');
   t.is(senderThread.threads, 1);
-  await until(() => senderThread.threads === 0 && listener.connections === 0);
+  await until(() => senderThread.threads === 0 && listener.connections === 0, 10_000, 'the idle thread to end');
   t.is((await destination.send(await message('I2'))).status, 'sent', 'a destination outlives its idle thread');
   t.is(senderThread.threads, 1);
   t.deepEqual(
@@ -77,11 +78,3 @@ test.serial('an idle thread ends and closes its connection; the next send starts
     ['I1', 'I2'],
   );
 });
-
-async function until(check: () => boolean): Promise<void> {
-  const end = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
