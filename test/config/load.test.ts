@@ -75,6 +75,11 @@ const mistakes: Array<[string, string | NodeJS.ProcessEnv, RegExp]> = [
     /bad-retrieve-cache\.yaml: dicom\.retrieveCacheMiB: expected a whole number from 0 to 65536$/,
   ],
   [
+    'bad-thread-idle.yaml',
+    {},
+    /bad-thread-idle\.yaml: hub\.threadIdleSeconds: expected a whole number from 0 to 86400$/,
+  ],
+  [
     'unknown-limit.yaml',
     {},
     /unknown-limit\.yaml: dicom\.limits\.maxAssocations: unknown key \(expected one of: maxAssociations, /,
