@@ -1,16 +1,15 @@
 // The files of a report (issue 12): uploaded scans (PDF, TIFF, JPEG) and the PDFs the hub renders, kept under
 // <dataDir>/reports/<reportId>/. A file is written, synced and its directory entry synced BEFORE the report
-// document names it, so a document never points at a file a crash lost. Every file has a name of its own (an
-// upload's random id, a render's random suffix) and is created exclusively: a crash mid-write leaves at worst a
-// partial file no document names, so no temporary name and rename are needed. Size and
+// document names it (runtime/create-durably.ts), so a document never points at a file a crash lost. Every file
+// has a name of its own (an upload's random id, a render's random suffix) and is created exclusively: a crash
+// mid-write leaves at worst a partial file no document names, so no temporary name and rename are needed. Size and
 // SHA-256 go into the document and are checked again when the file is served: a file changed or cut on disk
 // is refused, not sent to a facility. Content is sniffed, never trusted from a Content-Type; a PDF must open
 // with pdf-lib, so a truncated or corrupt upload is refused at the door instead of at the EHR.
 import { createHash, randomUUID } from 'node:crypto';
-import { constants } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DirectorySyncs } from '../runtime/directory-syncs.ts';
+import { createDurably } from '../runtime/create-durably.ts';
 import { InvalidInputError } from './errors.ts';
 import type { ReportAttachment } from './report.ts';
 
@@ -85,16 +84,9 @@ function endsWithEoi(bytes: Uint8Array): boolean {
   return false;
 }
 
-/**
- * O_DSYNC: the write returns once the data and the file's size are on disk, as an fdatasync after it would
- * (POSIX synchronized I/O data integrity), without a round trip of its own through libuv's threads.
- */
-const createSynced = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DSYNC;
-
 export class ReportFiles {
   readonly dataDir: string;
   readonly maxBytes: number;
-  readonly #syncs = new DirectorySyncs();
 
   constructor(dataDir: string, maxBytes = defaultMaxAttachmentBytes) {
     this.dataDir = dataDir;
@@ -106,28 +98,29 @@ export class ReportFiles {
     reportId: string,
     id: string,
     bytes: Uint8Array,
-    meta: { contentType: AttachmentType; title: string; rendered: boolean; fileName?: string },
+    meta: { contentType: AttachmentType; title: string; rendered: boolean },
   ): Promise<ReportAttachment> {
-    const relative = path.join('reports', safeName(reportId), safeName(meta.fileName ?? id));
-    const target = path.join(this.dataDir, relative);
-    const directory = path.dirname(target);
-    const firstCreated = await mkdir(directory, { recursive: true });
-    try {
-      await writeFile(target, bytes, { flag: createSynced });
-    } catch (error) {
-      // EEXIST: the name is another file's (it cannot be, names are unique, but that file is not ours to remove).
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') await rm(target, { force: true });
-      throw error;
-    }
-    // A folder made here is durable only once its parent's entry is: the report's folder (and `reports/` for the
-    // first report) would otherwise be lost with the file after a power cut, while the report names it.
-    const directories = [directory];
-    if (firstCreated !== undefined)
-      for (let made = directory; made.startsWith(firstCreated); made = path.dirname(made))
-        directories.push(path.dirname(made));
-    await Promise.all(directories.map((d) => this.#syncs.sync(d)));
+    const { relative } = this.target(reportId, id);
+    await createDurably(path.join(this.dataDir, relative), bytes);
+    return this.record(relative, bytes, { id, ...meta });
+  }
+
+  /**
+   * Where a file of the report goes: `root` is the data dir and `relative` the path the document keeps. A writer
+   * off the event loop (the PDF threads) creates it there durably, as store() does, and record() describes it.
+   */
+  target(reportId: string, fileName: string): { root: string; relative: string } {
+    return { root: this.dataDir, relative: path.join('reports', safeName(reportId), safeName(fileName)) };
+  }
+
+  /** The document's record of a file written durably at `relative`. */
+  record(
+    relative: string,
+    bytes: Uint8Array,
+    meta: { id: string; contentType: AttachmentType; title: string; rendered: boolean },
+  ): ReportAttachment {
     return {
-      id,
+      id: meta.id,
       contentType: meta.contentType,
       title: meta.title,
       size: bytes.length,

@@ -3,6 +3,7 @@
 // the renderer's own (documents/ is a floor below); the renderer itself comes in as a function, so exams/ does
 // not load pdfkit.
 import type { ReportPdfInput } from '../documents/report-pdf.ts';
+import type { ReportPdfFile } from '../documents/report-pdf-file.ts';
 import type { Exam } from './exam.ts';
 import type { Facility } from './facility.ts';
 import type { Patient } from './patient.ts';
@@ -10,7 +11,11 @@ import type { Report } from './report.ts';
 
 export type ReportDocumentInput = ReportPdfInput;
 
-export type ReportRenderer = (input: ReportDocumentInput) => Promise<Uint8Array>;
+/**
+ * Renders the report's PDF and creates `file` with it, durably (its data and its folder entries synced), before
+ * it resolves with the bytes: documents/report-pdf-file.ts, on a PDF thread in the hub.
+ */
+export type ReportRenderer = (input: ReportDocumentInput, file: ReportPdfFile) => Promise<Uint8Array>;
 
 export function documentInput(
   report: Omit<Report, 'history' | 'outbox'>,

@@ -79,7 +79,10 @@ export class ReportService {
     return this.#db.collection<Report>('reports');
   }
 
-  /** Wired by the composition root (documents/report-pdf.ts): final and amended reports then get their PDF. */
+  /**
+   * Wired by the composition root (documents/report-pdf-file.ts on the PDF threads): final and amended reports
+   * then get their PDF, written as the report's file by the renderer.
+   */
   renderWith(renderer: ReportRenderer): void {
     this.#renderer = renderer;
   }
@@ -357,16 +360,17 @@ export class ReportService {
     if (this.#renderer === undefined || this.files === undefined) return;
     const version = next.version + 1;
     const patient = await this.#patients.get(exam.patientId);
-    const bytes = await this.#renderer(documentInput({ ...next, version }, exam, patient, facility));
     const id = `rendered-${version}.pdf`;
     const title = next.state === 'amended' ? 'Amended report' : 'Signed report';
     // A file of its own per render: two writers racing for one version (or one report id) each render, and the
     // loser's file must not replace the one the winner's document names.
-    const attachment = await this.files.store(next._id, id, bytes, {
+    const file = this.files.target(next._id, `rendered-${version}-${randomUUID().slice(0, 8)}.pdf`);
+    const bytes = await this.#renderer(documentInput({ ...next, version }, exam, patient, facility), file);
+    const attachment = this.files.record(file.relative, bytes, {
+      id,
       contentType: 'application/pdf',
       title,
       rendered: true,
-      fileName: `rendered-${version}-${randomUUID().slice(0, 8)}.pdf`,
     });
     this.#stored.set(attachment, bytes);
     set.attachments = [...next.attachments.filter((a) => a.id !== id), attachment];

@@ -8,7 +8,7 @@ import { createConsultantPageRouter } from '../../admin-ui/consultant-page.ts';
 import { createReadingRouter, type ReadingSettings } from '../../admin-ui/reading-routes.ts';
 import { createReportRouter } from '../../admin-ui/reports.ts';
 import { StudyIndex } from '../../dicom/study-index.ts';
-import { renderReportPdf } from '../../documents/report-pdf.ts';
+import { renderReportPdfFile } from '../../documents/report-pdf-file.ts';
 import { ConsultantLinks } from '../../exams/consultant-links.ts';
 import { Dictations } from '../../exams/dictations.ts';
 import type { ExamService } from '../../exams/service.ts';
@@ -37,7 +37,7 @@ export const settings: ReadingSettings = {
 export async function readingServer(t: ExecutionContext) {
   const hub = await openTestHub(t);
   const { exams } = hub;
-  exams.reports.renderWith(renderReportPdf);
+  exams.reports.renderWith(renderReportPdfFile);
   let clock = Date.now();
   const links = new ConsultantLinks(hub.store.db, () => clock);
   await links.ensureIndexes();

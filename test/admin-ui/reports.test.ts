@@ -6,7 +6,7 @@ import test, { type ExecutionContext } from 'ava';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
 import { createReportRouter } from '../../admin-ui/reports.ts';
 import { createWorklistRouter } from '../../admin-ui/worklists.ts';
-import { renderReportPdf } from '../../documents/report-pdf.ts';
+import { renderReportPdfFile } from '../../documents/report-pdf-file.ts';
 import { BusyError } from '../../runtime/busy.ts';
 import { hashToken, requireAuth, TokenAuthenticator } from '../../http/auth.ts';
 import { HttpServer } from '../../http/server.ts';
@@ -30,7 +30,7 @@ async function started(t: ExecutionContext, maxAttachmentBytes?: number) {
     await exams.facilities.loadDir(facilitiesDir);
     t.teardown(() => exams.stop());
   }
-  exams.reports.renderWith(renderReportPdf);
+  exams.reports.renderWith(renderReportPdfFile);
   const auth = new TokenAuthenticator([
     { name: 'tina', sha256: hashToken(tokens.tina), roles: ['transcriber'] },
     { name: 'rad-chen', sha256: hashToken(tokens.chen), roles: ['radiologist'] },

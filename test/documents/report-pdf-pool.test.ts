@@ -1,6 +1,9 @@
 // The report PDF threads (documents/report-pdf-pool.ts): a thread renders the same PDF the event loop would, a
 // full queue refuses the next render with a BusyError saying when to retry (and the renders it took still
-// finish), and a stopped pool fails what it held instead of leaving a signing request hanging.
+// finish), a render given a file creates it durably or fails, and a stopped pool fails what it held instead of leaving a signing request hanging.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import test from 'ava';
 import { ReportPdfPool } from '../../documents/report-pdf-pool.ts';
 import { renderReportPdf, type ReportPdfInput } from '../../documents/report-pdf.ts';
@@ -40,8 +43,37 @@ test('a report rendered on a PDF thread is the PDF the event loop renders, Latin
   }
 });
 
+test('given a file, the thread creates it with the PDF before answering, and never over a file already there', async (t) => {
+  const pool = new ReportPdfPool({ threads: 1, maxQueued: 4 });
+  t.teardown(() => pool.stop());
+  const root = await mkdtemp(path.join(os.tmpdir(), 'report-pdf-file-'));
+  t.teardown(() => rm(root, { recursive: true, force: true }));
+  const file = { root, relative: path.join('reports', 'RSO-2026-1-R1', 'rendered-2-a1b2c3d4.pdf') };
+  const bytes = await pool.render(input(1), file);
+  t.deepEqual(await readFile(path.join(root, file.relative)), bytes);
+  // A second render to the same name fails with the file system's reason and leaves the first file as it was.
+  await t.throwsAsync(pool.render(input(2), file), { message: /EEXIST/ });
+  t.deepEqual(await readFile(path.join(root, file.relative)), bytes);
+  // A folder that cannot be made (its parent is a file) fails the render, and the thread goes on rendering.
+  await writeFile(path.join(root, 'blocked'), 'not a folder');
+  await t.throwsAsync(pool.render(input(3), { root, relative: path.join('blocked', 'R1', 'x.pdf') }), {
+    message: /ENOTDIR|EEXIST/,
+  });
+  t.is((await pool.render(input(4))).subarray(0, 5).toString('latin1'), '%PDF-');
+});
+
+test('a thread holds several jobs at once, each answered with its own PDF, and more wait in the queue', async (t) => {
+  const pool = new ReportPdfPool({ threads: 1, maxQueued: 8, perThread: 3 });
+  t.teardown(() => pool.stop());
+  const renders = [1, 2, 3, 4, 5].map((n) => pool.render(input(n)));
+  t.deepEqual(pool.load, { queued: 2, rendering: 3 });
+  const pdfs = await Promise.all(renders);
+  for (const [i, pdf] of pdfs.entries()) t.is(stable(pdf), stable(await renderReportPdf(input(i + 1))));
+  t.deepEqual(pool.load, { queued: 0, rendering: 0 });
+});
+
 test('with every thread rendering and the queue full, the next render is refused with when to retry', async (t) => {
-  const pool = new ReportPdfPool({ threads: 1, maxQueued: 1 });
+  const pool = new ReportPdfPool({ threads: 1, maxQueued: 1, perThread: 1 });
   t.teardown(() => pool.stop());
   const first = pool.render(input(1));
   const second = pool.render(input(2));

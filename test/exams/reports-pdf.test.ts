@@ -1,12 +1,12 @@
 // A signed report gets its PDF before the state change is written: rendered-<version>.pdf, kept like an upload
 // (size, SHA-256), the document a facility receives unless a scan was uploaded; an amendment renders again with
-// the AMENDED banner. The renderer is the hub's own (documents/report-pdf.ts), read back with pdftotext.
+// the AMENDED banner. The renderer is the hub's own (documents/report-pdf.ts, with its file: report-pdf-file.ts), read back with pdftotext.
 import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import test from 'ava';
-import { renderReportPdf } from '../../documents/report-pdf.ts';
+import { renderReportPdfFile } from '../../documents/report-pdf-file.ts';
 import { orderedExam } from './report-setup.ts';
 import { openTestHub } from './setup.ts';
 
@@ -15,7 +15,7 @@ const radiologist = { actor: 'rad-chen', via: 'admin-ui' } as const;
 
 test('signing renders the PDF first; amending renders it again with the banner', async (t) => {
   const { exams, dataDir } = await openTestHub(t);
-  exams.reports.renderWith(renderReportPdf);
+  exams.reports.renderWith(renderReportPdfFile);
   const exam = await orderedExam(exams, 'PDF1');
   const draft = await exams.reports.create(
     { examNumber: exam.examNumber, findings: 'Normal ventricles.', impression: 'No acute abnormality.' },
@@ -58,7 +58,7 @@ test('signing renders the PDF first; amending renders it again with the banner',
 
 test('the report a signing returns serves the PDF it just stored; a report read again checks the file on disk', async (t) => {
   const { exams, dataDir } = await openTestHub(t);
-  exams.reports.renderWith(renderReportPdf);
+  exams.reports.renderWith(renderReportPdfFile);
   const exam = await orderedExam(exams, 'PDF3');
   const draft = await exams.reports.create(
     { examNumber: exam.examNumber, impression: 'No acute abnormality.' },

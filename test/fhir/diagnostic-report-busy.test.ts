@@ -4,7 +4,7 @@
 // pool's thread frees up relative to an HTTP request is timing, which a test must not depend on.
 import type { Bundle, DiagnosticReport, OperationOutcome } from '@medplum/fhirtypes';
 import test from 'ava';
-import { renderReportPdf } from '../../documents/report-pdf.ts';
+import { renderReportPdfFile } from '../../documents/report-pdf-file.ts';
 import { BusyError } from '../../runtime/busy.ts';
 import { orderedExam } from '../exams/report-setup.ts';
 import { issueText, startFhirServer } from './server.ts';
@@ -12,10 +12,10 @@ import { issueText, startFhirServer } from './server.ts';
 test('a final report while the PDF threads are full is answered 503 with Retry-After, and nothing is stored', async (t) => {
   const hub = await startFhirServer(t);
   let busy = true;
-  hub.exams.reports.renderWith((input) =>
+  hub.exams.reports.renderWith((input, file) =>
     busy
       ? Promise.reject(new BusyError('the report PDF renderer is busy (3 renders ahead)', 2))
-      : renderReportPdf(input),
+      : renderReportPdfFile(input, file),
   );
   const exam = await orderedExam(hub.exams, 'BUSY1');
   const report: DiagnosticReport = {

@@ -5,7 +5,7 @@ import type { Bundle, CapabilityStatement, DiagnosticReport, OperationOutcome } 
 import test from 'ava';
 import { Client } from 'fhir-kit-client';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
-import { renderReportPdf } from '../../documents/report-pdf.ts';
+import { renderReportPdfFile } from '../../documents/report-pdf-file.ts';
 import { orderedExam } from '../exams/report-setup.ts';
 import { issueExpression, issueText, startFhirServer, tokens } from './server.ts';
 
@@ -34,7 +34,7 @@ async function scan(): Promise<string> {
 
 test('a round trip with fhir-kit-client: create final, read with its PDF, vread, search, amend with If-Match', async (t) => {
   const hub = await startFhirServer(t);
-  hub.exams.reports.renderWith(renderReportPdf);
+  hub.exams.reports.renderWith(renderReportPdfFile);
   const exam = await orderedExam(hub.exams, 'DR1');
   const client = new Client({ baseUrl: hub.base, bearerToken: tokens.integration });
   const created = (await client.create({

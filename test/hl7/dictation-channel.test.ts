@@ -6,7 +6,7 @@ import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { ChannelEngine } from '../../channels/engine.ts';
 import { hubRegistry } from '../../composition/connectors.ts';
-import { renderReportPdf } from '../../documents/report-pdf.ts';
+import { renderReportPdfFile } from '../../documents/report-pdf-file.ts';
 import { openTestHub, quietLog } from '../exams/setup.ts';
 import { until } from '../support/channels.ts';
 import { freePort } from '../support/hub-process.ts';
@@ -17,7 +17,7 @@ const corpus = (name: string) => readFile(path.join(fixtures, 'corpus', 'results
 
 async function setUp(t: ExecutionContext) {
   const hub = await openTestHub(t);
-  hub.exams.reports.renderWith(renderReportPdf);
+  hub.exams.reports.renderWith(renderReportPdfFile);
   const engine = new ChannelEngine({
     db: hub.store.db,
     registry: hubRegistry(hub.exams),

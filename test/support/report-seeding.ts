@@ -1,7 +1,7 @@
 // Reports for the ways-out tests, written through the report service (ExamService.reports) with its PDF renderer,
 // and the `report.issued` event each change publishes, as the report channel receives it. Tests name reports by
 // an alias of their own; the service picks the ids.
-import { renderReportPdf } from '../../documents/report-pdf.ts';
+import { renderReportPdfFile } from '../../documents/report-pdf-file.ts';
 import type { Exam } from '../../exams/exam.ts';
 import type { ExamEvent } from '../../exams/outbox.ts';
 import type { Report } from '../../exams/report.ts';
@@ -52,7 +52,7 @@ export async function issueReport(
   state: 'preliminary' | 'final' | 'amended',
   content: { findings?: string; impression?: string } = {},
 ): Promise<ExamEvent> {
-  hub.exams.reports.renderWith(renderReportPdf);
+  hub.exams.reports.renderWith(renderReportPdfFile);
   const text = {
     findings: content.findings ?? 'Findings line one.\nFindings line two.',
     impression: content.impression ?? `Impression of ${alias} (${state}).`,
