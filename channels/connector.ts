@@ -77,6 +77,11 @@ export interface SourceContext {
   readonly log: Logger;
   /** Resolves only after the message is durably stored; never rejects for a processing error (see ReceiveOutcome). */
   receive(message: InboundMessage): Promise<ReceiveOutcome>;
+  /**
+   * Several messages, stored in the order given and awaited together (they share commits); the outcomes come in
+   * the same order. For a source that reads a batch from its own durable log and acknowledges it as a whole.
+   */
+  receiveMany(messages: readonly InboundMessage[]): Promise<ReceiveOutcome[]>;
 }
 
 export interface SourceConnector {

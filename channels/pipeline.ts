@@ -32,6 +32,16 @@ export interface PipelineOptions {
   events?: EventEmitter<EngineEvents>;
 }
 
+/** A message evaluated and checked, not yet stored. */
+interface Prepared {
+  message: InboundMessage;
+  outcome: ReturnType<ChannelEvaluator['evaluate']>;
+  refusal: DestinationRefusal | undefined;
+  messageId: string;
+  items: NewQueueItem[];
+  wait: PendingWait | undefined;
+}
+
 /** The destination a channel answers after, with its place in the definition and how long to wait for it. */
 interface AnswerAfter {
   index: number;
@@ -54,43 +64,84 @@ export class ChannelPipeline {
 
   /** The SourceContext handed to the channel's source connector. */
   context(log: Logger): SourceContext {
-    return { channelId: this.#o.definition.id, log, receive: (message) => this.receive(message) };
+    return {
+      channelId: this.#o.definition.id,
+      log,
+      receive: (message) => this.receive(message),
+      receiveMany: (messages) => this.receiveMany(messages),
+    };
   }
 
   async receive(message: InboundMessage, reprocessOf?: string): Promise<ReceiveOutcome> {
-    const { definition, revision, messages } = this.#o;
+    const prepared = await this.#prepare(message);
+    return this.#finish(prepared, this.#issue(prepared, reprocessOf));
+  }
+
+  /**
+   * Messages a source took together (a batch of exam events): stored in the order given, and awaited together,
+   * so they share the store's commits instead of each waiting for one of its own before the next is taken. A
+   * destination check reads what is queued, and an answer after a destination waits for it, so with either each
+   * message is stored before the next is looked at, as receive() does.
+   */
+  async receiveMany(messages: readonly InboundMessage[]): Promise<ReceiveOutcome[]> {
+    const outcomes: ReceiveOutcome[] = [];
+    if (this.#answerAfter !== undefined || this.#o.connectors?.some((c) => c.check)) {
+      for (const message of messages) outcomes.push(await this.receive(message));
+      return outcomes;
+    }
+    const prepared: Prepared[] = [];
+    for (const message of messages) prepared.push(await this.#prepare(message));
+    // Issued in one synchronous run: the queue items get their order (seq) in the order of the messages.
+    const stored = prepared.map((p) => this.#issue(p));
+    return Promise.all(prepared.map((p, i) => this.#finish(p, stored[i]!)));
+  }
+
+  /** Filter, maps and destination checks: everything decided before the message is stored. */
+  async #prepare(message: InboundMessage): Promise<Prepared> {
     let outcome = this.#evaluator.evaluate(message);
     const refusal = outcome.state === 'processed' ? await this.#check(outcome.deliveries, message.dataType) : undefined;
     if (refusal) {
       const error = `refused by destination '${refusal.destination}': ${refusal.error}`;
       outcome = { state: 'error', index: outcome.index, error };
     }
-    const messageId = messages.newId();
+    const messageId = this.#o.messages.newId();
     const items =
       outcome.state === 'processed' ? this.#queueItems(messageId, message.dataType, outcome.deliveries) : [];
+    return { message, outcome, refusal, messageId, items, wait: undefined };
+  }
+
+  /** Starts the message's write and its queue items' (not awaited: see #finish). */
+  #issue(prepared: Prepared, reprocessOf?: string): Promise<unknown> {
+    const { definition, revision, messages } = this.#o;
+    const { message, messageId, outcome, items } = prepared;
     // Listening starts before the items exist: a fast worker must not deliver before anyone listens.
-    const wait =
-      this.#answerAfter && items.some((item) => item.destination === this.#answerAfter!.name)
-        ? this.#answerAfter.waits.wait(messageId, this.#answerAfter.timeoutMs)
-        : undefined;
+    if (this.#answerAfter && items.some((item) => item.destination === this.#answerAfter!.name))
+      prepared.wait = this.#answerAfter.waits.wait(messageId, this.#answerAfter.timeoutMs);
+    // The message and its queue items are issued together and awaited together: on the embedded engine they
+    // share one commit (one fsync per group of writes, see store/embedded/engine.ts), which is what lets a
+    // busy MLLP listener acknowledge thousands of messages a second durably. The message is issued first,
+    // so it exists before any worker can claim an item and record a delivery on it; a crash between the two
+    // is repaired at deploy by the engine's recovery of 'queued' deliveries without an item.
+    const stored = messages.insertMessage(
+      {
+        channelId: definition.id,
+        revision,
+        message,
+        destinationNames: definition.destinations.map((d) => d.name),
+        ...(reprocessOf === undefined ? {} : { reprocessOf }),
+      },
+      messageId,
+      outcome,
+    );
+    return Promise.all([stored, items.length > 0 ? this.#o.queue.enqueue(items) : undefined]);
+  }
+
+  /** Once the writes are durable: the workers woken and the outcome the source answers its peer with. */
+  async #finish(prepared: Prepared, stored: Promise<unknown>): Promise<ReceiveOutcome> {
+    const { definition } = this.#o;
+    const { messageId, outcome, refusal, items, wait } = prepared;
     try {
-      // The message and its queue items are issued together and awaited together: on the embedded engine they
-      // share one commit (one fsync per group of writes, see store/embedded/engine.ts), which is what lets a
-      // busy MLLP listener acknowledge thousands of messages a second durably. The message is issued first,
-      // so it exists before any worker can claim an item and record a delivery on it; a crash between the two
-      // is repaired at deploy by the engine's recovery of 'queued' deliveries without an item.
-      const stored = messages.insertMessage(
-        {
-          channelId: definition.id,
-          revision,
-          message,
-          destinationNames: definition.destinations.map((d) => d.name),
-          ...(reprocessOf === undefined ? {} : { reprocessOf }),
-        },
-        messageId,
-        outcome,
-      );
-      await Promise.all([stored, items.length > 0 ? this.#o.queue.enqueue(items) : undefined]);
+      await stored;
     } catch (error) {
       wait?.cancel();
       this.#o.log.error('could not store a received message', { error: errorText(error) });

@@ -140,3 +140,30 @@ test('content the data type cannot parse is stored and answered with an error', 
   const unknown = await peers.receive('json-in', { raw: 'x', dataType: 'hl7v9', source: {} });
   t.like(unknown, { status: 'error', error: "unknown data type 'hl7v9'" });
 });
+
+test('messages received together are stored in the order given, each with its own outcome, and delivered in that order', async (t) => {
+  const { engine, peers } = await setup(t);
+  await engine.saveDefinition(
+    channelJson('batch', [peerDestination('ris', 'ris')], {
+      filter: { path: 'priority', operator: 'ne', value: 'DROP' },
+    }),
+  );
+  const batch = ['A1', 'A2', 'DROP', 'A3', 'A4', 'A5'].map((tag) =>
+    jsonMessage({ ...order, orderNumber: tag, priority: tag === 'DROP' ? 'DROP' : 'ROUTINE' }),
+  );
+  const outcomes = await peers.source('batch').receiveMany(batch);
+  t.deepEqual(
+    outcomes.map((o) => o.status),
+    ['accepted', 'accepted', 'filtered', 'accepted', 'accepted', 'accepted'],
+  );
+  // Each outcome names its own stored message.
+  for (const [i, outcome] of outcomes.entries()) {
+    const stored = await engine.getMessage('messageId' in outcome ? (outcome.messageId ?? '') : '');
+    t.is(stored?.raw, batch[i]!.raw);
+  }
+  await waitFor('five deliveries', () => peers.peer('ris').delivered.length === 5);
+  t.deepEqual(
+    peers.peer('ris').delivered.map((m) => (JSON.parse(m.content) as { orderNumber: string }).orderNumber),
+    ['A1', 'A2', 'A3', 'A4', 'A5'],
+  );
+});

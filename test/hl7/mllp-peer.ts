@@ -197,6 +197,12 @@ export class FileStoringContext implements SourceContext {
     return outcome;
   }
 
+  async receiveMany(messages: readonly InboundMessage[]): Promise<ReceiveOutcome[]> {
+    const outcomes: ReceiveOutcome[] = [];
+    for (const message of messages) outcomes.push(await this.receive(message));
+    return outcomes;
+  }
+
   async storedLines(): Promise<Array<{ id: string; raw: string }>> {
     const text = await readFile(this.file, 'utf8').catch(() => '');
     return text

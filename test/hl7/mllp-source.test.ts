@@ -229,6 +229,7 @@ test('stop() lets an in-flight message finish and be acknowledged', async (t) =>
       await gate;
       return context.receive(m);
     },
+    receiveMany: (messages: Parameters<FileStoringContext['receiveMany']>[0]) => context.receiveMany(messages),
   };
   const source = new MllpSource(mllpSourceType.parseSettings({ port: 0 }, 's'), slow);
   await source.start();
