@@ -201,7 +201,8 @@ function cpuRow(label: string, phase: 'creates' | 'reports' | 'drain', per: numb
   for (const m of measured) for (const [name, ms] of m.cpu[phase]) summed.set(name, (summed.get(name) ?? 0) + ms);
   const total = [...summed.values()].reduce((a, b) => a + b, 0) / per;
   const known = threadColumns.map(([name]) => (summed.get(name) ?? 0) / per);
-  const other = total - known.reduce((a, b) => a + b, 0);
+  // The rest of the threads; a float sum's rounding shows as -0.00 otherwise.
+  const other = Math.max(0, total - known.reduce((a, b) => a + b, 0));
   return {
     row: `| ${label} | ${[...known, other].map((v) => v.toFixed(2)).join(' | ')} | ${total.toFixed(2)} |`,
     total,
