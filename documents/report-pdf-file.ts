@@ -2,7 +2,6 @@
 // promise resolves (runtime/create-durably.ts), so the caller may name the file in the report's document at once.
 // The PDF threads run this (report-pdf-worker.ts), which keeps the file's writes and syncs off the event loop
 // that serves requests; a hub without threads (tests, a small tool) may call it on the event loop.
-import path from 'node:path';
 import { createDurably } from '../runtime/create-durably.ts';
 import { renderReportPdf, type ReportPdfInput } from './report-pdf.ts';
 
@@ -14,6 +13,6 @@ export interface ReportPdfFile {
 
 export async function renderReportPdfFile(input: ReportPdfInput, file: ReportPdfFile): Promise<Buffer> {
   const pdf = await renderReportPdf(input);
-  await createDurably(path.join(file.root, file.relative), pdf);
+  await createDurably(file.root, file.relative, pdf);
   return pdf;
 }

@@ -165,7 +165,7 @@ export class ReportPdfPool {
     this.#jobMs = 0.8 * this.#jobMs + 0.2 * (now - slot.since);
     slot.since = now;
     if (reply.ok) job.resolve(Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength));
-    else job.reject(new Error(`the report PDF could not be rendered: ${reply.error}`));
+    else job.reject(new Error(`the report PDF could not be rendered or its file written: ${reply.error}`));
     this.#next(slot);
   }
 

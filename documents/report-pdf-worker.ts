@@ -11,18 +11,21 @@ if (parentPort) {
   const port = parentPort;
   // Jobs come in while earlier ones' files are still being written: each answers when its own is done.
   port.on('message', ({ id, input, file }: PdfJob) => {
-    (file === undefined ? renderReportPdf(input) : renderReportPdfFile(input, file)).then(
-      (pdf) => {
-        // A copy of its own, moved rather than cloned: the PDF's bytes may sit in a larger shared allocation.
-        const bytes = new Uint8Array(pdf);
-        port.postMessage({ id, ok: true, bytes } satisfies PdfReply, [bytes.buffer]);
-      },
-      (error: unknown) =>
-        port.postMessage({
-          id,
-          ok: false,
-          error: error instanceof Error ? error.message : String(error),
-        } satisfies PdfReply),
-    );
+    // From a promise, so a render that throws at once fails its own job instead of the thread and all it holds.
+    Promise.resolve(input)
+      .then((report) => (file === undefined ? renderReportPdf(report) : renderReportPdfFile(report, file)))
+      .then(
+        (pdf) => {
+          // A copy of its own, moved rather than cloned: the PDF's bytes may sit in a larger shared allocation.
+          const bytes = new Uint8Array(pdf);
+          port.postMessage({ id, ok: true, bytes } satisfies PdfReply, [bytes.buffer]);
+        },
+        (error: unknown) =>
+          port.postMessage({
+            id,
+            ok: false,
+            error: error instanceof Error ? error.message : String(error),
+          } satisfies PdfReply),
+      );
   });
 }

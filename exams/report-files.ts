@@ -101,7 +101,7 @@ export class ReportFiles {
     meta: { contentType: AttachmentType; title: string; rendered: boolean },
   ): Promise<ReportAttachment> {
     const { relative } = this.target(reportId, id);
-    await createDurably(path.join(this.dataDir, relative), bytes);
+    await createDurably(this.dataDir, relative, bytes);
     return this.record(relative, bytes, { id, ...meta });
   }
 

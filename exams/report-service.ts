@@ -79,10 +79,7 @@ export class ReportService {
     return this.#db.collection<Report>('reports');
   }
 
-  /**
-   * Wired by the composition root (documents/report-pdf-file.ts on the PDF threads): final and amended reports
-   * then get their PDF, written as the report's file by the renderer.
-   */
+  /** Wired by the composition root (PDF threads): final and amended reports then get their PDF as a file. */
   renderWith(renderer: ReportRenderer): void {
     this.#renderer = renderer;
   }

@@ -1,9 +1,14 @@
 // A new file made durable before anyone names it: the data and its size synced by the write itself (O_DSYNC,
 // POSIX synchronized I/O data integrity, without a round trip of its own through libuv's threads), then the
-// folder's entry, then the entries of the folders this call made. A crash never leaves a named file that is not
+// entries of its folder and of every folder above it up to `root`. A crash never leaves a named file that is not
 // all there, and a crash mid-write leaves at worst a partial file under a name nobody has recorded. The name must
-// be new (O_EXCL): a file already there is another writer's and stays as it was. Folder syncs go through
-// DirectorySyncs, so writers creating files in the same folders at once share them.
+// be new (O_EXCL): a file already there is another writer's and stays as it was.
+//
+// Every folder up to `root` is synced, not only those this call's mkdir made: a second writer into a folder that
+// a first writer has just made (a render and an upload of the same report) must not name its file before the
+// entry of that folder is durable, and it cannot know whether the first writer's sync of it has finished. A
+// folder with nothing unsynced costs little, and DirectorySyncs shares the syncs of one folder between the
+// writers of a thread.
 import { constants } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -14,9 +19,17 @@ const createSynced = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL |
 /** The folder syncs of this thread's writers (one set per thread: a thread shares a promise with no other). */
 const threadSyncs = new DirectorySyncs();
 
-export async function createDurably(target: string, bytes: Uint8Array, syncs = threadSyncs): Promise<void> {
+/** Creates `root/relative` with `bytes`; resolves once it and the folders up to `root` are durable. */
+export async function createDurably(
+  root: string,
+  relative: string,
+  bytes: Uint8Array,
+  syncs = threadSyncs,
+): Promise<void> {
+  const target = path.join(root, relative);
   const directory = path.dirname(target);
-  const firstCreated = await mkdir(directory, { recursive: true });
+  if (path.relative(root, directory).startsWith('..')) throw new Error(`${relative} is not inside ${root}`);
+  await mkdir(directory, { recursive: true });
   try {
     await writeFile(target, bytes, { flag: createSynced });
   } catch (error) {
@@ -24,11 +37,10 @@ export async function createDurably(target: string, bytes: Uint8Array, syncs = t
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') await rm(target, { force: true });
     throw error;
   }
-  // A folder made here is durable only once its parent's entry is: it would otherwise be lost with the file
-  // after a power cut, while a record names the file.
   const directories = [directory];
-  if (firstCreated !== undefined)
-    for (let made = directory; made.startsWith(firstCreated); made = path.dirname(made))
-      directories.push(path.dirname(made));
+  for (let at = directory; at !== root; ) {
+    at = path.dirname(at);
+    directories.push(at);
+  }
   await Promise.all(directories.map((d) => syncs.sync(d)));
 }

@@ -1,8 +1,8 @@
 // createDurably (runtime/create-durably.ts), how report files are written (the PDF threads' renders and uploaded
 // scans): the data goes through O_DSYNC on a name that must not exist yet, and only then are the entries of the
-// file and of every folder the call made synced. A power cut cannot be staged here, so the test watches the calls
-// instead: the write's flags (node:fs/promises patched in this worker only) and the folder syncs (a DirectorySyncs
-// whose sync records its folder and the moment it ran).
+// file's folder and of every folder above it up to the root synced. A power cut cannot be staged here, so the
+// test watches the calls instead: the write's flags (node:fs/promises patched in this worker only) and the folder
+// syncs (a DirectorySyncs whose sync records the folder).
 import { constants } from 'node:fs';
 import fsPromises, { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
@@ -34,22 +34,21 @@ test.serial(
       steps.push(`sync ${path.relative(root, directory) || '.'}`);
     });
     const bytes = Buffer.from('%PDF-1.3 a report');
-    await createDurably(path.join(root, 'reports', 'R1', 'a.pdf'), bytes, syncs);
+    await createDurably(root, path.join('reports', 'R1', 'a.pdf'), bytes, syncs);
     t.deepEqual(await readFile(path.join(root, 'reports', 'R1', 'a.pdf')), bytes);
-    // reports/ and reports/R1 were made by this call: the folders that name them are synced as well.
     t.deepEqual(steps, ['write a.pdf exclusive+dsync', 'sync reports/R1', 'sync reports', 'sync .']);
 
     // Into a folder that exists: only its own entry.
     steps.length = 0;
-    await createDurably(path.join(root, 'reports', 'R1', 'b.pdf'), bytes, syncs);
-    t.deepEqual(steps, ['write b.pdf exclusive+dsync', 'sync reports/R1']);
+    await createDurably(root, path.join('reports', 'R1', 'b.pdf'), bytes, syncs);
+    t.deepEqual(steps, ['write b.pdf exclusive+dsync', 'sync reports/R1', 'sync reports', 'sync .']);
   },
 );
 
 test('a name already taken is refused and the file there is left as it was', async (t) => {
   const root = await mkdtemp(path.join(os.tmpdir(), 'durable-'));
   t.teardown(() => rm(root, { recursive: true, force: true }));
-  await createDurably(path.join(root, 'a.pdf'), Buffer.from('first'));
-  await t.throwsAsync(createDurably(path.join(root, 'a.pdf'), Buffer.from('second')), { code: 'EEXIST' });
+  await createDurably(root, 'a.pdf', Buffer.from('first'));
+  await t.throwsAsync(createDurably(root, 'a.pdf', Buffer.from('second')), { code: 'EEXIST' });
   t.is(await readFile(path.join(root, 'a.pdf'), 'utf8'), 'first');
 });
