@@ -74,14 +74,30 @@ export class ChannelPipeline {
 
   async receive(message: InboundMessage, reprocessOf?: string): Promise<ReceiveOutcome> {
     const prepared = await this.#prepare(message);
-    return this.#finish(prepared, this.#issue(prepared, reprocessOf));
+    const { messageId, items } = prepared;
+    // Listening starts before the items exist: a fast worker must not deliver before anyone listens.
+    if (this.#answerAfter && items.some((item) => item.destination === this.#answerAfter!.name))
+      prepared.wait = this.#answerAfter.waits.wait(messageId, this.#answerAfter.timeoutMs);
+    // The message and its queue items are issued together and awaited together: on the embedded engine they
+    // share one commit (one fsync per group of writes, see store/embedded/engine.ts), which is what lets a
+    // busy MLLP listener acknowledge thousands of messages a second durably. The message is issued first,
+    // so it exists before any worker can claim an item and record a delivery on it; a crash between the two
+    // is repaired at deploy by the engine's recovery of 'queued' deliveries without an item.
+    const stored = Promise.all([
+      this.#insert(prepared, reprocessOf),
+      items.length > 0 ? this.#o.queue.enqueue(items) : undefined,
+    ]);
+    return this.#finish(prepared, stored);
   }
 
   /**
-   * Messages a source took together (a batch of exam events): stored in the order given, and awaited together,
-   * so they share the store's commits instead of each waiting for one of its own before the next is taken. A
-   * destination check reads what is queued, and an answer after a destination waits for it, so with either each
-   * message is stored before the next is looked at, as receive() does.
+   * Messages a source took together (a batch of exam events), so they share the store's commits instead of each
+   * waiting for one of its own before the next is taken: first every message (one commit on the embedded
+   * engine), then the queue items of those stored, in one call and in the order of the messages, so an ordered
+   * destination sends them in that order on either store. From the first message that could not be stored on,
+   * none is queued and each is answered as not stored: the source reads them again, and none of them goes out
+   * ahead of the one before it. A destination check reads what is queued, and an answer after a destination
+   * waits for it, so with either each message is stored before the next is looked at, as receive() does.
    */
   async receiveMany(messages: readonly InboundMessage[]): Promise<ReceiveOutcome[]> {
     const outcomes: ReceiveOutcome[] = [];
@@ -91,9 +107,44 @@ export class ChannelPipeline {
     }
     const prepared: Prepared[] = [];
     for (const message of messages) prepared.push(await this.#prepare(message));
-    // Issued in one synchronous run: the queue items get their order (seq) in the order of the messages.
-    const stored = prepared.map((p) => this.#issue(p));
-    return Promise.all(prepared.map((p, i) => this.#finish(p, stored[i]!)));
+    const inserted = await Promise.allSettled(prepared.map((p) => this.#insert(p)));
+    const failed = inserted.findIndex((result) => result.status === 'rejected');
+    const stored = failed < 0 ? prepared : prepared.slice(0, failed);
+    const items = stored.flatMap((p) => p.items);
+    const queued = items.length > 0 ? this.#o.queue.enqueue(items) : Promise.resolve();
+    // Awaited in each #finish, so its failure is each queued message's; not an unhandled rejection meanwhile.
+    queued.catch(() => undefined);
+    if (failed >= 0) await this.#unqueue(prepared.slice(failed + 1), inserted.slice(failed + 1));
+    const failure = failed < 0 ? undefined : (inserted[failed] as PromiseRejectedResult).reason;
+    const notStored = new Error('a message received before it in the same batch could not be stored');
+    return Promise.all(
+      prepared.map((p, i) => {
+        if (i >= stored.length) return this.#finish(p, Promise.reject(i === failed ? failure : notStored));
+        return this.#finish(p, p.items.length > 0 ? queued : Promise.resolve());
+      }),
+    );
+  }
+
+  /**
+   * Messages of a batch stored after one that was not: their deliveries are marked errored, not left queued
+   * without an item, which the recovery at deploy would queue behind the source's second copy of them.
+   */
+  async #unqueue(after: Prepared[], inserted: Array<PromiseSettledResult<void>>): Promise<void> {
+    const { messages, log } = this.#o;
+    const lastError = 'not queued: a message received before it could not be stored; the source receives it again';
+    await Promise.all(
+      after.flatMap((p, i) =>
+        inserted[i]?.status !== 'fulfilled'
+          ? []
+          : p.items.map((item) =>
+              messages
+                .updateDelivery(p.messageId, item.destinationIndex, { state: 'error', lastError })
+                .catch((error: unknown) =>
+                  log.error('could not mark a delivery of an unqueued message', { error: errorText(error) }),
+                ),
+            ),
+      ),
+    );
   }
 
   /** Filter, maps and destination checks: everything decided before the message is stored. */
@@ -110,30 +161,20 @@ export class ChannelPipeline {
     return { message, outcome, refusal, messageId, items, wait: undefined };
   }
 
-  /** Starts the message's write and its queue items' (not awaited: see #finish). */
-  #issue(prepared: Prepared, reprocessOf?: string): Promise<unknown> {
+  /** The message's own write, with its outcome. */
+  #insert(prepared: Prepared, reprocessOf?: string): Promise<void> {
     const { definition, revision, messages } = this.#o;
-    const { message, messageId, outcome, items } = prepared;
-    // Listening starts before the items exist: a fast worker must not deliver before anyone listens.
-    if (this.#answerAfter && items.some((item) => item.destination === this.#answerAfter!.name))
-      prepared.wait = this.#answerAfter.waits.wait(messageId, this.#answerAfter.timeoutMs);
-    // The message and its queue items are issued together and awaited together: on the embedded engine they
-    // share one commit (one fsync per group of writes, see store/embedded/engine.ts), which is what lets a
-    // busy MLLP listener acknowledge thousands of messages a second durably. The message is issued first,
-    // so it exists before any worker can claim an item and record a delivery on it; a crash between the two
-    // is repaired at deploy by the engine's recovery of 'queued' deliveries without an item.
-    const stored = messages.insertMessage(
+    return messages.insertMessage(
       {
         channelId: definition.id,
         revision,
-        message,
+        message: prepared.message,
         destinationNames: definition.destinations.map((d) => d.name),
         ...(reprocessOf === undefined ? {} : { reprocessOf }),
       },
-      messageId,
-      outcome,
+      prepared.messageId,
+      prepared.outcome,
     );
-    return Promise.all([stored, items.length > 0 ? this.#o.queue.enqueue(items) : undefined]);
   }
 
   /** Once the writes are durable: the workers woken and the outcome the source answers its peer with. */

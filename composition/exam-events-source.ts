@@ -88,8 +88,8 @@ class ExamEventsSource implements SourceConnector {
   /**
    * Hands one batch to the engine, stored together (receiveMany: one commit for the batch where one per event
    * made this source the slowest step between a signed report and its delivery); returns how many events it
-   * moved past. The cursor stops before the first event whose message could not be stored at all, so it is read
-   * again; events after it that were stored are then stored twice, which at-least-once allows.
+   * moved past. The cursor stops before the first event whose message could not be stored; the engine queues
+   * nothing from that event on, so the next round sends them in their order, not the later ones first.
    */
   async #takeBatch(subscription: ReturnType<ExamService['outbox']['subscription']>): Promise<number> {
     const events = await subscription.pull(this.#settings.batchSize);
