@@ -100,8 +100,8 @@ export class ChannelPipeline {
    * waits for it, so with either each message is stored before the next is looked at, as receive() does.
    */
   async receiveMany(messages: readonly InboundMessage[]): Promise<ReceiveOutcome[]> {
-    const outcomes: ReceiveOutcome[] = [];
     if (this.#answerAfter !== undefined || this.#o.connectors?.some((c) => c.check)) {
+      const outcomes: ReceiveOutcome[] = [];
       for (const message of messages) outcomes.push(await this.receive(message));
       return outcomes;
     }

@@ -141,9 +141,8 @@ export class ReportPdfPool {
     // Held only while it has work: an idle pool never keeps the process alive.
     worker.ref();
     // The job without its callbacks, which a thread cannot be sent.
-    const message: PdfJob =
-      job.file === undefined ? { id: job.id, input: job.input } : { id: job.id, input: job.input, file: job.file };
-    worker.postMessage(message);
+    const { resolve: _resolve, reject: _reject, ...message } = job;
+    worker.postMessage(message satisfies PdfJob);
   }
 
   #thread(slot: Slot): Worker {
