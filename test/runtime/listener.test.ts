@@ -32,7 +32,12 @@ async function echo(
     log,
     counter: hits,
     ...(tls ? { tls } : {}),
-    onConnection: (socket) => socket.on('data', (chunk: Buffer) => socket.write(chunk)),
+    // As every protocol owner does (MLLP, DICOM, SFTP): a peer that resets the connection (a test closing a socket
+    // with an echo still unread) errors this socket, and an error with no listener would end the test process.
+    onConnection: (socket) => {
+      socket.on('error', () => undefined);
+      socket.on('data', (chunk: Buffer) => socket.write(chunk));
+    },
   });
   await listener.start();
   t.teardown(() => listener.stop());
