@@ -234,13 +234,16 @@ healthy, 420 peak and 380 MiB idle):
 - The FHIR resource definitions' bundle (35 MB) scanned in 1 MiB chunks instead of read into one buffer.
 - A malloc_trim after a new validation thread's first answer: the hub after the 200 creates at 226 MiB against 248
   to 278 without it; the peak, reached while that thread loads, did not move.
+- The scan of the definitions' bundle reads its 1 MiB chunks through one buffer (fhir/definitions.ts). A new
+  buffer per chunk left ~35 MiB of garbage external memory that V8 collected only after the scan, while the
+  validation thread was loading: that was the peak. A/B of this bench, two runs each, the checkouts taking turns
+  (2026-12-07): peak 260 and 261 MiB before, 227 and 227 MiB after; the validation thread alone
+  (a process running one, asked a Patient then 200 ServiceRequests) peaked at 130 MiB before, 104 after.
 
-What the peak still holds (per-thread heaps from diagnostic reports at each step): the hub's own thread about 60
+What the peak holds now (per-thread heaps from diagnostic reports at each step): the hub's own thread about 60
 MiB of JavaScript heap and its code; the MLLP sender thread about 30 MiB of heap (node-hl7-client's tables); the
-FHIR validation thread about 20 MiB of heap plus what loading Medplum's core and the definitions leaves with
-glibc while it loads (the peak comes then, about 40 MiB above what the thread keeps afterwards). From run to run
-the peak moves by about 30 MiB: 248 to 277 MiB over four runs on 2026-12-06 with these changes, so the peak goal
-is met in some runs, not in every one.
+FHIR validation thread about 20 MiB of heap and Medplum's core. The peak is now where the load leaves the hub
+(the 200 creates, the RIS copy delivered), no longer a spike while the validation thread loads.
 Tried and not kept: an MLLP destination without node-hl7-client (the card's HL7 client; branch
 wt/relay-footprint-own-framer) took the peak about 120 MiB lower; MALLOC_MMAP_THRESHOLD_=32768 saved 45 MiB and
 slowed DICOM ingest. \`npm start\` limits glibc to two malloc arenas (the last row is the hub without that limit).
