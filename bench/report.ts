@@ -50,6 +50,28 @@ export async function procCpu(pid: number, thread?: number | string): Promise<{ 
   };
 }
 
+/**
+ * The machine's busy and total CPU time so far, all cores, in clock ticks, from the first line of /proc/stat:
+ * busy is user, nice, system, irq and softirq; total adds idle, iowait and steal (time the hypervisor gave
+ * another guest, which is no work of this machine's). guest and guest_nice are already counted within user.
+ */
+export async function machineTicks(): Promise<{ busy: number; total: number }> {
+  const [, ...ticks] = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/);
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = ticks.map(Number) as number[];
+  const busy = user! + nice! + system! + irq! + softirq!;
+  return { busy, total: busy + idle! + iowait! + (steal ?? 0) };
+}
+
+/**
+ * CPU time, in ms, of this process's children that have ended and been waited for (user + system): fields 16
+ * and 17 of /proc/self/stat. A child's CPU is counted once Node has reaped it, i.e. by its 'exit' event.
+ */
+export async function endedChildrenCpuMs(): Promise<number> {
+  const text = await readFile('/proc/self/stat', 'utf8');
+  const fields = text.slice(text.lastIndexOf(') ') + 2).split(' ');
+  return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100;
+}
+
 /** Nearest-rank percentile of a sorted copy; p in [0, 100]. */
 export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return NaN;

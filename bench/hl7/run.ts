@@ -4,7 +4,7 @@
 // parses each message and answers an ACK while storing nothing, so the ratio shows what the durable store costs.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -12,7 +12,7 @@ import { setLogLevel } from '../../runtime/log.ts';
 import { freePort } from '../../test/support/hub-process.ts';
 import { startEcho } from './echo.ts';
 import { startHub } from './hub.ts';
-import { machineLine, percentile, procCpu, writeSection } from '../report.ts';
+import { machineLine, machineTicks, percentile, procCpu, writeSection } from '../report.ts';
 
 const total = Number(process.env['HL7_BENCH_MESSAGES'] ?? 10_000);
 
@@ -43,15 +43,6 @@ interface Result {
 /** CPU time of a process so far, all its threads, user + system, in µs. */
 async function processCpuMicros(pid: number): Promise<number> {
   return (await procCpu(pid)).cpuMs * 1000;
-}
-
-/** The machine's busy and total CPU time so far, all cores, in clock ticks: the first line of /proc/stat. */
-async function machineTicks(): Promise<{ busy: number; total: number }> {
-  const [, ...ticks] = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/);
-  const values = ticks.map(Number);
-  const total = values.reduce((sum, value) => sum + value, 0);
-  // idle and iowait are the fourth and fifth fields
-  return { busy: total - values[3]! - values[4]!, total };
 }
 
 /** Runs the senders in a child process, so the hub's event loop is its own, as in production. */
