@@ -59,7 +59,7 @@ export class EmbeddedEngine {
     if (options.file !== ':memory:') mkdirSync(path.dirname(options.file), { recursive: true });
     this.#busyTimeoutMs = options.busyTimeoutMs ?? 30_000;
     this.#db = new DatabaseSync(options.file, { timeout: this.#busyTimeoutMs });
-    this.#db.exec('PRAGMA journal_mode = WAL');
+    this.#enterWal();
     // A write's promise resolves only once the write is on disk (a message the hub has acknowledged must survive
     // a power cut, not only a process crash). SQLite's synchronous=FULL would give that by fsyncing the WAL
     // inside COMMIT – on the event loop, stalling every socket for the length of an fsync. Instead: NORMAL (COMMIT
@@ -73,6 +73,25 @@ export class EmbeddedEngine {
     this.#write(() => createCatalogTables(this.#db));
     this.#walFd = options.file === ':memory:' ? undefined : openSync(`${options.file}-wal`, 'r+');
     this.catalog = new Catalog(this.#db, (sql) => this.prepare(sql));
+  }
+
+  /**
+   * Puts the file in WAL mode (a no-op once it is). Processes opening a new store at the same moment (the workers
+   * of `hub.workers` on a fresh data dir) race for the change, and SQLite answers the loser SQLITE_BUSY at once,
+   * without its busy handler: retried here, a few ms apart, for as long as a lock is waited for anywhere else.
+   * Blocking is fine: this runs once, while the process starts.
+   */
+  #enterWal(): void {
+    const until = Date.now() + this.#busyTimeoutMs;
+    for (;;) {
+      try {
+        this.#db.exec('PRAGMA journal_mode = WAL');
+        return;
+      } catch (error) {
+        if ((error as { errcode?: number }).errcode !== SQLITE_BUSY || Date.now() > until) throw error;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+      }
+    }
   }
 
   /** Transactions committed by this connection (reads included); shows group commit at work. */
