@@ -9,11 +9,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { machineLine, writeSection } from '../report.ts';
+import { machineLine, machineTicks, procCpu, writeSection } from '../report.ts';
 import { valleyFacility } from '../../test/hub/dicom-support.ts';
 import { defaultTestConfig, startHub, waitHealthy } from '../../test/support/hub-process.ts';
 import { answeringPids } from '../../test/support/workers.ts';
@@ -43,6 +43,10 @@ interface Run {
   seconds: number;
   receiverRssMiB: number;
   senderRssMiB: number;
+  /** CPU of the receiver (its process and those it started, all threads) while the senders sent, ms. */
+  receiverCpuMs: number;
+  /** Busy CPU of the whole machine (both cores) over the same window, ms: senders, receiver and the rest. */
+  machineCpuMs: number;
 }
 
 async function makeWorkload(root: string, name: string, count: number, pixelBytes: number): Promise<Workload> {
@@ -73,6 +77,26 @@ async function vmHwmMiB(pid: number | undefined): Promise<number> {
   let sum = own;
   for (const child of children.trim().split(/\s+/).filter(Boolean)) sum += await vmHwmMiB(Number(child));
   return sum;
+}
+
+/** CPU so far of a process and of the processes it started that are still running, all threads, ms. */
+async function treeCpuMs(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return NaN;
+  let sum = (await procCpu(pid)).cpuMs;
+  const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
+  for (const child of children.trim().split(/\s+/).filter(Boolean)) sum += await treeCpuMs(Number(child));
+  return sum;
+}
+
+/**
+ * Writes every dirty page of the machine out (sync(1)) before a path is timed. storescp and the diagnostic rows
+ * leave hundreds of MB in the page cache unwritten; on ext4 (data=ordered) the next fdatasync's journal commit
+ * waits for such data, so without this a durable row pays for the row before it.
+ */
+async function flushDirtyPages(): Promise<void> {
+  const child = spawn('sync', [], { stdio: 'ignore' });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`sync exited ${code}`);
 }
 
 interface Receiver {
@@ -210,13 +234,18 @@ async function withReceiver(
   await mkdir(dir, { recursive: true });
   const receiver = await start(dir);
   try {
+    await flushDirtyPages();
+    const cpuBefore = await treeCpuMs(receiver.child.pid);
+    const machineBefore = await machineTicks();
     const sent = await send(receiver);
+    const machineCpuMs = (((await machineTicks()).busy - machineBefore.busy) * 1000) / 100;
+    const receiverCpuMs = (await treeCpuMs(receiver.child.pid)) - cpuBefore;
     const receiverRssMiB = await vmHwmMiB(receiver.child.pid);
     const stored = receiver.stored
       ? await receiver.stored()
       : (await readdir(dir)).filter((name) => name.endsWith('.dcm') || name.startsWith('CT.')).length;
     if (stored !== workload.count) throw new Error(`${dir}: ${stored} instances stored, expected ${workload.count}`);
-    return { seconds: sent.seconds, receiverRssMiB, senderRssMiB: sent.rssMiB };
+    return { seconds: sent.seconds, receiverRssMiB, senderRssMiB: sent.rssMiB, receiverCpuMs, machineCpuMs };
   } finally {
     await stopChild(receiver.child);
     await rm(dir, { recursive: true, force: true });
@@ -233,6 +262,8 @@ function summarise(runs: Run[]): Run {
     seconds: median(runs.map((run) => run.seconds)),
     receiverRssMiB: Math.max(...runs.map((run) => run.receiverRssMiB)),
     senderRssMiB: Math.max(...runs.map((run) => run.senderRssMiB)),
+    receiverCpuMs: median(runs.map((run) => run.receiverCpuMs)),
+    machineCpuMs: median(runs.map((run) => run.machineCpuMs)),
   };
 }
 
@@ -243,7 +274,7 @@ function row(path: string, workload: Workload, run: Run, reference: Run): string
   const perSecond = workload.count / run.seconds;
   const mbPerSecond = workload.totalBytes / run.seconds / 1e6;
   const ratio = reference.seconds / run.seconds;
-  return `| ${path} | ${workload.name} | ${fmt(perSecond, 1)} | ${fmt(mbPerSecond, 1)} | ${fmt(ratio, 2)}× | ${fmt(run.receiverRssMiB)} | ${fmt(run.senderRssMiB)} |`;
+  return `| ${path} | ${workload.name} | ${fmt(perSecond, 1)} | ${fmt(mbPerSecond, 1)} | ${fmt(ratio, 2)}× | ${fmt(run.receiverRssMiB)} | ${fmt(run.senderRssMiB)} | ${fmt(run.receiverCpuMs / workload.count, 2)} | ${fmt(run.machineCpuMs / workload.count, 2)} |`;
 }
 
 /**
@@ -263,6 +294,33 @@ function syncedWriteMs(dir: string, bytes: number, count: number): number {
     times.push(performance.now() - started);
   }
   return median(times);
+}
+
+/**
+ * The same price with `writers` files in flight at once, as `writers` durable associations put them on the
+ * device: each writer creates, writes, fdatasyncs and closes `perWriter` files one after another, all writers
+ * together (on libuv's pool, four threads by default). Returns milliseconds per file of one writer, so an
+ * association's instance waits at least that long on top of receiving it.
+ */
+async function concurrentSyncedWriteMs(
+  dir: string,
+  bytes: number,
+  writers: number,
+  perWriter: number,
+): Promise<number> {
+  const data = Buffer.alloc(bytes, 0x5a);
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: writers }, async (_, writer) => {
+      for (let i = 0; i < perWriter; i++) {
+        const file = await open(path.join(dir, `probe-${writer}-${i}.bin`), 'wx');
+        await file.write(data);
+        await file.datasync();
+        await file.close();
+      }
+    }),
+  );
+  return (performance.now() - started) / perWriter;
 }
 
 /** Runs every path of `paths` once per round, in turn, so machine noise hits them alike; medians per path. */
@@ -354,6 +412,7 @@ try {
     const probeDir = path.join(root, 'probe');
     await mkdir(probeDir, { recursive: true });
     const probes = Math.min(300, workload.count);
+    await flushDirtyPages();
     const syncedMs = syncedWriteMs(probeDir, Math.round(workload.totalBytes / workload.count), probes);
     await rm(probeDir, { recursive: true, force: true });
     const storescpMs = (ref.seconds / workload.count) * 1000;
@@ -413,6 +472,27 @@ try {
         ? ''
         : ` A/B: ${fmt(must(results, names.wholeBefore).seconds / whole.seconds, 2)}× the rate of the code before this change.`;
     const two = must(results, names.wholeTwo);
+    // The durable bound with `modalities` associations: each association's next instance starts only after the
+    // answer, so its cycle is at least the time to receive one instance (storescp's time per instance: without
+    // --fork it serves one association at a time) plus a synced write with as many others in flight.
+    const probeDir = path.join(root, 'probe');
+    await mkdir(probeDir, { recursive: true });
+    const perWriter = first.pixelBytes >= 2 ** 20 ? 5 : 75;
+    await flushDirtyPages();
+    const syncedMs = await concurrentSyncedWriteMs(
+      probeDir,
+      Math.round(all.totalBytes / all.count),
+      modalities,
+      perWriter,
+    );
+    await rm(probeDir, { recursive: true, force: true });
+    const storescpMs = (ref.seconds / all.count) * 1000;
+    const boundRate = (modalities * 1000) / (storescpMs + syncedMs);
+    const orthancRate = all.count / orthanc.seconds;
+    const wholeRate = all.count / whole.seconds;
+    concurrentVerdicts.push(
+      `${all.name}: storescp receives an instance in ${fmt(storescpMs, 2)} ms (one association at a time); with ${modalities} files in flight, creating, writing, fdatasyncing and closing one takes ${fmt(syncedMs, 2)} ms of a writer's time (${modalities} writers × ${perWriter} files), so a durable receiver of ${modalities} associations is bound at **${fmt(boundRate, 1)} inst/s**. Whole hub ${fmt(wholeRate / boundRate, 2)}× that bound; the goals ask ${first.pixelBytes < 2 ** 20 ? `${fmt((0.7 * all.count) / ref.seconds / boundRate, 2)}× it (0.7× storescp) and ` : ''}${fmt((3 * orthancRate) / boundRate, 2)}× it (3× Orthanc)${3 * orthancRate > boundRate ? ': above what any receiver that answers after the sync can reach on this disk, in this run' : ''}. CPU: the whole hub took ${fmt(whole.receiverCpuMs / all.count, 2)} ms an instance (Orthanc ${fmt(orthanc.receiverCpuMs / all.count, 2)}, storescp ${fmt(ref.receiverCpuMs / all.count, 2)}), and the machine ${fmt(whole.machineCpuMs / all.count, 2)} ms with the senders: at that cost its ${os.availableParallelism()} cores allow at most ${fmt((os.availableParallelism() * 1000 * all.count) / whole.machineCpuMs, 0)} inst/s.`,
+    );
     concurrentVerdicts.push(
       `${all.name}: whole hub ${fmt(ref.seconds / whole.seconds, 2)}× storescp's aggregate rate${first.pixelBytes < 2 ** 20 ? ' (goal ≥ 0.7)' : ''} and ${fmt(orthanc.seconds / whole.seconds, 2)}× Orthanc's (goal ≥ 3); whole hub peak RSS ${fmt(whole.receiverRssMiB)} MiB; \`hub.workers: 2\` ${fmt(whole.seconds / two.seconds, 2)}× one process (goal ≥ 1.4, issue 18), peak RSS of both ${fmt(two.receiverRssMiB)} MiB.${before}`,
     );
@@ -429,8 +509,8 @@ or the hub SCU child. Times are storescu's whole run; for the hub SCU, the sendF
 (the hub starts Node once, not per send; Node 24 with type stripping needs ~0.2 s and ~85 MiB before any DICOM
 work).${baseline === undefined ? '' : ' The "before this change" rows run the hub of an older checkout (BENCH_BASELINE) in the same rounds.'}
 
-| path | instances | inst/s | MB/s | vs reference | receiver RSS MiB | sender RSS MiB |
-| --- | --- | ---: | ---: | ---: | ---: | ---: |
+| path | instances | inst/s | MB/s | vs reference | receiver RSS MiB | sender RSS MiB | receiver CPU ms/inst | machine CPU ms/inst |
+| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 ${lines.join('\n')}
 
 ${verdicts.map((line) => `- ${line}`).join('\n')}
@@ -440,11 +520,15 @@ receiver; the time is until the last one is done, the rate is the aggregate, sen
 The \`hub.workers: 2\` row is the whole hub as a supervisor and two hub processes sharing the DICOM port
 (SO_REUSEPORT: the kernel deals the associations out) and the one embedded store; its RSS is the sum of their peaks.
 
-| path | instances | inst/s | MB/s | vs reference | receiver RSS MiB | sender RSS MiB |
-| --- | --- | ---: | ---: | ---: | ---: | ---: |
+| path | instances | inst/s | MB/s | vs reference | receiver RSS MiB | sender RSS MiB | receiver CPU ms/inst | machine CPU ms/inst |
+| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 ${concurrentLines.join('\n')}
 
 ${concurrentVerdicts.map((line) => `- ${line}`).join('\n')}
+
+CPU columns: the receiver's CPU while the senders sent (its process and those it started, all threads, user +
+system) and the whole machine's busy CPU over the same window (senders, receiver, the kernel's writeback and
+anything else running; the hypervisor's steal time left out), per instance.
 
 Rows: "hub SCP" is the SCP alone (bench/dicom/scp-child.ts: stream to a temp file, link it under its final
 name, then its fdatasync and the folder's fsync together, answer); "whole hub" is \`node hub.ts\` with a
