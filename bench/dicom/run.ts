@@ -472,9 +472,12 @@ try {
         ? ''
         : ` A/B: ${fmt(must(results, names.wholeBefore).seconds / whole.seconds, 2)}× the rate of the code before this change.`;
     const two = must(results, names.wholeTwo);
-    // The durable bound with `modalities` associations: each association's next instance starts only after the
-    // answer, so its cycle is at least the time to receive one instance (storescp's time per instance: without
-    // --fork it serves one association at a time) plus a synced write with as many others in flight.
+    // Two durable bounds with `modalities` associations. A receiver that answers after the sync starts an
+    // association's next instance only after the answer: if it receives an instance and then syncs it, each
+    // association's cycle is at least the time to receive one (storescp's time per instance: without --fork it
+    // serves one association at a time) plus a synced write with as many others in flight. One that overlapped
+    // receiving with writing entirely would still get no more files through the device than the probe's
+    // writers, which do nothing else.
     const probeDir = path.join(root, 'probe');
     await mkdir(probeDir, { recursive: true });
     const perWriter = first.pixelBytes >= 2 ** 20 ? 5 : 75;
@@ -488,10 +491,11 @@ try {
     await rm(probeDir, { recursive: true, force: true });
     const storescpMs = (ref.seconds / all.count) * 1000;
     const boundRate = (modalities * 1000) / (storescpMs + syncedMs);
+    const deviceRate = (modalities * 1000) / syncedMs;
     const orthancRate = all.count / orthanc.seconds;
     const wholeRate = all.count / whole.seconds;
     concurrentVerdicts.push(
-      `${all.name}: storescp receives an instance in ${fmt(storescpMs, 2)} ms (one association at a time); with ${modalities} files in flight, creating, writing, fdatasyncing and closing one takes ${fmt(syncedMs, 2)} ms of a writer's time (${modalities} writers × ${perWriter} files), so a durable receiver of ${modalities} associations is bound at **${fmt(boundRate, 1)} inst/s**. Whole hub ${fmt(wholeRate / boundRate, 2)}× that bound; the goals ask ${first.pixelBytes < 2 ** 20 ? `${fmt((0.7 * all.count) / ref.seconds / boundRate, 2)}× it (0.7× storescp) and ` : ''}${fmt((3 * orthancRate) / boundRate, 2)}× it (3× Orthanc)${3 * orthancRate > boundRate ? ': above what any receiver that answers after the sync can reach on this disk, in this run' : ''}. CPU: the whole hub took ${fmt(whole.receiverCpuMs / all.count, 2)} ms an instance (Orthanc ${fmt(orthanc.receiverCpuMs / all.count, 2)}, storescp ${fmt(ref.receiverCpuMs / all.count, 2)}), and the machine ${fmt(whole.machineCpuMs / all.count, 2)} ms with the senders: at that cost its ${os.availableParallelism()} cores allow at most ${fmt((os.availableParallelism() * 1000 * all.count) / whole.machineCpuMs, 0)} inst/s.`,
+      `${all.name}: storescp receives an instance in ${fmt(storescpMs, 2)} ms (one association at a time); with ${modalities} files in flight, creating, writing, fdatasyncing and closing one takes ${fmt(syncedMs, 2)} ms of a writer's time (${modalities} writers × ${perWriter} files), so a durable receiver of ${modalities} associations that receives an instance and then syncs it is bound at **${fmt(boundRate, 1)} inst/s**, and one that overlapped the two entirely at **${fmt(deviceRate, 1)} inst/s** (the device's). Whole hub ${fmt(wholeRate / boundRate, 2)}× the first; the goals ask ${first.pixelBytes < 2 ** 20 ? `${fmt((0.7 * all.count) / ref.seconds / boundRate, 2)}× it (0.7× storescp) and ` : ''}${fmt((3 * orthancRate) / boundRate, 2)}× it (3× Orthanc), ${fmt((3 * orthancRate) / deviceRate, 2)}× the device's${3 * orthancRate > deviceRate ? ': above what any receiver that answers after the sync can reach on this disk, in this run' : ''}. CPU: the whole hub took ${fmt(whole.receiverCpuMs / all.count, 2)} ms an instance (Orthanc ${fmt(orthanc.receiverCpuMs / all.count, 2)}, storescp ${fmt(ref.receiverCpuMs / all.count, 2)}), and the machine ${fmt(whole.machineCpuMs / all.count, 2)} ms with the senders: at that cost its ${os.availableParallelism()} cores allow at most ${fmt((os.availableParallelism() * 1000 * all.count) / whole.machineCpuMs, 0)} inst/s.`,
     );
     concurrentVerdicts.push(
       `${all.name}: whole hub ${fmt(ref.seconds / whole.seconds, 2)}× storescp's aggregate rate${first.pixelBytes < 2 ** 20 ? ' (goal ≥ 0.7)' : ''} and ${fmt(orthanc.seconds / whole.seconds, 2)}× Orthanc's (goal ≥ 3); whole hub peak RSS ${fmt(whole.receiverRssMiB)} MiB; \`hub.workers: 2\` ${fmt(whole.seconds / two.seconds, 2)}× one process (goal ≥ 1.4, issue 18), peak RSS of both ${fmt(two.receiverRssMiB)} MiB.${before}`,
