@@ -26,9 +26,13 @@ export async function createDurably(
   bytes: Uint8Array,
   syncs = threadSyncs,
 ): Promise<void> {
-  const target = path.join(root, relative);
+  // Resolved, so the walk up from the file's folder meets it exactly (a trailing slash or a relative root would
+  // never compare equal, and the walk would climb past it).
+  const base = path.resolve(root);
+  const target = path.resolve(base, relative);
   const directory = path.dirname(target);
-  if (path.relative(root, directory).startsWith('..')) throw new Error(`${relative} is not inside ${root}`);
+  const inside = path.relative(base, directory);
+  if (inside.startsWith('..') || path.isAbsolute(inside)) throw new Error(`${relative} is not inside ${root}`);
   await mkdir(directory, { recursive: true });
   try {
     await writeFile(target, bytes, { flag: createSynced });
@@ -38,7 +42,7 @@ export async function createDurably(
     throw error;
   }
   const directories = [directory];
-  for (let at = directory; at !== root; ) {
+  for (let at = directory; at !== base; ) {
     at = path.dirname(at);
     directories.push(at);
   }

@@ -25,6 +25,13 @@ interface PendingWrite {
 /** SQLite's result code for a lock held by another connection. */
 const SQLITE_BUSY = 5;
 
+function isBusy(error: unknown): boolean {
+  return (error as { errcode?: number }).errcode === SQLITE_BUSY;
+}
+
+/** What Atomics.wait sleeps on while the WAL change is retried (never notified). */
+const retrySleep = new Int32Array(new SharedArrayBuffer(4));
+
 type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
 
 /** Writes per group commit: bounds how long the write lock is held (and the event loop blocked) at once. */
@@ -88,8 +95,8 @@ export class EmbeddedEngine {
         this.#db.exec('PRAGMA journal_mode = WAL');
         return;
       } catch (error) {
-        if ((error as { errcode?: number }).errcode !== SQLITE_BUSY || Date.now() > until) throw error;
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+        if (!isBusy(error) || Date.now() > until) throw error;
+        Atomics.wait(retrySleep, 0, 0, 5);
       }
     }
   }
@@ -320,7 +327,7 @@ export class EmbeddedEngine {
     try {
       this.prepare('BEGIN IMMEDIATE').run();
     } catch (error) {
-      if ((error as { errcode?: number }).errcode === SQLITE_BUSY) throw lockBusy;
+      if (isBusy(error)) throw lockBusy;
       throw error;
     } finally {
       this.prepare(`PRAGMA busy_timeout = ${this.#busyTimeoutMs}`).run();

@@ -13,7 +13,7 @@ import { createDurably } from '../../runtime/create-durably.ts';
 import { DirectorySyncs } from '../../runtime/directory-syncs.ts';
 
 test.serial(
-  'the data is written through O_DSYNC first, then the file entry and each new folder entry are synced',
+  'the data is written through O_DSYNC first, then the entries of its folder and of every folder up to the root',
   async (t) => {
     const root = await mkdtemp(path.join(os.tmpdir(), 'durable-'));
     t.teardown(() => rm(root, { recursive: true, force: true }));
@@ -38,7 +38,7 @@ test.serial(
     t.deepEqual(await readFile(path.join(root, 'reports', 'R1', 'a.pdf')), bytes);
     t.deepEqual(steps, ['write a.pdf exclusive+dsync', 'sync reports/R1', 'sync reports', 'sync .']);
 
-    // Into a folder that exists: only its own entry.
+    // Into a folder that exists: still every folder up to the root (another writer's sync of them may be unfinished).
     steps.length = 0;
     await createDurably(root, path.join('reports', 'R1', 'b.pdf'), bytes, syncs);
     t.deepEqual(steps, ['write b.pdf exclusive+dsync', 'sync reports/R1', 'sync reports', 'sync .']);
@@ -51,4 +51,21 @@ test('a name already taken is refused and the file there is left as it was', asy
   await createDurably(root, 'a.pdf', Buffer.from('first'));
   await t.throwsAsync(createDurably(root, 'a.pdf', Buffer.from('second')), { code: 'EEXIST' });
   t.is(await readFile(path.join(root, 'a.pdf'), 'utf8'), 'first');
+});
+
+test('a root given with a trailing slash or relative is walked up to and no further', async (t) => {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'durable-'));
+  t.teardown(() => rm(root, { recursive: true, force: true }));
+  const synced: string[] = [];
+  const syncs = new DirectorySyncs(async (directory) => {
+    synced.push(path.relative(root, directory) || '.');
+  });
+  await createDurably(`${root}/`, path.join('reports', 'R1', 'a.pdf'), Buffer.from('a'), syncs);
+  t.deepEqual(synced, ['reports/R1', 'reports', '.']);
+  synced.length = 0;
+  await createDurably(path.relative(process.cwd(), root), path.join('reports', 'R1', 'b.pdf'), Buffer.from('b'), syncs);
+  t.deepEqual(synced, ['reports/R1', 'reports', '.']);
+  await t.throwsAsync(createDurably(root, path.join('..', 'outside.pdf'), Buffer.from('c'), syncs), {
+    message: /is not inside/,
+  });
 });
