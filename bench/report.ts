@@ -37,17 +37,27 @@ export async function writeSection(name: string, markdown: string): Promise<void
   await writeFile(file, next);
 }
 
-/**
- * A process's CPU time so far (all its threads, user + system) in ms, or one thread's with `thread`, and its
- * name: fields 2, 14 and 15 of /proc/<pid>/stat (or /proc/<pid>/task/<tid>/stat), at Linux's 100 ticks a second.
- */
-export async function procCpu(pid: number, thread?: number | string): Promise<{ name: string; cpuMs: number }> {
-  const text = await readFile(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
-  const fields = text.slice(text.lastIndexOf(') ') + 2).split(' ');
+/** The fields after the name in a /proc stat file (the name may hold spaces and parentheses). */
+async function statFields(file: string): Promise<{ name: string; fields: string[] }> {
+  const text = await readFile(file, 'utf8');
   return {
     name: text.slice(text.indexOf('(') + 1, text.lastIndexOf(')')),
-    cpuMs: ((Number(fields[11]) + Number(fields[12])) * 1000) / 100,
+    fields: text.slice(text.lastIndexOf(') ') + 2).split(' '),
   };
+}
+
+/** Linux counts CPU time in 100 ticks a second. */
+const ticksToMs = (ticks: number): number => (ticks * 1000) / 100;
+
+/**
+ * A process's CPU time so far (all its threads, user + system) in ms, or one thread's with `thread`, and its
+ * name: fields 2, 14 and 15 of /proc/<pid>/stat (or /proc/<pid>/task/<tid>/stat).
+ */
+export async function procCpu(pid: number, thread?: number | string): Promise<{ name: string; cpuMs: number }> {
+  const { name, fields } = await statFields(
+    thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`,
+  );
+  return { name, cpuMs: ticksToMs(Number(fields[11]) + Number(fields[12])) };
 }
 
 /**
@@ -62,14 +72,26 @@ export async function machineTicks(): Promise<{ busy: number; total: number }> {
   return { busy, total: busy + idle! + iowait! + (steal ?? 0) };
 }
 
+/** The machine's busy CPU between two machineTicks() readings, in ms. */
+export function busyMs(before: { busy: number }, after: { busy: number }): number {
+  return ticksToMs(after.busy - before.busy);
+}
+
 /**
  * CPU time, in ms, of this process's children that have ended and been waited for (user + system): fields 16
  * and 17 of /proc/self/stat. A child's CPU is counted once Node has reaped it, i.e. by its 'exit' event.
  */
 export async function endedChildrenCpuMs(): Promise<number> {
-  const text = await readFile('/proc/self/stat', 'utf8');
-  const fields = text.slice(text.lastIndexOf(') ') + 2).split(' ');
-  return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100;
+  const { fields } = await statFields('/proc/self/stat');
+  return ticksToMs(Number(fields[13]) + Number(fields[14]));
+}
+
+/** A process and, depth first, the processes it started that are still running. */
+export async function processTree(pid: number): Promise<number[]> {
+  const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
+  const tree = [pid];
+  for (const child of children.trim().split(/\s+/).filter(Boolean)) tree.push(...(await processTree(Number(child))));
+  return tree;
 }
 
 /** Nearest-rank percentile of a sorted copy; p in [0, 100]. */

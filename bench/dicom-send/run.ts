@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { endedChildrenCpuMs, machineLine, machineTicks, writeSection } from '../report.ts';
+import { busyMs, endedChildrenCpuMs, machineLine, machineTicks, writeSection } from '../report.ts';
 import { spec, writeInstance } from '../../test/dicom/make-instance.ts';
 import { dcmtkEnv, stopChild, waitForPort } from '../../test/dicom/peers.ts';
 import { freePort } from '../../test/support/hub-process.ts';
@@ -83,7 +83,7 @@ async function timedSend(files: string[], listFile: string, associations: number
       await run('storescu', ['-aet', 'BENCH', '-aec', 'STORESCP', '127.0.0.1', String(receiver.port), ...files]);
       const seconds = (performance.now() - started) / 1000;
       const senderCpuMs = (await endedChildrenCpuMs()) - childrenBefore;
-      send = { seconds, senderCpuMs, machineCpuMs: ticksMs(machineBefore, await machineTicks()) };
+      send = { seconds, senderCpuMs, machineCpuMs: busyMs(machineBefore, await machineTicks()) };
     } else {
       const output = await run(process.execPath, [
         scuChild,
@@ -100,7 +100,7 @@ async function timedSend(files: string[], listFile: string, associations: number
       };
       // The machine's window also holds Node's start-up in the child, which the timed sendFiles() does not.
       const startUpMs = (await endedChildrenCpuMs()) - childrenBefore - cpuMs;
-      send = { seconds, senderCpuMs: cpuMs, machineCpuMs: ticksMs(machineBefore, machineAfter) - startUpMs };
+      send = { seconds, senderCpuMs: cpuMs, machineCpuMs: busyMs(machineBefore, machineAfter) - startUpMs };
     }
     // storescp --fork's children may still be closing their last file: count once they are gone.
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -110,11 +110,6 @@ async function timedSend(files: string[], listFile: string, associations: number
   } finally {
     await stopChild(receiver.child);
   }
-}
-
-/** Busy CPU between two /proc/stat readings, ms (Linux counts 100 ticks a second). */
-function ticksMs(before: { busy: number }, after: { busy: number }): number {
-  return ((after.busy - before.busy) * 1000) / 100;
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;

@@ -13,7 +13,7 @@ import { mkdir, mkdtemp, open, readFile, readdir, rm, writeFile } from 'node:fs/
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { machineLine, machineTicks, procCpu, writeSection } from '../report.ts';
+import { busyMs, machineLine, machineTicks, processTree, procCpu, writeSection } from '../report.ts';
 import { valleyFacility } from '../../test/hub/dicom-support.ts';
 import { defaultTestConfig, startHub, waitHealthy } from '../../test/support/hub-process.ts';
 import { answeringPids } from '../../test/support/workers.ts';
@@ -69,22 +69,20 @@ async function makeWorkload(root: string, name: string, count: number, pixelByte
 
 async function vmHwmMiB(pid: number | undefined): Promise<number> {
   if (pid === undefined) return NaN;
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const match = /VmHWM:\s+(\d+) kB/.exec(status);
-  const own = match === null ? NaN : Number(match[1]) / 1024;
   // A supervisor of hub.workers holds little itself: its workers' peaks are the hub's.
-  const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
-  let sum = own;
-  for (const child of children.trim().split(/\s+/).filter(Boolean)) sum += await vmHwmMiB(Number(child));
+  let sum = 0;
+  for (const each of await processTree(pid)) {
+    const match = /VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${each}/status`, 'utf8'));
+    sum += match === null ? NaN : Number(match[1]) / 1024;
+  }
   return sum;
 }
 
 /** CPU so far of a process and of the processes it started that are still running, all threads, ms. */
 async function treeCpuMs(pid: number | undefined): Promise<number> {
   if (pid === undefined) return NaN;
-  let sum = (await procCpu(pid)).cpuMs;
-  const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
-  for (const child of children.trim().split(/\s+/).filter(Boolean)) sum += await treeCpuMs(Number(child));
+  let sum = 0;
+  for (const each of await processTree(pid)) sum += (await procCpu(each)).cpuMs;
   return sum;
 }
 
@@ -238,7 +236,7 @@ async function withReceiver(
     const cpuBefore = await treeCpuMs(receiver.child.pid);
     const machineBefore = await machineTicks();
     const sent = await send(receiver);
-    const machineCpuMs = (((await machineTicks()).busy - machineBefore.busy) * 1000) / 100;
+    const machineCpuMs = busyMs(machineBefore, await machineTicks());
     const receiverCpuMs = (await treeCpuMs(receiver.child.pid)) - cpuBefore;
     const receiverRssMiB = await vmHwmMiB(receiver.child.pid);
     const stored = receiver.stored
