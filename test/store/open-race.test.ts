@@ -1,29 +1,21 @@
 // Several hub processes starting on a fresh data dir (`hub.workers`) open one new embedded store at the same
-// moment. SQLite answered the change to WAL mode of all but one of them "database is locked" at once (the
-// footprint of a hub.workers: 2 start failing 2 times in 20 on this machine); each must open it.
+// moment. SQLite answered the change to WAL mode of all but one of them "database is locked" at once (a
+// hub.workers: 2 start failed 2 times in 20 on this machine); each must open it.
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
+import { startReleasedChild } from './released-child.ts';
 
 const worker = path.join(import.meta.dirname, 'open-worker.ts');
 const rounds = 12;
 const processes = 3;
 
+/** Resolves 'opened', or how the child failed. */
 function startOpener(file: string): { ready: Promise<void>; go(): void; done: Promise<string> } {
-  const child = spawn(process.execPath, [worker, file], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const lines = createInterface({ input: child.stdout });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  let markReady: () => void = () => undefined;
-  const ready = new Promise<void>((resolve) => (markReady = resolve));
-  lines.on('line', (line) => line === 'ready' && markReady());
-  const done = new Promise<string>((resolve) =>
-    child.on('exit', (code) => resolve(code === 0 ? 'opened' : `exited ${code}: ${stderr.trim().split('\n')[0]}`)),
-  );
-  return { ready, done, go: () => child.stdin.end('go\n') };
+  const child = startReleasedChild(worker, [file]);
+  const done = child.exited.then(({ code, error }) => (code === 0 ? 'opened' : `exited ${code}: ${error}`));
+  return { ready: child.ready, go: child.go, done };
 }
 
 test('processes opening one new store at the same moment all open it', async (t) => {

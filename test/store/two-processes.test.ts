@@ -1,10 +1,9 @@
 // Two hub processes on one embedded store (DESIGN: "two processes on one embedded store must also be safe"):
 // both claim from the same queue with findOneAndUpdate at the same time; every document is claimed once.
 import test from 'ava';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { openEmbedded } from './engines.ts';
+import { startReleasedChild } from './released-child.ts';
 
 const QUEUED = 10_000;
 const worker = path.join(import.meta.dirname, 'claim-worker.ts');
@@ -15,22 +14,12 @@ interface Claims {
 }
 
 function startWorker(file: string, name: string): { ready: Promise<void>; go(): void; result: Promise<Claims> } {
-  const child = spawn(process.execPath, [worker, file, name], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout });
-  let markReady: () => void = () => {};
-  const ready = new Promise<void>((resolve) => (markReady = resolve));
-  const result = new Promise<Claims>((resolve, reject) => {
-    let last = '';
-    lines.on('line', (line) => {
-      if (line === 'ready') markReady();
-      else last = line;
-    });
-    child.on('error', reject);
-    child.on('exit', (code) =>
-      code === 0 ? resolve(JSON.parse(last) as Claims) : reject(new Error(`worker ${name} exited with ${code}`)),
-    );
+  const child = startReleasedChild(worker, [file, name]);
+  const result = child.exited.then(({ code, last }) => {
+    if (code !== 0) throw new Error(`worker ${name} exited with ${code}`);
+    return JSON.parse(last) as Claims;
   });
-  return { ready, result, go: () => child.stdin.end('go\n') };
+  return { ready: child.ready, go: child.go, result };
 }
 
 test('two processes claiming 10,000 queued documents claim each exactly once', async (t) => {
