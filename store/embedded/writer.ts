@@ -182,6 +182,27 @@ function tableSql(info: CollectionInfo): TableSql {
  * depends on its filter's fields too, so it is always recomputed.
  */
 function indexesTouching(info: CollectionInfo, touched: readonly string[]): IndexInfo[] {
+  // The same few updates come again and again (a delivery's state, a lease): remembered per collection's index
+  // list, which only grows (addIndex) or is replaced whole (the catalog reloaded).
+  let known = touchingCache.get(info.indexes);
+  if (known === undefined || known.count !== info.indexes.length) {
+    known = { count: info.indexes.length, byPaths: new Map() };
+    touchingCache.set(info.indexes, known);
+  }
+  const key = touched.join('\u0000');
+  let found = known.byPaths.get(key);
+  if (found === undefined) {
+    found = computeTouching(info, touched);
+    if (known.byPaths.size < maxTouchingKeys) known.byPaths.set(key, found);
+  }
+  return found;
+}
+
+const touchingCache = new WeakMap<readonly IndexInfo[], { count: number; byPaths: Map<string, IndexInfo[]> }>();
+/** Updates with paths made of data (a $set of a map's keys) must not grow the cache without bound. */
+const maxTouchingKeys = 256;
+
+function computeTouching(info: CollectionInfo, touched: readonly string[]): IndexInfo[] {
   const expanded = new Set(touched);
   for (const path of touched) {
     if (/(^|\.)\d+(\.|$)/.test(path))
