@@ -1,0 +1,54 @@
+// The study folders instances are moved into: created on first use, kept open, and created again when a kept
+// folder was removed from outside meanwhile.
+import test from 'ava';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { StudyFolders } from '../../dicom/study-folders.ts';
+
+async function setup(t: import('ava').ExecutionContext) {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'study-folders-'));
+  const folders = new StudyFolders(path.join(dir, 'studies'));
+  t.teardown(async () => {
+    await folders.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  let n = 0;
+  const incoming = async (text: string): Promise<string> => {
+    const file = path.join(dir, `incoming-${n++}`);
+    await writeFile(file, text);
+    return file;
+  };
+  return { dir, folders, incoming };
+}
+
+test('instances of a study go into its folder; the move is durable when synced settles', async (t) => {
+  const { dir, folders, incoming } = await setup(t);
+  const first = folders.move(await incoming('one'), '1.2.3', 'a.dcm', true);
+  await first.synced;
+  const second = folders.move(await incoming('two'), '1.2.3', 'b.dcm', true);
+  await second.synced;
+  t.is(first.filePath, path.join(dir, 'studies', '1.2.3', 'a.dcm'));
+  t.deepEqual((await readdir(path.join(dir, 'studies', '1.2.3'))).sort(), ['a.dcm', 'b.dcm']);
+  t.is(await readFile(second.filePath, 'utf8'), 'two');
+});
+
+test('a kept folder removed meanwhile is created again, and the instance lands in it', async (t) => {
+  const { dir, folders, incoming } = await setup(t);
+  await folders.move(await incoming('one'), '1.2.3', 'a.dcm', true).synced;
+  // The study is deleted while its folder is still kept open.
+  await rm(path.join(dir, 'studies', '1.2.3'), { recursive: true });
+  const again = folders.move(await incoming('two'), '1.2.3', 'b.dcm', true);
+  await again.synced;
+  t.deepEqual(await readdir(path.join(dir, 'studies', '1.2.3')), ['b.dcm']);
+  // The next move uses the new folder's handle, not the removed one's.
+  await folders.move(await incoming('three'), '1.2.3', 'c.dcm', true).synced;
+  t.deepEqual((await readdir(path.join(dir, 'studies', '1.2.3'))).sort(), ['b.dcm', 'c.dcm']);
+});
+
+test('a file that is not there is an error, not a folder created in vain', async (t) => {
+  const { dir, folders, incoming } = await setup(t);
+  await folders.move(await incoming('one'), '1.2.3', 'a.dcm', true).synced;
+  t.throws(() => folders.move(path.join(dir, 'missing'), '1.2.3', 'b.dcm', true), { code: 'ENOENT' });
+  t.deepEqual(await readdir(path.join(dir, 'studies', '1.2.3')), ['a.dcm']);
+});
