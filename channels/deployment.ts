@@ -97,7 +97,6 @@ export async function startDeployment(deployment: Deployment, context: Deploymen
       // What was queued before this engine started may have been in the middle of delivery when it stopped.
       replayBefore: context.startedAt,
       ...(context.budgetMs === undefined ? {} : { budgetMs: context.budgetMs }),
-      answersAfter: answersAfter(definition, destination.name),
     });
     await worker.start();
     deployment.workers.set(destination.name, worker);
@@ -210,9 +209,4 @@ export async function stopConnectors(deployment: Deployment, log: Logger): Promi
       ),
     ),
   );
-}
-
-function answersAfter(definition: ChannelDefinition, destination: string): boolean {
-  const response = definition.response;
-  return response !== undefined && response !== 'after-validation' && response.afterDestination === destination;
 }

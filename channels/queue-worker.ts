@@ -43,11 +43,6 @@ export interface QueueWorkerOptions {
   replayBefore?: Date;
   /** An attempt that fails after longer than this counts as unfinished too. Default 30000. */
   budgetMs?: number;
-  /**
-   * The channel answers its sender after this destination: each delivery is recorded as soon as it is sent, since
-   * the answer waits for that record, instead of with the rest of its run.
-   */
-  answersAfter?: boolean;
 }
 
 const depthRefreshMs = 1000;
@@ -234,7 +229,7 @@ export class QueueWorker {
             return;
           }
           this.#lastSentSeq = item.seq;
-          this.#recorder.add({ item, attempts: attempt, response: result.response ?? null }, !this.#o.answersAfter);
+          this.#recorder.add({ item, attempts: attempt, response: result.response ?? null });
         },
       );
     } catch (error) {
@@ -242,7 +237,6 @@ export class QueueWorker {
       this.#o.log.error('destination run failed', { error: errorText(error) });
     } finally {
       clearInterval(this.#heartbeat);
-      this.#recorder.flush();
     }
     const overran = single !== undefined && performance.now() - startedAt > this.#budgetMs;
     if (
