@@ -189,7 +189,8 @@ function indexesTouching(info: CollectionInfo, touched: readonly string[]): Inde
     known = { count: info.indexes.length, byPaths: new Map() };
     touchingCache.set(info.indexes, known);
   }
-  const key = touched.join('\u0000');
+  // JSON, not a separator: a field name may hold any character, NUL included.
+  const key = JSON.stringify(touched);
   let found = known.byPaths.get(key);
   if (found === undefined) {
     found = computeTouching(info, touched);

@@ -312,3 +312,26 @@ test('writes issued together share one commit, and a failing one is refused alon
     await engine.close();
   }
 });
+
+test('index rows follow an update whatever its field names: no two sets of paths are taken for one another', async (t) => {
+  const engine = openEmbedded();
+  try {
+    const c = (engine.db as EmbeddedStore['db']).collection('odd');
+    await c.createIndex({ a: 1 });
+    await c.insertMany([{ _id: 'first', a: 1 } as never, { _id: 'second', a: 1 } as never]);
+    // The indexes an update can change are remembered per set of paths (store/embedded/writer.ts): a NUL inside a
+    // field name must not make this set look like the set ['a', 'b'].
+    await c.updateOne({ _id: 'first' }, { $set: { 'a\u0000b': 5 } });
+    await c.updateOne({ _id: 'second' }, { $set: { a: 2, b: 2 } });
+    t.deepEqual(
+      (await c.find({ a: 2 }).toArray()).map((d) => d._id),
+      ['second'],
+    );
+    t.deepEqual(
+      (await c.find({ a: 1 }).toArray()).map((d) => d._id),
+      ['first'],
+    );
+  } finally {
+    await engine.close();
+  }
+});
