@@ -316,9 +316,12 @@ test('writes issued together share one commit, and a failing one is refused alon
 test('index rows follow an update whatever its field names: no two sets of paths are taken for one another', async (t) => {
   const engine = openEmbedded();
   try {
-    const c = (engine.db as EmbeddedStore['db']).collection('odd');
+    const c = (engine.db as EmbeddedStore['db']).collection<{ _id: string; a: number }>('odd');
     await c.createIndex({ a: 1 });
-    await c.insertMany([{ _id: 'first', a: 1 } as never, { _id: 'second', a: 1 } as never]);
+    await c.insertMany([
+      { _id: 'first', a: 1 },
+      { _id: 'second', a: 1 },
+    ]);
     // The indexes an update can change are remembered per set of paths (store/embedded/writer.ts): a NUL inside a
     // field name must not make this set look like the set ['a', 'b'].
     await c.updateOne({ _id: 'first' }, { $set: { 'a\u0000b': 5 } });
