@@ -32,6 +32,7 @@ export class StudyFolders {
     const folder = path.join(this.#root, study);
     const filePath = path.join(folder, name);
     const firstCreated = mkdirSync(folder, { recursive: true });
+    if (firstCreated !== undefined) this.#forgetUnder(firstCreated);
     renameSync(from, filePath);
     if (!sync) return { filePath, synced: Promise.resolve() };
     const syncs = [this.#handle(folder).then((handle) => handle.sync())];
@@ -42,6 +43,23 @@ export class StudyFolders {
     // Awaited by the caller; until then a rejection must not count as unhandled.
     synced.catch(() => undefined);
     return { filePath, synced };
+  }
+
+  /**
+   * Lets go of the handles kept for `created` and the folders under it: it was just created, so any handle kept
+   * for it is of a folder removed meanwhile (from outside the hub), and an fsync on that would leave the new
+   * folder's entries unsynced.
+   */
+  #forgetUnder(created: string): void {
+    for (const [folder, handle] of this.#open) {
+      if (folder !== created && !folder.startsWith(`${created}${path.sep}`)) continue;
+      this.#open.delete(folder);
+      void closeLater(handle);
+    }
+    if (created === this.#root && this.#rootHandle !== undefined) {
+      void closeLater(this.#rootHandle);
+      this.#rootHandle = undefined;
+    }
   }
 
   #handle(folder: string): Promise<FileHandle> {

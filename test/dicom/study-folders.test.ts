@@ -1,10 +1,17 @@
 // The study folders instances are moved into: created on first use, kept open, and created again when a kept
 // folder was removed from outside meanwhile.
 import test from 'ava';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { StudyFolders } from '../../dicom/study-folders.ts';
+
+/** What this process's descriptors point at (Linux): a removed folder still open shows as '<path> (deleted)'. */
+async function openFolders(): Promise<string[]> {
+  const fds = await readdir('/proc/self/fd');
+  const targets = await Promise.all(fds.map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+  return targets.filter((target) => target !== '');
+}
 
 async function setup(t: import('ava').ExecutionContext) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'study-folders-'));
@@ -22,7 +29,7 @@ async function setup(t: import('ava').ExecutionContext) {
   return { dir, folders, incoming };
 }
 
-test('instances of a study go into its folder; the move is durable when synced settles', async (t) => {
+test('instances of a study go into its folder', async (t) => {
   const { dir, folders, incoming } = await setup(t);
   const first = folders.move(await incoming('one'), '1.2.3', 'a.dcm', true);
   await first.synced;
@@ -33,20 +40,25 @@ test('instances of a study go into its folder; the move is durable when synced s
   t.is(await readFile(second.filePath, 'utf8'), 'two');
 });
 
-test('a kept folder removed meanwhile is created again, and the instance lands in it', async (t) => {
+test('a kept folder removed meanwhile is created again, and its moves are synced on the new folder', async (t) => {
   const { dir, folders, incoming } = await setup(t);
+  const studyFolder = path.join(dir, 'studies', '1.2.3');
   await folders.move(await incoming('one'), '1.2.3', 'a.dcm', true).synced;
-  // The study is deleted while its folder is still kept open.
-  await rm(path.join(dir, 'studies', '1.2.3'), { recursive: true });
-  const again = folders.move(await incoming('two'), '1.2.3', 'b.dcm', true);
-  await again.synced;
-  t.deepEqual(await readdir(path.join(dir, 'studies', '1.2.3')), ['b.dcm']);
-  // The next move uses the new folder's handle, not the removed one's.
+  t.true((await openFolders()).includes(studyFolder), 'the folder is kept open');
+  // The study is deleted from outside while its folder is still kept open.
+  await rm(studyFolder, { recursive: true });
+  await folders.move(await incoming('two'), '1.2.3', 'b.dcm', true).synced;
   await folders.move(await incoming('three'), '1.2.3', 'c.dcm', true).synced;
-  t.deepEqual((await readdir(path.join(dir, 'studies', '1.2.3'))).sort(), ['b.dcm', 'c.dcm']);
+  t.deepEqual((await readdir(studyFolder)).sort(), ['b.dcm', 'c.dcm']);
+  // Once its last fsync is done a let-go handle closes; what stays open is the new folder, not the removed one.
+  for (let i = 0; i < 100 && (await openFolders()).includes(`${studyFolder} (deleted)`); i++)
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  const open = await openFolders();
+  t.false(open.includes(`${studyFolder} (deleted)`), 'no handle of the removed folder is kept');
+  t.true(open.includes(studyFolder));
 });
 
-test('a file that is not there is an error, not a folder created in vain', async (t) => {
+test('a source file that is not there is an error, and the study folder keeps what it had', async (t) => {
   const { dir, folders, incoming } = await setup(t);
   await folders.move(await incoming('one'), '1.2.3', 'a.dcm', true).synced;
   t.throws(() => folders.move(path.join(dir, 'missing'), '1.2.3', 'b.dcm', true), { code: 'ENOENT' });
