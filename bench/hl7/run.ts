@@ -270,6 +270,9 @@ const relayRow = results[5]!;
 const relayAdds = relayWrites.relayWrite - relayWrites.ingestWrite + relayWrites.heads + relayWrites.record;
 const relayBudget = results[3]!.mainCpuMicros * (1 / 0.8 - 1);
 const us = (n: number): string => n.toFixed(0);
+const loopBusy = (r: Result): string => `${((r.perSecond * r.mainCpuMicros) / 1e4).toFixed(0)} %`;
+const itemShare =
+  relayWrites.relayWrite - relayWrites.ingestWrite + relayWrites.heads + (relayWrites.record - relayWrites.recordState);
 const markdown = `## HL7 v2 over MLLP
 
 Command: \`npm run bench -- hl7\` · ${machineLine()}
@@ -358,33 +361,35 @@ successor, and the window of such items grows with the sending rate. Handing the
 worker instead of reading them back, with the pause flag read at most every 100 ms, made no difference above the
 noise (0.47× vs 0.55× in the same run) and was not kept either.
 
-A sent run is recorded as one group when it ends (or every 50 deliveries; channels/sent-recorder.ts); recorded
-from its first delivery on, each group was what had been sent during the previous group's commit, a few
-deliveries each paying again for the index pages they all touch (−15 µs per message of the relay's main
-thread in an A/B). An update's touched indexes are remembered per set of paths (store/embedded/writer.ts), −12 µs
-per recorded delivery.
-
 Relay vs ingest on 8 connections: ${(relayRow.perSecond / hub8).toFixed(2)}× the rate (issue 16's goal: ≥ 0.8×), ${(relayRow.mainCpuMicros / results[3]!.mainCpuMicros).toFixed(2)}× the main-thread
-CPU per message. The store work of each, written as the hub writes it, on a fresh embedded store
-(bench/hl7/relay-writes.ts: ${fmt(total)} messages, inserts in groups of 8 issued together, main-thread CPU per message,
-median of ${rounds} rounds after a warm-up):
+CPU per message (${us(relayRow.mainCpuMicros - results[3]!.mainCpuMicros)} µs more). The store work of each, written as the hub writes it, on a fresh
+embedded store (bench/hl7/relay-writes.ts: ${fmt(total)} messages, writes in groups of 8 issued together, main-thread
+CPU per message, median of ${rounds} rounds after a warm-up):
 
 | step | µs per message |
 | --- | ---: |
 | ingest: the message stored (no destination) | ${us(relayWrites.ingestWrite)} |
 | relay: the message with its queued delivery and its queue item, in one write group | ${us(relayWrites.relayWrite)} |
 | relay: the item read back as a head (50 at a time) | ${us(relayWrites.heads)} |
-| relay: the delivery recorded on the message (state, attempts, the receiver's ACK) and the item removed, 50 a group | ${us(relayWrites.record)} |
+| relay: the delivery recorded on the message (state, attempts, the receiver's ACK) and the item removed | ${us(relayWrites.record)} |
+| the same record without the removal (a store of its own) | ${us(relayWrites.recordState)} |
 
-The queued destination adds ${us(relayAdds)} µs of store work to each message. With the event loop as the bound, 0.8×
-the ingest row's rate leaves the relay ${us(relayBudget)} µs per message (a quarter of the ingest row's ${us(results[3]!.mainCpuMicros)}) for all a
-destination adds: the queue item, sending, and the record of the delivery. Recording the delivery (with the
-item's removal) takes ${us(relayWrites.record)}${relayWrites.record > relayBudget ? ', more than all of that' : ''}.
-A queue kept in the message itself (no item written, read or removed; the delivery's own state the
-queue, as Mirth keeps it) would still record each delivery's state and the receiver's answer on its message,
-which the message store requires (DESIGN.md: its state per destination, searchable), so the goal is beyond this
-engine while every delivery is recorded durably per message. That design, which would save the item's share of
-the figures above, was not attempted: it moves the queue's leases, retries and resends into the message document.
+The queued destination adds ${us(relayAdds)} µs of store work to each message: ${us(itemShare)} for the queue item (written, read,
+removed) and ${us(relayWrites.recordState)} for the record of the delivery on its message. The event loop was not the whole bound
+in this run (its busy share: ${loopBusy(results[3]!)} in the ingest row, ${loopBusy(relayRow)} in the relay row; the rest of the time it waited
+for fdatasyncs, whose groups the extra writes make larger), but CPU per message is what moves the rate: at the
+ingest row's busy share, 0.8× its rate leaves the relay ${us(relayBudget)} µs per message (a quarter of the ingest row's
+${us(results[3]!.mainCpuMicros)}) for all a destination adds, and the record of the delivery alone takes ${us(relayWrites.recordState)}.
+A queue kept in the message itself (the delivery's own state the queue, as Mirth keeps it) would save the item's
+share, not the record, which the message store requires (DESIGN.md: each message's state per destination,
+searchable); it was not attempted: it moves the queue's leases, retries and resends into the message document.
+
+Tried on 2026-12-07 and not kept: recording a destination's run of sent deliveries as one group when the run
+ends (or every 50) instead of each group being what was sent during the previous commit: −10 to −15 µs of the
+relay's main-thread CPU per message, but after kill -9 of a worker (test/hub/workers-kill.test.ts) 0-50
+messages reached the receiver twice per case instead of 0-4, since the held run and the group in its commit
+were all sent again. An update's touched indexes are remembered per set of paths (store/embedded/writer.ts),
+−12 µs per recorded delivery, kept.
 `;
 console.log(markdown);
 await writeSection('hl7', markdown);
