@@ -68,6 +68,9 @@ export interface ChannelOverview extends ChannelStatus {
   queues: DestinationQueueStatus[];
 }
 
+/** How long stopping waits for a destination's delivery in flight before leaving it to its lease. */
+export const defaultStopTimeoutMs = 10_000;
+
 export class ChannelEngine {
   readonly definitions: DefinitionStore;
   readonly messages: MessageStore;
@@ -98,7 +101,7 @@ export class ChannelEngine {
     this.#log = options.log;
     this.#pollMs = options.pollIntervalMs ?? 1000;
     this.#leaseMs = options.leaseMs ?? 30_000;
-    this.#stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
+    this.#stopTimeoutMs = options.stopTimeoutMs ?? defaultStopTimeoutMs;
     this.#budgetMs = options.budgetMs;
     this.#leases = options.leases;
   }

@@ -3,7 +3,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
+import { parse } from 'yaml';
 import { parseChannelDefinition } from '../../channels/definition-schema.ts';
+import { defaultStopTimeoutMs } from '../../channels/engine.ts';
 import { hubRegistry } from '../../composition/connectors.ts';
 import { loadConfig } from '../../config/load.ts';
 import { parseFacility } from '../../exams/facility.ts';
@@ -69,4 +71,17 @@ test('the docker-compose channels and facility are valid and route studies to th
     JSON.parse(await readFile(path.join(composeDir, 'facilities', 'valley-general.json'), 'utf8')),
   );
   t.like(facility.radiologistPacs, { host: 'orthanc', port: 4242, aeTitle: 'RSO_PACS' });
+});
+
+test('docker-compose gives each hub longer to stop than a destination waits for its delivery in flight', async (t) => {
+  // Docker's default is 10 s, then SIGKILL: the hub would be killed while it still waits, and what was in
+  // flight would be sent again after the restart.
+  const compose = parse(await readFile(path.join(repoRoot, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+    services: Record<string, { stop_grace_period?: string }>;
+  };
+  for (const name of ['hub1', 'hub2']) {
+    const grace = /^(\d+)s$/.exec(compose.services[name]?.stop_grace_period ?? '');
+    t.truthy(grace, `${name} sets stop_grace_period in seconds`);
+    t.true(Number(grace?.[1]) * 1000 >= 2 * defaultStopTimeoutMs, `${name}: ${grace?.[1]} s`);
+  }
 });
