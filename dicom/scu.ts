@@ -122,10 +122,17 @@ export async function sendFiles(
       if (options.stopWhen?.()) break;
       const item = sendable[index]!;
       const source = ahead;
-      // The next file is opened and its first block read while this one is sent and answered: with small
-      // instances the disk latency then hides behind the network round trip instead of adding to it.
-      ahead = openAhead(sendable[index + 1], pool);
-      const outcome = await link.store(item, source!, pool);
+      ahead = undefined;
+      // The next file is opened and its first block read while this one is answered: with small instances the
+      // disk latency then hides behind the network round trip instead of adding to it. Opened once this one is
+      // written, not before: the open and the read's hand-off to the threadpool took ~50 µs between an answer
+      // and the next send (a third of that turnaround), time the peer then waited for. Kept in `ahead` at once,
+      // so a failed association closes it too.
+      const prefetch = (): void => {
+        ahead ??= openAhead(sendable[index + 1], pool);
+      };
+      const outcome = await link.store(item, source!, pool, prefetch);
+      prefetch();
       outcomes.set(item.filePath, outcome);
       options.onOutcome?.(outcome);
     }
@@ -262,7 +269,13 @@ class ScuLink {
     return ac;
   }
 
-  async store(item: Prepared, opening: Promise<DatasetSource>, pool: BlockPool): Promise<SendOutcome> {
+  /** `sent` is called once the instance is handed to the socket, before its answer is awaited. */
+  async store(
+    item: Prepared,
+    opening: Promise<DatasetSource>,
+    pool: BlockPool,
+    sent: () => void,
+  ): Promise<SendOutcome> {
     let source: DatasetSource;
     try {
       source = await opening;
@@ -280,6 +293,7 @@ class ScuLink {
     } finally {
       source.close();
     }
+    sent();
     const response = (await this.#wait('rsp', this.#options.responseTimeoutMs ?? 60_000, 'C-STORE-RSP')) as Command;
     return outcomeOf(item, response);
   }
