@@ -1,7 +1,7 @@
 // The hub's C-STORE SCU sending stored Part-10 files to real peers: dcmtk's storescp, Orthanc (a real PACS, seen
 // through its REST API), the hub's own SCP, and nobody at all.
 import test from 'ava';
-import { readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createServer } from 'node:net';
 import { parseFileMeta } from '../../dicom/part10.ts';
@@ -10,6 +10,7 @@ import { DicomScp, type StoredInstance } from '../../dicom/scp.ts';
 import { sendFiles } from '../../dicom/scu.ts';
 import { setLogLevel } from '../../runtime/log.ts';
 import { freePort } from '../support/hub-process.ts';
+import { openPaths } from '../support/open-files.ts';
 import { datasetOf, spec, writeInstance } from './make-instance.ts';
 import { missingBinaries, removedAfterTests, runTool, startOrthanc, startStorescp } from './peers.ts';
 
@@ -252,11 +253,8 @@ test('a peer that accepts but never answers times out; every file is reported as
   );
   t.regex(outcomes[0]?.reason ?? '', /no C-STORE-RSP within 300 ms/);
   // The next file was opened while the first awaited its answer; the failed association closed it.
-  const open = await Promise.all(
-    (await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')),
-  );
   t.deepEqual(
-    open.filter((target) => files.includes(target)),
+    (await openPaths()).filter((target) => files.includes(target)),
     [],
   );
 });

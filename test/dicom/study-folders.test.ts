@@ -1,17 +1,11 @@
 // The study folders instances are moved into: created on first use, kept open, and created again when a kept
 // folder was removed from outside meanwhile.
 import test from 'ava';
-import { mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { StudyFolders } from '../../dicom/study-folders.ts';
-
-/** What this process's descriptors point at (Linux): a removed folder still open shows as '<path> (deleted)'. */
-async function openFolders(): Promise<string[]> {
-  const fds = await readdir('/proc/self/fd');
-  const targets = await Promise.all(fds.map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
-  return targets.filter((target) => target !== '');
-}
+import { openPaths } from '../support/open-files.ts';
 
 async function setup(t: import('ava').ExecutionContext) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'study-folders-'));
@@ -44,16 +38,16 @@ test('a kept folder removed meanwhile is created again, and its moves are synced
   const { dir, folders, incoming } = await setup(t);
   const studyFolder = path.join(dir, 'studies', '1.2.3');
   await folders.move(await incoming('one'), '1.2.3', 'a.dcm', true).synced;
-  t.true((await openFolders()).includes(studyFolder), 'the folder is kept open');
+  t.true((await openPaths()).includes(studyFolder), 'the folder is kept open');
   // The study is deleted from outside while its folder is still kept open.
   await rm(studyFolder, { recursive: true });
   await folders.move(await incoming('two'), '1.2.3', 'b.dcm', true).synced;
   await folders.move(await incoming('three'), '1.2.3', 'c.dcm', true).synced;
   t.deepEqual((await readdir(studyFolder)).sort(), ['b.dcm', 'c.dcm']);
   // Once its last fsync is done a let-go handle closes; what stays open is the new folder, not the removed one.
-  for (let i = 0; i < 100 && (await openFolders()).includes(`${studyFolder} (deleted)`); i++)
+  for (let i = 0; i < 100 && (await openPaths()).includes(`${studyFolder} (deleted)`); i++)
     await new Promise((resolve) => setTimeout(resolve, 10));
-  const open = await openFolders();
+  const open = await openPaths();
   t.false(open.includes(`${studyFolder} (deleted)`), 'no handle of the removed folder is kept');
   t.true(open.includes(studyFolder));
 });
