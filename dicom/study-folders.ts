@@ -51,12 +51,13 @@ export class StudyFolders {
    * folder's entries unsynced.
    */
   #forgetUnder(created: string): void {
+    const under = (folder: string): boolean => folder === created || folder.startsWith(`${created}${path.sep}`);
     for (const [folder, handle] of this.#open) {
-      if (folder !== created && !folder.startsWith(`${created}${path.sep}`)) continue;
+      if (!under(folder)) continue;
       this.#open.delete(folder);
       void closeLater(handle);
     }
-    if (created === this.#root && this.#rootHandle !== undefined) {
+    if (under(this.#root) && this.#rootHandle !== undefined) {
       void closeLater(this.#rootHandle);
       this.#rootHandle = undefined;
     }

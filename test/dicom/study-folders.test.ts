@@ -58,3 +58,21 @@ test('a source file that is not there is an error, and the study folder keeps wh
   t.throws(() => folders.move(path.join(dir, 'missing'), '1.2.3', 'b.dcm', true), { code: 'ENOENT' });
   t.deepEqual(await readdir(path.join(dir, 'studies', '1.2.3')), ['a.dcm']);
 });
+
+test('the storage folder removed above the studies is created again, and no handle of the removed one is kept', async (t) => {
+  const { dir, incoming } = await setup(t);
+  const storage = path.join(dir, 'storage');
+  const folders = new StudyFolders(path.join(storage, 'studies'));
+  t.teardown(() => folders.close());
+  await folders.move(await incoming('one'), '1.2.3', 'a.dcm', true).synced;
+  // Removed above the studies folder: the next move creates the storage folder first, then the rest.
+  await rm(storage, { recursive: true });
+  await folders.move(await incoming('two'), '1.2.3', 'b.dcm', true).synced;
+  t.deepEqual(await readdir(path.join(storage, 'studies', '1.2.3')), ['b.dcm']);
+  for (let i = 0; i < 100 && (await openPaths()).some((p) => p.endsWith(' (deleted)')); i++)
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  t.deepEqual(
+    (await openPaths()).filter((p) => p.startsWith(storage) && p.endsWith(' (deleted)')),
+    [],
+  );
+});
