@@ -224,10 +224,13 @@ await measureRelayWrites(dir, 1000);
 const writeRounds: RelayWrites[] = [];
 for (let round = 0; round < rounds; round++) writeRounds.push(await measureRelayWrites(dir, total));
 const relayWrites = Object.fromEntries(
-  (Object.keys(writeRounds[0]!) as Array<keyof RelayWrites>).map((key) => {
-    const sorted = writeRounds.map((w) => w[key]).sort((a, b) => a - b);
-    return [key, sorted[Math.floor(sorted.length / 2)]!];
-  }),
+  (Object.keys(writeRounds[0]!) as Array<keyof RelayWrites>).map((key) => [
+    key,
+    percentile(
+      writeRounds.map((w) => w[key]),
+      50,
+    ),
+  ]),
 ) as unknown as RelayWrites;
 // hub.workers: the same ingest path in separate processes, 1 and 2 of them, rows taking turns in the same run.
 const oneWorker = await startWorkers(path.join(dir, 'workers-1'), 1);
