@@ -69,8 +69,12 @@ export function signedInAccess(auth: (ctx: Context, next: () => Promise<void>) =
   };
 }
 
-/** The root's URL as the client reached it, its parameters (a link's token) filled in from the request path. */
+/**
+ * The root's URL as the client reached it, its parameters (a link's token) filled in from the request path. From
+ * the protocol and Host, as the FHIR router's base: Koa 3's ctx.origin is the request's Origin header, which a
+ * same-origin GET and most clients do not send (every RetrieveURL and BulkDataURI then began with "null").
+ */
 function baseOf(ctx: Context, root: string): string {
   const depth = root.split('/').length;
-  return `${ctx.origin}${ctx.path.split('/').slice(0, depth).join('/')}`;
+  return `${ctx.protocol}://${ctx.host}${ctx.path.split('/').slice(0, depth).join('/')}`;
 }

@@ -174,6 +174,12 @@ dcmtkTest('metadata names the frames as bulk data and frames come back as stored
   const first = metadata[0]!;
   t.deepEqual(text(first, '00100010'), { Alphabetic: 'Müller^Anna' });
   t.regex(first['7FE00010']?.BulkDataURI ?? '', /\/frames\/1$/);
+  // Absolute, under the root the client used: a viewer fetches it as it is. (The client sends no Origin header,
+  // as a browser's same-origin GET does not.)
+  t.true(
+    (first['7FE00010']?.BulkDataURI ?? '').startsWith(`${process.url('/dicomweb')}/studies/${anna.studyInstanceUid}/`),
+    first['7FE00010']?.BulkDataURI,
+  );
   const uids = {
     studyInstanceUID: anna.studyInstanceUid,
     seriesInstanceUID: String(text(first, '0020000E')),
