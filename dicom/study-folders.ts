@@ -20,13 +20,14 @@ export class StudyFolders {
 
   /** `root` holds one folder per study. */
   constructor(root: string) {
-    this.#root = root;
+    // Resolved, so the folders mkdir reports it made compare equal to those the walk up from a study meets.
+    this.#root = path.resolve(root);
   }
 
   /**
    * Moves `from` to `<root>/<study>/<name>` and returns the new path with a promise that settles once the move is
-   * durable (the folder fsynced, and for a new folder its entry in the root too). With `sync` false the move
-   * is only done.
+   * durable (the folder fsynced, and for each folder made its entry in its parent too). With `sync` false the
+   * move is only done.
    */
   move(from: string, study: string, name: string, sync: boolean): { filePath: string; synced: Promise<void> } {
     const folder = path.join(this.#root, study);
@@ -36,9 +37,16 @@ export class StudyFolders {
     renameSync(from, filePath);
     if (!sync) return { filePath, synced: Promise.resolve() };
     const syncs = [this.#handle(folder).then((handle) => handle.sync())];
-    // A new folder's own entry lives in its parent; the very first study also created the root itself.
-    if (firstCreated !== undefined) syncs.push(this.#rootFolder().then((handle) => handle.sync()));
-    if (firstCreated === this.#root) syncs.push(syncDirectory(path.dirname(this.#root)));
+    // Each folder this mkdir made has its entry in its parent: a new study's in the root (through the handle kept
+    // for it), the root's own when the very first study made it, and so on up to the first folder made (the
+    // storage folder too, when it was removed from outside). As runtime/create-durably.ts walks up.
+    if (firstCreated !== undefined) {
+      for (let made = folder; ; made = path.dirname(made)) {
+        const parent = path.dirname(made);
+        syncs.push(parent === this.#root ? this.#rootFolder().then((handle) => handle.sync()) : syncDirectory(parent));
+        if (made === firstCreated || parent === made) break;
+      }
+    }
     const synced = Promise.all(syncs).then(() => undefined);
     // Awaited by the caller; until then a rejection must not count as unhandled.
     synced.catch(() => undefined);
